@@ -1,0 +1,288 @@
+//! Order storage in the `orders` schema. Queries only: the rules live in
+//! `domain`, the transactions are opened by `api`.
+
+use aftercare_platform::channel::Channel;
+use aftercare_platform::error::Error;
+use aftercare_platform::money::Currency;
+use aftercare_platform::paging::Cursor;
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use sqlx::PgConnection;
+
+use crate::domain::{Line, Order, PricedOrder};
+
+/// Inserts the order unless one with its id exists; returns whether it did.
+/// A concurrent insert of the same id waits for the first to finish, so of
+/// any number of racing calls exactly one inserts.
+pub async fn insert_order(
+    tx: &mut PgConnection,
+    p: &PricedOrder,
+    now: DateTime<Utc>,
+) -> Result<bool, Error> {
+    let o = &p.order;
+    let inserted = sqlx::query(
+        "INSERT INTO orders.orders (order_id, customer_id, placed_at, currency_code, channel, subtotal,
+             discount_total, order_discount, shipping_amount, total, content_hash, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)
+         ON CONFLICT (order_id) DO NOTHING",
+    )
+    .bind(&o.order_id)
+    .bind(&o.customer_id)
+    .bind(o.placed_at)
+    .bind(o.currency.code())
+    .bind(o.channel.as_str())
+    .bind(p.subtotal)
+    .bind(p.discount_total)
+    .bind(o.order_discount)
+    .bind(o.shipping_amount)
+    .bind(p.total)
+    .bind(&p.content_hash[..])
+    .bind(now)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
+    if !inserted {
+        return Ok(false);
+    }
+
+    // All lines in one statement, column by column.
+    let col =
+        |f: fn(&crate::domain::PricedLine) -> String| p.lines.iter().map(f).collect::<Vec<_>>();
+    let num =
+        |f: fn(&crate::domain::PricedLine) -> Decimal| p.lines.iter().map(f).collect::<Vec<_>>();
+    let positions: Vec<i32> = (0..p.lines.len() as i32).collect();
+    let quantities: Vec<i32> = p.lines.iter().map(|l| l.line.quantity).collect();
+    let serials: Vec<serde_json::Value> = p
+        .lines
+        .iter()
+        .map(|l| serde_json::json!(l.line.serial_numbers))
+        .collect();
+    sqlx::query(
+        "INSERT INTO orders.order_lines (order_id, line_id, position, sku, product_name, category, quantity,
+             unit_price, line_discount, order_discount_allocation, paid_amount, serial_numbers)
+         SELECT $1, l.line_id, l.position, l.sku, l.product_name, l.category, l.quantity, l.unit_price,
+                l.line_discount, l.allocation, l.paid, ARRAY(SELECT jsonb_array_elements_text(l.serials))
+         FROM UNNEST($2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::int[], $8::numeric[],
+                     $9::numeric[], $10::numeric[], $11::numeric[], $12::jsonb[])
+              AS l(line_id, position, sku, product_name, category, quantity, unit_price, line_discount,
+                   allocation, paid, serials)",
+    )
+    .bind(&o.order_id)
+    .bind(col(|l| l.line.line_id.clone()))
+    .bind(positions)
+    .bind(col(|l| l.line.sku.clone()))
+    .bind(col(|l| l.line.product_name.clone()))
+    .bind(col(|l| l.line.category.clone()))
+    .bind(quantities)
+    .bind(num(|l| l.line.unit_price))
+    .bind(num(|l| l.line.discount))
+    .bind(num(|l| l.order_discount_allocation))
+    .bind(num(|l| l.paid_amount))
+    .bind(serials)
+    .execute(&mut *tx)
+    .await?;
+    Ok(true)
+}
+
+/// The content hash an order was recorded with.
+pub async fn content_hash(
+    conn: &mut PgConnection,
+    order_id: &str,
+) -> Result<Option<Vec<u8>>, Error> {
+    Ok(
+        sqlx::query_scalar("SELECT content_hash FROM orders.orders WHERE order_id = $1")
+            .bind(order_id)
+            .fetch_optional(&mut *conn)
+            .await?,
+    )
+}
+
+#[derive(sqlx::FromRow)]
+struct OrderRow {
+    order_id: String,
+    customer_id: String,
+    placed_at: DateTime<Utc>,
+    currency_code: String,
+    channel: String,
+    subtotal: Decimal,
+    discount_total: Decimal,
+    order_discount: Decimal,
+    shipping_amount: Decimal,
+    total: Decimal,
+    canceled_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+#[derive(sqlx::FromRow)]
+struct LineRow {
+    order_id: String,
+    line_id: String,
+    sku: String,
+    product_name: String,
+    category: String,
+    quantity: i32,
+    unit_price: Decimal,
+    line_discount: Decimal,
+    order_discount_allocation: Decimal,
+    paid_amount: Decimal,
+    serial_numbers: Vec<String>,
+    delivered_at: Option<DateTime<Utc>>,
+}
+
+const ORDER_COLUMNS: &str =
+    "order_id, customer_id, placed_at, currency_code, channel, subtotal, discount_total,
+     order_discount, shipping_amount, total, canceled_at, created_at, updated_at";
+
+/// Loads one order; with `for_update`, locks it for the rest of the
+/// transaction so deliveries and cancellations of one order never interleave.
+pub async fn get_order(
+    conn: &mut PgConnection,
+    order_id: &str,
+    for_update: bool,
+) -> Result<Option<Order>, Error> {
+    let lock = if for_update { " FOR UPDATE" } else { "" };
+    let row: Option<OrderRow> = sqlx::query_as(&format!(
+        "SELECT {ORDER_COLUMNS} FROM orders.orders WHERE order_id = $1{lock}"
+    ))
+    .bind(order_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    match row {
+        None => Ok(None),
+        Some(row) => Ok(with_lines(conn, vec![row]).await?.pop()),
+    }
+}
+
+/// A customer's orders, newest `placed_at` first, after `cursor`.
+pub async fn list_orders(
+    conn: &mut PgConnection,
+    customer_id: &str,
+    cursor: Option<&Cursor>,
+    limit: i64,
+) -> Result<Vec<Order>, Error> {
+    let rows: Vec<OrderRow> = sqlx::query_as(&format!(
+        "SELECT {ORDER_COLUMNS} FROM orders.orders
+         WHERE customer_id = $1 AND ($2::timestamptz IS NULL OR (placed_at, order_id) < ($2, $3))
+         ORDER BY placed_at DESC, order_id DESC LIMIT $4"
+    ))
+    .bind(customer_id)
+    .bind(cursor.map(|c| c.at))
+    .bind(cursor.map(|c| c.id.as_str()).unwrap_or_default())
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    with_lines(conn, rows).await
+}
+
+async fn with_lines(conn: &mut PgConnection, rows: Vec<OrderRow>) -> Result<Vec<Order>, Error> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<&str> = rows.iter().map(|r| r.order_id.as_str()).collect();
+    let mut lines: Vec<LineRow> = sqlx::query_as(
+        "SELECT order_id, line_id, sku, product_name, category, quantity, unit_price, line_discount,
+                order_discount_allocation, paid_amount, serial_numbers, delivered_at
+         FROM orders.order_lines WHERE order_id = ANY ($1) ORDER BY order_id, position",
+    )
+    .bind(&ids)
+    .fetch_all(&mut *conn)
+    .await?;
+
+    rows.into_iter()
+        .map(|r| {
+            let currency = Currency::from_code(&r.currency_code).ok_or_else(|| {
+                Error::internal(format!(
+                    "order {} has unknown currency {}",
+                    r.order_id, r.currency_code
+                ))
+            })?;
+            let channel = Channel::parse(&r.channel).ok_or_else(|| {
+                Error::internal(format!(
+                    "order {} has unknown channel {}",
+                    r.order_id, r.channel
+                ))
+            })?;
+            let (mine, rest): (Vec<LineRow>, Vec<LineRow>) = std::mem::take(&mut lines)
+                .into_iter()
+                .partition(|l| l.order_id == r.order_id);
+            lines = rest;
+            let order_lines = mine
+                .into_iter()
+                .map(|l| Line {
+                    line_id: l.line_id,
+                    sku: l.sku,
+                    product_name: l.product_name,
+                    category: l.category,
+                    quantity: l.quantity,
+                    unit_price: l.unit_price,
+                    line_discount: l.line_discount,
+                    order_discount_allocation: l.order_discount_allocation,
+                    paid_amount: l.paid_amount,
+                    serial_numbers: l.serial_numbers,
+                    delivered_at: l.delivered_at,
+                })
+                .collect();
+            Ok(Order {
+                order_id: r.order_id,
+                customer_id: r.customer_id,
+                placed_at: r.placed_at,
+                currency,
+                channel,
+                lines: order_lines,
+                subtotal: r.subtotal,
+                discount_total: r.discount_total,
+                order_discount: r.order_discount,
+                shipping_amount: r.shipping_amount,
+                total: r.total,
+                canceled_at: r.canceled_at,
+                created_at: r.created_at,
+                updated_at: r.updated_at,
+            })
+        })
+        .collect()
+}
+
+pub async fn mark_delivered(
+    tx: &mut PgConnection,
+    order_id: &str,
+    line_ids: &[String],
+    delivered_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    sqlx::query(
+        "UPDATE orders.order_lines SET delivered_at = $3
+         WHERE order_id = $1 AND line_id = ANY ($2) AND delivered_at IS NULL",
+    )
+    .bind(order_id)
+    .bind(line_ids)
+    .bind(delivered_at)
+    .execute(&mut *tx)
+    .await?;
+    touch(tx, order_id, now).await
+}
+
+pub async fn mark_canceled(
+    tx: &mut PgConnection,
+    order_id: &str,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    sqlx::query("UPDATE orders.orders SET canceled_at = $2, cancel_reason = $3, updated_at = $2 WHERE order_id = $1")
+        .bind(order_id)
+        .bind(now)
+        .bind(reason)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+async fn touch(tx: &mut PgConnection, order_id: &str, now: DateTime<Utc>) -> Result<(), Error> {
+    sqlx::query("UPDATE orders.orders SET updated_at = $2 WHERE order_id = $1")
+        .bind(order_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,382 @@
+//! Authentication (a JWT bearer token in the `authorization` metadata) and
+//! authorization (each service's table of which roles may call which RPC).
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+
+/// Tokens are minted for, and only accepted from, this issuer and audience.
+const ISSUER: &str = "aftercare";
+const AUDIENCE: &str = "aftercare";
+/// Clock skew tolerated between the token's minter and this server.
+const LEEWAY_SECS: u64 = 30;
+
+/// Who is calling, as far as permissions go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// A shopper; the subject is their customer id. Sees and acts on own data only.
+    Customer,
+    /// Support staff.
+    Agent,
+    /// Policies and adjustments.
+    Admin,
+    /// A storefront or other backend acting for a customer.
+    Service,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::Customer, Role::Agent, Role::Admin, Role::Service];
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Role::Customer => "customer",
+            Role::Agent => "agent",
+            Role::Admin => "admin",
+            Role::Service => "service",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Role {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Role, String> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| format!("unknown role {s:?} (customer, agent, admin or service)"))
+    }
+}
+
+/// An authenticated caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub role: Role,
+    /// The token's subject: a customer id for customers, a staff or system id
+    /// otherwise.
+    pub subject: String,
+}
+
+impl Caller {
+    /// True when the caller is the customer `customer_id` or not a customer
+    /// at all (staff and services may act for any customer).
+    pub fn may_see_customer(&self, customer_id: &str) -> bool {
+        self.role != Role::Customer || self.subject == customer_id
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Claims {
+    sub: String,
+    role: Role,
+    iss: String,
+    aud: String,
+    iat: u64,
+    exp: u64,
+}
+
+/// How tokens are verified.
+#[derive(Clone)]
+pub enum JwtKey {
+    /// HS256 with a shared secret; the server can also mint tokens.
+    Secret(Vec<u8>),
+    /// Verification only, with a PEM public key (RS256, ES256 or EdDSA).
+    PublicKey { pem: Vec<u8>, algorithm: Algorithm },
+}
+
+impl fmt::Debug for JwtKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            JwtKey::Secret(_) => f.write_str("JwtKey::Secret(<redacted>)"),
+            JwtKey::PublicKey { algorithm, .. } => write!(f, "JwtKey::PublicKey({algorithm:?})"),
+        }
+    }
+}
+
+/// Verifies bearer tokens and, with a shared secret, mints them.
+pub struct Authenticator {
+    decoding: DecodingKey,
+    encoding: Option<(EncodingKey, Algorithm)>,
+    validation: Validation,
+}
+
+impl Authenticator {
+    pub fn new(key: &JwtKey) -> Result<Authenticator, String> {
+        let (decoding, encoding, algorithm) = match key {
+            JwtKey::Secret(secret) => {
+                if secret.len() < 32 {
+                    return Err("the JWT secret must be at least 32 bytes".into());
+                }
+                (
+                    DecodingKey::from_secret(secret),
+                    Some((EncodingKey::from_secret(secret), Algorithm::HS256)),
+                    Algorithm::HS256,
+                )
+            }
+            JwtKey::PublicKey { pem, algorithm } => {
+                let decoding = match algorithm {
+                    Algorithm::RS256 => DecodingKey::from_rsa_pem(pem),
+                    Algorithm::ES256 => DecodingKey::from_ec_pem(pem),
+                    Algorithm::EdDSA => DecodingKey::from_ed_pem(pem),
+                    other => return Err(format!("unsupported public-key algorithm {other:?}")),
+                }
+                .map_err(|e| format!("reading the JWT public key: {e}"))?;
+                (decoding, None, *algorithm)
+            }
+        };
+        // Only the configured algorithm: this refuses `alg: none` and any
+        // attempt to pass an HMAC token off against a public key.
+        let mut validation = Validation::new(algorithm);
+        validation.leeway = LEEWAY_SECS;
+        validation.set_issuer(&[ISSUER]);
+        validation.set_audience(&[AUDIENCE]);
+        validation.set_required_spec_claims(&["exp", "sub", "iss", "aud"]);
+        Ok(Authenticator {
+            decoding,
+            encoding,
+            validation,
+        })
+    }
+
+    /// Mints a token for `role`/`subject` valid for `ttl`.
+    pub fn issue(&self, role: Role, subject: &str, ttl: Duration) -> Result<String, String> {
+        let (key, algorithm) = self
+            .encoding
+            .as_ref()
+            .ok_or("this server verifies tokens with a public key and cannot mint them")?;
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_err(|e| e.to_string())?
+            .as_secs();
+        let claims = Claims {
+            sub: subject.to_owned(),
+            role,
+            iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
+            iat: now,
+            exp: now + ttl.as_secs(),
+        };
+        jsonwebtoken::encode(&Header::new(*algorithm), &claims, key).map_err(|e| e.to_string())
+    }
+
+    /// Verifies the `authorization: Bearer <jwt>` metadata.
+    pub fn authenticate(&self, metadata: &tonic::metadata::MetadataMap) -> Result<Caller, Error> {
+        let header = metadata.get("authorization").ok_or_else(|| {
+            Error::Unauthenticated("missing authorization metadata (Bearer token)".into())
+        })?;
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|h| {
+                h.strip_prefix("Bearer ")
+                    .or_else(|| h.strip_prefix("bearer "))
+            })
+            .ok_or_else(|| {
+                Error::Unauthenticated("authorization must be \"Bearer <token>\"".into())
+            })?;
+        let data = jsonwebtoken::decode::<Claims>(token.trim(), &self.decoding, &self.validation)
+            .map_err(|e| Error::Unauthenticated(format!("invalid token: {e}")))?;
+        let claims = data.claims;
+        if claims.sub.is_empty() || claims.sub.len() > 128 {
+            return Err(Error::Unauthenticated("invalid token: bad subject".into()));
+        }
+        Ok(Caller {
+            role: claims.role,
+            subject: claims.sub,
+        })
+    }
+}
+
+/// Which roles may call each RPC of one service: the one place a service
+/// states its permissions.
+pub type RoleTable = &'static [(&'static str, &'static [Role])];
+
+/// Authenticates a request and checks it against a service's [`RoleTable`].
+#[derive(Clone)]
+pub struct Guard {
+    auth: std::sync::Arc<Authenticator>,
+    table: RoleTable,
+}
+
+impl Guard {
+    pub fn new(auth: std::sync::Arc<Authenticator>, table: RoleTable) -> Guard {
+        Guard { auth, table }
+    }
+
+    /// The caller of `rpc`, if their token is valid and their role may call it.
+    /// Records the role on the current RPC span.
+    pub fn check<T>(&self, request: &tonic::Request<T>, rpc: &str) -> Result<Caller, Error> {
+        let caller = self.auth.authenticate(request.metadata())?;
+        tracing::Span::current().record("role", caller.role.as_str());
+        let allowed = self
+            .table
+            .iter()
+            .find(|(name, _)| *name == rpc)
+            .map(|(_, roles)| *roles)
+            .ok_or_else(|| Error::internal(format!("rpc {rpc} is missing from the role table")))?;
+        if allowed.contains(&caller.role) {
+            Ok(caller)
+        } else {
+            Err(Error::PermissionDenied(format!(
+                "role {} may not call {rpc}",
+                caller.role
+            )))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tonic::metadata::MetadataMap;
+
+    const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
+
+    fn bearer(token: &str) -> MetadataMap {
+        let mut m = MetadataMap::new();
+        m.insert("authorization", format!("Bearer {token}").parse().unwrap());
+        m
+    }
+
+    fn auth() -> Authenticator {
+        Authenticator::new(&JwtKey::Secret(SECRET.to_vec())).unwrap()
+    }
+
+    fn b64(s: &str) -> String {
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s)
+    }
+
+    fn now() -> u64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    }
+
+    #[test]
+    fn minted_tokens_are_accepted() {
+        let a = auth();
+        let token = a
+            .issue(Role::Agent, "agent-7", Duration::from_secs(60))
+            .unwrap();
+        assert_eq!(
+            a.authenticate(&bearer(&token)).unwrap(),
+            Caller {
+                role: Role::Agent,
+                subject: "agent-7".into()
+            }
+        );
+    }
+
+    #[test]
+    fn bad_tokens_are_unauthenticated() {
+        let a = auth();
+        let good = a
+            .issue(Role::Customer, "c-1", Duration::from_secs(60))
+            .unwrap();
+
+        let mut tampered = good.clone();
+        let payload = b64(&format!(
+            r#"{{"sub":"c-2","role":"admin","iss":"aftercare","aud":"aftercare","iat":{0},"exp":{1}}}"#,
+            now(),
+            now() + 60
+        ));
+        let parts: Vec<&str> = good.split('.').collect();
+        tampered = tampered.replace(parts[1], &payload);
+
+        let alg_none = format!("{}.{}.", b64(r#"{"alg":"none","typ":"JWT"}"#), parts[1]);
+        let expired = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &Claims {
+                sub: "c-1".into(),
+                role: Role::Customer,
+                iss: ISSUER.into(),
+                aud: AUDIENCE.into(),
+                iat: now() - 7200,
+                exp: now() - 3600,
+            },
+            &EncodingKey::from_secret(SECRET),
+        )
+        .unwrap();
+        let wrong_alg = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS384),
+            &Claims {
+                sub: "c-1".into(),
+                role: Role::Customer,
+                iss: ISSUER.into(),
+                aud: AUDIENCE.into(),
+                iat: now(),
+                exp: now() + 60,
+            },
+            &EncodingKey::from_secret(SECRET),
+        )
+        .unwrap();
+        let other_secret = Authenticator::new(&JwtKey::Secret(vec![b'x'; 32]))
+            .unwrap()
+            .issue(Role::Admin, "a", Duration::from_secs(60))
+            .unwrap();
+
+        for (name, token) in [
+            ("tampered", tampered),
+            ("alg none", alg_none),
+            ("expired", expired),
+            ("wrong algorithm", wrong_alg),
+            ("other secret", other_secret),
+            ("garbage", "not-a-jwt".into()),
+        ] {
+            let err = a.authenticate(&bearer(&token)).unwrap_err();
+            assert!(matches!(err, Error::Unauthenticated(_)), "{name}: {err:?}");
+        }
+        assert!(matches!(
+            a.authenticate(&MetadataMap::new()),
+            Err(Error::Unauthenticated(_))
+        ));
+        let mut basic = MetadataMap::new();
+        basic.insert("authorization", "Basic abc".parse().unwrap());
+        assert!(matches!(
+            a.authenticate(&basic),
+            Err(Error::Unauthenticated(_))
+        ));
+    }
+
+    #[test]
+    fn short_secrets_are_refused() {
+        assert!(Authenticator::new(&JwtKey::Secret(b"short".to_vec())).is_err());
+    }
+
+    #[test]
+    fn guard_applies_the_role_table() {
+        const TABLE: RoleTable = &[
+            ("Read", &[Role::Customer, Role::Agent]),
+            ("Write", &[Role::Agent]),
+        ];
+        let a = std::sync::Arc::new(auth());
+        let guard = Guard::new(a.clone(), TABLE);
+        let customer = a
+            .issue(Role::Customer, "c-1", Duration::from_secs(60))
+            .unwrap();
+        let mut req = tonic::Request::new(());
+        *req.metadata_mut() = bearer(&customer);
+        assert!(guard.check(&req, "Read").is_ok());
+        assert!(matches!(
+            guard.check(&req, "Write"),
+            Err(Error::PermissionDenied(_))
+        ));
+        assert!(matches!(
+            guard.check(&req, "Missing"),
+            Err(Error::Internal(_))
+        ));
+    }
+}

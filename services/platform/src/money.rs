@@ -1,0 +1,405 @@
+//! Money on `rust_decimal`: ISO 4217 currencies with their minor units, parsing
+//! that refuses more decimals than a currency has, and largest-remainder
+//! allocation so that the parts of a split always sum to the whole.
+
+use std::fmt;
+use std::str::FromStr;
+
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+
+/// The largest amount aftercare accepts, in major units. Far above any real
+/// order, and small enough that minor-unit arithmetic never overflows.
+pub const MAX_AMOUNT: i64 = 1_000_000_000_000;
+
+/// An ISO 4217 currency the store may sell in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Currency {
+    code: &'static str,
+    minor_units: u32,
+}
+
+/// ISO 4217 active currencies and their minor units (decimals). Currencies
+/// with no minor unit (JPY, KRW) take whole amounts; three-decimal ones (KWD,
+/// BHD) take thousandths.
+const CURRENCIES: &[(&str, u32)] = &[
+    ("AED", 2),
+    ("ARS", 2),
+    ("AUD", 2),
+    ("BGN", 2),
+    ("BHD", 3),
+    ("BRL", 2),
+    ("CAD", 2),
+    ("CHF", 2),
+    ("CLP", 0),
+    ("CNY", 2),
+    ("COP", 2),
+    ("CZK", 2),
+    ("DKK", 2),
+    ("EGP", 2),
+    ("EUR", 2),
+    ("GBP", 2),
+    ("HKD", 2),
+    ("HUF", 2),
+    ("IDR", 2),
+    ("ILS", 2),
+    ("INR", 2),
+    ("ISK", 0),
+    ("JOD", 3),
+    ("JPY", 0),
+    ("KRW", 0),
+    ("KWD", 3),
+    ("KZT", 2),
+    ("MAD", 2),
+    ("MXN", 2),
+    ("MYR", 2),
+    ("NOK", 2),
+    ("NZD", 2),
+    ("OMR", 3),
+    ("PEN", 2),
+    ("PHP", 2),
+    ("PKR", 2),
+    ("PLN", 2),
+    ("QAR", 2),
+    ("RON", 2),
+    ("RSD", 2),
+    ("SAR", 2),
+    ("SEK", 2),
+    ("SGD", 2),
+    ("THB", 2),
+    ("TND", 3),
+    ("TRY", 2),
+    ("TWD", 2),
+    ("UAH", 2),
+    ("USD", 2),
+    ("VND", 0),
+    ("ZAR", 2),
+];
+
+impl Currency {
+    /// Looks a currency up by its upper-case ISO 4217 code.
+    pub fn from_code(code: &str) -> Option<Currency> {
+        CURRENCIES
+            .iter()
+            .find(|(c, _)| *c == code)
+            .map(|&(code, minor_units)| Currency { code, minor_units })
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+
+    /// Decimals the currency allows (its ISO 4217 minor unit).
+    pub fn minor_units(&self) -> u32 {
+        self.minor_units
+    }
+
+    /// `amount` in this currency's minor units, if it has no more decimals
+    /// than the currency allows.
+    fn to_minor(self, amount: Decimal) -> Option<i128> {
+        let scaled = amount * Decimal::from(10i64.pow(self.minor_units));
+        (scaled.fract().is_zero())
+            .then(|| scaled.to_i128())
+            .flatten()
+    }
+
+    fn minor_to_decimal(self, minor: i128) -> Decimal {
+        Decimal::from_i128_with_scale(minor, self.minor_units)
+    }
+
+    /// Formats an amount with exactly the currency's decimals ("129.90").
+    pub fn format(&self, amount: Decimal) -> String {
+        let mut rounded = amount.round_dp(self.minor_units);
+        rounded.rescale(self.minor_units);
+        rounded.to_string()
+    }
+}
+
+impl fmt::Display for Currency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code)
+    }
+}
+
+/// Why an amount was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MoneyError {
+    #[error("unknown currency code {0:?} (expected an ISO 4217 code such as \"EUR\")")]
+    UnknownCurrency(String),
+    #[error("{0:?} is not a decimal amount such as \"129.90\"")]
+    NotADecimal(String),
+    #[error("{currency} allows at most {allowed} decimals")]
+    TooManyDecimals {
+        currency: &'static str,
+        allowed: u32,
+    },
+    #[error("amount must not be negative")]
+    Negative,
+    #[error("amount is above the limit of {MAX_AMOUNT}")]
+    TooLarge,
+}
+
+/// An amount in a currency. Amounts always fit the currency's minor unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Money {
+    currency: Currency,
+    amount: Decimal,
+}
+
+impl Money {
+    pub fn zero(currency: Currency) -> Money {
+        Money {
+            currency,
+            amount: Decimal::ZERO,
+        }
+    }
+
+    /// Parses a decimal string in `currency`. Refuses more decimals than the
+    /// currency allows, exponents, and anything beyond [`MAX_AMOUNT`].
+    pub fn parse(currency: Currency, amount: &str) -> Result<Money, MoneyError> {
+        let trimmed = amount.trim();
+        let well_formed = !trimmed.is_empty()
+            && trimmed.len() <= 40
+            && trimmed
+                .chars()
+                .enumerate()
+                .all(|(i, c)| c.is_ascii_digit() || c == '.' || (i == 0 && (c == '-' || c == '+')));
+        let value = well_formed
+            .then(|| Decimal::from_str(trimmed).ok())
+            .flatten()
+            .ok_or_else(|| MoneyError::NotADecimal(amount.chars().take(40).collect()))?;
+        if value.abs() > Decimal::from(MAX_AMOUNT) {
+            return Err(MoneyError::TooLarge);
+        }
+        if value.normalize().scale() > currency.minor_units {
+            return Err(MoneyError::TooManyDecimals {
+                currency: currency.code,
+                allowed: currency.minor_units,
+            });
+        }
+        Ok(Money {
+            currency,
+            amount: value.normalize(),
+        })
+    }
+
+    /// Parses like [`Money::parse`] and also refuses negative amounts.
+    pub fn parse_non_negative(currency: Currency, amount: &str) -> Result<Money, MoneyError> {
+        let money = Money::parse(currency, amount)?;
+        if money.amount.is_sign_negative() && !money.amount.is_zero() {
+            return Err(MoneyError::Negative);
+        }
+        Ok(money)
+    }
+
+    /// Wraps an amount that is already known to fit the currency (e.g. read
+    /// back from the database). Rounds half-even to the minor unit.
+    pub fn from_decimal(currency: Currency, amount: Decimal) -> Money {
+        Money {
+            currency,
+            amount: amount.round_dp(currency.minor_units).normalize(),
+        }
+    }
+
+    pub fn currency(&self) -> Currency {
+        self.currency
+    }
+
+    pub fn amount(&self) -> Decimal {
+        self.amount
+    }
+
+    /// The amount with exactly the currency's decimals, as on the wire.
+    pub fn to_amount_string(&self) -> String {
+        self.currency.format(self.amount)
+    }
+}
+
+/// Splits `total` into parts proportional to `weights` by the largest
+/// remainder method, in whole minor units of `currency`: every part is
+/// floor(total × weight / Σweights), and the minor units left over go one each
+/// to the parts with the largest remainders (earlier parts win ties). The parts
+/// sum to `total` exactly. When every weight is zero the total is split
+/// evenly. With a non-negative total no part is negative, and when `total` is
+/// at most Σweights no part exceeds its weight.
+///
+/// Panics if a weight is negative or `total` does not fit the currency; both
+/// are programming errors, since callers pass validated amounts.
+pub fn allocate(currency: Currency, total: Decimal, weights: &[Decimal]) -> Vec<Decimal> {
+    if weights.is_empty() {
+        return Vec::new();
+    }
+    let total_minor = currency.to_minor(total).expect("total fits the currency");
+    let mut weights_minor: Vec<i128> = weights
+        .iter()
+        .map(|w| {
+            assert!(
+                !w.is_sign_negative() || w.is_zero(),
+                "weights must not be negative"
+            );
+            // Weights need not fit the currency; scale them to a common integer.
+            (*w * Decimal::from(1_000_000i64))
+                .trunc()
+                .to_i128()
+                .expect("weight in range")
+        })
+        .collect();
+    if weights_minor.iter().all(|w| *w == 0) {
+        weights_minor.iter_mut().for_each(|w| *w = 1);
+    }
+    let weight_sum: i128 = weights_minor.iter().sum();
+
+    let mut parts: Vec<i128> = Vec::with_capacity(weights.len());
+    let mut remainders: Vec<(usize, i128)> = Vec::with_capacity(weights.len());
+    for (i, w) in weights_minor.iter().enumerate() {
+        let product = total_minor * w;
+        parts.push(product.div_euclid(weight_sum));
+        remainders.push((i, product.rem_euclid(weight_sum)));
+    }
+    let left_over = total_minor - parts.iter().sum::<i128>();
+    // Largest remainder first; the stable sort keeps earlier parts first on ties.
+    remainders.sort_by_key(|r| std::cmp::Reverse(r.1));
+    for &(i, _) in remainders.iter().take(left_over as usize) {
+        parts[i] += 1;
+    }
+    parts
+        .into_iter()
+        .map(|p| currency.minor_to_decimal(p))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn eur() -> Currency {
+        Currency::from_code("EUR").unwrap()
+    }
+
+    fn d(s: &str) -> Decimal {
+        Decimal::from_str(s).unwrap()
+    }
+
+    #[test]
+    fn parse_respects_minor_units() {
+        assert_eq!(
+            Money::parse(eur(), "129.90").unwrap().to_amount_string(),
+            "129.90"
+        );
+        assert_eq!(Money::parse(eur(), "5").unwrap().to_amount_string(), "5.00");
+        assert_eq!(
+            Money::parse(eur(), "1.230").unwrap().to_amount_string(),
+            "1.23"
+        );
+        assert_eq!(
+            Money::parse(eur(), "1.234"),
+            Err(MoneyError::TooManyDecimals {
+                currency: "EUR",
+                allowed: 2
+            })
+        );
+        let jpy = Currency::from_code("JPY").unwrap();
+        assert!(Money::parse(jpy, "100").is_ok());
+        assert!(matches!(
+            Money::parse(jpy, "100.5"),
+            Err(MoneyError::TooManyDecimals { .. })
+        ));
+        let kwd = Currency::from_code("KWD").unwrap();
+        assert_eq!(
+            Money::parse(kwd, "1.005").unwrap().to_amount_string(),
+            "1.005"
+        );
+        assert!(Money::parse(kwd, "1.0005").is_err());
+    }
+
+    #[test]
+    fn parse_refuses_junk() {
+        for junk in [
+            "", " ", "abc", "1e5", "1,00", "--1", "0x10", "1.2.3", "NaN", "inf",
+        ] {
+            assert!(
+                matches!(Money::parse(eur(), junk), Err(MoneyError::NotADecimal(_))),
+                "{junk:?} should be refused"
+            );
+        }
+        assert_eq!(
+            Money::parse(eur(), "10000000000000"),
+            Err(MoneyError::TooLarge)
+        );
+        assert_eq!(
+            Money::parse_non_negative(eur(), "-0.01"),
+            Err(MoneyError::Negative)
+        );
+        assert!(Money::parse_non_negative(eur(), "0").is_ok());
+    }
+
+    #[test]
+    fn unknown_currency() {
+        assert!(Currency::from_code("XXX").is_none());
+        assert!(Currency::from_code("eur").is_none());
+    }
+
+    #[test]
+    fn allocate_splits_by_largest_remainder() {
+        // 10.00 over three equal lines: 3.34, 3.33, 3.33 (the first wins the tie).
+        assert_eq!(
+            allocate(eur(), d("10.00"), &[d("1"), d("1"), d("1")]),
+            vec![d("3.34"), d("3.33"), d("3.33")]
+        );
+        // Proportional: 5.00 over 100 and 300 is 1.25 and 3.75.
+        assert_eq!(
+            allocate(eur(), d("5"), &[d("100"), d("300")]),
+            vec![d("1.25"), d("3.75")]
+        );
+        // All-zero weights split evenly.
+        assert_eq!(
+            allocate(eur(), d("0.03"), &[d("0"), d("0")]),
+            vec![d("0.02"), d("0.01")]
+        );
+        assert!(allocate(eur(), d("1"), &[]).is_empty());
+    }
+
+    fn currency_strategy() -> impl Strategy<Value = Currency> {
+        prop::sample::select(vec!["EUR", "JPY", "KWD", "TRY"])
+            .prop_map(|c| Currency::from_code(c).unwrap())
+    }
+
+    proptest! {
+        #[test]
+        fn allocation_parts_sum_to_the_whole_and_are_never_negative(
+            currency in currency_strategy(),
+            total_minor in 0i64..10_000_000_000,
+            weights_minor in prop::collection::vec(0i64..1_000_000_000, 1..40),
+        ) {
+            let total = Decimal::new(total_minor, currency.minor_units());
+            let weights: Vec<Decimal> =
+                weights_minor.iter().map(|w| Decimal::new(*w, currency.minor_units())).collect();
+            let parts = allocate(currency, total, &weights);
+            prop_assert_eq!(parts.len(), weights.len());
+            prop_assert_eq!(parts.iter().copied().sum::<Decimal>(), total);
+            for part in &parts {
+                prop_assert!(!part.is_sign_negative() || part.is_zero());
+                prop_assert!(part.scale() <= currency.minor_units());
+            }
+        }
+
+        #[test]
+        fn allocation_never_exceeds_a_weight_when_the_total_fits(
+            currency in currency_strategy(),
+            weights_minor in prop::collection::vec(0i64..1_000_000_000, 1..40),
+            fraction in 0u32..=100,
+        ) {
+            let weights: Vec<Decimal> =
+                weights_minor.iter().map(|w| Decimal::new(*w, currency.minor_units())).collect();
+            let sum_minor: i64 = weights_minor.iter().sum();
+            let total = Decimal::new(sum_minor / 100 * i64::from(fraction), currency.minor_units());
+            let parts = allocate(currency, total, &weights);
+            if sum_minor > 0 {
+                for (part, weight) in parts.iter().zip(&weights) {
+                    prop_assert!(part <= weight, "{} > {}", part, weight);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,266 @@
+//! Logs, the per-RPC span and Prometheus metrics.
+//!
+//! [`RpcLayer`] wraps the gRPC server: every call gets a `rpc` span (service,
+//! method, code, latency, caller role — never tokens or personal data), one
+//! log line when it ends, and counts and latency histograms in [`Metrics`].
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use tracing::Instrument;
+use tracing_subscriber::EnvFilter;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// Installs the global subscriber. The filter comes from `RUST_LOG` (default
+/// `info`). Safe to call more than once; later calls do nothing.
+pub fn init_logging(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init(),
+    };
+}
+
+/// Upper bounds (seconds) of the latency histogram buckets.
+const BUCKETS: [f64; 14] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+#[derive(Default)]
+struct Histogram {
+    counts: [u64; BUCKETS.len()],
+    sum: f64,
+    count: u64,
+}
+
+#[derive(Default)]
+struct Registry {
+    /// (service, method, code) → calls.
+    calls: BTreeMap<(String, String, &'static str), u64>,
+    /// (service, method) → latency.
+    latency: BTreeMap<(String, String), Histogram>,
+}
+
+/// Per-RPC counters and latency histograms, rendered in the Prometheus text
+/// format.
+#[derive(Default, Clone)]
+pub struct Metrics(Arc<Mutex<Registry>>);
+
+impl Metrics {
+    pub fn record(&self, service: &str, method: &str, code: &'static str, seconds: f64) {
+        let mut r = self.0.lock().expect("metrics lock");
+        *r.calls
+            .entry((service.to_owned(), method.to_owned(), code))
+            .or_default() += 1;
+        let h = r
+            .latency
+            .entry((service.to_owned(), method.to_owned()))
+            .or_default();
+        for (i, bound) in BUCKETS.iter().enumerate() {
+            if seconds <= *bound {
+                h.counts[i] += 1;
+            }
+        }
+        h.sum += seconds;
+        h.count += 1;
+    }
+
+    pub fn render(&self) -> String {
+        let r = self.0.lock().expect("metrics lock");
+        let mut out = String::new();
+        out.push_str(
+            "# HELP aftercare_rpc_requests_total gRPC calls handled, by method and status code.\n",
+        );
+        out.push_str("# TYPE aftercare_rpc_requests_total counter\n");
+        for ((service, method, code), n) in &r.calls {
+            let _ = writeln!(
+                out,
+                "aftercare_rpc_requests_total{{service=\"{service}\",method=\"{method}\",code=\"{code}\"}} {n}"
+            );
+        }
+        out.push_str("# HELP aftercare_rpc_duration_seconds gRPC call latency, by method.\n");
+        out.push_str("# TYPE aftercare_rpc_duration_seconds histogram\n");
+        for ((service, method), h) in &r.latency {
+            let labels = format!("service=\"{service}\",method=\"{method}\"");
+            for (bound, count) in BUCKETS.iter().zip(h.counts) {
+                let _ = writeln!(
+                    out,
+                    "aftercare_rpc_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {count}"
+                );
+            }
+            let _ = writeln!(
+                out,
+                "aftercare_rpc_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
+                h.count
+            );
+            let _ = writeln!(
+                out,
+                "aftercare_rpc_duration_seconds_sum{{{labels}}} {}",
+                h.sum
+            );
+            let _ = writeln!(
+                out,
+                "aftercare_rpc_duration_seconds_count{{{labels}}} {}",
+                h.count
+            );
+        }
+        out
+    }
+}
+
+/// The canonical name of a gRPC status code.
+pub fn code_name(code: tonic::Code) -> &'static str {
+    use tonic::Code::*;
+    match code {
+        Ok => "OK",
+        Cancelled => "CANCELLED",
+        Unknown => "UNKNOWN",
+        InvalidArgument => "INVALID_ARGUMENT",
+        DeadlineExceeded => "DEADLINE_EXCEEDED",
+        NotFound => "NOT_FOUND",
+        AlreadyExists => "ALREADY_EXISTS",
+        PermissionDenied => "PERMISSION_DENIED",
+        ResourceExhausted => "RESOURCE_EXHAUSTED",
+        FailedPrecondition => "FAILED_PRECONDITION",
+        Aborted => "ABORTED",
+        OutOfRange => "OUT_OF_RANGE",
+        Unimplemented => "UNIMPLEMENTED",
+        Internal => "INTERNAL",
+        Unavailable => "UNAVAILABLE",
+        DataLoss => "DATA_LOSS",
+        Unauthenticated => "UNAUTHENTICATED",
+    }
+}
+
+/// Tower layer that observes every gRPC call.
+#[derive(Clone)]
+pub struct RpcLayer {
+    metrics: Metrics,
+}
+
+impl RpcLayer {
+    pub fn new(metrics: Metrics) -> Self {
+        RpcLayer { metrics }
+    }
+}
+
+impl<S> tower::Layer<S> for RpcLayer {
+    type Service = RpcService<S>;
+    fn layer(&self, inner: S) -> RpcService<S> {
+        RpcService {
+            inner,
+            metrics: self.metrics.clone(),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct RpcService<S> {
+    inner: S,
+    metrics: Metrics,
+}
+
+impl<S, B, R> tower::Service<http::Request<B>> for RpcService<S>
+where
+    S: tower::Service<http::Request<B>, Response = http::Response<R>>,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+{
+    type Response = http::Response<R>;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let path = request.uri().path();
+        let (service, method) = path
+            .trim_start_matches('/')
+            .split_once('/')
+            .unwrap_or((path, ""));
+        let (service, method) = (service.to_owned(), method.to_owned());
+        let span = tracing::info_span!(
+            "rpc",
+            rpc.service = %service,
+            rpc.method = %method,
+            role = tracing::field::Empty,
+            code = tracing::field::Empty,
+            latency_ms = tracing::field::Empty,
+        );
+        let metrics = self.metrics.clone();
+        let started = Instant::now();
+        let future = self.inner.call(request).instrument(span.clone());
+        Box::pin(async move {
+            let result = future.await;
+            let elapsed = started.elapsed();
+            // Unary errors are "trailers-only" responses with grpc-status in
+            // the headers; a success carries status 0 in the trailers.
+            let code = match &result {
+                Ok(response) => response
+                    .headers()
+                    .get("grpc-status")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse::<i32>().ok())
+                    .map(tonic::Code::from_i32)
+                    .unwrap_or(tonic::Code::Ok),
+                Err(_) => tonic::Code::Internal,
+            };
+            let code = code_name(code);
+            metrics.record(&service, &method, code, elapsed.as_secs_f64());
+            span.record("code", code);
+            span.record("latency_ms", elapsed.as_secs_f64() * 1000.0);
+            tracing::info!(parent: &span, "rpc finished");
+            result
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metrics_render_counts_and_histograms() {
+        let m = Metrics::default();
+        m.record("svc", "Get", "OK", 0.002);
+        m.record("svc", "Get", "NOT_FOUND", 0.02);
+        let text = m.render();
+        assert!(
+            text.contains(
+                r#"aftercare_rpc_requests_total{service="svc",method="Get",code="OK"} 1"#
+            )
+        );
+        assert!(text.contains(
+            r#"aftercare_rpc_requests_total{service="svc",method="Get",code="NOT_FOUND"} 1"#
+        ));
+        assert!(text.contains(
+            r#"aftercare_rpc_duration_seconds_bucket{service="svc",method="Get",le="0.0025"} 1"#
+        ));
+        assert!(text.contains(
+            r#"aftercare_rpc_duration_seconds_bucket{service="svc",method="Get",le="0.025"} 2"#
+        ));
+        assert!(
+            text.contains(r#"aftercare_rpc_duration_seconds_count{service="svc",method="Get"} 2"#)
+        );
+    }
+}

@@ -1,0 +1,207 @@
+//! Command line: every flag is also an `AFTERCARE_*` environment variable.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use aftercare_platform::auth::Role;
+use aftercare_platform::telemetry::LogFormat;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "aftercare",
+    version,
+    about = "After-sales backend: returns, warranty, maintenance and loyalty"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub common: Common,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct Common {
+    /// Postgres URL. Without it, a private cluster is run from the machine's
+    /// Postgres binaries in --data-dir.
+    #[arg(
+        long,
+        global = true,
+        env = "AFTERCARE_DATABASE_URL",
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
+
+    /// Where the embedded cluster and the generated JWT secret live.
+    #[arg(
+        long,
+        global = true,
+        env = "AFTERCARE_DATA_DIR",
+        default_value = ".aftercare"
+    )]
+    pub data_dir: PathBuf,
+
+    /// HS256 secret (at least 32 bytes). Without it and without
+    /// --jwt-public-key, a secret is generated once and kept in --data-dir.
+    #[arg(
+        long,
+        global = true,
+        env = "AFTERCARE_JWT_SECRET",
+        hide_env_values = true
+    )]
+    pub jwt_secret: Option<String>,
+
+    /// PEM public key file to verify tokens with instead of a shared secret.
+    #[arg(
+        long,
+        global = true,
+        env = "AFTERCARE_JWT_PUBLIC_KEY",
+        conflicts_with = "jwt_secret"
+    )]
+    pub jwt_public_key: Option<PathBuf>,
+
+    /// Algorithm of --jwt-public-key.
+    #[arg(
+        long,
+        global = true,
+        env = "AFTERCARE_JWT_ALGORITHM",
+        value_enum,
+        default_value = "rs256"
+    )]
+    pub jwt_algorithm: PublicKeyAlgorithm,
+
+    /// Log format.
+    #[arg(
+        long,
+        global = true,
+        env = "AFTERCARE_LOG_FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
+    pub log_format: LogFormatArg,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the gRPC services (migrating the database first).
+    Serve(ServeArgs),
+    /// Apply pending migrations and exit.
+    Migrate,
+    /// Print a signed token this server accepts.
+    Token(TokenArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// gRPC listen address.
+    #[arg(long, env = "AFTERCARE_LISTEN", default_value = "127.0.0.1:50051")]
+    pub listen: SocketAddr,
+
+    /// Admin HTTP address (/metrics, /healthz).
+    #[arg(long, env = "AFTERCARE_ADMIN_LISTEN", default_value = "127.0.0.1:9090")]
+    pub admin_listen: SocketAddr,
+
+    /// Services to serve, comma separated.
+    #[arg(
+        long,
+        env = "AFTERCARE_SERVICES",
+        value_enum,
+        value_delimiter = ',',
+        default_value = "all"
+    )]
+    pub services: Vec<ServiceName>,
+
+    /// How long in-flight calls may take to finish after SIGINT/SIGTERM.
+    #[arg(long, env = "AFTERCARE_SHUTDOWN_GRACE", value_parser = parse_duration, default_value = "10s")]
+    pub shutdown_grace: Duration,
+
+    /// Database connections in the pool.
+    #[arg(long, env = "AFTERCARE_DB_MAX_CONNECTIONS", default_value_t = 20)]
+    pub db_max_connections: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    #[arg(long, value_parser = parse_role)]
+    pub role: Role,
+    /// Customer id for customers; a staff or system id otherwise.
+    #[arg(long)]
+    pub subject: String,
+    /// Lifetime, e.g. 90s, 30m, 1h, 7d.
+    #[arg(long, value_parser = parse_duration, default_value = "1h")]
+    pub ttl: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ServiceName {
+    All,
+    Orders,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum PublicKeyAlgorithm {
+    Rs256,
+    Es256,
+    Eddsa,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormatArg {
+    Text,
+    Json,
+}
+
+impl From<LogFormatArg> for LogFormat {
+    fn from(f: LogFormatArg) -> LogFormat {
+        match f {
+            LogFormatArg::Text => LogFormat::Text,
+            LogFormatArg::Json => LogFormat::Json,
+        }
+    }
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    s.parse()
+}
+
+/// "90s", "30m", "1h", "7d" (a bare number is seconds).
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (number, unit) = s.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration like 30s, 15m, 1h or 7d"))?;
+    let unit_secs = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(format!("{s:?}: unknown unit {unit:?} (use s, m, h or d)")),
+    };
+    n.checked_mul(unit_secs)
+        .map(Duration::from_secs)
+        .ok_or_else(|| format!("{s:?} is too long"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90s").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("1h").unwrap(), Duration::from_secs(3600));
+        assert_eq!(parse_duration("2d").unwrap(), Duration::from_secs(172_800));
+        assert_eq!(parse_duration("15").unwrap(), Duration::from_secs(15));
+        assert!(parse_duration("1w").is_err());
+        assert!(parse_duration("h").is_err());
+    }
+
+    #[test]
+    fn cli_is_well_formed() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

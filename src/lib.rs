@@ -1,0 +1,16 @@
+//! The `aftercare` binary as a library, so end-to-end tests run the very
+//! server `main` runs.
+//!
+//! - [`cli`] — flags and environment variables;
+//! - [`database`] — the configured or embedded Postgres, and migrations;
+//! - [`server`] — services, health, reflection, outbox dispatcher, shutdown;
+//! - [`admin`] — `/metrics` and `/healthz`;
+//! - [`keys`] — where the JWT key comes from.
+
+pub mod admin;
+pub mod cli;
+pub mod database;
+pub mod keys;
+pub mod server;
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;

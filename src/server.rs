@@ -1,0 +1,140 @@
+//! Server assembly: the selected services, gRPC health and reflection on one
+//! port, the admin HTTP port, the outbox dispatcher, and graceful shutdown.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aftercare_orders::api::OrderApi;
+use aftercare_platform::auth::Authenticator;
+use aftercare_platform::clock::SharedClock;
+use aftercare_platform::context::ServiceContext;
+use aftercare_platform::outbox::Dispatcher;
+use aftercare_platform::telemetry::{Metrics, RpcLayer};
+use sqlx::PgPool;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic_health::ServingStatus;
+
+use crate::BoxError;
+use crate::cli::ServiceName;
+
+/// Everything the services share.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: PgPool,
+    pub clock: SharedClock,
+    pub auth: Arc<Authenticator>,
+    pub metrics: Metrics,
+}
+
+pub struct ServeOptions {
+    pub services: Vec<ServiceName>,
+    pub shutdown_grace: Duration,
+    pub outbox_poll_interval: Duration,
+}
+
+impl ServeOptions {
+    fn serves(&self, service: ServiceName) -> bool {
+        self.services.contains(&service) || self.services.contains(&ServiceName::All)
+    }
+}
+
+/// Serves until `shutdown` completes, then lets in-flight calls finish for
+/// at most the grace period.
+pub async fn serve(
+    state: AppState,
+    grpc: TcpListener,
+    admin: Option<TcpListener>,
+    options: ServeOptions,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), BoxError> {
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let dispatcher = Dispatcher::new(
+        state.pool.clone(),
+        state.clock.clone(),
+        options.outbox_poll_interval,
+    );
+    let ctx = ServiceContext {
+        pool: state.pool.clone(),
+        clock: state.clock.clone(),
+        auth: state.auth.clone(),
+        outbox_wake: dispatcher.waker(),
+    };
+
+    let (health, health_service) = tonic_health::server::health_reporter();
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(aftercare_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+
+    let orders = options
+        .serves(ServiceName::Orders)
+        .then(|| OrderApi::new(ctx.clone()).into_server());
+    let mut served = Vec::new();
+    if orders.is_some() {
+        served.push(aftercare_orders::api::SERVICE_NAME);
+    }
+    for name in &served {
+        health
+            .set_service_status(name, ServingStatus::Serving)
+            .await;
+    }
+
+    let router = tonic::transport::Server::builder()
+        .layer(RpcLayer::new(state.metrics.clone()))
+        .add_service(health_service)
+        .add_service(reflection)
+        .add_optional_service(orders);
+    let grpc_addr = grpc.local_addr()?;
+    let mut grpc_stop = stop_rx.clone();
+    let mut grpc_task = tokio::spawn(router.serve_with_incoming_shutdown(
+        TcpListenerStream::new(grpc),
+        async move {
+            let _ = grpc_stop.wait_for(|stop| *stop).await;
+        },
+    ));
+    let admin_task = admin.map(|listener| {
+        tokio::spawn(crate::admin::serve(
+            listener,
+            state.clone(),
+            stop_rx.clone(),
+        ))
+    });
+    let dispatch_task = tokio::spawn(dispatcher.run(stop_rx.clone()));
+    tracing::info!(%grpc_addr, services = ?served, "serving");
+
+    tokio::select! {
+        _ = shutdown => {}
+        result = &mut grpc_task => {
+            let _ = stop_tx.send(true);
+            return Err(format!("gRPC server stopped unexpectedly: {:?}", result?.err()).into());
+        }
+    }
+
+    tracing::info!(grace = ?options.shutdown_grace, "shutting down");
+    health
+        .set_service_status("", ServingStatus::NotServing)
+        .await;
+    for name in &served {
+        health
+            .set_service_status(name, ServingStatus::NotServing)
+            .await;
+    }
+    let _ = stop_tx.send(true);
+    let deadline = tokio::time::Instant::now() + options.shutdown_grace;
+    match tokio::time::timeout_at(deadline, &mut grpc_task).await {
+        Ok(result) => result??,
+        Err(_) => {
+            tracing::warn!("grace period over; dropping the calls still in flight");
+            grpc_task.abort();
+        }
+    }
+    for task in admin_task.into_iter().chain([dispatch_task]) {
+        if tokio::time::timeout_at(deadline, task).await.is_err() {
+            tracing::warn!("a background task did not stop within the grace period");
+        }
+    }
+    Ok(())
+}

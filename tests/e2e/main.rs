@@ -1,0 +1,11 @@
+//! End-to-end tests: the real server over a socket, real Postgres, generated
+//! clients. See `support` for the harness.
+
+mod fixtures;
+mod idempotency;
+mod orders;
+mod outbox;
+mod platform;
+mod restart;
+mod roles;
+mod support;

@@ -1,0 +1,99 @@
+//! The embedded default: a private cluster in the data directory, started,
+//! migrated, stopped with the server, and still holding the data next time.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aftercare::cli::ServiceName;
+use aftercare::database::Database;
+use aftercare::server::{AppState, ServeOptions, serve};
+use aftercare_platform::auth::{Authenticator, JwtKey, Role};
+use aftercare_platform::clock::SystemClock;
+use aftercare_platform::telemetry::Metrics;
+use aftercare_proto::orders::GetOrderRequest;
+use aftercare_proto::orders::order_service_client::OrderServiceClient;
+use tokio::sync::oneshot;
+use tonic::transport::Channel;
+
+use crate::fixtures::order;
+use crate::support::{Bearer, SECRET};
+
+/// Opens the embedded database in `dir`, serves on port 0, runs `body`
+/// against it, then shuts the server and the cluster down.
+async fn with_server<F, Fut>(dir: &std::path::Path, body: F)
+where
+    F: FnOnce(
+        OrderServiceClient<tonic::service::interceptor::InterceptedService<Channel, Bearer>>,
+    ) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let db = Database::open(None, dir, 5)
+        .await
+        .expect("embedded database");
+    let auth = Arc::new(Authenticator::new(&JwtKey::Secret(SECRET.to_vec())).unwrap());
+    let token = auth
+        .issue(Role::Service, "storefront", Duration::from_secs(60))
+        .unwrap();
+    let state = AppState {
+        pool: db.pool.clone(),
+        clock: Arc::new(SystemClock),
+        auth,
+        metrics: Metrics::default(),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let options = ServeOptions {
+        services: vec![ServiceName::Orders],
+        shutdown_grace: Duration::from_secs(5),
+        outbox_poll_interval: Duration::from_millis(100),
+    };
+    let server = tokio::spawn(serve(state, listener, None, options, async {
+        let _ = stopped.await;
+    }));
+    let channel = Channel::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect_lazy();
+    body(OrderServiceClient::with_interceptor(
+        channel,
+        Bearer::from_header(&format!("Bearer {token}")),
+    ))
+    .await;
+    stop.send(()).unwrap();
+    server.await.unwrap().unwrap();
+    db.close().await;
+}
+
+#[tokio::test]
+async fn data_survives_a_restart_of_the_embedded_cluster() {
+    let dir = std::env::temp_dir().join(format!(
+        "aftercare-restart-{}",
+        uuid::Uuid::now_v7().simple()
+    ));
+    let mut placed_at = None;
+    with_server(&dir, |mut client| async move {
+        let mut req = order("o-kept", "c-1");
+        req.placed_at = crate::fixtures::ts(chrono::Utc::now() - chrono::Duration::days(1));
+        client.record_order(req).await.unwrap();
+    })
+    .await;
+    // The cluster stopped with the server: its pid file is gone.
+    assert!(!dir.join("postgres/postmaster.pid").exists());
+
+    with_server(&dir, |mut client| {
+        let placed = &mut placed_at;
+        async move {
+            let o = client
+                .get_order(GetOrderRequest {
+                    order_id: "o-kept".into(),
+                })
+                .await
+                .unwrap()
+                .into_inner();
+            *placed = o.placed_at;
+        }
+    })
+    .await;
+    assert!(placed_at.is_some());
+    let _ = std::fs::remove_dir_all(&dir);
+}

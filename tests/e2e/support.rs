@@ -1,0 +1,388 @@
+//! The end-to-end harness: one Postgres per test run, a fresh database per
+//! test cloned from a migrated template, the real server on 127.0.0.1:0, and
+//! typed clients with a token per role.
+//!
+//! The Postgres is `AFTERCARE_TEST_DATABASE_URL` when set (any database on a
+//! server where the user may create databases), else a private cluster in the
+//! system temp directory, started by the first test process that needs it
+//! (under a file lock, so parallel test processes share it).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use aftercare::database::MIGRATOR;
+use aftercare::server::{AppState, ServeOptions, serve};
+use aftercare_platform::auth::{Authenticator, JwtKey, Role};
+use aftercare_platform::clock::ManualClock;
+use aftercare_platform::db::quote_ident;
+use aftercare_platform::embedded::{EmbeddedPostgres, Options};
+use aftercare_platform::telemetry::Metrics;
+use aftercare_proto::orders::order_service_client::OrderServiceClient;
+use chrono::{DateTime, Utc};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, Connection, PgPool};
+use tokio::sync::{OnceCell, oneshot};
+use tokio::task::JoinHandle;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+
+pub const SECRET: &[u8] = b"test-secret-test-secret-test-secret!";
+
+/// The instant every test starts at.
+pub fn start_time() -> DateTime<Utc> {
+    "2026-03-02T09:00:00Z".parse().unwrap()
+}
+
+/// The test cluster, kept for the life of the process so it is never stopped
+/// by a drop while other test processes use it.
+static CLUSTER: OnceLock<EmbeddedPostgres> = OnceLock::new();
+static SERVER: OnceCell<(PgConnectOptions, String)> = OnceCell::const_new();
+
+/// Connection options for the test server's maintenance database, and the
+/// name of the migrated template.
+async fn server() -> &'static (PgConnectOptions, String) {
+    SERVER
+        .get_or_init(|| async {
+            let admin: PgConnectOptions = match std::env::var("AFTERCARE_TEST_DATABASE_URL") {
+                Ok(url) => url.parse().expect("AFTERCARE_TEST_DATABASE_URL"),
+                Err(_) => {
+                    let url = tokio::task::spawn_blocking(start_cluster).await.unwrap();
+                    url.parse().unwrap()
+                }
+            };
+            let template = ensure_template(&admin).await;
+            (admin, template)
+        })
+        .await
+}
+
+pub fn cluster_dir() -> PathBuf {
+    std::env::temp_dir().join("aftercare-test-pg")
+}
+
+fn start_cluster() -> String {
+    let dir = cluster_dir();
+    std::fs::create_dir_all(&dir).unwrap();
+    let lock = std::fs::File::create(std::env::temp_dir().join("aftercare-test-pg.lock")).unwrap();
+    lock.lock().unwrap();
+    let cluster = EmbeddedPostgres::start(&dir, Options { fsync: false })
+        .expect("starting the test Postgres");
+    let url = cluster.url("postgres");
+    let _ = CLUSTER.set(cluster);
+    lock.unlock().unwrap();
+    url
+}
+
+/// Builds the migrated template once per migration set, under an advisory
+/// lock so concurrent test processes build it once.
+async fn ensure_template(admin: &PgConnectOptions) -> String {
+    let fingerprint = MIGRATOR.iter().fold(0xcbf29ce484222325u64, |h, m| {
+        m.checksum
+            .iter()
+            .fold(h, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x100000001b3))
+    });
+    let template = format!("aftercare_tpl_{fingerprint:016x}");
+    let mut conn = admin
+        .connect()
+        .await
+        .expect("connecting to the test Postgres");
+    sqlx::query("SELECT pg_advisory_lock(727001)")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(&template)
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+    if !exists {
+        // Built under another name and renamed when complete, so a crash
+        // never leaves a half-migrated template behind.
+        let building = format!("{template}_building");
+        sqlx::query(&format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            quote_ident(&building)
+        ))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        sqlx::query(&format!("CREATE DATABASE {}", quote_ident(&building)))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let pool = PgPoolOptions::new()
+            .max_connections(1)
+            .connect_with(admin.clone().database(&building))
+            .await
+            .unwrap();
+        MIGRATOR.run(&pool).await.expect("migrating the template");
+        pool.close().await;
+        sqlx::query(&format!(
+            "ALTER DATABASE {} RENAME TO {}",
+            quote_ident(&building),
+            quote_ident(&template)
+        ))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    }
+    sqlx::query("SELECT pg_advisory_unlock(727001)")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+    template
+}
+
+/// A database of one test, dropped when the test ends.
+pub struct TestDb {
+    pub name: String,
+    pub options: PgConnectOptions,
+    admin: PgConnectOptions,
+}
+
+impl TestDb {
+    pub async fn create() -> TestDb {
+        let (admin, template) = server().await;
+        let name = format!("aftercare_test_{}", uuid::Uuid::now_v7().simple());
+        let mut conn = admin.connect().await.unwrap();
+        sqlx::query(&format!(
+            "CREATE DATABASE {} TEMPLATE {}",
+            quote_ident(&name),
+            quote_ident(template)
+        ))
+        .execute(&mut conn)
+        .await
+        .expect("cloning the template");
+        conn.close().await.unwrap();
+        TestDb {
+            options: admin.clone().database(&name),
+            name,
+            admin: admin.clone(),
+        }
+    }
+
+    pub async fn pool(&self, max_connections: u32) -> PgPool {
+        PgPoolOptions::new()
+            .max_connections(max_connections)
+            .connect_with(self.options.clone())
+            .await
+            .unwrap()
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let (admin, name) = (self.admin.clone(), self.name.clone());
+        // Drop runs outside async; a short-lived runtime of its own does it.
+        let _ = std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(async {
+                    if let Ok(mut conn) = admin.connect().await {
+                        let _ = sqlx::query(&format!(
+                            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                            quote_ident(&name)
+                        ))
+                        .execute(&mut conn)
+                        .await;
+                    }
+                })
+        })
+        .join();
+    }
+}
+
+/// Adds `authorization: Bearer <token>` to every call.
+#[derive(Clone)]
+pub struct Bearer(Option<tonic::metadata::MetadataValue<tonic::metadata::Ascii>>);
+
+impl Bearer {
+    /// A raw `authorization` value, for tests of malformed headers.
+    pub fn from_header(value: &str) -> Bearer {
+        Bearer(Some(value.parse().unwrap()))
+    }
+}
+
+impl tonic::service::Interceptor for Bearer {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
+        if let Some(token) = &self.0 {
+            request
+                .metadata_mut()
+                .insert("authorization", token.clone());
+        }
+        Ok(request)
+    }
+}
+
+pub type Orders = OrderServiceClient<InterceptedService<Channel, Bearer>>;
+
+/// The real server on a real socket over a fresh database.
+pub struct TestApp {
+    pub grpc_addr: SocketAddr,
+    pub admin_addr: SocketAddr,
+    pub pool: PgPool,
+    pub clock: Arc<ManualClock>,
+    pub auth: Arc<Authenticator>,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<Result<(), aftercare::BoxError>>>,
+    channel: Channel,
+    _db: TestDb,
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        let db = TestDb::create().await;
+        let pool = db.pool(30).await;
+        let clock = Arc::new(ManualClock::new(start_time()));
+        let auth = Arc::new(Authenticator::new(&JwtKey::Secret(SECRET.to_vec())).unwrap());
+        let state = AppState {
+            pool: pool.clone(),
+            clock: clock.clone(),
+            auth: auth.clone(),
+            metrics: Metrics::default(),
+        };
+        let (grpc, admin) = (bind().await, bind().await);
+        let (grpc_addr, admin_addr) = (grpc.local_addr().unwrap(), admin.local_addr().unwrap());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let options = ServeOptions {
+            services: vec![aftercare::cli::ServiceName::All],
+            shutdown_grace: Duration::from_secs(5),
+            outbox_poll_interval: Duration::from_millis(100),
+        };
+        let server = tokio::spawn(serve(state, grpc, Some(admin), options, async {
+            let _ = stopped.await;
+        }));
+        let channel = Channel::from_shared(format!("http://{grpc_addr}"))
+            .unwrap()
+            .connect_lazy();
+        TestApp {
+            grpc_addr,
+            admin_addr,
+            pool,
+            clock,
+            auth,
+            stop: Some(stop),
+            server: Some(server),
+            channel,
+            _db: db,
+        }
+    }
+
+    pub fn token(&self, role: Role, subject: &str) -> String {
+        self.auth
+            .issue(role, subject, Duration::from_secs(3600))
+            .unwrap()
+    }
+
+    pub fn bearer(&self, role: Role, subject: &str) -> Bearer {
+        Bearer(Some(
+            format!("Bearer {}", self.token(role, subject))
+                .parse()
+                .unwrap(),
+        ))
+    }
+
+    pub fn channel(&self) -> Channel {
+        self.channel.clone()
+    }
+
+    pub fn orders(&self, role: Role, subject: &str) -> Orders {
+        OrderServiceClient::with_interceptor(self.channel(), self.bearer(role, subject))
+    }
+
+    pub fn orders_with(&self, bearer: Bearer) -> Orders {
+        OrderServiceClient::with_interceptor(self.channel(), bearer)
+    }
+
+    pub fn orders_anonymous(&self) -> Orders {
+        self.orders_with(Bearer(None))
+    }
+
+    /// The storefront backend.
+    pub fn storefront(&self) -> Orders {
+        self.orders(Role::Service, "storefront")
+    }
+
+    /// Stops the server gracefully and waits for it.
+    pub async fn stop(mut self) {
+        self.shutdown().await;
+    }
+
+    async fn shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await.unwrap().unwrap();
+        }
+    }
+
+    pub async fn count(&self, sql: &str) -> i64 {
+        sqlx::query_scalar(sql).fetch_one(&self.pool).await.unwrap()
+    }
+
+    /// GETs a path on the admin port and returns (status line, body).
+    pub async fn admin_get(&self, path: &str) -> (String, String) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut stream = tokio::net::TcpStream::connect(self.admin_addr)
+            .await
+            .unwrap();
+        stream
+            .write_all(
+                format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
+                    .as_bytes(),
+            )
+            .await
+            .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).await.unwrap();
+        let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+        (
+            head.lines().next().unwrap_or_default().to_owned(),
+            body.to_owned(),
+        )
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+async fn bind() -> tokio::net::TcpListener {
+    tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap()
+}
+
+/// The google.rpc BadRequest field paths of an INVALID_ARGUMENT status.
+pub fn violated_fields(status: &tonic::Status) -> Vec<String> {
+    use tonic_types::StatusExt;
+    assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
+    status
+        .get_details_bad_request()
+        .expect("BadRequest details")
+        .field_violations
+        .into_iter()
+        .map(|v| v.field)
+        .collect()
+}
+
+/// The google.rpc ErrorInfo reason of a status.
+pub fn reason(status: &tonic::Status) -> String {
+    use tonic_types::StatusExt;
+    status
+        .get_details_error_info()
+        .map(|i| i.reason)
+        .unwrap_or_default()
+}
