@@ -64,10 +64,13 @@ pub async fn serve(
     };
 
     let (health, health_service) = tonic_health::server::health_reporter();
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(aftercare_proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()?;
+    // Reflection v1 and, for older clients (grpcio's, Postman's), v1alpha.
+    let reflection = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(aftercare_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    };
+    let (reflection_v1, reflection_v1alpha) = (reflection().build_v1()?, reflection().build_v1alpha()?);
 
     let orders = options
         .serves(ServiceName::Orders)
@@ -85,7 +88,8 @@ pub async fn serve(
     let router = tonic::transport::Server::builder()
         .layer(RpcLayer::new(state.metrics.clone()))
         .add_service(health_service)
-        .add_service(reflection)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
         .add_optional_service(orders);
     let grpc_addr = grpc.local_addr()?;
     let mut grpc_stop = stop_rx.clone();

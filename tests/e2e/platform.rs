@@ -72,6 +72,7 @@ async fn reflection_lists_services_and_serves_their_descriptors() {
         "aftercare.orders.v1.OrderService",
         "grpc.health.v1.Health",
         "grpc.reflection.v1.ServerReflection",
+        "grpc.reflection.v1alpha.ServerReflection",
     ] {
         assert!(
             names.iter().any(|n| n == expected),
