@@ -123,13 +123,14 @@ pub struct ServeArgs {
 
 #[derive(Debug, Args)]
 pub struct TokenArgs {
-    #[arg(long, value_parser = parse_role)]
+    /// customer, agent, admin or service.
+    #[arg(long, env = "AFTERCARE_TOKEN_ROLE", value_parser = parse_role)]
     pub role: Role,
     /// Customer id for customers; a staff or system id otherwise.
-    #[arg(long)]
+    #[arg(long, env = "AFTERCARE_TOKEN_SUBJECT")]
     pub subject: String,
     /// Lifetime, e.g. 90s, 30m, 1h, 7d.
-    #[arg(long, value_parser = parse_duration, default_value = "1h")]
+    #[arg(long, env = "AFTERCARE_TOKEN_TTL", value_parser = parse_duration, default_value = "1h")]
     pub ttl: Duration,
 }
 

@@ -14,7 +14,7 @@ use aftercare_platform::telemetry::{Metrics, RpcLayer};
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
 
 use crate::BoxError;
@@ -70,7 +70,8 @@ pub async fn serve(
             .register_encoded_file_descriptor_set(aftercare_proto::FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
     };
-    let (reflection_v1, reflection_v1alpha) = (reflection().build_v1()?, reflection().build_v1alpha()?);
+    let (reflection_v1, reflection_v1alpha) =
+        (reflection().build_v1()?, reflection().build_v1alpha()?);
 
     let orders = options
         .serves(ServiceName::Orders)
@@ -93,12 +94,12 @@ pub async fn serve(
         .add_optional_service(orders);
     let grpc_addr = grpc.local_addr()?;
     let mut grpc_stop = stop_rx.clone();
-    let mut grpc_task = tokio::spawn(router.serve_with_incoming_shutdown(
-        TcpListenerStream::new(grpc),
-        async move {
-            let _ = grpc_stop.wait_for(|stop| *stop).await;
-        },
-    ));
+    // Without TCP_NODELAY a response written in several frames waits for the
+    // client's delayed ACK: ~40 ms on every call.
+    let incoming = TcpIncoming::from(grpc).with_nodelay(Some(true));
+    let mut grpc_task = tokio::spawn(router.serve_with_incoming_shutdown(incoming, async move {
+        let _ = grpc_stop.wait_for(|stop| *stop).await;
+    }));
     let admin_task = admin.map(|listener| {
         tokio::spawn(crate::admin::serve(
             listener,

@@ -72,11 +72,45 @@ async fn reflection_lists_services_and_serves_their_descriptors() {
         "aftercare.orders.v1.OrderService",
         "grpc.health.v1.Health",
         "grpc.reflection.v1.ServerReflection",
-        "grpc.reflection.v1alpha.ServerReflection",
     ] {
         assert!(
             names.iter().any(|n| n == expected),
             "{expected} missing from {names:?}"
+        );
+    }
+
+    // Older clients (grpcio, Postman) speak v1alpha.
+    {
+        use tonic_reflection::pb::v1alpha as alpha;
+        let mut client =
+            alpha::server_reflection_client::ServerReflectionClient::new(app.channel());
+        let request = alpha::ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(
+                alpha::server_reflection_request::MessageRequest::ListServices(String::new()),
+            ),
+        };
+        let mut responses = client
+            .server_reflection_info(tokio_stream::iter([request]))
+            .await
+            .unwrap()
+            .into_inner();
+        let response = responses
+            .next()
+            .await
+            .unwrap()
+            .unwrap()
+            .message_response
+            .unwrap();
+        let alpha::server_reflection_response::MessageResponse::ListServicesResponse(list) =
+            response
+        else {
+            panic!("expected a service list")
+        };
+        assert!(
+            list.service
+                .iter()
+                .any(|s| s.name == "aftercare.orders.v1.OrderService")
         );
     }
 

@@ -351,6 +351,55 @@ mod tests {
         ));
     }
 
+    /// A throwaway Ed25519 key pair, only for this test.
+    const ED_PRIVATE: &str = "-----BEGIN PRIVATE KEY-----
+MC4CAQAwBQYDK2VwBCIEIG87iQxa5/qcEfbVvr9e03u/CrdmymQBdbKgEiWFX2V9
+-----END PRIVATE KEY-----
+";
+    const ED_PUBLIC: &str = "-----BEGIN PUBLIC KEY-----
+MCowBQYDK2VwAyEASHlKIBLvK+yyukppFmO8rS8EuyRFe4u8dGiIfMZlEWM=
+-----END PUBLIC KEY-----
+";
+
+    #[test]
+    fn public_keys_verify_and_refuse_algorithm_confusion() {
+        let a = Authenticator::new(&JwtKey::PublicKey {
+            pem: ED_PUBLIC.as_bytes().to_vec(),
+            algorithm: Algorithm::EdDSA,
+        })
+        .unwrap();
+        let claims = Claims {
+            sub: "c-9".into(),
+            role: Role::Customer,
+            iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
+            iat: now(),
+            exp: now() + 60,
+        };
+        let signed = jsonwebtoken::encode(
+            &Header::new(Algorithm::EdDSA),
+            &claims,
+            &EncodingKey::from_ed_pem(ED_PRIVATE.as_bytes()).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(a.authenticate(&bearer(&signed)).unwrap().subject, "c-9");
+        // The classic confusion: HS256 "signed" with the public key as secret.
+        let confused = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(ED_PUBLIC.as_bytes()),
+        )
+        .unwrap();
+        assert!(matches!(
+            a.authenticate(&bearer(&confused)),
+            Err(Error::Unauthenticated(_))
+        ));
+        assert!(
+            a.issue(Role::Admin, "x", Duration::from_secs(60)).is_err(),
+            "cannot mint"
+        );
+    }
+
     #[test]
     fn short_secrets_are_refused() {
         assert!(Authenticator::new(&JwtKey::Secret(b"short".to_vec())).is_err());

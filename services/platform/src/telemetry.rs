@@ -225,6 +225,13 @@ where
                     .unwrap_or(tonic::Code::Ok),
                 Err(_) => tonic::Code::Internal,
             };
+            // Paths are caller-chosen: label unknown ones as one series so
+            // that no caller can grow the metrics without bound.
+            let (service, method) = if code == tonic::Code::Unimplemented {
+                ("unknown".to_owned(), "unknown".to_owned())
+            } else {
+                (service, method)
+            };
             let code = code_name(code);
             metrics.record(&service, &method, code, elapsed.as_secs_f64());
             span.record("code", code);
@@ -238,6 +245,30 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn unknown_paths_share_one_series() {
+        use tower::{Layer, Service, ServiceExt};
+        let metrics = Metrics::default();
+        let unimplemented = tower::service_fn(|_: http::Request<()>| async {
+            let response = http::Response::builder()
+                .header("grpc-status", "12")
+                .body(())
+                .unwrap();
+            Ok::<_, std::convert::Infallible>(response)
+        });
+        let mut service = RpcLayer::new(metrics.clone()).layer(unimplemented);
+        for path in ["/evil.Service/A", "/aftercare.orders.v1.OrderService/Nope"] {
+            let request = http::Request::builder().uri(path).body(()).unwrap();
+            service.ready().await.unwrap().call(request).await.unwrap();
+        }
+        let text = metrics.render();
+        assert!(
+            text.contains(r#"aftercare_rpc_requests_total{service="unknown",method="unknown",code="UNIMPLEMENTED"} 2"#),
+            "{text}"
+        );
+        assert!(!text.contains("evil"));
+    }
 
     #[test]
     fn metrics_render_counts_and_histograms() {

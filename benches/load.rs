@@ -1,0 +1,300 @@
+//! Load benchmark: the real server over loopback on its embedded Postgres,
+//! driven by tonic clients. Reports throughput and latency percentiles per
+//! RPC beside a baseline (the gRPC health check: transport, no auth, no
+//! database), all measured in one run on the same machine.
+//!
+//! `cargo bench --bench load -- [--requests N] [--concurrency C]`
+//!
+//! Request loops are bounded by count; the benchmark stops by itself and
+//! only talks to 127.0.0.1.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use aftercare::cli::ServiceName;
+use aftercare::database::Database;
+use aftercare::server::{AppState, ServeOptions, serve};
+use aftercare_platform::auth::{Authenticator, JwtKey, Role};
+use aftercare_platform::clock::SystemClock;
+use aftercare_platform::telemetry::Metrics;
+use aftercare_platform::timestamp::to_proto;
+use aftercare_proto::common::{Channel as PbChannel, Money};
+use aftercare_proto::orders::order_service_client::OrderServiceClient;
+use aftercare_proto::orders::{
+    GetOrderRequest, ListOrdersRequest, OrderLineInput, RecordOrderRequest,
+};
+use tonic::transport::Channel;
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_client::HealthClient;
+
+const SECRET: &[u8] = b"bench-secret-bench-secret-bench-secret";
+
+struct Args {
+    requests: usize,
+    concurrency: usize,
+}
+
+fn args() -> Args {
+    let mut a = Args {
+        requests: 4000,
+        concurrency: 16,
+    };
+    let argv: Vec<String> = std::env::args().collect();
+    for pair in argv.windows(2) {
+        match pair[0].as_str() {
+            "--requests" => a.requests = pair[1].parse().expect("--requests N"),
+            "--concurrency" => a.concurrency = pair[1].parse().expect("--concurrency C"),
+            _ => {}
+        }
+    }
+    a
+}
+
+/// A three-line order placed a day before the benchmark started.
+fn order(id: &str, customer: &str) -> RecordOrderRequest {
+    static PLACED_AT: std::sync::OnceLock<prost_types::Timestamp> = std::sync::OnceLock::new();
+    let placed_at =
+        PLACED_AT.get_or_init(|| to_proto(chrono::Utc::now() - chrono::Duration::days(1)));
+    let eur = |a: &str| {
+        Some(Money {
+            currency_code: "EUR".into(),
+            amount: a.into(),
+        })
+    };
+    let line = |id: &str, q: i32| OrderLineInput {
+        line_id: id.into(),
+        sku: format!("SKU-{id}"),
+        product_name: "Kettle".into(),
+        category: "kitchen".into(),
+        quantity: q,
+        unit_price: eur("24.95"),
+        discount: None,
+        serial_numbers: vec![],
+    };
+    RecordOrderRequest {
+        order_id: id.into(),
+        customer_id: customer.into(),
+        placed_at: Some(*placed_at),
+        currency_code: "EUR".into(),
+        channel: PbChannel::Web as i32,
+        lines: vec![line("1", 2), line("2", 1), line("3", 1)],
+        shipping_amount: eur("4.99"),
+        order_discount: eur("5.00"),
+    }
+}
+
+struct Report {
+    name: &'static str,
+    requests: usize,
+    elapsed: Duration,
+    latencies: Vec<Duration>,
+}
+
+impl Report {
+    fn percentile(&self, p: f64) -> Duration {
+        let i = ((self.latencies.len() as f64 - 1.0) * p).round() as usize;
+        self.latencies[i]
+    }
+
+    fn row(&self) -> String {
+        let ms = |d: Duration| format!("{:.2}", d.as_secs_f64() * 1000.0);
+        format!(
+            "| {:<22} | {:>8} | {:>10.0} | {:>8} | {:>8} | {:>8} | {:>8} |",
+            self.name,
+            self.requests,
+            self.requests as f64 / self.elapsed.as_secs_f64(),
+            ms(self.percentile(0.50)),
+            ms(self.percentile(0.90)),
+            ms(self.percentile(0.99)),
+            ms(*self.latencies.last().unwrap()),
+        )
+    }
+}
+
+/// Runs `call(i)` for i in 0..requests from `concurrency` tasks.
+async fn measure<F, Fut>(name: &'static str, args: &Args, call: F) -> Report
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let call = Arc::new(call);
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..args.concurrency)
+        .map(|_| {
+            let (call, next, total) = (call.clone(), next.clone(), args.requests);
+            tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= total {
+                        return latencies;
+                    }
+                    let t = Instant::now();
+                    call(i).await;
+                    latencies.push(t.elapsed());
+                }
+            })
+        })
+        .collect();
+    let mut latencies = Vec::with_capacity(args.requests);
+    for t in tasks {
+        latencies.extend(t.await.unwrap());
+    }
+    let elapsed = started.elapsed();
+    latencies.sort();
+    Report {
+        name,
+        requests: args.requests,
+        elapsed,
+        latencies,
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let args = args();
+    let dir =
+        std::env::temp_dir().join(format!("aftercare-bench-{}", uuid::Uuid::now_v7().simple()));
+    let db = Database::open(
+        std::env::var("AFTERCARE_BENCH_DATABASE_URL")
+            .ok()
+            .as_deref(),
+        &dir,
+        40,
+    )
+    .await
+    .expect("database");
+    let auth = Arc::new(Authenticator::new(&JwtKey::Secret(SECRET.to_vec())).unwrap());
+    let token = auth
+        .issue(Role::Service, "bench", Duration::from_secs(3600))
+        .unwrap();
+    let state = AppState {
+        pool: db.pool.clone(),
+        clock: Arc::new(SystemClock),
+        auth,
+        metrics: Metrics::default(),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let options = ServeOptions {
+        services: vec![ServiceName::All],
+        shutdown_grace: Duration::from_secs(5),
+        outbox_poll_interval: Duration::from_millis(500),
+    };
+    let server = tokio::spawn(serve(state, listener, None, options, async {
+        let _ = stopped.await;
+    }));
+
+    let channel = Channel::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect_lazy();
+    let header: tonic::metadata::MetadataValue<_> = format!("Bearer {token}").parse().unwrap();
+    let orders =
+        OrderServiceClient::with_interceptor(channel.clone(), move |mut r: tonic::Request<()>| {
+            r.metadata_mut().insert("authorization", header.clone());
+            Ok(r)
+        });
+    let health = HealthClient::new(channel.clone());
+    // Seed orders to read, and warm the connection pool.
+    for i in 0..50 {
+        orders
+            .clone()
+            .record_order(order(&format!("seed-{i}"), "c-seed"))
+            .await
+            .unwrap();
+    }
+    let run = uuid::Uuid::now_v7().simple().to_string();
+
+    let mut reports = Vec::new();
+    let h = health.clone();
+    reports.push(
+        measure("baseline: Health/Check", &args, move |_| {
+            let mut h = h.clone();
+            async move {
+                h.check(HealthCheckRequest {
+                    service: String::new(),
+                })
+                .await
+                .unwrap();
+            }
+        })
+        .await,
+    );
+    let o = orders.clone();
+    reports.push(
+        measure("GetOrder", &args, move |i| {
+            let mut o = o.clone();
+            async move {
+                o.get_order(GetOrderRequest {
+                    order_id: format!("seed-{}", i % 50),
+                })
+                .await
+                .unwrap();
+            }
+        })
+        .await,
+    );
+    let o = orders.clone();
+    reports.push(
+        measure("ListOrders (page 20)", &args, move |_| {
+            let mut o = o.clone();
+            async move {
+                let req = ListOrdersRequest {
+                    customer_id: "c-seed".into(),
+                    page_size: 20,
+                    page_token: String::new(),
+                };
+                o.list_orders(req).await.unwrap();
+            }
+        })
+        .await,
+    );
+    let (o, r) = (orders.clone(), run.clone());
+    reports.push(
+        measure("RecordOrder (new)", &args, move |i| {
+            let (mut o, id) = (o.clone(), format!("{r}-{i}"));
+            async move {
+                o.record_order(order(&id, &format!("c-{}", i % 500)))
+                    .await
+                    .unwrap();
+            }
+        })
+        .await,
+    );
+    let o = orders.clone();
+    reports.push(
+        measure("RecordOrder (replay)", &args, move |i| {
+            let mut o = o.clone();
+            async move {
+                o.record_order(order(&format!("seed-{}", i % 50), "c-seed"))
+                    .await
+                    .unwrap();
+            }
+        })
+        .await,
+    );
+
+    println!(
+        "\n{} requests per row, {} concurrent clients, loopback\n",
+        args.requests, args.concurrency
+    );
+    println!(
+        "| {:<22} | {:>8} | {:>10} | {:>8} | {:>8} | {:>8} | {:>8} |",
+        "rpc", "requests", "req/s", "p50 ms", "p90 ms", "p99 ms", "max ms"
+    );
+    println!(
+        "|{:-<24}|{:->10}|{:->12}|{:->10}|{:->10}|{:->10}|{:->10}|",
+        "", "", "", "", "", "", ""
+    );
+    for r in &reports {
+        println!("{}", r.row());
+    }
+
+    stop.send(()).unwrap();
+    server.await.unwrap().unwrap();
+    db.close().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,0 +1,206 @@
+//! The `aftercare` binary's commands: migrate, token, JSON logs, and the
+//! error when Postgres binaries are missing.
+
+use std::os::unix::fs::PermissionsExt;
+use std::process::Command;
+
+use aftercare_platform::auth::{Authenticator, JwtKey, Role};
+use aftercare_platform::db::quote_ident;
+use sqlx::ConnectOptions;
+use sqlx::postgres::PgConnectOptions;
+
+use crate::support::TestDb;
+
+fn aftercare() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_aftercare"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("AFTERCARE_") {
+            c.env_remove(key);
+        }
+    }
+    c
+}
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "aftercare-{name}-{}",
+        uuid::Uuid::now_v7().simple()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn url(options: &PgConnectOptions) -> String {
+    options.to_url_lossy().to_string()
+}
+
+#[tokio::test]
+async fn migrate_applies_every_migration_and_logs_json() {
+    let template_db = TestDb::create().await;
+    // An empty database next to the test one.
+    let empty = format!("{}_empty", template_db.name);
+    let mut conn = template_db
+        .options
+        .clone()
+        .database("postgres")
+        .connect()
+        .await
+        .unwrap();
+    sqlx::query(&format!("CREATE DATABASE {}", quote_ident(&empty)))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let options = template_db.options.clone().database(&empty);
+
+    let out = aftercare()
+        .args([
+            "--log-format",
+            "json",
+            "--database-url",
+            &url(&options),
+            "migrate",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let logs = String::from_utf8(out.stderr).unwrap();
+    let lines: Vec<serde_json::Value> = logs
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("every log line is JSON"))
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["fields"]["message"] == "migrations applied"),
+        "{logs}"
+    );
+
+    let pool = sqlx::PgPool::connect_with(options).await.unwrap();
+    let applied: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations WHERE success")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        applied as usize,
+        aftercare::database::MIGRATOR.iter().count()
+    );
+    pool.close().await;
+    sqlx::query(&format!(
+        "DROP DATABASE {} WITH (FORCE)",
+        quote_ident(&empty)
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+}
+
+#[test]
+fn token_mints_what_the_configured_secret_verifies() {
+    let secret = "a-configured-secret-of-enough-length!!";
+    let out = aftercare()
+        .args([
+            "--jwt-secret",
+            secret,
+            "token",
+            "--role",
+            "agent",
+            "--subject",
+            "agent-7",
+            "--ttl",
+            "5m",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = String::from_utf8(out.stdout).unwrap();
+    let auth = Authenticator::new(&JwtKey::Secret(secret.as_bytes().to_vec())).unwrap();
+    let mut metadata = tonic::metadata::MetadataMap::new();
+    metadata.insert(
+        "authorization",
+        format!("Bearer {}", token.trim()).parse().unwrap(),
+    );
+    let caller = auth.authenticate(&metadata).unwrap();
+    assert_eq!(
+        (caller.role, caller.subject.as_str()),
+        (Role::Agent, "agent-7")
+    );
+
+    let bad = aftercare()
+        .args([
+            "--jwt-secret",
+            secret,
+            "token",
+            "--role",
+            "root",
+            "--subject",
+            "x",
+        ])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+}
+
+#[test]
+fn without_a_secret_one_is_generated_once_and_kept_private() {
+    let dir = temp_dir("token");
+    let mint = || {
+        let out = aftercare()
+            .args([
+                "--data-dir",
+                dir.to_str().unwrap(),
+                "token",
+                "--role",
+                "service",
+                "--subject",
+                "s",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    };
+    let (first, second) = (mint(), mint());
+    let secret_file = dir.join("jwt-secret");
+    let secret = std::fs::read(&secret_file).unwrap();
+    assert_eq!(
+        std::fs::metadata(&secret_file)
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o600
+    );
+    let auth = Authenticator::new(&JwtKey::Secret(secret)).unwrap();
+    for token in [first, second] {
+        let mut metadata = tonic::metadata::MetadataMap::new();
+        metadata.insert("authorization", format!("Bearer {token}").parse().unwrap());
+        assert!(auth.authenticate(&metadata).is_ok());
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn missing_postgres_binaries_are_a_clear_error() {
+    let dir = temp_dir("nopg");
+    let out = aftercare()
+        .env("AFTERCARE_PG_BINDIR", dir.join("no-postgres-here"))
+        .args(["--data-dir", dir.to_str().unwrap(), "migrate"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("has no initdb/pg_ctl"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
