@@ -12,9 +12,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use aftercare::cli::ServiceName;
 use aftercare::database::Database;
-use aftercare::server::{AppState, ServeOptions, serve};
+use aftercare::server::{AppState, Background, ServeOptions};
 use aftercare_platform::auth::{Authenticator, JwtKey, Role};
 use aftercare_platform::clock::SystemClock;
 use aftercare_platform::telemetry::Metrics;
@@ -176,17 +175,10 @@ async fn main() {
         auth,
         metrics: Metrics::default(),
     };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let options = ServeOptions {
-        services: vec![ServiceName::All],
-        shutdown_grace: Duration::from_secs(5),
-        outbox_poll_interval: Duration::from_millis(500),
-    };
-    let server = tokio::spawn(serve(state, listener, None, options, async {
-        let _ = stopped.await;
-    }));
+    let server = Background::start(state, ServeOptions::default(), false)
+        .await
+        .unwrap();
+    let addr = server.grpc_addr;
 
     let channel = Channel::from_shared(format!("http://{addr}"))
         .unwrap()
@@ -293,8 +285,7 @@ async fn main() {
         println!("{}", r.row());
     }
 
-    stop.send(()).unwrap();
-    server.await.unwrap().unwrap();
+    server.stop().await.unwrap();
     db.close().await;
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -2,6 +2,7 @@
 //! port, the admin HTTP port, the outbox dispatcher, and graceful shutdown.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,7 +14,8 @@ use aftercare_platform::outbox::Dispatcher;
 use aftercare_platform::telemetry::{Metrics, RpcLayer};
 use sqlx::PgPool;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{oneshot, watch};
+use tokio::task::JoinHandle;
 use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
 
@@ -33,6 +35,17 @@ pub struct ServeOptions {
     pub services: Vec<ServiceName>,
     pub shutdown_grace: Duration,
     pub outbox_poll_interval: Duration,
+}
+
+impl Default for ServeOptions {
+    /// Every service, a 10 s grace period, the outbox polled twice a second.
+    fn default() -> Self {
+        ServeOptions {
+            services: vec![ServiceName::All],
+            shutdown_grace: Duration::from_secs(10),
+            outbox_poll_interval: Duration::from_millis(500),
+        }
+    }
 }
 
 impl ServeOptions {
@@ -142,4 +155,59 @@ pub async fn serve(
         }
     }
     Ok(())
+}
+
+/// A server running in the background on ports the OS picks on 127.0.0.1:
+/// what the end-to-end tests and the benchmark run. Dropping it asks it to
+/// stop; [`Background::stop`] also waits until it has.
+pub struct Background {
+    pub grpc_addr: SocketAddr,
+    pub admin_addr: Option<SocketAddr>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<Result<(), BoxError>>>,
+}
+
+impl Background {
+    pub async fn start(
+        state: AppState,
+        options: ServeOptions,
+        with_admin: bool,
+    ) -> Result<Background, BoxError> {
+        let grpc = TcpListener::bind("127.0.0.1:0").await?;
+        let admin = match with_admin {
+            true => Some(TcpListener::bind("127.0.0.1:0").await?),
+            false => None,
+        };
+        let grpc_addr = grpc.local_addr()?;
+        let admin_addr = admin.as_ref().map(TcpListener::local_addr).transpose()?;
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(serve(state, grpc, admin, options, async {
+            let _ = stopped.await;
+        }));
+        Ok(Background {
+            grpc_addr,
+            admin_addr,
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+
+    /// Shuts down gracefully and waits for the server to finish.
+    pub async fn stop(mut self) -> Result<(), BoxError> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match self.task.take() {
+            Some(task) => task.await?,
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
 }

@@ -6,13 +6,12 @@ use std::time::Duration;
 
 use aftercare::cli::ServiceName;
 use aftercare::database::Database;
-use aftercare::server::{AppState, ServeOptions, serve};
+use aftercare::server::{AppState, Background, ServeOptions};
 use aftercare_platform::auth::{Authenticator, JwtKey, Role};
 use aftercare_platform::clock::SystemClock;
 use aftercare_platform::telemetry::Metrics;
 use aftercare_proto::orders::GetOrderRequest;
 use aftercare_proto::orders::order_service_client::OrderServiceClient;
-use tokio::sync::oneshot;
 use tonic::transport::Channel;
 
 use crate::fixtures::order;
@@ -40,18 +39,12 @@ where
         auth,
         metrics: Metrics::default(),
     };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = oneshot::channel::<()>();
     let options = ServeOptions {
         services: vec![ServiceName::Orders],
-        shutdown_grace: Duration::from_secs(5),
-        outbox_poll_interval: Duration::from_millis(100),
+        ..Default::default()
     };
-    let server = tokio::spawn(serve(state, listener, None, options, async {
-        let _ = stopped.await;
-    }));
-    let channel = Channel::from_shared(format!("http://{addr}"))
+    let server = Background::start(state, options, false).await.unwrap();
+    let channel = Channel::from_shared(format!("http://{}", server.grpc_addr))
         .unwrap()
         .connect_lazy();
     body(OrderServiceClient::with_interceptor(
@@ -59,8 +52,7 @@ where
         Bearer::from_header(&format!("Bearer {token}")),
     ))
     .await;
-    stop.send(()).unwrap();
-    server.await.unwrap().unwrap();
+    server.stop().await.unwrap();
     db.close().await;
 }
 

@@ -13,7 +13,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use aftercare::database::MIGRATOR;
-use aftercare::server::{AppState, ServeOptions, serve};
+use aftercare::server::{AppState, Background, ServeOptions};
 use aftercare_platform::auth::{Authenticator, JwtKey, Role};
 use aftercare_platform::clock::ManualClock;
 use aftercare_platform::db::quote_ident;
@@ -23,8 +23,7 @@ use aftercare_proto::orders::order_service_client::OrderServiceClient;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, PgPool};
-use tokio::sync::{OnceCell, oneshot};
-use tokio::task::JoinHandle;
+use tokio::sync::OnceCell;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
@@ -232,8 +231,7 @@ pub struct TestApp {
     pub pool: PgPool,
     pub clock: Arc<ManualClock>,
     pub auth: Arc<Authenticator>,
-    stop: Option<oneshot::Sender<()>>,
-    server: Option<JoinHandle<Result<(), aftercare::BoxError>>>,
+    server: Background,
     channel: Channel,
     _db: TestDb,
 }
@@ -250,17 +248,12 @@ impl TestApp {
             auth: auth.clone(),
             metrics: Metrics::default(),
         };
-        let (grpc, admin) = (bind().await, bind().await);
-        let (grpc_addr, admin_addr) = (grpc.local_addr().unwrap(), admin.local_addr().unwrap());
-        let (stop, stopped) = oneshot::channel::<()>();
         let options = ServeOptions {
-            services: vec![aftercare::cli::ServiceName::All],
-            shutdown_grace: Duration::from_secs(5),
             outbox_poll_interval: Duration::from_millis(100),
+            ..Default::default()
         };
-        let server = tokio::spawn(serve(state, grpc, Some(admin), options, async {
-            let _ = stopped.await;
-        }));
+        let server = Background::start(state, options, true).await.unwrap();
+        let (grpc_addr, admin_addr) = (server.grpc_addr, server.admin_addr.unwrap());
         let channel = Channel::from_shared(format!("http://{grpc_addr}"))
             .unwrap()
             .connect_lazy();
@@ -270,8 +263,7 @@ impl TestApp {
             pool,
             clock,
             auth,
-            stop: Some(stop),
-            server: Some(server),
+            server,
             channel,
             _db: db,
         }
@@ -313,17 +305,8 @@ impl TestApp {
     }
 
     /// Stops the server gracefully and waits for it.
-    pub async fn stop(mut self) {
-        self.shutdown().await;
-    }
-
-    async fn shutdown(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(server) = self.server.take() {
-            server.await.unwrap().unwrap();
-        }
+    pub async fn stop(self) {
+        self.server.stop().await.unwrap();
     }
 
     pub async fn count(&self, sql: &str) -> i64 {
@@ -351,18 +334,6 @@ impl TestApp {
             body.to_owned(),
         )
     }
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
-}
-
-async fn bind() -> tokio::net::TcpListener {
-    tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap()
 }
 
 /// The google.rpc BadRequest field paths of an INVALID_ARGUMENT status.
