@@ -7,6 +7,7 @@ use std::path::PathBuf;
 const FILES: &[&str] = &[
     "aftercare/common/v1/common.proto",
     "aftercare/orders/v1/orders.proto",
+    "aftercare/returns/v1/returns.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

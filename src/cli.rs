@@ -138,6 +138,7 @@ pub struct TokenArgs {
 pub enum ServiceName {
     All,
     Orders,
+    Returns,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

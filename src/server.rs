@@ -12,6 +12,8 @@ use aftercare_platform::clock::SharedClock;
 use aftercare_platform::context::ServiceContext;
 use aftercare_platform::outbox::Dispatcher;
 use aftercare_platform::telemetry::{Metrics, RpcLayer};
+use aftercare_returns::api::ReturnApi;
+use aftercare_returns::projection::OrderProjection;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
@@ -64,7 +66,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), BoxError> {
     let (stop_tx, stop_rx) = watch::channel(false);
-    let dispatcher = Dispatcher::new(
+    let mut dispatcher = Dispatcher::new(
         state.pool.clone(),
         state.clock.clone(),
         options.outbox_poll_interval,
@@ -89,10 +91,24 @@ pub async fn serve(
     let orders = options
         .serves(ServiceName::Orders)
         .then(|| OrderApi::new(ctx.clone()).into_server());
-    let mut served = Vec::new();
-    if orders.is_some() {
-        served.push(aftercare_orders::api::SERVICE_NAME);
+    let returns = options
+        .serves(ServiceName::Returns)
+        .then(|| ReturnApi::new(ctx.clone()).into_server());
+    if returns.is_some() {
+        // Returns keeps the order facts it needs from order events.
+        dispatcher
+            .register(Arc::new(OrderProjection::new(state.pool.clone())))
+            .await?;
     }
+    let served: Vec<&str> = [
+        orders.as_ref().map(|_| aftercare_orders::api::SERVICE_NAME),
+        returns
+            .as_ref()
+            .map(|_| aftercare_returns::api::SERVICE_NAME),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     for name in &served {
         health
             .set_service_status(name, ServingStatus::Serving)
@@ -104,7 +120,8 @@ pub async fn serve(
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
-        .add_optional_service(orders);
+        .add_optional_service(orders)
+        .add_optional_service(returns);
     let grpc_addr = grpc.local_addr()?;
     let mut grpc_stop = stop_rx.clone();
     // Without TCP_NODELAY a response written in several frames waits for the

@@ -17,7 +17,13 @@ pub mod aftercare {
             tonic::include_proto!("aftercare.orders.v1");
         }
     }
+    pub mod returns {
+        pub mod v1 {
+            tonic::include_proto!("aftercare.returns.v1");
+        }
+    }
 }
 
 pub use aftercare::common::v1 as common;
 pub use aftercare::orders::v1 as orders;
+pub use aftercare::returns::v1 as returns;

@@ -311,6 +311,7 @@ pub mod events {
             "lines": o.lines.iter().map(|l| json!({
                 "line_id": l.line_id,
                 "sku": l.sku,
+                "product_name": l.product_name,
                 "category": l.category,
                 "quantity": l.quantity,
                 "paid_amount": o.currency.format(l.paid_amount),
