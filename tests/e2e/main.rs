@@ -8,5 +8,6 @@ mod orders;
 mod outbox;
 mod platform;
 mod restart;
+mod returns;
 mod roles;
 mod support;

@@ -19,7 +19,11 @@ use crate::support::TestApp;
 async fn health_answers_per_service() {
     let app = TestApp::spawn().await;
     let mut health = HealthClient::new(app.channel());
-    for service in ["", "aftercare.orders.v1.OrderService"] {
+    for service in [
+        "",
+        "aftercare.orders.v1.OrderService",
+        "aftercare.returns.v1.ReturnService",
+    ] {
         let status = health
             .check(HealthCheckRequest {
                 service: service.into(),

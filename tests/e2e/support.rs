@@ -20,6 +20,7 @@ use aftercare_platform::db::quote_ident;
 use aftercare_platform::embedded::{EmbeddedPostgres, Options};
 use aftercare_platform::telemetry::Metrics;
 use aftercare_proto::orders::order_service_client::OrderServiceClient;
+use aftercare_proto::returns::return_service_client::ReturnServiceClient;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, PgPool};
@@ -223,6 +224,7 @@ impl tonic::service::Interceptor for Bearer {
 }
 
 pub type Orders = OrderServiceClient<InterceptedService<Channel, Bearer>>;
+pub type Returns = ReturnServiceClient<InterceptedService<Channel, Bearer>>;
 
 /// The real server on a real socket over a fresh database.
 pub struct TestApp {
@@ -297,6 +299,41 @@ impl TestApp {
 
     pub fn orders_anonymous(&self) -> Orders {
         self.orders_with(Bearer(None))
+    }
+
+    pub fn returns(&self, role: Role, subject: &str) -> Returns {
+        ReturnServiceClient::with_interceptor(self.channel(), self.bearer(role, subject))
+    }
+
+    pub fn returns_anonymous(&self) -> Returns {
+        ReturnServiceClient::with_interceptor(self.channel(), Bearer(None))
+    }
+
+    /// Waits until every event emitted so far has reached its consumers
+    /// (e.g. an order's delivery has reached the returns service). Polls the
+    /// delivery rows: a wait on a condition, bounded, not a fixed sleep.
+    pub async fn settle(&self) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let pending = self
+                .count("SELECT count(*) FROM platform.outbox_deliveries WHERE delivered_at IS NULL")
+                .await;
+            if pending == 0 {
+                return;
+            }
+            let stuck: Option<String> = sqlx::query_scalar(
+                "SELECT last_error FROM platform.outbox_deliveries WHERE delivered_at IS NULL AND last_error IS NOT NULL LIMIT 1",
+            )
+            .fetch_optional(&self.pool)
+            .await
+            .unwrap();
+            assert!(stuck.is_none(), "an event failed to deliver: {stuck:?}");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{pending} event deliveries still pending"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
     }
 
     /// The storefront backend.
