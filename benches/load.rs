@@ -20,9 +20,7 @@ use aftercare_platform::telemetry::Metrics;
 use aftercare_platform::timestamp::to_proto;
 use aftercare_proto::common::{Channel as PbChannel, Money};
 use aftercare_proto::orders::order_service_client::OrderServiceClient;
-use aftercare_proto::orders::{
-    GetOrderRequest, ListOrdersRequest, OrderLineInput, RecordOrderRequest,
-};
+use aftercare_proto::orders::{GetOrderRequest, ListOrdersRequest, OrderLineInput, RecordOrderRequest};
 use tonic::transport::Channel;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
@@ -53,8 +51,7 @@ fn args() -> Args {
 /// A three-line order placed a day before the benchmark started.
 fn order(id: &str, customer: &str) -> RecordOrderRequest {
     static PLACED_AT: std::sync::OnceLock<prost_types::Timestamp> = std::sync::OnceLock::new();
-    let placed_at =
-        PLACED_AT.get_or_init(|| to_proto(chrono::Utc::now() - chrono::Duration::days(1)));
+    let placed_at = PLACED_AT.get_or_init(|| to_proto(chrono::Utc::now() - chrono::Duration::days(1)));
     let eur = |a: &str| {
         Some(Money {
             currency_code: "EUR".into(),
@@ -154,41 +151,27 @@ where
 #[tokio::main]
 async fn main() {
     let args = args();
-    let dir =
-        std::env::temp_dir().join(format!("aftercare-bench-{}", uuid::Uuid::now_v7().simple()));
-    let db = Database::open(
-        std::env::var("AFTERCARE_BENCH_DATABASE_URL")
-            .ok()
-            .as_deref(),
-        &dir,
-        40,
-    )
-    .await
-    .expect("database");
+    let dir = std::env::temp_dir().join(format!("aftercare-bench-{}", uuid::Uuid::now_v7().simple()));
+    let db = Database::open(std::env::var("AFTERCARE_BENCH_DATABASE_URL").ok().as_deref(), &dir, 40)
+        .await
+        .expect("database");
     let auth = Arc::new(Authenticator::new(&JwtKey::Secret(SECRET.to_vec())).unwrap());
-    let token = auth
-        .issue(Role::Service, "bench", Duration::from_secs(3600))
-        .unwrap();
+    let token = auth.issue(Role::Service, "bench", Duration::from_secs(3600)).unwrap();
     let state = AppState {
         pool: db.pool.clone(),
         clock: Arc::new(SystemClock),
         auth,
         metrics: Metrics::default(),
     };
-    let server = Background::start(state, ServeOptions::default(), false)
-        .await
-        .unwrap();
+    let server = Background::start(state, ServeOptions::default(), false).await.unwrap();
     let addr = server.grpc_addr;
 
-    let channel = Channel::from_shared(format!("http://{addr}"))
-        .unwrap()
-        .connect_lazy();
+    let channel = Channel::from_shared(format!("http://{addr}")).unwrap().connect_lazy();
     let header: tonic::metadata::MetadataValue<_> = format!("Bearer {token}").parse().unwrap();
-    let orders =
-        OrderServiceClient::with_interceptor(channel.clone(), move |mut r: tonic::Request<()>| {
-            r.metadata_mut().insert("authorization", header.clone());
-            Ok(r)
-        });
+    let orders = OrderServiceClient::with_interceptor(channel.clone(), move |mut r: tonic::Request<()>| {
+        r.metadata_mut().insert("authorization", header.clone());
+        Ok(r)
+    });
     let health = HealthClient::new(channel.clone());
     // Seed orders to read, and warm the connection pool.
     for i in 0..50 {
@@ -206,11 +189,7 @@ async fn main() {
         measure("baseline: Health/Check", &args, move |_| {
             let mut h = h.clone();
             async move {
-                h.check(HealthCheckRequest {
-                    service: String::new(),
-                })
-                .await
-                .unwrap();
+                h.check(HealthCheckRequest { service: String::new() }).await.unwrap();
             }
         })
         .await,
@@ -249,9 +228,7 @@ async fn main() {
         measure("RecordOrder (new)", &args, move |i| {
             let (mut o, id) = (o.clone(), format!("{r}-{i}"));
             async move {
-                o.record_order(order(&id, &format!("c-{}", i % 500)))
-                    .await
-                    .unwrap();
+                o.record_order(order(&id, &format!("c-{}", i % 500))).await.unwrap();
             }
         })
         .await,

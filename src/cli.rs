@@ -25,40 +25,20 @@ pub struct Cli {
 pub struct Common {
     /// Postgres URL. Without it, a private cluster is run from the machine's
     /// Postgres binaries in --data-dir.
-    #[arg(
-        long,
-        global = true,
-        env = "AFTERCARE_DATABASE_URL",
-        hide_env_values = true
-    )]
+    #[arg(long, global = true, env = "AFTERCARE_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
 
     /// Where the embedded cluster and the generated JWT secret live.
-    #[arg(
-        long,
-        global = true,
-        env = "AFTERCARE_DATA_DIR",
-        default_value = ".aftercare"
-    )]
+    #[arg(long, global = true, env = "AFTERCARE_DATA_DIR", default_value = ".aftercare")]
     pub data_dir: PathBuf,
 
     /// HS256 secret (at least 32 bytes). Without it and without
     /// --jwt-public-key, a secret is generated once and kept in --data-dir.
-    #[arg(
-        long,
-        global = true,
-        env = "AFTERCARE_JWT_SECRET",
-        hide_env_values = true
-    )]
+    #[arg(long, global = true, env = "AFTERCARE_JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<String>,
 
     /// PEM public key file to verify tokens with instead of a shared secret.
-    #[arg(
-        long,
-        global = true,
-        env = "AFTERCARE_JWT_PUBLIC_KEY",
-        conflicts_with = "jwt_secret"
-    )]
+    #[arg(long, global = true, env = "AFTERCARE_JWT_PUBLIC_KEY", conflicts_with = "jwt_secret")]
     pub jwt_public_key: Option<PathBuf>,
 
     /// Algorithm of --jwt-public-key.

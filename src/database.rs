@@ -24,19 +24,14 @@ pub struct Database {
 impl Database {
     /// Connects to `url`, or starts (or attaches to) the embedded cluster in
     /// `data_dir`, and applies pending migrations.
-    pub async fn open(
-        url: Option<&str>,
-        data_dir: &Path,
-        max_connections: u32,
-    ) -> Result<Database, BoxError> {
+    pub async fn open(url: Option<&str>, data_dir: &Path, max_connections: u32) -> Result<Database, BoxError> {
         let (pool, embedded) = match url {
             Some(url) => (db::connect(url, max_connections).await?, None),
             None => {
                 let dir = data_dir.to_owned();
-                let cluster = tokio::task::spawn_blocking(move || {
-                    EmbeddedPostgres::start(&dir, Options { fsync: true })
-                })
-                .await??;
+                let cluster =
+                    tokio::task::spawn_blocking(move || EmbeddedPostgres::start(&dir, Options { fsync: true }))
+                        .await??;
                 tracing::info!(port = cluster.port(), data_dir = %data_dir.display(), "embedded Postgres is up");
                 db::ensure_database(&cluster.url("postgres"), EMBEDDED_DATABASE).await?;
                 (

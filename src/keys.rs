@@ -33,11 +33,7 @@ pub fn jwt_key(common: &Common) -> Result<JwtKey, BoxError> {
     std::fs::create_dir_all(&common.data_dir)?;
     let secret = random_hex(32)?;
     // create_new: of two processes racing here, one writes and the other reads.
-    match std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&path)
-    {
+    match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
         Ok(mut file) => {
             file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
             std::io::Write::write_all(&mut file, secret.as_bytes())?;

@@ -66,11 +66,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), BoxError> {
     let (stop_tx, stop_rx) = watch::channel(false);
-    let mut dispatcher = Dispatcher::new(
-        state.pool.clone(),
-        state.clock.clone(),
-        options.outbox_poll_interval,
-    );
+    let mut dispatcher = Dispatcher::new(state.pool.clone(), state.clock.clone(), options.outbox_poll_interval);
     let ctx = ServiceContext {
         pool: state.pool.clone(),
         clock: state.clock.clone(),
@@ -85,8 +81,7 @@ pub async fn serve(
             .register_encoded_file_descriptor_set(aftercare_proto::FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
     };
-    let (reflection_v1, reflection_v1alpha) =
-        (reflection().build_v1()?, reflection().build_v1alpha()?);
+    let (reflection_v1, reflection_v1alpha) = (reflection().build_v1()?, reflection().build_v1alpha()?);
 
     let orders = options
         .serves(ServiceName::Orders)
@@ -102,17 +97,13 @@ pub async fn serve(
     }
     let served: Vec<&str> = [
         orders.as_ref().map(|_| aftercare_orders::api::SERVICE_NAME),
-        returns
-            .as_ref()
-            .map(|_| aftercare_returns::api::SERVICE_NAME),
+        returns.as_ref().map(|_| aftercare_returns::api::SERVICE_NAME),
     ]
     .into_iter()
     .flatten()
     .collect();
     for name in &served {
-        health
-            .set_service_status(name, ServingStatus::Serving)
-            .await;
+        health.set_service_status(name, ServingStatus::Serving).await;
     }
 
     let router = tonic::transport::Server::builder()
@@ -130,13 +121,7 @@ pub async fn serve(
     let mut grpc_task = tokio::spawn(router.serve_with_incoming_shutdown(incoming, async move {
         let _ = grpc_stop.wait_for(|stop| *stop).await;
     }));
-    let admin_task = admin.map(|listener| {
-        tokio::spawn(crate::admin::serve(
-            listener,
-            state.clone(),
-            stop_rx.clone(),
-        ))
-    });
+    let admin_task = admin.map(|listener| tokio::spawn(crate::admin::serve(listener, state.clone(), stop_rx.clone())));
     let dispatch_task = tokio::spawn(dispatcher.run(stop_rx.clone()));
     tracing::info!(%grpc_addr, services = ?served, "serving");
 
@@ -149,13 +134,9 @@ pub async fn serve(
     }
 
     tracing::info!(grace = ?options.shutdown_grace, "shutting down");
-    health
-        .set_service_status("", ServingStatus::NotServing)
-        .await;
+    health.set_service_status("", ServingStatus::NotServing).await;
     for name in &served {
-        health
-            .set_service_status(name, ServingStatus::NotServing)
-            .await;
+        health.set_service_status(name, ServingStatus::NotServing).await;
     }
     let _ = stop_tx.send(true);
     let deadline = tokio::time::Instant::now() + options.shutdown_grace;
@@ -185,11 +166,7 @@ pub struct Background {
 }
 
 impl Background {
-    pub async fn start(
-        state: AppState,
-        options: ServeOptions,
-        with_admin: bool,
-    ) -> Result<Background, BoxError> {
+    pub async fn start(state: AppState, options: ServeOptions, with_admin: bool) -> Result<Background, BoxError> {
         let grpc = TcpListener::bind("127.0.0.1:0").await?;
         let admin = match with_admin {
             true => Some(TcpListener::bind("127.0.0.1:0").await?),

@@ -3,8 +3,7 @@
 
 /// Encoded `FileDescriptorSet` of every contract (with its imports), served by
 /// gRPC server reflection.
-pub const FILE_DESCRIPTOR_SET: &[u8] =
-    include_bytes!(concat!(env!("OUT_DIR"), "/aftercare_descriptor.bin"));
+pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/aftercare_descriptor.bin"));
 
 pub mod aftercare {
     pub mod common {

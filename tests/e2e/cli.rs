@@ -22,10 +22,7 @@ fn aftercare() -> Command {
 }
 
 fn temp_dir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "aftercare-{name}-{}",
-        uuid::Uuid::now_v7().simple()
-    ));
+    let dir = std::env::temp_dir().join(format!("aftercare-{name}-{}", uuid::Uuid::now_v7().simple()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
@@ -53,29 +50,17 @@ async fn migrate_applies_every_migration_and_logs_json() {
     let options = template_db.options.clone().database(&empty);
 
     let out = aftercare()
-        .args([
-            "--log-format",
-            "json",
-            "--database-url",
-            &url(&options),
-            "migrate",
-        ])
+        .args(["--log-format", "json", "--database-url", &url(&options), "migrate"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let logs = String::from_utf8(out.stderr).unwrap();
     let lines: Vec<serde_json::Value> = logs
         .lines()
         .map(|l| serde_json::from_str(l).expect("every log line is JSON"))
         .collect();
     assert!(
-        lines
-            .iter()
-            .any(|l| l["fields"]["message"] == "migrations applied"),
+        lines.iter().any(|l| l["fields"]["message"] == "migrations applied"),
         "{logs}"
     );
 
@@ -84,18 +69,12 @@ async fn migrate_applies_every_migration_and_logs_json() {
         .fetch_one(&pool)
         .await
         .unwrap();
-    assert_eq!(
-        applied as usize,
-        aftercare::database::MIGRATOR.iter().count()
-    );
+    assert_eq!(applied as usize, aftercare::database::MIGRATOR.iter().count());
     pool.close().await;
-    sqlx::query(&format!(
-        "DROP DATABASE {} WITH (FORCE)",
-        quote_ident(&empty)
-    ))
-    .execute(&mut conn)
-    .await
-    .unwrap();
+    sqlx::query(&format!("DROP DATABASE {} WITH (FORCE)", quote_ident(&empty)))
+        .execute(&mut conn)
+        .await
+        .unwrap();
 }
 
 #[test]
@@ -115,34 +94,16 @@ fn token_mints_what_the_configured_secret_verifies() {
         ])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let token = String::from_utf8(out.stdout).unwrap();
     let auth = Authenticator::new(&JwtKey::Secret(secret.as_bytes().to_vec())).unwrap();
     let mut metadata = tonic::metadata::MetadataMap::new();
-    metadata.insert(
-        "authorization",
-        format!("Bearer {}", token.trim()).parse().unwrap(),
-    );
+    metadata.insert("authorization", format!("Bearer {}", token.trim()).parse().unwrap());
     let caller = auth.authenticate(&metadata).unwrap();
-    assert_eq!(
-        (caller.role, caller.subject.as_str()),
-        (Role::Agent, "agent-7")
-    );
+    assert_eq!((caller.role, caller.subject.as_str()), (Role::Agent, "agent-7"));
 
     let bad = aftercare()
-        .args([
-            "--jwt-secret",
-            secret,
-            "token",
-            "--role",
-            "root",
-            "--subject",
-            "x",
-        ])
+        .args(["--jwt-secret", secret, "token", "--role", "root", "--subject", "x"])
         .output()
         .unwrap();
     assert!(!bad.status.success());
@@ -164,22 +125,14 @@ fn without_a_secret_one_is_generated_once_and_kept_private() {
             ])
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8(out.stdout).unwrap().trim().to_owned()
     };
     let (first, second) = (mint(), mint());
     let secret_file = dir.join("jwt-secret");
     let secret = std::fs::read(&secret_file).unwrap();
     assert_eq!(
-        std::fs::metadata(&secret_file)
-            .unwrap()
-            .permissions()
-            .mode()
-            & 0o777,
+        std::fs::metadata(&secret_file).unwrap().permissions().mode() & 0o777,
         0o600
     );
     let auth = Authenticator::new(&JwtKey::Secret(secret)).unwrap();

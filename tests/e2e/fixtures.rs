@@ -40,11 +40,7 @@ pub fn order(order_id: &str, customer_id: &str) -> RecordOrderRequest {
         placed_at: ts(start_time() - chrono::Duration::days(3)),
         currency_code: "EUR".into(),
         channel: Channel::Web as i32,
-        lines: vec![
-            line("L1", 2, "10.00"),
-            line("L2", 1, "10.00"),
-            line("L3", 1, "10.00"),
-        ],
+        lines: vec![line("L1", 2, "10.00"), line("L2", 1, "10.00"), line("L3", 1, "10.00")],
         shipping_amount: eur("4.99"),
         order_discount: eur("10.00"),
     }

@@ -4,8 +4,7 @@
 use aftercare_platform::auth::Role;
 use aftercare_proto::common::Money;
 use aftercare_proto::orders::{
-    CancelOrderRequest, GetOrderRequest, ListOrdersRequest, OrderStatus, RecordDeliveryRequest,
-    RecordOrderRequest,
+    CancelOrderRequest, GetOrderRequest, ListOrdersRequest, OrderStatus, RecordDeliveryRequest, RecordOrderRequest,
 };
 use chrono::Duration;
 use tonic::Code;
@@ -32,22 +31,17 @@ async fn record_order_computes_totals_and_emits_order_recorded() {
     assert_eq!(amount(&o.subtotal), "40.00");
     assert_eq!(amount(&o.discount_total), "10.00");
     assert_eq!(amount(&o.total), "34.99");
-    let allocations: Vec<&str> = o
-        .lines
-        .iter()
-        .map(|l| amount(&l.order_discount_allocation))
-        .collect();
+    let allocations: Vec<&str> = o.lines.iter().map(|l| amount(&l.order_discount_allocation)).collect();
     assert_eq!(allocations, ["5.00", "2.50", "2.50"]);
     let paid: Vec<&str> = o.lines.iter().map(|l| amount(&l.paid_amount)).collect();
     assert_eq!(paid, ["15.00", "7.50", "7.50"]);
     assert_eq!(o.create_time, ts(start_time()));
 
-    let (topic, payload): (String, serde_json::Value) = sqlx::query_as(
-        "SELECT topic, payload FROM platform.outbox_events WHERE aggregate_id = 'o-1'",
-    )
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
+    let (topic, payload): (String, serde_json::Value) =
+        sqlx::query_as("SELECT topic, payload FROM platform.outbox_events WHERE aggregate_id = 'o-1'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
     assert_eq!(topic, "orders.OrderRecorded");
     assert_eq!(payload["customer_id"], "c-1");
     assert_eq!(payload["total"], "34.99");
@@ -58,24 +52,11 @@ async fn record_order_computes_totals_and_emits_order_recorded() {
 async fn odd_discounts_split_by_largest_remainder_and_sum_to_the_total() {
     let app = TestApp::spawn().await;
     let mut req = order("o-odd", "c-1");
-    req.lines = vec![
-        line("A", 1, "1.00"),
-        line("B", 1, "1.00"),
-        line("C", 1, "1.00"),
-    ];
+    req.lines = vec![line("A", 1, "1.00"), line("B", 1, "1.00"), line("C", 1, "1.00")];
     req.order_discount = eur("1.00");
     req.shipping_amount = None;
-    let o = app
-        .storefront()
-        .record_order(req)
-        .await
-        .unwrap()
-        .into_inner();
-    let allocations: Vec<&str> = o
-        .lines
-        .iter()
-        .map(|l| amount(&l.order_discount_allocation))
-        .collect();
+    let o = app.storefront().record_order(req).await.unwrap().into_inner();
+    let allocations: Vec<&str> = o.lines.iter().map(|l| amount(&l.order_discount_allocation)).collect();
     assert_eq!(allocations, ["0.34", "0.33", "0.33"]);
     assert_eq!(amount(&o.total), "2.00");
     assert_eq!(amount(&o.shipping_amount), "0.00");
@@ -98,17 +79,8 @@ async fn zero_decimal_currencies_are_priced_in_whole_units() {
     }
     req.order_discount = yen("100");
     req.shipping_amount = yen("500");
-    let o = app
-        .storefront()
-        .record_order(req)
-        .await
-        .unwrap()
-        .into_inner();
-    let allocations: Vec<&str> = o
-        .lines
-        .iter()
-        .map(|l| amount(&l.order_discount_allocation))
-        .collect();
+    let o = app.storefront().record_order(req).await.unwrap().into_inner();
+    let allocations: Vec<&str> = o.lines.iter().map(|l| amount(&l.order_discount_allocation)).collect();
     assert_eq!(allocations, ["33", "67"]);
     assert_eq!(amount(&o.total), "3400");
 }
@@ -117,17 +89,9 @@ async fn zero_decimal_currencies_are_priced_in_whole_units() {
 async fn replaying_record_order_returns_the_same_order_and_conflicts_are_already_exists() {
     let app = TestApp::spawn().await;
     let mut client = app.storefront();
-    let first = client
-        .record_order(order("o-1", "c-1"))
-        .await
-        .unwrap()
-        .into_inner();
+    let first = client.record_order(order("o-1", "c-1")).await.unwrap().into_inner();
     app.clock.advance(Duration::minutes(5));
-    let again = client
-        .record_order(order("o-1", "c-1"))
-        .await
-        .unwrap()
-        .into_inner();
+    let again = client.record_order(order("o-1", "c-1")).await.unwrap().into_inner();
     assert_eq!(first, again);
 
     let mut changed = order("o-1", "c-1");
@@ -137,11 +101,7 @@ async fn replaying_record_order_returns_the_same_order_and_conflicts_are_already
     assert_eq!(reason(&err), "ORDER_ID_CONFLICT");
 
     assert_eq!(app.count("SELECT count(*) FROM orders.orders").await, 1);
-    assert_eq!(
-        app.count("SELECT count(*) FROM platform.outbox_events")
-            .await,
-        1
-    );
+    assert_eq!(app.count("SELECT count(*) FROM platform.outbox_events").await, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -162,22 +122,15 @@ async fn concurrent_identical_record_orders_make_one_order_and_one_event() {
         assert_eq!(r.as_ref().unwrap(), first);
     }
     assert_eq!(app.count("SELECT count(*) FROM orders.orders").await, 1);
+    assert_eq!(app.count("SELECT count(*) FROM orders.order_lines").await, 3);
     assert_eq!(
-        app.count("SELECT count(*) FROM orders.order_lines").await,
-        3
-    );
-    assert_eq!(
-        app.count(
-            "SELECT count(*) FROM platform.outbox_events WHERE topic = 'orders.OrderRecorded'"
-        )
-        .await,
+        app.count("SELECT count(*) FROM platform.outbox_events WHERE topic = 'orders.OrderRecorded'")
+            .await,
         1
     );
 }
 
-async fn futures_join<T: Send + 'static>(
-    handles: impl Iterator<Item = tokio::task::JoinHandle<T>>,
-) -> Vec<T> {
+async fn futures_join<T: Send + 'static>(handles: impl Iterator<Item = tokio::task::JoinHandle<T>>) -> Vec<T> {
     let mut out = Vec::new();
     for h in handles.collect::<Vec<_>>() {
         out.push(h.await.unwrap());
@@ -305,10 +258,8 @@ async fn bad_deliveries_are_refused_and_write_nothing() {
         0
     );
     assert_eq!(
-        app.count(
-            "SELECT count(*) FROM platform.outbox_events WHERE topic <> 'orders.OrderRecorded'"
-        )
-        .await,
+        app.count("SELECT count(*) FROM platform.outbox_events WHERE topic <> 'orders.OrderRecorded'")
+            .await,
         0
     );
 }
@@ -340,10 +291,8 @@ async fn cancel_only_before_any_delivery() {
         .unwrap();
     assert_eq!(again.into_inner(), canceled);
     assert_eq!(
-        app.count(
-            "SELECT count(*) FROM platform.outbox_events WHERE topic = 'orders.OrderCanceled'"
-        )
-        .await,
+        app.count("SELECT count(*) FROM platform.outbox_events WHERE topic = 'orders.OrderCanceled'")
+            .await,
         1
     );
     // A canceled order cannot be delivered.
@@ -379,9 +328,7 @@ async fn cancel_only_before_any_delivery() {
     assert_eq!(err.code(), Code::FailedPrecondition);
     assert_eq!(reason(&err), "ORDER_ALREADY_DELIVERED");
     let o2 = client
-        .get_order(GetOrderRequest {
-            order_id: "o-2".into(),
-        })
+        .get_order(GetOrderRequest { order_id: "o-2".into() })
         .await
         .unwrap()
         .into_inner();
@@ -391,14 +338,8 @@ async fn cancel_only_before_any_delivery() {
 #[tokio::test]
 async fn customers_see_only_their_own_orders() {
     let app = TestApp::spawn().await;
-    app.storefront()
-        .record_order(order("o-mine", "c-1"))
-        .await
-        .unwrap();
-    app.storefront()
-        .record_order(order("o-theirs", "c-2"))
-        .await
-        .unwrap();
+    app.storefront().record_order(order("o-mine", "c-1")).await.unwrap();
+    app.storefront().record_order(order("o-theirs", "c-2")).await.unwrap();
 
     let mut me = app.orders(Role::Customer, "c-1");
     let mine = me
@@ -428,17 +369,9 @@ async fn customers_see_only_their_own_orders() {
         "indistinguishable"
     );
 
-    let listed = me
-        .list_orders(ListOrdersRequest::default())
-        .await
-        .unwrap()
-        .into_inner();
+    let listed = me.list_orders(ListOrdersRequest::default()).await.unwrap().into_inner();
     assert_eq!(
-        listed
-            .orders
-            .iter()
-            .map(|o| o.order_id.as_str())
-            .collect::<Vec<_>>(),
+        listed.orders.iter().map(|o| o.order_id.as_str()).collect::<Vec<_>>(),
         ["o-mine"]
     );
     let err = me
@@ -587,11 +520,7 @@ fn invalid_orders() -> Vec<(&'static str, RecordOrderRequest, Vec<&'static str>)
             }),
             vec!["lines[0].unit_price.currency_code"],
         ),
-        (
-            "empty order id",
-            with(&|r| r.order_id = "".into()),
-            vec!["order_id"],
-        ),
+        ("empty order id", with(&|r| r.order_id = "".into()), vec!["order_id"]),
         (
             "empty customer id",
             with(&|r| r.customer_id = "".into()),
@@ -602,19 +531,11 @@ fn invalid_orders() -> Vec<(&'static str, RecordOrderRequest, Vec<&'static str>)
             with(&|r| r.lines[0].line_id = "".into()),
             vec!["lines[0].line_id"],
         ),
-        (
-            "empty sku",
-            with(&|r| r.lines[0].sku = "".into()),
-            vec!["lines[0].sku"],
-        ),
+        ("empty sku", with(&|r| r.lines[0].sku = "".into()), vec!["lines[0].sku"]),
         ("no lines", with(&|r| r.lines.clear()), vec!["lines"]),
         (
             "501 lines",
-            with(&|r| {
-                r.lines = (0..501)
-                    .map(|i| line(&format!("L{i}"), 1, "1.00"))
-                    .collect()
-            }),
+            with(&|r| r.lines = (0..501).map(|i| line(&format!("L{i}"), 1, "1.00")).collect()),
             vec!["lines"],
         ),
         (
@@ -637,11 +558,7 @@ fn invalid_orders() -> Vec<(&'static str, RecordOrderRequest, Vec<&'static str>)
             with(&|r| r.customer_id = "c\u{0}1".into()),
             vec!["customer_id"],
         ),
-        (
-            "missing placed_at",
-            with(&|r| r.placed_at = None),
-            vec!["placed_at"],
-        ),
+        ("missing placed_at", with(&|r| r.placed_at = None), vec!["placed_at"]),
         (
             "placed in the future",
             with(&|r| r.placed_at = ts(start_time() + Duration::days(1))),
@@ -649,24 +566,11 @@ fn invalid_orders() -> Vec<(&'static str, RecordOrderRequest, Vec<&'static str>)
         ),
         (
             "bad timestamp",
-            with(&|r| {
-                r.placed_at = Some(prost_types::Timestamp {
-                    seconds: 0,
-                    nanos: -1,
-                })
-            }),
+            with(&|r| r.placed_at = Some(prost_types::Timestamp { seconds: 0, nanos: -1 })),
             vec!["placed_at"],
         ),
-        (
-            "unspecified channel",
-            with(&|r| r.channel = 0),
-            vec!["channel"],
-        ),
-        (
-            "unknown channel",
-            with(&|r| r.channel = 99),
-            vec!["channel"],
-        ),
+        ("unspecified channel", with(&|r| r.channel = 0), vec!["channel"]),
+        ("unknown channel", with(&|r| r.channel = 99), vec!["channel"]),
         (
             "line discount above price",
             with(&|r| r.lines[1].discount = eur("10.01")),
@@ -707,11 +611,7 @@ async fn invalid_orders_are_refused_with_field_violations_and_write_nothing() {
         assert_eq!(violated_fields(&err), fields, "{name}");
     }
     assert_eq!(app.count("SELECT count(*) FROM orders.orders").await, 0);
-    assert_eq!(
-        app.count("SELECT count(*) FROM platform.outbox_events")
-            .await,
-        0
-    );
+    assert_eq!(app.count("SELECT count(*) FROM platform.outbox_events").await, 0);
 }
 
 #[tokio::test]

@@ -48,10 +48,7 @@ impl EventHandler for Recorder {
             if *n <= self.fail_first {
                 return Err(format!("attempt {n} fails"));
             }
-            self.handled
-                .lock()
-                .unwrap()
-                .push(event.aggregate_id.clone());
+            self.handled.lock().unwrap().push(event.aggregate_id.clone());
             Ok(())
         })
     }
@@ -59,9 +56,7 @@ impl EventHandler for Recorder {
 
 async fn emit(pool: &PgPool, topic: &str, id: &str, now: chrono::DateTime<chrono::Utc>) {
     let mut tx = pool.begin().await.unwrap();
-    enqueue(&mut tx, topic, id, json!({ "id": id }), now)
-        .await
-        .unwrap();
+    enqueue(&mut tx, topic, id, json!({ "id": id }), now).await.unwrap();
     tx.commit().await.unwrap();
 }
 
@@ -91,12 +86,10 @@ async fn consumers_get_their_topics_from_registration_on() {
     assert_eq!(*handled.lock().unwrap(), ["e1", "e2"]);
     // Delivered once: nothing left to do.
     assert_eq!(dispatcher.run_once().await.unwrap(), 0);
-    let pending: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM platform.outbox_deliveries WHERE delivered_at IS NULL",
-    )
-    .fetch_one(&pool)
-    .await
-    .unwrap();
+    let pending: i64 = sqlx::query_scalar("SELECT count(*) FROM platform.outbox_deliveries WHERE delivered_at IS NULL")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
     assert_eq!(pending, 0);
 }
 
@@ -120,11 +113,7 @@ async fn failed_deliveries_are_retried_with_backoff() {
             .await
             .unwrap();
     assert_eq!((attempts, error.as_deref()), (1, Some("attempt 1 fails")));
-    assert_eq!(
-        dispatcher.run_once().await.unwrap(),
-        0,
-        "not due before the backoff"
-    );
+    assert_eq!(dispatcher.run_once().await.unwrap(), 0, "not due before the backoff");
 
     manual.advance(chrono::Duration::seconds(1));
     assert_eq!(dispatcher.run_once().await.unwrap(), 1); // attempt 2 fails: retry in 2 s
@@ -133,12 +122,11 @@ async fn failed_deliveries_are_retried_with_backoff() {
     manual.advance(chrono::Duration::seconds(1));
     assert_eq!(dispatcher.run_once().await.unwrap(), 1); // attempt 3 succeeds
     assert_eq!(*handled.lock().unwrap(), ["e1"]);
-    let delivered: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM platform.outbox_deliveries WHERE delivered_at IS NOT NULL",
-    )
-    .fetch_one(&pool)
-    .await
-    .unwrap();
+    let delivered: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM platform.outbox_deliveries WHERE delivered_at IS NOT NULL")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
     assert_eq!(delivered, 1);
 }
 
@@ -151,9 +139,7 @@ async fn several_dispatchers_deliver_each_event_once() {
     let mut replicas = Vec::new();
     for _ in 0..3 {
         let mut d = Dispatcher::new(pool.clone(), clock.clone(), Duration::from_millis(50));
-        d.register(Recorder::new("shared", 0, handled.clone()))
-            .await
-            .unwrap();
+        d.register(Recorder::new("shared", 0, handled.clone())).await.unwrap();
         replicas.push(Arc::new(d));
     }
     for i in 0..300 {

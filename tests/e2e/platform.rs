@@ -54,20 +54,13 @@ async fn reflect(app: &TestApp, request: MessageRequest) -> MessageResponse {
         .await
         .unwrap()
         .into_inner();
-    responses
-        .next()
-        .await
-        .unwrap()
-        .unwrap()
-        .message_response
-        .unwrap()
+    responses.next().await.unwrap().unwrap().message_response.unwrap()
 }
 
 #[tokio::test]
 async fn reflection_lists_services_and_serves_their_descriptors() {
     let app = TestApp::spawn().await;
-    let MessageResponse::ListServicesResponse(list) =
-        reflect(&app, MessageRequest::ListServices(String::new())).await
+    let MessageResponse::ListServicesResponse(list) = reflect(&app, MessageRequest::ListServices(String::new())).await
     else {
         panic!("expected a service list")
     };
@@ -77,38 +70,26 @@ async fn reflection_lists_services_and_serves_their_descriptors() {
         "grpc.health.v1.Health",
         "grpc.reflection.v1.ServerReflection",
     ] {
-        assert!(
-            names.iter().any(|n| n == expected),
-            "{expected} missing from {names:?}"
-        );
+        assert!(names.iter().any(|n| n == expected), "{expected} missing from {names:?}");
     }
 
     // Older clients (grpcio, Postman) speak v1alpha.
     {
         use tonic_reflection::pb::v1alpha as alpha;
-        let mut client =
-            alpha::server_reflection_client::ServerReflectionClient::new(app.channel());
+        let mut client = alpha::server_reflection_client::ServerReflectionClient::new(app.channel());
         let request = alpha::ServerReflectionRequest {
             host: String::new(),
-            message_request: Some(
-                alpha::server_reflection_request::MessageRequest::ListServices(String::new()),
-            ),
+            message_request: Some(alpha::server_reflection_request::MessageRequest::ListServices(
+                String::new(),
+            )),
         };
         let mut responses = client
             .server_reflection_info(tokio_stream::iter([request]))
             .await
             .unwrap()
             .into_inner();
-        let response = responses
-            .next()
-            .await
-            .unwrap()
-            .unwrap()
-            .message_response
-            .unwrap();
-        let alpha::server_reflection_response::MessageResponse::ListServicesResponse(list) =
-            response
-        else {
+        let response = responses.next().await.unwrap().unwrap().message_response.unwrap();
+        let alpha::server_reflection_response::MessageResponse::ListServicesResponse(list) = response else {
             panic!("expected a service list")
         };
         assert!(
@@ -145,15 +126,10 @@ async fn reflection_lists_services_and_serves_their_descriptors() {
 #[tokio::test]
 async fn admin_port_serves_metrics_and_healthz() {
     let app = TestApp::spawn().await;
-    app.storefront()
-        .record_order(order("o-1", "c-1"))
-        .await
-        .unwrap();
+    app.storefront().record_order(order("o-1", "c-1")).await.unwrap();
     let _ = app
         .orders(Role::Customer, "c-2")
-        .get_order(GetOrderRequest {
-            order_id: "o-1".into(),
-        })
+        .get_order(GetOrderRequest { order_id: "o-1".into() })
         .await;
 
     let (status, body) = app.admin_get("/healthz").await;
@@ -167,20 +143,14 @@ async fn admin_port_serves_metrics_and_healthz() {
         r#"aftercare_rpc_requests_total{service="aftercare.orders.v1.OrderService",method="GetOrder",code="NOT_FOUND"} 1"#,
         r#"aftercare_rpc_duration_seconds_count{service="aftercare.orders.v1.OrderService",method="RecordOrder"} 1"#,
     ] {
-        assert!(
-            metrics.contains(expected),
-            "missing {expected} in\n{metrics}"
-        );
+        assert!(metrics.contains(expected), "missing {expected} in\n{metrics}");
     }
 }
 
 #[tokio::test]
 async fn graceful_stop_finishes_and_frees_the_port() {
     let app = TestApp::spawn().await;
-    app.storefront()
-        .record_order(order("o-1", "c-1"))
-        .await
-        .unwrap();
+    app.storefront().record_order(order("o-1", "c-1")).await.unwrap();
     let addr = app.grpc_addr;
     app.stop().await;
     assert!(

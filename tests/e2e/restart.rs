@@ -21,14 +21,10 @@ use crate::support::{Bearer, SECRET};
 /// against it, then shuts the server and the cluster down.
 async fn with_server<F, Fut>(dir: &std::path::Path, body: F)
 where
-    F: FnOnce(
-        OrderServiceClient<tonic::service::interceptor::InterceptedService<Channel, Bearer>>,
-    ) -> Fut,
+    F: FnOnce(OrderServiceClient<tonic::service::interceptor::InterceptedService<Channel, Bearer>>) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
-    let db = Database::open(None, dir, 5)
-        .await
-        .expect("embedded database");
+    let db = Database::open(None, dir, 5).await.expect("embedded database");
     let auth = Arc::new(Authenticator::new(&JwtKey::Secret(SECRET.to_vec())).unwrap());
     let token = auth
         .issue(Role::Service, "storefront", Duration::from_secs(60))
@@ -58,10 +54,7 @@ where
 
 #[tokio::test]
 async fn data_survives_a_restart_of_the_embedded_cluster() {
-    let dir = std::env::temp_dir().join(format!(
-        "aftercare-restart-{}",
-        uuid::Uuid::now_v7().simple()
-    ));
+    let dir = std::env::temp_dir().join(format!("aftercare-restart-{}", uuid::Uuid::now_v7().simple()));
     let mut placed_at = None;
     with_server(&dir, |mut client| async move {
         let mut req = order("o-kept", "c-1");

@@ -22,10 +22,7 @@ fn amount(m: &Option<Money>) -> &str {
 /// paid 7.50 each), delivers it now, and waits until returns knows it.
 async fn delivered_order(app: &TestApp, order_id: &str) {
     let mut storefront = app.storefront();
-    storefront
-        .record_order(order(order_id, CUSTOMER))
-        .await
-        .unwrap();
+    storefront.record_order(order(order_id, CUSTOMER)).await.unwrap();
     storefront
         .record_delivery(RecordDeliveryRequest {
             order_id: order_id.into(),
@@ -42,12 +39,7 @@ fn app_now(app: &TestApp) -> chrono::DateTime<chrono::Utc> {
     app.clock.now()
 }
 
-fn item(
-    line_id: &str,
-    quantity: i32,
-    reason: ReturnReason,
-    resolution: Resolution,
-) -> ReturnItemInput {
+fn item(line_id: &str, quantity: i32, reason: ReturnReason, resolution: Resolution) -> ReturnItemInput {
     ReturnItemInput {
         line_id: line_id.into(),
         quantity,
@@ -60,12 +52,7 @@ fn item(
 }
 
 fn refund_item(line_id: &str, quantity: i32) -> ReturnItemInput {
-    item(
-        line_id,
-        quantity,
-        ReturnReason::ChangedMind,
-        Resolution::Refund,
-    )
+    item(line_id, quantity, ReturnReason::ChangedMind, Resolution::Refund)
 }
 
 fn create(order_id: &str, items: Vec<ReturnItemInput>) -> CreateReturnRequest {
@@ -160,22 +147,18 @@ async fn issue(app: &TestApp, id: &str) -> Result<Refund, tonic::Status> {
 
 async fn get(app: &TestApp, id: &str) -> Return {
     agent(app)
-        .get_return(GetReturnRequest {
-            return_id: id.into(),
-        })
+        .get_return(GetReturnRequest { return_id: id.into() })
         .await
         .unwrap()
         .into_inner()
 }
 
 async fn topics(app: &TestApp, return_id: &str) -> Vec<String> {
-    sqlx::query_scalar(
-        "SELECT topic FROM platform.outbox_events WHERE aggregate_id = $1 ORDER BY occurred_at, id",
-    )
-    .bind(return_id)
-    .fetch_all(&app.pool)
-    .await
-    .unwrap()
+    sqlx::query_scalar("SELECT topic FROM platform.outbox_events WHERE aggregate_id = $1 ORDER BY occurred_at, id")
+        .bind(return_id)
+        .fetch_all(&app.pool)
+        .await
+        .unwrap()
 }
 
 fn precondition(err: &tonic::Status) -> String {
@@ -216,10 +199,7 @@ async fn refund_lifecycle_from_request_to_completion() {
     let r = approve(&app, &r.return_id).await;
     assert_eq!(r.status(), ReturnStatus::Approved);
     assert_eq!(r.ship_by, ts(start_time() + Duration::days(14)));
-    assert_eq!(
-        ship(&app, &r.return_id).await.status(),
-        ReturnStatus::InTransit
-    );
+    assert_eq!(ship(&app, &r.return_id).await.status(), ReturnStatus::InTransit);
     let r = receive(&app, &r.return_id, &[("L1", 2, Grade::Resellable)]).await;
     assert_eq!(r.status(), ReturnStatus::Received);
     assert_eq!(amount(&r.refund_total), "15.00");
@@ -253,10 +233,7 @@ async fn refund_lifecycle_from_request_to_completion() {
         .map(|e| e.status())
         .collect();
     use ReturnStatus::*;
-    assert_eq!(
-        statuses,
-        [Requested, Approved, InTransit, Received, Completed]
-    );
+    assert_eq!(statuses, [Requested, Approved, InTransit, Received, Completed]);
     assert_eq!(
         topics(&app, &r.return_id).await,
         [
@@ -268,12 +245,11 @@ async fn refund_lifecycle_from_request_to_completion() {
             "returns.ReturnCompleted"
         ]
     );
-    let refunded: rust_decimal::Decimal = sqlx::query_scalar(
-        "SELECT refunded_amount FROM returns.order_lines WHERE order_id = 'o-1' AND line_id = 'L1'",
-    )
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
+    let refunded: rust_decimal::Decimal =
+        sqlx::query_scalar("SELECT refunded_amount FROM returns.order_lines WHERE order_id = 'o-1' AND line_id = 'L1'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
     assert_eq!(refunded.to_string(), "15.0000");
 }
 
@@ -337,12 +313,7 @@ async fn store_credit_with_restocking_and_shipping_fees_and_bonus() {
     let r = customer(&app)
         .create_return(create(
             "o-1",
-            vec![item(
-                "L1",
-                2,
-                ReturnReason::WrongSize,
-                Resolution::StoreCredit,
-            )],
+            vec![item("L1", 2, ReturnReason::WrongSize, Resolution::StoreCredit)],
         ))
         .await
         .unwrap()
@@ -399,16 +370,8 @@ async fn merchant_fault_waives_the_fees_and_missing_items_refund_nothing() {
         "15.00",
         "defective: no restocking fee"
     );
-    assert_eq!(
-        amount(&r.items[1].refund_amount),
-        "0.00",
-        "missing: nothing"
-    );
-    assert_eq!(
-        amount(&r.shipping_fee),
-        "0.00",
-        "merchant's fault: no shipping fee"
-    );
+    assert_eq!(amount(&r.items[1].refund_amount), "0.00", "missing: nothing");
+    assert_eq!(amount(&r.shipping_fee), "0.00", "merchant's fault: no shipping fee");
     assert_eq!(amount(&r.refund_total), "15.00");
 }
 
@@ -424,11 +387,7 @@ async fn exchange_shows_the_difference_and_completes_when_the_replacement_ships(
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(
-        amount(&r.exchange_difference),
-        "4.50",
-        "the customer owes 12.00 - 7.50"
-    );
+    assert_eq!(amount(&r.exchange_difference), "4.50", "the customer owes 12.00 - 7.50");
     approve(&app, &r.return_id).await;
     let early = agent(&app)
         .ship_exchange(ShipExchangeRequest {
@@ -438,11 +397,7 @@ async fn exchange_shows_the_difference_and_completes_when_the_replacement_ships(
         })
         .await
         .unwrap_err();
-    assert_eq!(
-        precondition(&early),
-        "INVALID_STATUS",
-        "no advance exchange by default"
-    );
+    assert_eq!(precondition(&early), "INVALID_STATUS", "no advance exchange by default");
     ship(&app, &r.return_id).await;
     let r = receive(&app, &r.return_id, &[("L2", 1, Grade::Resellable)]).await;
     assert_eq!(
@@ -491,11 +446,7 @@ async fn advance_exchange_ships_at_approval_and_completes_on_receipt() {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(
-        amount(&r.exchange_difference),
-        "-2.50",
-        "the customer is owed 2.50"
-    );
+    assert_eq!(amount(&r.exchange_difference), "-2.50", "the customer is owed 2.50");
     approve(&app, &r.return_id).await;
     let r = agent(&app)
         .ship_exchange(ShipExchangeRequest {
@@ -549,11 +500,7 @@ async fn auto_approval_and_keep_the_item_refund_at_once() {
         })
         .await
         .unwrap_err();
-    assert_eq!(
-        precondition(&err),
-        "INVALID_STATUS",
-        "kept items are not shipped"
-    );
+    assert_eq!(precondition(&err), "INVALID_STATUS", "kept items are not shipped");
     service(&app)
         .confirm_refund(ConfirmRefundRequest {
             refund_id: refund.refund_id,
@@ -561,10 +508,7 @@ async fn auto_approval_and_keep_the_item_refund_at_once() {
         })
         .await
         .unwrap();
-    assert_eq!(
-        get(&app, &kept.return_id).await.status(),
-        ReturnStatus::Completed
-    );
+    assert_eq!(get(&app, &kept.return_id).await.status(), ReturnStatus::Completed);
 
     // 15.00 is approved automatically but must come back.
     let r = customer(&app)
@@ -604,10 +548,7 @@ async fn auto_refund_on_receipt_only_when_everything_is_resellable() {
         ship(&app, &r.return_id).await;
     }
     let a = receive(&app, &a.return_id, &[("L2", 1, Grade::Resellable)]).await;
-    assert_eq!(
-        a.refund.as_ref().map(|f| f.status()),
-        Some(RefundStatus::Pending)
-    );
+    assert_eq!(a.refund.as_ref().map(|f| f.status()), Some(RefundStatus::Pending));
     let b = receive(&app, &b.return_id, &[("L3", 1, Grade::Opened)]).await;
     assert!(b.refund.is_none());
 }
@@ -636,10 +577,7 @@ async fn manual_review_for_flagged_customers_frequent_returners_and_large_refund
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(
-        (first.status(), first.manual_review),
-        (ReturnStatus::Approved, false)
-    );
+    assert_eq!((first.status(), first.manual_review), (ReturnStatus::Approved, false));
     let second = customer(&app)
         .create_return(create("o-1", vec![refund_item("L3", 1)]))
         .await
@@ -681,10 +619,7 @@ async fn manual_review_for_flagged_customers_frequent_returners_and_large_refund
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(
-        (large.status(), large.manual_review),
-        (ReturnStatus::Requested, true)
-    );
+    assert_eq!((large.status(), large.manual_review), (ReturnStatus::Requested, true));
     agent(&app2)
         .set_customer_flag(SetCustomerFlagRequest {
             customer_id: CUSTOMER.into(),
@@ -741,19 +676,13 @@ async fn the_return_window_closes_one_second_after_the_deadline() {
         .unwrap_err();
     assert_eq!(precondition(&err), "ITEMS_NOT_ELIGIBLE");
     let info = tonic_types::StatusExt::get_details_error_info(&err).unwrap();
-    assert_eq!(
-        info.metadata.get("L3").map(String::as_str),
-        Some("WINDOW_CLOSED")
-    );
+    assert_eq!(info.metadata.get("L3").map(String::as_str), Some("WINDOW_CLOSED"));
 }
 
 #[tokio::test]
 async fn eligibility_explains_every_reason() {
     let app = TestApp::spawn().await;
-    app.storefront()
-        .record_order(order("o-new", CUSTOMER))
-        .await
-        .unwrap();
+    app.storefront().record_order(order("o-new", CUSTOMER)).await.unwrap();
     app.storefront()
         .record_order(order("o-canceled", CUSTOMER))
         .await
@@ -771,9 +700,8 @@ async fn eligibility_explains_every_reason() {
         .await
         .unwrap();
 
-    let reasons = |e: CheckEligibilityResponse| -> Vec<Vec<String>> {
-        e.lines.into_iter().map(|l| l.reasons).collect()
-    };
+    let reasons =
+        |e: CheckEligibilityResponse| -> Vec<Vec<String>> { e.lines.into_iter().map(|l| l.reasons).collect() };
     let check = |order_id: &str| CheckEligibilityRequest {
         order_id: order_id.into(),
         line_ids: vec![],
@@ -795,10 +723,7 @@ async fn eligibility_explains_every_reason() {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(
-        reasons(e),
-        [vec![], vec!["ALREADY_RETURNED".to_owned()], vec![]]
-    );
+    assert_eq!(reasons(e), [vec![], vec!["ALREADY_RETURNED".to_owned()], vec![]]);
 
     // A category policy of its own: final sale.
     app.returns(Role::Admin, "admin-1")
@@ -819,11 +744,7 @@ async fn eligibility_explains_every_reason() {
         .await
         .unwrap()
         .into_inner();
-    assert!(
-        e.lines
-            .iter()
-            .all(|l| l.reasons.contains(&"FINAL_SALE".to_owned()))
-    );
+    assert!(e.lines.iter().all(|l| l.reasons.contains(&"FINAL_SALE".to_owned())));
     let err = customer(&app)
         .create_return(create("o-1", vec![refund_item("L3", 1)]))
         .await
@@ -836,9 +757,7 @@ async fn policies_are_versioned_and_partially_updated() {
     let app = TestApp::spawn().await;
     let admin = || app.returns(Role::Admin, "admin-1");
     let default = admin()
-        .get_return_policy(GetReturnPolicyRequest {
-            category: "".into(),
-        })
+        .get_return_policy(GetReturnPolicyRequest { category: "".into() })
         .await
         .unwrap()
         .into_inner();
@@ -853,11 +772,7 @@ async fn policies_are_versioned_and_partially_updated() {
     )
     .await;
     assert_eq!(
-        (
-            v2.version,
-            v2.return_window_days,
-            v2.allowed_resolutions.len()
-        ),
+        (v2.version, v2.return_window_days, v2.allowed_resolutions.len()),
         (2, 30, 3),
         "other fields kept"
     );
@@ -871,11 +786,7 @@ async fn policies_are_versioned_and_partially_updated() {
     )
     .await;
     assert_eq!(
-        (
-            v3.version,
-            v3.return_window_days,
-            v3.restocking_fee_percent.as_str()
-        ),
+        (v3.version, v3.return_window_days, v3.restocking_fee_percent.as_str()),
         (3, 30, "12.5")
     );
     // A category without a policy of its own gets the default.
@@ -1069,11 +980,12 @@ async fn illegal_transitions_name_the_current_status() {
         .unwrap()
         .into_inner();
     assert_eq!(canceled.status(), ReturnStatus::Canceled);
-    let requested: i32 =
-        sqlx::query_scalar("SELECT requested_quantity FROM returns.order_lines WHERE order_id = 'o-1' AND line_id = 'L1'")
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
+    let requested: i32 = sqlx::query_scalar(
+        "SELECT requested_quantity FROM returns.order_lines WHERE order_id = 'o-1' AND line_id = 'L1'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
     assert_eq!(requested, 0);
 }
 
@@ -1103,10 +1015,7 @@ async fn fifty_concurrent_refund_requests_make_one_refund() {
             let return_id = r.return_id.clone();
             tokio::spawn(async move {
                 client
-                    .issue_refund(IssueRefundRequest {
-                        return_id,
-                        request_id,
-                    })
+                    .issue_refund(IssueRefundRequest { return_id, request_id })
                     .await
                     .map(|r| r.into_inner())
             })
@@ -1127,10 +1036,8 @@ async fn fifty_concurrent_refund_requests_make_one_refund() {
     assert_eq!(refund_ids.len(), 1, "one refund, whoever won");
     assert_eq!(app.count("SELECT count(*) FROM returns.refunds").await, 1);
     assert_eq!(
-        app.count(
-            "SELECT count(*) FROM platform.outbox_events WHERE topic = 'returns.RefundRequested'"
-        )
-        .await,
+        app.count("SELECT count(*) FROM platform.outbox_events WHERE topic = 'returns.RefundRequested'")
+            .await,
         1
     );
 }
@@ -1152,16 +1059,8 @@ async fn a_failed_refund_may_be_issued_again_and_replays_return_the_same_refund(
         return_id: r.return_id.clone(),
         request_id: "refund-attempt-1".into(),
     };
-    let first = service(&app)
-        .issue_refund(request.clone())
-        .await
-        .unwrap()
-        .into_inner();
-    let replay = service(&app)
-        .issue_refund(request)
-        .await
-        .unwrap()
-        .into_inner();
+    let first = service(&app).issue_refund(request.clone()).await.unwrap().into_inner();
+    let replay = service(&app).issue_refund(request).await.unwrap().into_inner();
     assert_eq!(first, replay);
     let err = issue(&app, &r.return_id).await.unwrap_err();
     assert_eq!(precondition(&err), "REFUND_ALREADY_ISSUED");
@@ -1200,10 +1099,7 @@ async fn a_failed_refund_may_be_issued_again_and_replays_return_the_same_refund(
             .status(),
         RefundStatus::Succeeded
     );
-    assert_eq!(
-        get(&app, &r.return_id).await.status(),
-        ReturnStatus::Completed
-    );
+    assert_eq!(get(&app, &r.return_id).await.status(), ReturnStatus::Completed);
     assert_eq!(
         app.count("SELECT count(*) FROM returns.refunds WHERE status <> 'failed'")
             .await,
@@ -1211,10 +1107,7 @@ async fn a_failed_refund_may_be_issued_again_and_replays_return_the_same_refund(
     );
     let t = topics(&app, &r.return_id).await;
     assert_eq!(t.iter().filter(|t| *t == "returns.RefundFailed").count(), 1);
-    assert_eq!(
-        t.iter().filter(|t| *t == "returns.ReturnCompleted").count(),
-        1
-    );
+    assert_eq!(t.iter().filter(|t| *t == "returns.ReturnCompleted").count(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1224,11 +1117,7 @@ async fn concurrent_requests_cannot_return_more_than_was_delivered() {
     let tasks: Vec<_> = (0..10)
         .map(|_| {
             let mut client = customer(&app);
-            tokio::spawn(async move {
-                client
-                    .create_return(create("o-1", vec![refund_item("L1", 2)]))
-                    .await
-            })
+            tokio::spawn(async move { client.create_return(create("o-1", vec![refund_item("L1", 2)])).await })
         })
         .collect();
     let mut created = 0;
@@ -1239,25 +1128,28 @@ async fn concurrent_requests_cannot_return_more_than_was_delivered() {
         }
     }
     assert_eq!(created, 1);
-    let requested: i32 =
-        sqlx::query_scalar("SELECT requested_quantity FROM returns.order_lines WHERE order_id = 'o-1' AND line_id = 'L1'")
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
+    let requested: i32 = sqlx::query_scalar(
+        "SELECT requested_quantity FROM returns.order_lines WHERE order_id = 'o-1' AND line_id = 'L1'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
     assert_eq!(requested, 2);
     // The database itself refuses more, whatever the code did.
-    let err = sqlx::query("UPDATE returns.order_lines SET requested_quantity = 3 WHERE order_id = 'o-1' AND line_id = 'L1'")
-        .execute(&app.pool)
-        .await
-        .unwrap_err();
+    let err =
+        sqlx::query("UPDATE returns.order_lines SET requested_quantity = 3 WHERE order_id = 'o-1' AND line_id = 'L1'")
+            .execute(&app.pool)
+            .await
+            .unwrap_err();
     assert_eq!(
         err.as_database_error().unwrap().constraint(),
         Some("returned_at_most_delivered")
     );
-    let err = sqlx::query("UPDATE returns.order_lines SET refunded_amount = 15.01 WHERE order_id = 'o-1' AND line_id = 'L1'")
-        .execute(&app.pool)
-        .await
-        .unwrap_err();
+    let err =
+        sqlx::query("UPDATE returns.order_lines SET refunded_amount = 15.01 WHERE order_id = 'o-1' AND line_id = 'L1'")
+            .execute(&app.pool)
+            .await
+            .unwrap_err();
     assert_eq!(
         err.as_database_error().unwrap().constraint(),
         Some("refunded_at_most_paid")
@@ -1269,16 +1161,8 @@ async fn create_return_is_idempotent_on_request_id() {
     let app = TestApp::spawn().await;
     delivered_order(&app, "o-1").await;
     let req = create("o-1", vec![refund_item("L2", 1)]);
-    let first = customer(&app)
-        .create_return(req.clone())
-        .await
-        .unwrap()
-        .into_inner();
-    let again = customer(&app)
-        .create_return(req.clone())
-        .await
-        .unwrap()
-        .into_inner();
+    let first = customer(&app).create_return(req.clone()).await.unwrap().into_inner();
+    let again = customer(&app).create_return(req.clone()).await.unwrap().into_inner();
     assert_eq!(first.return_id, again.return_id);
     let mut changed = req;
     changed.items[0].line_id = "L3".into();
@@ -1399,10 +1283,7 @@ async fn agents_filter_returns_and_work_queues_are_oldest_first() {
         ("L3", ReturnReason::ChangedMind),
     ] {
         let r = customer(&app)
-            .create_return(create(
-                "o-1",
-                vec![item(line_id, 1, reason, Resolution::Refund)],
-            ))
+            .create_return(create("o-1", vec![item(line_id, 1, reason, Resolution::Refund)]))
             .await
             .unwrap()
             .into_inner();
@@ -1432,11 +1313,7 @@ async fn agents_filter_returns_and_work_queues_are_oldest_first() {
     .await;
     assert_eq!(queue, [ids[0].clone(), ids[2].clone()], "oldest first");
     let all = list(ListReturnsRequest::default()).await;
-    assert_eq!(
-        all,
-        [ids[2].clone(), ids[1].clone(), ids[0].clone()],
-        "newest first"
-    );
+    assert_eq!(all, [ids[2].clone(), ids[1].clone(), ids[0].clone()], "newest first");
     let defective = list(ListReturnsRequest {
         reason: ReturnReason::Defective as i32,
         ..Default::default()
@@ -1478,10 +1355,7 @@ async fn agents_filter_returns_and_work_queues_are_oldest_first() {
         .unwrap()
         .into_inner();
     assert_eq!(
-        rest.returns
-            .iter()
-            .map(|r| r.return_id.clone())
-            .collect::<Vec<_>>(),
+        rest.returns.iter().map(|r| r.return_id.clone()).collect::<Vec<_>>(),
         [ids[0].clone()]
     );
     assert!(rest.next_page_token.is_empty());
@@ -1498,16 +1372,8 @@ async fn malformed_returns_are_invalid_and_write_nothing() {
         r
     };
     let cases: Vec<(&str, CreateReturnRequest, Vec<&str>)> = vec![
-        (
-            "no request id",
-            with(&|r| r.request_id.clear()),
-            vec!["request_id"],
-        ),
-        (
-            "no order id",
-            with(&|r| r.order_id.clear()),
-            vec!["order_id"],
-        ),
+        ("no request id", with(&|r| r.request_id.clear()), vec!["request_id"]),
+        ("no order id", with(&|r| r.order_id.clear()), vec!["order_id"]),
         ("no channel", with(&|r| r.channel = 0), vec!["channel"]),
         ("no items", with(&|r| r.items.clear()), vec!["items"]),
         (
@@ -1520,11 +1386,7 @@ async fn malformed_returns_are_invalid_and_write_nothing() {
             with(&|r| r.items[0].quantity = 0),
             vec!["items[0].quantity"],
         ),
-        (
-            "no reason",
-            with(&|r| r.items[0].reason = 0),
-            vec!["items[0].reason"],
-        ),
+        ("no reason", with(&|r| r.items[0].reason = 0), vec!["items[0].reason"]),
         (
             "unknown reason",
             with(&|r| r.items[0].reason = 42),
@@ -1558,12 +1420,8 @@ async fn malformed_returns_are_invalid_and_write_nothing() {
         (
             "mixed resolutions",
             with(&|r| {
-                r.items.push(item(
-                    "L2",
-                    1,
-                    ReturnReason::ChangedMind,
-                    Resolution::StoreCredit,
-                ))
+                r.items
+                    .push(item("L2", 1, ReturnReason::ChangedMind, Resolution::StoreCredit))
             }),
             vec!["items"],
         ),
@@ -1615,11 +1473,7 @@ async fn malformed_returns_are_invalid_and_write_nothing() {
         .unwrap_err();
     assert_eq!(violated_fields(&err), ["reason"]);
     assert_eq!(app.count("SELECT count(*) FROM returns.returns").await, 0);
-    assert_eq!(
-        app.count("SELECT count(*) FROM platform.idempotency_keys")
-            .await,
-        0
-    );
+    assert_eq!(app.count("SELECT count(*) FROM platform.idempotency_keys").await, 0);
     assert_eq!(
         app.count("SELECT count(*) FROM returns.order_lines WHERE requested_quantity > 0")
             .await,
@@ -1658,20 +1512,14 @@ async fn bad_receipts_are_invalid() {
             vec!["items[0].grade"],
         ),
         (
-            receipt(vec![
-                received("L1", 2, Grade::Opened),
-                received("L2", 1, Grade::Opened),
-            ]),
+            receipt(vec![received("L1", 2, Grade::Opened), received("L2", 1, Grade::Opened)]),
             vec!["items[1].line_id"],
         ),
     ] {
         let err = agent(&app).receive_return(req).await.unwrap_err();
         assert_eq!(violated_fields(&err), fields);
     }
-    assert_eq!(
-        get(&app, &r.return_id).await.status(),
-        ReturnStatus::InTransit
-    );
+    assert_eq!(get(&app, &r.return_id).await.status(), ReturnStatus::InTransit);
 }
 
 /// Calls one RPC with made-up ids: a permitted role gets past the role check
@@ -1718,14 +1566,8 @@ async fn call(client: &mut Returns, rpc: &str) -> Result<(), tonic::Status> {
             .create_return(create("none", vec![refund_item("L1", 1)]))
             .await
             .map(drop),
-        "GetReturn" => client
-            .get_return(GetReturnRequest { return_id: id })
-            .await
-            .map(drop),
-        "ListReturns" => client
-            .list_returns(ListReturnsRequest::default())
-            .await
-            .map(drop),
+        "GetReturn" => client.get_return(GetReturnRequest { return_id: id }).await.map(drop),
+        "ListReturns" => client.list_returns(ListReturnsRequest::default()).await.map(drop),
         "ApproveReturn" => client
             .approve_return(ApproveReturnRequest {
                 return_id: id,
@@ -1828,10 +1670,7 @@ async fn every_role_against_every_rpc() {
         ("ShipExchange", &[Agent, Service]),
         ("AddReturnMessage", &[Customer, Agent]),
     ];
-    let table: Vec<&str> = aftercare_returns::api::ROLES
-        .iter()
-        .map(|(rpc, _)| *rpc)
-        .collect();
+    let table: Vec<&str> = aftercare_returns::api::ROLES.iter().map(|(rpc, _)| *rpc).collect();
     assert_eq!(
         table,
         matrix.iter().map(|(rpc, _)| *rpc).collect::<Vec<_>>(),
@@ -1850,18 +1689,11 @@ async fn every_role_against_every_rpc() {
                     "{role} should pass the role check of {rpc}: {code:?}"
                 );
             } else {
-                assert_eq!(
-                    code,
-                    Some(Code::PermissionDenied),
-                    "{role} must not call {rpc}"
-                );
+                assert_eq!(code, Some(Code::PermissionDenied), "{role} must not call {rpc}");
             }
         }
         assert_eq!(
-            call(&mut app.returns_anonymous(), rpc)
-                .await
-                .unwrap_err()
-                .code(),
+            call(&mut app.returns_anonymous(), rpc).await.unwrap_err().code(),
             Code::Unauthenticated,
             "{rpc}"
         );

@@ -1,9 +1,7 @@
 //! Every role against every RPC, and every kind of bad token.
 
 use aftercare_platform::auth::Role;
-use aftercare_proto::orders::{
-    CancelOrderRequest, GetOrderRequest, ListOrdersRequest, RecordDeliveryRequest,
-};
+use aftercare_proto::orders::{CancelOrderRequest, GetOrderRequest, ListOrdersRequest, RecordDeliveryRequest};
 use tonic::Code;
 
 use crate::fixtures::{order, ts};
@@ -49,14 +47,8 @@ async fn call(client: &mut Orders, rpc: &str, n: usize) -> Result<(), tonic::Sta
 #[tokio::test]
 async fn every_role_against_every_rpc() {
     let app = TestApp::spawn().await;
-    app.storefront()
-        .record_order(order("o-seed", "c-1"))
-        .await
-        .unwrap();
-    app.storefront()
-        .record_order(order("o-cancel", "c-1"))
-        .await
-        .unwrap();
+    app.storefront().record_order(order("o-seed", "c-1")).await.unwrap();
+    app.storefront().record_order(order("o-cancel", "c-1")).await.unwrap();
 
     let allowed = |rpc: &str, role: Role| match rpc {
         "RecordOrder" | "RecordDelivery" | "CancelOrder" => {
@@ -65,18 +57,9 @@ async fn every_role_against_every_rpc() {
         "GetOrder" | "ListOrders" => true,
         other => panic!("{other}"),
     };
-    let rpcs = [
-        "RecordOrder",
-        "RecordDelivery",
-        "CancelOrder",
-        "GetOrder",
-        "ListOrders",
-    ];
+    let rpcs = ["RecordOrder", "RecordDelivery", "CancelOrder", "GetOrder", "ListOrders"];
     // The table in the service and this matrix must name the same RPCs.
-    let table: Vec<&str> = aftercare_orders::api::ROLES
-        .iter()
-        .map(|(rpc, _)| *rpc)
-        .collect();
+    let table: Vec<&str> = aftercare_orders::api::ROLES.iter().map(|(rpc, _)| *rpc).collect();
     assert_eq!(table, rpcs);
 
     for (n, rpc) in rpcs.iter().enumerate() {
@@ -85,10 +68,7 @@ async fn every_role_against_every_rpc() {
             let mut client = app.orders(role, "c-1");
             let result = call(&mut client, rpc, n).await;
             if allowed(rpc, role) {
-                assert!(
-                    result.is_ok(),
-                    "{role} should be able to call {rpc}: {result:?}"
-                );
+                assert!(result.is_ok(), "{role} should be able to call {rpc}: {result:?}");
             } else {
                 assert_eq!(
                     result.unwrap_err().code(),
@@ -98,11 +78,7 @@ async fn every_role_against_every_rpc() {
             }
         }
         let anonymous = call(&mut app.orders_anonymous(), rpc, n).await.unwrap_err();
-        assert_eq!(
-            anonymous.code(),
-            Code::Unauthenticated,
-            "{rpc} without a token"
-        );
+        assert_eq!(anonymous.code(), Code::Unauthenticated, "{rpc} without a token");
     }
 }
 
@@ -116,15 +92,11 @@ async fn bad_tokens_are_unauthenticated_and_write_nothing() {
     let flipped = if sig.starts_with('A') { "B" } else { "A" };
     parts[2] = format!("{flipped}{}", &sig[1..]);
     let tampered = parts.join(".");
-    let other_key = aftercare_platform::auth::Authenticator::new(
-        &aftercare_platform::auth::JwtKey::Secret(SECRET.iter().rev().copied().collect()),
-    )
+    let other_key = aftercare_platform::auth::Authenticator::new(&aftercare_platform::auth::JwtKey::Secret(
+        SECRET.iter().rev().copied().collect(),
+    ))
     .unwrap()
-    .issue(
-        Role::Service,
-        "storefront",
-        std::time::Duration::from_secs(60),
-    )
+    .issue(Role::Service, "storefront", std::time::Duration::from_secs(60))
     .unwrap();
     let header_none = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0";
     let alg_none = format!("{header_none}.{}.", good.split('.').nth(1).unwrap());

@@ -67,8 +67,7 @@ fn start_cluster() -> String {
     std::fs::create_dir_all(&dir).unwrap();
     let lock = std::fs::File::create(std::env::temp_dir().join("aftercare-test-pg.lock")).unwrap();
     lock.lock().unwrap();
-    let cluster = EmbeddedPostgres::start(&dir, Options { fsync: false })
-        .expect("starting the test Postgres");
+    let cluster = EmbeddedPostgres::start(&dir, Options { fsync: false }).expect("starting the test Postgres");
     let url = cluster.url("postgres");
     let _ = CLUSTER.set(cluster);
     lock.unlock().unwrap();
@@ -84,20 +83,16 @@ async fn ensure_template(admin: &PgConnectOptions) -> String {
             .fold(h, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x100000001b3))
     });
     let template = format!("aftercare_tpl_{fingerprint:016x}");
-    let mut conn = admin
-        .connect()
-        .await
-        .expect("connecting to the test Postgres");
+    let mut conn = admin.connect().await.expect("connecting to the test Postgres");
     sqlx::query("SELECT pg_advisory_lock(727001)")
         .execute(&mut conn)
         .await
         .unwrap();
-    let exists: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-            .bind(&template)
-            .fetch_one(&mut conn)
-            .await
-            .unwrap();
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+        .bind(&template)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
     if !exists {
         // Built under another name and renamed when complete, so a crash
         // never leaves a half-migrated template behind.
@@ -185,12 +180,9 @@ impl Drop for TestDb {
                 .unwrap()
                 .block_on(async {
                     if let Ok(mut conn) = admin.connect().await {
-                        let _ = sqlx::query(&format!(
-                            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                            quote_ident(&name)
-                        ))
-                        .execute(&mut conn)
-                        .await;
+                        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_ident(&name)))
+                            .execute(&mut conn)
+                            .await;
                     }
                 })
         })
@@ -210,14 +202,9 @@ impl Bearer {
 }
 
 impl tonic::service::Interceptor for Bearer {
-    fn call(
-        &mut self,
-        mut request: tonic::Request<()>,
-    ) -> Result<tonic::Request<()>, tonic::Status> {
+    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
         if let Some(token) = &self.0 {
-            request
-                .metadata_mut()
-                .insert("authorization", token.clone());
+            request.metadata_mut().insert("authorization", token.clone());
         }
         Ok(request)
     }
@@ -227,62 +214,129 @@ pub type Orders = OrderServiceClient<InterceptedService<Channel, Bearer>>;
 pub type Returns = ReturnServiceClient<InterceptedService<Channel, Bearer>>;
 
 /// The real server on a real socket over a fresh database.
+///
+/// The server runs on a runtime and thread of its own, as it would in its
+/// own process: the test's runtime stops when the test body ends, and a
+/// server frozen with it mid-connection would stall dropping the database.
 pub struct TestApp {
     pub grpc_addr: SocketAddr,
     pub admin_addr: SocketAddr,
     pub pool: PgPool,
     pub clock: Arc<ManualClock>,
     pub auth: Arc<Authenticator>,
-    server: Background,
     channel: Channel,
+    // Dropped in this order: the server stops before its database goes.
+    server: ServerThread,
     _db: TestDb,
+}
+
+/// A server running on its own thread and runtime until stopped.
+struct ServerThread {
+    stop: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl ServerThread {
+    fn start(
+        options: PgConnectOptions,
+        clock: Arc<ManualClock>,
+        auth: Arc<Authenticator>,
+    ) -> (ServerThread, SocketAddr, SocketAddr, Channel) {
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async move {
+                let pool = PgPoolOptions::new()
+                    .max_connections(30)
+                    .connect_with(options)
+                    .await
+                    .unwrap();
+                let state = AppState {
+                    pool: pool.clone(),
+                    clock,
+                    auth,
+                    metrics: Metrics::default(),
+                };
+                let serve_options = ServeOptions {
+                    outbox_poll_interval: Duration::from_millis(100),
+                    shutdown_grace: Duration::from_secs(5),
+                    ..Default::default()
+                };
+                let server = Background::start(state, serve_options, true).await.unwrap();
+                // The client connection is driven by this runtime too, so it
+                // still answers the server's shutdown handshake after the
+                // test's runtime has stopped.
+                let channel = Channel::from_shared(format!("http://{}", server.grpc_addr))
+                    .unwrap()
+                    .connect_lazy();
+                ready_tx
+                    .send((server.grpc_addr, server.admin_addr.unwrap(), channel))
+                    .unwrap();
+                // Wait for the stop without holding a runtime worker.
+                let _ = tokio::task::spawn_blocking(move || stop_rx.recv()).await;
+                server.stop().await.unwrap();
+                pool.close().await;
+            });
+        });
+        let (grpc, admin, channel) = ready_rx.recv().expect("the test server started");
+        (
+            ServerThread {
+                stop: Some(stop_tx),
+                thread: Some(thread),
+            },
+            grpc,
+            admin,
+            channel,
+        )
+    }
+
+    fn stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            thread.join().expect("the test server stopped cleanly");
+        }
+    }
+}
+
+impl Drop for ServerThread {
+    fn drop(&mut self) {
+        self.stop();
+    }
 }
 
 impl TestApp {
     pub async fn spawn() -> TestApp {
         let db = TestDb::create().await;
-        let pool = db.pool(30).await;
+        let pool = db.pool(10).await;
         let clock = Arc::new(ManualClock::new(start_time()));
         let auth = Arc::new(Authenticator::new(&JwtKey::Secret(SECRET.to_vec())).unwrap());
-        let state = AppState {
-            pool: pool.clone(),
-            clock: clock.clone(),
-            auth: auth.clone(),
-            metrics: Metrics::default(),
-        };
-        let options = ServeOptions {
-            outbox_poll_interval: Duration::from_millis(100),
-            ..Default::default()
-        };
-        let server = Background::start(state, options, true).await.unwrap();
-        let (grpc_addr, admin_addr) = (server.grpc_addr, server.admin_addr.unwrap());
-        let channel = Channel::from_shared(format!("http://{grpc_addr}"))
-            .unwrap()
-            .connect_lazy();
+        let (server, grpc_addr, admin_addr, channel) =
+            ServerThread::start(db.options.clone(), clock.clone(), auth.clone());
         TestApp {
             grpc_addr,
             admin_addr,
             pool,
             clock,
             auth,
-            server,
             channel,
+            server,
             _db: db,
         }
     }
 
     pub fn token(&self, role: Role, subject: &str) -> String {
-        self.auth
-            .issue(role, subject, Duration::from_secs(3600))
-            .unwrap()
+        self.auth.issue(role, subject, Duration::from_secs(3600)).unwrap()
     }
 
     pub fn bearer(&self, role: Role, subject: &str) -> Bearer {
-        Bearer(Some(
-            format!("Bearer {}", self.token(role, subject))
-                .parse()
-                .unwrap(),
-        ))
+        Bearer(Some(format!("Bearer {}", self.token(role, subject)).parse().unwrap()))
     }
 
     pub fn channel(&self) -> Channel {
@@ -342,8 +396,9 @@ impl TestApp {
     }
 
     /// Stops the server gracefully and waits for it.
-    pub async fn stop(self) {
-        self.server.stop().await.unwrap();
+    pub async fn stop(mut self) {
+        // Blocking is fine: the server runs on its own runtime.
+        self.server.stop();
     }
 
     pub async fn count(&self, sql: &str) -> i64 {
@@ -353,23 +408,15 @@ impl TestApp {
     /// GETs a path on the admin port and returns (status line, body).
     pub async fn admin_get(&self, path: &str) -> (String, String) {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let mut stream = tokio::net::TcpStream::connect(self.admin_addr)
-            .await
-            .unwrap();
+        let mut stream = tokio::net::TcpStream::connect(self.admin_addr).await.unwrap();
         stream
-            .write_all(
-                format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
-                    .as_bytes(),
-            )
+            .write_all(format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n").as_bytes())
             .await
             .unwrap();
         let mut response = String::new();
         stream.read_to_string(&mut response).await.unwrap();
         let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
-        (
-            head.lines().next().unwrap_or_default().to_owned(),
-            body.to_owned(),
-        )
+        (head.lines().next().unwrap_or_default().to_owned(), body.to_owned())
     }
 }
 
@@ -389,8 +436,5 @@ pub fn violated_fields(status: &tonic::Status) -> Vec<String> {
 /// The google.rpc ErrorInfo reason of a status.
 pub fn reason(status: &tonic::Status) -> String {
     use tonic_types::StatusExt;
-    status
-        .get_details_error_info()
-        .map(|i| i.reason)
-        .unwrap_or_default()
+    status.get_details_error_info().map(|i| i.reason).unwrap_or_default()
 }

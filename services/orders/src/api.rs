@@ -23,14 +23,8 @@ pub const ROLES: RoleTable = &[
     ("RecordOrder", &[Role::Service, Role::Agent]),
     ("RecordDelivery", &[Role::Service, Role::Agent]),
     ("CancelOrder", &[Role::Service, Role::Agent]),
-    (
-        "GetOrder",
-        &[Role::Customer, Role::Service, Role::Agent, Role::Admin],
-    ),
-    (
-        "ListOrders",
-        &[Role::Customer, Role::Service, Role::Agent, Role::Admin],
-    ),
+    ("GetOrder", &[Role::Customer, Role::Service, Role::Agent, Role::Admin]),
+    ("ListOrders", &[Role::Customer, Role::Service, Role::Agent, Role::Admin]),
 ];
 
 /// The gRPC service name, for health reporting.
@@ -71,9 +65,7 @@ impl OrderApi {
             return Ok(order);
         }
         // The order exists: a replay if the content matches, else a conflict.
-        if store::content_hash(&mut tx, &order_id).await?.as_deref()
-            == Some(&priced.content_hash[..])
-        {
+        if store::content_hash(&mut tx, &order_id).await?.as_deref() == Some(&priced.content_hash[..]) {
             load(&mut tx, &order_id, false).await
         } else {
             Err(Error::AlreadyExists {
@@ -89,10 +81,7 @@ impl OrderApi {
         validate::id(&mut v, "order_id", &req.order_id, domain::MAX_ID_LEN);
         let delivered_at = timestamp(&mut v, "delivered_at", req.delivered_at.as_ref());
         if req.line_ids.len() > domain::MAX_LINES {
-            v.add(
-                "line_ids",
-                format!("must list at most {} lines", domain::MAX_LINES),
-            );
+            v.add("line_ids", format!("must list at most {} lines", domain::MAX_LINES));
         } else {
             for (i, id) in req.line_ids.iter().enumerate() {
                 validate::id(&mut v, &format!("line_ids[{i}]"), id, domain::MAX_ID_LEN);
@@ -106,23 +95,9 @@ impl OrderApi {
         if newly_delivered.is_empty() {
             return Ok(order);
         }
-        store::mark_delivered(
-            &mut tx,
-            &order.order_id,
-            &newly_delivered,
-            delivered_at,
-            now,
-        )
-        .await?;
+        store::mark_delivered(&mut tx, &order.order_id, &newly_delivered, delivered_at, now).await?;
         let payload = events::order_delivered(&order, &newly_delivered, delivered_at);
-        outbox::enqueue(
-            &mut tx,
-            events::ORDER_DELIVERED,
-            &order.order_id,
-            payload,
-            now,
-        )
-        .await?;
+        outbox::enqueue(&mut tx, events::ORDER_DELIVERED, &order.order_id, payload, now).await?;
         let order = load(&mut tx, &req.order_id, false).await?;
         tx.commit().await?;
         self.ctx.events_committed();
@@ -143,14 +118,7 @@ impl OrderApi {
         }
         store::mark_canceled(&mut tx, &order.order_id, &req.reason, now).await?;
         let payload = events::order_canceled(&order, now, &req.reason);
-        outbox::enqueue(
-            &mut tx,
-            events::ORDER_CANCELED,
-            &order.order_id,
-            payload,
-            now,
-        )
-        .await?;
+        outbox::enqueue(&mut tx, events::ORDER_CANCELED, &order.order_id, payload, now).await?;
         let order = load(&mut tx, &req.order_id, false).await?;
         tx.commit().await?;
         self.ctx.events_committed();
@@ -170,11 +138,7 @@ impl OrderApi {
         Ok(order)
     }
 
-    async fn list(
-        &self,
-        caller: &Caller,
-        req: pb::ListOrdersRequest,
-    ) -> Result<pb::ListOrdersResponse, Error> {
+    async fn list(&self, caller: &Caller, req: pb::ListOrdersRequest) -> Result<pb::ListOrdersResponse, Error> {
         let mut v = Violations::new();
         let customer_id = match (caller.role, req.customer_id.as_str()) {
             (Role::Customer, "") => caller.subject.clone(),
@@ -195,8 +159,7 @@ impl OrderApi {
         let cursor = paging::decode("page_token", &query, &req.page_token)?;
 
         let mut conn = self.ctx.pool.acquire().await?;
-        let mut orders =
-            store::list_orders(&mut conn, &customer_id, cursor.as_ref(), page_size + 1).await?;
+        let mut orders = store::list_orders(&mut conn, &customer_id, cursor.as_ref(), page_size + 1).await?;
         let next_page_token = if orders.len() as i64 > page_size {
             orders.truncate(page_size as usize);
             let last = orders.last().expect("a full page");
@@ -219,10 +182,7 @@ impl OrderApi {
 
 #[tonic::async_trait]
 impl OrderService for OrderApi {
-    async fn record_order(
-        &self,
-        request: Request<pb::RecordOrderRequest>,
-    ) -> Result<Response<pb::Order>, Status> {
+    async fn record_order(&self, request: Request<pb::RecordOrderRequest>) -> Result<Response<pb::Order>, Status> {
         self.guard.check(&request, "RecordOrder")?;
         let order = self.record(request.into_inner()).await?;
         Ok(Response::new(order_to_proto(&order)))
@@ -237,19 +197,13 @@ impl OrderService for OrderApi {
         Ok(Response::new(order_to_proto(&order)))
     }
 
-    async fn cancel_order(
-        &self,
-        request: Request<pb::CancelOrderRequest>,
-    ) -> Result<Response<pb::Order>, Status> {
+    async fn cancel_order(&self, request: Request<pb::CancelOrderRequest>) -> Result<Response<pb::Order>, Status> {
         self.guard.check(&request, "CancelOrder")?;
         let order = self.cancel(request.into_inner()).await?;
         Ok(Response::new(order_to_proto(&order)))
     }
 
-    async fn get_order(
-        &self,
-        request: Request<pb::GetOrderRequest>,
-    ) -> Result<Response<pb::Order>, Status> {
+    async fn get_order(&self, request: Request<pb::GetOrderRequest>) -> Result<Response<pb::Order>, Status> {
         let caller = self.guard.check(&request, "GetOrder")?;
         let order = self.get(&caller, request.into_inner()).await?;
         Ok(Response::new(order_to_proto(&order)))
@@ -260,9 +214,7 @@ impl OrderService for OrderApi {
         request: Request<pb::ListOrdersRequest>,
     ) -> Result<Response<pb::ListOrdersResponse>, Status> {
         let caller = self.guard.check(&request, "ListOrders")?;
-        Ok(Response::new(
-            self.list(&caller, request.into_inner()).await?,
-        ))
+        Ok(Response::new(self.list(&caller, request.into_inner()).await?))
     }
 }
 
@@ -270,21 +222,13 @@ fn not_found(order_id: &str) -> Error {
     Error::NotFound(format!("order {order_id:?} not found"))
 }
 
-async fn load(
-    conn: &mut sqlx::PgConnection,
-    order_id: &str,
-    for_update: bool,
-) -> Result<Order, Error> {
+async fn load(conn: &mut sqlx::PgConnection, order_id: &str, for_update: bool) -> Result<Order, Error> {
     store::get_order(conn, order_id, for_update)
         .await?
         .ok_or_else(|| not_found(order_id))
 }
 
-fn timestamp(
-    v: &mut Violations,
-    field: &str,
-    value: Option<&prost_types::Timestamp>,
-) -> Option<DateTime<Utc>> {
+fn timestamp(v: &mut Violations, field: &str, value: Option<&prost_types::Timestamp>) -> Option<DateTime<Utc>> {
     match value {
         None => {
             v.add(field, "is required");
@@ -354,30 +298,15 @@ fn parse_record(req: &pb::RecordOrderRequest, now: DateTime<Utc>) -> Result<NewO
     if channel.is_none() {
         v.add("channel", "must be set to a known channel");
     }
-    let shipping_amount = amount(
-        &mut v,
-        "shipping_amount",
-        req.shipping_amount.as_ref(),
-        currency,
-        false,
-    );
-    let order_discount = amount(
-        &mut v,
-        "order_discount",
-        req.order_discount.as_ref(),
-        currency,
-        false,
-    );
+    let shipping_amount = amount(&mut v, "shipping_amount", req.shipping_amount.as_ref(), currency, false);
+    let order_discount = amount(&mut v, "order_discount", req.order_discount.as_ref(), currency, false);
 
     let mut lines = Vec::with_capacity(req.lines.len().min(domain::MAX_LINES));
     if req.lines.is_empty() {
         v.add("lines", "at least one line is required");
     } else if req.lines.len() > domain::MAX_LINES {
         // Not worth looking at each line of an oversized order.
-        v.add(
-            "lines",
-            format!("must have at most {} lines", domain::MAX_LINES),
-        );
+        v.add("lines", format!("must have at most {} lines", domain::MAX_LINES));
     } else {
         for (i, l) in req.lines.iter().enumerate() {
             let f = |name: &str| format!("lines[{i}].{name}");
@@ -389,34 +318,15 @@ fn parse_record(req: &pb::RecordOrderRequest, now: DateTime<Utc>) -> Result<NewO
                 &l.product_name,
                 domain::MAX_PRODUCT_NAME_LEN,
             );
-            validate::required_text(
-                &mut v,
-                &f("category"),
-                &l.category,
-                domain::MAX_CATEGORY_LEN,
-            );
+            validate::required_text(&mut v, &f("category"), &l.category, domain::MAX_CATEGORY_LEN);
             if !(1..=domain::MAX_QUANTITY).contains(&l.quantity) {
-                v.add(
-                    f("quantity"),
-                    format!("must be between 1 and {}", domain::MAX_QUANTITY),
-                );
+                v.add(f("quantity"), format!("must be between 1 and {}", domain::MAX_QUANTITY));
             }
-            let unit_price = amount(
-                &mut v,
-                &f("unit_price"),
-                l.unit_price.as_ref(),
-                currency,
-                true,
-            );
+            let unit_price = amount(&mut v, &f("unit_price"), l.unit_price.as_ref(), currency, true);
             let discount = amount(&mut v, &f("discount"), l.discount.as_ref(), currency, false);
             if l.serial_numbers.len() <= domain::MAX_QUANTITY as usize {
                 for (j, s) in l.serial_numbers.iter().enumerate() {
-                    validate::id(
-                        &mut v,
-                        &f(&format!("serial_numbers[{j}]")),
-                        s,
-                        domain::MAX_ID_LEN,
-                    );
+                    validate::id(&mut v, &f(&format!("serial_numbers[{j}]")), s, domain::MAX_ID_LEN);
                 }
             }
             lines.push(NewLine {
@@ -433,9 +343,7 @@ fn parse_record(req: &pb::RecordOrderRequest, now: DateTime<Utc>) -> Result<NewO
     }
     let (Some(placed_at), Some(currency), Some(channel)) = (placed_at, currency, channel) else {
         v.finish()?;
-        return Err(Error::internal(
-            "a required field was missing without a violation",
-        ));
+        return Err(Error::internal("a required field was missing without a violation"));
     };
     let order = NewOrder {
         order_id: req.order_id.clone(),

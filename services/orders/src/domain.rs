@@ -72,10 +72,7 @@ impl NewOrder {
                 );
             }
             if line.discount > line.gross() {
-                v.add(
-                    format!("lines[{i}].discount"),
-                    "must not exceed unit_price x quantity",
-                );
+                v.add(format!("lines[{i}].discount"), "must not exceed unit_price x quantity");
             }
             if line.serial_numbers.len() > line.quantity.max(0) as usize {
                 v.add(
@@ -220,11 +217,7 @@ pub enum OrderStatus {
 
 impl Order {
     pub fn status(&self) -> OrderStatus {
-        let delivered = self
-            .lines
-            .iter()
-            .filter(|l| l.delivered_at.is_some())
-            .count();
+        let delivered = self.lines.iter().filter(|l| l.delivered_at.is_some()).count();
         match (self.canceled_at, delivered) {
             (Some(_), _) => OrderStatus::Canceled,
             (None, 0) => OrderStatus::Placed,
@@ -242,11 +235,10 @@ impl Order {
         now: DateTime<Utc>,
     ) -> Result<Vec<String>, Error> {
         if self.canceled_at.is_some() {
-            return Err(Error::precondition(
-                "ORDER_CANCELED",
-                format!("order {} is canceled", self.order_id),
-            )
-            .with_metadata("order_id", self.order_id.clone()));
+            return Err(
+                Error::precondition("ORDER_CANCELED", format!("order {} is canceled", self.order_id))
+                    .with_metadata("order_id", self.order_id.clone()),
+            );
         }
         let mut v = Violations::new();
         if delivered_at < self.placed_at {
@@ -257,19 +249,14 @@ impl Order {
         }
         for (i, id) in line_ids.iter().enumerate() {
             if !self.lines.iter().any(|l| &l.line_id == id) {
-                v.add(
-                    format!("line_ids[{i}]"),
-                    format!("order has no line {id:?}"),
-                );
+                v.add(format!("line_ids[{i}]"), format!("order has no line {id:?}"));
             }
         }
         v.finish()?;
         Ok(self
             .lines
             .iter()
-            .filter(|l| {
-                l.delivered_at.is_none() && (line_ids.is_empty() || line_ids.contains(&l.line_id))
-            })
+            .filter(|l| l.delivered_at.is_none() && (line_ids.is_empty() || line_ids.contains(&l.line_id)))
             .map(|l| l.line_id.clone())
             .collect())
     }
@@ -283,7 +270,10 @@ impl Order {
         if self.lines.iter().any(|l| l.delivered_at.is_some()) {
             return Err(Error::precondition(
                 "ORDER_ALREADY_DELIVERED",
-                format!("order {} has delivered lines and can no longer be canceled; return them instead", self.order_id),
+                format!(
+                    "order {} has delivered lines and can no longer be canceled; return them instead",
+                    self.order_id
+                ),
             )
             .with_metadata("order_id", self.order_id.clone()));
         }
@@ -399,11 +389,7 @@ mod tests {
         );
         assert!(violations(&o).is_empty());
         let p = o.price();
-        let allocations: Vec<_> = p
-            .lines
-            .iter()
-            .map(|l| l.order_discount_allocation)
-            .collect();
+        let allocations: Vec<_> = p.lines.iter().map(|l| l.order_discount_allocation).collect();
         assert_eq!(allocations, [d("5.00"), d("2.50"), d("2.50")]);
         assert_eq!(p.subtotal, d("40.00"));
         assert_eq!(p.discount_total, d("10.00"));
@@ -423,11 +409,7 @@ mod tests {
             "1.00",
         )
         .price();
-        let allocations: Vec<_> = p
-            .lines
-            .iter()
-            .map(|l| l.order_discount_allocation)
-            .collect();
+        let allocations: Vec<_> = p.lines.iter().map(|l| l.order_discount_allocation).collect();
         assert_eq!(allocations, [d("0.34"), d("0.33"), d("0.33")]);
     }
 
@@ -494,10 +476,7 @@ mod tests {
 
     #[test]
     fn status_follows_deliveries() {
-        assert_eq!(
-            recorded(&[("a", None), ("b", None)]).status(),
-            OrderStatus::Placed
-        );
+        assert_eq!(recorded(&[("a", None), ("b", None)]).status(), OrderStatus::Placed);
         assert_eq!(
             recorded(&[("a", Some("2026-01-11T00:00:00Z")), ("b", None)]).status(),
             OrderStatus::PartiallyDelivered
@@ -510,18 +489,10 @@ mod tests {
 
     #[test]
     fn delivery_plans_only_undelivered_lines() {
-        let o = recorded(&[
-            ("a", Some("2026-01-11T00:00:00Z")),
-            ("b", None),
-            ("c", None),
-        ]);
+        let o = recorded(&[("a", Some("2026-01-11T00:00:00Z")), ("b", None), ("c", None)]);
         let now = t("2026-01-12T00:00:00Z");
         assert_eq!(o.plan_delivery(&[], now, now).unwrap(), ["b", "c"]);
-        assert_eq!(
-            o.plan_delivery(&["a".into(), "c".into()], now, now)
-                .unwrap(),
-            ["c"]
-        );
+        assert_eq!(o.plan_delivery(&["a".into(), "c".into()], now, now).unwrap(), ["c"]);
         assert!(matches!(
             o.plan_delivery(&["zz".into()], now, now),
             Err(Error::InvalidArgument(_))

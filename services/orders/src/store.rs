@@ -14,11 +14,7 @@ use crate::domain::{Line, Order, PricedOrder};
 /// Inserts the order unless one with its id exists; returns whether it did.
 /// A concurrent insert of the same id waits for the first to finish, so of
 /// any number of racing calls exactly one inserts.
-pub async fn insert_order(
-    tx: &mut PgConnection,
-    p: &PricedOrder,
-    now: DateTime<Utc>,
-) -> Result<bool, Error> {
+pub async fn insert_order(tx: &mut PgConnection, p: &PricedOrder, now: DateTime<Utc>) -> Result<bool, Error> {
     let o = &p.order;
     let inserted = sqlx::query(
         "INSERT INTO orders.orders (order_id, customer_id, placed_at, currency_code, channel, subtotal,
@@ -47,10 +43,8 @@ pub async fn insert_order(
     }
 
     // All lines in one statement, column by column.
-    let col =
-        |f: fn(&crate::domain::PricedLine) -> String| p.lines.iter().map(f).collect::<Vec<_>>();
-    let num =
-        |f: fn(&crate::domain::PricedLine) -> Decimal| p.lines.iter().map(f).collect::<Vec<_>>();
+    let col = |f: fn(&crate::domain::PricedLine) -> String| p.lines.iter().map(f).collect::<Vec<_>>();
+    let num = |f: fn(&crate::domain::PricedLine) -> Decimal| p.lines.iter().map(f).collect::<Vec<_>>();
     let positions: Vec<i32> = (0..p.lines.len() as i32).collect();
     let quantities: Vec<i32> = p.lines.iter().map(|l| l.line.quantity).collect();
     let serials: Vec<serde_json::Value> = p
@@ -86,10 +80,7 @@ pub async fn insert_order(
 }
 
 /// The content hash an order was recorded with.
-pub async fn content_hash(
-    conn: &mut PgConnection,
-    order_id: &str,
-) -> Result<Option<Vec<u8>>, Error> {
+pub async fn content_hash(conn: &mut PgConnection, order_id: &str) -> Result<Option<Vec<u8>>, Error> {
     Ok(
         sqlx::query_scalar("SELECT content_hash FROM orders.orders WHERE order_id = $1")
             .bind(order_id)
@@ -131,17 +122,12 @@ struct LineRow {
     delivered_at: Option<DateTime<Utc>>,
 }
 
-const ORDER_COLUMNS: &str =
-    "order_id, customer_id, placed_at, currency_code, channel, subtotal, discount_total,
+const ORDER_COLUMNS: &str = "order_id, customer_id, placed_at, currency_code, channel, subtotal, discount_total,
      order_discount, shipping_amount, total, canceled_at, created_at, updated_at";
 
 /// Loads one order; with `for_update`, locks it for the rest of the
 /// transaction so deliveries and cancellations of one order never interleave.
-pub async fn get_order(
-    conn: &mut PgConnection,
-    order_id: &str,
-    for_update: bool,
-) -> Result<Option<Order>, Error> {
+pub async fn get_order(conn: &mut PgConnection, order_id: &str, for_update: bool) -> Result<Option<Order>, Error> {
     let lock = if for_update { " FOR UPDATE" } else { "" };
     let row: Option<OrderRow> = sqlx::query_as(&format!(
         "SELECT {ORDER_COLUMNS} FROM orders.orders WHERE order_id = $1{lock}"
@@ -193,17 +179,10 @@ async fn with_lines(conn: &mut PgConnection, rows: Vec<OrderRow>) -> Result<Vec<
     rows.into_iter()
         .map(|r| {
             let currency = Currency::from_code(&r.currency_code).ok_or_else(|| {
-                Error::internal(format!(
-                    "order {} has unknown currency {}",
-                    r.order_id, r.currency_code
-                ))
+                Error::internal(format!("order {} has unknown currency {}", r.order_id, r.currency_code))
             })?;
-            let channel = Channel::parse(&r.channel).ok_or_else(|| {
-                Error::internal(format!(
-                    "order {} has unknown channel {}",
-                    r.order_id, r.channel
-                ))
-            })?;
+            let channel = Channel::parse(&r.channel)
+                .ok_or_else(|| Error::internal(format!("order {} has unknown channel {}", r.order_id, r.channel)))?;
             let (mine, rest): (Vec<LineRow>, Vec<LineRow>) = std::mem::take(&mut lines)
                 .into_iter()
                 .partition(|l| l.order_id == r.order_id);

@@ -172,19 +172,14 @@ impl Authenticator {
 
     /// Verifies the `authorization: Bearer <jwt>` metadata.
     pub fn authenticate(&self, metadata: &tonic::metadata::MetadataMap) -> Result<Caller, Error> {
-        let header = metadata.get("authorization").ok_or_else(|| {
-            Error::Unauthenticated("missing authorization metadata (Bearer token)".into())
-        })?;
+        let header = metadata
+            .get("authorization")
+            .ok_or_else(|| Error::Unauthenticated("missing authorization metadata (Bearer token)".into()))?;
         let token = header
             .to_str()
             .ok()
-            .and_then(|h| {
-                h.strip_prefix("Bearer ")
-                    .or_else(|| h.strip_prefix("bearer "))
-            })
-            .ok_or_else(|| {
-                Error::Unauthenticated("authorization must be \"Bearer <token>\"".into())
-            })?;
+            .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
+            .ok_or_else(|| Error::Unauthenticated("authorization must be \"Bearer <token>\"".into()))?;
         let data = jsonwebtoken::decode::<Claims>(token.trim(), &self.decoding, &self.validation)
             .map_err(|e| Error::Unauthenticated(format!("invalid token: {e}")))?;
         let claims = data.claims;
@@ -259,18 +254,13 @@ mod tests {
     }
 
     fn now() -> u64 {
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_secs()
+        SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
     }
 
     #[test]
     fn minted_tokens_are_accepted() {
         let a = auth();
-        let token = a
-            .issue(Role::Agent, "agent-7", Duration::from_secs(60))
-            .unwrap();
+        let token = a.issue(Role::Agent, "agent-7", Duration::from_secs(60)).unwrap();
         assert_eq!(
             a.authenticate(&bearer(&token)).unwrap(),
             Caller {
@@ -283,9 +273,7 @@ mod tests {
     #[test]
     fn bad_tokens_are_unauthenticated() {
         let a = auth();
-        let good = a
-            .issue(Role::Customer, "c-1", Duration::from_secs(60))
-            .unwrap();
+        let good = a.issue(Role::Customer, "c-1", Duration::from_secs(60)).unwrap();
 
         let mut tampered = good.clone();
         let payload = b64(&format!(
@@ -345,10 +333,7 @@ mod tests {
         ));
         let mut basic = MetadataMap::new();
         basic.insert("authorization", "Basic abc".parse().unwrap());
-        assert!(matches!(
-            a.authenticate(&basic),
-            Err(Error::Unauthenticated(_))
-        ));
+        assert!(matches!(a.authenticate(&basic), Err(Error::Unauthenticated(_))));
     }
 
     /// A throwaway Ed25519 key pair, only for this test.
@@ -407,25 +392,14 @@ MCowBQYDK2VwAyEASHlKIBLvK+yyukppFmO8rS8EuyRFe4u8dGiIfMZlEWM=
 
     #[test]
     fn guard_applies_the_role_table() {
-        const TABLE: RoleTable = &[
-            ("Read", &[Role::Customer, Role::Agent]),
-            ("Write", &[Role::Agent]),
-        ];
+        const TABLE: RoleTable = &[("Read", &[Role::Customer, Role::Agent]), ("Write", &[Role::Agent])];
         let a = std::sync::Arc::new(auth());
         let guard = Guard::new(a.clone(), TABLE);
-        let customer = a
-            .issue(Role::Customer, "c-1", Duration::from_secs(60))
-            .unwrap();
+        let customer = a.issue(Role::Customer, "c-1", Duration::from_secs(60)).unwrap();
         let mut req = tonic::Request::new(());
         *req.metadata_mut() = bearer(&customer);
         assert!(guard.check(&req, "Read").is_ok());
-        assert!(matches!(
-            guard.check(&req, "Write"),
-            Err(Error::PermissionDenied(_))
-        ));
-        assert!(matches!(
-            guard.check(&req, "Missing"),
-            Err(Error::Internal(_))
-        ));
+        assert!(matches!(guard.check(&req, "Write"), Err(Error::PermissionDenied(_))));
+        assert!(matches!(guard.check(&req, "Missing"), Err(Error::Internal(_))));
     }
 }

@@ -19,11 +19,10 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, sqlx::Er
 /// exists.
 pub async fn ensure_database(admin_url: &str, database: &str) -> Result<(), sqlx::Error> {
     let mut conn = sqlx::PgConnection::connect(admin_url).await?;
-    let exists: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-            .bind(database)
-            .fetch_one(&mut conn)
-            .await?;
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+        .bind(database)
+        .fetch_one(&mut conn)
+        .await?;
     if !exists {
         sqlx::query(&format!("CREATE DATABASE {}", quote_ident(database)))
             .execute(&mut conn)

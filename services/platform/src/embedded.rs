@@ -50,8 +50,7 @@ impl EmbeddedPostgres {
     /// to it if it is already running.
     pub fn start(dir: &Path, options: Options) -> Result<EmbeddedPostgres, EmbeddedError> {
         let dir = std::path::absolute(dir).map_err(|e| fail(format!("{}: {e}", dir.display())))?;
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| fail(format!("creating {}: {e}", dir.display())))?;
+        std::fs::create_dir_all(&dir).map_err(|e| fail(format!("creating {}: {e}", dir.display())))?;
         let bindir = find_bindir()?;
         let run_as = is_root().then_some(SYSTEM_USER);
         let pgdata = dir.join("postgres");
@@ -145,12 +144,7 @@ impl EmbeddedPostgres {
     }
 
     fn pg_ctl(&self, args: &[&str]) -> Result<Output, EmbeddedError> {
-        let mut all = vec![
-            "-D",
-            self.pgdata
-                .to_str()
-                .ok_or_else(|| fail("data dir is not UTF-8"))?,
-        ];
+        let mut all = vec!["-D", self.pgdata.to_str().ok_or_else(|| fail("data dir is not UTF-8"))?];
         all.extend_from_slice(args);
         run(&self.bindir.join("pg_ctl"), &all, self.run_as)
     }
@@ -178,25 +172,19 @@ fn init_cluster(
         std::fs::remove_dir_all(pgdata).map_err(|e| io("removing", pgdata, e))?;
     }
     std::fs::create_dir(pgdata).map_err(|e| io("creating", pgdata, e))?;
-    std::fs::set_permissions(pgdata, std::fs::Permissions::from_mode(0o700))
-        .map_err(|e| io("chmod", pgdata, e))?;
+    std::fs::set_permissions(pgdata, std::fs::Permissions::from_mode(0o700)).map_err(|e| io("chmod", pgdata, e))?;
 
     let password = random_hex(24)?;
     let pwfile = dir.join(".initdb-password");
     std::fs::write(&pwfile, &password).map_err(|e| io("writing", &pwfile, e))?;
-    std::fs::set_permissions(&pwfile, std::fs::Permissions::from_mode(0o600))
-        .map_err(|e| io("chmod", &pwfile, e))?;
+    std::fs::set_permissions(&pwfile, std::fs::Permissions::from_mode(0o600)).map_err(|e| io("chmod", &pwfile, e))?;
 
     if let Some(user) = run_as {
         let (uid, gid) = user_ids(user)?;
         for p in [pgdata, pwfile.as_path()] {
             std::os::unix::fs::chown(p, Some(uid), Some(gid)).map_err(|e| io("chown", p, e))?;
         }
-        let reachable = run(
-            Path::new("test"),
-            &["-w", pgdata.to_str().unwrap_or_default()],
-            run_as,
-        )?;
+        let reachable = run(Path::new("test"), &["-w", pgdata.to_str().unwrap_or_default()], run_as)?;
         if !reachable.status.success() {
             let _ = std::fs::remove_file(&pwfile);
             return Err(fail(format!(
@@ -209,9 +197,7 @@ fn init_cluster(
 
     let mut args = vec![
         "-D",
-        pgdata
-            .to_str()
-            .ok_or_else(|| fail("data dir is not UTF-8"))?,
+        pgdata.to_str().ok_or_else(|| fail("data dir is not UTF-8"))?,
         "-U",
         SUPERUSER,
         "--auth=scram-sha-256",
@@ -243,8 +229,7 @@ fn init_cluster(
         conf.push_str("fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n");
     }
     let conf_path = pgdata.join("postgresql.conf");
-    let mut existing =
-        std::fs::read_to_string(&conf_path).map_err(|e| io("reading", &conf_path, e))?;
+    let mut existing = std::fs::read_to_string(&conf_path).map_err(|e| io("reading", &conf_path, e))?;
     existing.push_str(&conf);
     std::fs::write(&conf_path, existing).map_err(|e| io("writing", &conf_path, e))?;
 
@@ -336,12 +321,8 @@ fn user_ids(user: &str) -> Result<(u32, u32), EmbeddedError> {
 }
 
 fn free_port() -> Result<u16, EmbeddedError> {
-    let listener =
-        TcpListener::bind("127.0.0.1:0").map_err(|e| fail(format!("finding a free port: {e}")))?;
-    Ok(listener
-        .local_addr()
-        .map_err(|e| fail(e.to_string()))?
-        .port())
+    let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| fail(format!("finding a free port: {e}")))?;
+    Ok(listener.local_addr().map_err(|e| fail(e.to_string()))?.port())
 }
 
 /// `bytes` random bytes from the OS, hex encoded.

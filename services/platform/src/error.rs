@@ -41,10 +41,7 @@ pub enum Error {
     #[error("{0}")]
     NotFound(String),
     #[error("{message}")]
-    AlreadyExists {
-        reason: &'static str,
-        message: String,
-    },
+    AlreadyExists { reason: &'static str, message: String },
     #[error("{0}")]
     Aborted(String),
     #[error("{0}")]
@@ -110,11 +107,7 @@ impl Violations {
     }
 
     /// Unwraps a field's parse result, recording its error as a violation.
-    pub fn take<T, E: std::fmt::Display>(
-        &mut self,
-        field: &str,
-        result: Result<T, E>,
-    ) -> Option<T> {
+    pub fn take<T, E: std::fmt::Display>(&mut self, field: &str, result: Result<T, E>) -> Option<T> {
         match result {
             Ok(v) => Some(v),
             Err(e) => {
@@ -145,9 +138,7 @@ impl From<sqlx::Error> for Error {
     fn from(e: sqlx::Error) -> Error {
         match e.as_database_error().and_then(|d| d.code()).as_deref() {
             // serialization_failure, deadlock_detected: a lost race the client may retry.
-            Some("40001") | Some("40P01") => {
-                Error::Aborted("concurrent update; retry the request".into())
-            }
+            Some("40001") | Some("40P01") => Error::Aborted("concurrent update; retry the request".into()),
             _ => Error::Internal(format!("database: {e}")),
         }
     }
@@ -168,11 +159,7 @@ impl From<Error> for Status {
                         .map(|v| FieldViolation::new(v.field, v.description))
                         .collect::<Vec<_>>(),
                 );
-                Status::with_error_details(
-                    Code::InvalidArgument,
-                    format!("invalid request: {summary}"),
-                    details,
-                )
+                Status::with_error_details(Code::InvalidArgument, format!("invalid request: {summary}"), details)
             }
             Error::FailedPrecondition {
                 reason,
@@ -181,11 +168,7 @@ impl From<Error> for Status {
             } => Status::with_error_details(
                 Code::FailedPrecondition,
                 message,
-                ErrorDetails::with_error_info(
-                    reason,
-                    ERROR_DOMAIN,
-                    metadata.into_iter().collect::<HashMap<_, _>>(),
-                ),
+                ErrorDetails::with_error_info(reason, ERROR_DOMAIN, metadata.into_iter().collect::<HashMap<_, _>>()),
             ),
             Error::AlreadyExists { reason, message } => Status::with_error_details(
                 Code::AlreadyExists,
@@ -216,14 +199,8 @@ mod tests {
         v.add("lines[0].quantity", "must be at least 1");
         let status: Status = v.finish().unwrap_err().into();
         assert_eq!(status.code(), Code::InvalidArgument);
-        let bad = status
-            .get_details_bad_request()
-            .expect("BadRequest details");
-        let fields: Vec<_> = bad
-            .field_violations
-            .iter()
-            .map(|f| f.field.as_str())
-            .collect();
+        let bad = status.get_details_bad_request().expect("BadRequest details");
+        let fields: Vec<_> = bad.field_violations.iter().map(|f| f.field.as_str()).collect();
         assert_eq!(fields, ["order_id", "lines[0].quantity"]);
     }
 
@@ -236,10 +213,7 @@ mod tests {
         let info = status.get_details_error_info().expect("ErrorInfo details");
         assert_eq!(info.reason, "ORDER_ALREADY_DELIVERED");
         assert_eq!(info.domain, ERROR_DOMAIN);
-        assert_eq!(
-            info.metadata.get("order_id").map(String::as_str),
-            Some("o-1")
-        );
+        assert_eq!(info.metadata.get("order_id").map(String::as_str), Some("o-1"));
     }
 
     #[test]

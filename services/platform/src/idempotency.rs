@@ -77,12 +77,7 @@ pub async fn claim(
 }
 
 /// Stores the response of a [`Claim::Fresh`] key, in the same transaction.
-pub async fn complete(
-    tx: &mut PgConnection,
-    scope: &str,
-    key: &str,
-    response: &[u8],
-) -> Result<(), Error> {
+pub async fn complete(tx: &mut PgConnection, scope: &str, key: &str, response: &[u8]) -> Result<(), Error> {
     sqlx::query("UPDATE platform.idempotency_keys SET response = $3 WHERE scope = $1 AND key = $2")
         .bind(scope)
         .bind(key)

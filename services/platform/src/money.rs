@@ -98,9 +98,7 @@ impl Currency {
     /// than the currency allows.
     fn to_minor(self, amount: Decimal) -> Option<i128> {
         let scaled = amount * Decimal::from(10i64.pow(self.minor_units));
-        (scaled.fract().is_zero())
-            .then(|| scaled.to_i128())
-            .flatten()
+        (scaled.fract().is_zero()).then(|| scaled.to_i128()).flatten()
     }
 
     fn minor_to_decimal(self, minor: i128) -> Decimal {
@@ -129,10 +127,7 @@ pub enum MoneyError {
     #[error("{0:?} is not a decimal amount such as \"129.90\"")]
     NotADecimal(String),
     #[error("{currency} allows at most {allowed} decimals")]
-    TooManyDecimals {
-        currency: &'static str,
-        allowed: u32,
-    },
+    TooManyDecimals { currency: &'static str, allowed: u32 },
     #[error("amount must not be negative")]
     Negative,
     #[error("amount is above the limit of {MAX_AMOUNT}")]
@@ -233,10 +228,7 @@ pub fn allocate(currency: Currency, total: Decimal, weights: &[Decimal]) -> Vec<
     let mut weights_minor: Vec<i128> = weights
         .iter()
         .map(|w| {
-            assert!(
-                !w.is_sign_negative() || w.is_zero(),
-                "weights must not be negative"
-            );
+            assert!(!w.is_sign_negative() || w.is_zero(), "weights must not be negative");
             // Weights need not fit the currency; scale them to a common integer.
             (*w * Decimal::from(1_000_000i64))
                 .trunc()
@@ -262,10 +254,7 @@ pub fn allocate(currency: Currency, total: Decimal, weights: &[Decimal]) -> Vec<
     for &(i, _) in remainders.iter().take(left_over as usize) {
         parts[i] += 1;
     }
-    parts
-        .into_iter()
-        .map(|p| currency.minor_to_decimal(p))
-        .collect()
+    parts.into_iter().map(|p| currency.minor_to_decimal(p)).collect()
 }
 
 #[cfg(test)]
@@ -283,15 +272,9 @@ mod tests {
 
     #[test]
     fn parse_respects_minor_units() {
-        assert_eq!(
-            Money::parse(eur(), "129.90").unwrap().to_amount_string(),
-            "129.90"
-        );
+        assert_eq!(Money::parse(eur(), "129.90").unwrap().to_amount_string(), "129.90");
         assert_eq!(Money::parse(eur(), "5").unwrap().to_amount_string(), "5.00");
-        assert_eq!(
-            Money::parse(eur(), "1.230").unwrap().to_amount_string(),
-            "1.23"
-        );
+        assert_eq!(Money::parse(eur(), "1.230").unwrap().to_amount_string(), "1.23");
         assert_eq!(
             Money::parse(eur(), "1.234"),
             Err(MoneyError::TooManyDecimals {
@@ -306,31 +289,20 @@ mod tests {
             Err(MoneyError::TooManyDecimals { .. })
         ));
         let kwd = Currency::from_code("KWD").unwrap();
-        assert_eq!(
-            Money::parse(kwd, "1.005").unwrap().to_amount_string(),
-            "1.005"
-        );
+        assert_eq!(Money::parse(kwd, "1.005").unwrap().to_amount_string(), "1.005");
         assert!(Money::parse(kwd, "1.0005").is_err());
     }
 
     #[test]
     fn parse_refuses_junk() {
-        for junk in [
-            "", " ", "abc", "1e5", "1,00", "--1", "0x10", "1.2.3", "NaN", "inf",
-        ] {
+        for junk in ["", " ", "abc", "1e5", "1,00", "--1", "0x10", "1.2.3", "NaN", "inf"] {
             assert!(
                 matches!(Money::parse(eur(), junk), Err(MoneyError::NotADecimal(_))),
                 "{junk:?} should be refused"
             );
         }
-        assert_eq!(
-            Money::parse(eur(), "10000000000000"),
-            Err(MoneyError::TooLarge)
-        );
-        assert_eq!(
-            Money::parse_non_negative(eur(), "-0.01"),
-            Err(MoneyError::Negative)
-        );
+        assert_eq!(Money::parse(eur(), "10000000000000"), Err(MoneyError::TooLarge));
+        assert_eq!(Money::parse_non_negative(eur(), "-0.01"), Err(MoneyError::Negative));
         assert!(Money::parse_non_negative(eur(), "0").is_ok());
     }
 
@@ -361,8 +333,7 @@ mod tests {
     }
 
     fn currency_strategy() -> impl Strategy<Value = Currency> {
-        prop::sample::select(vec!["EUR", "JPY", "KWD", "TRY"])
-            .prop_map(|c| Currency::from_code(c).unwrap())
+        prop::sample::select(vec!["EUR", "JPY", "KWD", "TRY"]).prop_map(|c| Currency::from_code(c).unwrap())
     }
 
     proptest! {

@@ -165,20 +165,18 @@ impl Dispatcher {
             .fetch_all(&mut *tx)
             .await?
             .into_iter()
-            .map(
-                |(id, topic, aggregate_id, payload, occurred_at, attempts)| {
-                    (
-                        Event {
-                            id,
-                            topic,
-                            aggregate_id,
-                            payload,
-                            occurred_at,
-                        },
-                        attempts,
-                    )
-                },
-            )
+            .map(|(id, topic, aggregate_id, payload, occurred_at, attempts)| {
+                (
+                    Event {
+                        id,
+                        topic,
+                        aggregate_id,
+                        payload,
+                        occurred_at,
+                    },
+                    attempts,
+                )
+            })
             .collect();
 
         for (event, attempts) in &due {
@@ -196,8 +194,7 @@ impl Dispatcher {
                 }
                 Err(error) => {
                     let attempts = attempts + 1;
-                    let retry_at = now
-                        + chrono::Duration::from_std(backoff(attempts)).expect("backoff in range");
+                    let retry_at = now + chrono::Duration::from_std(backoff(attempts)).expect("backoff in range");
                     tracing::warn!(consumer = handler.name(), event_id = %event.id, topic = %event.topic,
                         attempts, %error, "event delivery failed; will retry");
                     sqlx::query(

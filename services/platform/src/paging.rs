@@ -81,10 +81,7 @@ mod tests {
             id: "o-9".into(),
         };
         let token = encode("orders:c-1", &cursor);
-        assert_eq!(
-            decode("page_token", "orders:c-1", &token).unwrap(),
-            Some(cursor)
-        );
+        assert_eq!(decode("page_token", "orders:c-1", &token).unwrap(), Some(cursor));
         assert!(decode("page_token", "orders:c-2", &token).is_err());
         assert!(decode("page_token", "orders:c-1", "garbage!").is_err());
         assert!(decode("page_token", "orders:c-1", "AAAA").is_err());

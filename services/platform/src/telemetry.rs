@@ -31,11 +31,7 @@ pub fn init_logging(format: LogFormat) {
         .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder
-            .json()
-            .with_current_span(true)
-            .with_span_list(false)
-            .try_init(),
+        LogFormat::Json => builder.json().with_current_span(true).with_span_list(false).try_init(),
     };
 }
 
@@ -70,10 +66,7 @@ impl Metrics {
         *r.calls
             .entry((service.to_owned(), method.to_owned(), code))
             .or_default() += 1;
-        let h = r
-            .latency
-            .entry((service.to_owned(), method.to_owned()))
-            .or_default();
+        let h = r.latency.entry((service.to_owned(), method.to_owned())).or_default();
         for (i, bound) in BUCKETS.iter().enumerate() {
             if seconds <= *bound {
                 h.counts[i] += 1;
@@ -86,9 +79,7 @@ impl Metrics {
     pub fn render(&self) -> String {
         let r = self.0.lock().expect("metrics lock");
         let mut out = String::new();
-        out.push_str(
-            "# HELP aftercare_rpc_requests_total gRPC calls handled, by method and status code.\n",
-        );
+        out.push_str("# HELP aftercare_rpc_requests_total gRPC calls handled, by method and status code.\n");
         out.push_str("# TYPE aftercare_rpc_requests_total counter\n");
         for ((service, method, code), n) in &r.calls {
             let _ = writeln!(
@@ -111,16 +102,8 @@ impl Metrics {
                 "aftercare_rpc_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
                 h.count
             );
-            let _ = writeln!(
-                out,
-                "aftercare_rpc_duration_seconds_sum{{{labels}}} {}",
-                h.sum
-            );
-            let _ = writeln!(
-                out,
-                "aftercare_rpc_duration_seconds_count{{{labels}}} {}",
-                h.count
-            );
+            let _ = writeln!(out, "aftercare_rpc_duration_seconds_sum{{{labels}}} {}", h.sum);
+            let _ = writeln!(out, "aftercare_rpc_duration_seconds_count{{{labels}}} {}", h.count);
         }
         out
     }
@@ -194,10 +177,7 @@ where
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
         let path = request.uri().path();
-        let (service, method) = path
-            .trim_start_matches('/')
-            .split_once('/')
-            .unwrap_or((path, ""));
+        let (service, method) = path.trim_start_matches('/').split_once('/').unwrap_or((path, ""));
         let (service, method) = (service.to_owned(), method.to_owned());
         let span = tracing::info_span!(
             "rpc",
@@ -251,10 +231,7 @@ mod tests {
         use tower::{Layer, Service, ServiceExt};
         let metrics = Metrics::default();
         let unimplemented = tower::service_fn(|_: http::Request<()>| async {
-            let response = http::Response::builder()
-                .header("grpc-status", "12")
-                .body(())
-                .unwrap();
+            let response = http::Response::builder().header("grpc-status", "12").body(()).unwrap();
             Ok::<_, std::convert::Infallible>(response)
         });
         let mut service = RpcLayer::new(metrics.clone()).layer(unimplemented);
@@ -276,22 +253,10 @@ mod tests {
         m.record("svc", "Get", "OK", 0.002);
         m.record("svc", "Get", "NOT_FOUND", 0.02);
         let text = m.render();
-        assert!(
-            text.contains(
-                r#"aftercare_rpc_requests_total{service="svc",method="Get",code="OK"} 1"#
-            )
-        );
-        assert!(text.contains(
-            r#"aftercare_rpc_requests_total{service="svc",method="Get",code="NOT_FOUND"} 1"#
-        ));
-        assert!(text.contains(
-            r#"aftercare_rpc_duration_seconds_bucket{service="svc",method="Get",le="0.0025"} 1"#
-        ));
-        assert!(text.contains(
-            r#"aftercare_rpc_duration_seconds_bucket{service="svc",method="Get",le="0.025"} 2"#
-        ));
-        assert!(
-            text.contains(r#"aftercare_rpc_duration_seconds_count{service="svc",method="Get"} 2"#)
-        );
+        assert!(text.contains(r#"aftercare_rpc_requests_total{service="svc",method="Get",code="OK"} 1"#));
+        assert!(text.contains(r#"aftercare_rpc_requests_total{service="svc",method="Get",code="NOT_FOUND"} 1"#));
+        assert!(text.contains(r#"aftercare_rpc_duration_seconds_bucket{service="svc",method="Get",le="0.0025"} 1"#));
+        assert!(text.contains(r#"aftercare_rpc_duration_seconds_bucket{service="svc",method="Get",le="0.025"} 2"#));
+        assert!(text.contains(r#"aftercare_rpc_duration_seconds_count{service="svc",method="Get"} 2"#));
     }
 }

@@ -35,10 +35,7 @@ const MONEY_DESK: &[Role] = &[Role::Agent, Role::Service];
 /// returns only.
 pub const ROLES: RoleTable = &[
     ("GetReturnPolicy", ANYONE),
-    (
-        "ListReturnPolicies",
-        &[Role::Agent, Role::Admin, Role::Service],
-    ),
+    ("ListReturnPolicies", &[Role::Agent, Role::Admin, Role::Service]),
     ("UpdateReturnPolicy", &[Role::Admin]),
     ("SetCustomerFlag", &[Role::Agent, Role::Admin]),
     ("CheckEligibility", CUSTOMER_SIDE),
@@ -113,10 +110,7 @@ fn parse_id(v: &mut Violations, field: &str, value: &str) -> Option<Uuid> {
         v.add(field, "is required");
         return None;
     }
-    v.take(
-        field,
-        Uuid::parse_str(value).map_err(|_| "is not a valid id"),
-    )
+    v.take(field, Uuid::parse_str(value).map_err(|_| "is not a valid id"))
 }
 
 fn required_id(field: &str, value: &str) -> Result<Uuid, Error> {
@@ -153,12 +147,7 @@ fn refund_event(r: &Return, f: &Refund) -> serde_json::Value {
     })
 }
 
-async fn emit(
-    tx: &mut PgConnection,
-    topic: &str,
-    r: &Return,
-    payload: serde_json::Value,
-) -> Result<(), Error> {
+async fn emit(tx: &mut PgConnection, topic: &str, r: &Return, payload: serde_json::Value) -> Result<(), Error> {
     outbox::enqueue(tx, topic, &r.return_id.to_string(), payload, r.updated_at)
         .await
         .map(drop)
@@ -208,10 +197,7 @@ async fn issue_refund(
     now: DateTime<Utc>,
 ) -> Result<Refund, Error> {
     if r.settlement.refund_total <= Decimal::ZERO {
-        return Err(Error::precondition(
-            "NOTHING_TO_REFUND",
-            "this return refunds nothing",
-        ));
+        return Err(Error::precondition("NOTHING_TO_REFUND", "this return refunds nothing"));
     }
     let refund = Refund {
         refund_id: Uuid::now_v7(),
@@ -238,21 +224,8 @@ async fn issue_refund(
     Ok(refund)
 }
 
-async fn complete(
-    tx: &mut PgConnection,
-    r: &mut Return,
-    by: &Actor<'_>,
-    now: DateTime<Utc>,
-) -> Result<(), Error> {
-    set_status(
-        tx,
-        r,
-        Status::Completed,
-        "Return completed.".into(),
-        by,
-        now,
-    )
-    .await?;
+async fn complete(tx: &mut PgConnection, r: &mut Return, by: &Actor<'_>, now: DateTime<Utc>) -> Result<(), Error> {
+    set_status(tx, r, Status::Completed, "Return completed.".into(), by, now).await?;
     emit(tx, topics::RETURN_COMPLETED, r, return_event(r)).await
 }
 
@@ -284,24 +257,10 @@ async fn on_approved(
             grade: None,
         };
         item.refund_amount = item_refund(&priced, policy, r.currency);
-        store::refund_units(
-            tx,
-            &r.order_id,
-            &item.line_id,
-            item.quantity,
-            item.refund_amount,
-        )
-        .await?;
+        store::refund_units(tx, &r.order_id, &item.line_id, item.quantity, item.refund_amount).await?;
         refunds.push((item.refund_amount, item.reason));
     }
-    r.settlement = settle(
-        &refunds,
-        r.resolution,
-        true,
-        r.replacements_total(),
-        policy,
-        r.currency,
-    );
+    r.settlement = settle(&refunds, r.resolution, true, r.replacements_total(), policy, r.currency);
     note(
         tx,
         r,
@@ -319,11 +278,7 @@ async fn on_approved(
     Ok(())
 }
 
-async fn load_order(
-    conn: &mut PgConnection,
-    order_id: &str,
-    lock: bool,
-) -> Result<OrderFacts, Error> {
+async fn load_order(conn: &mut PgConnection, order_id: &str, lock: bool) -> Result<OrderFacts, Error> {
     store::order(conn, order_id, lock)
         .await?
         .ok_or_else(|| not_found("order", order_id))
@@ -375,15 +330,8 @@ impl ReturnApi {
         Ok((r, policy))
     }
 
-    async fn answer(
-        &self,
-        conn: &mut PgConnection,
-        caller: &Caller,
-        id: Uuid,
-    ) -> Result<pb::Return, Error> {
-        let (r, policy) = self
-            .visible_return(conn, caller, &id.to_string(), false)
-            .await?;
+    async fn answer(&self, conn: &mut PgConnection, caller: &Caller, id: Uuid) -> Result<pb::Return, Error> {
+        let (r, policy) = self.visible_return(conn, caller, &id.to_string(), false).await?;
         Ok(return_to_proto(&r, caller, &policy))
     }
 
@@ -397,10 +345,7 @@ impl ReturnApi {
         ))
     }
 
-    async fn update_policy(
-        &self,
-        req: pb::UpdateReturnPolicyRequest,
-    ) -> Result<pb::ReturnPolicy, Error> {
+    async fn update_policy(&self, req: pb::UpdateReturnPolicyRequest) -> Result<pb::ReturnPolicy, Error> {
         let now = self.now();
         let input = req.policy.unwrap_or_default();
         let mask: Vec<String> = req.update_mask.map(|m| m.paths).unwrap_or_default();
@@ -451,10 +396,7 @@ impl ReturnApi {
         let mut v = Violations::new();
         for (i, id) in req.line_ids.iter().enumerate() {
             if !order.lines.iter().any(|l| &l.line_id == id) {
-                v.add(
-                    format!("line_ids[{i}]"),
-                    format!("order has no line {id:?}"),
-                );
+                v.add(format!("line_ids[{i}]"), format!("order has no line {id:?}"));
             }
         }
         v.finish()?;
@@ -475,11 +417,7 @@ impl ReturnApi {
         })
     }
 
-    async fn create(
-        &self,
-        caller: &Caller,
-        req: pb::CreateReturnRequest,
-    ) -> Result<pb::Return, Error> {
+    async fn create(&self, caller: &Caller, req: pb::CreateReturnRequest) -> Result<pb::Return, Error> {
         let now = self.now();
         let input = parse_create(&req)?;
         let mut canonical = req.clone();
@@ -489,9 +427,7 @@ impl ReturnApi {
         let hash = idempotency::request_hash(&bytes);
 
         let mut tx = self.ctx.pool.begin().await?;
-        match idempotency::claim(&mut tx, "returns.CreateReturn", &req.request_id, &hash, now)
-            .await?
-        {
+        match idempotency::claim(&mut tx, "returns.CreateReturn", &req.request_id, &hash, now).await? {
             Claim::Fresh => {}
             Claim::Replay(id) => {
                 let id = Uuid::from_slice(&id).map_err(Error::internal)?;
@@ -583,17 +519,9 @@ impl ReturnApi {
             .iter()
             .filter_map(|i| i.replacement_price.map(|p| p * Decimal::from(i.quantity)))
             .sum();
-        let settlement = settle(
-            &priced,
-            resolution,
-            false,
-            replacements,
-            &policy,
-            order.currency,
-        );
+        let settlement = settle(&priced, resolution, false, replacements, &policy, order.currency);
         let flagged = store::is_flagged(&mut tx, &order.customer_id).await?;
-        let recent =
-            store::recent_returns(&mut tx, &order.customer_id, now - RECENT_RETURNS_WINDOW).await?;
+        let recent = store::recent_returns(&mut tx, &order.customer_id, now - RECENT_RETURNS_WINDOW).await?;
         let decision = triage(
             &policy,
             order.currency,
@@ -658,13 +586,7 @@ impl ReturnApi {
             on_approved(&mut tx, &mut r, &policy, &SYSTEM, now).await?;
         }
         store::update_return(&mut tx, &r).await?;
-        idempotency::complete(
-            &mut tx,
-            "returns.CreateReturn",
-            &req.request_id,
-            r.return_id.as_bytes(),
-        )
-        .await?;
+        idempotency::complete(&mut tx, "returns.CreateReturn", &req.request_id, r.return_id.as_bytes()).await?;
         tx.commit().await?;
         self.ctx.events_committed();
         Ok(return_to_proto(&r, caller, &policy))
@@ -672,17 +594,11 @@ impl ReturnApi {
 
     async fn get(&self, caller: &Caller, req: pb::GetReturnRequest) -> Result<pb::Return, Error> {
         let mut conn = self.ctx.pool.acquire().await?;
-        let (r, policy) = self
-            .visible_return(&mut conn, caller, &req.return_id, false)
-            .await?;
+        let (r, policy) = self.visible_return(&mut conn, caller, &req.return_id, false).await?;
         Ok(return_to_proto(&r, caller, &policy))
     }
 
-    async fn list(
-        &self,
-        caller: &Caller,
-        req: pb::ListReturnsRequest,
-    ) -> Result<pb::ListReturnsResponse, Error> {
+    async fn list(&self, caller: &Caller, req: pb::ListReturnsRequest) -> Result<pb::ListReturnsResponse, Error> {
         let mut v = Violations::new();
         let mut filter = ReturnFilter::default();
         if caller.role == Role::Customer {
@@ -713,8 +629,7 @@ impl ReturnApi {
             filter.order_id = Some(req.order_id.clone());
         }
         filter.created_after = optional_time(&mut v, "created_after", req.created_after.as_ref());
-        filter.created_before =
-            optional_time(&mut v, "created_before", req.created_before.as_ref());
+        filter.created_before = optional_time(&mut v, "created_before", req.created_before.as_ref());
         // Staff working a status queue take the oldest first.
         filter.oldest_first = caller.role != Role::Customer && filter.status.is_some();
         let page_size = v.take("page_size", paging::page_size(req.page_size));
@@ -724,8 +639,7 @@ impl ReturnApi {
         let cursor = paging::decode("page_token", &query, &req.page_token)?;
 
         let mut conn = self.ctx.pool.acquire().await?;
-        let mut returns =
-            store::list_returns(&mut conn, &filter, cursor.as_ref(), page_size + 1).await?;
+        let mut returns = store::list_returns(&mut conn, &filter, cursor.as_ref(), page_size + 1).await?;
         let next_page_token = if returns.len() as i64 > page_size {
             returns.truncate(page_size as usize);
             let last = returns.last().expect("a full page");
@@ -763,15 +677,12 @@ impl ReturnApi {
             &'c mut Return,
             &'c Policy,
             DateTime<Utc>,
-        ) -> std::pin::Pin<
-            Box<dyn std::future::Future<Output = Result<(), Error>> + Send + 'c>,
-        >,
+        )
+            -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), Error>> + Send + 'c>>,
     {
         let now = self.now();
         let mut tx = self.ctx.pool.begin().await?;
-        let (mut r, policy) = self
-            .visible_return(&mut tx, caller, return_id, true)
-            .await?;
+        let (mut r, policy) = self.visible_return(&mut tx, caller, return_id, true).await?;
         f(&mut tx, &mut r, &policy, now).await?;
         store::update_return(&mut tx, &r).await?;
         tx.commit().await?;
@@ -779,11 +690,7 @@ impl ReturnApi {
         Ok(return_to_proto(&r, caller, &policy))
     }
 
-    async fn approve(
-        &self,
-        caller: &Caller,
-        req: pb::ApproveReturnRequest,
-    ) -> Result<pb::Return, Error> {
+    async fn approve(&self, caller: &Caller, req: pb::ApproveReturnRequest) -> Result<pb::Return, Error> {
         let mut v = Violations::new();
         validate::text(&mut v, "note", &req.note, MAX_SHORT_TEXT);
         v.finish()?;
@@ -807,11 +714,7 @@ impl ReturnApi {
         .await
     }
 
-    async fn reject(
-        &self,
-        caller: &Caller,
-        req: pb::RejectReturnRequest,
-    ) -> Result<pb::Return, Error> {
+    async fn reject(&self, caller: &Caller, req: pb::RejectReturnRequest) -> Result<pb::Return, Error> {
         let mut v = Violations::new();
         validate::required_text(&mut v, "reason", &req.reason, MAX_SHORT_TEXT);
         v.finish()?;
@@ -832,11 +735,7 @@ impl ReturnApi {
         .await
     }
 
-    async fn cancel(
-        &self,
-        caller: &Caller,
-        req: pb::CancelReturnRequest,
-    ) -> Result<pb::Return, Error> {
+    async fn cancel(&self, caller: &Caller, req: pb::CancelReturnRequest) -> Result<pb::Return, Error> {
         let mut v = Violations::new();
         validate::text(&mut v, "reason", &req.reason, MAX_SHORT_TEXT);
         v.finish()?;
@@ -893,11 +792,7 @@ impl ReturnApi {
         .await
     }
 
-    async fn receive(
-        &self,
-        caller: &Caller,
-        req: pb::ReceiveReturnRequest,
-    ) -> Result<pb::Return, Error> {
+    async fn receive(&self, caller: &Caller, req: pb::ReceiveReturnRequest) -> Result<pb::Return, Error> {
         let by_role = caller.role.as_str().to_owned();
         self.step(caller, &req.return_id, move |tx, r, policy, now| {
             Box::pin(async move {
@@ -908,9 +803,7 @@ impl ReturnApi {
                 for item in &mut r.items {
                     let (quantity, grade) = received[&item.line_id];
                     let units = accepted_units(grade, quantity);
-                    let value = order
-                        .line(&item.line_id)?
-                        .price_of_next_units(r.currency, units);
+                    let value = order.line(&item.line_id)?.price_of_next_units(r.currency, units);
                     let priced = PricedUnits {
                         units,
                         value,
@@ -921,14 +814,7 @@ impl ReturnApi {
                     item.received_quantity = Some(quantity);
                     item.grade = Some(grade);
                     if units > 0 {
-                        store::refund_units(
-                            tx,
-                            &r.order_id,
-                            &item.line_id,
-                            units,
-                            item.refund_amount,
-                        )
-                        .await?;
+                        store::refund_units(tx, &r.order_id, &item.line_id, units, item.refund_amount).await?;
                     }
                     refunds.push((item.refund_amount, item.reason));
                 }
@@ -944,22 +830,15 @@ impl ReturnApi {
                     role: &by_role,
                     channel: None,
                 };
-                set_status(
-                    tx,
-                    r,
-                    Status::Received,
-                    "Received and inspected.".into(),
-                    &by,
-                    now,
-                )
-                .await?;
+                set_status(tx, r, Status::Received, "Received and inspected.".into(), &by, now).await?;
                 emit(tx, topics::RETURN_RECEIVED, r, return_event(r)).await?;
                 if next == Status::Completed {
                     return complete(tx, r, &SYSTEM, now).await;
                 }
-                let all_resellable = r.items.iter().all(|i| {
-                    i.grade == Some(Grade::Resellable) && i.received_quantity == Some(i.quantity)
-                });
+                let all_resellable = r
+                    .items
+                    .iter()
+                    .all(|i| i.grade == Some(Grade::Resellable) && i.received_quantity == Some(i.quantity));
                 if policy.auto_refund_on_receipt
                     && all_resellable
                     && r.resolution != Resolution::Exchange
@@ -973,11 +852,7 @@ impl ReturnApi {
         .await
     }
 
-    async fn ship_exchange(
-        &self,
-        caller: &Caller,
-        req: pb::ShipExchangeRequest,
-    ) -> Result<pb::Return, Error> {
+    async fn ship_exchange(&self, caller: &Caller, req: pb::ShipExchangeRequest) -> Result<pb::Return, Error> {
         let (carrier, tracking) = parse_shipment(&req.carrier, &req.tracking_number)?;
         let by_role = caller.role.as_str().to_owned();
         self.step(caller, &req.return_id, move |tx, r, policy, now| {
@@ -1005,11 +880,7 @@ impl ReturnApi {
         .await
     }
 
-    async fn add_message(
-        &self,
-        caller: &Caller,
-        req: pb::AddReturnMessageRequest,
-    ) -> Result<pb::Return, Error> {
+    async fn add_message(&self, caller: &Caller, req: pb::AddReturnMessageRequest) -> Result<pb::Return, Error> {
         let mut v = Violations::new();
         validate::required_text(&mut v, "text", &req.text, MAX_MESSAGE);
         let channel = if req.channel == 0 {
@@ -1023,9 +894,7 @@ impl ReturnApi {
         };
         v.finish()?;
         if req.internal && caller.role == Role::Customer {
-            return Err(Error::PermissionDenied(
-                "customers cannot write internal notes".into(),
-            ));
+            return Err(Error::PermissionDenied("customers cannot write internal notes".into()));
         }
         let by_role = caller.role.as_str().to_owned();
         self.step(caller, &req.return_id, move |tx, r, _policy, now| {
@@ -1041,11 +910,7 @@ impl ReturnApi {
         .await
     }
 
-    async fn issue(
-        &self,
-        caller: &Caller,
-        req: pb::IssueRefundRequest,
-    ) -> Result<pb::Refund, Error> {
+    async fn issue(&self, caller: &Caller, req: pb::IssueRefundRequest) -> Result<pb::Refund, Error> {
         let mut v = Violations::new();
         let return_id = parse_id(&mut v, "return_id", &req.return_id);
         validate::id(&mut v, "request_id", &req.request_id, MAX_ID);
@@ -1053,9 +918,7 @@ impl ReturnApi {
         let now = self.now();
         let hash = idempotency::request_hash(return_id.as_bytes());
         let mut tx = self.ctx.pool.begin().await?;
-        match idempotency::claim(&mut tx, "returns.IssueRefund", &req.request_id, &hash, now)
-            .await?
-        {
+        match idempotency::claim(&mut tx, "returns.IssueRefund", &req.request_id, &hash, now).await? {
             Claim::Fresh => {}
             Claim::Replay(id) => {
                 let id = Uuid::from_slice(&id).map_err(Error::internal)?;
@@ -1066,9 +929,7 @@ impl ReturnApi {
             }
             Claim::Conflict => return Err(idempotency::key_reused("request_id")),
         }
-        let (mut r, policy) = self
-            .visible_return(&mut tx, caller, &req.return_id, true)
-            .await?;
+        let (mut r, policy) = self.visible_return(&mut tx, caller, &req.return_id, true).await?;
         if let Some(existing) = r.refund.as_ref().filter(|f| f.live()) {
             return Err(Error::precondition(
                 "REFUND_ALREADY_ISSUED",
@@ -1112,18 +973,15 @@ impl ReturnApi {
             .await?
             .ok_or_else(|| not_found("refund", refund_id))?;
         match (&outcome, refund.status) {
-            (Ok(reference), RefundStatus::Succeeded)
-                if refund.provider_reference.as_deref() == Some(reference) =>
-            {
+            (Ok(reference), RefundStatus::Succeeded) if refund.provider_reference.as_deref() == Some(reference) => {
                 return Ok(refund_to_proto(&refund)); // a repeated confirmation
             }
             (_, RefundStatus::Pending) => {}
             (_, status) => {
-                return Err(Error::precondition(
-                    "REFUND_NOT_PENDING",
-                    format!("the refund is {}", status.as_str()),
-                )
-                .with_metadata("status", status.as_str().to_uppercase()));
+                return Err(
+                    Error::precondition("REFUND_NOT_PENDING", format!("the refund is {}", status.as_str()))
+                        .with_metadata("status", status.as_str().to_uppercase()),
+                );
             }
         }
         refund.updated_at = now;
@@ -1136,15 +994,8 @@ impl ReturnApi {
                 store::update_refund(&mut tx, &refund).await?;
                 r.refund = Some(refund.clone());
                 note(&mut tx, &mut r, None, "Refund paid.".into(), &by, true, now).await?;
-                emit(
-                    &mut tx,
-                    topics::REFUND_SUCCEEDED,
-                    &r,
-                    refund_event(&r, &refund),
-                )
-                .await?;
-                let exchange_pending =
-                    r.resolution == Resolution::Exchange && r.exchange_shipment.is_none();
+                emit(&mut tx, topics::REFUND_SUCCEEDED, &r, refund_event(&r, &refund)).await?;
+                let exchange_pending = r.resolution == Resolution::Exchange && r.exchange_shipment.is_none();
                 if !exchange_pending && r.status != Status::Completed {
                     complete(&mut tx, &mut r, &SYSTEM, now).await?;
                 }
@@ -1174,13 +1025,7 @@ impl ReturnApi {
                     now,
                 )
                 .await?;
-                emit(
-                    &mut tx,
-                    topics::REFUND_FAILED,
-                    &r,
-                    refund_event(&r, &refund),
-                )
-                .await?;
+                emit(&mut tx, topics::REFUND_FAILED, &r, refund_event(&r, &refund)).await?;
             }
         }
         store::update_return(&mut tx, &r).await?;
@@ -1212,11 +1057,7 @@ async fn policy_for(
     Ok(p)
 }
 
-fn optional_time(
-    v: &mut Violations,
-    field: &str,
-    ts: Option<&prost_types::Timestamp>,
-) -> Option<DateTime<Utc>> {
+fn optional_time(v: &mut Violations, field: &str, ts: Option<&prost_types::Timestamp>) -> Option<DateTime<Utc>> {
     ts.and_then(|ts| v.take(field, from_proto(ts).ok_or("is not a valid timestamp")))
 }
 
@@ -1229,10 +1070,7 @@ fn parse_shipment(carrier: &str, tracking: &str) -> Result<(String, String), Err
 }
 
 /// Received quantities and grades by line, one per item of the return.
-fn parse_received(
-    items: &[pb::ReceivedItem],
-    r: &Return,
-) -> Result<HashMap<String, (i32, Grade)>, Error> {
+fn parse_received(items: &[pb::ReceivedItem], r: &Return) -> Result<HashMap<String, (i32, Grade)>, Error> {
     let mut v = Violations::new();
     let mut out = HashMap::new();
     for (i, item) in items.iter().enumerate() {
@@ -1266,10 +1104,7 @@ fn parse_received(
     }
     for item in &r.items {
         if !out.contains_key(&item.line_id) {
-            v.add(
-                "items",
-                format!("line {:?} of the return is missing", item.line_id),
-            );
+            v.add("items", format!("line {:?} of the return is missing", item.line_id));
         }
     }
     v.finish()?;
@@ -1323,10 +1158,7 @@ fn parse_create(req: &pb::CreateReturnRequest) -> Result<NewReturn, Error> {
             let f = |name: &str| format!("items[{i}].{name}");
             validate::id(&mut v, &f("line_id"), &it.line_id, MAX_ID);
             if !seen.insert(it.line_id.as_str()) {
-                v.add(
-                    f("line_id"),
-                    "listed twice; put the whole quantity on one item",
-                );
+                v.add(f("line_id"), "listed twice; put the whole quantity on one item");
             }
             if !(1..=10_000).contains(&it.quantity) {
                 v.add(f("quantity"), "must be between 1 and 10000");
@@ -1340,10 +1172,7 @@ fn parse_create(req: &pb::CreateReturnRequest) -> Result<NewReturn, Error> {
                 v.add(f("photo_urls"), format!("at most {MAX_PHOTOS} photos"));
             }
             for (j, url) in it.photo_urls.iter().enumerate().take(MAX_PHOTOS) {
-                if !url.starts_with("https://")
-                    || url.len() > MAX_URL
-                    || url.chars().any(char::is_whitespace)
-                {
+                if !url.starts_with("https://") || url.len() > MAX_URL || url.chars().any(char::is_whitespace) {
                     v.add(
                         f(&format!("photo_urls[{j}]")),
                         "must be an https URL of at most 2048 characters",
@@ -1359,9 +1188,7 @@ fn parse_create(req: &pb::CreateReturnRequest) -> Result<NewReturn, Error> {
                 validate::id(&mut v, &f("replacement_sku"), &it.replacement_sku, MAX_ID);
                 match &it.replacement_price {
                     None => v.add(f("replacement_price"), "is required for an exchange"),
-                    Some(m) => {
-                        replacement_price = parse_money_any(&mut v, &f("replacement_price"), m)
-                    }
+                    Some(m) => replacement_price = parse_money_any(&mut v, &f("replacement_price"), m),
                 }
             } else if !it.replacement_sku.is_empty() || it.replacement_price.is_some() {
                 v.add(f("replacement_sku"), "only exchanges name a replacement");
@@ -1374,15 +1201,17 @@ fn parse_create(req: &pb::CreateReturnRequest) -> Result<NewReturn, Error> {
                     note: it.note.clone(),
                     photo_urls: it.photo_urls.clone(),
                     resolution,
-                    replacement_sku: (resolution == Resolution::Exchange)
-                        .then(|| it.replacement_sku.clone()),
+                    replacement_sku: (resolution == Resolution::Exchange).then(|| it.replacement_sku.clone()),
                     replacement_price,
                 });
             }
         }
         let resolutions: HashSet<_> = items.iter().map(|i| i.resolution).collect();
         if resolutions.len() > 1 {
-            v.add("items", "every item of one return must have the same resolution; create one return per resolution");
+            v.add(
+                "items",
+                "every item of one return must have the same resolution; create one return per resolution",
+            );
         }
     }
     v.finish()?;
@@ -1398,10 +1227,7 @@ fn percent(v: &mut Violations, field: &str, s: &str) -> Decimal {
     match Decimal::from_str(s.trim()) {
         Ok(d) if d >= Decimal::ZERO && d <= Decimal::ONE_HUNDRED && d.normalize().scale() <= 2 => d,
         _ => {
-            v.add(
-                field,
-                "must be a percentage between 0 and 100 with at most 2 decimals",
-            );
+            v.add(field, "must be a percentage between 0 and 100 with at most 2 decimals");
             Decimal::ZERO
         }
     }
@@ -1465,48 +1291,26 @@ fn apply_policy(p: &mut Policy, input: &pb::ReturnPolicy, mask: &[String]) -> Re
             match resolution_from_proto(*r) {
                 Some(r) if !resolutions.contains(&r) => resolutions.push(r),
                 Some(_) => v.add(format!("policy.allowed_resolutions[{i}]"), "listed twice"),
-                None => v.add(
-                    format!("policy.allowed_resolutions[{i}]"),
-                    "unknown resolution",
-                ),
+                None => v.add(format!("policy.allowed_resolutions[{i}]"), "unknown resolution"),
             }
         }
         p.allowed_resolutions = resolutions;
     }
     if set("restocking_fee_percent") {
-        p.restocking_fee_percent = percent(
-            &mut v,
-            "policy.restocking_fee_percent",
-            &input.restocking_fee_percent,
-        );
+        p.restocking_fee_percent = percent(&mut v, "policy.restocking_fee_percent", &input.restocking_fee_percent);
     }
     if set("exchange_bonus_percent") {
-        p.exchange_bonus_percent = percent(
-            &mut v,
-            "policy.exchange_bonus_percent",
-            &input.exchange_bonus_percent,
-        );
+        p.exchange_bonus_percent = percent(&mut v, "policy.exchange_bonus_percent", &input.exchange_bonus_percent);
     }
     if set("return_shipping_fees") {
-        p.return_shipping_fees = per_currency_input(
-            &mut v,
-            "policy.return_shipping_fees",
-            &input.return_shipping_fees,
-        );
+        p.return_shipping_fees = per_currency_input(&mut v, "policy.return_shipping_fees", &input.return_shipping_fees);
     }
     if set("auto_approve_max_refund") {
-        p.auto_approve_max_refund = per_currency_input(
-            &mut v,
-            "policy.auto_approve_max_refund",
-            &input.auto_approve_max_refund,
-        );
+        p.auto_approve_max_refund =
+            per_currency_input(&mut v, "policy.auto_approve_max_refund", &input.auto_approve_max_refund);
     }
     if set("keep_item_max_refund") {
-        p.keep_item_max_refund = per_currency_input(
-            &mut v,
-            "policy.keep_item_max_refund",
-            &input.keep_item_max_refund,
-        );
+        p.keep_item_max_refund = per_currency_input(&mut v, "policy.keep_item_max_refund", &input.keep_item_max_refund);
     }
     if set("manual_review_refund_limit") {
         p.manual_review_refund_limit = per_currency_input(
@@ -1557,9 +1361,7 @@ impl ReturnService for ReturnApi {
         request: Request<pb::UpdateReturnPolicyRequest>,
     ) -> Result<Response<pb::ReturnPolicy>, GrpcStatus> {
         self.guard.check(&request, "UpdateReturnPolicy")?;
-        Ok(Response::new(
-            self.update_policy(request.into_inner()).await?,
-        ))
+        Ok(Response::new(self.update_policy(request.into_inner()).await?))
     }
 
     async fn set_customer_flag(
@@ -1585,19 +1387,12 @@ impl ReturnService for ReturnApi {
         request: Request<pb::CreateReturnRequest>,
     ) -> Result<Response<pb::Return>, GrpcStatus> {
         let caller = self.guard.check(&request, "CreateReturn")?;
-        Ok(Response::new(
-            self.create(&caller, request.into_inner()).await?,
-        ))
+        Ok(Response::new(self.create(&caller, request.into_inner()).await?))
     }
 
-    async fn get_return(
-        &self,
-        request: Request<pb::GetReturnRequest>,
-    ) -> Result<Response<pb::Return>, GrpcStatus> {
+    async fn get_return(&self, request: Request<pb::GetReturnRequest>) -> Result<Response<pb::Return>, GrpcStatus> {
         let caller = self.guard.check(&request, "GetReturn")?;
-        Ok(Response::new(
-            self.get(&caller, request.into_inner()).await?,
-        ))
+        Ok(Response::new(self.get(&caller, request.into_inner()).await?))
     }
 
     async fn list_returns(
@@ -1605,9 +1400,7 @@ impl ReturnService for ReturnApi {
         request: Request<pb::ListReturnsRequest>,
     ) -> Result<Response<pb::ListReturnsResponse>, GrpcStatus> {
         let caller = self.guard.check(&request, "ListReturns")?;
-        Ok(Response::new(
-            self.list(&caller, request.into_inner()).await?,
-        ))
+        Ok(Response::new(self.list(&caller, request.into_inner()).await?))
     }
 
     async fn approve_return(
@@ -1615,9 +1408,7 @@ impl ReturnService for ReturnApi {
         request: Request<pb::ApproveReturnRequest>,
     ) -> Result<Response<pb::Return>, GrpcStatus> {
         let caller = self.guard.check(&request, "ApproveReturn")?;
-        Ok(Response::new(
-            self.approve(&caller, request.into_inner()).await?,
-        ))
+        Ok(Response::new(self.approve(&caller, request.into_inner()).await?))
     }
 
     async fn reject_return(
@@ -1625,9 +1416,7 @@ impl ReturnService for ReturnApi {
         request: Request<pb::RejectReturnRequest>,
     ) -> Result<Response<pb::Return>, GrpcStatus> {
         let caller = self.guard.check(&request, "RejectReturn")?;
-        Ok(Response::new(
-            self.reject(&caller, request.into_inner()).await?,
-        ))
+        Ok(Response::new(self.reject(&caller, request.into_inner()).await?))
     }
 
     async fn cancel_return(
@@ -1635,9 +1424,7 @@ impl ReturnService for ReturnApi {
         request: Request<pb::CancelReturnRequest>,
     ) -> Result<Response<pb::Return>, GrpcStatus> {
         let caller = self.guard.check(&request, "CancelReturn")?;
-        Ok(Response::new(
-            self.cancel(&caller, request.into_inner()).await?,
-        ))
+        Ok(Response::new(self.cancel(&caller, request.into_inner()).await?))
     }
 
     async fn record_return_shipment(
@@ -1655,19 +1442,12 @@ impl ReturnService for ReturnApi {
         request: Request<pb::ReceiveReturnRequest>,
     ) -> Result<Response<pb::Return>, GrpcStatus> {
         let caller = self.guard.check(&request, "ReceiveReturn")?;
-        Ok(Response::new(
-            self.receive(&caller, request.into_inner()).await?,
-        ))
+        Ok(Response::new(self.receive(&caller, request.into_inner()).await?))
     }
 
-    async fn issue_refund(
-        &self,
-        request: Request<pb::IssueRefundRequest>,
-    ) -> Result<Response<pb::Refund>, GrpcStatus> {
+    async fn issue_refund(&self, request: Request<pb::IssueRefundRequest>) -> Result<Response<pb::Refund>, GrpcStatus> {
         let caller = self.guard.check(&request, "IssueRefund")?;
-        Ok(Response::new(
-            self.issue(&caller, request.into_inner()).await?,
-        ))
+        Ok(Response::new(self.issue(&caller, request.into_inner()).await?))
     }
 
     async fn confirm_refund(
@@ -1677,12 +1457,7 @@ impl ReturnService for ReturnApi {
         let caller = self.guard.check(&request, "ConfirmRefund")?;
         let req = request.into_inner();
         let mut v = Violations::new();
-        validate::id(
-            &mut v,
-            "provider_reference",
-            &req.provider_reference,
-            MAX_ID,
-        );
+        validate::id(&mut v, "provider_reference", &req.provider_reference, MAX_ID);
         v.finish()?;
         Ok(Response::new(
             self.settle_refund(&caller, &req.refund_id, Ok(req.provider_reference))
@@ -1690,18 +1465,14 @@ impl ReturnService for ReturnApi {
         ))
     }
 
-    async fn fail_refund(
-        &self,
-        request: Request<pb::FailRefundRequest>,
-    ) -> Result<Response<pb::Refund>, GrpcStatus> {
+    async fn fail_refund(&self, request: Request<pb::FailRefundRequest>) -> Result<Response<pb::Refund>, GrpcStatus> {
         let caller = self.guard.check(&request, "FailRefund")?;
         let req = request.into_inner();
         let mut v = Violations::new();
         validate::required_text(&mut v, "reason", &req.reason, MAX_SHORT_TEXT);
         v.finish()?;
         Ok(Response::new(
-            self.settle_refund(&caller, &req.refund_id, Err(req.reason))
-                .await?,
+            self.settle_refund(&caller, &req.refund_id, Err(req.reason)).await?,
         ))
     }
 
@@ -1720,8 +1491,6 @@ impl ReturnService for ReturnApi {
         request: Request<pb::AddReturnMessageRequest>,
     ) -> Result<Response<pb::Return>, GrpcStatus> {
         let caller = self.guard.check(&request, "AddReturnMessage")?;
-        Ok(Response::new(
-            self.add_message(&caller, request.into_inner()).await?,
-        ))
+        Ok(Response::new(self.add_message(&caller, request.into_inner()).await?))
     }
 }

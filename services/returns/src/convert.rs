@@ -45,10 +45,7 @@ const REASONS: [(pb::ReturnReason, Reason); 8] = [
 ];
 
 pub fn reason_from_proto(v: i32) -> Option<Reason> {
-    REASONS
-        .iter()
-        .find(|(p, _)| *p as i32 == v)
-        .map(|(_, r)| *r)
+    REASONS.iter().find(|(p, _)| *p as i32 == v).map(|(_, r)| *r)
 }
 
 pub fn reason_to_proto(r: Reason) -> i32 {
@@ -70,10 +67,7 @@ const STATUSES: [(pb::ReturnStatus, Status); 7] = [
 ];
 
 pub fn status_from_proto(v: i32) -> Option<Status> {
-    STATUSES
-        .iter()
-        .find(|(p, _)| *p as i32 == v)
-        .map(|(_, s)| *s)
+    STATUSES.iter().find(|(p, _)| *p as i32 == v).map(|(_, s)| *s)
 }
 
 pub fn status_to_proto(s: Status) -> i32 {
@@ -184,12 +178,7 @@ pub fn return_to_proto(r: &Return, caller: &Caller, policy: &Policy) -> pb::Retu
             .filter(|e| e.customer_visible || caller.role != Role::Customer)
             .map(|e| pb::TimelineEntry {
                 time: Some(to_proto(e.at)),
-                kind: if e.status.is_some() {
-                    "status"
-                } else {
-                    "message"
-                }
-                .into(),
+                kind: if e.status.is_some() { "status" } else { "message" }.into(),
                 status: e.status.map(status_to_proto).unwrap_or_default(),
                 text: e.text.clone(),
                 actor_role: e.actor_role.clone(),
@@ -216,11 +205,7 @@ pub fn policy_to_proto(p: &Policy) -> pb::ReturnPolicy {
         version: p.version,
         return_window_days: p.return_window_days,
         final_sale: p.final_sale,
-        allowed_resolutions: p
-            .allowed_resolutions
-            .iter()
-            .map(|r| resolution_to_proto(*r))
-            .collect(),
+        allowed_resolutions: p.allowed_resolutions.iter().map(|r| resolution_to_proto(*r)).collect(),
         restocking_fee_percent: p.restocking_fee_percent.normalize().to_string(),
         return_shipping_fees: per_currency(&p.return_shipping_fees),
         auto_approve_max_refund: per_currency(&p.auto_approve_max_refund),
@@ -234,21 +219,13 @@ pub fn policy_to_proto(p: &Policy) -> pb::ReturnPolicy {
     }
 }
 
-pub fn eligibility_to_proto(
-    e: &Eligibility,
-    currency: Currency,
-    policy_version: i32,
-) -> pb::LineEligibility {
+pub fn eligibility_to_proto(e: &Eligibility, currency: Currency, policy_version: i32) -> pb::LineEligibility {
     pb::LineEligibility {
         line_id: e.line_id.clone(),
         eligible: e.eligible(),
         returnable_quantity: e.returnable_quantity,
         deadline: e.deadline.map(to_proto),
-        allowed_resolutions: e
-            .allowed_resolutions
-            .iter()
-            .map(|r| resolution_to_proto(*r))
-            .collect(),
+        allowed_resolutions: e.allowed_resolutions.iter().map(|r| resolution_to_proto(*r)).collect(),
         estimated_refund_per_unit: money(currency, e.estimated_refund_per_unit),
         reasons: e.reasons.iter().map(|r| (*r).to_owned()).collect(),
         policy_version,

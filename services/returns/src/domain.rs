@@ -51,10 +51,7 @@ impl Reason {
     pub fn merchant_fault(self) -> bool {
         matches!(
             self,
-            Reason::Defective
-                | Reason::DamagedInTransit
-                | Reason::WrongItem
-                | Reason::NotAsDescribed
+            Reason::Defective | Reason::DamagedInTransit | Reason::WrongItem | Reason::NotAsDescribed
         )
     }
 }
@@ -85,9 +82,7 @@ named_enum!(RefundMethod { OriginalPayment = "original_payment", StoreCredit = "
 pub type PerCurrency = Vec<(String, Decimal)>;
 
 pub fn amount_in(list: &PerCurrency, currency: Currency) -> Option<Decimal> {
-    list.iter()
-        .find(|(c, _)| c == currency.code())
-        .map(|(_, a)| *a)
+    list.iter().find(|(c, _)| c == currency.code()).map(|(_, a)| *a)
 }
 
 /// A category's return policy.
@@ -161,11 +156,7 @@ pub struct OrderLine {
 
 impl OrderLine {
     pub fn delivered_quantity(&self) -> i32 {
-        if self.delivered_at.is_some() {
-            self.quantity
-        } else {
-            0
-        }
+        if self.delivered_at.is_some() { self.quantity } else { 0 }
     }
 
     pub fn returnable_quantity(&self) -> i32 {
@@ -182,11 +173,7 @@ impl OrderLine {
         if start >= end {
             return Decimal::ZERO;
         }
-        let prices = allocate(
-            currency,
-            self.paid_amount,
-            &vec![Decimal::ONE; self.quantity as usize],
-        );
+        let prices = allocate(currency, self.paid_amount, &vec![Decimal::ONE; self.quantity as usize]);
         prices[start..end].iter().sum()
     }
 }
@@ -271,8 +258,7 @@ pub fn accepted_units(grade: Grade, received: i32) -> i32 {
 /// to opened (or customer-damaged) units unless the store was at fault. The
 /// fee is rounded down, in the customer's favour.
 pub fn item_refund(item: &PricedUnits, policy: &Policy, currency: Currency) -> Decimal {
-    let fee_applies =
-        !item.reason.merchant_fault() && matches!(item.grade, Some(Grade::Opened | Grade::Damaged));
+    let fee_applies = !item.reason.merchant_fault() && matches!(item.grade, Some(Grade::Opened | Grade::Damaged));
     let fee = if fee_applies {
         (item.value * policy.restocking_fee_percent / Decimal::ONE_HUNDRED)
             .round_dp_with_strategy(currency.minor_units(), RoundingStrategy::ToZero)
@@ -307,9 +293,7 @@ pub fn settle(
     currency: Currency,
 ) -> Settlement {
     let items_refund: Decimal = item_refunds.iter().map(|(r, _)| *r).sum();
-    let merchant_fault = item_refunds
-        .iter()
-        .any(|(_, reason)| reason.merchant_fault());
+    let merchant_fault = item_refunds.iter().any(|(_, reason)| reason.merchant_fault());
     let shipping_fee = if keep_items || merchant_fault {
         Decimal::ZERO
     } else {
@@ -320,8 +304,7 @@ pub fn settle(
     let net = items_refund - shipping_fee;
     let bonus = match resolution {
         Resolution::Refund => Decimal::ZERO,
-        Resolution::StoreCredit | Resolution::Exchange => (net * policy.exchange_bonus_percent
-            / Decimal::ONE_HUNDRED)
+        Resolution::StoreCredit | Resolution::Exchange => (net * policy.exchange_bonus_percent / Decimal::ONE_HUNDRED)
             .round_dp_with_strategy(currency.minor_units(), RoundingStrategy::ToZero),
     };
     match resolution {
@@ -361,13 +344,12 @@ pub fn triage(
     flagged: bool,
     recent_returns: i64,
 ) -> Triage {
-    let too_many = policy.manual_review_return_count > 0
-        && recent_returns > i64::from(policy.manual_review_return_count);
-    let too_large = amount_in(&policy.manual_review_refund_limit, currency)
-        .is_some_and(|limit| estimate > limit);
+    let too_many =
+        policy.manual_review_return_count > 0 && recent_returns > i64::from(policy.manual_review_return_count);
+    let too_large = amount_in(&policy.manual_review_refund_limit, currency).is_some_and(|limit| estimate > limit);
     let manual_review = flagged || too_many || too_large;
-    let auto_approve = !manual_review
-        && amount_in(&policy.auto_approve_max_refund, currency).is_some_and(|max| estimate <= max);
+    let auto_approve =
+        !manual_review && amount_in(&policy.auto_approve_max_refund, currency).is_some_and(|max| estimate <= max);
     Triage {
         manual_review,
         auto_approve,
@@ -377,12 +359,7 @@ pub fn triage(
 
 /// Whether approved items may be kept: below the policy's amount, and never
 /// for exchanges (the replacement ships against the return).
-pub fn keeps(
-    policy: &Policy,
-    currency: Currency,
-    estimate: Decimal,
-    resolution: Resolution,
-) -> bool {
+pub fn keeps(policy: &Policy, currency: Currency, estimate: Decimal, resolution: Resolution) -> bool {
     resolution != Resolution::Exchange
         && amount_in(&policy.keep_item_max_refund, currency).is_some_and(|max| estimate <= max)
 }
@@ -425,33 +402,19 @@ pub fn next_status(facts: Facts, step: Step) -> Result<Status, Error> {
     let next = match (step, f.status) {
         (Step::Approve, Requested) => Some(Approved),
         (Step::Reject, Requested) => Some(Rejected),
-        (Step::Cancel(_), Requested | Approved) if !f.refund_live && !f.exchange_shipped => {
-            Some(Canceled)
-        }
-        (Step::Cancel(Actor::Staff), InTransit) if !f.refund_live && !f.exchange_shipped => {
-            Some(Canceled)
-        }
+        (Step::Cancel(_), Requested | Approved) if !f.refund_live && !f.exchange_shipped => Some(Canceled),
+        (Step::Cancel(Actor::Staff), InTransit) if !f.refund_live && !f.exchange_shipped => Some(Canceled),
         (Step::Ship, Approved) if !f.keep_items => Some(InTransit),
         // An advance exchange already shipped completes on receipt.
-        (Step::Receive, InTransit)
-            if f.resolution == Resolution::Exchange && f.exchange_shipped =>
-        {
-            Some(Completed)
-        }
+        (Step::Receive, InTransit) if f.resolution == Resolution::Exchange && f.exchange_shipped => Some(Completed),
         (Step::Receive, InTransit) => Some(Received),
-        (Step::IssueRefund, Received) if f.resolution != Resolution::Exchange && !f.refund_live => {
-            Some(Received)
-        }
+        (Step::IssueRefund, Received) if f.resolution != Resolution::Exchange && !f.refund_live => Some(Received),
         (Step::IssueRefund, Approved) if f.keep_items && !f.refund_live => Some(Approved),
-        (Step::ShipExchange, Received)
-            if f.resolution == Resolution::Exchange && !f.exchange_shipped =>
-        {
+        (Step::ShipExchange, Received) if f.resolution == Resolution::Exchange && !f.exchange_shipped => {
             Some(Completed)
         }
         (Step::ShipExchange, Approved)
-            if f.resolution == Resolution::Exchange
-                && f.advance_exchange
-                && !f.exchange_shipped =>
+            if f.resolution == Resolution::Exchange && f.advance_exchange && !f.exchange_shipped =>
         {
             Some(Approved)
         }
@@ -486,20 +449,13 @@ fn step_name(step: Step) -> &'static str {
 pub fn next_step(f: Facts, ship_by: Option<DateTime<Utc>>) -> String {
     match f.status {
         Status::Requested => "We are reviewing your return request.".into(),
-        Status::Approved if f.keep_items => {
-            "Approved: keep the items; your refund is on its way.".into()
-        }
+        Status::Approved if f.keep_items => "Approved: keep the items; your refund is on its way.".into(),
         Status::Approved => match ship_by {
-            Some(t) => format!(
-                "Approved: please ship the items back by {}.",
-                t.format("%Y-%m-%d")
-            ),
+            Some(t) => format!("Approved: please ship the items back by {}.", t.format("%Y-%m-%d")),
             None => "Approved: please ship the items back.".into(),
         },
         Status::InTransit => "On its way back to us; we will inspect it on arrival.".into(),
-        Status::Received if f.resolution == Resolution::Exchange => {
-            "Received: your replacement ships next.".into()
-        }
+        Status::Received if f.resolution == Resolution::Exchange => "Received: your replacement ships next.".into(),
         Status::Received => "Received and inspected: your refund is being processed.".into(),
         Status::Completed => "Done.".into(),
         Status::Rejected => "Your return request was declined.".into(),
@@ -552,10 +508,7 @@ mod tests {
         let at = |now| eligibility(&l, false, &policy(), eur(), now);
         assert!(at(deadline).eligible());
         assert!(at(deadline - Duration::seconds(1)).eligible());
-        assert_eq!(
-            at(deadline + Duration::seconds(1)).reasons,
-            ["WINDOW_CLOSED"]
-        );
+        assert_eq!(at(deadline + Duration::seconds(1)).reasons, ["WINDOW_CLOSED"]);
         assert_eq!(at(deadline).deadline, Some(deadline));
     }
 
@@ -653,10 +606,7 @@ mod tests {
             &p,
             eur(),
         );
-        assert_eq!(
-            (refund.shipping_fee, refund.refund_total),
-            (d("4.99"), d("45.01"))
-        );
+        assert_eq!((refund.shipping_fee, refund.refund_total), (d("4.99"), d("45.01")));
         let waived = settle(
             &[(d("50"), Reason::ChangedMind), (d("5"), Reason::Defective)],
             Resolution::Refund,
@@ -665,10 +615,7 @@ mod tests {
             &p,
             eur(),
         );
-        assert_eq!(
-            (waived.shipping_fee, waived.refund_total),
-            (d("0"), d("55"))
-        );
+        assert_eq!((waived.shipping_fee, waived.refund_total), (d("0"), d("55")));
         let kept = settle(
             &[(d("50"), Reason::ChangedMind)],
             Resolution::Refund,
@@ -722,9 +669,8 @@ mod tests {
         p.keep_item_max_refund = vec![("EUR".into(), d("10"))];
         p.manual_review_return_count = 3;
         p.manual_review_refund_limit = vec![("EUR".into(), d("500"))];
-        let tri = |estimate: &str, resolution, flagged, recent| {
-            triage(&p, eur(), d(estimate), resolution, flagged, recent)
-        };
+        let tri =
+            |estimate: &str, resolution, flagged, recent| triage(&p, eur(), d(estimate), resolution, flagged, recent);
         assert_eq!(
             tri("100", Resolution::Refund, false, 0),
             Triage {
@@ -767,19 +713,13 @@ mod tests {
         assert_eq!(ok(facts(Approved), Step::Ship), Some(InTransit));
         assert_eq!(ok(facts(InTransit), Step::Receive), Some(Received));
         assert_eq!(ok(facts(Received), Step::IssueRefund), Some(Received));
-        assert_eq!(
-            ok(facts(Approved), Step::Cancel(Actor::Customer)),
-            Some(Canceled)
-        );
+        assert_eq!(ok(facts(Approved), Step::Cancel(Actor::Customer)), Some(Canceled));
         assert_eq!(
             ok(facts(InTransit), Step::Cancel(Actor::Customer)),
             None,
             "customers cancel before shipment"
         );
-        assert_eq!(
-            ok(facts(InTransit), Step::Cancel(Actor::Staff)),
-            Some(Canceled)
-        );
+        assert_eq!(ok(facts(InTransit), Step::Cancel(Actor::Staff)), Some(Canceled));
         assert_eq!(ok(facts(Received), Step::Cancel(Actor::Staff)), None);
         assert_eq!(
             ok(

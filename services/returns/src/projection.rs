@@ -42,9 +42,7 @@ impl OrderProjection {
                 }
                 let lines = p["lines"].as_array().ok_or("lines missing")?;
                 for (position, line) in lines.iter().enumerate() {
-                    let paid: Decimal = text(line, "paid_amount")?
-                        .parse()
-                        .map_err(|_| "bad paid_amount")?;
+                    let paid: Decimal = text(line, "paid_amount")?.parse().map_err(|_| "bad paid_amount")?;
                     sqlx::query(
                         "INSERT INTO returns.order_lines (order_id, line_id, position, sku, product_name, category,
                              quantity, paid_amount) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -66,8 +64,7 @@ impl OrderProjection {
             "orders.OrderDelivered" => {
                 let delivered_at: DateTime<Utc> =
                     serde_json::from_value(p["delivered_at"].clone()).map_err(|e| e.to_string())?;
-                let line_ids: Vec<String> =
-                    serde_json::from_value(p["line_ids"].clone()).map_err(|e| e.to_string())?;
+                let line_ids: Vec<String> = serde_json::from_value(p["line_ids"].clone()).map_err(|e| e.to_string())?;
                 self.require_order(order_id).await?;
                 sqlx::query(
                     "UPDATE returns.order_lines SET delivered_at = COALESCE(delivered_at, $3)
@@ -100,12 +97,11 @@ impl OrderProjection {
     /// A delivery or cancellation seen before its order (after a failed
     /// attempt of the order's event) fails, so it is retried after it.
     async fn require_order(&self, order_id: &str) -> Result<(), String> {
-        let known: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM returns.orders WHERE order_id = $1)")
-                .bind(order_id)
-                .fetch_one(&self.pool)
-                .await
-                .map_err(|e| e.to_string())?;
+        let known: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM returns.orders WHERE order_id = $1)")
+            .bind(order_id)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| e.to_string())?;
         if known {
             Ok(())
         } else {

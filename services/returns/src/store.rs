@@ -15,10 +15,7 @@ use crate::domain::*;
 
 fn constraint(e: &sqlx::Error) -> Option<(String, String)> {
     let db = e.as_database_error()?;
-    Some((
-        db.code()?.into_owned(),
-        db.constraint().unwrap_or_default().to_owned(),
-    ))
+    Some((db.code()?.into_owned(), db.constraint().unwrap_or_default().to_owned()))
 }
 
 fn per_currency_to_json(list: &PerCurrency) -> serde_json::Value {
@@ -102,25 +99,15 @@ pub async fn policy(conn: &mut PgConnection, category: &str) -> Result<Option<Po
 }
 
 /// The policy in force for a category: its own, else the default.
-pub async fn effective_policy(
-    conn: &mut PgConnection,
-    category: &str,
-    now: DateTime<Utc>,
-) -> Result<Policy, Error> {
+pub async fn effective_policy(conn: &mut PgConnection, category: &str, now: DateTime<Utc>) -> Result<Policy, Error> {
     if let Some(p) = policy(conn, category).await? {
         return Ok(p);
     }
-    Ok(policy(conn, "")
-        .await?
-        .unwrap_or_else(|| Policy::builtin_default(now)))
+    Ok(policy(conn, "").await?.unwrap_or_else(|| Policy::builtin_default(now)))
 }
 
 /// A given version of a category's policy (what a return was decided under).
-pub async fn policy_version(
-    conn: &mut PgConnection,
-    category: &str,
-    version: i32,
-) -> Result<Policy, Error> {
+pub async fn policy_version(conn: &mut PgConnection, category: &str, version: i32) -> Result<Policy, Error> {
     let row: Option<PolicyRow> = sqlx::query_as(&format!(
         "SELECT {POLICY_COLUMNS} FROM returns.policies WHERE category = $1 AND version = $2"
     ))
@@ -143,11 +130,7 @@ pub async fn list_policies(conn: &mut PgConnection) -> Result<Vec<Policy>, Error
 }
 
 /// Stores `p` as the next version of its category; returns that version.
-pub async fn insert_policy(
-    tx: &mut PgConnection,
-    p: &Policy,
-    now: DateTime<Utc>,
-) -> Result<i32, Error> {
+pub async fn insert_policy(tx: &mut PgConnection, p: &Policy, now: DateTime<Utc>) -> Result<i32, Error> {
     let resolutions: Vec<&str> = p.allowed_resolutions.iter().map(|r| r.as_str()).collect();
     let result = sqlx::query_scalar(
         "INSERT INTO returns.policies (category, version, return_window_days, final_sale, allowed_resolutions,
@@ -176,9 +159,9 @@ pub async fn insert_policy(
     .await;
     match result {
         Ok(version) => Ok(version),
-        Err(e) if constraint(&e).is_some_and(|(code, _)| code == "23505") => Err(Error::Aborted(
-            "the policy was updated concurrently; retry".into(),
-        )),
+        Err(e) if constraint(&e).is_some_and(|(code, _)| code == "23505") => {
+            Err(Error::Aborted("the policy was updated concurrently; retry".into()))
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -214,11 +197,7 @@ pub async fn is_flagged(conn: &mut PgConnection, customer_id: &str) -> Result<bo
 }
 
 /// Returns the customer created since `since` that were not canceled.
-pub async fn recent_returns(
-    conn: &mut PgConnection,
-    customer_id: &str,
-    since: DateTime<Utc>,
-) -> Result<i64, Error> {
+pub async fn recent_returns(conn: &mut PgConnection, customer_id: &str, since: DateTime<Utc>) -> Result<i64, Error> {
     Ok(sqlx::query_scalar(
         "SELECT count(*) FROM returns.returns WHERE customer_id = $1 AND created_at >= $2 AND status <> 'canceled'",
     )
@@ -255,17 +234,12 @@ struct LineRow {
 
 /// Loads an order and its lines; with `lock`, locks the lines so that
 /// concurrent returns of one order take their units one after the other.
-pub async fn order(
-    conn: &mut PgConnection,
-    order_id: &str,
-    lock: bool,
-) -> Result<Option<OrderFacts>, Error> {
-    let header: Option<(String, String, Option<DateTime<Utc>>)> = sqlx::query_as(
-        "SELECT customer_id, currency_code, canceled_at FROM returns.orders WHERE order_id = $1",
-    )
-    .bind(order_id)
-    .fetch_optional(&mut *conn)
-    .await?;
+pub async fn order(conn: &mut PgConnection, order_id: &str, lock: bool) -> Result<Option<OrderFacts>, Error> {
+    let header: Option<(String, String, Option<DateTime<Utc>>)> =
+        sqlx::query_as("SELECT customer_id, currency_code, canceled_at FROM returns.orders WHERE order_id = $1")
+            .bind(order_id)
+            .fetch_optional(&mut *conn)
+            .await?;
     let Some((customer_id, currency_code, canceled_at)) = header else {
         return Ok(None);
     };
@@ -278,11 +252,8 @@ pub async fn order(
     .bind(order_id)
     .fetch_all(&mut *conn)
     .await?;
-    let currency = Currency::from_code(&currency_code).ok_or_else(|| {
-        Error::internal(format!(
-            "order {order_id} has unknown currency {currency_code}"
-        ))
-    })?;
+    let currency = Currency::from_code(&currency_code)
+        .ok_or_else(|| Error::internal(format!("order {order_id} has unknown currency {currency_code}")))?;
     Ok(Some(OrderFacts {
         order_id: order_id.to_owned(),
         customer_id,
@@ -309,12 +280,7 @@ pub async fn order(
 
 /// Takes `quantity` more units of a line into returns. The database refuses
 /// more than was delivered, whatever raced before.
-pub async fn reserve_units(
-    tx: &mut PgConnection,
-    order_id: &str,
-    line_id: &str,
-    quantity: i32,
-) -> Result<(), Error> {
+pub async fn reserve_units(tx: &mut PgConnection, order_id: &str, line_id: &str, quantity: i32) -> Result<(), Error> {
     let result = sqlx::query(
         "UPDATE returns.order_lines SET requested_quantity = requested_quantity + $3
          WHERE order_id = $1 AND line_id = $2",
@@ -326,24 +292,17 @@ pub async fn reserve_units(
     .await;
     match result {
         Ok(_) => Ok(()),
-        Err(e) if constraint(&e).is_some_and(|(_, c)| c == "returned_at_most_delivered") => {
-            Err(Error::precondition(
-                "ITEMS_NOT_ELIGIBLE",
-                format!("line {line_id} has fewer than {quantity} returnable units"),
-            )
-            .with_metadata(line_id, "ALREADY_RETURNED"))
-        }
+        Err(e) if constraint(&e).is_some_and(|(_, c)| c == "returned_at_most_delivered") => Err(Error::precondition(
+            "ITEMS_NOT_ELIGIBLE",
+            format!("line {line_id} has fewer than {quantity} returnable units"),
+        )
+        .with_metadata(line_id, "ALREADY_RETURNED")),
         Err(e) => Err(e.into()),
     }
 }
 
 /// Gives units back when a return is canceled or rejected.
-pub async fn release_units(
-    tx: &mut PgConnection,
-    order_id: &str,
-    line_id: &str,
-    quantity: i32,
-) -> Result<(), Error> {
+pub async fn release_units(tx: &mut PgConnection, order_id: &str, line_id: &str, quantity: i32) -> Result<(), Error> {
     reserve_units(tx, order_id, line_id, -quantity).await
 }
 
@@ -368,12 +327,10 @@ pub async fn refund_units(
     .await;
     match result {
         Ok(_) => Ok(()),
-        Err(e) if constraint(&e).is_some_and(|(code, _)| code == "23514") => {
-            Err(Error::precondition(
-                "REFUND_EXCEEDS_PAID",
-                format!("line {line_id} cannot be refunded beyond what was paid for it"),
-            ))
-        }
+        Err(e) if constraint(&e).is_some_and(|(code, _)| code == "23514") => Err(Error::precondition(
+            "REFUND_EXCEEDS_PAID",
+            format!("line {line_id} cannot be refunded beyond what was paid for it"),
+        )),
         Err(e) => Err(e.into()),
     }
 }
@@ -482,17 +439,12 @@ const RETURN_COLUMNS: &str = "return_id, order_id, customer_id, status, channel,
     exchange_difference, rejection_reason, return_carrier, return_tracking, return_shipped_at, exchange_carrier,
     exchange_tracking, exchange_shipped_at, ship_by, created_at, updated_at";
 
-const REFUND_COLUMNS: &str =
-    "refund_id, return_id, status, method, amount, currency_code, provider_reference,
+const REFUND_COLUMNS: &str = "refund_id, return_id, status, method, amount, currency_code, provider_reference,
     failure_reason, created_at, updated_at";
 
 /// Loads a return with its items, latest refund and timeline; with `lock`,
 /// locks it so that every change of one return happens one at a time.
-pub async fn get_return(
-    conn: &mut PgConnection,
-    return_id: Uuid,
-    lock: bool,
-) -> Result<Option<Return>, Error> {
+pub async fn get_return(conn: &mut PgConnection, return_id: Uuid, lock: bool) -> Result<Option<Return>, Error> {
     let lock = if lock { " FOR UPDATE" } else { "" };
     let row: Option<ReturnRow> = sqlx::query_as(&format!(
         "SELECT {RETURN_COLUMNS} FROM returns.returns WHERE return_id = $1{lock}"
@@ -540,14 +492,13 @@ async fn assemble(conn: &mut PgConnection, rows: Vec<ReturnRow>) -> Result<Vec<R
 
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
-        let shipment =
-            |carrier: &Option<String>, tracking: &Option<String>, at: Option<DateTime<Utc>>| {
-                Some(Shipment {
-                    carrier: carrier.clone()?,
-                    tracking_number: tracking.clone()?,
-                    shipped_at: at?,
-                })
-            };
+        let shipment = |carrier: &Option<String>, tracking: &Option<String>, at: Option<DateTime<Utc>>| {
+            Some(Shipment {
+                carrier: carrier.clone()?,
+                tracking_number: tracking.clone()?,
+                shipped_at: at?,
+            })
+        };
         out.push(Return {
             return_id: r.return_id,
             status: parse(&r.status, "status", Status::parse)?,
@@ -562,11 +513,7 @@ async fn assemble(conn: &mut PgConnection, rows: Vec<ReturnRow>) -> Result<Vec<R
                 exchange_difference: r.exchange_difference,
             },
             return_shipment: shipment(&r.return_carrier, &r.return_tracking, r.return_shipped_at),
-            exchange_shipment: shipment(
-                &r.exchange_carrier,
-                &r.exchange_tracking,
-                r.exchange_shipped_at,
-            ),
+            exchange_shipment: shipment(&r.exchange_carrier, &r.exchange_tracking, r.exchange_shipped_at),
             items: items
                 .iter()
                 .filter(|i| i.return_id == r.return_id)
@@ -726,11 +673,7 @@ pub async fn update_return(tx: &mut PgConnection, r: &Return) -> Result<(), Erro
     Ok(())
 }
 
-pub async fn add_timeline(
-    tx: &mut PgConnection,
-    return_id: Uuid,
-    e: &TimelineEntry,
-) -> Result<(), Error> {
+pub async fn add_timeline(tx: &mut PgConnection, return_id: Uuid, e: &TimelineEntry) -> Result<(), Error> {
     sqlx::query(
         "INSERT INTO returns.timeline (return_id, at, kind, status, text, actor_role, channel, customer_visible)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -768,21 +711,15 @@ pub async fn insert_refund(tx: &mut PgConnection, f: &Refund) -> Result<(), Erro
     .await;
     match result {
         Ok(_) => Ok(()),
-        Err(e) if constraint(&e).is_some_and(|(_, c)| c == "refunds_one_live_per_return") => {
-            Err(Error::precondition(
-                "REFUND_ALREADY_ISSUED",
-                "this return already has a pending or succeeded refund",
-            ))
-        }
+        Err(e) if constraint(&e).is_some_and(|(_, c)| c == "refunds_one_live_per_return") => Err(Error::precondition(
+            "REFUND_ALREADY_ISSUED",
+            "this return already has a pending or succeeded refund",
+        )),
         Err(e) => Err(e.into()),
     }
 }
 
-pub async fn get_refund(
-    conn: &mut PgConnection,
-    refund_id: Uuid,
-    lock: bool,
-) -> Result<Option<Refund>, Error> {
+pub async fn get_refund(conn: &mut PgConnection, refund_id: Uuid, lock: bool) -> Result<Option<Refund>, Error> {
     let lock = if lock { " FOR UPDATE" } else { "" };
     let row: Option<RefundRow> = sqlx::query_as(&format!(
         "SELECT {REFUND_COLUMNS} FROM returns.refunds WHERE refund_id = $1{lock}"
@@ -827,11 +764,7 @@ pub async fn list_returns(
     cursor: Option<&Cursor>,
     limit: i64,
 ) -> Result<Vec<Return>, Error> {
-    let (cmp, order) = if f.oldest_first {
-        (">", "ASC")
-    } else {
-        ("<", "DESC")
-    };
+    let (cmp, order) = if f.oldest_first { (">", "ASC") } else { ("<", "DESC") };
     let after_id = cursor
         .map(|c| Uuid::parse_str(&c.id))
         .transpose()
