@@ -20,7 +20,13 @@ use aftercare_platform::telemetry::Metrics;
 use aftercare_platform::timestamp::to_proto;
 use aftercare_proto::common::{Channel as PbChannel, Money};
 use aftercare_proto::orders::order_service_client::OrderServiceClient;
-use aftercare_proto::orders::{GetOrderRequest, ListOrdersRequest, OrderLineInput, RecordOrderRequest};
+use aftercare_proto::orders::{
+    GetOrderRequest, ListOrdersRequest, OrderLineInput, RecordDeliveryRequest, RecordOrderRequest,
+};
+use aftercare_proto::returns::return_service_client::ReturnServiceClient;
+use aftercare_proto::returns::{
+    CheckEligibilityRequest, CreateReturnRequest, Resolution, ReturnItemInput, ReturnReason,
+};
 use tonic::transport::Channel;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
@@ -168,10 +174,11 @@ async fn main() {
 
     let channel = Channel::from_shared(format!("http://{addr}")).unwrap().connect_lazy();
     let header: tonic::metadata::MetadataValue<_> = format!("Bearer {token}").parse().unwrap();
-    let orders = OrderServiceClient::with_interceptor(channel.clone(), move |mut r: tonic::Request<()>| {
+    let orders_auth = move |mut r: tonic::Request<()>| {
         r.metadata_mut().insert("authorization", header.clone());
         Ok(r)
-    });
+    };
+    let orders = OrderServiceClient::with_interceptor(channel.clone(), orders_auth.clone());
     let health = HealthClient::new(channel.clone());
     // Seed orders to read, and warm the connection pool.
     for i in 0..50 {
@@ -241,6 +248,70 @@ async fn main() {
                 o.record_order(order(&format!("seed-{}", i % 50), "c-seed"))
                     .await
                     .unwrap();
+            }
+        })
+        .await,
+    );
+
+    // Returns: 200 delivered orders of three 10000-unit lines, known to the
+    // returns service once their events are delivered.
+    let returns = ReturnServiceClient::with_interceptor(channel.clone(), orders_auth.clone());
+    for i in 0..200 {
+        let mut req = order(&format!("ret-{i}"), &format!("c-{i}"));
+        for line in &mut req.lines {
+            line.quantity = 10_000;
+        }
+        orders.clone().record_order(req).await.unwrap();
+        let delivery = RecordDeliveryRequest {
+            order_id: format!("ret-{i}"),
+            delivered_at: Some(to_proto(chrono::Utc::now())),
+            line_ids: vec![],
+        };
+        orders.clone().record_delivery(delivery).await.unwrap();
+    }
+    loop {
+        let pending: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM platform.outbox_deliveries WHERE delivered_at IS NULL")
+                .fetch_one(&db.pool)
+                .await
+                .unwrap();
+        if pending == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let r = returns.clone();
+    reports.push(
+        measure("CheckEligibility", &args, move |i| {
+            let mut r = r.clone();
+            async move {
+                let req = CheckEligibilityRequest {
+                    order_id: format!("ret-{}", i % 200),
+                    line_ids: vec![],
+                };
+                r.check_eligibility(req).await.unwrap();
+            }
+        })
+        .await,
+    );
+    let r = returns.clone();
+    reports.push(
+        measure("CreateReturn", &args, move |i| {
+            let mut r = r.clone();
+            async move {
+                let req = CreateReturnRequest {
+                    request_id: uuid::Uuid::now_v7().to_string(),
+                    order_id: format!("ret-{}", i % 200),
+                    channel: PbChannel::Web as i32,
+                    items: vec![ReturnItemInput {
+                        line_id: ["1", "2", "3"][i % 3].into(),
+                        quantity: 1,
+                        reason: ReturnReason::ChangedMind as i32,
+                        resolution: Resolution::Refund as i32,
+                        ..Default::default()
+                    }],
+                };
+                r.create_return(req).await.unwrap();
             }
         })
         .await,

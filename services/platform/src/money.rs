@@ -96,12 +96,13 @@ impl Currency {
 
     /// `amount` in this currency's minor units, if it has no more decimals
     /// than the currency allows.
-    fn to_minor(self, amount: Decimal) -> Option<i128> {
+    pub fn to_minor(self, amount: Decimal) -> Option<i128> {
         let scaled = amount * Decimal::from(10i64.pow(self.minor_units));
         (scaled.fract().is_zero()).then(|| scaled.to_i128()).flatten()
     }
 
-    fn minor_to_decimal(self, minor: i128) -> Decimal {
+    /// An amount of `minor` minor units (cents for EUR).
+    pub fn minor_to_decimal(self, minor: i128) -> Decimal {
         Decimal::from_i128_with_scale(minor, self.minor_units)
     }
 

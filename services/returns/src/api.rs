@@ -966,7 +966,7 @@ impl ReturnApi {
             .await?
             .ok_or_else(|| not_found("refund", refund_id))?;
         // Lock the return first, then the refund: the order every writer uses.
-        let (mut r, policy) = self
+        let (mut r, _policy) = self
             .visible_return(&mut tx, caller, &refund.return_id.to_string(), true)
             .await?;
         let mut refund = store::get_refund(&mut tx, id, true)
@@ -1031,7 +1031,6 @@ impl ReturnApi {
         store::update_return(&mut tx, &r).await?;
         tx.commit().await?;
         self.ctx.events_committed();
-        let _ = policy;
         Ok(refund_to_proto(&refund))
     }
 }

@@ -3,7 +3,7 @@
 //! storage, no clock reads.
 
 use aftercare_platform::error::Error;
-use aftercare_platform::money::{Currency, allocate};
+use aftercare_platform::money::Currency;
 use chrono::{DateTime, Duration, Utc};
 use rust_decimal::{Decimal, RoundingStrategy};
 
@@ -168,13 +168,20 @@ impl OrderLine {
     /// refunded in that order, so refunds of a line never sum to more than was
     /// paid, and refunding every unit refunds exactly what was paid.
     pub fn price_of_next_units(&self, currency: Currency, units: i32) -> Decimal {
-        let start = self.refunded_units.clamp(0, self.quantity) as usize;
-        let end = (self.refunded_units + units).clamp(0, self.quantity) as usize;
+        let start = i128::from(self.refunded_units.clamp(0, self.quantity));
+        let end = i128::from((self.refunded_units + units).clamp(0, self.quantity));
         if start >= end {
             return Decimal::ZERO;
         }
-        let prices = allocate(currency, self.paid_amount, &vec![Decimal::ONE; self.quantity as usize]);
-        prices[start..end].iter().sum()
+        // Largest remainder over equal units, in O(1): every unit gets the
+        // floor share and the first `extra` units one minor unit more.
+        let paid = currency
+            .to_minor(self.paid_amount)
+            .expect("paid amounts fit their currency");
+        let quantity = i128::from(self.quantity);
+        let (share, extra) = (paid / quantity, paid % quantity);
+        let with_extra = (end.min(extra) - start).max(0);
+        currency.minor_to_decimal(share * (end - start) + with_extra)
     }
 }
 
@@ -466,6 +473,7 @@ pub fn next_step(f: Facts, ship_by: Option<DateTime<Utc>>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aftercare_platform::money::allocate;
     use proptest::prelude::*;
     use std::str::FromStr;
 
@@ -544,6 +552,26 @@ mod tests {
             eligibility(&partly, false, &policy(), eur(), now).returnable_quantity,
             2
         );
+    }
+
+    proptest! {
+        /// The O(1) unit pricing is the largest-remainder split of the line.
+        #[test]
+        fn unit_prices_are_the_largest_remainder_split(
+            quantity in 1i32..200,
+            paid_cents in 0i64..10_000_000,
+            start in 0i32..200,
+            units in 0i32..200,
+        ) {
+            let mut l = line(quantity, "0");
+            l.paid_amount = Decimal::new(paid_cents, 2);
+            l.refunded_units = start.min(quantity);
+            let split = allocate(eur(), l.paid_amount, &vec![Decimal::ONE; quantity as usize]);
+            let from = l.refunded_units as usize;
+            let to = (l.refunded_units + units).min(quantity) as usize;
+            let expected: Decimal = split[from..to].iter().sum();
+            prop_assert_eq!(l.price_of_next_units(eur(), units), expected);
+        }
     }
 
     #[test]
