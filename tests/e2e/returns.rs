@@ -1522,6 +1522,46 @@ async fn bad_receipts_are_invalid() {
     assert_eq!(get(&app, &r.return_id).await.status(), ReturnStatus::InTransit);
 }
 
+#[tokio::test]
+async fn order_facts_arriving_out_of_order_are_retried_not_lost() {
+    use aftercare_platform::outbox::{Event, EventHandler};
+    use aftercare_returns::projection::OrderProjection;
+    let app = TestApp::spawn().await;
+    let projection = OrderProjection::new(app.pool.clone());
+    let event = |topic: &str, payload: serde_json::Value| Event {
+        id: uuid::Uuid::now_v7(),
+        topic: topic.into(),
+        aggregate_id: "o-late".into(),
+        payload,
+        occurred_at: start_time(),
+    };
+    let delivered = event(
+        "orders.OrderDelivered",
+        serde_json::json!({ "order_id": "o-late", "delivered_at": start_time(), "line_ids": ["L1"] }),
+    );
+    let recorded = event(
+        "orders.OrderRecorded",
+        serde_json::json!({
+            "order_id": "o-late", "customer_id": "c-1", "currency_code": "EUR",
+            "lines": [{ "line_id": "L1", "sku": "S", "product_name": "P", "category": "kitchen",
+                        "quantity": 1, "paid_amount": "9.99" }],
+        }),
+    );
+    assert!(
+        projection.handle(&delivered).await.is_err(),
+        "a delivery before its order fails, to be retried"
+    );
+    projection.handle(&recorded).await.unwrap();
+    projection.handle(&recorded).await.unwrap(); // at-least-once: a repeat changes nothing
+    projection.handle(&delivered).await.unwrap();
+    let (lines, delivered_at): (i64, Option<chrono::DateTime<chrono::Utc>>) =
+        sqlx::query_as("SELECT count(*), max(delivered_at) FROM returns.order_lines WHERE order_id = 'o-late'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!((lines, delivered_at), (1, Some(start_time())));
+}
+
 /// Calls one RPC with made-up ids: a permitted role gets past the role check
 /// (NOT_FOUND, INVALID_ARGUMENT, ...), any other gets PERMISSION_DENIED.
 async fn call(client: &mut Returns, rpc: &str) -> Result<(), tonic::Status> {

@@ -809,6 +809,48 @@ mod tests {
         );
     }
 
+    /// Every (status, step) pair of a plain refund return: exactly the
+    /// allowed ones move, every other is refused.
+    #[test]
+    fn every_transition_of_a_refund_return() {
+        use Status::*;
+        let steps = [
+            Step::Approve,
+            Step::Reject,
+            Step::Cancel(Actor::Customer),
+            Step::Cancel(Actor::Staff),
+            Step::Ship,
+            Step::Receive,
+            Step::IssueRefund,
+            Step::ShipExchange,
+        ];
+        let allowed = [
+            (Requested, Step::Approve, Approved),
+            (Requested, Step::Reject, Rejected),
+            (Requested, Step::Cancel(Actor::Customer), Canceled),
+            (Requested, Step::Cancel(Actor::Staff), Canceled),
+            (Approved, Step::Cancel(Actor::Customer), Canceled),
+            (Approved, Step::Cancel(Actor::Staff), Canceled),
+            (Approved, Step::Ship, InTransit),
+            (InTransit, Step::Cancel(Actor::Staff), Canceled),
+            (InTransit, Step::Receive, Received),
+            (Received, Step::IssueRefund, Received),
+        ];
+        for status in Status::ALL {
+            for step in steps {
+                let expected = allowed
+                    .iter()
+                    .find(|(s, st, _)| s == status && *st == step)
+                    .map(|(_, _, to)| *to);
+                assert_eq!(
+                    next_status(facts(*status), step).ok(),
+                    expected,
+                    "{status:?} + {step:?}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn terminal_statuses_have_no_way_out() {
         let steps = [
