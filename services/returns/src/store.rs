@@ -575,35 +575,26 @@ async fn assemble(conn: &mut PgConnection, rows: Vec<ReturnRow>) -> Result<Vec<R
 
 /// Inserts a new return and its items (not its timeline or refund).
 pub async fn insert_return(tx: &mut PgConnection, r: &Return) -> Result<(), Error> {
-    sqlx::query(&format!("INSERT INTO returns.returns ({RETURN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)"))
-        .bind(r.return_id)
-        .bind(&r.order_id)
-        .bind(&r.customer_id)
-        .bind(r.status.as_str())
-        .bind(r.channel.as_str())
-        .bind(r.resolution.as_str())
-        .bind(r.currency.code())
-        .bind(&r.policy_category)
-        .bind(r.policy_version)
-        .bind(r.keep_items)
-        .bind(r.manual_review)
-        .bind(r.settlement.items_refund)
-        .bind(r.settlement.shipping_fee)
-        .bind(r.settlement.bonus)
-        .bind(r.settlement.refund_total)
-        .bind(r.settlement.exchange_difference)
-        .bind(&r.rejection_reason)
-        .bind(r.return_shipment.as_ref().map(|s| &s.carrier))
-        .bind(r.return_shipment.as_ref().map(|s| &s.tracking_number))
-        .bind(r.return_shipment.as_ref().map(|s| s.shipped_at))
-        .bind(r.exchange_shipment.as_ref().map(|s| &s.carrier))
-        .bind(r.exchange_shipment.as_ref().map(|s| &s.tracking_number))
-        .bind(r.exchange_shipment.as_ref().map(|s| s.shipped_at))
-        .bind(r.ship_by)
-        .bind(r.created_at)
-        .bind(r.updated_at)
-        .execute(&mut *tx)
-        .await?;
+    // What never changes; the rest is written by `update_return` below.
+    sqlx::query(
+        "INSERT INTO returns.returns (return_id, order_id, customer_id, status, channel, resolution, currency_code,
+             policy_category, policy_version, keep_items, manual_review, items_refund, shipping_fee, bonus,
+             refund_total, exchange_difference, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, false, $10, 0, 0, 0, 0, 0, $11, $11)",
+    )
+    .bind(r.return_id)
+    .bind(&r.order_id)
+    .bind(&r.customer_id)
+    .bind(r.status.as_str())
+    .bind(r.channel.as_str())
+    .bind(r.resolution.as_str())
+    .bind(r.currency.code())
+    .bind(&r.policy_category)
+    .bind(r.policy_version)
+    .bind(r.manual_review)
+    .bind(r.created_at)
+    .execute(&mut *tx)
+    .await?;
     for (position, item) in r.items.iter().enumerate() {
         sqlx::query(
             "INSERT INTO returns.return_items (return_id, position, line_id, sku, product_name, quantity, reason,
@@ -626,7 +617,7 @@ pub async fn insert_return(tx: &mut PgConnection, r: &Return) -> Result<(), Erro
         .execute(&mut *tx)
         .await?;
     }
-    Ok(())
+    update_return(tx, r).await
 }
 
 /// Writes every field of a return that the lifecycle changes.
