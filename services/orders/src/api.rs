@@ -364,10 +364,7 @@ fn parse_record(req: &pb::RecordOrderRequest, now: DateTime<Utc>) -> Result<NewO
 }
 
 fn money(currency: Currency, amount: Decimal) -> Option<PbMoney> {
-    Some(PbMoney {
-        currency_code: currency.code().to_owned(),
-        amount: currency.format(amount),
-    })
+    Some(Money::from_decimal(currency, amount).to_proto())
 }
 
 pub fn order_to_proto(o: &Order) -> pb::Order {

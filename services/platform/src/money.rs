@@ -205,6 +205,14 @@ impl Money {
         self.amount
     }
 
+    /// The wire form, `aftercare.common.v1.Money`.
+    pub fn to_proto(&self) -> aftercare_proto::common::Money {
+        aftercare_proto::common::Money {
+            currency_code: self.currency.code().to_owned(),
+            amount: self.to_amount_string(),
+        }
+    }
+
     /// The amount with exactly the currency's decimals, as on the wire.
     pub fn to_amount_string(&self) -> String {
         self.currency.format(self.amount)

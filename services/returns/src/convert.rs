@@ -1,7 +1,7 @@
 //! Between the wire (`aftercare.returns.v1`) and the domain.
 
 use aftercare_platform::auth::{Caller, Role};
-use aftercare_platform::money::Currency;
+use aftercare_platform::money::{Currency, Money};
 use aftercare_platform::timestamp::to_proto;
 use aftercare_proto::common::Money as PbMoney;
 use aftercare_proto::returns as pb;
@@ -10,10 +10,7 @@ use rust_decimal::Decimal;
 use crate::domain::*;
 
 pub fn money(currency: Currency, amount: Decimal) -> Option<PbMoney> {
-    Some(PbMoney {
-        currency_code: currency.code().to_owned(),
-        amount: currency.format(amount),
-    })
+    Some(Money::from_decimal(currency, amount).to_proto())
 }
 
 pub fn resolution_from_proto(v: i32) -> Option<Resolution> {
