@@ -145,6 +145,24 @@ async fn issue(app: &TestApp, id: &str) -> Result<Refund, tonic::Status> {
         .map(|r| r.into_inner())
 }
 
+/// Requests a return of `items` as the customer, approves, ships and
+/// receives it graded as `graded`.
+async fn received_return(
+    app: &TestApp,
+    order_id: &str,
+    items: Vec<ReturnItemInput>,
+    graded: &[(&str, i32, Grade)],
+) -> Return {
+    let r = customer(app)
+        .create_return(create(order_id, items))
+        .await
+        .unwrap()
+        .into_inner();
+    approve(app, &r.return_id).await;
+    ship(app, &r.return_id).await;
+    receive(app, &r.return_id, graded).await
+}
+
 async fn get(app: &TestApp, id: &str) -> Return {
     agent(app)
         .get_return(GetReturnRequest { return_id: id.into() })
@@ -273,14 +291,13 @@ async fn partial_returns_of_a_line_refund_exactly_what_was_paid() {
     // 10.00 paid for 3 units: 3.34 + 3.33 + 3.33.
     let mut refunds = Vec::new();
     for units in [1, 2] {
-        let r = customer(&app)
-            .create_return(create("o-3", vec![refund_item("L1", units)]))
-            .await
-            .unwrap()
-            .into_inner();
-        approve(&app, &r.return_id).await;
-        ship(&app, &r.return_id).await;
-        let r = receive(&app, &r.return_id, &[("L1", units, Grade::Resellable)]).await;
+        let r = received_return(
+            &app,
+            "o-3",
+            vec![refund_item("L1", units)],
+            &[("L1", units, Grade::Resellable)],
+        )
+        .await;
         refunds.push(amount(&r.refund_total).to_owned());
     }
     assert_eq!(refunds, ["3.34", "6.66"]);
@@ -953,6 +970,10 @@ async fn illegal_transitions_name_the_current_status() {
         .unwrap()
         .into_inner();
     assert_eq!(rejected.rejection_reason, "used");
+    assert_eq!(
+        topics(&app, &rejected.return_id).await,
+        ["returns.ReturnRequested", "returns.ReturnRejected"]
+    );
 
     // Rejection gave the units back: the customer may ask again. Customers
     // cancel before shipment; agents until receipt.
@@ -980,6 +1001,10 @@ async fn illegal_transitions_name_the_current_status() {
         .unwrap()
         .into_inner();
     assert_eq!(canceled.status(), ReturnStatus::Canceled);
+    assert_eq!(
+        topics(&app, &canceled.return_id).await.last().map(String::as_str),
+        Some("returns.ReturnCanceled")
+    );
     let requested: i32 = sqlx::query_scalar(
         "SELECT requested_quantity FROM returns.order_lines WHERE order_id = 'o-1' AND line_id = 'L1'",
     )
@@ -993,14 +1018,7 @@ async fn illegal_transitions_name_the_current_status() {
 async fn fifty_concurrent_refund_requests_make_one_refund() {
     let app = TestApp::spawn().await;
     delivered_order(&app, "o-1").await;
-    let r = customer(&app)
-        .create_return(create("o-1", vec![refund_item("L1", 2)]))
-        .await
-        .unwrap()
-        .into_inner();
-    approve(&app, &r.return_id).await;
-    ship(&app, &r.return_id).await;
-    receive(&app, &r.return_id, &[("L1", 2, Grade::Resellable)]).await;
+    let r = received_return(&app, "o-1", vec![refund_item("L1", 2)], &[("L1", 2, Grade::Resellable)]).await;
 
     // 50 calls: 40 distinct request ids and one id sent 10 times.
     let shared = uuid::Uuid::now_v7().to_string();
@@ -1046,14 +1064,7 @@ async fn fifty_concurrent_refund_requests_make_one_refund() {
 async fn a_failed_refund_may_be_issued_again_and_replays_return_the_same_refund() {
     let app = TestApp::spawn().await;
     delivered_order(&app, "o-1").await;
-    let r = customer(&app)
-        .create_return(create("o-1", vec![refund_item("L2", 1)]))
-        .await
-        .unwrap()
-        .into_inner();
-    approve(&app, &r.return_id).await;
-    ship(&app, &r.return_id).await;
-    receive(&app, &r.return_id, &[("L2", 1, Grade::Resellable)]).await;
+    let r = received_return(&app, "o-1", vec![refund_item("L2", 1)], &[("L2", 1, Grade::Resellable)]).await;
 
     let request = IssueRefundRequest {
         return_id: r.return_id.clone(),
@@ -1320,6 +1331,18 @@ async fn agents_filter_returns_and_work_queues_are_oldest_first() {
     })
     .await;
     assert_eq!(defective, [ids[1].clone()]);
+    let by_customer = list(ListReturnsRequest {
+        customer_id: CUSTOMER.into(),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(by_customer.len(), 3);
+    let other_customer = list(ListReturnsRequest {
+        customer_id: "c-2".into(),
+        ..Default::default()
+    })
+    .await;
+    assert!(other_customer.is_empty());
     let by_order = list(ListReturnsRequest {
         order_id: "o-2".into(),
         ..Default::default()

@@ -84,18 +84,18 @@ pub struct ReturnApi {
 }
 
 /// Who did something, for the timeline.
-struct Actor<'a> {
+struct Author<'a> {
     role: &'a str,
     channel: Option<Channel>,
 }
 
-const SYSTEM: Actor<'static> = Actor {
+const SYSTEM: Author<'static> = Author {
     role: "system",
     channel: None,
 };
 
-fn actor(caller: &Caller) -> Actor<'_> {
-    Actor {
+fn author(caller: &Caller) -> Author<'_> {
+    Author {
         role: caller.role.as_str(),
         channel: None,
     }
@@ -159,7 +159,7 @@ async fn set_status(
     r: &mut Return,
     status: Status,
     text: String,
-    by: &Actor<'_>,
+    by: &Author<'_>,
     now: DateTime<Utc>,
 ) -> Result<(), Error> {
     r.status = status;
@@ -172,7 +172,7 @@ async fn note(
     r: &mut Return,
     status: Option<Status>,
     text: String,
-    by: &Actor<'_>,
+    by: &Author<'_>,
     customer_visible: bool,
     now: DateTime<Utc>,
 ) -> Result<(), Error> {
@@ -193,7 +193,7 @@ async fn note(
 async fn issue_refund(
     tx: &mut PgConnection,
     r: &mut Return,
-    by: &Actor<'_>,
+    by: &Author<'_>,
     now: DateTime<Utc>,
 ) -> Result<Refund, Error> {
     if r.settlement.refund_total <= Decimal::ZERO {
@@ -224,7 +224,7 @@ async fn issue_refund(
     Ok(refund)
 }
 
-async fn complete(tx: &mut PgConnection, r: &mut Return, by: &Actor<'_>, now: DateTime<Utc>) -> Result<(), Error> {
+async fn complete(tx: &mut PgConnection, r: &mut Return, by: &Author<'_>, now: DateTime<Utc>) -> Result<(), Error> {
     set_status(tx, r, Status::Completed, "Return completed.".into(), by, now).await?;
     emit(tx, topics::RETURN_COMPLETED, r, return_event(r)).await
 }
@@ -235,7 +235,7 @@ async fn on_approved(
     tx: &mut PgConnection,
     r: &mut Return,
     policy: &Policy,
-    by: &Actor<'_>,
+    by: &Author<'_>,
     now: DateTime<Utc>,
 ) -> Result<(), Error> {
     emit(tx, topics::RETURN_APPROVED, r, return_event(r)).await?;
@@ -251,7 +251,6 @@ async fn on_approved(
         let line = order.line(&item.line_id)?;
         let value = line.price_of_next_units(r.currency, item.quantity);
         let priced = PricedUnits {
-            units: item.quantity,
             value,
             reason: item.reason,
             grade: None,
@@ -558,7 +557,7 @@ impl ReturnApi {
             timeline: Vec::new(),
         };
         store::insert_return(&mut tx, &r).await?;
-        let by = Actor {
+        let by = Author {
             role: caller.role.as_str(),
             channel: Some(input.channel),
         };
@@ -697,7 +696,7 @@ impl ReturnApi {
         let by_role = caller.role.as_str().to_owned();
         self.step(caller, &req.return_id, move |tx, r, policy, now| {
             Box::pin(async move {
-                let by = Actor {
+                let by = Author {
                     role: &by_role,
                     channel: None,
                 };
@@ -724,7 +723,7 @@ impl ReturnApi {
                 let next = next_status(r.facts(policy), Step::Reject)?;
                 release(tx, r).await?;
                 r.rejection_reason = Some(req.reason.clone());
-                let by = Actor {
+                let by = Author {
                     role: &by_role,
                     channel: None,
                 };
@@ -742,15 +741,15 @@ impl ReturnApi {
         let by_role = caller.role.as_str().to_owned();
         // The storefront cancels on the customer's behalf.
         let who = if caller.role == Role::Agent {
-            crate::domain::Actor::Staff
+            Actor::Staff
         } else {
-            crate::domain::Actor::Customer
+            Actor::Customer
         };
         self.step(caller, &req.return_id, move |tx, r, policy, now| {
             Box::pin(async move {
                 let next = next_status(r.facts(policy), Step::Cancel(who))?;
                 release(tx, r).await?;
-                let by = Actor {
+                let by = Author {
                     role: &by_role,
                     channel: None,
                 };
@@ -782,7 +781,7 @@ impl ReturnApi {
                     tracking_number: tracking,
                     shipped_at: now,
                 });
-                let by = Actor {
+                let by = Author {
                     role: &by_role,
                     channel: None,
                 };
@@ -805,7 +804,6 @@ impl ReturnApi {
                     let units = accepted_units(grade, quantity);
                     let value = order.line(&item.line_id)?.price_of_next_units(r.currency, units);
                     let priced = PricedUnits {
-                        units,
                         value,
                         reason: item.reason,
                         grade: Some(grade),
@@ -826,7 +824,7 @@ impl ReturnApi {
                     policy,
                     r.currency,
                 );
-                let by = Actor {
+                let by = Author {
                     role: &by_role,
                     channel: None,
                 };
@@ -858,7 +856,7 @@ impl ReturnApi {
         self.step(caller, &req.return_id, move |tx, r, policy, now| {
             Box::pin(async move {
                 let next = next_status(r.facts(policy), Step::ShipExchange)?;
-                let by = Actor {
+                let by = Author {
                     role: &by_role,
                     channel: None,
                 };
@@ -899,7 +897,7 @@ impl ReturnApi {
         let by_role = caller.role.as_str().to_owned();
         self.step(caller, &req.return_id, move |tx, r, _policy, now| {
             Box::pin(async move {
-                let by = Actor {
+                let by = Author {
                     role: &by_role,
                     channel,
                 };
@@ -938,7 +936,7 @@ impl ReturnApi {
             .with_metadata("refund_id", existing.refund_id.to_string()));
         }
         next_status(r.facts(&policy), Step::IssueRefund)?;
-        let refund = issue_refund(&mut tx, &mut r, &actor(caller), now).await?;
+        let refund = issue_refund(&mut tx, &mut r, &author(caller), now).await?;
         store::update_return(&mut tx, &r).await?;
         idempotency::complete(
             &mut tx,
@@ -986,7 +984,7 @@ impl ReturnApi {
         }
         refund.updated_at = now;
         r.updated_at = now;
-        let by = actor(caller);
+        let by = author(caller);
         match outcome {
             Ok(reference) => {
                 refund.status = RefundStatus::Succeeded;

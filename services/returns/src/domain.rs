@@ -240,11 +240,9 @@ pub fn eligibility(
     }
 }
 
-/// A requested item, for pricing.
+/// Units of an item accepted for a refund, for pricing.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PricedUnits {
-    /// Units accepted for a refund.
-    pub units: i32,
     /// Their value before fees.
     pub value: Decimal,
     pub reason: Reason,
@@ -594,7 +592,6 @@ mod tests {
         let mut p = policy();
         p.restocking_fee_percent = d("15");
         let item = |reason, grade| PricedUnits {
-            units: 1,
             value: d("19.99"),
             reason,
             grade: Some(grade),
@@ -898,7 +895,7 @@ mod tests {
             for (batch, grade) in batches.iter().zip(grades.iter().map(|g| Grade::ALL[*g])) {
                 let units = accepted_units(grade, (*batch).min(quantity - l.refunded_units));
                 let value = l.price_of_next_units(currency, units);
-                let refund = item_refund(&PricedUnits { units, value, reason: Reason::ChangedMind, grade: Some(grade) }, &p, currency);
+                let refund = item_refund(&PricedUnits { value, reason: Reason::ChangedMind, grade: Some(grade) }, &p, currency);
                 prop_assert!(refund >= Decimal::ZERO && refund <= value);
                 l.refunded_units += units;
                 total += refund;
