@@ -17,7 +17,7 @@ use aftercare::server::{AppState, Background, ServeOptions};
 use aftercare_platform::auth::{Authenticator, JwtKey, Role};
 use aftercare_platform::clock::SystemClock;
 use aftercare_platform::telemetry::Metrics;
-use aftercare_platform::timestamp::to_proto;
+use aftercare_platform::wire::timestamp as to_proto;
 use aftercare_proto::common::{Channel as PbChannel, Money};
 use aftercare_proto::orders::order_service_client::OrderServiceClient;
 use aftercare_proto::orders::{

@@ -1,13 +1,16 @@
 //! Compiles the contracts with protox (pure Rust, no `protoc`) and generates
 //! prost messages and tonic clients/servers into `OUT_DIR`, together with the
-//! encoded descriptor set that server reflection serves.
+//! encoded descriptor set that server reflection serves. Messages get
+//! `prost::Name`, whose full name is an event's topic.
 
 use std::path::PathBuf;
 
 const FILES: &[&str] = &[
     "aftercare/common/v1/common.proto",
     "aftercare/orders/v1/orders.proto",
+    "aftercare/orders/events/v1/events.proto",
     "aftercare/returns/v1/returns.proto",
+    "aftercare/returns/events/v1/events.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -19,9 +22,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         out_dir.join("aftercare_descriptor.bin"),
         prost::Message::encode_to_vec(&fds),
     )?;
+    let mut config = prost_build::Config::new();
+    config.enable_type_names();
     tonic_prost_build::configure()
         .build_server(true)
         .build_client(true)
-        .compile_fds(fds)?;
+        .compile_fds_with_config(fds, config)?;
     Ok(())
 }

@@ -70,6 +70,28 @@ pub enum Command {
     Migrate,
     /// Print a signed token this server accepts.
     Token(TokenArgs),
+    /// Inspect and replay the outbox's dead letters.
+    #[command(subcommand)]
+    Outbox(OutboxCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OutboxCommand {
+    /// List deliveries that used up their attempts, oldest first.
+    Dead {
+        /// Only this consumer's (e.g. returns.orders).
+        #[arg(long)]
+        consumer: Option<String>,
+    },
+    /// Queue dead letters again with a fresh set of attempts: all of them,
+    /// or those of one consumer and/or one event.
+    Replay {
+        #[arg(long)]
+        consumer: Option<String>,
+        /// The event id, as `outbox dead` shows it.
+        #[arg(long)]
+        event: Option<uuid::Uuid>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -82,15 +104,10 @@ pub struct ServeArgs {
     #[arg(long, env = "AFTERCARE_ADMIN_LISTEN", default_value = "127.0.0.1:9090")]
     pub admin_listen: SocketAddr,
 
-    /// Services to serve, comma separated.
-    #[arg(
-        long,
-        env = "AFTERCARE_SERVICES",
-        value_enum,
-        value_delimiter = ',',
-        default_value = "all"
-    )]
-    pub services: Vec<ServiceName>,
+    /// Services to serve, comma separated: `all`, or names from the
+    /// registry (orders, returns).
+    #[arg(long, env = "AFTERCARE_SERVICES", value_delimiter = ',', default_value = "all", value_parser = parse_service)]
+    pub services: Vec<String>,
 
     /// How long in-flight calls may take to finish after SIGINT/SIGTERM.
     #[arg(long, env = "AFTERCARE_SHUTDOWN_GRACE", value_parser = parse_duration, default_value = "10s")]
@@ -112,13 +129,6 @@ pub struct TokenArgs {
     /// Lifetime, e.g. 90s, 30m, 1h, 7d.
     #[arg(long, env = "AFTERCARE_TOKEN_TTL", value_parser = parse_duration, default_value = "1h")]
     pub ttl: Duration,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ServiceName {
-    All,
-    Orders,
-    Returns,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -145,6 +155,10 @@ impl From<LogFormatArg> for LogFormat {
 
 fn parse_role(s: &str) -> Result<Role, String> {
     s.parse()
+}
+
+fn parse_service(s: &str) -> Result<String, String> {
+    crate::registry::select(&[s.to_owned()]).map(|_| s.to_owned())
 }
 
 /// "90s", "30m", "1h", "7d" (a bare number is seconds).

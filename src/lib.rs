@@ -3,7 +3,8 @@
 //!
 //! - [`cli`] — flags and environment variables;
 //! - [`database`] — the configured or embedded Postgres, and migrations;
-//! - [`server`] — services, health, reflection, outbox dispatcher, shutdown;
+//! - [`registry`] — every service the binary can run, one entry each;
+//! - [`server`] — services, auth, health, reflection, outbox dispatcher, shutdown;
 //! - [`admin`] — `/metrics` and `/healthz`;
 //! - [`keys`] — where the JWT key comes from.
 
@@ -11,6 +12,7 @@ pub mod admin;
 pub mod cli;
 pub mod database;
 pub mod keys;
+pub mod registry;
 pub mod server;
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;

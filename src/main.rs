@@ -1,13 +1,13 @@
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
 use aftercare::BoxError;
-use aftercare::cli::{Cli, Command};
+use aftercare::cli::{Cli, Command, OutboxCommand};
 use aftercare::database::Database;
 use aftercare::server::{AppState, ServeOptions, serve};
 use aftercare_platform::auth::Authenticator;
-use aftercare_platform::clock::SystemClock;
+use aftercare_platform::clock::{Clock, SystemClock};
+use aftercare_platform::outbox;
 use aftercare_platform::telemetry::{Metrics, init_logging};
 use clap::Parser;
 
@@ -57,11 +57,45 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             let options = ServeOptions {
                 services: args.services,
                 shutdown_grace: args.shutdown_grace,
-                outbox_poll_interval: Duration::from_millis(500),
+                ..ServeOptions::default()
             };
             let result = serve(state, grpc, Some(admin), options, shutdown_signal()).await;
             db.close().await;
             result
+        }
+        Command::Outbox(command) => {
+            let db = Database::open(common.database_url.as_deref(), &common.data_dir, 2).await?;
+            let result = run_outbox(&db.pool, command).await;
+            db.close().await;
+            result
+        }
+    }
+}
+
+async fn run_outbox(pool: &sqlx::PgPool, command: OutboxCommand) -> Result<(), BoxError> {
+    match command {
+        OutboxCommand::Dead { consumer } => {
+            let dead = outbox::dead_letters(pool, consumer.as_deref()).await?;
+            println!("consumer\tevent\ttopic\taggregate\tattempts\tdead_at\tlast_error");
+            for d in &dead {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                    d.consumer,
+                    d.event_id,
+                    d.topic,
+                    d.aggregate_id,
+                    d.attempts,
+                    d.dead_at.to_rfc3339(),
+                    d.last_error.as_deref().unwrap_or_default().replace(['\t', '\n'], " ")
+                );
+            }
+            eprintln!("{} dead letter(s)", dead.len());
+            Ok(())
+        }
+        OutboxCommand::Replay { consumer, event } => {
+            let n = outbox::replay(pool, consumer.as_deref(), event, SystemClock.now()).await?;
+            eprintln!("{n} dead letter(s) queued again");
+            Ok(())
         }
     }
 }

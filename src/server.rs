@@ -1,28 +1,30 @@
-//! Server assembly: the selected services, gRPC health and reflection on one
-//! port, the admin HTTP port, the outbox dispatcher, and graceful shutdown.
+//! Server assembly: the selected services from the registry behind the auth
+//! layer, gRPC health and reflection on one port, the admin HTTP port, the
+//! outbox dispatcher (health turns NOT_SERVING if it dies), and graceful
+//! shutdown.
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aftercare_orders::api::OrderApi;
-use aftercare_platform::auth::Authenticator;
+use aftercare_platform::auth::{AccessTable, AuthLayer, Authenticator};
 use aftercare_platform::clock::SharedClock;
 use aftercare_platform::context::ServiceContext;
-use aftercare_platform::outbox::Dispatcher;
+use aftercare_platform::outbox::{DispatchOptions, Dispatcher};
 use aftercare_platform::telemetry::{Metrics, RpcLayer};
-use aftercare_returns::api::ReturnApi;
-use aftercare_returns::projection::OrderProjection;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
+use tonic::service::RoutesBuilder;
 use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
+use tonic_health::pb::health_server::HealthServer;
+use tonic_health::server::{HealthReporter, HealthService};
 
 use crate::BoxError;
-use crate::cli::ServiceName;
+use crate::registry;
 
 /// Everything the services share.
 #[derive(Clone)]
@@ -34,25 +36,20 @@ pub struct AppState {
 }
 
 pub struct ServeOptions {
-    pub services: Vec<ServiceName>,
+    /// Registry names, or `all`.
+    pub services: Vec<String>,
     pub shutdown_grace: Duration,
-    pub outbox_poll_interval: Duration,
+    pub dispatch: DispatchOptions,
 }
 
 impl Default for ServeOptions {
-    /// Every service, a 10 s grace period, the outbox polled twice a second.
+    /// Every service, a 10 s grace period, the dispatcher's defaults.
     fn default() -> Self {
         ServeOptions {
-            services: vec![ServiceName::All],
+            services: vec!["all".into()],
             shutdown_grace: Duration::from_secs(10),
-            outbox_poll_interval: Duration::from_millis(500),
+            dispatch: DispatchOptions::default(),
         }
-    }
-}
-
-impl ServeOptions {
-    fn serves(&self, service: ServiceName) -> bool {
-        self.services.contains(&service) || self.services.contains(&ServiceName::All)
     }
 }
 
@@ -65,54 +62,45 @@ pub async fn serve(
     options: ServeOptions,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), BoxError> {
+    let selected = registry::select(&options.services)?;
     let (stop_tx, stop_rx) = watch::channel(false);
-    let mut dispatcher = Dispatcher::new(state.pool.clone(), state.clock.clone(), options.outbox_poll_interval);
+    let mut dispatcher = Dispatcher::new(state.pool.clone(), state.clock.clone(), options.dispatch);
     let ctx = ServiceContext {
         pool: state.pool.clone(),
         clock: state.clock.clone(),
-        auth: state.auth.clone(),
         outbox_wake: dispatcher.waker(),
     };
 
-    let (health, health_service) = tonic_health::server::health_reporter();
+    let health = HealthReporter::new();
+    let mut routes = RoutesBuilder::default();
+    routes.add_service(HealthServer::new(HealthService::from_health_reporter(health.clone())));
     // Reflection v1 and, for older clients (grpcio's, Postman's), v1alpha.
     let reflection = || {
         tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(aftercare_proto::FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
     };
-    let (reflection_v1, reflection_v1alpha) = (reflection().build_v1()?, reflection().build_v1alpha()?);
+    routes.add_service(reflection().build_v1()?);
+    routes.add_service(reflection().build_v1alpha()?);
 
-    let orders = options
-        .serves(ServiceName::Orders)
-        .then(|| OrderApi::new(ctx.clone()).into_server());
-    let returns = options
-        .serves(ServiceName::Returns)
-        .then(|| ReturnApi::new(ctx.clone()).into_server());
-    if returns.is_some() {
-        // Returns keeps the order facts it needs from order events.
-        dispatcher
-            .register(Arc::new(OrderProjection::new(state.pool.clone())))
-            .await?;
-    }
-    let served: Vec<&str> = [
-        orders.as_ref().map(|_| aftercare_orders::api::SERVICE_NAME),
-        returns.as_ref().map(|_| aftercare_returns::api::SERVICE_NAME),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    for name in &served {
-        health.set_service_status(name, ServingStatus::Serving).await;
+    let mut access = AccessTable::default();
+    let mut served = Vec::with_capacity(selected.len());
+    for service in selected {
+        (service.routes)(&ctx, &mut routes);
+        access.add_service(service.grpc_service, service.roles);
+        for consumer in (service.consumers)(&ctx) {
+            dispatcher.register(consumer).await?;
+        }
+        health
+            .set_service_status(service.grpc_service, ServingStatus::Serving)
+            .await;
+        served.push(service.grpc_service);
     }
 
     let router = tonic::transport::Server::builder()
         .layer(RpcLayer::new(state.metrics.clone()))
-        .add_service(health_service)
-        .add_service(reflection_v1)
-        .add_service(reflection_v1alpha)
-        .add_optional_service(orders)
-        .add_optional_service(returns);
+        .layer(AuthLayer::new(state.auth.clone(), access))
+        .add_routes(routes.routes());
     let grpc_addr = grpc.local_addr()?;
     let mut grpc_stop = stop_rx.clone();
     // Without TCP_NODELAY a response written in several frames waits for the
@@ -123,6 +111,12 @@ pub async fn serve(
     }));
     let admin_task = admin.map(|listener| tokio::spawn(crate::admin::serve(listener, state.clone(), stop_rx.clone())));
     let dispatch_task = tokio::spawn(dispatcher.run(stop_rx.clone()));
+    let supervise_task = tokio::spawn(supervise_dispatcher(
+        dispatch_task,
+        health.clone(),
+        served.clone(),
+        stop_rx.clone(),
+    ));
     tracing::info!(%grpc_addr, services = ?served, "serving");
 
     tokio::select! {
@@ -134,10 +128,7 @@ pub async fn serve(
     }
 
     tracing::info!(grace = ?options.shutdown_grace, "shutting down");
-    health.set_service_status("", ServingStatus::NotServing).await;
-    for name in &served {
-        health.set_service_status(name, ServingStatus::NotServing).await;
-    }
+    set_all(&health, &served, ServingStatus::NotServing).await;
     let _ = stop_tx.send(true);
     let deadline = tokio::time::Instant::now() + options.shutdown_grace;
     match tokio::time::timeout_at(deadline, &mut grpc_task).await {
@@ -147,12 +138,41 @@ pub async fn serve(
             grpc_task.abort();
         }
     }
-    for task in admin_task.into_iter().chain([dispatch_task]) {
+    for task in admin_task.into_iter().chain([supervise_task]) {
         if tokio::time::timeout_at(deadline, task).await.is_err() {
             tracing::warn!("a background task did not stop within the grace period");
         }
     }
     Ok(())
+}
+
+async fn set_all(health: &HealthReporter, services: &[&str], status: ServingStatus) {
+    health.set_service_status("", status).await;
+    for name in services {
+        health.set_service_status(*name, status).await;
+    }
+}
+
+/// Waits for the dispatcher; if it ends before shutdown (a crash, a dead
+/// consumer loop), every service reports NOT_SERVING, so load balancers and
+/// orchestrators take this replica out instead of letting events pile up.
+pub async fn supervise_dispatcher(
+    dispatcher: JoinHandle<Result<(), String>>,
+    health: HealthReporter,
+    services: Vec<&'static str>,
+    stop: watch::Receiver<bool>,
+) {
+    let outcome = dispatcher.await;
+    if *stop.borrow() {
+        return;
+    }
+    let why = match outcome {
+        Ok(Ok(())) => "the outbox dispatcher stopped".to_owned(),
+        Ok(Err(e)) => e,
+        Err(e) => format!("the outbox dispatcher died: {e}"),
+    };
+    tracing::error!(%why, "no longer serving");
+    set_all(&health, &services, ServingStatus::NotServing).await;
 }
 
 /// A server running in the background on ports the OS picks on 127.0.0.1:
@@ -203,5 +223,43 @@ impl Drop for Background {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tonic_health::pb::HealthCheckRequest;
+    use tonic_health::pb::health_server::Health;
+
+    use super::*;
+
+    async fn status(health: &HealthReporter, service: &str) -> i32 {
+        let checker = HealthService::from_health_reporter(health.clone());
+        let request = tonic::Request::new(HealthCheckRequest {
+            service: service.into(),
+        });
+        checker.check(request).await.unwrap().into_inner().status
+    }
+
+    #[tokio::test]
+    async fn a_dead_dispatcher_turns_health_not_serving() {
+        let health = HealthReporter::new();
+        health.set_service_status("svc.A", ServingStatus::Serving).await;
+        let (_stop_tx, stop_rx) = watch::channel(false);
+        let crashed = tokio::spawn(async { panic!("dispatcher bug") });
+        supervise_dispatcher(crashed, health.clone(), vec!["svc.A"], stop_rx).await;
+        assert_eq!(status(&health, "svc.A").await, ServingStatus::NotServing as i32);
+        assert_eq!(status(&health, "").await, ServingStatus::NotServing as i32);
+    }
+
+    #[tokio::test]
+    async fn a_dispatcher_stopping_for_shutdown_changes_nothing() {
+        let health = HealthReporter::new();
+        health.set_service_status("svc.A", ServingStatus::Serving).await;
+        let (stop_tx, stop_rx) = watch::channel(false);
+        stop_tx.send(true).unwrap();
+        let finished = tokio::spawn(async { Ok(()) });
+        supervise_dispatcher(finished, health.clone(), vec!["svc.A"], stop_rx).await;
+        assert_eq!(status(&health, "svc.A").await, ServingStatus::Serving as i32);
     }
 }

@@ -1,5 +1,6 @@
-//! aftercare's gRPC contracts: the `.proto` files under `aftercare/` and the
-//! Rust generated from them at build time.
+//! aftercare's contracts: the `.proto` files under `aftercare/` and the Rust
+//! generated from them at build time. `aftercare.<area>.v1` holds each
+//! service's RPCs; `aftercare.<area>.events.v1` the payloads of its events.
 
 /// Encoded `FileDescriptorSet` of every contract (with its imports), served by
 /// gRPC server reflection.
@@ -15,14 +16,26 @@ pub mod aftercare {
         pub mod v1 {
             tonic::include_proto!("aftercare.orders.v1");
         }
+        pub mod events {
+            pub mod v1 {
+                tonic::include_proto!("aftercare.orders.events.v1");
+            }
+        }
     }
     pub mod returns {
         pub mod v1 {
             tonic::include_proto!("aftercare.returns.v1");
         }
+        pub mod events {
+            pub mod v1 {
+                tonic::include_proto!("aftercare.returns.events.v1");
+            }
+        }
     }
 }
 
 pub use aftercare::common::v1 as common;
+pub use aftercare::orders::events::v1 as order_events;
 pub use aftercare::orders::v1 as orders;
+pub use aftercare::returns::events::v1 as return_events;
 pub use aftercare::returns::v1 as returns;

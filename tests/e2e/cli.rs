@@ -97,7 +97,7 @@ fn token_mints_what_the_configured_secret_verifies() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let token = String::from_utf8(out.stdout).unwrap();
     let auth = Authenticator::new(&JwtKey::Secret(secret.as_bytes().to_vec())).unwrap();
-    let mut metadata = tonic::metadata::MetadataMap::new();
+    let mut metadata = http::HeaderMap::new();
     metadata.insert("authorization", format!("Bearer {}", token.trim()).parse().unwrap());
     let caller = auth.authenticate(&metadata).unwrap();
     assert_eq!((caller.role, caller.subject.as_str()), (Role::Agent, "agent-7"));
@@ -137,7 +137,7 @@ fn without_a_secret_one_is_generated_once_and_kept_private() {
     );
     let auth = Authenticator::new(&JwtKey::Secret(secret)).unwrap();
     for token in [first, second] {
-        let mut metadata = tonic::metadata::MetadataMap::new();
+        let mut metadata = http::HeaderMap::new();
         metadata.insert("authorization", format!("Bearer {token}").parse().unwrap());
         assert!(auth.authenticate(&metadata).is_ok());
     }

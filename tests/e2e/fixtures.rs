@@ -1,6 +1,6 @@
 //! Requests the tests start from.
 
-use aftercare_platform::timestamp::to_proto;
+use aftercare_platform::wire::timestamp as to_proto;
 use aftercare_proto::common::{Channel, Money};
 use aftercare_proto::orders::{OrderLineInput, RecordOrderRequest};
 use chrono::{DateTime, Utc};

@@ -3,10 +3,12 @@
 
 use aftercare_platform::auth::Role;
 use aftercare_proto::common::Money;
+use aftercare_proto::order_events::{OrderDelivered, OrderRecorded};
 use aftercare_proto::orders::{
     CancelOrderRequest, GetOrderRequest, ListOrdersRequest, OrderStatus, RecordDeliveryRequest, RecordOrderRequest,
 };
 use chrono::Duration;
+use prost::Message;
 use tonic::Code;
 
 use crate::fixtures::{eur, line, order, ts};
@@ -37,15 +39,17 @@ async fn record_order_computes_totals_and_emits_order_recorded() {
     assert_eq!(paid, ["15.00", "7.50", "7.50"]);
     assert_eq!(o.create_time, ts(start_time()));
 
-    let (topic, payload): (String, serde_json::Value) =
+    let (topic, payload): (String, Vec<u8>) =
         sqlx::query_as("SELECT topic, payload FROM platform.outbox_events WHERE aggregate_id = 'o-1'")
             .fetch_one(&app.pool)
             .await
             .unwrap();
-    assert_eq!(topic, "orders.OrderRecorded");
-    assert_eq!(payload["customer_id"], "c-1");
-    assert_eq!(payload["total"], "34.99");
-    assert_eq!(payload["lines"].as_array().unwrap().len(), 3);
+    assert_eq!(topic, "aftercare.orders.events.v1.OrderRecorded");
+    let event = OrderRecorded::decode(payload.as_slice()).unwrap();
+    assert_eq!(event.customer_id, "c-1");
+    assert_eq!(amount(&event.total), "34.99");
+    assert_eq!(event.lines.len(), 3);
+    assert_eq!(amount(&event.lines[0].paid_amount), "15.00");
 }
 
 #[tokio::test]
@@ -124,8 +128,10 @@ async fn concurrent_identical_record_orders_make_one_order_and_one_event() {
     assert_eq!(app.count("SELECT count(*) FROM orders.orders").await, 1);
     assert_eq!(app.count("SELECT count(*) FROM orders.order_lines").await, 3);
     assert_eq!(
-        app.count("SELECT count(*) FROM platform.outbox_events WHERE topic = 'orders.OrderRecorded'")
-            .await,
+        app.count(
+            "SELECT count(*) FROM platform.outbox_events WHERE topic = 'aftercare.orders.events.v1.OrderRecorded'"
+        )
+        .await,
         1
     );
 }
@@ -181,15 +187,18 @@ async fn deliveries_are_recorded_per_line_and_keep_the_first_time() {
         })
         .await
         .unwrap();
-    let delivered: Vec<serde_json::Value> = sqlx::query_scalar(
-        "SELECT payload FROM platform.outbox_events WHERE topic = 'orders.OrderDelivered' ORDER BY occurred_at, id",
+    let delivered: Vec<Vec<u8>> = sqlx::query_scalar(
+        "SELECT payload FROM platform.outbox_events
+         WHERE topic = 'aftercare.orders.events.v1.OrderDelivered' ORDER BY seq",
     )
     .fetch_all(&app.pool)
     .await
     .unwrap();
-    assert_eq!(delivered.len(), 2);
-    assert_eq!(delivered[0]["line_ids"], serde_json::json!(["L2"]));
-    assert_eq!(delivered[1]["line_ids"], serde_json::json!(["L1", "L3"]));
+    let line_ids: Vec<Vec<String>> = delivered
+        .iter()
+        .map(|p| OrderDelivered::decode(p.as_slice()).unwrap().line_ids)
+        .collect();
+    assert_eq!(line_ids, [vec!["L2"], vec!["L1", "L3"]]);
 }
 
 #[tokio::test]
@@ -258,8 +267,10 @@ async fn bad_deliveries_are_refused_and_write_nothing() {
         0
     );
     assert_eq!(
-        app.count("SELECT count(*) FROM platform.outbox_events WHERE topic <> 'orders.OrderRecorded'")
-            .await,
+        app.count(
+            "SELECT count(*) FROM platform.outbox_events WHERE topic <> 'aftercare.orders.events.v1.OrderRecorded'"
+        )
+        .await,
         0
     );
 }
@@ -291,8 +302,10 @@ async fn cancel_only_before_any_delivery() {
         .unwrap();
     assert_eq!(again.into_inner(), canceled);
     assert_eq!(
-        app.count("SELECT count(*) FROM platform.outbox_events WHERE topic = 'orders.OrderCanceled'")
-            .await,
+        app.count(
+            "SELECT count(*) FROM platform.outbox_events WHERE topic = 'aftercare.orders.events.v1.OrderCanceled'"
+        )
+        .await,
         1
     );
     // A canceled order cannot be delivered.

@@ -1,30 +1,59 @@
 //! The outbox against a real Postgres: per-consumer delivery, retries with
-//! backoff, several dispatchers sharing work, and late-committing writers.
+//! backoff, several dispatchers sharing work, late-committing writers, order
+//! per aggregate across retries, dead letters and replay, handler timeouts
+//! and caught panics.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aftercare_platform::clock::{Clock, ManualClock, SharedClock};
-use aftercare_platform::outbox::{Dispatcher, Event, EventHandler, HandlerFuture, enqueue};
-use serde_json::json;
+use aftercare_platform::outbox::{
+    DispatchOptions, Dispatcher, Event, EventHandler, HandlerFuture, dead_letters, enqueue_raw, replay,
+};
 use sqlx::PgPool;
 
 use crate::support::{TestDb, start_time};
 
-/// Records what it handles; fails an event's first `fail_first` attempts.
+/// What a scripted handler does with an attempt.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Act {
+    Succeed,
+    Fail,
+    Panic,
+    Hang,
+}
+
+type Script = Box<dyn Fn(&str, u32) -> Act + Send + Sync>;
+
+/// Records the labels (payloads) it handles; `script` decides each attempt
+/// from the label and the attempt number.
 struct Recorder {
     name: String,
-    fail_first: u32,
+    script: Script,
     attempts: Mutex<HashMap<String, u32>>,
     handled: Arc<Mutex<Vec<String>>>,
 }
 
 impl Recorder {
+    /// Fails each event's first `fail_first` attempts.
     fn new(name: &str, fail_first: u32, handled: Arc<Mutex<Vec<String>>>) -> Arc<Recorder> {
+        Recorder::scripted(
+            name,
+            handled,
+            move |_, n| if n <= fail_first { Act::Fail } else { Act::Succeed },
+        )
+    }
+
+    fn scripted(
+        name: &str,
+        handled: Arc<Mutex<Vec<String>>>,
+        script: impl Fn(&str, u32) -> Act + Send + Sync + 'static,
+    ) -> Arc<Recorder> {
         Arc::new(Recorder {
             name: name.into(),
-            fail_first,
+            script: Box::new(script),
             attempts: Mutex::default(),
             handled,
         })
@@ -42,27 +71,52 @@ impl EventHandler for Recorder {
 
     fn handle<'a>(&'a self, event: &'a Event) -> HandlerFuture<'a> {
         Box::pin(async move {
-            let mut attempts = self.attempts.lock().unwrap();
-            let n = attempts.entry(event.aggregate_id.clone()).or_default();
-            *n += 1;
-            if *n <= self.fail_first {
-                return Err(format!("attempt {n} fails"));
+            let label = String::from_utf8(event.payload.clone()).unwrap();
+            let n = {
+                let mut attempts = self.attempts.lock().unwrap();
+                let n = attempts.entry(label.clone()).or_default();
+                *n += 1;
+                *n
+            };
+            match (self.script)(&label, n) {
+                Act::Succeed => {
+                    self.handled.lock().unwrap().push(label);
+                    Ok(())
+                }
+                Act::Fail => Err(format!("attempt {n} fails")),
+                Act::Panic => panic!("handler bug on {label}"),
+                Act::Hang => std::future::pending().await,
             }
-            self.handled.lock().unwrap().push(event.aggregate_id.clone());
-            Ok(())
         })
     }
 }
 
+/// An event about `aggregate` whose payload is `label`.
+async fn emit_about(pool: &PgPool, aggregate: &str, label: &str, now: chrono::DateTime<chrono::Utc>) {
+    let mut tx = pool.begin().await.unwrap();
+    enqueue_raw(&mut tx, "test.Happened", aggregate, label.as_bytes(), now)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+}
+
+/// An event about `id` labelled `id`.
 async fn emit(pool: &PgPool, topic: &str, id: &str, now: chrono::DateTime<chrono::Utc>) {
     let mut tx = pool.begin().await.unwrap();
-    enqueue(&mut tx, topic, id, json!({ "id": id }), now).await.unwrap();
+    enqueue_raw(&mut tx, topic, id, id.as_bytes(), now).await.unwrap();
     tx.commit().await.unwrap();
 }
 
 fn clock() -> (Arc<ManualClock>, SharedClock) {
     let c = Arc::new(ManualClock::new(start_time()));
     (c.clone(), c)
+}
+
+fn options() -> DispatchOptions {
+    DispatchOptions {
+        poll_interval: Duration::from_millis(50),
+        ..DispatchOptions::default()
+    }
 }
 
 #[tokio::test]
@@ -73,7 +127,7 @@ async fn consumers_get_their_topics_from_registration_on() {
     emit(&pool, "test.Happened", "before-registration", manual.now()).await;
 
     let handled = Arc::new(Mutex::new(Vec::new()));
-    let mut dispatcher = Dispatcher::new(pool.clone(), clock, Duration::from_millis(50));
+    let mut dispatcher = Dispatcher::new(pool.clone(), clock, options());
     dispatcher
         .register(Recorder::new("recorder", 0, handled.clone()))
         .await
@@ -99,7 +153,7 @@ async fn failed_deliveries_are_retried_with_backoff() {
     let pool = db.pool(5).await;
     let (manual, clock) = clock();
     let handled = Arc::new(Mutex::new(Vec::new()));
-    let mut dispatcher = Dispatcher::new(pool.clone(), clock, Duration::from_millis(50));
+    let mut dispatcher = Dispatcher::new(pool.clone(), clock, options());
     dispatcher
         .register(Recorder::new("flaky", 2, handled.clone()))
         .await
@@ -138,7 +192,7 @@ async fn several_dispatchers_deliver_each_event_once() {
     let handled = Arc::new(Mutex::new(Vec::new()));
     let mut replicas = Vec::new();
     for _ in 0..3 {
-        let mut d = Dispatcher::new(pool.clone(), clock.clone(), Duration::from_millis(50));
+        let mut d = Dispatcher::new(pool.clone(), clock.clone(), options());
         d.register(Recorder::new("shared", 0, handled.clone())).await.unwrap();
         replicas.push(Arc::new(d));
     }
@@ -179,7 +233,7 @@ async fn an_event_committed_late_is_still_delivered() {
     let pool = db.pool(5).await;
     let (manual, clock) = clock();
     let handled = Arc::new(Mutex::new(Vec::new()));
-    let mut dispatcher = Dispatcher::new(pool.clone(), clock, Duration::from_millis(50));
+    let mut dispatcher = Dispatcher::new(pool.clone(), clock, options());
     dispatcher
         .register(Recorder::new("recorder", 0, handled.clone()))
         .await
@@ -187,7 +241,7 @@ async fn an_event_committed_late_is_still_delivered() {
 
     // The slow writer starts first (its event is older) but commits last.
     let mut slow = pool.begin().await.unwrap();
-    enqueue(&mut slow, "test.Happened", "slow", json!({}), manual.now())
+    enqueue_raw(&mut slow, "test.Happened", "slow", b"slow", manual.now())
         .await
         .unwrap();
     manual.advance(chrono::Duration::milliseconds(10));
@@ -196,4 +250,172 @@ async fn an_event_committed_late_is_still_delivered() {
     slow.commit().await.unwrap();
     assert_eq!(dispatcher.run_once().await.unwrap(), 1);
     assert_eq!(*handled.lock().unwrap(), ["fast", "slow"]);
+}
+
+async fn handled_now(handled: &Arc<Mutex<Vec<String>>>) -> Vec<String> {
+    handled.lock().unwrap().clone()
+}
+
+#[tokio::test]
+async fn a_retried_event_is_not_overtaken_by_a_later_one_of_its_aggregate() {
+    let db = TestDb::create().await;
+    let pool = db.pool(5).await;
+    let (manual, clock) = clock();
+    let handled = Arc::new(Mutex::new(Vec::new()));
+    let mut dispatcher = Dispatcher::new(pool.clone(), clock, options());
+    let recorder = Recorder::scripted("ordered", handled.clone(), |label, n| {
+        if label == "x1" && n == 1 {
+            Act::Fail
+        } else {
+            Act::Succeed
+        }
+    });
+    dispatcher.register(recorder).await.unwrap();
+    emit_about(&pool, "x", "x1", manual.now()).await;
+    emit_about(&pool, "y", "y1", manual.now()).await;
+    emit_about(&pool, "x", "x2", manual.now()).await;
+
+    // x1 fails; y1 (another aggregate) goes ahead; x2 waits behind x1.
+    assert_eq!(dispatcher.run_once().await.unwrap(), 2);
+    assert_eq!(handled_now(&handled).await, ["y1"]);
+    assert_eq!(
+        dispatcher.run_once().await.unwrap(),
+        0,
+        "x2 is held back while x1 backs off"
+    );
+    manual.advance(chrono::Duration::seconds(1));
+    while dispatcher.run_once().await.unwrap() > 0 {}
+    assert_eq!(handled_now(&handled).await, ["y1", "x1", "x2"]);
+}
+
+#[tokio::test]
+async fn dead_letters_hold_back_their_aggregate_until_replayed() {
+    let db = TestDb::create().await;
+    let pool = db.pool(5).await;
+    let (manual, clock) = clock();
+    let handled = Arc::new(Mutex::new(Vec::new()));
+    let options = DispatchOptions {
+        max_attempts: 2,
+        ..options()
+    };
+    let mut dispatcher = Dispatcher::new(pool.clone(), clock, options);
+    let broken = Arc::new(AtomicBool::new(true));
+    let fixed = broken.clone();
+    let recorder = Recorder::scripted("fragile", handled.clone(), move |label, _| {
+        if label == "x1" && fixed.load(Ordering::SeqCst) {
+            Act::Fail
+        } else {
+            Act::Succeed
+        }
+    });
+    dispatcher.register(recorder).await.unwrap();
+    emit_about(&pool, "x", "x1", manual.now()).await;
+    emit_about(&pool, "x", "x2", manual.now()).await;
+
+    assert_eq!(dispatcher.run_once().await.unwrap(), 1);
+    manual.advance(chrono::Duration::seconds(1));
+    assert_eq!(dispatcher.run_once().await.unwrap(), 1, "the last attempt");
+    let dead = dead_letters(&pool, Some("fragile")).await.unwrap();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(
+        (
+            dead[0].aggregate_id.as_str(),
+            dead[0].attempts,
+            dead[0].last_error.as_deref()
+        ),
+        ("x", 2, Some("attempt 2 fails"))
+    );
+    assert!(dead_letters(&pool, Some("someone-else")).await.unwrap().is_empty());
+
+    // Hours later nothing has moved: no more attempts, and x2 stays behind x1.
+    manual.advance(chrono::Duration::hours(5));
+    assert_eq!(dispatcher.run_once().await.unwrap(), 0);
+    assert!(handled_now(&handled).await.is_empty());
+
+    broken.store(false, Ordering::SeqCst);
+    assert_eq!(replay(&pool, Some("fragile"), None, manual.now()).await.unwrap(), 1);
+    assert_eq!(
+        replay(&pool, Some("fragile"), None, manual.now()).await.unwrap(),
+        0,
+        "nothing left dead"
+    );
+    while dispatcher.run_once().await.unwrap() > 0 {}
+    assert_eq!(handled_now(&handled).await, ["x1", "x2"]);
+    assert!(dead_letters(&pool, None).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_panicking_handler_is_caught_and_retried() {
+    let db = TestDb::create().await;
+    let pool = db.pool(5).await;
+    let (manual, clock) = clock();
+    let handled = Arc::new(Mutex::new(Vec::new()));
+    let mut dispatcher = Dispatcher::new(pool.clone(), clock, options());
+    let recorder = Recorder::scripted("panicky", handled.clone(), |_, n| {
+        if n == 1 { Act::Panic } else { Act::Succeed }
+    });
+    dispatcher.register(recorder).await.unwrap();
+    emit(&pool, "test.Happened", "e1", manual.now()).await;
+
+    assert_eq!(
+        dispatcher.run_once().await.unwrap(),
+        1,
+        "the panic is an attempt, not a crash"
+    );
+    let (attempts, error): (i32, Option<String>) =
+        sqlx::query_as("SELECT attempts, last_error FROM platform.outbox_deliveries")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(attempts, 1);
+    assert_eq!(error.as_deref(), Some("handler panicked: handler bug on e1"));
+    manual.advance(chrono::Duration::seconds(1));
+    assert_eq!(dispatcher.run_once().await.unwrap(), 1);
+    assert_eq!(handled_now(&handled).await, ["e1"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hanging_consumer_times_out_without_stalling_the_others() {
+    let db = TestDb::create().await;
+    let pool = db.pool(10).await;
+    let (manual, clock) = clock();
+    let handled = Arc::new(Mutex::new(Vec::new()));
+    let options = DispatchOptions {
+        handler_timeout: Duration::from_millis(200),
+        ..options()
+    };
+    let mut dispatcher = Dispatcher::new(pool.clone(), clock, options);
+    let hangs = Recorder::scripted("hangs", handled.clone(), |_, _| Act::Hang);
+    dispatcher.register(hangs).await.unwrap();
+    dispatcher
+        .register(Recorder::new("quick", 0, handled.clone()))
+        .await
+        .unwrap();
+    let waker = dispatcher.waker();
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let running = tokio::spawn(dispatcher.run(stop_rx));
+
+    emit(&pool, "test.Happened", "e1", manual.now()).await;
+    waker.notify_one();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let timed_out: Option<String> = sqlx::query_scalar(
+            "SELECT last_error FROM platform.outbox_deliveries WHERE consumer = 'hangs' AND attempts = 1",
+        )
+        .fetch_optional(&pool)
+        .await
+        .unwrap();
+        if timed_out.is_some() && !handled_now(&handled).await.is_empty() {
+            assert_eq!(timed_out.as_deref(), Some("handler timed out after 200ms"));
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the quick consumer or the timeout never came"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(handled_now(&handled).await, ["e1"], "the quick consumer got its event");
+    stop_tx.send(true).unwrap();
+    assert_eq!(running.await.unwrap(), Ok(()), "a clean stop");
 }

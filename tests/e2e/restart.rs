@@ -4,7 +4,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use aftercare::cli::ServiceName;
 use aftercare::database::Database;
 use aftercare::server::{AppState, Background, ServeOptions};
 use aftercare_platform::auth::{Authenticator, JwtKey, Role};
@@ -36,7 +35,7 @@ where
         metrics: Metrics::default(),
     };
     let options = ServeOptions {
-        services: vec![ServiceName::Orders],
+        services: vec!["orders".into()],
         ..Default::default()
     };
     let server = Background::start(state, options, false).await.unwrap();

@@ -172,7 +172,7 @@ async fn get(app: &TestApp, id: &str) -> Return {
 }
 
 async fn topics(app: &TestApp, return_id: &str) -> Vec<String> {
-    sqlx::query_scalar("SELECT topic FROM platform.outbox_events WHERE aggregate_id = $1 ORDER BY occurred_at, id")
+    sqlx::query_scalar("SELECT topic FROM platform.outbox_events WHERE aggregate_id = $1 ORDER BY seq")
         .bind(return_id)
         .fetch_all(&app.pool)
         .await
@@ -255,12 +255,12 @@ async fn refund_lifecycle_from_request_to_completion() {
     assert_eq!(
         topics(&app, &r.return_id).await,
         [
-            "returns.ReturnRequested",
-            "returns.ReturnApproved",
-            "returns.ReturnReceived",
-            "returns.RefundRequested",
-            "returns.RefundSucceeded",
-            "returns.ReturnCompleted"
+            "aftercare.returns.events.v1.ReturnRequested",
+            "aftercare.returns.events.v1.ReturnApproved",
+            "aftercare.returns.events.v1.ReturnReceived",
+            "aftercare.returns.events.v1.RefundRequested",
+            "aftercare.returns.events.v1.RefundSucceeded",
+            "aftercare.returns.events.v1.ReturnCompleted"
         ]
     );
     let refunded: rust_decimal::Decimal =
@@ -435,8 +435,8 @@ async fn exchange_shows_the_difference_and_completes_when_the_replacement_ships(
     let t = topics(&app, &r.return_id).await;
     assert!(
         t.ends_with(&[
-            "returns.ExchangeShipped".to_owned(),
-            "returns.ReturnCompleted".to_owned()
+            "aftercare.returns.events.v1.ExchangeShipped".to_owned(),
+            "aftercare.returns.events.v1.ReturnCompleted".to_owned()
         ]),
         "{t:?}"
     );
@@ -972,7 +972,10 @@ async fn illegal_transitions_name_the_current_status() {
     assert_eq!(rejected.rejection_reason, "used");
     assert_eq!(
         topics(&app, &rejected.return_id).await,
-        ["returns.ReturnRequested", "returns.ReturnRejected"]
+        [
+            "aftercare.returns.events.v1.ReturnRequested",
+            "aftercare.returns.events.v1.ReturnRejected"
+        ]
     );
 
     // Rejection gave the units back: the customer may ask again. Customers
@@ -1003,7 +1006,7 @@ async fn illegal_transitions_name_the_current_status() {
     assert_eq!(canceled.status(), ReturnStatus::Canceled);
     assert_eq!(
         topics(&app, &canceled.return_id).await.last().map(String::as_str),
-        Some("returns.ReturnCanceled")
+        Some("aftercare.returns.events.v1.ReturnCanceled")
     );
     let requested: i32 = sqlx::query_scalar(
         "SELECT requested_quantity FROM returns.order_lines WHERE order_id = 'o-1' AND line_id = 'L1'",
@@ -1054,8 +1057,10 @@ async fn fifty_concurrent_refund_requests_make_one_refund() {
     assert_eq!(refund_ids.len(), 1, "one refund, whoever won");
     assert_eq!(app.count("SELECT count(*) FROM returns.refunds").await, 1);
     assert_eq!(
-        app.count("SELECT count(*) FROM platform.outbox_events WHERE topic = 'returns.RefundRequested'")
-            .await,
+        app.count(
+            "SELECT count(*) FROM platform.outbox_events WHERE topic = 'aftercare.returns.events.v1.RefundRequested'"
+        )
+        .await,
         1
     );
 }
@@ -1117,8 +1122,18 @@ async fn a_failed_refund_may_be_issued_again_and_replays_return_the_same_refund(
         1
     );
     let t = topics(&app, &r.return_id).await;
-    assert_eq!(t.iter().filter(|t| *t == "returns.RefundFailed").count(), 1);
-    assert_eq!(t.iter().filter(|t| *t == "returns.ReturnCompleted").count(), 1);
+    assert_eq!(
+        t.iter()
+            .filter(|t| *t == "aftercare.returns.events.v1.RefundFailed")
+            .count(),
+        1
+    );
+    assert_eq!(
+        t.iter()
+            .filter(|t| *t == "aftercare.returns.events.v1.ReturnCompleted")
+            .count(),
+        1
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1547,28 +1562,47 @@ async fn bad_receipts_are_invalid() {
 
 #[tokio::test]
 async fn order_facts_arriving_out_of_order_are_retried_not_lost() {
-    use aftercare_platform::outbox::{Event, EventHandler};
+    use aftercare_platform::outbox::{Event, EventHandler, topic};
+    use aftercare_proto::order_events::{OrderDelivered, OrderRecorded, RecordedLine};
     use aftercare_returns::projection::OrderProjection;
+    use prost::Message;
     let app = TestApp::spawn().await;
     let projection = OrderProjection::new(app.pool.clone());
-    let event = |topic: &str, payload: serde_json::Value| Event {
+    let event = |topic: String, payload: Vec<u8>| Event {
         id: uuid::Uuid::now_v7(),
-        topic: topic.into(),
+        seq: 1,
+        topic,
         aggregate_id: "o-late".into(),
         payload,
         occurred_at: start_time(),
     };
     let delivered = event(
-        "orders.OrderDelivered",
-        serde_json::json!({ "order_id": "o-late", "delivered_at": start_time(), "line_ids": ["L1"] }),
+        topic::<OrderDelivered>(),
+        OrderDelivered {
+            order_id: "o-late".into(),
+            customer_id: "c-1".into(),
+            delivered_at: ts(start_time()),
+            line_ids: vec!["L1".into()],
+        }
+        .encode_to_vec(),
     );
     let recorded = event(
-        "orders.OrderRecorded",
-        serde_json::json!({
-            "order_id": "o-late", "customer_id": "c-1", "currency_code": "EUR",
-            "lines": [{ "line_id": "L1", "sku": "S", "product_name": "P", "category": "kitchen",
-                        "quantity": 1, "paid_amount": "9.99" }],
-        }),
+        topic::<OrderRecorded>(),
+        OrderRecorded {
+            order_id: "o-late".into(),
+            customer_id: "c-1".into(),
+            currency_code: "EUR".into(),
+            lines: vec![RecordedLine {
+                line_id: "L1".into(),
+                sku: "S".into(),
+                product_name: "P".into(),
+                category: "kitchen".into(),
+                quantity: 1,
+                paid_amount: eur("9.99"),
+            }],
+            ..Default::default()
+        }
+        .encode_to_vec(),
     );
     assert!(
         projection.handle(&delivered).await.is_err(),
@@ -1733,7 +1767,7 @@ async fn every_role_against_every_rpc() {
         ("ShipExchange", &[Agent, Service]),
         ("AddReturnMessage", &[Customer, Agent]),
     ];
-    let table: Vec<&str> = aftercare_returns::api::ROLES.iter().map(|(rpc, _)| *rpc).collect();
+    let table: Vec<&str> = aftercare_returns::grpc::ROLES.iter().map(|(rpc, _)| *rpc).collect();
     assert_eq!(
         table,
         matrix.iter().map(|(rpc, _)| *rpc).collect::<Vec<_>>(),

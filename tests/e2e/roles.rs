@@ -59,7 +59,7 @@ async fn every_role_against_every_rpc() {
     };
     let rpcs = ["RecordOrder", "RecordDelivery", "CancelOrder", "GetOrder", "ListOrders"];
     // The table in the service and this matrix must name the same RPCs.
-    let table: Vec<&str> = aftercare_orders::api::ROLES.iter().map(|(rpc, _)| *rpc).collect();
+    let table: Vec<&str> = aftercare_orders::grpc::ROLES.iter().map(|(rpc, _)| *rpc).collect();
     assert_eq!(table, rpcs);
 
     for (n, rpc) in rpcs.iter().enumerate() {

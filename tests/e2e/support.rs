@@ -18,6 +18,7 @@ use aftercare_platform::auth::{Authenticator, JwtKey, Role};
 use aftercare_platform::clock::ManualClock;
 use aftercare_platform::db::quote_ident;
 use aftercare_platform::embedded::{EmbeddedPostgres, Options};
+use aftercare_platform::outbox::DispatchOptions;
 use aftercare_platform::telemetry::Metrics;
 use aftercare_proto::orders::order_service_client::OrderServiceClient;
 use aftercare_proto::returns::return_service_client::ReturnServiceClient;
@@ -263,7 +264,10 @@ impl ServerThread {
                     metrics: Metrics::default(),
                 };
                 let serve_options = ServeOptions {
-                    outbox_poll_interval: Duration::from_millis(100),
+                    dispatch: DispatchOptions {
+                        poll_interval: Duration::from_millis(100),
+                        ..DispatchOptions::default()
+                    },
                     shutdown_grace: Duration::from_secs(5),
                     ..Default::default()
                 };

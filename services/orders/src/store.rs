@@ -1,15 +1,13 @@
 //! Order storage in the `orders` schema. Queries only: the rules live in
-//! `domain`, the transactions are opened by `api`.
+//! `domain`, the transactions are opened by `app`.
 
-use aftercare_platform::channel::Channel;
+use aftercare_kernel::channel::Channel;
+use aftercare_kernel::{Currency, DateTime, Decimal, Money, Utc};
 use aftercare_platform::error::Error;
-use aftercare_platform::money::Currency;
 use aftercare_platform::paging::Cursor;
-use chrono::{DateTime, Utc};
-use rust_decimal::Decimal;
 use sqlx::PgConnection;
 
-use crate::domain::{Line, Order, PricedOrder};
+use crate::domain::{Line, Order, PricedLine, PricedOrder};
 
 /// Inserts the order unless one with its id exists; returns whether it did.
 /// A concurrent insert of the same id waits for the first to finish, so of
@@ -27,11 +25,11 @@ pub async fn insert_order(tx: &mut PgConnection, p: &PricedOrder, now: DateTime<
     .bind(o.placed_at)
     .bind(o.currency.code())
     .bind(o.channel.as_str())
-    .bind(p.subtotal)
-    .bind(p.discount_total)
-    .bind(o.order_discount)
-    .bind(o.shipping_amount)
-    .bind(p.total)
+    .bind(p.subtotal.amount())
+    .bind(p.discount_total.amount())
+    .bind(o.order_discount.amount())
+    .bind(o.shipping_amount.amount())
+    .bind(p.total.amount())
     .bind(&p.content_hash[..])
     .bind(now)
     .execute(&mut *tx)
@@ -43,8 +41,8 @@ pub async fn insert_order(tx: &mut PgConnection, p: &PricedOrder, now: DateTime<
     }
 
     // All lines in one statement, column by column.
-    let col = |f: fn(&crate::domain::PricedLine) -> String| p.lines.iter().map(f).collect::<Vec<_>>();
-    let num = |f: fn(&crate::domain::PricedLine) -> Decimal| p.lines.iter().map(f).collect::<Vec<_>>();
+    let col = |f: fn(&PricedLine) -> String| p.lines.iter().map(f).collect::<Vec<_>>();
+    let num = |f: fn(&PricedLine) -> Money| p.lines.iter().map(|l| f(l).amount()).collect::<Vec<Decimal>>();
     let positions: Vec<i32> = (0..p.lines.len() as i32).collect();
     let quantities: Vec<i32> = p.lines.iter().map(|l| l.line.quantity).collect();
     let serials: Vec<serde_json::Value> = p
@@ -187,6 +185,7 @@ async fn with_lines(conn: &mut PgConnection, rows: Vec<OrderRow>) -> Result<Vec<
                 .into_iter()
                 .partition(|l| l.order_id == r.order_id);
             lines = rest;
+            let m = |amount| Money::from_decimal(currency, amount);
             let order_lines = mine
                 .into_iter()
                 .map(|l| Line {
@@ -195,10 +194,10 @@ async fn with_lines(conn: &mut PgConnection, rows: Vec<OrderRow>) -> Result<Vec<
                     product_name: l.product_name,
                     category: l.category,
                     quantity: l.quantity,
-                    unit_price: l.unit_price,
-                    line_discount: l.line_discount,
-                    order_discount_allocation: l.order_discount_allocation,
-                    paid_amount: l.paid_amount,
+                    unit_price: m(l.unit_price),
+                    line_discount: m(l.line_discount),
+                    order_discount_allocation: m(l.order_discount_allocation),
+                    paid_amount: m(l.paid_amount),
                     serial_numbers: l.serial_numbers,
                     delivered_at: l.delivered_at,
                 })
@@ -210,11 +209,11 @@ async fn with_lines(conn: &mut PgConnection, rows: Vec<OrderRow>) -> Result<Vec<
                 currency,
                 channel,
                 lines: order_lines,
-                subtotal: r.subtotal,
-                discount_total: r.discount_total,
-                order_discount: r.order_discount,
-                shipping_amount: r.shipping_amount,
-                total: r.total,
+                subtotal: m(r.subtotal),
+                discount_total: m(r.discount_total),
+                order_discount: m(r.order_discount),
+                shipping_amount: m(r.shipping_amount),
+                total: m(r.total),
                 canceled_at: r.canceled_at,
                 created_at: r.created_at,
                 updated_at: r.updated_at,

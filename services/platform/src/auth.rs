@@ -1,12 +1,19 @@
 //! Authentication (a JWT bearer token in the `authorization` metadata) and
-//! authorization (each service's table of which roles may call which RPC).
+//! authorization (each service's table of which roles may call which RPC,
+//! enforced by a tower layer keyed by gRPC path before any body is decoded).
 
+use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::str::FromStr;
+use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
+use tonic::Status;
 
 use crate::error::Error;
 
@@ -170,10 +177,10 @@ impl Authenticator {
         jsonwebtoken::encode(&Header::new(*algorithm), &claims, key).map_err(|e| e.to_string())
     }
 
-    /// Verifies the `authorization: Bearer <jwt>` metadata.
-    pub fn authenticate(&self, metadata: &tonic::metadata::MetadataMap) -> Result<Caller, Error> {
-        let header = metadata
-            .get("authorization")
+    /// Verifies the `authorization: Bearer <jwt>` header.
+    pub fn authenticate(&self, headers: &http::HeaderMap) -> Result<Caller, Error> {
+        let header = headers
+            .get(http::header::AUTHORIZATION)
             .ok_or_else(|| Error::Unauthenticated("missing authorization metadata (Bearer token)".into()))?;
         let token = header
             .to_str()
@@ -193,54 +200,152 @@ impl Authenticator {
     }
 }
 
-/// Which roles may call each RPC of one service: the one place a service
-/// states its permissions.
+/// Which roles may call each RPC of one service, by method name: the one
+/// place a service states its permissions.
 pub type RoleTable = &'static [(&'static str, &'static [Role])];
 
-/// Authenticates a request and checks it against a service's [`RoleTable`].
-#[derive(Clone)]
-pub struct Guard {
-    auth: std::sync::Arc<Authenticator>,
-    table: RoleTable,
+/// Every served method's roles, keyed by gRPC path (`/pkg.Service/Method`).
+#[derive(Debug, Default, Clone)]
+pub struct AccessTable {
+    methods: HashMap<String, &'static [Role]>,
+    services: HashSet<String>,
 }
 
-impl Guard {
-    pub fn new(auth: std::sync::Arc<Authenticator>, table: RoleTable) -> Guard {
-        Guard { auth, table }
-    }
+/// What the table says about a request path.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Not one of ours (health, reflection): public.
+    Public,
+    /// One of our services, but no such method: answered UNIMPLEMENTED
+    /// without decoding anything.
+    UnknownMethod,
+    Roles(&'static [Role]),
+}
 
-    /// The caller of `rpc`, if their token is valid and their role may call it.
-    /// Records the role on the current RPC span.
-    pub fn check<T>(&self, request: &tonic::Request<T>, rpc: &str) -> Result<Caller, Error> {
-        let caller = self.auth.authenticate(request.metadata())?;
-        tracing::Span::current().record("role", caller.role.as_str());
-        let allowed = self
-            .table
-            .iter()
-            .find(|(name, _)| *name == rpc)
-            .map(|(_, roles)| *roles)
-            .ok_or_else(|| Error::internal(format!("rpc {rpc} is missing from the role table")))?;
-        if allowed.contains(&caller.role) {
-            Ok(caller)
-        } else {
-            Err(Error::PermissionDenied(format!(
-                "role {} may not call {rpc}",
-                caller.role
-            )))
+impl AccessTable {
+    pub fn add_service(&mut self, grpc_service: &str, roles: RoleTable) {
+        self.services.insert(grpc_service.to_owned());
+        for (method, allowed) in roles {
+            self.methods.insert(format!("/{grpc_service}/{method}"), allowed);
         }
     }
+
+    pub fn lookup(&self, path: &str) -> Access {
+        if let Some(roles) = self.methods.get(path) {
+            return Access::Roles(roles);
+        }
+        let service = path.trim_start_matches('/').split('/').next().unwrap_or_default();
+        if self.services.contains(service) {
+            Access::UnknownMethod
+        } else {
+            Access::Public
+        }
+    }
+}
+
+/// Authenticates and authorizes every call to our services before its body
+/// is read, from the [`AccessTable`]; the handler finds the [`Caller`] in the
+/// request's extensions ([`caller`]).
+#[derive(Clone)]
+pub struct AuthLayer {
+    auth: Arc<Authenticator>,
+    table: Arc<AccessTable>,
+}
+
+impl AuthLayer {
+    pub fn new(auth: Arc<Authenticator>, table: AccessTable) -> AuthLayer {
+        AuthLayer {
+            auth,
+            table: Arc::new(table),
+        }
+    }
+}
+
+impl<S> tower::Layer<S> for AuthLayer {
+    type Service = AuthService<S>;
+    fn layer(&self, inner: S) -> AuthService<S> {
+        AuthService {
+            inner,
+            auth: self.auth.clone(),
+            table: self.table.clone(),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct AuthService<S> {
+    inner: S,
+    auth: Arc<Authenticator>,
+    table: Arc<AccessTable>,
+}
+
+impl<S> AuthService<S> {
+    fn admit(&self, path: &str, headers: &http::HeaderMap) -> Result<Option<Caller>, Status> {
+        let allowed = match self.table.lookup(path) {
+            Access::Public => return Ok(None),
+            Access::UnknownMethod => return Err(Status::unimplemented("")),
+            Access::Roles(roles) => roles,
+        };
+        let caller = self.auth.authenticate(headers)?;
+        tracing::Span::current().record("role", caller.role.as_str());
+        if !allowed.contains(&caller.role) {
+            let method = path.rsplit('/').next().unwrap_or_default();
+            return Err(Error::PermissionDenied(format!("role {} may not call {method}", caller.role)).into());
+        }
+        Ok(Some(caller))
+    }
+}
+
+impl<S, B> tower::Service<http::Request<B>> for AuthService<S>
+where
+    S: tower::Service<http::Request<B>, Response = http::Response<tonic::body::Body>>,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
+        match self.admit(request.uri().path(), request.headers()) {
+            Ok(caller) => {
+                if let Some(caller) = caller {
+                    request.extensions_mut().insert(caller);
+                }
+                Box::pin(self.inner.call(request))
+            }
+            Err(status) => {
+                let response = status.into_http::<tonic::body::Body>();
+                Box::pin(std::future::ready(Ok(response)))
+            }
+        }
+    }
+}
+
+/// The caller the [`AuthLayer`] admitted. Without one (a service mounted
+/// without the layer) the call is refused: authorization fails closed.
+pub fn caller<T>(request: &tonic::Request<T>) -> Result<Caller, Error> {
+    request
+        .extensions()
+        .get::<Caller>()
+        .cloned()
+        .ok_or_else(|| Error::Unauthenticated("no authenticated caller".into()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tonic::metadata::MetadataMap;
+    use http::HeaderMap as MetadataMap;
 
     const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
 
     fn bearer(token: &str) -> MetadataMap {
         let mut m = MetadataMap::new();
-        m.insert("authorization", format!("Bearer {token}").parse().unwrap());
+        m.insert(http::header::AUTHORIZATION, format!("Bearer {token}").parse().unwrap());
         m
     }
 
@@ -332,7 +437,7 @@ mod tests {
             Err(Error::Unauthenticated(_))
         ));
         let mut basic = MetadataMap::new();
-        basic.insert("authorization", "Basic abc".parse().unwrap());
+        basic.insert(http::header::AUTHORIZATION, "Basic abc".parse().unwrap());
         assert!(matches!(a.authenticate(&basic), Err(Error::Unauthenticated(_))));
     }
 
@@ -391,15 +496,78 @@ MCowBQYDK2VwAyEASHlKIBLvK+yyukppFmO8rS8EuyRFe4u8dGiIfMZlEWM=
     }
 
     #[test]
-    fn guard_applies_the_role_table() {
+    fn the_access_table_is_keyed_by_path() {
         const TABLE: RoleTable = &[("Read", &[Role::Customer, Role::Agent]), ("Write", &[Role::Agent])];
+        let mut table = AccessTable::default();
+        table.add_service("pkg.Svc", TABLE);
+        assert_eq!(table.lookup("/pkg.Svc/Write"), Access::Roles(&[Role::Agent]));
+        assert_eq!(table.lookup("/pkg.Svc/Missing"), Access::UnknownMethod);
+        assert_eq!(table.lookup("/grpc.health.v1.Health/Check"), Access::Public);
+        assert_eq!(table.lookup("/pkg.SvcOther/Read"), Access::Public);
+    }
+
+    #[tokio::test]
+    async fn the_layer_admits_refuses_and_hands_over_the_caller() {
+        use tower::{Layer, Service, ServiceExt};
+        const TABLE: RoleTable = &[("Read", &[Role::Customer]), ("Write", &[Role::Agent])];
         let a = std::sync::Arc::new(auth());
-        let guard = Guard::new(a.clone(), TABLE);
-        let customer = a.issue(Role::Customer, "c-1", Duration::from_secs(60)).unwrap();
-        let mut req = tonic::Request::new(());
-        *req.metadata_mut() = bearer(&customer);
-        assert!(guard.check(&req, "Read").is_ok());
-        assert!(matches!(guard.check(&req, "Write"), Err(Error::PermissionDenied(_))));
-        assert!(matches!(guard.check(&req, "Missing"), Err(Error::Internal(_))));
+        let mut table = AccessTable::default();
+        table.add_service("pkg.Svc", TABLE);
+        let inner = tower::service_fn(|request: http::Request<()>| async move {
+            let subject = request
+                .extensions()
+                .get::<Caller>()
+                .map(|c| c.subject.clone())
+                .unwrap_or_default();
+            let response = http::Response::builder()
+                .header("x-subject", subject)
+                .body(tonic::body::Body::empty())
+                .unwrap();
+            Ok::<_, std::convert::Infallible>(response)
+        });
+        let mut service = AuthLayer::new(a.clone(), table).layer(inner);
+        let token = a.issue(Role::Customer, "c-1", Duration::from_secs(60)).unwrap();
+        let mut call = async |path: &str, token: Option<&str>| {
+            let mut request = http::Request::builder().uri(path);
+            if let Some(t) = token {
+                request = request.header("authorization", format!("Bearer {t}"));
+            }
+            let response = service
+                .ready()
+                .await
+                .unwrap()
+                .call(request.body(()).unwrap())
+                .await
+                .unwrap();
+            let status = response
+                .headers()
+                .get("grpc-status")
+                .map(|v| v.to_str().unwrap().to_owned());
+            let subject = response
+                .headers()
+                .get("x-subject")
+                .map(|v| v.to_str().unwrap().to_owned());
+            (status, subject)
+        };
+        assert_eq!(call("/pkg.Svc/Read", Some(&token)).await, (None, Some("c-1".into())));
+        assert_eq!(
+            call("/pkg.Svc/Write", Some(&token)).await.0.as_deref(),
+            Some("7"),
+            "PERMISSION_DENIED"
+        );
+        assert_eq!(
+            call("/pkg.Svc/Read", None).await.0.as_deref(),
+            Some("16"),
+            "UNAUTHENTICATED"
+        );
+        assert_eq!(
+            call("/pkg.Svc/Nope", Some(&token)).await.0.as_deref(),
+            Some("12"),
+            "UNIMPLEMENTED"
+        );
+        assert_eq!(
+            call("/grpc.health.v1.Health/Check", None).await,
+            (None, Some(String::new()))
+        );
     }
 }

@@ -1,26 +1,33 @@
-//! What every service's API gets from the server: the pool, the clock, the
-//! authenticator and a way to wake the outbox dispatcher.
+//! What every service gets from the server: the pool, the clock and a way to
+//! wake the outbox dispatcher. Use cases start their transactions from here
+//! ([`ServiceContext::begin`]).
 
 use std::sync::Arc;
 
+use aftercare_kernel::clock::SharedClock;
 use sqlx::PgPool;
 use tokio::sync::Notify;
 
-use crate::auth::Authenticator;
-use crate::clock::SharedClock;
+use crate::error::Error;
+use crate::uow::UnitOfWork;
 
 #[derive(Clone)]
 pub struct ServiceContext {
     pub pool: PgPool,
     pub clock: SharedClock,
-    pub auth: Arc<Authenticator>,
     /// Notified after a transaction that wrote events commits, so they are
     /// delivered now rather than at the next poll.
     pub outbox_wake: Arc<Notify>,
 }
 
 impl ServiceContext {
-    pub fn events_committed(&self) {
-        self.outbox_wake.notify_one();
+    /// Opens the unit of work of one mutating call.
+    pub async fn begin(&self) -> Result<UnitOfWork, Error> {
+        UnitOfWork::begin(&self.pool, self.clock.now(), self.outbox_wake.clone()).await
+    }
+
+    /// A connection for reads outside a unit of work.
+    pub async fn read(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Postgres>, Error> {
+        Ok(self.pool.acquire().await?)
     }
 }

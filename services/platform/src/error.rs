@@ -15,18 +15,12 @@
 
 use std::collections::HashMap;
 
+pub use aftercare_kernel::violations::{InvalidInput, Violation, Violations};
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, FieldViolation, StatusExt};
 
 /// The `ErrorInfo.domain` of every error aftercare returns.
 pub const ERROR_DOMAIN: &str = "aftercare";
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Violation {
-    /// Path to the field, e.g. `lines[2].unit_price.amount`.
-    pub field: String,
-    pub description: String,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -85,62 +79,15 @@ impl Error {
     }
 }
 
-/// Collects every field violation of a request before answering, so a client
-/// learns all that is wrong at once.
-#[derive(Debug, Default)]
-pub struct Violations(Vec<Violation>);
-
-impl Violations {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    pub fn add(&mut self, field: impl Into<String>, description: impl Into<String>) {
-        self.0.push(Violation {
-            field: field.into(),
-            description: description.into(),
-        });
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// Unwraps a field's parse result, recording its error as a violation.
-    pub fn take<T, E: std::fmt::Display>(&mut self, field: &str, result: Result<T, E>) -> Option<T> {
-        match result {
-            Ok(v) => Some(v),
-            Err(e) => {
-                self.add(field, e.to_string());
-                None
-            }
-        }
-    }
-
-    /// `Ok` when nothing was recorded, else `InvalidArgument` with every violation.
-    pub fn finish(self) -> Result<()> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::InvalidArgument(self.0))
-        }
-    }
-
-    /// Like [`Violations::finish`], yielding `value` when nothing was recorded.
-    /// `value` is only `None` when a violation was recorded for it.
-    pub fn finish_with<T>(self, value: Option<T>) -> Result<T> {
-        self.finish()?;
-        value.ok_or_else(|| Error::internal("a parse failed without recording a violation"))
+impl From<InvalidInput> for Error {
+    fn from(e: InvalidInput) -> Error {
+        Error::InvalidArgument(e.0)
     }
 }
 
 impl From<sqlx::Error> for Error {
     fn from(e: sqlx::Error) -> Error {
-        match e.as_database_error().and_then(|d| d.code()).as_deref() {
-            // serialization_failure, deadlock_detected: a lost race the client may retry.
-            Some("40001") | Some("40P01") => Error::Aborted("concurrent update; retry the request".into()),
-            _ => Error::Internal(format!("database: {e}")),
-        }
+        crate::sqlstate::to_error(e)
     }
 }
 
@@ -197,7 +144,7 @@ mod tests {
         let mut v = Violations::new();
         v.add("order_id", "must not be empty");
         v.add("lines[0].quantity", "must be at least 1");
-        let status: Status = v.finish().unwrap_err().into();
+        let status: Status = Error::from(v.finish().unwrap_err()).into();
         assert_eq!(status.code(), Code::InvalidArgument);
         let bad = status.get_details_bad_request().expect("BadRequest details");
         let fields: Vec<_> = bad.field_violations.iter().map(|f| f.field.as_str()).collect();

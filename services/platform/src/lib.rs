@@ -1,21 +1,26 @@
 //! The shared runtime of aftercare's services: errors and their gRPC mapping,
-//! authentication and role tables, idempotency, the transactional outbox,
-//! money, the clock, paging, telemetry and the database (including the
-//! embedded Postgres default).
+//! SQLSTATE mapping, authentication and the role layer, idempotency, the unit
+//! of work, the transactional outbox and its dispatcher, paging, telemetry,
+//! the service registry, wire forms of kernel types, and the database
+//! (including the embedded Postgres default).
+//!
+//! The I/O-free core (money, clock, ids, input checks) is
+//! `aftercare-kernel`, re-exported here as [`kernel`].
 
 pub mod auth;
-pub mod channel;
-pub mod clock;
 pub mod context;
 pub mod db;
 pub mod embedded;
 pub mod error;
 pub mod idempotency;
-pub mod money;
 pub mod outbox;
 pub mod paging;
+pub mod registry;
+pub mod sqlstate;
 pub mod telemetry;
-pub mod timestamp;
-pub mod validate;
+pub mod uow;
+pub mod wire;
 
+pub use aftercare_kernel as kernel;
+pub use aftercare_kernel::{clock, validate};
 pub use error::{Error, Result, Violations};

@@ -189,7 +189,9 @@ where
         );
         let metrics = self.metrics.clone();
         let started = Instant::now();
-        let future = self.inner.call(request).instrument(span.clone());
+        // Entered while the inner layers start the call, so the auth layer
+        // records the caller's role on this span.
+        let future = span.in_scope(|| self.inner.call(request)).instrument(span.clone());
         Box::pin(async move {
             let result = future.await;
             let elapsed = started.elapsed();

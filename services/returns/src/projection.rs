@@ -1,18 +1,37 @@
-//! The order facts this service keeps, from OrderService's events: which
+//! The order facts this service keeps, from order intake's events: which
 //! lines exist, what was paid for them, when they were delivered, whether the
-//! order was canceled. Handlers are idempotent (events arrive at least once).
+//! order was canceled. Handlers are idempotent (events arrive at least once)
+//! and never read the `orders` schema.
 
-use aftercare_platform::outbox::{Event, EventHandler, HandlerFuture};
-use chrono::{DateTime, Utc};
-use rust_decimal::Decimal;
-use serde_json::Value;
+use aftercare_kernel::{DateTime, Utc};
+use aftercare_platform::outbox::{Event, EventHandler, HandlerFuture, topic};
+use aftercare_platform::wire::{from_timestamp, parse_money};
+use aftercare_proto::order_events::{OrderCanceled, OrderDelivered, OrderRecorded};
 use sqlx::PgPool;
 
-/// The consumer name; its subscription is also made by the migration.
+/// The consumer name; its subscription is also made by the migrations, so
+/// no order event is missed before the service first starts.
 pub const CONSUMER: &str = "returns.orders";
 
 pub struct OrderProjection {
     pool: PgPool,
+}
+
+fn db(e: sqlx::Error) -> String {
+    e.to_string()
+}
+
+fn time(ts: Option<&prost_types::Timestamp>, field: &str) -> Result<DateTime<Utc>, String> {
+    ts.and_then(from_timestamp)
+        .ok_or_else(|| format!("{field} missing or invalid"))
+}
+
+fn required<'a>(value: &'a str, field: &str) -> Result<&'a str, String> {
+    if value.is_empty() {
+        Err(format!("{field} missing"))
+    } else {
+        Ok(value)
+    }
 }
 
 impl OrderProjection {
@@ -21,97 +40,94 @@ impl OrderProjection {
     }
 
     async fn apply(&self, event: &Event) -> Result<(), String> {
-        let p = &event.payload;
-        let order_id = text(p, "order_id")?;
-        match event.topic.as_str() {
-            "orders.OrderRecorded" => {
-                let mut tx = self.pool.begin().await.map_err(|e| e.to_string())?;
-                let inserted = sqlx::query(
-                    "INSERT INTO returns.orders (order_id, customer_id, currency_code) VALUES ($1, $2, $3)
-                     ON CONFLICT (order_id) DO NOTHING",
-                )
-                .bind(order_id)
-                .bind(text(p, "customer_id")?)
-                .bind(text(p, "currency_code")?)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| e.to_string())?
-                .rows_affected();
-                if inserted == 0 {
-                    return Ok(()); // seen before
-                }
-                let lines = p["lines"].as_array().ok_or("lines missing")?;
-                for (position, line) in lines.iter().enumerate() {
-                    let paid: Decimal = text(line, "paid_amount")?.parse().map_err(|_| "bad paid_amount")?;
-                    sqlx::query(
-                        "INSERT INTO returns.order_lines (order_id, line_id, position, sku, product_name, category,
-                             quantity, paid_amount) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                    )
-                    .bind(order_id)
-                    .bind(text(line, "line_id")?)
-                    .bind(position as i32)
-                    .bind(text(line, "sku")?)
-                    .bind(text(line, "product_name")?)
-                    .bind(text(line, "category")?)
-                    .bind(line["quantity"].as_i64().ok_or("quantity missing")? as i32)
-                    .bind(paid)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                }
-                tx.commit().await.map_err(|e| e.to_string())
-            }
-            "orders.OrderDelivered" => {
-                let delivered_at: DateTime<Utc> =
-                    serde_json::from_value(p["delivered_at"].clone()).map_err(|e| e.to_string())?;
-                let line_ids: Vec<String> = serde_json::from_value(p["line_ids"].clone()).map_err(|e| e.to_string())?;
-                self.require_order(order_id).await?;
-                sqlx::query(
-                    "UPDATE returns.order_lines SET delivered_at = COALESCE(delivered_at, $3)
-                     WHERE order_id = $1 AND line_id = ANY ($2)",
-                )
-                .bind(order_id)
-                .bind(&line_ids)
-                .bind(delivered_at)
+        if let Some(e) = event.decode::<OrderRecorded>()? {
+            return self.recorded(e).await;
+        }
+        if let Some(e) = event.decode::<OrderDelivered>()? {
+            let delivered_at = time(e.delivered_at.as_ref(), "delivered_at")?;
+            self.require_order(&e.order_id).await?;
+            sqlx::query(
+                "UPDATE returns.order_lines SET delivered_at = COALESCE(delivered_at, $3)
+                 WHERE order_id = $1 AND line_id = ANY ($2)",
+            )
+            .bind(&e.order_id)
+            .bind(&e.line_ids)
+            .bind(delivered_at)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+            return Ok(());
+        }
+        if let Some(e) = event.decode::<OrderCanceled>()? {
+            let canceled_at = time(e.canceled_at.as_ref(), "canceled_at")?;
+            self.require_order(&e.order_id).await?;
+            sqlx::query("UPDATE returns.orders SET canceled_at = COALESCE(canceled_at, $2) WHERE order_id = $1")
+                .bind(&e.order_id)
+                .bind(canceled_at)
                 .execute(&self.pool)
                 .await
-                .map_err(|e| e.to_string())?;
-                Ok(())
-            }
-            "orders.OrderCanceled" => {
-                let canceled_at: DateTime<Utc> =
-                    serde_json::from_value(p["canceled_at"].clone()).map_err(|e| e.to_string())?;
-                self.require_order(order_id).await?;
-                sqlx::query("UPDATE returns.orders SET canceled_at = COALESCE(canceled_at, $2) WHERE order_id = $1")
-                    .bind(order_id)
-                    .bind(canceled_at)
-                    .execute(&self.pool)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                Ok(())
-            }
-            _ => Ok(()),
+                .map_err(db)?;
         }
+        Ok(())
     }
 
-    /// A delivery or cancellation seen before its order (after a failed
-    /// attempt of the order's event) fails, so it is retried after it.
+    async fn recorded(&self, e: OrderRecorded) -> Result<(), String> {
+        let order_id = required(&e.order_id, "order_id")?;
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        let inserted = sqlx::query(
+            "INSERT INTO returns.orders (order_id, customer_id, currency_code) VALUES ($1, $2, $3)
+             ON CONFLICT (order_id) DO NOTHING",
+        )
+        .bind(order_id)
+        .bind(required(&e.customer_id, "customer_id")?)
+        .bind(required(&e.currency_code, "currency_code")?)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?
+        .rows_affected();
+        if inserted == 0 {
+            return Ok(()); // seen before
+        }
+        for (position, line) in e.lines.iter().enumerate() {
+            let paid = line
+                .paid_amount
+                .as_ref()
+                .ok_or("paid_amount missing")
+                .and_then(|m| parse_money(m).map_err(|_| "bad paid_amount"))?;
+            sqlx::query(
+                "INSERT INTO returns.order_lines (order_id, line_id, position, sku, product_name, category,
+                     quantity, paid_amount) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(order_id)
+            .bind(&line.line_id)
+            .bind(position as i32)
+            .bind(&line.sku)
+            .bind(&line.product_name)
+            .bind(&line.category)
+            .bind(line.quantity)
+            .bind(paid.amount())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        }
+        tx.commit().await.map_err(db)
+    }
+
+    /// A delivery or cancellation is never delivered before its order's
+    /// event (the dispatcher keeps one order's events in order); this guards
+    /// against an order whose recording was lost, so the event is retried.
     async fn require_order(&self, order_id: &str) -> Result<(), String> {
         let known: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM returns.orders WHERE order_id = $1)")
             .bind(order_id)
             .fetch_one(&self.pool)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(db)?;
         if known {
             Ok(())
         } else {
             Err(format!("order {order_id} not recorded yet"))
         }
     }
-}
-
-fn text<'a>(v: &'a Value, field: &str) -> Result<&'a str, String> {
-    v[field].as_str().ok_or_else(|| format!("{field} missing"))
 }
 
 impl EventHandler for OrderProjection {
@@ -121,9 +137,9 @@ impl EventHandler for OrderProjection {
 
     fn topics(&self) -> Vec<String> {
         vec![
-            "orders.OrderRecorded".into(),
-            "orders.OrderDelivered".into(),
-            "orders.OrderCanceled".into(),
+            topic::<OrderRecorded>(),
+            topic::<OrderDelivered>(),
+            topic::<OrderCanceled>(),
         ]
     }
 

@@ -1,6 +1,6 @@
 //! Checks for the plain strings of requests: ids, names, notes.
 
-use crate::error::Violations;
+use crate::violations::Violations;
 
 /// A required identifier: 1..=`max` characters, no control characters, no
 /// surrounding white space.

@@ -133,6 +133,8 @@ pub enum MoneyError {
     Negative,
     #[error("amount is above the limit of {MAX_AMOUNT}")]
     TooLarge,
+    #[error("cannot combine {left} with {right}")]
+    CurrencyMismatch { left: &'static str, right: &'static str },
 }
 
 /// An amount in a currency. Amounts always fit the currency's minor unit.
@@ -205,17 +207,136 @@ impl Money {
         self.amount
     }
 
-    /// The wire form, `aftercare.common.v1.Money`.
-    pub fn to_proto(&self) -> aftercare_proto::common::Money {
-        aftercare_proto::common::Money {
-            currency_code: self.currency.code().to_owned(),
-            amount: self.to_amount_string(),
-        }
-    }
-
     /// The amount with exactly the currency's decimals, as on the wire.
     pub fn to_amount_string(&self) -> String {
         self.currency.format(self.amount)
+    }
+
+    /// `minor` minor units of `currency` (cents for EUR).
+    pub fn from_minor(currency: Currency, minor: i128) -> Money {
+        Money::from_decimal(currency, currency.minor_to_decimal(minor))
+    }
+
+    /// The amount in minor units. Every `Money` fits its currency.
+    pub fn to_minor(&self) -> i128 {
+        self.currency.to_minor(self.amount).expect("money fits its currency")
+    }
+
+    pub fn is_zero(&self) -> bool {
+        self.amount.is_zero()
+    }
+
+    pub fn is_positive(&self) -> bool {
+        self.amount > Decimal::ZERO
+    }
+
+    pub fn is_negative(&self) -> bool {
+        self.amount < Decimal::ZERO
+    }
+
+    /// The sum, or `CurrencyMismatch`.
+    pub fn checked_add(self, other: Money) -> Result<Money, MoneyError> {
+        self.same_currency(other)?;
+        Ok(Money::from_decimal(self.currency, self.amount + other.amount))
+    }
+
+    /// The difference, or `CurrencyMismatch`.
+    pub fn checked_sub(self, other: Money) -> Result<Money, MoneyError> {
+        self.same_currency(other)?;
+        Ok(Money::from_decimal(self.currency, self.amount - other.amount))
+    }
+
+    /// `self` times a count of units (a unit price times a quantity).
+    pub fn times(self, units: i64) -> Money {
+        Money::from_decimal(self.currency, self.amount * Decimal::from(units))
+    }
+
+    pub fn min(self, other: Money) -> Money {
+        if self.le(&other) { self } else { other }
+    }
+
+    pub fn max(self, other: Money) -> Money {
+        if self.ge(&other) { self } else { other }
+    }
+
+    /// Adds up amounts of one currency; zero for none.
+    pub fn sum(currency: Currency, amounts: impl IntoIterator<Item = Money>) -> Money {
+        amounts.into_iter().fold(Money::zero(currency), |a, b| a + b)
+    }
+
+    /// Splits this amount over `weights` by largest remainder (see [`allocate`]).
+    pub fn split(self, weights: &[Money]) -> Vec<Money> {
+        let weights: Vec<Decimal> = weights.iter().map(|w| self.pair(*w).amount).collect();
+        allocate(self.currency, self.amount, &weights)
+            .into_iter()
+            .map(|part| Money::from_decimal(self.currency, part))
+            .collect()
+    }
+
+    fn same_currency(self, other: Money) -> Result<(), MoneyError> {
+        if self.currency == other.currency {
+            Ok(())
+        } else {
+            Err(MoneyError::CurrencyMismatch {
+                left: self.currency.code,
+                right: other.currency.code,
+            })
+        }
+    }
+
+    /// `other`, asserting it is in this currency. Amounts of one computation
+    /// (a return, an order) share the order's currency; parsing refuses any
+    /// other, so a mismatch here is a bug, not bad input.
+    fn pair(self, other: Money) -> Money {
+        if let Err(e) = self.same_currency(other) {
+            panic!("{e}");
+        }
+        other
+    }
+}
+
+impl std::ops::Add for Money {
+    type Output = Money;
+    /// Panics on a currency mismatch; use [`Money::checked_add`] for amounts
+    /// that come from outside.
+    fn add(self, other: Money) -> Money {
+        let other = self.pair(other);
+        Money::from_decimal(self.currency, self.amount + other.amount)
+    }
+}
+
+impl std::ops::Sub for Money {
+    type Output = Money;
+    /// Panics on a currency mismatch; use [`Money::checked_sub`] for amounts
+    /// that come from outside.
+    fn sub(self, other: Money) -> Money {
+        let other = self.pair(other);
+        Money::from_decimal(self.currency, self.amount - other.amount)
+    }
+}
+
+impl std::ops::AddAssign for Money {
+    fn add_assign(&mut self, other: Money) {
+        *self = *self + other;
+    }
+}
+
+impl std::ops::SubAssign for Money {
+    fn sub_assign(&mut self, other: Money) {
+        *self = *self - other;
+    }
+}
+
+impl PartialOrd for Money {
+    /// Only amounts of one currency compare; others are unordered.
+    fn partial_cmp(&self, other: &Money) -> Option<std::cmp::Ordering> {
+        (self.currency == other.currency).then(|| self.amount.cmp(&other.amount))
+    }
+}
+
+impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.to_amount_string(), self.currency.code)
     }
 }
 

@@ -1,0 +1,25 @@
+//! The I/O-free core every aftercare domain is written on: [`money`]
+//! (currencies and currency-checked arithmetic), [`percent`], the [`clock`],
+//! typed [`ids`], [`channel`]s, input checks ([`violations`], [`validate`])
+//! and a content [`fingerprint`].
+//!
+//! Nothing here reaches the network, a database or a runtime; `cargo tree -p
+//! aftercare-kernel` shows no tonic, prost, sqlx, tokio or jsonwebtoken. Domain
+//! modules import from this crate and `std` only, which is why the decimal
+//! and time types they use are re-exported here.
+
+pub mod channel;
+pub mod clock;
+pub mod fingerprint;
+pub mod ids;
+pub mod money;
+pub mod named;
+pub mod percent;
+pub mod validate;
+pub mod violations;
+
+pub use chrono::{DateTime, Duration, Utc};
+pub use money::{Currency, Money, MoneyError};
+pub use percent::Percent;
+pub use rust_decimal::{Decimal, RoundingStrategy};
+pub use violations::{InvalidInput, Violation, Violations};

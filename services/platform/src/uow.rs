@@ -1,0 +1,115 @@
+//! The unit of work: the one sequence every mutating call runs, written once
+//! so that no call can forget a step.
+//!
+//! ```text
+//! begin -> claim the request_id (replay / conflict) -> load with lock
+//!       -> domain decision -> store -> emit events -> complete the key
+//!       -> commit -> wake the dispatcher
+//! ```
+//!
+//! The idempotency key, the effect, the events and the stored response
+//! commit together or not at all. [`UnitOfWork::commit`] refuses to commit a
+//! claimed key without its response, and wakes the dispatcher only when
+//! events were written.
+
+use std::sync::Arc;
+
+use aftercare_kernel::fingerprint::sha256;
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, PgPool, Postgres, Transaction};
+use tokio::sync::Notify;
+
+use crate::error::Error;
+use crate::idempotency::{self, Claim};
+use crate::outbox;
+
+pub struct UnitOfWork {
+    tx: Transaction<'static, Postgres>,
+    now: DateTime<Utc>,
+    wake: Arc<Notify>,
+    /// A key claimed fresh, waiting for its response.
+    open_key: Option<(String, String)>,
+    events: usize,
+}
+
+/// What a claimed key says about this request.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Replay {
+    /// First time: run the effect.
+    Fresh,
+    /// Done before with the same request: answer with this stored response.
+    Stored(Vec<u8>),
+}
+
+impl UnitOfWork {
+    pub(crate) async fn begin(pool: &PgPool, now: DateTime<Utc>, wake: Arc<Notify>) -> Result<UnitOfWork, Error> {
+        Ok(UnitOfWork {
+            tx: pool.begin().await?,
+            now,
+            wake,
+            open_key: None,
+            events: 0,
+        })
+    }
+
+    /// The instant this unit of work runs at (one clock read per call).
+    pub fn now(&self) -> DateTime<Utc> {
+        self.now
+    }
+
+    /// The transaction, for the store.
+    pub fn conn(&mut self) -> &mut PgConnection {
+        &mut self.tx
+    }
+
+    /// Claims `key` within `scope` for a request whose canonical bytes are
+    /// `request`. A different request under a claimed key is ALREADY_EXISTS
+    /// (`REQUEST_ID_REUSED`, naming `field`). Concurrent duplicates wait for
+    /// the first to commit and then replay it.
+    pub async fn claim(&mut self, scope: &str, field: &str, key: &str, request: &[u8]) -> Result<Replay, Error> {
+        let hash = sha256(request);
+        match idempotency::claim(&mut self.tx, scope, key, &hash, self.now).await? {
+            Claim::Fresh => {
+                self.open_key = Some((scope.to_owned(), key.to_owned()));
+                Ok(Replay::Fresh)
+            }
+            Claim::Replay(response) => Ok(Replay::Stored(response)),
+            Claim::Conflict => Err(idempotency::key_reused(field)),
+        }
+    }
+
+    /// Stores the response of the claimed key, in this transaction.
+    pub async fn complete(&mut self, response: &[u8]) -> Result<(), Error> {
+        let (scope, key) = self
+            .open_key
+            .take()
+            .ok_or_else(|| Error::internal("complete() without a claimed key"))?;
+        idempotency::complete(&mut self.tx, &scope, &key, response).await
+    }
+
+    /// Writes a typed event about `aggregate_id` in this transaction.
+    pub async fn emit<M: prost::Message + prost::Name>(
+        &mut self,
+        aggregate_id: &str,
+        message: &M,
+    ) -> Result<(), Error> {
+        outbox::enqueue(&mut self.tx, aggregate_id, message, self.now).await?;
+        self.events += 1;
+        Ok(())
+    }
+
+    /// Commits everything, then wakes the dispatcher for the events.
+    pub async fn commit(self) -> Result<(), Error> {
+        if let Some((scope, _)) = &self.open_key {
+            // Rolled back on drop: a key must never commit without its answer.
+            return Err(Error::internal(format!(
+                "{scope}: claimed key committed without a response"
+            )));
+        }
+        self.tx.commit().await?;
+        if self.events > 0 {
+            self.wake.notify_one();
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,189 @@
+//! New returns: every item checked against its line and its category's
+//! policy, units reserved, triage (manual review, automatic approval, kept
+//! items), exactly once per request_id.
+
+use std::collections::HashMap;
+
+use aftercare_kernel::channel::Channel;
+use aftercare_kernel::{Money, Violations};
+use aftercare_platform::auth::Caller;
+use aftercare_platform::error::Error;
+use aftercare_platform::uow::Replay;
+
+use super::{Author, Returns, on_approved, transition, visible_return};
+use crate::domain::*;
+use crate::events;
+use crate::store::{orders, policies as policy_store, returns as return_store};
+
+/// An item as requested, already checked field by field.
+#[derive(Debug, Clone)]
+pub struct NewItem {
+    pub line_id: String,
+    pub quantity: i32,
+    pub reason: Reason,
+    pub note: String,
+    pub photo_urls: Vec<String>,
+    pub resolution: Resolution,
+    pub replacement_sku: Option<String>,
+    pub replacement_price: Option<Money>,
+}
+
+/// A return as requested. Every item shares `resolution`.
+#[derive(Debug, Clone)]
+pub struct NewReturn {
+    pub order_id: String,
+    pub channel: Channel,
+    pub resolution: Resolution,
+    pub items: Vec<NewItem>,
+}
+
+/// The idempotency scope of CreateReturn.
+const SCOPE: &str = "returns.CreateReturn";
+
+impl Returns {
+    /// Creates a return once per `request_id`; `fingerprint` is the request's
+    /// canonical bytes, to tell a replay from a reuse of the key.
+    pub async fn create(
+        &self,
+        caller: &Caller,
+        request_id: &str,
+        fingerprint: &[u8],
+        input: NewReturn,
+    ) -> Result<(Return, Policy), Error> {
+        let mut uow = self.ctx.begin().await?;
+        let now = uow.now();
+        if let Replay::Stored(id) = uow.claim(SCOPE, "request_id", request_id, fingerprint).await? {
+            let id = uuid::Uuid::from_slice(&id).map_err(Error::internal)?;
+            return visible_return(uow.conn(), caller, ReturnId::from_uuid(id), false).await;
+        }
+        let order = super::load_order(uow.conn(), &input.order_id, true).await?;
+        if !caller.may_see_customer(&order.customer_id) {
+            return Err(ReturnError::not_found("order", &input.order_id).into());
+        }
+
+        // Every item against its line and its category's policy.
+        let mut v = Violations::new();
+        let mut ineligible: Vec<(String, String)> = Vec::new();
+        let mut policies: HashMap<String, Policy> = HashMap::new();
+        let mut items = Vec::with_capacity(input.items.len());
+        let mut priced = Vec::with_capacity(input.items.len());
+        for (i, item) in input.items.iter().enumerate() {
+            let Some(line) = order.lines.iter().find(|l| l.line_id == item.line_id) else {
+                v.add(
+                    format!("items[{i}].line_id"),
+                    format!("order has no line {:?}", item.line_id),
+                );
+                continue;
+            };
+            if let Some(price) = &item.replacement_price
+                && price.currency() != order.currency
+            {
+                v.add(
+                    format!("items[{i}].replacement_price.currency_code"),
+                    format!("must be the order currency {}", order.currency),
+                );
+                continue;
+            }
+            if !policies.contains_key(&line.category) {
+                let p = policy_store::effective_policy(uow.conn(), &line.category, now).await?;
+                policies.insert(line.category.clone(), p);
+            }
+            let policy = &policies[&line.category];
+            let e = eligibility(line, order.canceled, policy, order.currency, now);
+            let mut reasons: Vec<&str> = e.reasons.clone();
+            if e.eligible() && item.quantity > e.returnable_quantity {
+                reasons.push("QUANTITY_EXCEEDS_RETURNABLE");
+            }
+            if e.eligible() && !policy.allowed_resolutions.contains(&item.resolution) {
+                reasons.push("RESOLUTION_NOT_ALLOWED");
+            }
+            if !reasons.is_empty() {
+                ineligible.push((item.line_id.clone(), reasons.join(",")));
+            }
+            let value = line.price_of_next_units(item.quantity);
+            priced.push((value, item.reason));
+            items.push(Item {
+                line_id: item.line_id.clone(),
+                sku: line.sku.clone(),
+                product_name: line.product_name.clone(),
+                quantity: item.quantity,
+                reason: item.reason,
+                note: item.note.clone(),
+                photo_urls: item.photo_urls.clone(),
+                resolution: item.resolution,
+                replacement_sku: item.replacement_sku.clone(),
+                replacement_price: item.replacement_price,
+                received_quantity: None,
+                grade: None,
+                refund_amount: value,
+            });
+        }
+        v.finish()?;
+        if !ineligible.is_empty() {
+            return Err(ReturnError::ItemsNotEligible(ineligible).into());
+        }
+
+        // The return is decided under its first item's category policy.
+        let first_category = &order.line(&items[0].line_id)?.category;
+        let policy = policies[first_category].clone();
+        let replacements = Money::sum(
+            order.currency,
+            items
+                .iter()
+                .filter_map(|i| i.replacement_price.map(|p| p.times(i64::from(i.quantity)))),
+        );
+        let settlement = settle(&priced, input.resolution, false, replacements, &policy, order.currency);
+        let flagged = policy_store::is_flagged(uow.conn(), &order.customer_id).await?;
+        let recent = orders::recent_returns(uow.conn(), &order.customer_id, now - RECENT_RETURNS_WINDOW).await?;
+        let decision = triage(
+            &policy,
+            order.currency,
+            settlement.items_refund,
+            input.resolution,
+            flagged,
+            recent,
+        );
+
+        for item in &items {
+            orders::reserve_units(uow.conn(), &order.order_id, &item.line_id, item.quantity).await?;
+        }
+        let mut r = Return {
+            return_id: ReturnId::new(),
+            order_id: order.order_id.clone(),
+            customer_id: order.customer_id.clone(),
+            lifecycle: Lifecycle::requested(),
+            channel: input.channel,
+            resolution: input.resolution,
+            currency: order.currency,
+            policy_category: policy.category.clone(),
+            policy_version: policy.version,
+            keep_items: false,
+            manual_review: decision.manual_review,
+            settlement,
+            rejection_reason: None,
+            return_shipment: None,
+            exchange_shipment: None,
+            ship_by: None,
+            created_at: now,
+            updated_at: now,
+            items,
+            refund: None,
+            timeline: Vec::new(),
+        };
+        return_store::insert_return(uow.conn(), &r).await?;
+        let by = Author::via(caller, Some(input.channel));
+        let text = "Return requested.".to_owned();
+        super::note(uow.conn(), &mut r, Some(Status::Requested), text, &by, true, now).await?;
+        let aggregate = r.return_id.to_string();
+        uow.emit(&aggregate, &events::return_requested(&r)).await?;
+        if decision.auto_approve {
+            let text = "Approved automatically.".to_owned();
+            transition(&mut uow, &mut r, &policy, Step::Approve, text, &Author::SYSTEM).await?;
+            on_approved(&mut uow, &mut r, &policy, &Author::SYSTEM).await?;
+        }
+        return_store::update_return(uow.conn(), &r).await?;
+        uow.complete(r.return_id.as_uuid().as_bytes()).await?;
+        uow.commit().await?;
+        Ok((r, policy))
+    }
+}

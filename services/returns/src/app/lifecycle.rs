@@ -1,0 +1,246 @@
+//! The steps of a return after its creation, each on the locked return and
+//! through the status graph.
+
+use std::collections::HashMap;
+
+use aftercare_kernel::channel::Channel;
+use aftercare_platform::auth::{Caller, Role};
+use aftercare_platform::error::Error;
+
+use super::{
+    Author, Returns, complete, issue_refund, load_order, note, on_approved, release, transition, visible_return,
+};
+use crate::domain::*;
+use crate::events;
+use crate::store::orders;
+
+/// A carrier's parcel, already checked.
+#[derive(Debug, Clone)]
+pub struct Parcel {
+    pub carrier: String,
+    pub tracking_number: String,
+}
+
+/// What an agent found in the parcel, per line of the return.
+pub type Received = HashMap<String, (i32, Grade)>;
+
+impl Returns {
+    pub async fn approve(&self, caller: &Caller, id: ReturnId, note_text: &str) -> Result<(Return, Policy), Error> {
+        let mut uow = self.ctx.begin().await?;
+        let (mut r, policy) = visible_return(uow.conn(), caller, id, true).await?;
+        let by = Author::of(caller);
+        let text = if note_text.is_empty() {
+            "Approved.".to_owned()
+        } else {
+            format!("Approved: {note_text}")
+        };
+        transition(&mut uow, &mut r, &policy, Step::Approve, text, &by).await?;
+        on_approved(&mut uow, &mut r, &policy, &by).await?;
+        self.finish(uow, r, policy).await
+    }
+
+    pub async fn reject(&self, caller: &Caller, id: ReturnId, reason: &str) -> Result<(Return, Policy), Error> {
+        let mut uow = self.ctx.begin().await?;
+        let (mut r, policy) = visible_return(uow.conn(), caller, id, true).await?;
+        r.check(Step::Reject, &policy)?;
+        release(uow.conn(), &r).await?;
+        r.rejection_reason = Some(reason.to_owned());
+        let text = format!("Rejected: {reason}");
+        transition(&mut uow, &mut r, &policy, Step::Reject, text, &Author::of(caller)).await?;
+        uow.emit(&r.return_id.to_string(), &events::return_rejected(&r)).await?;
+        self.finish(uow, r, policy).await
+    }
+
+    /// Customers (and the storefront for them) cancel before shipment;
+    /// agents until receipt.
+    pub async fn cancel(&self, caller: &Caller, id: ReturnId, reason: &str) -> Result<(Return, Policy), Error> {
+        let who = if caller.role == Role::Agent {
+            Actor::Staff
+        } else {
+            Actor::Customer
+        };
+        let mut uow = self.ctx.begin().await?;
+        let (mut r, policy) = visible_return(uow.conn(), caller, id, true).await?;
+        r.check(Step::Cancel(who), &policy)?;
+        release(uow.conn(), &r).await?;
+        let text = if reason.is_empty() {
+            "Canceled.".to_owned()
+        } else {
+            format!("Canceled: {reason}")
+        };
+        transition(&mut uow, &mut r, &policy, Step::Cancel(who), text, &Author::of(caller)).await?;
+        uow.emit(&r.return_id.to_string(), &events::return_canceled(&r)).await?;
+        self.finish(uow, r, policy).await
+    }
+
+    pub async fn record_shipment(
+        &self,
+        caller: &Caller,
+        id: ReturnId,
+        parcel: Parcel,
+    ) -> Result<(Return, Policy), Error> {
+        let mut uow = self.ctx.begin().await?;
+        let (mut r, policy) = visible_return(uow.conn(), caller, id, true).await?;
+        r.check(Step::Ship, &policy)?;
+        let text = format!("Shipped back with {} ({}).", parcel.carrier, parcel.tracking_number);
+        r.return_shipment = Some(Shipment {
+            carrier: parcel.carrier,
+            tracking_number: parcel.tracking_number,
+            shipped_at: uow.now(),
+        });
+        transition(&mut uow, &mut r, &policy, Step::Ship, text, &Author::of(caller)).await?;
+        self.finish(uow, r, policy).await
+    }
+
+    /// Grades what came back and prices the refund from it; an advance
+    /// exchange completes here, and a policy may refund at once.
+    pub async fn receive(
+        &self,
+        caller: &Caller,
+        id: ReturnId,
+        received: &[(String, i32, Grade)],
+    ) -> Result<(Return, Policy), Error> {
+        let mut uow = self.ctx.begin().await?;
+        let (mut r, policy) = visible_return(uow.conn(), caller, id, true).await?;
+        r.check(Step::Receive, &policy)?;
+        let received = check_received(received, &r)?;
+        let order = load_order(uow.conn(), &r.order_id, true).await?;
+        let mut refunds = Vec::with_capacity(r.items.len());
+        for item in &mut r.items {
+            let (quantity, grade) = received[&item.line_id];
+            let units = accepted_units(grade, quantity);
+            let value = order.line(&item.line_id)?.price_of_next_units(units);
+            let priced = PricedUnits {
+                value,
+                reason: item.reason,
+                grade: Some(grade),
+            };
+            item.refund_amount = item_refund(&priced, &policy);
+            item.received_quantity = Some(quantity);
+            item.grade = Some(grade);
+            if units > 0 {
+                orders::refund_units(uow.conn(), &r.order_id, &item.line_id, units, item.refund_amount).await?;
+            }
+            refunds.push((item.refund_amount, item.reason));
+        }
+        r.settlement = settle(
+            &refunds,
+            r.resolution,
+            false,
+            r.replacements_total(),
+            &policy,
+            r.currency,
+        );
+        let by = Author::of(caller);
+        let text = "Received and inspected.".to_owned();
+        transition(&mut uow, &mut r, &policy, Step::Receive, text, &by).await?;
+        uow.emit(&r.return_id.to_string(), &events::return_received(&r)).await?;
+        if r.check(Step::Complete, &policy).is_ok() {
+            // An advance exchange whose replacement already shipped.
+            complete(&mut uow, &mut r, &policy, &Author::SYSTEM).await?;
+            return self.finish(uow, r, policy).await;
+        }
+        let all_resellable = r
+            .items
+            .iter()
+            .all(|i| i.grade == Some(Grade::Resellable) && i.received_quantity == Some(i.quantity));
+        if policy.auto_refund_on_receipt
+            && all_resellable
+            && r.resolution != Resolution::Exchange
+            && r.settlement.refund_total.is_positive()
+        {
+            issue_refund(&mut uow, &mut r, &Author::SYSTEM).await?;
+        }
+        self.finish(uow, r, policy).await
+    }
+
+    /// Ships an exchange's replacements: after receipt (which completes the
+    /// return) or at approval when the policy allows advance exchange.
+    pub async fn ship_exchange(
+        &self,
+        caller: &Caller,
+        id: ReturnId,
+        parcel: Parcel,
+    ) -> Result<(Return, Policy), Error> {
+        let mut uow = self.ctx.begin().await?;
+        let now = uow.now();
+        let (mut r, policy) = visible_return(uow.conn(), caller, id, true).await?;
+        r.apply(Step::ShipExchange, &policy, now)?;
+        let by = Author::of(caller);
+        let text = format!(
+            "Replacement shipped with {} ({}).",
+            parcel.carrier, parcel.tracking_number
+        );
+        r.exchange_shipment = Some(Shipment {
+            carrier: parcel.carrier,
+            tracking_number: parcel.tracking_number,
+            shipped_at: now,
+        });
+        note(uow.conn(), &mut r, None, text, &by, true, now).await?;
+        uow.emit(&r.return_id.to_string(), &events::exchange_shipped(&r))
+            .await?;
+        if r.check(Step::Complete, &policy).is_ok() {
+            complete(&mut uow, &mut r, &policy, &by).await?;
+        }
+        self.finish(uow, r, policy).await
+    }
+
+    /// A message on the case timeline; agents may write internal notes.
+    pub async fn add_message(
+        &self,
+        caller: &Caller,
+        id: ReturnId,
+        text: String,
+        channel: Option<Channel>,
+        internal: bool,
+    ) -> Result<(Return, Policy), Error> {
+        if internal && caller.role == Role::Customer {
+            return Err(ReturnError::InternalNoteByCustomer.into());
+        }
+        let mut uow = self.ctx.begin().await?;
+        let now = uow.now();
+        let (mut r, policy) = visible_return(uow.conn(), caller, id, true).await?;
+        r.updated_at = now;
+        note(
+            uow.conn(),
+            &mut r,
+            None,
+            text,
+            &Author::via(caller, channel),
+            !internal,
+            now,
+        )
+        .await?;
+        self.finish(uow, r, policy).await
+    }
+}
+
+/// Received quantities and grades by line: exactly one per item of the
+/// return, each at most what was requested.
+fn check_received(items: &[(String, i32, Grade)], r: &Return) -> Result<Received, ReturnError> {
+    let mut v = aftercare_kernel::Violations::new();
+    let mut out = HashMap::new();
+    for (i, (line_id, quantity, grade)) in items.iter().enumerate() {
+        let f = |name: &str| format!("items[{i}].{name}");
+        let Some(requested) = r.items.iter().find(|x| &x.line_id == line_id) else {
+            v.add(f("line_id"), format!("the return has no item for line {line_id:?}"));
+            continue;
+        };
+        if !(0..=requested.quantity).contains(quantity) {
+            v.add(
+                f("received_quantity"),
+                format!("must be between 0 and {}", requested.quantity),
+            );
+        }
+        if out.insert(line_id.clone(), (*quantity, *grade)).is_some() {
+            v.add(f("line_id"), "listed twice");
+        }
+    }
+    for item in &r.items {
+        if !out.contains_key(&item.line_id) {
+            v.add("items", format!("line {:?} of the return is missing", item.line_id));
+        }
+    }
+    v.finish()?;
+    Ok(out)
+}

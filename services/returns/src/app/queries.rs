@@ -1,0 +1,74 @@
+//! Reading returns: one, or a page of a filtered list.
+
+use std::collections::HashMap;
+
+use aftercare_platform::auth::{Caller, Role};
+use aftercare_platform::error::Error;
+use aftercare_platform::paging::{self, Cursor};
+
+use super::{Returns, visible_return};
+use crate::domain::*;
+use crate::store::policies as policy_store;
+use crate::store::returns::{ReturnFilter, list_returns};
+
+/// A page of returns with the policy each was decided under.
+pub struct ReturnPage {
+    pub returns: Vec<(Return, Policy)>,
+    pub next_page_token: String,
+}
+
+impl Returns {
+    pub async fn get(&self, caller: &Caller, id: ReturnId) -> Result<(Return, Policy), Error> {
+        let mut conn = self.ctx.read().await?;
+        visible_return(&mut conn, caller, id, false).await
+    }
+
+    /// Customers see their own returns, newest first. Staff filter; a status
+    /// filter makes a work queue, oldest first.
+    pub async fn list(
+        &self,
+        caller: &Caller,
+        mut filter: ReturnFilter,
+        page_size: i64,
+        page_token: &str,
+    ) -> Result<ReturnPage, Error> {
+        if caller.role == Role::Customer {
+            if filter.customer_id.as_ref().is_some_and(|c| c != &caller.subject) {
+                return Err(ReturnError::OtherCustomersReturns.into());
+            }
+            filter.customer_id = Some(caller.subject.clone());
+        }
+        filter.oldest_first = caller.role != Role::Customer && filter.status.is_some();
+        let query = format!("returns.ListReturns:{filter:?}");
+        let cursor = paging::decode("page_token", &query, page_token)?;
+
+        let mut conn = self.ctx.read().await?;
+        let mut returns = list_returns(&mut conn, &filter, cursor.as_ref(), page_size + 1).await?;
+        let next_page_token = if returns.len() as i64 > page_size {
+            returns.truncate(page_size as usize);
+            let last = returns.last().expect("a full page");
+            let cursor = Cursor {
+                at: last.created_at,
+                id: last.return_id.to_string(),
+            };
+            paging::encode(&query, &cursor)
+        } else {
+            String::new()
+        };
+        let mut policies: HashMap<(String, i32), Policy> = HashMap::new();
+        let mut out = Vec::with_capacity(returns.len());
+        for r in returns {
+            let key = (r.policy_category.clone(), r.policy_version);
+            if !policies.contains_key(&key) {
+                let p = policy_store::policy_version(&mut conn, &key.0, key.1).await?;
+                policies.insert(key.clone(), p);
+            }
+            let policy = policies[&key].clone();
+            out.push((r, policy));
+        }
+        Ok(ReturnPage {
+            returns: out,
+            next_page_token,
+        })
+    }
+}

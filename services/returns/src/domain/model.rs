@@ -1,0 +1,305 @@
+//! What a return is: its items, refund, timeline and shipments, the names
+//! of its states, and the order lines it draws on.
+
+use aftercare_kernel::channel::Channel;
+use aftercare_kernel::{Currency, DateTime, Money, Utc};
+
+use super::lifecycle::{Facts, Step, next_status};
+use super::{Policy, ReturnError};
+
+aftercare_kernel::uuid_id!(
+    /// A return's id.
+    ReturnId
+);
+aftercare_kernel::uuid_id!(
+    /// A refund's id.
+    RefundId
+);
+
+aftercare_kernel::named_enum!(Resolution {
+    Refund = "refund",
+    StoreCredit = "store_credit",
+    Exchange = "exchange",
+});
+
+aftercare_kernel::named_enum!(Reason {
+    ChangedMind = "changed_mind",
+    WrongSize = "wrong_size",
+    Defective = "defective",
+    DamagedInTransit = "damaged_in_transit",
+    WrongItem = "wrong_item",
+    NotAsDescribed = "not_as_described",
+    ArrivedLate = "arrived_late",
+    Other = "other",
+});
+
+impl Reason {
+    /// The store's fault: the customer pays no shipping or restocking fee.
+    pub fn merchant_fault(self) -> bool {
+        matches!(
+            self,
+            Reason::Defective | Reason::DamagedInTransit | Reason::WrongItem | Reason::NotAsDescribed
+        )
+    }
+}
+
+aftercare_kernel::named_enum!(Status {
+    Requested = "requested",
+    Approved = "approved",
+    Rejected = "rejected",
+    InTransit = "in_transit",
+    Received = "received",
+    Completed = "completed",
+    Canceled = "canceled",
+});
+
+aftercare_kernel::named_enum!(Grade {
+    Resellable = "resellable",
+    Opened = "opened",
+    Damaged = "damaged",
+    Missing = "missing",
+    WrongItem = "wrong_item",
+});
+
+aftercare_kernel::named_enum!(RefundStatus {
+    Pending = "pending",
+    Succeeded = "succeeded",
+    Failed = "failed",
+});
+
+aftercare_kernel::named_enum!(RefundMethod {
+    OriginalPayment = "original_payment",
+    StoreCredit = "store_credit",
+});
+
+/// An order line as this service knows it (from order events), with what
+/// returns have already taken of it. Amounts are in the order's currency.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderLine {
+    pub order_id: String,
+    pub line_id: String,
+    pub sku: String,
+    pub product_name: String,
+    pub category: String,
+    pub quantity: i32,
+    pub paid_amount: Money,
+    pub delivered_at: Option<DateTime<Utc>>,
+    /// Units in returns that are not canceled or rejected.
+    pub requested_quantity: i32,
+    /// Units already refunded (or promised a refund).
+    pub refunded_units: i32,
+    pub refunded_amount: Money,
+}
+
+impl OrderLine {
+    pub fn delivered_quantity(&self) -> i32 {
+        if self.delivered_at.is_some() { self.quantity } else { 0 }
+    }
+
+    pub fn returnable_quantity(&self) -> i32 {
+        (self.delivered_quantity() - self.requested_quantity).max(0)
+    }
+}
+
+/// An order as this service knows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderFacts {
+    pub order_id: String,
+    pub customer_id: String,
+    pub currency: Currency,
+    pub canceled: bool,
+    pub lines: Vec<OrderLine>,
+}
+
+impl OrderFacts {
+    /// A line a return names; a return's lines always exist on its order.
+    pub fn line(&self, line_id: &str) -> Result<&OrderLine, ReturnError> {
+        self.lines
+            .iter()
+            .find(|l| l.line_id == line_id)
+            .ok_or_else(|| ReturnError::Corrupt(format!("order {} lost line {line_id}", self.order_id)))
+    }
+}
+
+/// A shipment (the return parcel or the exchange's replacements).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Shipment {
+    pub carrier: String,
+    pub tracking_number: String,
+    pub shipped_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Item {
+    pub line_id: String,
+    pub sku: String,
+    pub product_name: String,
+    pub quantity: i32,
+    pub reason: Reason,
+    pub note: String,
+    pub photo_urls: Vec<String>,
+    pub resolution: Resolution,
+    pub replacement_sku: Option<String>,
+    /// Per unit, in the order's currency.
+    pub replacement_price: Option<Money>,
+    pub received_quantity: Option<i32>,
+    pub grade: Option<Grade>,
+    /// Estimated until received.
+    pub refund_amount: Money,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refund {
+    pub refund_id: RefundId,
+    pub return_id: ReturnId,
+    pub status: RefundStatus,
+    pub method: RefundMethod,
+    pub amount: Money,
+    pub provider_reference: Option<String>,
+    pub failure_reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Refund {
+    /// Pending or succeeded: the return is (being) refunded.
+    pub fn live(&self) -> bool {
+        matches!(self.status, RefundStatus::Pending | RefundStatus::Succeeded)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimelineEntry {
+    pub at: DateTime<Utc>,
+    /// `Some` for status changes, `None` for messages.
+    pub status: Option<Status>,
+    pub text: String,
+    pub actor_role: String,
+    pub channel: Option<Channel>,
+    pub customer_visible: bool,
+}
+
+/// Where a return is in its lifecycle. The status changes only through
+/// [`Return::apply`], which asks the status graph ([`next_status`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lifecycle(Status);
+
+impl Lifecycle {
+    /// A new return.
+    pub fn requested() -> Lifecycle {
+        Lifecycle(Status::Requested)
+    }
+
+    /// A status read back from storage, which only ever stored statuses
+    /// the graph produced.
+    pub fn restored(status: Status) -> Lifecycle {
+        Lifecycle(status)
+    }
+
+    pub fn status(&self) -> Status {
+        self.0
+    }
+}
+
+/// What a return settles to, in the order's currency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settlement {
+    pub items_refund: Money,
+    pub shipping_fee: Money,
+    pub bonus: Money,
+    /// What a refund of the return pays (zero for exchanges).
+    pub refund_total: Money,
+    /// Replacements' price minus the credit for the returned items.
+    pub exchange_difference: Money,
+}
+
+impl Settlement {
+    pub fn zero(currency: Currency) -> Settlement {
+        let zero = Money::zero(currency);
+        Settlement {
+            items_refund: zero,
+            shipping_fee: zero,
+            bonus: zero,
+            refund_total: zero,
+            exchange_difference: zero,
+        }
+    }
+}
+
+/// A return with everything a caller sees of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Return {
+    pub return_id: ReturnId,
+    pub order_id: String,
+    pub customer_id: String,
+    pub lifecycle: Lifecycle,
+    pub channel: Channel,
+    pub resolution: Resolution,
+    pub currency: Currency,
+    pub policy_category: String,
+    pub policy_version: i32,
+    pub keep_items: bool,
+    pub manual_review: bool,
+    pub settlement: Settlement,
+    pub rejection_reason: Option<String>,
+    pub return_shipment: Option<Shipment>,
+    pub exchange_shipment: Option<Shipment>,
+    pub ship_by: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub items: Vec<Item>,
+    /// The latest refund.
+    pub refund: Option<Refund>,
+    pub timeline: Vec<TimelineEntry>,
+}
+
+impl Return {
+    pub fn status(&self) -> Status {
+        self.lifecycle.status()
+    }
+
+    pub fn facts(&self, policy: &Policy) -> Facts {
+        Facts {
+            status: self.status(),
+            resolution: self.resolution,
+            keep_items: self.keep_items,
+            advance_exchange: policy.advance_exchange,
+            exchange_shipped: self.exchange_shipment.is_some(),
+            refund_live: self.refund.as_ref().is_some_and(Refund::live),
+            refund_succeeded: self
+                .refund
+                .as_ref()
+                .is_some_and(|f| f.status == RefundStatus::Succeeded),
+        }
+    }
+
+    /// The status `step` would lead to, or why it may not happen now.
+    pub fn check(&self, step: Step, policy: &Policy) -> Result<Status, ReturnError> {
+        next_status(self.facts(policy), step)
+    }
+
+    /// Takes `step`: the only way a return's status changes.
+    pub fn apply(&mut self, step: Step, policy: &Policy, now: DateTime<Utc>) -> Result<Status, ReturnError> {
+        let next = self.check(step, policy)?;
+        self.lifecycle = Lifecycle(next);
+        self.updated_at = now;
+        Ok(next)
+    }
+
+    /// The replacements' price, for exchanges.
+    pub fn replacements_total(&self) -> Money {
+        Money::sum(
+            self.currency,
+            self.items
+                .iter()
+                .filter_map(|i| i.replacement_price.map(|p| p.times(i64::from(i.quantity)))),
+        )
+    }
+
+    pub fn refund_method(&self) -> RefundMethod {
+        match self.resolution {
+            Resolution::StoreCredit | Resolution::Exchange => RefundMethod::StoreCredit,
+            Resolution::Refund => RefundMethod::OriginalPayment,
+        }
+    }
+}

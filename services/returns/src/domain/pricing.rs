@@ -1,0 +1,244 @@
+//! Refund math: what returned units are worth, restocking and shipping fees,
+//! store-credit bonuses and exchange differences. Every amount is `Money` in
+//! the order's currency; fees and bonuses round toward zero.
+
+use aftercare_kernel::{Currency, Money};
+
+use super::policy::amount_in;
+use super::{Grade, OrderLine, Policy, Reason, Resolution, Settlement};
+
+impl OrderLine {
+    /// What the next `units` refunded units of the line are worth. The line's
+    /// paid amount is split over its units by largest remainder and units are
+    /// refunded in that order, so refunds of a line never sum to more than was
+    /// paid, and refunding every unit refunds exactly what was paid.
+    pub fn price_of_next_units(&self, units: i32) -> Money {
+        let currency = self.paid_amount.currency();
+        let start = i128::from(self.refunded_units.clamp(0, self.quantity));
+        let end = i128::from((self.refunded_units.saturating_add(units)).clamp(0, self.quantity));
+        if start >= end {
+            return Money::zero(currency);
+        }
+        // Largest remainder over equal units, in O(1): every unit gets the
+        // floor share and the first `extra` units one minor unit more.
+        let paid = self.paid_amount.to_minor();
+        let quantity = i128::from(self.quantity);
+        let (share, extra) = (paid / quantity, paid % quantity);
+        let with_extra = (end.min(extra) - start).max(0);
+        Money::from_minor(currency, share * (end - start) + with_extra)
+    }
+}
+
+/// Units of an item accepted for a refund, for pricing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PricedUnits {
+    /// Their value before fees.
+    pub value: Money,
+    pub reason: Reason,
+    /// `None` until received; kept items are priced as resellable.
+    pub grade: Option<Grade>,
+}
+
+/// Units of a received item that earn a refund: missing and wrong items
+/// earn nothing.
+pub fn accepted_units(grade: Grade, received: i32) -> i32 {
+    match grade {
+        Grade::Resellable | Grade::Opened | Grade::Damaged => received,
+        Grade::Missing | Grade::WrongItem => 0,
+    }
+}
+
+/// One item's refund: its units' value less the restocking fee, which applies
+/// to opened (or customer-damaged) units unless the store was at fault. The
+/// fee is rounded down, in the customer's favour.
+pub fn item_refund(item: &PricedUnits, policy: &Policy) -> Money {
+    let fee_applies = !item.reason.merchant_fault() && matches!(item.grade, Some(Grade::Opened | Grade::Damaged));
+    if fee_applies {
+        item.value - policy.restocking_fee_percent.of_down(item.value)
+    } else {
+        item.value
+    }
+}
+
+/// Settles a return from its items' refunds. The shipping fee is charged
+/// once, never for kept items or when any item is the store's fault, and
+/// never exceeds the items' refund. Store credit and exchanges earn the
+/// policy's bonus, rounded down.
+pub fn settle(
+    item_refunds: &[(Money, Reason)],
+    resolution: Resolution,
+    keep_items: bool,
+    replacements_total: Money,
+    policy: &Policy,
+    currency: Currency,
+) -> Settlement {
+    let zero = Money::zero(currency);
+    let items_refund = Money::sum(currency, item_refunds.iter().map(|(r, _)| *r));
+    let merchant_fault = item_refunds.iter().any(|(_, reason)| reason.merchant_fault());
+    let shipping_fee = if keep_items || merchant_fault {
+        zero
+    } else {
+        amount_in(&policy.return_shipping_fees, currency)
+            .unwrap_or(zero)
+            .min(items_refund)
+    };
+    let net = items_refund - shipping_fee;
+    let bonus = match resolution {
+        Resolution::Refund => zero,
+        Resolution::StoreCredit | Resolution::Exchange => policy.exchange_bonus_percent.of_down(net),
+    };
+    match resolution {
+        Resolution::Refund | Resolution::StoreCredit => Settlement {
+            items_refund,
+            shipping_fee,
+            bonus,
+            refund_total: net + bonus,
+            exchange_difference: zero,
+        },
+        Resolution::Exchange => Settlement {
+            items_refund,
+            shipping_fee,
+            bonus,
+            refund_total: zero,
+            exchange_difference: replacements_total - (net + bonus),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::eligibility::tests::{eur, line, m, policy};
+    use aftercare_kernel::money::allocate;
+    use aftercare_kernel::{Decimal, Percent};
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The O(1) unit pricing is the largest-remainder split of the line.
+        #[test]
+        fn unit_prices_are_the_largest_remainder_split(
+            quantity in 1i32..200,
+            paid_cents in 0i64..10_000_000,
+            start in 0i32..200,
+            units in 0i32..200,
+        ) {
+            let mut l = line(quantity, "0");
+            l.paid_amount = Money::from_minor(eur(), i128::from(paid_cents));
+            l.refunded_units = start.min(quantity);
+            let split = allocate(eur(), l.paid_amount.amount(), &vec![Decimal::ONE; quantity as usize]);
+            let from = l.refunded_units as usize;
+            let to = (l.refunded_units + units).min(quantity) as usize;
+            let expected: Decimal = split[from..to].iter().sum();
+            prop_assert_eq!(l.price_of_next_units(units).amount(), expected);
+        }
+    }
+
+    #[test]
+    fn unit_prices_split_by_largest_remainder() {
+        let l = line(3, "10.00");
+        assert_eq!(l.price_of_next_units(1), m("3.34"));
+        assert_eq!(l.price_of_next_units(3), m("10.00"));
+        let mut after_one = l.clone();
+        after_one.refunded_units = 1;
+        assert_eq!(after_one.price_of_next_units(2), m("6.66"));
+        assert_eq!(after_one.price_of_next_units(5), m("6.66"), "never past the line");
+    }
+
+    #[test]
+    fn restocking_fees_by_grade_and_fault() {
+        let mut p = policy();
+        p.restocking_fee_percent = Percent::parse("15").unwrap();
+        let item = |reason, grade| PricedUnits {
+            value: m("19.99"),
+            reason,
+            grade: Some(grade),
+        };
+        assert_eq!(
+            item_refund(&item(Reason::ChangedMind, Grade::Resellable), &p),
+            m("19.99")
+        );
+        // 15 % of 19.99 is 2.9985, rounded down to 2.99.
+        assert_eq!(item_refund(&item(Reason::ChangedMind, Grade::Opened), &p), m("17.00"));
+        assert_eq!(item_refund(&item(Reason::WrongSize, Grade::Damaged), &p), m("17.00"));
+        assert_eq!(item_refund(&item(Reason::Defective, Grade::Damaged), &p), m("19.99"));
+        assert_eq!(accepted_units(Grade::Missing, 2), 0);
+        assert_eq!(accepted_units(Grade::WrongItem, 2), 0);
+        assert_eq!(accepted_units(Grade::Opened, 2), 2);
+    }
+
+    #[test]
+    fn settlement_fees_and_bonus() {
+        let mut p = policy();
+        p.return_shipping_fees = vec![m("4.99")];
+        p.exchange_bonus_percent = Percent::parse("10").unwrap();
+        let zero = m("0");
+        let s = |items: &[(Money, Reason)], resolution, keep, replacements| {
+            settle(items, resolution, keep, replacements, &p, eur())
+        };
+        let refund = s(&[(m("50"), Reason::ChangedMind)], Resolution::Refund, false, zero);
+        assert_eq!((refund.shipping_fee, refund.refund_total), (m("4.99"), m("45.01")));
+        let waived = s(
+            &[(m("50"), Reason::ChangedMind), (m("5"), Reason::Defective)],
+            Resolution::Refund,
+            false,
+            zero,
+        );
+        assert_eq!((waived.shipping_fee, waived.refund_total), (m("0"), m("55")));
+        let kept = s(&[(m("50"), Reason::ChangedMind)], Resolution::Refund, true, zero);
+        assert_eq!(kept.shipping_fee, m("0"));
+        let credit = s(&[(m("50"), Reason::ChangedMind)], Resolution::StoreCredit, false, zero);
+        // (50 - 4.99) x 10 % = 4.501, rounded down.
+        assert_eq!((credit.bonus, credit.refund_total), (m("4.50"), m("49.51")));
+        let exchange = s(&[(m("50"), Reason::WrongSize)], Resolution::Exchange, false, m("60"));
+        assert_eq!(
+            (exchange.refund_total, exchange.exchange_difference),
+            (m("0"), m("10.49"))
+        );
+        let tiny = s(&[(m("1"), Reason::ChangedMind)], Resolution::Refund, false, zero);
+        assert_eq!(
+            (tiny.shipping_fee, tiny.refund_total),
+            (m("1"), m("0")),
+            "fee never exceeds the refund"
+        );
+    }
+
+    proptest! {
+        /// Any sequence of partial returns refunds at most what was paid for
+        /// the line, and returning every unit refunds exactly that.
+        #[test]
+        fn partial_returns_never_refund_more_than_was_paid(
+            quantity in 1i32..50,
+            paid_cents in 0i64..1_000_000,
+            batches in prop::collection::vec(1i32..10, 1..20),
+            fee_percent in 0u32..=100,
+            grades in prop::collection::vec(0usize..5, 20),
+        ) {
+            let paid = Money::from_minor(eur(), i128::from(paid_cents));
+            let mut l = line(quantity, "0");
+            l.paid_amount = paid;
+            let mut p = policy();
+            p.restocking_fee_percent = Percent::new(Decimal::from(fee_percent)).unwrap();
+            let mut total = m("0");
+            for (batch, grade) in batches.iter().zip(grades.iter().map(|g| Grade::ALL[*g])) {
+                let units = accepted_units(grade, (*batch).min(quantity - l.refunded_units));
+                let value = l.price_of_next_units(units);
+                let refund = item_refund(&PricedUnits { value, reason: Reason::ChangedMind, grade: Some(grade) }, &p);
+                prop_assert!(refund >= m("0") && refund <= value);
+                l.refunded_units += units;
+                total += refund;
+                prop_assert!(total <= paid);
+            }
+            // A full return of resellable units refunds exactly what was paid.
+            let mut fresh = line(quantity, "0");
+            fresh.paid_amount = paid;
+            let mut full = m("0");
+            for batch in &batches {
+                let units = (*batch).min(quantity - fresh.refunded_units);
+                full += fresh.price_of_next_units(units);
+                fresh.refunded_units += units;
+            }
+            full += fresh.price_of_next_units(quantity - fresh.refunded_units);
+            prop_assert_eq!(full, paid);
+        }
+    }
+}

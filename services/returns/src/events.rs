@@ -1,0 +1,74 @@
+//! The events returns emit (`aftercare.returns.events.v1`), built from the
+//! domain. The payment tool follows `RefundRequested`; loyalty will follow
+//! `RefundSucceeded`.
+
+use aftercare_platform::wire::money;
+use aftercare_proto::return_events as ev;
+
+use crate::domain::{Refund, Return};
+use crate::wire::{refund_method_to_proto, refund_status_to_proto, resolution_to_proto, status_to_proto};
+
+pub fn summary(r: &Return) -> ev::ReturnSummary {
+    ev::ReturnSummary {
+        return_id: r.return_id.to_string(),
+        order_id: r.order_id.clone(),
+        customer_id: r.customer_id.clone(),
+        status: status_to_proto(r.status()),
+        resolution: resolution_to_proto(r.resolution),
+        refund_total: Some(money(r.settlement.refund_total)),
+        exchange_difference: Some(money(r.settlement.exchange_difference)),
+    }
+}
+
+pub fn refund_summary(r: &Return, f: &Refund) -> ev::RefundSummary {
+    ev::RefundSummary {
+        refund_id: f.refund_id.to_string(),
+        return_id: r.return_id.to_string(),
+        order_id: r.order_id.clone(),
+        customer_id: r.customer_id.clone(),
+        status: refund_status_to_proto(f.status),
+        method: refund_method_to_proto(f.method),
+        amount: Some(money(f.amount)),
+        provider_reference: f.provider_reference.clone().unwrap_or_default(),
+        failure_reason: f.failure_reason.clone().unwrap_or_default(),
+    }
+}
+
+/// Declares a constructor per return event: each wraps the return's summary.
+macro_rules! return_events {
+    ($($name:ident: $msg:ident),+ $(,)?) => {
+        $(
+            pub fn $name(r: &Return) -> ev::$msg {
+                ev::$msg { summary: Some(summary(r)) }
+            }
+        )+
+    };
+}
+
+return_events!(
+    return_requested: ReturnRequested,
+    return_approved: ReturnApproved,
+    return_rejected: ReturnRejected,
+    return_canceled: ReturnCanceled,
+    return_received: ReturnReceived,
+    return_completed: ReturnCompleted,
+    exchange_shipped: ExchangeShipped,
+);
+
+pub fn refund_requested(r: &Return, f: &Refund) -> ev::RefundRequested {
+    ev::RefundRequested {
+        refund: Some(refund_summary(r, f)),
+    }
+}
+
+pub fn refund_succeeded(r: &Return, f: &Refund) -> ev::RefundSucceeded {
+    ev::RefundSucceeded {
+        refund: Some(refund_summary(r, f)),
+    }
+}
+
+pub fn refund_failed(r: &Return, f: &Refund) -> ev::RefundFailed {
+    ev::RefundFailed {
+        refund: Some(refund_summary(r, f)),
+    }
+}

@@ -1,0 +1,382 @@
+//! Returns, their items and timelines, and the staff and customer listings.
+
+use std::collections::HashMap;
+
+use aftercare_kernel::channel::Channel;
+use aftercare_kernel::{Currency, DateTime, Decimal, Money, Utc};
+use aftercare_platform::error::Error;
+use aftercare_platform::paging::Cursor;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::refunds::{REFUND_COLUMNS, RefundRow};
+use super::{currency, parse};
+use crate::domain::{
+    Grade, Item, Lifecycle, Reason, Refund, Resolution, Return, ReturnError, ReturnId, Settlement, Shipment, Status,
+    TimelineEntry,
+};
+
+#[derive(sqlx::FromRow)]
+struct ReturnRow {
+    return_id: Uuid,
+    order_id: String,
+    customer_id: String,
+    status: String,
+    channel: String,
+    resolution: String,
+    currency_code: String,
+    policy_category: String,
+    policy_version: i32,
+    keep_items: bool,
+    manual_review: bool,
+    items_refund: Decimal,
+    shipping_fee: Decimal,
+    bonus: Decimal,
+    refund_total: Decimal,
+    exchange_difference: Decimal,
+    rejection_reason: Option<String>,
+    return_carrier: Option<String>,
+    return_tracking: Option<String>,
+    return_shipped_at: Option<DateTime<Utc>>,
+    exchange_carrier: Option<String>,
+    exchange_tracking: Option<String>,
+    exchange_shipped_at: Option<DateTime<Utc>>,
+    ship_by: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+#[derive(sqlx::FromRow)]
+struct ItemRow {
+    return_id: Uuid,
+    line_id: String,
+    sku: String,
+    product_name: String,
+    quantity: i32,
+    reason: String,
+    note: String,
+    photo_urls: Vec<String>,
+    resolution: String,
+    replacement_sku: Option<String>,
+    replacement_price: Option<Decimal>,
+    received_quantity: Option<i32>,
+    grade: Option<String>,
+    refund_amount: Decimal,
+}
+
+#[derive(sqlx::FromRow)]
+struct TimelineRow {
+    return_id: Uuid,
+    at: DateTime<Utc>,
+    status: Option<String>,
+    text: String,
+    actor_role: String,
+    channel: Option<String>,
+    customer_visible: bool,
+}
+
+const RETURN_COLUMNS: &str = "return_id, order_id, customer_id, status, channel, resolution, currency_code,
+    policy_category, policy_version, keep_items, manual_review, items_refund, shipping_fee, bonus, refund_total,
+    exchange_difference, rejection_reason, return_carrier, return_tracking, return_shipped_at, exchange_carrier,
+    exchange_tracking, exchange_shipped_at, ship_by, created_at, updated_at";
+
+/// Loads a return with its items, latest refund and timeline; with `lock`,
+/// locks it so that every change of one return happens one at a time.
+pub async fn get_return(conn: &mut PgConnection, return_id: ReturnId, lock: bool) -> Result<Option<Return>, Error> {
+    let lock = if lock { " FOR UPDATE" } else { "" };
+    let row: Option<ReturnRow> = sqlx::query_as(&format!(
+        "SELECT {RETURN_COLUMNS} FROM returns.returns WHERE return_id = $1{lock}"
+    ))
+    .bind(return_id.as_uuid())
+    .fetch_optional(&mut *conn)
+    .await?;
+    match row {
+        None => Ok(None),
+        Some(row) => Ok(assemble(conn, vec![row]).await?.pop()),
+    }
+}
+
+fn item(i: &ItemRow, currency: Currency) -> Result<Item, ReturnError> {
+    Ok(Item {
+        line_id: i.line_id.clone(),
+        sku: i.sku.clone(),
+        product_name: i.product_name.clone(),
+        quantity: i.quantity,
+        reason: parse(&i.reason, "reason", Reason::parse)?,
+        note: i.note.clone(),
+        photo_urls: i.photo_urls.clone(),
+        resolution: parse(&i.resolution, "resolution", Resolution::parse)?,
+        replacement_sku: i.replacement_sku.clone(),
+        replacement_price: i.replacement_price.map(|p| Money::from_decimal(currency, p)),
+        received_quantity: i.received_quantity,
+        grade: i
+            .grade
+            .as_deref()
+            .map(|g| parse(g, "grade", Grade::parse))
+            .transpose()?,
+        refund_amount: Money::from_decimal(currency, i.refund_amount),
+    })
+}
+
+fn timeline_entry(t: &TimelineRow) -> Result<TimelineEntry, ReturnError> {
+    Ok(TimelineEntry {
+        at: t.at,
+        status: t
+            .status
+            .as_deref()
+            .map(|s| parse(s, "status", Status::parse))
+            .transpose()?,
+        text: t.text.clone(),
+        actor_role: t.actor_role.clone(),
+        channel: t.channel.as_deref().and_then(Channel::parse),
+        customer_visible: t.customer_visible,
+    })
+}
+
+fn shipment(carrier: Option<String>, tracking: Option<String>, at: Option<DateTime<Utc>>) -> Option<Shipment> {
+    Some(Shipment {
+        carrier: carrier?,
+        tracking_number: tracking?,
+        shipped_at: at?,
+    })
+}
+
+/// Returns with their items, latest refunds and timelines: four queries for
+/// any number of returns.
+async fn assemble(conn: &mut PgConnection, rows: Vec<ReturnRow>) -> Result<Vec<Return>, Error> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.return_id).collect();
+    let items: Vec<ItemRow> = sqlx::query_as(
+        "SELECT return_id, line_id, sku, product_name, quantity, reason, note, photo_urls, resolution,
+                replacement_sku, replacement_price, received_quantity, grade, refund_amount
+         FROM returns.return_items WHERE return_id = ANY ($1) ORDER BY return_id, position",
+    )
+    .bind(&ids)
+    .fetch_all(&mut *conn)
+    .await?;
+    let rows_of_refunds: Vec<RefundRow> = sqlx::query_as(&format!(
+        "SELECT DISTINCT ON (return_id) {REFUND_COLUMNS} FROM returns.refunds WHERE return_id = ANY ($1)
+         ORDER BY return_id, created_at DESC, refund_id DESC"
+    ))
+    .bind(&ids)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut refunds: HashMap<Uuid, Refund> = HashMap::new();
+    for row in rows_of_refunds {
+        refunds.insert(row.return_id, Refund::try_from(row)?);
+    }
+    let timeline: Vec<TimelineRow> = sqlx::query_as(
+        "SELECT return_id, at, status, text, actor_role, channel, customer_visible
+         FROM returns.timeline WHERE return_id = ANY ($1) ORDER BY return_id, id",
+    )
+    .bind(&ids)
+    .fetch_all(&mut *conn)
+    .await?;
+
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let currency = currency(&r.currency_code)?;
+        let m = |amount| Money::from_decimal(currency, amount);
+        out.push(Return {
+            return_id: ReturnId::from_uuid(r.return_id),
+            lifecycle: Lifecycle::restored(parse(&r.status, "status", Status::parse)?),
+            channel: parse(&r.channel, "channel", Channel::parse)?,
+            resolution: parse(&r.resolution, "resolution", Resolution::parse)?,
+            currency,
+            settlement: Settlement {
+                items_refund: m(r.items_refund),
+                shipping_fee: m(r.shipping_fee),
+                bonus: m(r.bonus),
+                refund_total: m(r.refund_total),
+                exchange_difference: m(r.exchange_difference),
+            },
+            return_shipment: shipment(r.return_carrier, r.return_tracking, r.return_shipped_at),
+            exchange_shipment: shipment(r.exchange_carrier, r.exchange_tracking, r.exchange_shipped_at),
+            items: items
+                .iter()
+                .filter(|i| i.return_id == r.return_id)
+                .map(|i| item(i, currency))
+                .collect::<Result<_, _>>()?,
+            refund: refunds.remove(&r.return_id),
+            timeline: timeline
+                .iter()
+                .filter(|t| t.return_id == r.return_id)
+                .map(timeline_entry)
+                .collect::<Result<_, _>>()?,
+            order_id: r.order_id,
+            customer_id: r.customer_id,
+            policy_category: r.policy_category,
+            policy_version: r.policy_version,
+            keep_items: r.keep_items,
+            manual_review: r.manual_review,
+            rejection_reason: r.rejection_reason,
+            ship_by: r.ship_by,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        });
+    }
+    Ok(out)
+}
+
+/// Inserts a new return and its items (not its timeline or refund).
+pub async fn insert_return(tx: &mut PgConnection, r: &Return) -> Result<(), Error> {
+    // What never changes; the rest is written by `update_return` below.
+    sqlx::query(
+        "INSERT INTO returns.returns (return_id, order_id, customer_id, status, channel, resolution, currency_code,
+             policy_category, policy_version, keep_items, manual_review, items_refund, shipping_fee, bonus,
+             refund_total, exchange_difference, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, false, $10, 0, 0, 0, 0, 0, $11, $11)",
+    )
+    .bind(r.return_id.as_uuid())
+    .bind(&r.order_id)
+    .bind(&r.customer_id)
+    .bind(r.status().as_str())
+    .bind(r.channel.as_str())
+    .bind(r.resolution.as_str())
+    .bind(r.currency.code())
+    .bind(&r.policy_category)
+    .bind(r.policy_version)
+    .bind(r.manual_review)
+    .bind(r.created_at)
+    .execute(&mut *tx)
+    .await?;
+    for (position, item) in r.items.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO returns.return_items (return_id, position, line_id, sku, product_name, quantity, reason,
+                 note, photo_urls, resolution, replacement_sku, replacement_price, refund_amount)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        )
+        .bind(r.return_id.as_uuid())
+        .bind(position as i32)
+        .bind(&item.line_id)
+        .bind(&item.sku)
+        .bind(&item.product_name)
+        .bind(item.quantity)
+        .bind(item.reason.as_str())
+        .bind(&item.note)
+        .bind(&item.photo_urls)
+        .bind(item.resolution.as_str())
+        .bind(&item.replacement_sku)
+        .bind(item.replacement_price.map(|p| p.amount()))
+        .bind(item.refund_amount.amount())
+        .execute(&mut *tx)
+        .await?;
+    }
+    update_return(tx, r).await
+}
+
+/// Writes every field of a return that the lifecycle changes.
+pub async fn update_return(tx: &mut PgConnection, r: &Return) -> Result<(), Error> {
+    let s = &r.settlement;
+    sqlx::query(
+        "UPDATE returns.returns SET status = $2, keep_items = $3, items_refund = $4, shipping_fee = $5, bonus = $6,
+             refund_total = $7, exchange_difference = $8, rejection_reason = $9, return_carrier = $10,
+             return_tracking = $11, return_shipped_at = $12, exchange_carrier = $13, exchange_tracking = $14,
+             exchange_shipped_at = $15, ship_by = $16, updated_at = $17
+         WHERE return_id = $1",
+    )
+    .bind(r.return_id.as_uuid())
+    .bind(r.status().as_str())
+    .bind(r.keep_items)
+    .bind(s.items_refund.amount())
+    .bind(s.shipping_fee.amount())
+    .bind(s.bonus.amount())
+    .bind(s.refund_total.amount())
+    .bind(s.exchange_difference.amount())
+    .bind(&r.rejection_reason)
+    .bind(r.return_shipment.as_ref().map(|s| &s.carrier))
+    .bind(r.return_shipment.as_ref().map(|s| &s.tracking_number))
+    .bind(r.return_shipment.as_ref().map(|s| s.shipped_at))
+    .bind(r.exchange_shipment.as_ref().map(|s| &s.carrier))
+    .bind(r.exchange_shipment.as_ref().map(|s| &s.tracking_number))
+    .bind(r.exchange_shipment.as_ref().map(|s| s.shipped_at))
+    .bind(r.ship_by)
+    .bind(r.updated_at)
+    .execute(&mut *tx)
+    .await?;
+    for item in &r.items {
+        sqlx::query(
+            "UPDATE returns.return_items SET received_quantity = $3, grade = $4, refund_amount = $5
+             WHERE return_id = $1 AND line_id = $2",
+        )
+        .bind(r.return_id.as_uuid())
+        .bind(&item.line_id)
+        .bind(item.received_quantity)
+        .bind(item.grade.map(|g| g.as_str()))
+        .bind(item.refund_amount.amount())
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(())
+}
+
+pub async fn add_timeline(tx: &mut PgConnection, return_id: ReturnId, e: &TimelineEntry) -> Result<(), Error> {
+    sqlx::query(
+        "INSERT INTO returns.timeline (return_id, at, kind, status, text, actor_role, channel, customer_visible)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(return_id.as_uuid())
+    .bind(e.at)
+    .bind(if e.status.is_some() { "status" } else { "message" })
+    .bind(e.status.map(|s| s.as_str()))
+    .bind(&e.text)
+    .bind(&e.actor_role)
+    .bind(e.channel.map(|c| c.as_str()))
+    .bind(e.customer_visible)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// What staff may filter returns by.
+#[derive(Debug, Default, Clone)]
+pub struct ReturnFilter {
+    pub customer_id: Option<String>,
+    pub status: Option<Status>,
+    pub reason: Option<Reason>,
+    pub order_id: Option<String>,
+    pub created_after: Option<DateTime<Utc>>,
+    pub created_before: Option<DateTime<Utc>>,
+    /// Oldest first (work queues) instead of newest first.
+    pub oldest_first: bool,
+}
+
+pub async fn list_returns(
+    conn: &mut PgConnection,
+    f: &ReturnFilter,
+    cursor: Option<&Cursor>,
+    limit: i64,
+) -> Result<Vec<Return>, Error> {
+    let (cmp, order) = if f.oldest_first { (">", "ASC") } else { ("<", "DESC") };
+    let after_id = cursor
+        .map(|c| Uuid::parse_str(&c.id))
+        .transpose()
+        .map_err(|_| Error::invalid("page_token", "not a page token from this query"))?;
+    let rows: Vec<ReturnRow> = sqlx::query_as(&format!(
+        "SELECT {RETURN_COLUMNS} FROM returns.returns r
+         WHERE ($1::text IS NULL OR customer_id = $1)
+           AND ($2::text IS NULL OR status = $2)
+           AND ($3::text IS NULL OR EXISTS (SELECT 1 FROM returns.return_items i
+                                            WHERE i.return_id = r.return_id AND i.reason = $3))
+           AND ($4::text IS NULL OR order_id = $4)
+           AND ($5::timestamptz IS NULL OR created_at >= $5)
+           AND ($6::timestamptz IS NULL OR created_at < $6)
+           AND ($7::timestamptz IS NULL OR (created_at, return_id) {cmp} ($7, $8))
+         ORDER BY created_at {order}, return_id {order}
+         LIMIT $9"
+    ))
+    .bind(&f.customer_id)
+    .bind(f.status.map(|s| s.as_str()))
+    .bind(f.reason.map(|r| r.as_str()))
+    .bind(&f.order_id)
+    .bind(f.created_after)
+    .bind(f.created_before)
+    .bind(cursor.map(|c| c.at))
+    .bind(after_id.unwrap_or_default())
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    assemble(conn, rows).await
+}
