@@ -157,3 +157,68 @@ fn missing_postgres_binaries_are_a_clear_error() {
     assert!(stderr.contains("has no initdb/pg_ctl"), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn outbox_dead_lists_dead_letters_and_replay_queues_them_again() {
+    let db = TestDb::create().await;
+    let pool = db.pool(2).await;
+    aftercare_platform::outbox::register_consumer(&pool, "cli.test", &["test.Happened".to_owned()])
+        .await
+        .unwrap();
+    let mut tx = pool.begin().await.unwrap();
+    let event = aftercare_platform::outbox::enqueue_raw(&mut tx, "test.Happened", "agg-1", b"x", chrono::Utc::now())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    sqlx::query("UPDATE platform.outbox_deliveries SET dead_at = now(), attempts = 15, last_error = 'boom'")
+        .execute(&pool)
+        .await
+        .unwrap();
+
+    let dead = aftercare()
+        .args([
+            "--database-url",
+            &url(&db.options),
+            "outbox",
+            "dead",
+            "--consumer",
+            "cli.test",
+        ])
+        .output()
+        .unwrap();
+    assert!(dead.status.success(), "{}", String::from_utf8_lossy(&dead.stderr));
+    let listing = String::from_utf8(dead.stdout).unwrap();
+    let row = listing.lines().nth(1).expect("one dead letter");
+    let fields: Vec<&str> = row.split('\t').collect();
+    assert_eq!(
+        (fields[0], fields[1], fields[2], fields[3], fields[4], fields[6]),
+        (
+            "cli.test",
+            event.to_string().as_str(),
+            "test.Happened",
+            "agg-1",
+            "15",
+            "boom"
+        )
+    );
+
+    let replay = aftercare()
+        .args([
+            "--database-url",
+            &url(&db.options),
+            "outbox",
+            "replay",
+            "--event",
+            &event.to_string(),
+        ])
+        .output()
+        .unwrap();
+    assert!(replay.status.success(), "{}", String::from_utf8_lossy(&replay.stderr));
+    assert!(String::from_utf8_lossy(&replay.stderr).contains("1 dead letter(s) queued again"));
+    let (attempts, dead_at): (i32, Option<chrono::DateTime<chrono::Utc>>) =
+        sqlx::query_as("SELECT attempts, dead_at FROM platform.outbox_deliveries")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!((attempts, dead_at), (0, None));
+}

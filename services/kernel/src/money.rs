@@ -1,6 +1,7 @@
 //! Money on `rust_decimal`: ISO 4217 currencies with their minor units, parsing
-//! that refuses more decimals than a currency has, and largest-remainder
-//! allocation so that the parts of a split always sum to the whole.
+//! that refuses more decimals than a currency has, arithmetic that never mixes
+//! currencies, and largest-remainder allocation so that the parts of a split
+//! always sum to the whole.
 
 use std::fmt;
 use std::str::FromStr;
@@ -434,6 +435,42 @@ mod tests {
         assert_eq!(Money::parse(eur(), "10000000000000"), Err(MoneyError::TooLarge));
         assert_eq!(Money::parse_non_negative(eur(), "-0.01"), Err(MoneyError::Negative));
         assert!(Money::parse_non_negative(eur(), "0").is_ok());
+    }
+
+    #[test]
+    fn arithmetic_is_checked_by_currency() {
+        let e = |s: &str| Money::parse(eur(), s).unwrap();
+        let jpy = Money::parse(Currency::from_code("JPY").unwrap(), "100").unwrap();
+        assert_eq!(e("1.10") + e("2.25"), e("3.35"));
+        assert_eq!(e("1.10") - e("2.25"), e("-1.15"));
+        assert_eq!(e("19.99").times(3), e("59.97"));
+        assert_eq!(
+            e("1").checked_add(jpy),
+            Err(MoneyError::CurrencyMismatch {
+                left: "EUR",
+                right: "JPY"
+            })
+        );
+        assert_eq!(
+            e("1").partial_cmp(&jpy),
+            None,
+            "amounts of two currencies do not compare"
+        );
+        assert_eq!(e("1").min(e("0.5")), e("0.5"));
+        assert_eq!(Money::sum(eur(), [e("0.1"), e("0.2")]), e("0.3"));
+        assert_eq!(
+            e("1.00").split(&[e("1"), e("1"), e("1")]),
+            [e("0.34"), e("0.33"), e("0.33")]
+        );
+        assert_eq!(Money::from_minor(eur(), 1999), e("19.99"));
+        assert_eq!(e("19.99").to_minor(), 1999);
+    }
+
+    #[test]
+    #[should_panic(expected = "cannot combine EUR with JPY")]
+    fn mixing_currencies_in_an_operator_is_a_bug() {
+        let jpy = Money::parse(Currency::from_code("JPY").unwrap(), "100").unwrap();
+        let _ = Money::parse(eur(), "1").unwrap() + jpy;
     }
 
     #[test]

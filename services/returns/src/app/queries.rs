@@ -9,7 +9,7 @@ use aftercare_platform::paging::{self, Cursor};
 use super::{Returns, visible_return};
 use crate::domain::*;
 use crate::store::policies as policy_store;
-use crate::store::returns::{ReturnFilter, list_returns};
+use crate::store::returns::list_returns;
 
 /// A page of returns with the policy each was decided under.
 pub struct ReturnPage {

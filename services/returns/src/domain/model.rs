@@ -303,3 +303,16 @@ impl Return {
         }
     }
 }
+
+/// What staff may filter returns by.
+#[derive(Debug, Default, Clone)]
+pub struct ReturnFilter {
+    pub customer_id: Option<String>,
+    pub status: Option<Status>,
+    pub reason: Option<Reason>,
+    pub order_id: Option<String>,
+    pub created_after: Option<DateTime<Utc>>,
+    pub created_before: Option<DateTime<Utc>>,
+    /// Oldest first (work queues) instead of newest first.
+    pub oldest_first: bool,
+}

@@ -12,7 +12,6 @@ use prost::Message;
 use crate::app::create::{NewItem, NewReturn};
 use crate::app::lifecycle::Parcel;
 use crate::domain::*;
-use crate::store::returns::ReturnFilter;
 use crate::wire::*;
 
 pub const MAX_ITEMS: usize = 100;

@@ -12,8 +12,8 @@ use uuid::Uuid;
 use super::refunds::{REFUND_COLUMNS, RefundRow};
 use super::{currency, parse};
 use crate::domain::{
-    Grade, Item, Lifecycle, Reason, Refund, Resolution, Return, ReturnError, ReturnId, Settlement, Shipment, Status,
-    TimelineEntry,
+    Grade, Item, Lifecycle, Reason, Refund, Resolution, Return, ReturnError, ReturnFilter, ReturnId, Settlement,
+    Shipment, Status, TimelineEntry,
 };
 
 #[derive(sqlx::FromRow)]
@@ -328,19 +328,6 @@ pub async fn add_timeline(tx: &mut PgConnection, return_id: ReturnId, e: &Timeli
     .execute(&mut *tx)
     .await?;
     Ok(())
-}
-
-/// What staff may filter returns by.
-#[derive(Debug, Default, Clone)]
-pub struct ReturnFilter {
-    pub customer_id: Option<String>,
-    pub status: Option<Status>,
-    pub reason: Option<Reason>,
-    pub order_id: Option<String>,
-    pub created_after: Option<DateTime<Utc>>,
-    pub created_before: Option<DateTime<Utc>>,
-    /// Oldest first (work queues) instead of newest first.
-    pub oldest_first: bool,
 }
 
 pub async fn list_returns(
