@@ -7,6 +7,16 @@
 -- * A delivery that used up its attempts is a dead letter (dead_at) until an
 --   admin replays it.
 
+-- Events queued with JSON payloads cannot be turned into protobuf here:
+-- drain the outbox first (stop every replica, start this version only after
+-- every delivery is done). This is a stop-the-world upgrade, not a rolling one.
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM platform.outbox_deliveries WHERE delivered_at IS NULL) THEN
+        RAISE EXCEPTION 'undelivered outbox events: let the previous version deliver them, then upgrade';
+    END IF;
+END $$;
+
 ALTER TABLE platform.outbox_events ADD COLUMN seq bigint GENERATED ALWAYS AS IDENTITY;
 CREATE UNIQUE INDEX outbox_events_seq_idx ON platform.outbox_events (seq);
 
@@ -24,12 +34,6 @@ ALTER TABLE platform.outbox_deliveries
     ALTER COLUMN aggregate_id SET NOT NULL,
     ALTER COLUMN seq SET NOT NULL,
     ADD CONSTRAINT delivered_or_dead CHECK (delivered_at IS NULL OR dead_at IS NULL);
-
--- Deliveries still queued from before typed events carried JSON, which no
--- consumer decodes any more: they become dead letters for an admin to see.
-UPDATE platform.outbox_deliveries
-SET dead_at = now(), last_error = 'queued before typed events; its JSON payload is gone'
-WHERE delivered_at IS NULL;
 
 DROP INDEX platform.outbox_deliveries_pending_idx;
 -- What a consumer claims next.

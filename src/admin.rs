@@ -1,5 +1,8 @@
 //! The admin HTTP port: Prometheus `/metrics` and a `/healthz` that checks
-//! the database.
+//! the database and the outbox dispatcher.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::Router;
 use axum::extract::State;
@@ -10,11 +13,16 @@ use tokio::sync::watch;
 
 use crate::server::AppState;
 
-pub async fn serve(listener: TcpListener, state: AppState, mut stop: watch::Receiver<bool>) {
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    dispatcher_alive: Arc<AtomicBool>,
+    mut stop: watch::Receiver<bool>,
+) {
     let app = Router::new()
         .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))
-        .with_state(state);
+        .with_state((state, dispatcher_alive));
     let shutdown = async move {
         let _ = stop.wait_for(|stop| *stop).await;
     };
@@ -23,14 +31,20 @@ pub async fn serve(listener: TcpListener, state: AppState, mut stop: watch::Rece
     }
 }
 
-async fn metrics(State(state): State<AppState>) -> ([(axum::http::HeaderName, &'static str); 1], String) {
+async fn metrics(
+    State((state, _)): State<(AppState, Arc<AtomicBool>)>,
+) -> ([(axum::http::HeaderName, &'static str); 1], String) {
     (
         [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render(),
     )
 }
 
-async fn healthz(State(state): State<AppState>) -> (StatusCode, &'static str) {
+/// The database answers and the outbox dispatcher runs.
+async fn healthz(State((state, dispatcher_alive)): State<(AppState, Arc<AtomicBool>)>) -> (StatusCode, &'static str) {
+    if !dispatcher_alive.load(Ordering::SeqCst) {
+        return (StatusCode::SERVICE_UNAVAILABLE, "outbox dispatcher is down\n");
+    }
     match sqlx::query("SELECT 1").execute(&state.pool).await {
         Ok(_) => (StatusCode::OK, "ok\n"),
         Err(e) => {

@@ -92,6 +92,14 @@ pub enum OutboxCommand {
         #[arg(long)]
         event: Option<uuid::Uuid>,
     },
+    /// Give up on dead letters for good (they stop holding back later events
+    /// of their aggregate): those of one consumer and/or one event.
+    Discard {
+        #[arg(long, required_unless_present = "event")]
+        consumer: Option<String>,
+        #[arg(long)]
+        event: Option<uuid::Uuid>,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -97,6 +97,11 @@ async fn run_outbox(pool: &sqlx::PgPool, command: OutboxCommand) -> Result<(), B
             eprintln!("{n} dead letter(s) queued again");
             Ok(())
         }
+        OutboxCommand::Discard { consumer, event } => {
+            let n = outbox::discard(pool, consumer.as_deref(), event, SystemClock.now()).await?;
+            eprintln!("{n} dead letter(s) discarded");
+            Ok(())
+        }
     }
 }
 

@@ -6,6 +6,7 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use aftercare_platform::auth::{AccessTable, AuthLayer, Authenticator};
@@ -84,6 +85,13 @@ pub async fn serve(
     routes.add_service(reflection().build_v1alpha()?);
 
     let mut access = AccessTable::default();
+    for public in [
+        "grpc.health.v1.Health",
+        "grpc.reflection.v1.ServerReflection",
+        "grpc.reflection.v1alpha.ServerReflection",
+    ] {
+        access.add_public(public);
+    }
     let mut served = Vec::with_capacity(selected.len());
     for service in selected {
         (service.routes)(&ctx, &mut routes);
@@ -109,11 +117,16 @@ pub async fn serve(
     let mut grpc_task = tokio::spawn(router.serve_with_incoming_shutdown(incoming, async move {
         let _ = grpc_stop.wait_for(|stop| *stop).await;
     }));
-    let admin_task = admin.map(|listener| tokio::spawn(crate::admin::serve(listener, state.clone(), stop_rx.clone())));
+    let dispatcher_alive = Arc::new(AtomicBool::new(true));
+    let admin_task = admin.map(|listener| {
+        let admin = crate::admin::serve(listener, state.clone(), dispatcher_alive.clone(), stop_rx.clone());
+        tokio::spawn(admin)
+    });
     let dispatch_task = tokio::spawn(dispatcher.run(stop_rx.clone()));
     let supervise_task = tokio::spawn(supervise_dispatcher(
         dispatch_task,
         health.clone(),
+        dispatcher_alive,
         served.clone(),
         stop_rx.clone(),
     ));
@@ -154,11 +167,13 @@ async fn set_all(health: &HealthReporter, services: &[&str], status: ServingStat
 }
 
 /// Waits for the dispatcher; if it ends before shutdown (a crash, a dead
-/// consumer loop), every service reports NOT_SERVING, so load balancers and
-/// orchestrators take this replica out instead of letting events pile up.
+/// consumer loop), every service reports NOT_SERVING and the admin port's
+/// `/healthz` fails, so load balancers take this replica out and a liveness
+/// probe restarts it instead of letting events pile up.
 pub async fn supervise_dispatcher(
     dispatcher: JoinHandle<Result<(), String>>,
     health: HealthReporter,
+    alive: Arc<AtomicBool>,
     services: Vec<&'static str>,
     stop: watch::Receiver<bool>,
 ) {
@@ -172,6 +187,7 @@ pub async fn supervise_dispatcher(
         Err(e) => format!("the outbox dispatcher died: {e}"),
     };
     tracing::error!(%why, "no longer serving");
+    alive.store(false, Ordering::SeqCst);
     set_all(&health, &services, ServingStatus::NotServing).await;
 }
 
@@ -247,9 +263,11 @@ mod tests {
         health.set_service_status("svc.A", ServingStatus::Serving).await;
         let (_stop_tx, stop_rx) = watch::channel(false);
         let crashed = tokio::spawn(async { panic!("dispatcher bug") });
-        supervise_dispatcher(crashed, health.clone(), vec!["svc.A"], stop_rx).await;
+        let alive = Arc::new(AtomicBool::new(true));
+        supervise_dispatcher(crashed, health.clone(), alive.clone(), vec!["svc.A"], stop_rx).await;
         assert_eq!(status(&health, "svc.A").await, ServingStatus::NotServing as i32);
         assert_eq!(status(&health, "").await, ServingStatus::NotServing as i32);
+        assert!(!alive.load(Ordering::SeqCst), "/healthz fails too");
     }
 
     #[tokio::test]
@@ -259,7 +277,9 @@ mod tests {
         let (stop_tx, stop_rx) = watch::channel(false);
         stop_tx.send(true).unwrap();
         let finished = tokio::spawn(async { Ok(()) });
-        supervise_dispatcher(finished, health.clone(), vec!["svc.A"], stop_rx).await;
+        let alive = Arc::new(AtomicBool::new(true));
+        supervise_dispatcher(finished, health.clone(), alive.clone(), vec!["svc.A"], stop_rx).await;
         assert_eq!(status(&health, "svc.A").await, ServingStatus::Serving as i32);
+        assert!(alive.load(Ordering::SeqCst));
     }
 }

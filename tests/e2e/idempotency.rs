@@ -17,7 +17,10 @@ async fn effect_table(pool: &PgPool) {
 async fn run_once(pool: &PgPool, key: &str, request: &str) -> Result<Vec<u8>, &'static str> {
     let hash = request_hash(request.as_bytes());
     let mut tx = pool.begin().await.unwrap();
-    match claim(&mut tx, "test.Effect", key, &hash, start_time()).await.unwrap() {
+    match claim(&mut tx, "test.Effect", "service:test", key, &hash, start_time())
+        .await
+        .unwrap()
+    {
         Claim::Fresh => {
             let id: i32 = sqlx::query_scalar("INSERT INTO effects (note) VALUES ($1) RETURNING id")
                 .bind(request)
@@ -25,7 +28,9 @@ async fn run_once(pool: &PgPool, key: &str, request: &str) -> Result<Vec<u8>, &'
                 .await
                 .unwrap();
             let response = format!("effect {id}").into_bytes();
-            complete(&mut tx, "test.Effect", key, &response).await.unwrap();
+            complete(&mut tx, "test.Effect", "service:test", key, &response)
+                .await
+                .unwrap();
             tx.commit().await.unwrap();
             Ok(response)
         }
@@ -62,7 +67,9 @@ async fn a_rolled_back_claim_leaves_the_key_free() {
     let hash = request_hash(b"r");
     let mut tx = pool.begin().await.unwrap();
     assert_eq!(
-        claim(&mut tx, "test.Effect", "k", &hash, start_time()).await.unwrap(),
+        claim(&mut tx, "test.Effect", "service:test", "k", &hash, start_time())
+            .await
+            .unwrap(),
         Claim::Fresh
     );
     tx.rollback().await.unwrap();

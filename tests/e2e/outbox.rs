@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use aftercare_platform::clock::{Clock, ManualClock, SharedClock};
 use aftercare_platform::outbox::{
-    DispatchOptions, Dispatcher, Event, EventHandler, HandlerFuture, dead_letters, enqueue_raw, replay,
+    DispatchOptions, Dispatcher, Event, EventHandler, HandlerFuture, dead_letters, discard, enqueue_raw, replay,
 };
 use sqlx::PgPool;
 
@@ -374,8 +374,76 @@ async fn a_panicking_handler_is_caught_and_retried() {
     assert_eq!(handled_now(&handled).await, ["e1"]);
 }
 
+/// Runs `dispatcher` until the returned sender says stop.
+fn running(
+    dispatcher: Dispatcher,
+) -> (
+    tokio::sync::watch::Sender<bool>,
+    tokio::task::JoinHandle<Result<(), String>>,
+) {
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    (stop_tx, tokio::spawn(dispatcher.run(stop_rx)))
+}
+
+/// Waits (bounded) until `done` holds.
+async fn until(what: &str, mut done: impl AsyncFnMut() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !done().await {
+        assert!(std::time::Instant::now() < deadline, "never: {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_hanging_consumer_times_out_without_stalling_the_others() {
+async fn a_hanging_consumer_does_not_stall_the_others_and_a_commit_wakes_them_all() {
+    let db = TestDb::create().await;
+    let pool = db.pool(10).await;
+    let (manual, clock) = clock();
+    let handled = Arc::new(Mutex::new(Vec::new()));
+    // No polling and no timeout to speak of: only a wake-up can deliver, and
+    // only a loop of its own can deliver past the consumer that hangs.
+    let options = DispatchOptions {
+        poll_interval: Duration::from_secs(3600),
+        handler_timeout: Duration::from_secs(3600),
+        ..options()
+    };
+    let mut dispatcher = Dispatcher::new(pool.clone(), clock, options);
+    dispatcher
+        .register(Recorder::scripted("hangs", handled.clone(), |_, _| Act::Hang))
+        .await
+        .unwrap();
+    dispatcher
+        .register(Recorder::new("quick-1", 0, handled.clone()))
+        .await
+        .unwrap();
+    dispatcher
+        .register(Recorder::new("quick-2", 0, handled.clone()))
+        .await
+        .unwrap();
+    let waker = dispatcher.waker();
+    // e0 is there from the start: the first pass of every loop finds it, and
+    // the hanging consumer hangs on it for good.
+    emit(&pool, "test.Happened", "e0", manual.now()).await;
+    let (stop, task) = running(dispatcher);
+    until("both quick consumers got e0", async || {
+        handled_now(&handled).await.len() == 2
+    })
+    .await;
+    // The quick loops are idle now, for an hour unless woken; one commit
+    // must wake both.
+    emit(&pool, "test.Happened", "e1", manual.now()).await;
+    waker.notify_one();
+    until("both quick consumers got e1", async || {
+        handled_now(&handled).await.len() == 4
+    })
+    .await;
+    assert_eq!(handled_now(&handled).await, ["e0", "e0", "e1", "e1"]);
+    stop.send(true).unwrap();
+    assert_eq!(task.await.unwrap(), Ok(()), "a clean stop, the hanging call aborted");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handler_past_its_timeout_is_cut_off_and_retried() {
     let db = TestDb::create().await;
     let pool = db.pool(10).await;
     let (manual, clock) = clock();
@@ -385,37 +453,51 @@ async fn a_hanging_consumer_times_out_without_stalling_the_others() {
         ..options()
     };
     let mut dispatcher = Dispatcher::new(pool.clone(), clock, options);
-    let hangs = Recorder::scripted("hangs", handled.clone(), |_, _| Act::Hang);
-    dispatcher.register(hangs).await.unwrap();
-    dispatcher
-        .register(Recorder::new("quick", 0, handled.clone()))
-        .await
-        .unwrap();
-    let waker = dispatcher.waker();
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let running = tokio::spawn(dispatcher.run(stop_rx));
-
+    let slow_once = Recorder::scripted("slow-once", handled.clone(), |_, n| {
+        if n == 1 { Act::Hang } else { Act::Succeed }
+    });
+    dispatcher.register(slow_once).await.unwrap();
     emit(&pool, "test.Happened", "e1", manual.now()).await;
-    waker.notify_one();
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let timed_out: Option<String> = sqlx::query_scalar(
-            "SELECT last_error FROM platform.outbox_deliveries WHERE consumer = 'hangs' AND attempts = 1",
-        )
-        .fetch_optional(&pool)
+    assert_eq!(dispatcher.run_once().await.unwrap(), 1);
+    let error: Option<String> = sqlx::query_scalar("SELECT last_error FROM platform.outbox_deliveries")
+        .fetch_one(&pool)
         .await
         .unwrap();
-        if timed_out.is_some() && !handled_now(&handled).await.is_empty() {
-            assert_eq!(timed_out.as_deref(), Some("handler timed out after 200ms"));
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the quick consumer or the timeout never came"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    assert_eq!(handled_now(&handled).await, ["e1"], "the quick consumer got its event");
-    stop_tx.send(true).unwrap();
-    assert_eq!(running.await.unwrap(), Ok(()), "a clean stop");
+    assert_eq!(error.as_deref(), Some("handler timed out after 200ms"));
+    assert!(handled_now(&handled).await.is_empty());
+    manual.advance(chrono::Duration::seconds(1));
+    assert_eq!(dispatcher.run_once().await.unwrap(), 1);
+    assert_eq!(handled_now(&handled).await, ["e1"]);
+}
+
+#[tokio::test]
+async fn a_poison_event_can_be_discarded_to_release_its_aggregate() {
+    let db = TestDb::create().await;
+    let pool = db.pool(5).await;
+    let (manual, clock) = clock();
+    let handled = Arc::new(Mutex::new(Vec::new()));
+    let options = DispatchOptions {
+        max_attempts: 1,
+        ..options()
+    };
+    let mut dispatcher = Dispatcher::new(pool.clone(), clock, options);
+    let recorder = Recorder::scripted("strict", handled.clone(), |label, _| {
+        if label == "poison" { Act::Fail } else { Act::Succeed }
+    });
+    dispatcher.register(recorder).await.unwrap();
+    emit_about(&pool, "x", "poison", manual.now()).await;
+    emit_about(&pool, "x", "x2", manual.now()).await;
+    while dispatcher.run_once().await.unwrap() > 0 {}
+    assert!(
+        handled_now(&handled).await.is_empty(),
+        "x2 waits behind the dead letter"
+    );
+    assert_eq!(discard(&pool, Some("strict"), None, manual.now()).await.unwrap(), 1);
+    while dispatcher.run_once().await.unwrap() > 0 {}
+    assert_eq!(
+        handled_now(&handled).await,
+        ["x2"],
+        "the poison is skipped, never handled"
+    );
+    assert!(dead_letters(&pool, None).await.unwrap().is_empty());
 }

@@ -158,3 +158,33 @@ async fn graceful_stop_finishes_and_frees_the_port() {
         "still listening after stop"
     );
 }
+
+#[tokio::test]
+async fn a_deployment_that_consumes_no_events_is_healthy() {
+    // Orders alone runs no event consumer: its idle dispatcher is alive.
+    let app = TestApp::spawn_serving(&["orders"]).await;
+    let mut health = HealthClient::new(app.channel());
+    app.storefront().record_order(order("o-1", "c-1")).await.unwrap();
+    for service in ["", "aftercare.orders.v1.OrderService"] {
+        let status = health
+            .check(HealthCheckRequest {
+                service: service.into(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .status();
+        assert_eq!(status, ServingStatus::Serving, "{service:?}");
+    }
+    assert!(
+        health
+            .check(HealthCheckRequest {
+                service: "aftercare.returns.v1.ReturnService".into()
+            })
+            .await
+            .is_err(),
+        "returns is not served here"
+    );
+    let (status, _) = app.admin_get("/healthz").await;
+    assert!(status.contains("200"), "{status}");
+}

@@ -242,6 +242,7 @@ impl ServerThread {
         options: PgConnectOptions,
         clock: Arc<ManualClock>,
         auth: Arc<Authenticator>,
+        services: Vec<String>,
     ) -> (ServerThread, SocketAddr, SocketAddr, Channel) {
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
@@ -264,12 +265,12 @@ impl ServerThread {
                     metrics: Metrics::default(),
                 };
                 let serve_options = ServeOptions {
+                    services,
                     dispatch: DispatchOptions {
                         poll_interval: Duration::from_millis(100),
                         ..DispatchOptions::default()
                     },
                     shutdown_grace: Duration::from_secs(5),
-                    ..Default::default()
                 };
                 let server = Background::start(state, serve_options, true).await.unwrap();
                 // The client connection is driven by this runtime too, so it
@@ -317,12 +318,18 @@ impl Drop for ServerThread {
 
 impl TestApp {
     pub async fn spawn() -> TestApp {
+        TestApp::spawn_serving(&["all"]).await
+    }
+
+    /// A server of some services only, as one deployment of several.
+    pub async fn spawn_serving(services: &[&str]) -> TestApp {
+        let services = services.iter().map(|s| s.to_string()).collect();
         let db = TestDb::create().await;
         let pool = db.pool(10).await;
         let clock = Arc::new(ManualClock::new(start_time()));
         let auth = Arc::new(Authenticator::new(&JwtKey::Secret(SECRET.to_vec())).unwrap());
         let (server, grpc_addr, admin_addr, channel) =
-            ServerThread::start(db.options.clone(), clock.clone(), auth.clone());
+            ServerThread::start(db.options.clone(), clock.clone(), auth.clone(), services);
         TestApp {
             grpc_addr,
             admin_addr,

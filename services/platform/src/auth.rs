@@ -204,41 +204,45 @@ impl Authenticator {
 /// place a service states its permissions.
 pub type RoleTable = &'static [(&'static str, &'static [Role])];
 
-/// Every served method's roles, keyed by gRPC path (`/pkg.Service/Method`).
+/// Every served method's roles, keyed by gRPC path (`/pkg.Service/Method`),
+/// and the few services anyone may call (health, reflection). Anything else
+/// is refused: access is denied unless granted here.
 #[derive(Debug, Default, Clone)]
 pub struct AccessTable {
     methods: HashMap<String, &'static [Role]>,
-    services: HashSet<String>,
+    public: HashSet<String>,
 }
 
 /// What the table says about a request path.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Access {
-    /// Not one of ours (health, reflection): public.
+    /// A public service (health, reflection): no token needed.
     Public,
-    /// One of our services, but no such method: answered UNIMPLEMENTED
-    /// without decoding anything.
-    UnknownMethod,
+    /// Not in the table: answered UNIMPLEMENTED without decoding anything,
+    /// whatever is mounted behind the layer.
+    Unknown,
     Roles(&'static [Role]),
 }
 
 impl AccessTable {
     pub fn add_service(&mut self, grpc_service: &str, roles: RoleTable) {
-        self.services.insert(grpc_service.to_owned());
         for (method, allowed) in roles {
             self.methods.insert(format!("/{grpc_service}/{method}"), allowed);
         }
+    }
+
+    /// A service every caller may use without a token.
+    pub fn add_public(&mut self, grpc_service: &str) {
+        self.public.insert(grpc_service.to_owned());
     }
 
     pub fn lookup(&self, path: &str) -> Access {
         if let Some(roles) = self.methods.get(path) {
             return Access::Roles(roles);
         }
-        let service = path.trim_start_matches('/').split('/').next().unwrap_or_default();
-        if self.services.contains(service) {
-            Access::UnknownMethod
-        } else {
-            Access::Public
+        match path.strip_prefix('/').and_then(|p| p.split_once('/')) {
+            Some((service, method)) if self.public.contains(service) && !method.contains('/') => Access::Public,
+            _ => Access::Unknown,
         }
     }
 }
@@ -283,7 +287,7 @@ impl<S> AuthService<S> {
     fn admit(&self, path: &str, headers: &http::HeaderMap) -> Result<Option<Caller>, Status> {
         let allowed = match self.table.lookup(path) {
             Access::Public => return Ok(None),
-            Access::UnknownMethod => return Err(Status::unimplemented("")),
+            Access::Unknown => return Err(Status::unimplemented("")),
             Access::Roles(roles) => roles,
         };
         let caller = self.auth.authenticate(headers)?;
@@ -500,10 +504,22 @@ MCowBQYDK2VwAyEASHlKIBLvK+yyukppFmO8rS8EuyRFe4u8dGiIfMZlEWM=
         const TABLE: RoleTable = &[("Read", &[Role::Customer, Role::Agent]), ("Write", &[Role::Agent])];
         let mut table = AccessTable::default();
         table.add_service("pkg.Svc", TABLE);
+        table.add_public("grpc.health.v1.Health");
         assert_eq!(table.lookup("/pkg.Svc/Write"), Access::Roles(&[Role::Agent]));
-        assert_eq!(table.lookup("/pkg.Svc/Missing"), Access::UnknownMethod);
+        assert_eq!(table.lookup("/pkg.Svc/Missing"), Access::Unknown);
         assert_eq!(table.lookup("/grpc.health.v1.Health/Check"), Access::Public);
-        assert_eq!(table.lookup("/pkg.SvcOther/Read"), Access::Public);
+        // Denied unless granted: services nobody listed, odd paths.
+        for path in [
+            "/pkg.SvcOther/Read",
+            "/pkg.Svc/Write/",
+            "//pkg.Svc/Write",
+            "/pkg.Svc",
+            "",
+            "/",
+            "/grpc.health.v1.Health/Check/x",
+        ] {
+            assert_eq!(table.lookup(path), Access::Unknown, "{path:?}");
+        }
     }
 
     #[tokio::test]
@@ -513,6 +529,7 @@ MCowBQYDK2VwAyEASHlKIBLvK+yyukppFmO8rS8EuyRFe4u8dGiIfMZlEWM=
         let a = std::sync::Arc::new(auth());
         let mut table = AccessTable::default();
         table.add_service("pkg.Svc", TABLE);
+        table.add_public("grpc.health.v1.Health");
         let inner = tower::service_fn(|request: http::Request<()>| async move {
             let subject = request
                 .extensions()
@@ -568,6 +585,11 @@ MCowBQYDK2VwAyEASHlKIBLvK+yyukppFmO8rS8EuyRFe4u8dGiIfMZlEWM=
         assert_eq!(
             call("/grpc.health.v1.Health/Check", None).await,
             (None, Some(String::new()))
+        );
+        assert_eq!(
+            call("/pkg.Mounted/ButUnlisted", Some(&token)).await.0.as_deref(),
+            Some("12"),
+            "mounted but not in the table: denied"
         );
     }
 }

@@ -37,20 +37,24 @@ pub fn key_reused(field: &str) -> Error {
     }
 }
 
-/// Claims `key` within `scope` (e.g. "returns.IssueRefund") for a request
-/// with `hash`, inside the caller's transaction.
+/// Claims `key` of `owner` (who calls: e.g. "customer:c-42") within `scope`
+/// (the RPC, e.g. "returns.IssueRefund") for a request with `hash`, inside
+/// the caller's transaction. Keys of different owners or RPCs never meet, so
+/// nobody can squat or probe another caller's keys.
 pub async fn claim(
     tx: &mut PgConnection,
     scope: &str,
+    owner: &str,
     key: &str,
     hash: &[u8; 32],
     now: DateTime<Utc>,
 ) -> Result<Claim, Error> {
     let inserted = sqlx::query(
-        "INSERT INTO platform.idempotency_keys (scope, key, request_hash, created_at)
-         VALUES ($1, $2, $3, $4) ON CONFLICT (scope, key) DO NOTHING",
+        "INSERT INTO platform.idempotency_keys (scope, owner, key, request_hash, created_at)
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (scope, owner, key) DO NOTHING",
     )
     .bind(scope)
+    .bind(owner)
     .bind(key)
     .bind(&hash[..])
     .bind(now)
@@ -60,12 +64,14 @@ pub async fn claim(
     if inserted == 1 {
         return Ok(Claim::Fresh);
     }
-    let (stored_hash, response): (Vec<u8>, Option<Vec<u8>>) =
-        sqlx::query_as("SELECT request_hash, response FROM platform.idempotency_keys WHERE scope = $1 AND key = $2")
-            .bind(scope)
-            .bind(key)
-            .fetch_one(&mut *tx)
-            .await?;
+    let (stored_hash, response): (Vec<u8>, Option<Vec<u8>>) = sqlx::query_as(
+        "SELECT request_hash, response FROM platform.idempotency_keys WHERE scope = $1 AND owner = $2 AND key = $3",
+    )
+    .bind(scope)
+    .bind(owner)
+    .bind(key)
+    .fetch_one(&mut *tx)
+    .await?;
     if stored_hash != hash {
         return Ok(Claim::Conflict);
     }
@@ -77,9 +83,16 @@ pub async fn claim(
 }
 
 /// Stores the response of a [`Claim::Fresh`] key, in the same transaction.
-pub async fn complete(tx: &mut PgConnection, scope: &str, key: &str, response: &[u8]) -> Result<(), Error> {
-    sqlx::query("UPDATE platform.idempotency_keys SET response = $3 WHERE scope = $1 AND key = $2")
+pub async fn complete(
+    tx: &mut PgConnection,
+    scope: &str,
+    owner: &str,
+    key: &str,
+    response: &[u8],
+) -> Result<(), Error> {
+    sqlx::query("UPDATE platform.idempotency_keys SET response = $4 WHERE scope = $1 AND owner = $2 AND key = $3")
         .bind(scope)
+        .bind(owner)
         .bind(key)
         .bind(response)
         .execute(&mut *tx)

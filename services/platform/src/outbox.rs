@@ -19,6 +19,10 @@
 //! - **Isolation**: each consumer runs its own loop, each handler call runs
 //!   in a task of its own under a timeout, and a panic is caught and counted
 //!   as a failed attempt, so one bad consumer cannot stall the others.
+//! - **One event per claim**: each delivery is claimed, handled and marked
+//!   in a transaction of its own, so a row lock is held for one handler call
+//!   at most, and a handler task never outlives its claim (it is aborted
+//!   with it), so no replica can run an event a second time concurrently.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -204,8 +208,8 @@ impl Dispatcher {
         self.wake.clone()
     }
 
-    /// Delivers one batch of due events to each handler, one handler after
-    /// the other; returns how many deliveries were attempted.
+    /// Delivers up to a batch of due events to each handler, one handler
+    /// after the other; returns how many deliveries were attempted.
     pub async fn run_once(&self) -> Result<usize, Error> {
         let mut attempted = 0;
         for handler in &self.handlers {
@@ -218,7 +222,13 @@ impl Dispatcher {
     /// own: a batch, then (when there was nothing to do) a wait for the poll
     /// interval or a wake-up. Returns an error if a consumer's loop dies
     /// before shutdown (the server then reports itself not serving).
-    pub async fn run(self, shutdown: watch::Receiver<bool>) -> Result<(), String> {
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) -> Result<(), String> {
+        if self.handlers.is_empty() {
+            // Nothing to deliver (a deployment of services that consume no
+            // events), but alive until shutdown like any other.
+            let _ = shutdown.wait_for(|stop| *stop).await;
+            return Ok(());
+        }
         let mut loops = JoinSet::new();
         let wake = self.wake.clone();
         // Every loop is woken on a commit; Notify wakes one waiter, so one
@@ -241,16 +251,18 @@ impl Dispatcher {
                         continue;
                     }
                     tokio::select! {
-                        _ = shutdown.changed() => {}
+                        changed = shutdown.changed() => {
+                            // A dropped sender is a shutdown too.
+                            if changed.is_err() {
+                                break;
+                            }
+                        }
                         _ = woken.recv() => {}
                         _ = tokio::time::sleep(options.poll_interval) => {}
                     }
                 }
                 name
             });
-        }
-        if loops.is_empty() {
-            return Ok(());
         }
         let mut shutdown_rx = shutdown.clone();
         loop {
@@ -272,8 +284,22 @@ impl Dispatcher {
                 }
             }
         }
+        // A loop in the middle of a handler call would hold shutdown up for as
+        // long as the call takes: abort them all. An aborted call's claim and
+        // the handler's own transaction roll back; it is delivered again later.
+        loops.abort_all();
         while loops.join_next().await.is_some() {}
         Ok(())
+    }
+}
+
+/// Aborts a spawned task when dropped: a handler never outlives the attempt
+/// (and the claim) it belongs to.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
@@ -281,8 +307,8 @@ impl Dispatcher {
 /// a call past the timeout is cut off.
 async fn attempt(handler: &Arc<dyn EventHandler>, event: Event, timeout: Duration) -> Outcome {
     let handler = handler.clone();
-    let mut task = tokio::spawn(async move { handler.handle(&event).await });
-    match tokio::time::timeout(timeout, &mut task).await {
+    let mut task = AbortOnDrop(tokio::spawn(async move { handler.handle(&event).await }));
+    match tokio::time::timeout(timeout, &mut task.0).await {
         Ok(Ok(Ok(()))) => Outcome::Delivered,
         Ok(Ok(Err(error))) => Outcome::Failed(error),
         Ok(Err(join)) if join.is_panic() => {
@@ -295,10 +321,7 @@ async fn attempt(handler: &Arc<dyn EventHandler>, event: Event, timeout: Duratio
             Outcome::Failed(format!("handler panicked: {message}"))
         }
         Ok(Err(join)) => Outcome::Failed(format!("handler task failed: {join}")),
-        Err(_) => {
-            task.abort();
-            Outcome::Failed(format!("handler timed out after {timeout:?}"))
-        }
+        Err(_) => Outcome::Failed(format!("handler timed out after {timeout:?}")),
     }
 }
 
@@ -308,12 +331,27 @@ async fn deliver_batch(
     options: &DispatchOptions,
     handler: &Arc<dyn EventHandler>,
 ) -> Result<usize, Error> {
+    let mut attempted = 0;
+    while attempted < options.batch_size as usize && deliver_one(pool, clock, options, handler).await? {
+        attempted += 1;
+    }
+    Ok(attempted)
+}
+
+/// Claims the next due delivery of `handler`'s consumer, handles it and
+/// records the outcome, all in one transaction; false when nothing was due.
+async fn deliver_one(
+    pool: &PgPool,
+    clock: &SharedClock,
+    options: &DispatchOptions,
+    handler: &Arc<dyn EventHandler>,
+) -> Result<bool, Error> {
     let now = clock.now();
     let consumer = handler.name().to_owned();
     let mut tx = pool.begin().await?;
     // Only the earliest undelivered event of each aggregate is eligible, so
     // nothing overtakes an event that is failing, backing off or dead.
-    let due: Vec<(Event, i32)> = sqlx::query_as::<_, (Uuid, i64, String, String, Vec<u8>, DateTime<Utc>, i32)>(
+    let due = sqlx::query_as::<_, (Uuid, i64, String, String, Vec<u8>, DateTime<Utc>, i32)>(
         "SELECT e.id, e.seq, e.topic, e.aggregate_id, e.payload, e.occurred_at, d.attempts
          FROM platform.outbox_deliveries d
          JOIN platform.outbox_events e ON e.id = d.event_id
@@ -323,71 +361,65 @@ async fn deliver_batch(
                WHERE p.consumer = d.consumer AND p.aggregate_id = d.aggregate_id
                  AND p.seq < d.seq AND p.delivered_at IS NULL)
          ORDER BY d.seq
-         LIMIT $3
+         LIMIT 1
          FOR UPDATE OF d SKIP LOCKED",
     )
     .bind(&consumer)
     .bind(now)
-    .bind(options.batch_size)
-    .fetch_all(&mut *tx)
-    .await?
-    .into_iter()
-    .map(|(id, seq, topic, aggregate_id, payload, occurred_at, attempts)| {
-        let event = Event {
-            id,
-            seq,
-            topic,
-            aggregate_id,
-            payload,
-            occurred_at,
-        };
-        (event, attempts)
-    })
-    .collect();
-
-    for (event, attempts) in &due {
-        let attempts = attempts + 1;
-        match attempt(handler, event.clone(), options.handler_timeout).await {
-            Outcome::Delivered => {
-                sqlx::query(
-                    "UPDATE platform.outbox_deliveries SET delivered_at = $3, attempts = $4, last_error = NULL
-                     WHERE consumer = $1 AND event_id = $2",
-                )
-                .bind(&consumer)
-                .bind(event.id)
-                .bind(now)
-                .bind(attempts)
-                .execute(&mut *tx)
-                .await?;
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((id, seq, topic, aggregate_id, payload, occurred_at, attempts)) = due else {
+        return Ok(false);
+    };
+    let event = Event {
+        id,
+        seq,
+        topic,
+        aggregate_id,
+        payload,
+        occurred_at,
+    };
+    let attempts = attempts + 1;
+    match attempt(handler, event.clone(), options.handler_timeout).await {
+        Outcome::Delivered => {
+            sqlx::query(
+                "UPDATE platform.outbox_deliveries SET delivered_at = $3, attempts = $4, last_error = NULL
+                 WHERE consumer = $1 AND event_id = $2",
+            )
+            .bind(&consumer)
+            .bind(event.id)
+            .bind(now)
+            .bind(attempts)
+            .execute(&mut *tx)
+            .await?;
+        }
+        Outcome::Failed(error) => {
+            let dead = attempts >= options.max_attempts;
+            let retry_at = now + chrono::Duration::from_std(backoff(attempts)).expect("backoff in range");
+            if dead {
+                tracing::error!(%consumer, event_id = %event.id, topic = %event.topic, attempts, %error,
+                    "event delivery failed for the last time; it is a dead letter now");
+            } else {
+                tracing::warn!(%consumer, event_id = %event.id, topic = %event.topic, attempts, %error,
+                    "event delivery failed; will retry");
             }
-            Outcome::Failed(error) => {
-                let dead = attempts >= options.max_attempts;
-                let retry_at = now + chrono::Duration::from_std(backoff(attempts)).expect("backoff in range");
-                if dead {
-                    tracing::error!(%consumer, event_id = %event.id, topic = %event.topic, attempts, %error,
-                        "event delivery failed for the last time; it is a dead letter now");
-                } else {
-                    tracing::warn!(%consumer, event_id = %event.id, topic = %event.topic, attempts, %error,
-                        "event delivery failed; will retry");
-                }
-                sqlx::query(
-                    "UPDATE platform.outbox_deliveries
-                     SET attempts = $3, next_attempt_at = $4, last_error = $5, dead_at = $6
-                     WHERE consumer = $1 AND event_id = $2",
-                )
-                .bind(&consumer)
-                .bind(event.id)
-                .bind(attempts)
-                .bind(retry_at)
-                .bind(error.chars().take(2000).collect::<String>())
-                .bind(dead.then_some(now))
-                .execute(&mut *tx)
-                .await?;
-            }
+            sqlx::query(
+                "UPDATE platform.outbox_deliveries
+                 SET attempts = $3, next_attempt_at = $4, last_error = $5, dead_at = $6
+                 WHERE consumer = $1 AND event_id = $2",
+            )
+            .bind(&consumer)
+            .bind(event.id)
+            .bind(attempts)
+            .bind(retry_at)
+            .bind(error.chars().take(2000).collect::<String>())
+            .bind(dead.then_some(now))
+            .execute(&mut *tx)
+            .await?;
         }
     }
     tx.commit().await?;
-    Ok(due.len())
+    Ok(true)
 }
 
 /// A delivery that used up its attempts.
@@ -440,6 +472,29 @@ pub async fn replay(
 ) -> Result<u64, Error> {
     Ok(sqlx::query(
         "UPDATE platform.outbox_deliveries SET dead_at = NULL, attempts = 0, next_attempt_at = $3
+         WHERE dead_at IS NOT NULL AND ($1::text IS NULL OR consumer = $1) AND ($2::uuid IS NULL OR event_id = $2)",
+    )
+    .bind(consumer)
+    .bind(event_id)
+    .bind(now)
+    .execute(pool)
+    .await?
+    .rows_affected())
+}
+
+/// Gives up on dead letters for good (a poison event that no fix of its
+/// consumer will ever handle): they count as delivered, with a note, and
+/// stop holding back later events of their aggregate. All of them, or those
+/// of one consumer and/or one event; returns how many.
+pub async fn discard(
+    pool: &PgPool,
+    consumer: Option<&str>,
+    event_id: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<u64, Error> {
+    Ok(sqlx::query(
+        "UPDATE platform.outbox_deliveries
+         SET dead_at = NULL, delivered_at = $3, last_error = 'discarded by an admin: ' || COALESCE(last_error, '')
          WHERE dead_at IS NOT NULL AND ($1::text IS NULL OR consumer = $1) AND ($2::uuid IS NULL OR event_id = $2)",
     )
     .bind(consumer)

@@ -19,6 +19,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 use tokio::sync::Notify;
 
+use crate::auth::Caller;
 use crate::error::Error;
 use crate::idempotency::{self, Claim};
 use crate::outbox;
@@ -27,8 +28,8 @@ pub struct UnitOfWork {
     tx: Transaction<'static, Postgres>,
     now: DateTime<Utc>,
     wake: Arc<Notify>,
-    /// A key claimed fresh, waiting for its response.
-    open_key: Option<(String, String)>,
+    /// A key claimed fresh (scope, owner, key), waiting for its response.
+    open_key: Option<(String, String, String)>,
     events: usize,
 }
 
@@ -62,15 +63,24 @@ impl UnitOfWork {
         &mut self.tx
     }
 
-    /// Claims `key` within `scope` for a request whose canonical bytes are
-    /// `request`. A different request under a claimed key is ALREADY_EXISTS
-    /// (`REQUEST_ID_REUSED`, naming `field`). Concurrent duplicates wait for
-    /// the first to commit and then replay it.
-    pub async fn claim(&mut self, scope: &str, field: &str, key: &str, request: &[u8]) -> Result<Replay, Error> {
+    /// Claims `caller`'s `key` for the RPC `scope` and a request whose
+    /// canonical bytes are `request`. Keys are the caller's own: another
+    /// caller's identical key is another key. A different request under a
+    /// claimed key is ALREADY_EXISTS (`REQUEST_ID_REUSED`, naming `field`).
+    /// Concurrent duplicates wait for the first to commit and replay it.
+    pub async fn claim(
+        &mut self,
+        scope: &str,
+        caller: &Caller,
+        field: &str,
+        key: &str,
+        request: &[u8],
+    ) -> Result<Replay, Error> {
         let hash = sha256(request);
-        match idempotency::claim(&mut self.tx, scope, key, &hash, self.now).await? {
+        let owner = format!("{}:{}", caller.role, caller.subject);
+        match idempotency::claim(&mut self.tx, scope, &owner, key, &hash, self.now).await? {
             Claim::Fresh => {
-                self.open_key = Some((scope.to_owned(), key.to_owned()));
+                self.open_key = Some((scope.to_owned(), owner, key.to_owned()));
                 Ok(Replay::Fresh)
             }
             Claim::Replay(response) => Ok(Replay::Stored(response)),
@@ -80,11 +90,11 @@ impl UnitOfWork {
 
     /// Stores the response of the claimed key, in this transaction.
     pub async fn complete(&mut self, response: &[u8]) -> Result<(), Error> {
-        let (scope, key) = self
+        let (scope, owner, key) = self
             .open_key
             .take()
             .ok_or_else(|| Error::internal("complete() without a claimed key"))?;
-        idempotency::complete(&mut self.tx, &scope, &key, response).await
+        idempotency::complete(&mut self.tx, &scope, &owner, &key, response).await
     }
 
     /// Writes a typed event about `aggregate_id` in this transaction.
@@ -100,7 +110,7 @@ impl UnitOfWork {
 
     /// Commits everything, then wakes the dispatcher for the events.
     pub async fn commit(self) -> Result<(), Error> {
-        if let Some((scope, _)) = &self.open_key {
+        if let Some((scope, ..)) = &self.open_key {
             // Rolled back on drop: a key must never commit without its answer.
             return Err(Error::internal(format!(
                 "{scope}: claimed key committed without a response"

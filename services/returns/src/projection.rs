@@ -67,8 +67,11 @@ impl OrderProjection {
                 .execute(&self.pool)
                 .await
                 .map_err(db)?;
+            return Ok(());
         }
-        Ok(())
+        // Never silently "handle" what it does not understand: a replayed
+        // event of a retired topic stays visible as a failure.
+        Err(format!("unexpected topic {}", event.topic))
     }
 
     async fn recorded(&self, e: OrderRecorded) -> Result<(), String> {
@@ -94,6 +97,9 @@ impl OrderProjection {
                 .as_ref()
                 .ok_or("paid_amount missing")
                 .and_then(|m| parse_money(m).map_err(|_| "bad paid_amount"))?;
+            if paid.currency().code() != e.currency_code {
+                return Err(format!("line {} is paid in another currency", line.line_id));
+            }
             sqlx::query(
                 "INSERT INTO returns.order_lines (order_id, line_id, position, sku, product_name, category,
                      quantity, paid_amount) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",

@@ -94,6 +94,7 @@ async fn auto_refund_on_receipt_only_when_everything_is_resellable() {
 
 #[tokio::test]
 async fn manual_review_for_flagged_customers_frequent_returners_and_large_refunds() {
+    // Created by the storefront for the customer: triage is staff's to see.
     let app = TestApp::spawn().await;
     policy(
         &app,
@@ -111,13 +112,13 @@ async fn manual_review_for_flagged_customers_frequent_returners_and_large_refund
     )
     .await;
     delivered_order(&app, "o-1").await;
-    let first = customer(&app)
+    let first = service(&app)
         .create_return(create("o-1", vec![refund_item("L2", 1)]))
         .await
         .unwrap()
         .into_inner();
     assert_eq!((first.status(), first.manual_review), (ReturnStatus::Approved, false));
-    let second = customer(&app)
+    let second = service(&app)
         .create_return(create("o-1", vec![refund_item("L3", 1)]))
         .await
         .unwrap()
@@ -129,7 +130,7 @@ async fn manual_review_for_flagged_customers_frequent_returners_and_large_refund
     );
 
     delivered_order(&app, "o-2").await;
-    let third = customer(&app)
+    let third = service(&app)
         .create_return(create("o-2", vec![refund_item("L2", 1)]))
         .await
         .unwrap()
@@ -153,7 +154,7 @@ async fn manual_review_for_flagged_customers_frequent_returners_and_large_refund
     )
     .await;
     delivered_order(&app2, "o-1").await;
-    let large = customer(&app2)
+    let large = service(&app2)
         .create_return(create("o-1", vec![refund_item("L1", 2)]))
         .await
         .unwrap()
@@ -167,7 +168,7 @@ async fn manual_review_for_flagged_customers_frequent_returners_and_large_refund
         })
         .await
         .unwrap();
-    let flagged = customer(&app2)
+    let flagged = service(&app2)
         .create_return(create("o-1", vec![refund_item("L2", 1)]))
         .await
         .unwrap()

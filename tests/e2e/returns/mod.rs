@@ -1,9 +1,12 @@
 //! ReturnService end to end: policies, eligibility, every lifecycle path,
 //! refunds exactly once under races, exchanges, timelines, roles, bad input.
 
+mod access;
 mod automation;
 mod bad_input;
+mod money;
 mod policies;
+mod privacy;
 mod races;
 mod roles;
 mod settlement;

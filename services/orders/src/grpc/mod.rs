@@ -42,6 +42,7 @@ impl OrderGrpc {
 #[tonic::async_trait]
 impl OrderService for OrderGrpc {
     async fn record_order(&self, request: Request<pb::RecordOrderRequest>) -> Result<Response<pb::Order>, Status> {
+        caller(&request)?;
         let new = parse::record(request.get_ref())?;
         let order = self.app.record(new).await?;
         Ok(Response::new(order_to_proto(&order)))
@@ -51,12 +52,14 @@ impl OrderService for OrderGrpc {
         &self,
         request: Request<pb::RecordDeliveryRequest>,
     ) -> Result<Response<pb::Order>, Status> {
+        caller(&request)?;
         let delivery = parse::delivery(request.into_inner())?;
         let order = self.app.deliver(delivery).await?;
         Ok(Response::new(order_to_proto(&order)))
     }
 
     async fn cancel_order(&self, request: Request<pb::CancelOrderRequest>) -> Result<Response<pb::Order>, Status> {
+        caller(&request)?;
         let req = request.into_inner();
         let mut v = Violations::new();
         validate::id(&mut v, "order_id", &req.order_id, domain::MAX_ID_LEN);

@@ -49,10 +49,10 @@ impl Returns {
         request_id: &str,
         fingerprint: &[u8],
         input: NewReturn,
-    ) -> Result<(Return, Policy), Error> {
+    ) -> Result<(Return, Policies), Error> {
         let mut uow = self.ctx.begin().await?;
         let now = uow.now();
-        if let Replay::Stored(id) = uow.claim(SCOPE, "request_id", request_id, fingerprint).await? {
+        if let Replay::Stored(id) = uow.claim(SCOPE, caller, "request_id", request_id, fingerprint).await? {
             let id = uuid::Uuid::from_slice(&id).map_err(Error::internal)?;
             return visible_return(uow.conn(), caller, ReturnId::from_uuid(id), false).await;
         }
@@ -116,6 +116,9 @@ impl Returns {
                 received_quantity: None,
                 grade: None,
                 refund_amount: value,
+                policy_category: policy.category.clone(),
+                policy_version: policy.version,
+                refunded_units: 0,
             });
         }
         v.finish()?;
@@ -123,21 +126,28 @@ impl Returns {
             return Err(ReturnError::ItemsNotEligible(ineligible).into());
         }
 
-        // The return is decided under its first item's category policy.
-        let first_category = &order.line(&items[0].line_id)?.category;
-        let policy = policies[first_category].clone();
+        // Each item under its own category's policy; the return as a whole
+        // under terms combined from them, whatever the items' order.
+        let item_policies: Vec<(String, Policy)> = items
+            .iter()
+            .map(|i| {
+                let category = &order.line(&i.line_id)?.category;
+                Ok((i.line_id.clone(), policies[category].clone()))
+            })
+            .collect::<Result<_, ReturnError>>()?;
+        let first = item_policies[0].1.clone();
+        let decided = Policies::new(item_policies, order.currency);
         let replacements = Money::sum(
             order.currency,
             items
                 .iter()
                 .filter_map(|i| i.replacement_price.map(|p| p.times(i64::from(i.quantity)))),
         );
-        let settlement = settle(&priced, input.resolution, false, replacements, &policy, order.currency);
+        let settlement = settle(&priced, input.resolution, false, replacements, &decided.terms);
         let flagged = policy_store::is_flagged(uow.conn(), &order.customer_id).await?;
         let recent = orders::recent_returns(uow.conn(), &order.customer_id, now - RECENT_RETURNS_WINDOW).await?;
         let decision = triage(
-            &policy,
-            order.currency,
+            &decided.terms,
             settlement.items_refund,
             input.resolution,
             flagged,
@@ -155,9 +165,10 @@ impl Returns {
             channel: input.channel,
             resolution: input.resolution,
             currency: order.currency,
-            policy_category: policy.category.clone(),
-            policy_version: policy.version,
+            policy_category: first.category.clone(),
+            policy_version: first.version,
             keep_items: false,
+            keep_allowed: decision.keep_items,
             manual_review: decision.manual_review,
             settlement,
             rejection_reason: None,
@@ -178,12 +189,12 @@ impl Returns {
         uow.emit(&aggregate, &events::return_requested(&r)).await?;
         if decision.auto_approve {
             let text = "Approved automatically.".to_owned();
-            transition(&mut uow, &mut r, &policy, Step::Approve, text, &Author::SYSTEM).await?;
-            on_approved(&mut uow, &mut r, &policy, &Author::SYSTEM).await?;
+            transition(&mut uow, &mut r, &decided, Step::Approve, text, &Author::SYSTEM).await?;
+            on_approved(&mut uow, &mut r, &decided, &Author::SYSTEM).await?;
         }
         return_store::update_return(uow.conn(), &r).await?;
         uow.complete(r.return_id.as_uuid().as_bytes()).await?;
         uow.commit().await?;
-        Ok((r, policy))
+        Ok((r, decided))
     }
 }

@@ -25,52 +25,60 @@ pub struct Parcel {
 pub type Received = HashMap<String, (i32, Grade)>;
 
 impl Returns {
-    pub async fn approve(&self, caller: &Caller, id: ReturnId, note_text: &str) -> Result<(Return, Policy), Error> {
+    pub async fn approve(&self, caller: &Caller, id: ReturnId, note_text: &str) -> Result<(Return, Policies), Error> {
         let mut uow = self.ctx.begin().await?;
-        let (mut r, policy) = visible_return(uow.conn(), caller, id, true).await?;
+        let (mut r, policies) = visible_return(uow.conn(), caller, id, true).await?;
         let by = Author::of(caller);
         let text = if note_text.is_empty() {
             "Approved.".to_owned()
         } else {
             format!("Approved: {note_text}")
         };
-        transition(&mut uow, &mut r, &policy, Step::Approve, text, &by).await?;
-        on_approved(&mut uow, &mut r, &policy, &by).await?;
-        self.finish(uow, r, policy).await
+        transition(&mut uow, &mut r, &policies, Step::Approve, text, &by).await?;
+        on_approved(&mut uow, &mut r, &policies, &by).await?;
+        self.finish(uow, r, policies).await
     }
 
-    pub async fn reject(&self, caller: &Caller, id: ReturnId, reason: &str) -> Result<(Return, Policy), Error> {
+    pub async fn reject(&self, caller: &Caller, id: ReturnId, reason: &str) -> Result<(Return, Policies), Error> {
         let mut uow = self.ctx.begin().await?;
-        let (mut r, policy) = visible_return(uow.conn(), caller, id, true).await?;
-        r.check(Step::Reject, &policy)?;
-        release(uow.conn(), &r).await?;
+        let (mut r, policies) = visible_return(uow.conn(), caller, id, true).await?;
+        r.check(Step::Reject, &policies)?;
+        release(uow.conn(), &mut r).await?;
         r.rejection_reason = Some(reason.to_owned());
         let text = format!("Rejected: {reason}");
-        transition(&mut uow, &mut r, &policy, Step::Reject, text, &Author::of(caller)).await?;
+        transition(&mut uow, &mut r, &policies, Step::Reject, text, &Author::of(caller)).await?;
         uow.emit(&r.return_id.to_string(), &events::return_rejected(&r)).await?;
-        self.finish(uow, r, policy).await
+        self.finish(uow, r, policies).await
     }
 
     /// Customers (and the storefront for them) cancel before shipment;
     /// agents until receipt.
-    pub async fn cancel(&self, caller: &Caller, id: ReturnId, reason: &str) -> Result<(Return, Policy), Error> {
+    pub async fn cancel(&self, caller: &Caller, id: ReturnId, reason: &str) -> Result<(Return, Policies), Error> {
         let who = if caller.role == Role::Agent {
             Actor::Staff
         } else {
             Actor::Customer
         };
         let mut uow = self.ctx.begin().await?;
-        let (mut r, policy) = visible_return(uow.conn(), caller, id, true).await?;
-        r.check(Step::Cancel(who), &policy)?;
-        release(uow.conn(), &r).await?;
+        let (mut r, policies) = visible_return(uow.conn(), caller, id, true).await?;
+        r.check(Step::Cancel(who), &policies)?;
+        release(uow.conn(), &mut r).await?;
         let text = if reason.is_empty() {
             "Canceled.".to_owned()
         } else {
             format!("Canceled: {reason}")
         };
-        transition(&mut uow, &mut r, &policy, Step::Cancel(who), text, &Author::of(caller)).await?;
+        transition(
+            &mut uow,
+            &mut r,
+            &policies,
+            Step::Cancel(who),
+            text,
+            &Author::of(caller),
+        )
+        .await?;
         uow.emit(&r.return_id.to_string(), &events::return_canceled(&r)).await?;
-        self.finish(uow, r, policy).await
+        self.finish(uow, r, policies).await
     }
 
     pub async fn record_shipment(
@@ -78,18 +86,18 @@ impl Returns {
         caller: &Caller,
         id: ReturnId,
         parcel: Parcel,
-    ) -> Result<(Return, Policy), Error> {
+    ) -> Result<(Return, Policies), Error> {
         let mut uow = self.ctx.begin().await?;
-        let (mut r, policy) = visible_return(uow.conn(), caller, id, true).await?;
-        r.check(Step::Ship, &policy)?;
+        let (mut r, policies) = visible_return(uow.conn(), caller, id, true).await?;
+        r.check(Step::Ship, &policies)?;
         let text = format!("Shipped back with {} ({}).", parcel.carrier, parcel.tracking_number);
         r.return_shipment = Some(Shipment {
             carrier: parcel.carrier,
             tracking_number: parcel.tracking_number,
             shipped_at: uow.now(),
         });
-        transition(&mut uow, &mut r, &policy, Step::Ship, text, &Author::of(caller)).await?;
-        self.finish(uow, r, policy).await
+        transition(&mut uow, &mut r, &policies, Step::Ship, text, &Author::of(caller)).await?;
+        self.finish(uow, r, policies).await
     }
 
     /// Grades what came back and prices the refund from it; an advance
@@ -99,10 +107,10 @@ impl Returns {
         caller: &Caller,
         id: ReturnId,
         received: &[(String, i32, Grade)],
-    ) -> Result<(Return, Policy), Error> {
+    ) -> Result<(Return, Policies), Error> {
         let mut uow = self.ctx.begin().await?;
-        let (mut r, policy) = visible_return(uow.conn(), caller, id, true).await?;
-        r.check(Step::Receive, &policy)?;
+        let (mut r, policies) = visible_return(uow.conn(), caller, id, true).await?;
+        r.check(Step::Receive, &policies)?;
         let received = check_received(received, &r)?;
         let order = load_order(uow.conn(), &r.order_id, true).await?;
         let mut refunds = Vec::with_capacity(r.items.len());
@@ -115,43 +123,37 @@ impl Returns {
                 reason: item.reason,
                 grade: Some(grade),
             };
-            item.refund_amount = item_refund(&priced, &policy);
+            item.refund_amount = item_refund(&priced, policies.of(&item.line_id));
             item.received_quantity = Some(quantity);
             item.grade = Some(grade);
+            item.refunded_units = units;
             if units > 0 {
                 orders::refund_units(uow.conn(), &r.order_id, &item.line_id, units, item.refund_amount).await?;
             }
             refunds.push((item.refund_amount, item.reason));
         }
-        r.settlement = settle(
-            &refunds,
-            r.resolution,
-            false,
-            r.replacements_total(),
-            &policy,
-            r.currency,
-        );
+        r.settlement = settle(&refunds, r.resolution, false, r.replacements_total(), &policies.terms);
         let by = Author::of(caller);
         let text = "Received and inspected.".to_owned();
-        transition(&mut uow, &mut r, &policy, Step::Receive, text, &by).await?;
+        transition(&mut uow, &mut r, &policies, Step::Receive, text, &by).await?;
         uow.emit(&r.return_id.to_string(), &events::return_received(&r)).await?;
-        if r.check(Step::Complete, &policy).is_ok() {
+        if r.check(Step::Complete, &policies).is_ok() {
             // An advance exchange whose replacement already shipped.
-            complete(&mut uow, &mut r, &policy, &Author::SYSTEM).await?;
-            return self.finish(uow, r, policy).await;
+            complete(&mut uow, &mut r, &policies, &Author::SYSTEM).await?;
+            return self.finish(uow, r, policies).await;
         }
         let all_resellable = r
             .items
             .iter()
             .all(|i| i.grade == Some(Grade::Resellable) && i.received_quantity == Some(i.quantity));
-        if policy.auto_refund_on_receipt
+        if policies.terms.auto_refund_on_receipt
             && all_resellable
             && r.resolution != Resolution::Exchange
             && r.settlement.refund_total.is_positive()
         {
             issue_refund(&mut uow, &mut r, &Author::SYSTEM).await?;
         }
-        self.finish(uow, r, policy).await
+        self.finish(uow, r, policies).await
     }
 
     /// Ships an exchange's replacements: after receipt (which completes the
@@ -161,11 +163,11 @@ impl Returns {
         caller: &Caller,
         id: ReturnId,
         parcel: Parcel,
-    ) -> Result<(Return, Policy), Error> {
+    ) -> Result<(Return, Policies), Error> {
         let mut uow = self.ctx.begin().await?;
         let now = uow.now();
-        let (mut r, policy) = visible_return(uow.conn(), caller, id, true).await?;
-        r.apply(Step::ShipExchange, &policy, now)?;
+        let (mut r, policies) = visible_return(uow.conn(), caller, id, true).await?;
+        r.apply(Step::ShipExchange, &policies, now)?;
         let by = Author::of(caller);
         let text = format!(
             "Replacement shipped with {} ({}).",
@@ -179,10 +181,10 @@ impl Returns {
         note(uow.conn(), &mut r, None, text, &by, true, now).await?;
         uow.emit(&r.return_id.to_string(), &events::exchange_shipped(&r))
             .await?;
-        if r.check(Step::Complete, &policy).is_ok() {
-            complete(&mut uow, &mut r, &policy, &by).await?;
+        if r.check(Step::Complete, &policies).is_ok() {
+            complete(&mut uow, &mut r, &policies, &by).await?;
         }
-        self.finish(uow, r, policy).await
+        self.finish(uow, r, policies).await
     }
 
     /// A message on the case timeline; agents may write internal notes.
@@ -193,13 +195,13 @@ impl Returns {
         text: String,
         channel: Option<Channel>,
         internal: bool,
-    ) -> Result<(Return, Policy), Error> {
+    ) -> Result<(Return, Policies), Error> {
         if internal && caller.role == Role::Customer {
             return Err(ReturnError::InternalNoteByCustomer.into());
         }
         let mut uow = self.ctx.begin().await?;
         let now = uow.now();
-        let (mut r, policy) = visible_return(uow.conn(), caller, id, true).await?;
+        let (mut r, policies) = visible_return(uow.conn(), caller, id, true).await?;
         r.updated_at = now;
         note(
             uow.conn(),
@@ -211,7 +213,7 @@ impl Returns {
             now,
         )
         .await?;
-        self.finish(uow, r, policy).await
+        self.finish(uow, r, policies).await
     }
 }
 

@@ -16,6 +16,8 @@ pub mod policies;
 pub mod queries;
 pub mod refunds;
 
+use std::collections::HashMap;
+
 use aftercare_kernel::channel::Channel;
 use aftercare_kernel::{DateTime, Utc};
 use aftercare_platform::auth::Caller;
@@ -38,10 +40,10 @@ impl Returns {
     }
 
     /// Writes the return's changes and commits the unit of work.
-    async fn finish(&self, mut uow: UnitOfWork, r: Return, policy: Policy) -> Result<(Return, Policy), Error> {
+    async fn finish(&self, mut uow: UnitOfWork, r: Return, policies: Policies) -> Result<(Return, Policies), Error> {
         return_store::update_return(uow.conn(), &r).await?;
         uow.commit().await?;
-        Ok((r, policy))
+        Ok((r, policies))
     }
 }
 
@@ -74,13 +76,13 @@ impl Author {
 }
 
 /// A return the caller may see (customers: their own; another customer's
-/// is as absent as a missing one), with the policy it was decided under.
+/// is as absent as a missing one), with the policies it was decided under.
 async fn visible_return(
     conn: &mut PgConnection,
     caller: &Caller,
     return_id: ReturnId,
     lock: bool,
-) -> Result<(Return, Policy), Error> {
+) -> Result<(Return, Policies), Error> {
     let not_found = || ReturnError::not_found("return", return_id.to_string());
     let r = return_store::get_return(conn, return_id, lock)
         .await?
@@ -88,10 +90,30 @@ async fn visible_return(
     if !caller.may_see_customer(&r.customer_id) {
         return Err(not_found().into());
     }
-    let policy = policy_store::policy_version(conn, &r.policy_category, r.policy_version).await?;
-    Ok((r, policy))
+    let policies = policies_of(conn, &r, &mut HashMap::new()).await?;
+    Ok((r, policies))
 }
 
+/// The policies each item of `r` was decided under, through `cache`.
+async fn policies_of(
+    conn: &mut PgConnection,
+    r: &Return,
+    cache: &mut HashMap<(String, i32), Policy>,
+) -> Result<Policies, Error> {
+    let mut items = Vec::with_capacity(r.items.len());
+    for item in &r.items {
+        let key = (item.policy_category.clone(), item.policy_version);
+        if !cache.contains_key(&key) {
+            let p = policy_store::policy_version(conn, &key.0, key.1).await?;
+            cache.insert(key.clone(), p);
+        }
+        items.push((item.line_id.clone(), cache[&key].clone()));
+    }
+    Ok(Policies::new(items, r.currency))
+}
+
+/// An order's facts; with `lock`, its lines locked in position order — the
+/// one order in which every writer takes them, so writers never deadlock.
 async fn load_order(conn: &mut PgConnection, order_id: &str, lock: bool) -> Result<OrderFacts, Error> {
     orders::order(conn, order_id, lock)
         .await?
@@ -125,20 +147,20 @@ async fn note(
 async fn transition(
     uow: &mut UnitOfWork,
     r: &mut Return,
-    policy: &Policy,
+    policies: &Policies,
     step: Step,
     text: String,
     by: &Author,
 ) -> Result<Status, Error> {
     let now = uow.now();
-    let status = r.apply(step, policy, now)?;
+    let status = r.apply(step, policies, now)?;
     note(uow.conn(), r, Some(status), text, by, true, now).await?;
     Ok(status)
 }
 
 /// Completes a settled return: its refund paid, or its exchange shipped.
-async fn complete(uow: &mut UnitOfWork, r: &mut Return, policy: &Policy, by: &Author) -> Result<(), Error> {
-    transition(uow, r, policy, Step::Complete, "Return completed.".into(), by).await?;
+async fn complete(uow: &mut UnitOfWork, r: &mut Return, policies: &Policies, by: &Author) -> Result<(), Error> {
+    transition(uow, r, policies, Step::Complete, "Return completed.".into(), by).await?;
     uow.emit(&r.return_id.to_string(), &events::return_completed(r)).await
 }
 
@@ -173,12 +195,13 @@ async fn issue_refund(uow: &mut UnitOfWork, r: &mut Return, by: &Author) -> Resu
     Ok(refund)
 }
 
-/// What approval sets in motion: a ship-by date, or — when the policy lets
-/// the customer keep the items — their refund at once.
-async fn on_approved(uow: &mut UnitOfWork, r: &mut Return, policy: &Policy, by: &Author) -> Result<(), Error> {
+/// What approval sets in motion: a ship-by date, or — when triage let the
+/// customer keep the items — their refund at once. Whoever approves, the
+/// decision is triage's, made at creation.
+async fn on_approved(uow: &mut UnitOfWork, r: &mut Return, policies: &Policies, by: &Author) -> Result<(), Error> {
     let now = uow.now();
     uow.emit(&r.return_id.to_string(), &events::return_approved(r)).await?;
-    if !keeps(policy, r.currency, r.settlement.items_refund, r.resolution) {
+    if !r.keep_allowed {
         r.ship_by = Some(now + SHIP_BY);
         return Ok(());
     }
@@ -193,18 +216,13 @@ async fn on_approved(uow: &mut UnitOfWork, r: &mut Return, policy: &Policy, by: 
             reason: item.reason,
             grade: None,
         };
-        item.refund_amount = item_refund(&priced, policy);
-        orders::refund_units(
-            uow.conn(),
-            &r.order_id,
-            &item.line_id,
-            item.quantity,
-            item.refund_amount,
-        )
-        .await?;
+        item.refund_amount = item_refund(&priced, policies.of(&item.line_id));
+        item.refunded_units = item.quantity;
+        let (line, units, amount) = (&item.line_id, item.quantity, item.refund_amount);
+        orders::refund_units(uow.conn(), &r.order_id, line, units, amount).await?;
         refunds.push((item.refund_amount, item.reason));
     }
-    r.settlement = settle(&refunds, r.resolution, true, r.replacements_total(), policy, r.currency);
+    r.settlement = settle(&refunds, r.resolution, true, r.replacements_total(), &policies.terms);
     let text = "Keep the items: no need to send them back.".to_owned();
     note(uow.conn(), r, None, text, by, true, now).await?;
     return_store::update_return(uow.conn(), r).await?;
@@ -214,10 +232,27 @@ async fn on_approved(uow: &mut UnitOfWork, r: &mut Return, policy: &Policy, by: 
     Ok(())
 }
 
-/// Gives a canceled or rejected return's units back to its order lines.
-async fn release(conn: &mut PgConnection, r: &Return) -> Result<(), Error> {
-    for item in &r.items {
+/// Gives a canceled or rejected return's units back to its order lines, and
+/// the money its items held as refunded with them: a unit that is not being
+/// returned any more is refundable again, in full.
+async fn release(conn: &mut PgConnection, r: &mut Return) -> Result<(), Error> {
+    // The order's lines first, in their one global order (see `load_order`).
+    load_order(conn, &r.order_id, true).await?;
+    let mut items: Vec<&mut Item> = r.items.iter_mut().collect();
+    items.sort_by(|a, b| a.line_id.cmp(&b.line_id));
+    for item in items {
         orders::release_units(conn, &r.order_id, &item.line_id, item.quantity).await?;
+        if item.refunded_units > 0 {
+            orders::unrefund_units(
+                conn,
+                &r.order_id,
+                &item.line_id,
+                item.refunded_units,
+                item.refund_amount,
+            )
+            .await?;
+            item.refunded_units = 0;
+        }
     }
     Ok(())
 }

@@ -6,19 +6,18 @@ use aftercare_platform::auth::{Caller, Role};
 use aftercare_platform::error::Error;
 use aftercare_platform::paging::{self, Cursor};
 
-use super::{Returns, visible_return};
+use super::{Returns, policies_of, visible_return};
 use crate::domain::*;
-use crate::store::policies as policy_store;
 use crate::store::returns::list_returns;
 
 /// A page of returns with the policy each was decided under.
 pub struct ReturnPage {
-    pub returns: Vec<(Return, Policy)>,
+    pub returns: Vec<(Return, Policies)>,
     pub next_page_token: String,
 }
 
 impl Returns {
-    pub async fn get(&self, caller: &Caller, id: ReturnId) -> Result<(Return, Policy), Error> {
+    pub async fn get(&self, caller: &Caller, id: ReturnId) -> Result<(Return, Policies), Error> {
         let mut conn = self.ctx.read().await?;
         visible_return(&mut conn, caller, id, false).await
     }
@@ -55,16 +54,11 @@ impl Returns {
         } else {
             String::new()
         };
-        let mut policies: HashMap<(String, i32), Policy> = HashMap::new();
+        let mut cache: HashMap<(String, i32), Policy> = HashMap::new();
         let mut out = Vec::with_capacity(returns.len());
         for r in returns {
-            let key = (r.policy_category.clone(), r.policy_version);
-            if !policies.contains_key(&key) {
-                let p = policy_store::policy_version(&mut conn, &key.0, key.1).await?;
-                policies.insert(key.clone(), p);
-            }
-            let policy = policies[&key].clone();
-            out.push((r, policy));
+            let policies = policies_of(&mut conn, &r, &mut cache).await?;
+            out.push((r, policies));
         }
         Ok(ReturnPage {
             returns: out,

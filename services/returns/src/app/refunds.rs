@@ -27,7 +27,7 @@ impl Returns {
     pub async fn issue_refund(&self, caller: &Caller, id: ReturnId, request_id: &str) -> Result<Refund, Error> {
         let mut uow = self.ctx.begin().await?;
         if let Replay::Stored(refund_id) = uow
-            .claim(SCOPE, "request_id", request_id, id.as_uuid().as_bytes())
+            .claim(SCOPE, caller, "request_id", request_id, id.as_uuid().as_bytes())
             .await?
         {
             let refund_id = uuid::Uuid::from_slice(&refund_id).map_err(Error::internal)?;
@@ -36,14 +36,14 @@ impl Returns {
                 .ok_or_else(|| Error::internal("a stored refund is gone"))?;
             return Ok(refund);
         }
-        let (mut r, policy) = visible_return(uow.conn(), caller, id, true).await?;
+        let (mut r, policies) = visible_return(uow.conn(), caller, id, true).await?;
         if let Some(existing) = r.refund.as_ref().filter(|f| f.live()) {
             return Err(ReturnError::RefundAlreadyIssued {
                 refund_id: Some(existing.refund_id),
             }
             .into());
         }
-        r.check(Step::IssueRefund, &policy)?;
+        r.check(Step::IssueRefund, &policies)?;
         let refund = issue_refund(&mut uow, &mut r, &Author::of(caller)).await?;
         return_store::update_return(uow.conn(), &r).await?;
         uow.complete(refund.refund_id.as_uuid().as_bytes()).await?;
@@ -61,7 +61,7 @@ impl Returns {
             .await?
             .ok_or_else(not_found)?;
         // Lock the return first, then the refund: the order every writer uses.
-        let (mut r, policy) = visible_return(uow.conn(), caller, refund.return_id, true).await?;
+        let (mut r, policies) = visible_return(uow.conn(), caller, refund.return_id, true).await?;
         let mut refund = store::get_refund(uow.conn(), refund_id, true)
             .await?
             .ok_or_else(not_found)?;
@@ -86,8 +86,8 @@ impl Returns {
                 r.refund = Some(refund.clone());
                 note(uow.conn(), &mut r, None, "Refund paid.".into(), &by, true, now).await?;
                 uow.emit(&aggregate, &events::refund_succeeded(&r, &refund)).await?;
-                if r.check(Step::Complete, &policy).is_ok() {
-                    complete(&mut uow, &mut r, &policy, &Author::SYSTEM).await?;
+                if r.check(Step::Complete, &policies).is_ok() {
+                    complete(&mut uow, &mut r, &policies, &Author::SYSTEM).await?;
                 }
             }
             Outcome::Failed(reason) => {

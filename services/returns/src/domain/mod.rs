@@ -5,6 +5,7 @@
 //! - [`policy`] — category policies;
 //! - [`eligibility`] — what can be returned now, and why not;
 //! - [`pricing`] — unit prices, fees, bonuses, settlements;
+//! - [`terms`] — return-level terms combined from the items' policies;
 //! - [`triage`] — manual review, automatic approval, keeping the items;
 //! - [`lifecycle`] — the status graph, the only way a status changes;
 //! - [`error`] — what can go wrong.
@@ -15,6 +16,7 @@ pub mod lifecycle;
 pub mod model;
 pub mod policy;
 pub mod pricing;
+pub mod terms;
 pub mod triage;
 
 pub use eligibility::{Eligibility, eligibility};
@@ -23,7 +25,8 @@ pub use lifecycle::{Actor, Facts, Step, next_status, next_step};
 pub use model::*;
 pub use policy::{PerCurrency, Policy, PolicyPatch, amount_in};
 pub use pricing::{PricedUnits, accepted_units, item_refund, settle};
-pub use triage::{Triage, keeps, triage};
+pub use terms::{Policies, Terms};
+pub use triage::{Triage, triage};
 
 use aftercare_kernel::Duration;
 

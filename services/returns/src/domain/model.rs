@@ -5,7 +5,7 @@ use aftercare_kernel::channel::Channel;
 use aftercare_kernel::{Currency, DateTime, Money, Utc};
 
 use super::lifecycle::{Facts, Step, next_status};
-use super::{Policy, ReturnError};
+use super::{Policies, ReturnError};
 
 aftercare_kernel::uuid_id!(
     /// A return's id.
@@ -146,6 +146,12 @@ pub struct Item {
     pub grade: Option<Grade>,
     /// Estimated until received.
     pub refund_amount: Money,
+    /// The policy this item was decided under: its line's category's.
+    pub policy_category: String,
+    pub policy_version: i32,
+    /// Units of the line this item holds as refunded (kept or received and
+    /// accepted), with `refund_amount`: what a cancellation gives back.
+    pub refunded_units: i32,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -239,6 +245,9 @@ pub struct Return {
     pub policy_category: String,
     pub policy_version: i32,
     pub keep_items: bool,
+    /// Triage's decision, made once at creation: approval lets the customer
+    /// keep the items.
+    pub keep_allowed: bool,
     pub manual_review: bool,
     pub settlement: Settlement,
     pub rejection_reason: Option<String>,
@@ -258,12 +267,12 @@ impl Return {
         self.lifecycle.status()
     }
 
-    pub fn facts(&self, policy: &Policy) -> Facts {
+    pub fn facts(&self, policies: &Policies) -> Facts {
         Facts {
             status: self.status(),
             resolution: self.resolution,
             keep_items: self.keep_items,
-            advance_exchange: policy.advance_exchange,
+            advance_exchange: policies.terms.advance_exchange,
             exchange_shipped: self.exchange_shipment.is_some(),
             refund_live: self.refund.as_ref().is_some_and(Refund::live),
             refund_succeeded: self
@@ -274,13 +283,13 @@ impl Return {
     }
 
     /// The status `step` would lead to, or why it may not happen now.
-    pub fn check(&self, step: Step, policy: &Policy) -> Result<Status, ReturnError> {
-        next_status(self.facts(policy), step)
+    pub fn check(&self, step: Step, policies: &Policies) -> Result<Status, ReturnError> {
+        next_status(self.facts(policies), step)
     }
 
     /// Takes `step`: the only way a return's status changes.
-    pub fn apply(&mut self, step: Step, policy: &Policy, now: DateTime<Utc>) -> Result<Status, ReturnError> {
-        let next = self.check(step, policy)?;
+    pub fn apply(&mut self, step: Step, policies: &Policies, now: DateTime<Utc>) -> Result<Status, ReturnError> {
+        let next = self.check(step, policies)?;
         self.lifecycle = Lifecycle(next);
         self.updated_at = now;
         Ok(next)

@@ -2,10 +2,9 @@
 //! store-credit bonuses and exchange differences. Every amount is `Money` in
 //! the order's currency; fees and bonuses round toward zero.
 
-use aftercare_kernel::{Currency, Money};
+use aftercare_kernel::Money;
 
-use super::policy::amount_in;
-use super::{Grade, OrderLine, Policy, Reason, Resolution, Settlement};
+use super::{Grade, OrderLine, Policy, Reason, Resolution, Settlement, Terms};
 
 impl OrderLine {
     /// What the next `units` refunded units of the line are worth. The line's
@@ -60,32 +59,31 @@ pub fn item_refund(item: &PricedUnits, policy: &Policy) -> Money {
     }
 }
 
-/// Settles a return from its items' refunds. The shipping fee is charged
-/// once, never for kept items or when any item is the store's fault, and
-/// never exceeds the items' refund. Store credit and exchanges earn the
-/// policy's bonus, rounded down.
+/// Settles a return from its items' refunds (each already net of its own
+/// policy's restocking fee) under the return's terms. The shipping fee is
+/// charged once, never for kept items or when any item is the store's fault,
+/// and never exceeds the items' refund. Store credit and exchanges earn the
+/// terms' bonus, rounded down.
 pub fn settle(
     item_refunds: &[(Money, Reason)],
     resolution: Resolution,
     keep_items: bool,
     replacements_total: Money,
-    policy: &Policy,
-    currency: Currency,
+    terms: &Terms,
 ) -> Settlement {
+    let currency = terms.currency;
     let zero = Money::zero(currency);
     let items_refund = Money::sum(currency, item_refunds.iter().map(|(r, _)| *r));
     let merchant_fault = item_refunds.iter().any(|(_, reason)| reason.merchant_fault());
     let shipping_fee = if keep_items || merchant_fault {
         zero
     } else {
-        amount_in(&policy.return_shipping_fees, currency)
-            .unwrap_or(zero)
-            .min(items_refund)
+        terms.shipping_fee.min(items_refund)
     };
     let net = items_refund - shipping_fee;
     let bonus = match resolution {
         Resolution::Refund => zero,
-        Resolution::StoreCredit | Resolution::Exchange => policy.exchange_bonus_percent.of_down(net),
+        Resolution::StoreCredit | Resolution::Exchange => terms.bonus_percent.of_down(net),
     };
     match resolution {
         Resolution::Refund | Resolution::StoreCredit => Settlement {
@@ -172,8 +170,9 @@ mod tests {
         p.return_shipping_fees = vec![m("4.99")];
         p.exchange_bonus_percent = Percent::parse("10").unwrap();
         let zero = m("0");
+        let terms = Terms::combine([&p], eur());
         let s = |items: &[(Money, Reason)], resolution, keep, replacements| {
-            settle(items, resolution, keep, replacements, &p, eur())
+            settle(items, resolution, keep, replacements, &terms)
         };
         let refund = s(&[(m("50"), Reason::ChangedMind)], Resolution::Refund, false, zero);
         assert_eq!((refund.shipping_fee, refund.refund_total), (m("4.99"), m("45.01")));

@@ -1,7 +1,6 @@
-//! Returns on the wire (`aftercare.returns.v1`), and what each caller may
-//! see of them: customers get only customer-visible timeline entries.
+//! Returns on the wire (`aftercare.returns.v1`): everything there is to see;
+//! what a customer may see of it is `visibility`'s to decide.
 
-use aftercare_platform::auth::{Caller, Role};
 use aftercare_platform::wire::{channel_to_proto, money, timestamp};
 use aftercare_proto::returns as pb;
 
@@ -45,6 +44,8 @@ fn item_to_proto(i: &Item) -> pb::ReturnItem {
         received_quantity: i.received_quantity.unwrap_or_default(),
         grade: i.grade.map(grade_to_proto).unwrap_or_default(),
         refund_amount: Some(money(i.refund_amount)),
+        policy_category: i.policy_category.clone(),
+        policy_version: i.policy_version,
     }
 }
 
@@ -60,8 +61,8 @@ fn timeline_to_proto(e: &TimelineEntry) -> pb::TimelineEntry {
     }
 }
 
-/// A return as `caller` may see it.
-pub fn return_to_proto(r: &Return, caller: &Caller, policy: &Policy) -> pb::Return {
+/// A return, all of it; answer it through `visibility::visible_to`.
+pub fn return_to_proto(r: &Return, policies: &Policies) -> pb::Return {
     let s = &r.settlement;
     pb::Return {
         return_id: r.return_id.to_string(),
@@ -84,13 +85,8 @@ pub fn return_to_proto(r: &Return, caller: &Caller, policy: &Policy) -> pb::Retu
         return_shipment: shipment(&r.return_shipment),
         exchange_shipment: shipment(&r.exchange_shipment),
         refund: r.refund.as_ref().map(refund_to_proto),
-        timeline: r
-            .timeline
-            .iter()
-            .filter(|e| e.customer_visible || caller.role != Role::Customer)
-            .map(timeline_to_proto)
-            .collect(),
-        next_step: next_step(r.facts(policy), r.ship_by),
+        timeline: r.timeline.iter().map(timeline_to_proto).collect(),
+        next_step: next_step(r.facts(policies), r.ship_by),
         ship_by: r.ship_by.map(timestamp),
         create_time: Some(timestamp(r.created_at)),
         update_time: Some(timestamp(r.updated_at)),

@@ -6,6 +6,7 @@
 pub mod convert;
 mod errors;
 pub mod parse;
+pub mod visibility;
 
 use aftercare_kernel::{Violations, validate};
 use aftercare_platform::auth::{Role, RoleTable, caller};
@@ -19,6 +20,7 @@ use crate::app::Returns;
 use crate::app::refunds::Outcome;
 use convert::*;
 use parse::{MAX_CATEGORY, MAX_ID, MAX_MESSAGE, MAX_SHORT_TEXT};
+use visibility::visible_to;
 
 const ANYONE: &[Role] = &[Role::Customer, Role::Agent, Role::Admin, Role::Service];
 const CUSTOMER_SIDE: &[Role] = &[Role::Customer, Role::Service, Role::Agent];
@@ -64,17 +66,20 @@ type Answer<T> = Result<Response<T>, Status>;
 #[tonic::async_trait]
 impl ReturnService for ReturnGrpc {
     async fn get_return_policy(&self, request: Request<pb::GetReturnPolicyRequest>) -> Answer<pb::ReturnPolicy> {
+        let caller = caller(&request)?;
         let req = request.into_inner();
         let mut v = Violations::new();
         validate::text(&mut v, "category", &req.category, MAX_CATEGORY);
         v.finish().map_err(Error::from)?;
-        Ok(Response::new(policy_to_proto(&self.app.policy(&req.category).await?)))
+        let policy = policy_to_proto(&self.app.policy(&req.category).await?);
+        Ok(Response::new(visible_to(policy, &caller)))
     }
 
     async fn list_return_policies(
         &self,
-        _request: Request<pb::ListReturnPoliciesRequest>,
+        request: Request<pb::ListReturnPoliciesRequest>,
     ) -> Answer<pb::ListReturnPoliciesResponse> {
+        caller(&request)?;
         let policies = self.app.policies().await?;
         Ok(Response::new(pb::ListReturnPoliciesResponse {
             policies: policies.iter().map(policy_to_proto).collect(),
@@ -82,6 +87,7 @@ impl ReturnService for ReturnGrpc {
     }
 
     async fn update_return_policy(&self, request: Request<pb::UpdateReturnPolicyRequest>) -> Answer<pb::ReturnPolicy> {
+        caller(&request)?;
         let req = request.into_inner();
         let input = req.policy.unwrap_or_default();
         let mask: Vec<String> = req.update_mask.map(|m| m.paths).unwrap_or_default();
@@ -91,6 +97,7 @@ impl ReturnService for ReturnGrpc {
     }
 
     async fn set_customer_flag(&self, request: Request<pb::SetCustomerFlagRequest>) -> Answer<pb::CustomerFlag> {
+        caller(&request)?;
         let req = request.into_inner();
         let mut v = Violations::new();
         validate::id(&mut v, "customer_id", &req.customer_id, MAX_ID);
@@ -132,15 +139,15 @@ impl ReturnService for ReturnGrpc {
         let req = request.into_inner();
         let input = parse::create(&req)?;
         let fingerprint = parse::create_fingerprint(&caller.subject, &req);
-        let (r, policy) = self.app.create(&caller, &req.request_id, &fingerprint, input).await?;
-        Ok(Response::new(return_to_proto(&r, &caller, &policy)))
+        let (r, policies) = self.app.create(&caller, &req.request_id, &fingerprint, input).await?;
+        Ok(Response::new(visible_to(return_to_proto(&r, &policies), &caller)))
     }
 
     async fn get_return(&self, request: Request<pb::GetReturnRequest>) -> Answer<pb::Return> {
         let caller = caller(&request)?;
         let id = parse::required_return_id(&request.get_ref().return_id)?;
-        let (r, policy) = self.app.get(&caller, id).await?;
-        Ok(Response::new(return_to_proto(&r, &caller, &policy)))
+        let (r, policies) = self.app.get(&caller, id).await?;
+        Ok(Response::new(visible_to(return_to_proto(&r, &policies), &caller)))
     }
 
     async fn list_returns(&self, request: Request<pb::ListReturnsRequest>) -> Answer<pb::ListReturnsResponse> {
@@ -152,7 +159,7 @@ impl ReturnService for ReturnGrpc {
             returns: page
                 .returns
                 .iter()
-                .map(|(r, policy)| return_to_proto(r, &caller, policy))
+                .map(|(r, policies)| visible_to(return_to_proto(r, policies), &caller))
                 .collect(),
             next_page_token: page.next_page_token,
         }))
@@ -162,8 +169,8 @@ impl ReturnService for ReturnGrpc {
         let caller = caller(&request)?;
         let req = request.into_inner();
         let id = parse::with_return_id(&req.return_id, |v| validate::text(v, "note", &req.note, MAX_SHORT_TEXT))?;
-        let (r, policy) = self.app.approve(&caller, id, &req.note).await?;
-        Ok(Response::new(return_to_proto(&r, &caller, &policy)))
+        let (r, policies) = self.app.approve(&caller, id, &req.note).await?;
+        Ok(Response::new(visible_to(return_to_proto(&r, &policies), &caller)))
     }
 
     async fn reject_return(&self, request: Request<pb::RejectReturnRequest>) -> Answer<pb::Return> {
@@ -172,8 +179,8 @@ impl ReturnService for ReturnGrpc {
         let id = parse::with_return_id(&req.return_id, |v| {
             validate::required_text(v, "reason", &req.reason, MAX_SHORT_TEXT)
         })?;
-        let (r, policy) = self.app.reject(&caller, id, &req.reason).await?;
-        Ok(Response::new(return_to_proto(&r, &caller, &policy)))
+        let (r, policies) = self.app.reject(&caller, id, &req.reason).await?;
+        Ok(Response::new(visible_to(return_to_proto(&r, &policies), &caller)))
     }
 
     async fn cancel_return(&self, request: Request<pb::CancelReturnRequest>) -> Answer<pb::Return> {
@@ -182,8 +189,8 @@ impl ReturnService for ReturnGrpc {
         let id = parse::with_return_id(&req.return_id, |v| {
             validate::text(v, "reason", &req.reason, MAX_SHORT_TEXT)
         })?;
-        let (r, policy) = self.app.cancel(&caller, id, &req.reason).await?;
-        Ok(Response::new(return_to_proto(&r, &caller, &policy)))
+        let (r, policies) = self.app.cancel(&caller, id, &req.reason).await?;
+        Ok(Response::new(visible_to(return_to_proto(&r, &policies), &caller)))
     }
 
     async fn record_return_shipment(&self, request: Request<pb::RecordReturnShipmentRequest>) -> Answer<pb::Return> {
@@ -194,8 +201,8 @@ impl ReturnService for ReturnGrpc {
             parcel = Some(parse::parcel(&req.carrier, &req.tracking_number, v))
         })?;
         let parcel = parcel.expect("parsed");
-        let (r, policy) = self.app.record_shipment(&caller, id, parcel).await?;
-        Ok(Response::new(return_to_proto(&r, &caller, &policy)))
+        let (r, policies) = self.app.record_shipment(&caller, id, parcel).await?;
+        Ok(Response::new(visible_to(return_to_proto(&r, &policies), &caller)))
     }
 
     async fn receive_return(&self, request: Request<pb::ReceiveReturnRequest>) -> Answer<pb::Return> {
@@ -203,8 +210,8 @@ impl ReturnService for ReturnGrpc {
         let req = request.into_inner();
         let id = parse::required_return_id(&req.return_id)?;
         let received = parse::received(&req.items)?;
-        let (r, policy) = self.app.receive(&caller, id, &received).await?;
-        Ok(Response::new(return_to_proto(&r, &caller, &policy)))
+        let (r, policies) = self.app.receive(&caller, id, &received).await?;
+        Ok(Response::new(visible_to(return_to_proto(&r, &policies), &caller)))
     }
 
     async fn issue_refund(&self, request: Request<pb::IssueRefundRequest>) -> Answer<pb::Refund> {
@@ -214,7 +221,7 @@ impl ReturnService for ReturnGrpc {
             validate::id(v, "request_id", &req.request_id, MAX_ID)
         })?;
         let refund = self.app.issue_refund(&caller, id, &req.request_id).await?;
-        Ok(Response::new(refund_to_proto(&refund)))
+        Ok(Response::new(visible_to(refund_to_proto(&refund), &caller)))
     }
 
     async fn confirm_refund(&self, request: Request<pb::ConfirmRefundRequest>) -> Answer<pb::Refund> {
@@ -225,9 +232,8 @@ impl ReturnService for ReturnGrpc {
         v.finish().map_err(Error::from)?;
         let id = parse::required_refund_id(&req.refund_id)?;
         let outcome = Outcome::Paid(req.provider_reference);
-        Ok(Response::new(refund_to_proto(
-            &self.app.settle_refund(&caller, id, outcome).await?,
-        )))
+        let refund = self.app.settle_refund(&caller, id, outcome).await?;
+        Ok(Response::new(visible_to(refund_to_proto(&refund), &caller)))
     }
 
     async fn fail_refund(&self, request: Request<pb::FailRefundRequest>) -> Answer<pb::Refund> {
@@ -238,9 +244,8 @@ impl ReturnService for ReturnGrpc {
         v.finish().map_err(Error::from)?;
         let id = parse::required_refund_id(&req.refund_id)?;
         let outcome = Outcome::Failed(req.reason);
-        Ok(Response::new(refund_to_proto(
-            &self.app.settle_refund(&caller, id, outcome).await?,
-        )))
+        let refund = self.app.settle_refund(&caller, id, outcome).await?;
+        Ok(Response::new(visible_to(refund_to_proto(&refund), &caller)))
     }
 
     async fn ship_exchange(&self, request: Request<pb::ShipExchangeRequest>) -> Answer<pb::Return> {
@@ -251,8 +256,8 @@ impl ReturnService for ReturnGrpc {
             parcel = Some(parse::parcel(&req.carrier, &req.tracking_number, v))
         })?;
         let parcel = parcel.expect("parsed");
-        let (r, policy) = self.app.ship_exchange(&caller, id, parcel).await?;
-        Ok(Response::new(return_to_proto(&r, &caller, &policy)))
+        let (r, policies) = self.app.ship_exchange(&caller, id, parcel).await?;
+        Ok(Response::new(visible_to(return_to_proto(&r, &policies), &caller)))
     }
 
     async fn add_return_message(&self, request: Request<pb::AddReturnMessageRequest>) -> Answer<pb::Return> {
@@ -268,10 +273,10 @@ impl ReturnService for ReturnGrpc {
                 }
             }
         })?;
-        let (r, policy) = self
+        let (r, policies) = self
             .app
             .add_message(&caller, id, req.text, channel, req.internal)
             .await?;
-        Ok(Response::new(return_to_proto(&r, &caller, &policy)))
+        Ok(Response::new(visible_to(return_to_proto(&r, &policies), &caller)))
     }
 }

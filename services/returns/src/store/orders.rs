@@ -127,6 +127,17 @@ pub async fn refund_units(
     }
 }
 
+/// Gives back units a canceled return held as refunded, with their amount.
+pub async fn unrefund_units(
+    tx: &mut PgConnection,
+    order_id: &str,
+    line_id: &str,
+    units: i32,
+    amount: Money,
+) -> Result<(), Error> {
+    refund_units(tx, order_id, line_id, -units, Money::zero(amount.currency()) - amount).await
+}
+
 /// Returns the customer created since `since` that were not canceled.
 pub async fn recent_returns(conn: &mut PgConnection, customer_id: &str, since: DateTime<Utc>) -> Result<i64, Error> {
     Ok(sqlx::query_scalar(

@@ -28,6 +28,7 @@ struct ReturnRow {
     policy_category: String,
     policy_version: i32,
     keep_items: bool,
+    keep_allowed: bool,
     manual_review: bool,
     items_refund: Decimal,
     shipping_fee: Decimal,
@@ -62,6 +63,9 @@ struct ItemRow {
     received_quantity: Option<i32>,
     grade: Option<String>,
     refund_amount: Decimal,
+    policy_category: String,
+    policy_version: i32,
+    refunded_units: i32,
 }
 
 #[derive(sqlx::FromRow)]
@@ -76,8 +80,8 @@ struct TimelineRow {
 }
 
 const RETURN_COLUMNS: &str = "return_id, order_id, customer_id, status, channel, resolution, currency_code,
-    policy_category, policy_version, keep_items, manual_review, items_refund, shipping_fee, bonus, refund_total,
-    exchange_difference, rejection_reason, return_carrier, return_tracking, return_shipped_at, exchange_carrier,
+    policy_category, policy_version, keep_items, keep_allowed, manual_review, items_refund, shipping_fee, bonus,
+    refund_total, exchange_difference, rejection_reason, return_carrier, return_tracking, return_shipped_at, exchange_carrier,
     exchange_tracking, exchange_shipped_at, ship_by, created_at, updated_at";
 
 /// Loads a return with its items, latest refund and timeline; with `lock`,
@@ -115,6 +119,9 @@ fn item(i: &ItemRow, currency: Currency) -> Result<Item, ReturnError> {
             .map(|g| parse(g, "grade", Grade::parse))
             .transpose()?,
         refund_amount: Money::from_decimal(currency, i.refund_amount),
+        policy_category: i.policy_category.clone(),
+        policy_version: i.policy_version,
+        refunded_units: i.refunded_units,
     })
 }
 
@@ -150,7 +157,8 @@ async fn assemble(conn: &mut PgConnection, rows: Vec<ReturnRow>) -> Result<Vec<R
     let ids: Vec<Uuid> = rows.iter().map(|r| r.return_id).collect();
     let items: Vec<ItemRow> = sqlx::query_as(
         "SELECT return_id, line_id, sku, product_name, quantity, reason, note, photo_urls, resolution,
-                replacement_sku, replacement_price, received_quantity, grade, refund_amount
+                replacement_sku, replacement_price, received_quantity, grade, refund_amount,
+                policy_category, policy_version, refunded_units
          FROM returns.return_items WHERE return_id = ANY ($1) ORDER BY return_id, position",
     )
     .bind(&ids)
@@ -210,6 +218,7 @@ async fn assemble(conn: &mut PgConnection, rows: Vec<ReturnRow>) -> Result<Vec<R
             policy_category: r.policy_category,
             policy_version: r.policy_version,
             keep_items: r.keep_items,
+            keep_allowed: r.keep_allowed,
             manual_review: r.manual_review,
             rejection_reason: r.rejection_reason,
             ship_by: r.ship_by,
@@ -225,9 +234,9 @@ pub async fn insert_return(tx: &mut PgConnection, r: &Return) -> Result<(), Erro
     // What never changes; the rest is written by `update_return` below.
     sqlx::query(
         "INSERT INTO returns.returns (return_id, order_id, customer_id, status, channel, resolution, currency_code,
-             policy_category, policy_version, keep_items, manual_review, items_refund, shipping_fee, bonus,
-             refund_total, exchange_difference, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, false, $10, 0, 0, 0, 0, 0, $11, $11)",
+             policy_category, policy_version, keep_items, keep_allowed, manual_review, items_refund, shipping_fee,
+             bonus, refund_total, exchange_difference, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, false, $10, $11, 0, 0, 0, 0, 0, $12, $12)",
     )
     .bind(r.return_id.as_uuid())
     .bind(&r.order_id)
@@ -238,6 +247,7 @@ pub async fn insert_return(tx: &mut PgConnection, r: &Return) -> Result<(), Erro
     .bind(r.currency.code())
     .bind(&r.policy_category)
     .bind(r.policy_version)
+    .bind(r.keep_allowed)
     .bind(r.manual_review)
     .bind(r.created_at)
     .execute(&mut *tx)
@@ -245,8 +255,9 @@ pub async fn insert_return(tx: &mut PgConnection, r: &Return) -> Result<(), Erro
     for (position, item) in r.items.iter().enumerate() {
         sqlx::query(
             "INSERT INTO returns.return_items (return_id, position, line_id, sku, product_name, quantity, reason,
-                 note, photo_urls, resolution, replacement_sku, replacement_price, refund_amount)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                 note, photo_urls, resolution, replacement_sku, replacement_price, refund_amount,
+                 policy_category, policy_version)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
         )
         .bind(r.return_id.as_uuid())
         .bind(position as i32)
@@ -261,6 +272,8 @@ pub async fn insert_return(tx: &mut PgConnection, r: &Return) -> Result<(), Erro
         .bind(&item.replacement_sku)
         .bind(item.replacement_price.map(|p| p.amount()))
         .bind(item.refund_amount.amount())
+        .bind(&item.policy_category)
+        .bind(item.policy_version)
         .execute(&mut *tx)
         .await?;
     }
@@ -298,7 +311,8 @@ pub async fn update_return(tx: &mut PgConnection, r: &Return) -> Result<(), Erro
     .await?;
     for item in &r.items {
         sqlx::query(
-            "UPDATE returns.return_items SET received_quantity = $3, grade = $4, refund_amount = $5
+            "UPDATE returns.return_items SET received_quantity = $3, grade = $4, refund_amount = $5,
+                 refunded_units = $6
              WHERE return_id = $1 AND line_id = $2",
         )
         .bind(r.return_id.as_uuid())
@@ -306,6 +320,7 @@ pub async fn update_return(tx: &mut PgConnection, r: &Return) -> Result<(), Erro
         .bind(item.received_quantity)
         .bind(item.grade.map(|g| g.as_str()))
         .bind(item.refund_amount.amount())
+        .bind(item.refunded_units)
         .execute(&mut *tx)
         .await?;
     }

@@ -1,0 +1,48 @@
+-- Returns and orders made safe with money.
+
+-- Idempotency keys belong to their caller: the same request_id from two
+-- callers is two keys, so nobody can squat or probe another caller's keys.
+ALTER TABLE platform.idempotency_keys ADD COLUMN owner text NOT NULL DEFAULT ''
+    CHECK (length(owner) <= 300);
+ALTER TABLE platform.idempotency_keys ALTER COLUMN owner DROP DEFAULT;
+ALTER TABLE platform.idempotency_keys DROP CONSTRAINT idempotency_keys_pkey;
+ALTER TABLE platform.idempotency_keys ADD PRIMARY KEY (scope, owner, key);
+
+-- Each item is decided under its own category's policy, and remembers which
+-- (returns decided before this kept their first item's policy for all).
+ALTER TABLE returns.return_items
+    ADD COLUMN policy_category text,
+    ADD COLUMN policy_version integer,
+    -- Units of the line this item holds as refunded (kept, or received and
+    -- accepted), given back with `refund_amount` if the return is canceled.
+    ADD COLUMN refunded_units integer NOT NULL DEFAULT 0 CHECK (refunded_units >= 0);
+UPDATE returns.return_items i
+SET policy_category = r.policy_category,
+    policy_version = r.policy_version,
+    refunded_units = CASE
+        WHEN r.status IN ('canceled', 'rejected') THEN 0
+        WHEN r.keep_items THEN i.quantity
+        WHEN i.grade IN ('resellable', 'opened', 'damaged') THEN i.received_quantity
+        ELSE 0 END
+FROM returns.returns r WHERE r.return_id = i.return_id;
+ALTER TABLE returns.return_items
+    ALTER COLUMN policy_category SET NOT NULL,
+    ALTER COLUMN policy_version SET NOT NULL,
+    ADD CONSTRAINT refunded_at_most_requested CHECK (refunded_units <= quantity);
+
+-- Canceled returns whose kept items had been refunded on the ledger before
+-- a refund failed: their units and money were never given back. Give them
+-- back now, so those units can be returned again.
+UPDATE returns.order_lines l
+SET refunded_units = l.refunded_units - x.units,
+    refunded_amount = l.refunded_amount - x.amount
+FROM (SELECT r.order_id, i.line_id, sum(i.quantity) AS units, sum(i.refund_amount) AS amount
+      FROM returns.return_items i JOIN returns.returns r USING (return_id)
+      WHERE r.status = 'canceled' AND r.keep_items
+      GROUP BY r.order_id, i.line_id) x
+WHERE l.order_id = x.order_id AND l.line_id = x.line_id;
+
+-- Triage decides once whether approved items may be kept; approval, by
+-- anyone, honours it.
+ALTER TABLE returns.returns ADD COLUMN keep_allowed boolean NOT NULL DEFAULT false;
+UPDATE returns.returns SET keep_allowed = keep_items;
