@@ -46,3 +46,19 @@ WHERE l.order_id = x.order_id AND l.line_id = x.line_id;
 -- anyone, honours it.
 ALTER TABLE returns.returns ADD COLUMN keep_allowed boolean NOT NULL DEFAULT false;
 UPDATE returns.returns SET keep_allowed = keep_items;
+
+-- Exchange differences are settled: what the customer owes is charged
+-- (pending -> succeeded / failed) before the replacement ships.
+CREATE TABLE returns.charges (
+    charge_id          uuid          PRIMARY KEY,
+    return_id          uuid          NOT NULL REFERENCES returns.returns (return_id),
+    status             text          NOT NULL CHECK (status IN ('pending','succeeded','failed')),
+    amount             numeric(20,4) NOT NULL CHECK (amount > 0),
+    currency_code      text          NOT NULL,
+    provider_reference text,
+    failure_reason     text,
+    created_at         timestamptz   NOT NULL,
+    updated_at         timestamptz   NOT NULL
+);
+CREATE UNIQUE INDEX charges_one_pending_per_return ON returns.charges (return_id) WHERE status = 'pending';
+CREATE INDEX charges_return_idx ON returns.charges (return_id, created_at);

@@ -223,6 +223,12 @@ impl Money {
         self.currency.to_minor(self.amount).expect("money fits its currency")
     }
 
+    /// Beyond [`MAX_AMOUNT`] (either sign): what a product or a sum of
+    /// valid amounts can become, and no column or total may hold.
+    pub fn exceeds_limit(&self) -> bool {
+        self.amount.abs() > Decimal::from(MAX_AMOUNT)
+    }
+
     pub fn is_zero(&self) -> bool {
         self.amount.is_zero()
     }

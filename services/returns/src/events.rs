@@ -5,8 +5,10 @@
 use aftercare_platform::wire::money;
 use aftercare_proto::return_events as ev;
 
-use crate::domain::{Refund, Return};
-use crate::wire::{refund_method_to_proto, refund_status_to_proto, resolution_to_proto, status_to_proto};
+use crate::domain::{Charge, Refund, Return};
+use crate::wire::{
+    charge_status_to_proto, refund_method_to_proto, refund_status_to_proto, resolution_to_proto, status_to_proto,
+};
 
 pub fn summary(r: &Return) -> ev::ReturnSummary {
     ev::ReturnSummary {
@@ -54,6 +56,37 @@ return_events!(
     return_completed: ReturnCompleted,
     exchange_shipped: ExchangeShipped,
 );
+
+pub fn charge_summary(r: &Return, c: &Charge) -> ev::ChargeSummary {
+    ev::ChargeSummary {
+        charge_id: c.charge_id.to_string(),
+        return_id: r.return_id.to_string(),
+        order_id: r.order_id.clone(),
+        customer_id: r.customer_id.clone(),
+        status: charge_status_to_proto(c.status),
+        amount: Some(money(c.amount)),
+        provider_reference: c.provider_reference.clone().unwrap_or_default(),
+        failure_reason: c.failure_reason.clone().unwrap_or_default(),
+    }
+}
+
+pub fn charge_requested(r: &Return, c: &Charge) -> ev::ExchangeChargeRequested {
+    ev::ExchangeChargeRequested {
+        charge: Some(charge_summary(r, c)),
+    }
+}
+
+pub fn charge_succeeded(r: &Return, c: &Charge) -> ev::ExchangeChargeSucceeded {
+    ev::ExchangeChargeSucceeded {
+        charge: Some(charge_summary(r, c)),
+    }
+}
+
+pub fn charge_failed(r: &Return, c: &Charge) -> ev::ExchangeChargeFailed {
+    ev::ExchangeChargeFailed {
+        charge: Some(charge_summary(r, c)),
+    }
+}
 
 pub fn refund_requested(r: &Return, f: &Refund) -> ev::RefundRequested {
     ev::RefundRequested {

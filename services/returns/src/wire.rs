@@ -102,3 +102,11 @@ pub fn refund_method_to_proto(m: RefundMethod) -> i32 {
         RefundMethod::StoreCredit => pb::RefundMethod::StoreCredit,
     }) as i32
 }
+
+pub fn charge_status_to_proto(s: ChargeStatus) -> i32 {
+    (match s {
+        ChargeStatus::Pending => pb::ChargeStatus::Pending,
+        ChargeStatus::Succeeded => pb::ChargeStatus::Succeeded,
+        ChargeStatus::Failed => pb::ChargeStatus::Failed,
+    }) as i32
+}

@@ -4,6 +4,7 @@
 mod access;
 mod automation;
 mod bad_input;
+mod exchanges;
 mod money;
 mod policies;
 mod privacy;

@@ -113,6 +113,37 @@ async fn call(client: &mut Returns, rpc: &str) -> Result<(), tonic::Status> {
             })
             .await
             .map(drop),
+        "PriceExchange" => client
+            .price_exchange(PriceExchangeRequest {
+                return_id: id,
+                prices: vec![ReplacementPrice {
+                    line_id: "L1".into(),
+                    price: eur("1.00"),
+                }],
+            })
+            .await
+            .map(drop),
+        "ChargeExchangeDifference" => client
+            .charge_exchange_difference(ChargeExchangeDifferenceRequest {
+                return_id: id.clone(),
+                request_id: id,
+            })
+            .await
+            .map(drop),
+        "ConfirmCharge" => client
+            .confirm_charge(ConfirmChargeRequest {
+                charge_id: id,
+                provider_reference: "p".into(),
+            })
+            .await
+            .map(drop),
+        "FailCharge" => client
+            .fail_charge(FailChargeRequest {
+                charge_id: id,
+                reason: "r".into(),
+            })
+            .await
+            .map(drop),
         "AddReturnMessage" => client
             .add_return_message(AddReturnMessageRequest {
                 return_id: id,
@@ -149,6 +180,10 @@ async fn every_role_against_every_rpc() {
         ("FailRefund", &[Agent, Service]),
         ("ShipExchange", &[Agent, Service]),
         ("AddReturnMessage", &[Customer, Agent]),
+        ("PriceExchange", &[Agent, Service]),
+        ("ChargeExchangeDifference", &[Agent, Service]),
+        ("ConfirmCharge", &[Agent, Service]),
+        ("FailCharge", &[Agent, Service]),
     ];
     let table: Vec<&str> = aftercare_returns::grpc::ROLES.iter().map(|(rpc, _)| *rpc).collect();
     assert_eq!(

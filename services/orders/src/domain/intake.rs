@@ -60,6 +60,12 @@ impl NewOrder {
                     format!("duplicate line id {:?}", line.line_id),
                 );
             }
+            if line.gross().exceeds_limit() {
+                v.add(
+                    format!("lines[{i}].unit_price"),
+                    "unit_price x quantity is above the largest amount accepted",
+                );
+            }
             if line.discount > line.gross() {
                 v.add(format!("lines[{i}].discount"), "must not exceed unit_price x quantity");
             }
@@ -69,6 +75,10 @@ impl NewOrder {
                     "must not list more serial numbers than the quantity",
                 );
             }
+        }
+        let gross = Money::sum(self.currency, self.lines.iter().map(NewLine::gross));
+        if (gross + self.shipping_amount).exceeds_limit() {
+            v.add("lines", "the order's total is above the largest amount accepted");
         }
         let net = Money::sum(self.currency, self.lines.iter().map(NewLine::net));
         if self.order_discount > net.max(Money::zero(self.currency)) {
@@ -252,6 +262,13 @@ mod tests {
         let mut future = order(vec![line("a", 1, "5", "0")], "0");
         future.placed_at = t("2026-01-10T12:06:00Z");
         assert_eq!(violations(&future), ["placed_at"]);
+        let huge = order(vec![line("a", 10_000, "1000000000000", "0")], "0");
+        assert_eq!(violations(&huge), ["lines[0].unit_price", "lines"]);
+        let many = order(
+            (0..3).map(|i| line(&format!("l{i}"), 1, "500000000000", "0")).collect(),
+            "0",
+        );
+        assert_eq!(violations(&many), ["lines"], "each fits, the total does not");
         let mut serials = order(vec![line("a", 1, "5", "0")], "0");
         serials.lines[0].serial_numbers = vec!["s1".into(), "s2".into()];
         assert_eq!(violations(&serials), ["lines[0].serial_numbers"]);

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use aftercare_kernel::channel::Channel;
 use aftercare_kernel::{Money, Violations};
-use aftercare_platform::auth::Caller;
+use aftercare_platform::auth::{Caller, Role};
 use aftercare_platform::error::Error;
 use aftercare_platform::uow::Replay;
 
@@ -56,6 +56,21 @@ impl Returns {
             let id = uuid::Uuid::from_slice(&id).map_err(Error::internal)?;
             return visible_return(uow.conn(), caller, ReturnId::from_uuid(id), false).await;
         }
+        // The store prices replacements, never the customer (who could ask
+        // for anything at 0.01); a customer's exchange is priced by
+        // PriceExchange before it ships.
+        if caller.role == Role::Customer {
+            let mut v = Violations::new();
+            for (i, item) in input.items.iter().enumerate() {
+                if item.replacement_price.is_some() {
+                    v.add(
+                        format!("items[{i}].replacement_price"),
+                        "is set by the store; leave it empty",
+                    );
+                }
+            }
+            v.finish()?;
+        }
         let order = super::load_order(uow.conn(), &input.order_id, true).await?;
         if !caller.may_see_customer(&order.customer_id) {
             return Err(ReturnError::not_found("order", &input.order_id).into());
@@ -75,14 +90,21 @@ impl Returns {
                 );
                 continue;
             };
-            if let Some(price) = &item.replacement_price
-                && price.currency() != order.currency
-            {
-                v.add(
-                    format!("items[{i}].replacement_price.currency_code"),
-                    format!("must be the order currency {}", order.currency),
-                );
-                continue;
+            if let Some(price) = &item.replacement_price {
+                if price.currency() != order.currency {
+                    v.add(
+                        format!("items[{i}].replacement_price.currency_code"),
+                        format!("must be the order currency {}", order.currency),
+                    );
+                    continue;
+                }
+                if price.times(i64::from(item.quantity)).exceeds_limit() {
+                    v.add(
+                        format!("items[{i}].replacement_price"),
+                        "price x quantity is above the largest amount accepted",
+                    );
+                    continue;
+                }
             }
             if !policies.contains_key(&line.category) {
                 let p = policy_store::effective_policy(uow.conn(), &line.category, now).await?;
@@ -137,12 +159,7 @@ impl Returns {
             .collect::<Result<_, ReturnError>>()?;
         let first = item_policies[0].1.clone();
         let decided = Policies::new(item_policies, order.currency);
-        let replacements = Money::sum(
-            order.currency,
-            items
-                .iter()
-                .filter_map(|i| i.replacement_price.map(|p| p.times(i64::from(i.quantity)))),
-        );
+        let replacements = replacements_total(&items, order.currency);
         let settlement = settle(&priced, input.resolution, false, replacements, &decided.terms);
         let flagged = policy_store::is_flagged(uow.conn(), &order.customer_id).await?;
         let recent = orders::recent_returns(uow.conn(), &order.customer_id, now - RECENT_RETURNS_WINDOW).await?;
@@ -179,6 +196,8 @@ impl Returns {
             updated_at: now,
             items,
             refund: None,
+            charge: None,
+            collected: Money::zero(order.currency),
             timeline: Vec::new(),
         };
         return_store::insert_return(uow.conn(), &r).await?;

@@ -12,7 +12,7 @@ use super::{
 };
 use crate::domain::*;
 use crate::events;
-use crate::store::orders;
+use crate::store::{orders, returns as return_store};
 
 /// A carrier's parcel, already checked.
 #[derive(Debug, Clone)]
@@ -133,6 +133,7 @@ impl Returns {
             refunds.push((item.refund_amount, item.reason));
         }
         r.settlement = settle(&refunds, r.resolution, false, r.replacements_total(), &policies.terms);
+        return_store::update_items(uow.conn(), &r).await?;
         let by = Author::of(caller);
         let text = "Received and inspected.".to_owned();
         transition(&mut uow, &mut r, &policies, Step::Receive, text, &by).await?;
@@ -167,6 +168,8 @@ impl Returns {
         let mut uow = self.ctx.begin().await?;
         let now = uow.now();
         let (mut r, policies) = visible_return(uow.conn(), caller, id, true).await?;
+        // Priced by the store, and nothing left for the customer to pay.
+        r.check_ship_exchange(&policies)?;
         r.apply(Step::ShipExchange, &policies, now)?;
         let by = Author::of(caller);
         let text = format!(

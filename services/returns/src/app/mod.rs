@@ -7,8 +7,10 @@
 //! - [`create`] — new returns and their triage;
 //! - [`lifecycle`] — approve, reject, cancel, ship, receive, exchange, messages;
 //! - [`refunds`] — refunds issued exactly once, confirmed or failed;
+//! - [`charges`] — exchange prices, and differences charged exactly once;
 //! - [`queries`] — reading and listing returns.
 
+pub mod charges;
 pub mod create;
 pub mod eligibility;
 pub mod lifecycle;
@@ -223,6 +225,7 @@ async fn on_approved(uow: &mut UnitOfWork, r: &mut Return, policies: &Policies, 
         refunds.push((item.refund_amount, item.reason));
     }
     r.settlement = settle(&refunds, r.resolution, true, r.replacements_total(), &policies.terms);
+    return_store::update_items(uow.conn(), r).await?;
     let text = "Keep the items: no need to send them back.".to_owned();
     note(uow.conn(), r, None, text, by, true, now).await?;
     return_store::update_return(uow.conn(), r).await?;
@@ -254,5 +257,5 @@ async fn release(conn: &mut PgConnection, r: &mut Return) -> Result<(), Error> {
             item.refunded_units = 0;
         }
     }
-    Ok(())
+    return_store::update_items(conn, r).await
 }

@@ -25,6 +25,16 @@ pub enum ReturnError {
     RefundNotPending(RefundStatus),
     #[error("line {line_id} cannot be refunded beyond what was paid for it")]
     RefundExceedsPaid { line_id: String },
+    #[error("the exchange's replacements are not priced yet")]
+    ExchangeNotPriced,
+    #[error("the customer still owes {balance} on this exchange")]
+    ExchangeDifferenceUnpaid { balance: aftercare_kernel::Money },
+    #[error("the customer owes nothing on this exchange")]
+    NothingToCharge,
+    #[error("a charge of this exchange is pending or collected")]
+    ChargeAlreadyPending,
+    #[error("the charge is {}", .0.as_str())]
+    ChargeNotPending(super::ChargeStatus),
     #[error("the policy was updated concurrently; retry")]
     PolicyUpdatedConcurrently,
     #[error("customers may list only their own returns")]

@@ -28,8 +28,12 @@ pub enum Step {
     Receive,
     IssueRefund,
     ShipExchange,
-    /// Settled: the refund succeeded, or the exchange's replacement shipped.
+    /// Settled: the refund succeeded, or the exchange's replacement shipped
+    /// and its difference is paid either way.
     Complete,
+    /// Not status changes, named for their errors.
+    PriceExchange,
+    ChargeDifference,
 }
 
 impl Step {
@@ -43,6 +47,8 @@ impl Step {
             Step::IssueRefund => "refund",
             Step::ShipExchange => "ship the exchange of",
             Step::Complete => "complete",
+            Step::PriceExchange => "price the exchange of",
+            Step::ChargeDifference => "charge the difference of",
         }
     }
 }
@@ -58,6 +64,16 @@ pub struct Facts {
     /// A refund is pending or succeeded.
     pub refund_live: bool,
     pub refund_succeeded: bool,
+    /// A charge of an exchange's difference is pending.
+    pub charge_pending: bool,
+    /// Charges collected something.
+    pub collected: bool,
+    /// Every replacement has a price.
+    pub exchange_priced: bool,
+    /// Nothing is left for the customer to pay on the exchange.
+    pub exchange_paid: bool,
+    /// The return's settlement pays something back.
+    pub refund_due: bool,
 }
 
 /// The status after `step`, or `InvalidStatus` naming the current status.
@@ -68,22 +84,42 @@ pub fn next_status(facts: Facts, step: Step) -> Result<Status, ReturnError> {
     let next = match (step, f.status) {
         (Step::Approve, Requested) => Some(Approved),
         (Step::Reject, Requested) => Some(Rejected),
-        (Step::Cancel(_), Requested | Approved) if !f.refund_live && !f.exchange_shipped => Some(Canceled),
-        (Step::Cancel(Actor::Staff), InTransit) if !f.refund_live && !f.exchange_shipped => Some(Canceled),
+        (Step::Cancel(_), Requested | Approved) if !f.refund_live && !f.exchange_shipped && !f.money_moved() => {
+            Some(Canceled)
+        }
+        (Step::Cancel(Actor::Staff), InTransit) if !f.refund_live && !f.exchange_shipped && !f.money_moved() => {
+            Some(Canceled)
+        }
         (Step::Ship, Approved) if !f.keep_items => Some(InTransit),
         (Step::Receive, InTransit) => Some(Received),
-        (Step::IssueRefund, Received) if !exchange && !f.refund_live => Some(Received),
+        (Step::IssueRefund, Received) if !f.refund_live && (!exchange || f.refund_due) => Some(Received),
         (Step::IssueRefund, Approved) if f.keep_items && !f.refund_live => Some(Approved),
         (Step::ShipExchange, Received) if exchange && !f.exchange_shipped => Some(Received),
         (Step::ShipExchange, Approved) if exchange && f.advance_exchange && !f.exchange_shipped => Some(Approved),
-        // An exchange completes once its replacement shipped and the return
-        // came back; a refund once it is paid (kept items: at approval).
-        (Step::Complete, Received) if exchange && f.exchange_shipped => Some(Completed),
+        // An exchange completes once its replacement shipped, the return
+        // came back and the difference is settled both ways; a refund once it
+        // is paid (kept items: at approval).
+        (Step::Complete, Received)
+            if exchange
+                && f.exchange_shipped
+                && f.exchange_paid
+                && !f.charge_pending
+                && (!f.refund_due || f.refund_succeeded) =>
+        {
+            Some(Completed)
+        }
         (Step::Complete, Received) if !exchange && f.refund_succeeded => Some(Completed),
         (Step::Complete, Approved) if !exchange && f.keep_items && f.refund_succeeded => Some(Completed),
         _ => None,
     };
     next.ok_or(ReturnError::InvalidStatus { step, status: f.status })
+}
+
+impl Facts {
+    /// A charge is pending or collected something: canceling would strand it.
+    fn money_moved(&self) -> bool {
+        self.charge_pending || self.collected
+    }
 }
 
 /// What happens next, for the customer.
@@ -129,6 +165,11 @@ mod tests {
             exchange_shipped: false,
             refund_live: false,
             refund_succeeded: false,
+            charge_pending: false,
+            collected: false,
+            exchange_priced: true,
+            exchange_paid: true,
+            refund_due: false,
         }
     }
 

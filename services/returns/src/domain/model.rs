@@ -15,6 +15,10 @@ aftercare_kernel::uuid_id!(
     /// A refund's id.
     RefundId
 );
+aftercare_kernel::uuid_id!(
+    /// The id of a charge for an exchange's difference.
+    ChargeId
+);
 
 aftercare_kernel::named_enum!(Resolution {
     Refund = "refund",
@@ -62,6 +66,12 @@ aftercare_kernel::named_enum!(Grade {
 });
 
 aftercare_kernel::named_enum!(RefundStatus {
+    Pending = "pending",
+    Succeeded = "succeeded",
+    Failed = "failed",
+});
+
+aftercare_kernel::named_enum!(ChargeStatus {
     Pending = "pending",
     Succeeded = "succeeded",
     Failed = "failed",
@@ -121,6 +131,15 @@ impl OrderFacts {
     }
 }
 
+/// What `items`' replacements cost, or `None` while one is unpriced.
+pub fn replacements_total(items: &[Item], currency: Currency) -> Option<Money> {
+    let mut total = Money::zero(currency);
+    for item in items.iter().filter(|i| i.resolution == Resolution::Exchange) {
+        total += item.replacement_price?.times(i64::from(item.quantity));
+    }
+    Some(total)
+}
+
 /// A shipment (the return parcel or the exchange's replacements).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Shipment {
@@ -172,6 +191,20 @@ impl Refund {
     pub fn live(&self) -> bool {
         matches!(self.status, RefundStatus::Pending | RefundStatus::Succeeded)
     }
+}
+
+/// What the customer pays on an exchange whose replacements cost more than
+/// the credit for what they return: collected like a refund, the other way.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Charge {
+    pub charge_id: ChargeId,
+    pub return_id: ReturnId,
+    pub status: ChargeStatus,
+    pub amount: Money,
+    pub provider_reference: Option<String>,
+    pub failure_reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -259,6 +292,10 @@ pub struct Return {
     pub items: Vec<Item>,
     /// The latest refund.
     pub refund: Option<Refund>,
+    /// The latest charge of an exchange's difference.
+    pub charge: Option<Charge>,
+    /// What succeeded charges collected.
+    pub collected: Money,
     pub timeline: Vec<TimelineEntry>,
 }
 
@@ -279,7 +316,89 @@ impl Return {
                 .refund
                 .as_ref()
                 .is_some_and(|f| f.status == RefundStatus::Succeeded),
+            charge_pending: self.charge_pending(),
+            collected: self.collected.is_positive(),
+            exchange_priced: self.exchange_priced(),
+            exchange_paid: !self.exchange_balance().is_positive(),
+            refund_due: self.settlement.refund_total.is_positive(),
         }
+    }
+
+    /// Every replacement of an exchange has its price (set by a trusted
+    /// caller, never by the customer).
+    pub fn exchange_priced(&self) -> bool {
+        self.resolution != Resolution::Exchange || self.items.iter().all(|i| i.replacement_price.is_some())
+    }
+
+    /// What the customer still owes on an exchange: its difference less what
+    /// was collected. Zero for other resolutions and unpriced exchanges.
+    pub fn exchange_balance(&self) -> Money {
+        if self.resolution != Resolution::Exchange || !self.exchange_priced() {
+            return Money::zero(self.currency);
+        }
+        self.settlement.exchange_difference - self.collected
+    }
+
+    fn charge_pending(&self) -> bool {
+        self.charge.as_ref().is_some_and(|c| c.status == ChargeStatus::Pending)
+    }
+
+    /// The amount a new charge collects now, or why there is none.
+    pub fn charge_due(&self) -> Result<Money, ReturnError> {
+        let status = self.status();
+        if self.resolution != Resolution::Exchange
+            || !matches!(status, Status::Approved | Status::InTransit | Status::Received)
+        {
+            return Err(ReturnError::InvalidStatus {
+                step: Step::ChargeDifference,
+                status,
+            });
+        }
+        if !self.exchange_priced() {
+            return Err(ReturnError::ExchangeNotPriced);
+        }
+        if self.charge_pending() {
+            return Err(ReturnError::ChargeAlreadyPending);
+        }
+        let balance = self.exchange_balance();
+        if !balance.is_positive() {
+            return Err(ReturnError::NothingToCharge);
+        }
+        Ok(balance)
+    }
+
+    /// Whether an exchange's replacements may be priced now: before they
+    /// ship and before anything was charged against the price.
+    pub fn check_pricing(&self) -> Result<(), ReturnError> {
+        let status = self.status();
+        let open = matches!(
+            status,
+            Status::Requested | Status::Approved | Status::InTransit | Status::Received
+        );
+        if self.resolution != Resolution::Exchange || !open || self.exchange_shipment.is_some() {
+            return Err(ReturnError::InvalidStatus {
+                step: Step::PriceExchange,
+                status,
+            });
+        }
+        if self.charge_pending() || self.collected.is_positive() {
+            return Err(ReturnError::ChargeAlreadyPending);
+        }
+        Ok(())
+    }
+
+    /// Why the replacements may not ship yet, if they may not: unpriced, or
+    /// the customer still owes the difference.
+    pub fn check_ship_exchange(&self, policies: &Policies) -> Result<(), ReturnError> {
+        self.check(Step::ShipExchange, policies)?;
+        if !self.exchange_priced() {
+            return Err(ReturnError::ExchangeNotPriced);
+        }
+        let balance = self.exchange_balance();
+        if balance.is_positive() {
+            return Err(ReturnError::ExchangeDifferenceUnpaid { balance });
+        }
+        Ok(())
     }
 
     /// The status `step` would lead to, or why it may not happen now.
@@ -295,14 +414,9 @@ impl Return {
         Ok(next)
     }
 
-    /// The replacements' price, for exchanges.
-    pub fn replacements_total(&self) -> Money {
-        Money::sum(
-            self.currency,
-            self.items
-                .iter()
-                .filter_map(|i| i.replacement_price.map(|p| p.times(i64::from(i.quantity)))),
-        )
+    /// The replacements' price, once every one is priced.
+    pub fn replacements_total(&self) -> Option<Money> {
+        replacements_total(&self.items, self.currency)
     }
 
     pub fn refund_method(&self) -> RefundMethod {

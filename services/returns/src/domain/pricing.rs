@@ -68,7 +68,7 @@ pub fn settle(
     item_refunds: &[(Money, Reason)],
     resolution: Resolution,
     keep_items: bool,
-    replacements_total: Money,
+    replacements_total: Option<Money>,
     terms: &Terms,
 ) -> Settlement {
     let currency = terms.currency;
@@ -93,13 +93,18 @@ pub fn settle(
             refund_total: net + bonus,
             exchange_difference: zero,
         },
-        Resolution::Exchange => Settlement {
-            items_refund,
-            shipping_fee,
-            bonus,
-            refund_total: zero,
-            exchange_difference: replacements_total - (net + bonus),
-        },
+        // A positive difference the customer pays (a charge); a negative one
+        // the store pays back (a refund). Unpriced: nothing either way yet.
+        Resolution::Exchange => {
+            let exchange_difference = replacements_total.map_or(zero, |total| total - (net + bonus));
+            Settlement {
+                items_refund,
+                shipping_fee,
+                bonus,
+                refund_total: (zero - exchange_difference).max(zero),
+                exchange_difference,
+            }
+        }
     }
 }
 
@@ -171,8 +176,8 @@ mod tests {
         p.exchange_bonus_percent = Percent::parse("10").unwrap();
         let zero = m("0");
         let terms = Terms::combine([&p], eur());
-        let s = |items: &[(Money, Reason)], resolution, keep, replacements| {
-            settle(items, resolution, keep, replacements, &terms)
+        let s = |items: &[(Money, Reason)], resolution, keep, replacements: Money| {
+            settle(items, resolution, keep, Some(replacements), &terms)
         };
         let refund = s(&[(m("50"), Reason::ChangedMind)], Resolution::Refund, false, zero);
         assert_eq!((refund.shipping_fee, refund.refund_total), (m("4.99"), m("45.01")));
@@ -192,6 +197,24 @@ mod tests {
         assert_eq!(
             (exchange.refund_total, exchange.exchange_difference),
             (m("0"), m("10.49"))
+        );
+        let cheaper = s(&[(m("50"), Reason::WrongSize)], Resolution::Exchange, false, m("30"));
+        assert_eq!(
+            (cheaper.refund_total, cheaper.exchange_difference),
+            (m("19.51"), m("-19.51")),
+            "what the store owes is refunded"
+        );
+        let unpriced = settle(
+            &[(m("50"), Reason::WrongSize)],
+            Resolution::Exchange,
+            false,
+            None,
+            &terms,
+        );
+        assert_eq!(
+            (unpriced.refund_total, unpriced.exchange_difference),
+            (m("0"), m("0")),
+            "nothing is owed either way before the store prices the replacement"
         );
         let tiny = s(&[(m("1"), Reason::ChangedMind)], Resolution::Refund, false, zero);
         assert_eq!(

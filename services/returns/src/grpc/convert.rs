@@ -90,6 +90,23 @@ pub fn return_to_proto(r: &Return, policies: &Policies) -> pb::Return {
         ship_by: r.ship_by.map(timestamp),
         create_time: Some(timestamp(r.created_at)),
         update_time: Some(timestamp(r.updated_at)),
+        exchange_priced: r.exchange_priced(),
+        exchange_collected: Some(money(r.collected)),
+        exchange_balance: Some(money(r.exchange_balance())),
+        charge: r.charge.as_ref().map(charge_to_proto),
+    }
+}
+
+pub fn charge_to_proto(c: &Charge) -> pb::Charge {
+    pb::Charge {
+        charge_id: c.charge_id.to_string(),
+        return_id: c.return_id.to_string(),
+        status: charge_status_to_proto(c.status),
+        amount: Some(money(c.amount)),
+        provider_reference: c.provider_reference.clone().unwrap_or_default(),
+        failure_reason: c.failure_reason.clone().unwrap_or_default(),
+        create_time: Some(timestamp(c.created_at)),
+        update_time: Some(timestamp(c.updated_at)),
     }
 }
 

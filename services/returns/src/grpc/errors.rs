@@ -32,6 +32,16 @@ impl From<ReturnError> for Error {
             ReturnError::RefundNotPending(status) => Error::precondition("REFUND_NOT_PENDING", message)
                 .with_metadata("status", status.as_str().to_uppercase()),
             ReturnError::RefundExceedsPaid { .. } => Error::precondition("REFUND_EXCEEDS_PAID", message),
+            ReturnError::ExchangeNotPriced => Error::precondition("EXCHANGE_NOT_PRICED", message),
+            ReturnError::ExchangeDifferenceUnpaid { balance } => {
+                Error::precondition("EXCHANGE_DIFFERENCE_UNPAID", message)
+                    .with_metadata("balance", balance.to_amount_string())
+                    .with_metadata("currency_code", balance.currency().code())
+            }
+            ReturnError::NothingToCharge => Error::precondition("NOTHING_TO_CHARGE", message),
+            ReturnError::ChargeAlreadyPending => Error::precondition("CHARGE_ALREADY_PENDING", message),
+            ReturnError::ChargeNotPending(status) => Error::precondition("CHARGE_NOT_PENDING", message)
+                .with_metadata("status", status.as_str().to_uppercase()),
             ReturnError::PolicyUpdatedConcurrently => Error::Aborted(message),
             ReturnError::OtherCustomersReturns | ReturnError::InternalNoteByCustomer => {
                 Error::PermissionDenied(message)

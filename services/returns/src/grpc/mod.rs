@@ -17,6 +17,7 @@ use aftercare_proto::returns::return_service_server::{ReturnService, ReturnServi
 use tonic::{Request, Response, Status};
 
 use crate::app::Returns;
+use crate::app::charges::ChargeOutcome;
 use crate::app::refunds::Outcome;
 use convert::*;
 use parse::{MAX_CATEGORY, MAX_ID, MAX_MESSAGE, MAX_SHORT_TEXT};
@@ -47,6 +48,10 @@ pub const ROLES: RoleTable = &[
     ("FailRefund", MONEY_DESK),
     ("ShipExchange", MONEY_DESK),
     ("AddReturnMessage", &[Role::Customer, Role::Agent]),
+    ("PriceExchange", MONEY_DESK),
+    ("ChargeExchangeDifference", MONEY_DESK),
+    ("ConfirmCharge", MONEY_DESK),
+    ("FailCharge", MONEY_DESK),
 ];
 
 pub const SERVICE_NAME: &str = pb::return_service_server::SERVICE_NAME;
@@ -258,6 +263,56 @@ impl ReturnService for ReturnGrpc {
         let parcel = parcel.expect("parsed");
         let (r, policies) = self.app.ship_exchange(&caller, id, parcel).await?;
         Ok(Response::new(visible_to(return_to_proto(&r, &policies), &caller)))
+    }
+
+    async fn price_exchange(&self, request: Request<pb::PriceExchangeRequest>) -> Answer<pb::Return> {
+        let caller = caller(&request)?;
+        let req = request.into_inner();
+        let mut prices = Vec::new();
+        let id = parse::with_return_id(&req.return_id, |v| prices = parse::replacement_prices(&req.prices, v))?;
+        let (r, policies) = self.app.price_exchange(&caller, id, prices).await?;
+        Ok(Response::new(visible_to(return_to_proto(&r, &policies), &caller)))
+    }
+
+    async fn charge_exchange_difference(
+        &self,
+        request: Request<pb::ChargeExchangeDifferenceRequest>,
+    ) -> Answer<pb::Charge> {
+        let caller = caller(&request)?;
+        let req = request.into_inner();
+        let id = parse::with_return_id(&req.return_id, |v| {
+            validate::id(v, "request_id", &req.request_id, MAX_ID)
+        })?;
+        let charge = self.app.charge_difference(&caller, id, &req.request_id).await?;
+        Ok(Response::new(visible_to(charge_to_proto(&charge), &caller)))
+    }
+
+    async fn confirm_charge(&self, request: Request<pb::ConfirmChargeRequest>) -> Answer<pb::Charge> {
+        let caller = caller(&request)?;
+        let req = request.into_inner();
+        let mut v = Violations::new();
+        validate::id(&mut v, "provider_reference", &req.provider_reference, MAX_ID);
+        v.finish().map_err(Error::from)?;
+        let id = parse::required_charge_id(&req.charge_id)?;
+        let charge = self
+            .app
+            .settle_charge(&caller, id, ChargeOutcome::Paid(req.provider_reference))
+            .await?;
+        Ok(Response::new(visible_to(charge_to_proto(&charge), &caller)))
+    }
+
+    async fn fail_charge(&self, request: Request<pb::FailChargeRequest>) -> Answer<pb::Charge> {
+        let caller = caller(&request)?;
+        let req = request.into_inner();
+        let mut v = Violations::new();
+        validate::required_text(&mut v, "reason", &req.reason, MAX_SHORT_TEXT);
+        v.finish().map_err(Error::from)?;
+        let id = parse::required_charge_id(&req.charge_id)?;
+        let charge = self
+            .app
+            .settle_charge(&caller, id, ChargeOutcome::Failed(req.reason))
+            .await?;
+        Ok(Response::new(visible_to(charge_to_proto(&charge), &caller)))
     }
 
     async fn add_return_message(&self, request: Request<pb::AddReturnMessageRequest>) -> Answer<pb::Return> {

@@ -48,6 +48,40 @@ pub fn required_refund_id(value: &str) -> Result<RefundId, Error> {
     Ok(v.finish_with(id)?)
 }
 
+pub fn required_charge_id(value: &str) -> Result<ChargeId, Error> {
+    let mut v = Violations::new();
+    let id = uuid_field(&mut v, "charge_id", value, ChargeId::parse);
+    Ok(v.finish_with(id)?)
+}
+
+/// Replacement prices by line: each once, non-negative, a known currency
+/// (that it is the order's is the app's to check).
+pub fn replacement_prices(prices: &[pb::ReplacementPrice], v: &mut Violations) -> Vec<(String, Money)> {
+    let mut out = Vec::new();
+    if prices.is_empty() {
+        v.add("prices", "at least one price is required");
+    } else if prices.len() > MAX_ITEMS {
+        v.add("prices", format!("must have at most {MAX_ITEMS} prices"));
+        return out;
+    }
+    let mut seen = HashSet::new();
+    for (i, p) in prices.iter().enumerate() {
+        validate::id(v, &format!("prices[{i}].line_id"), &p.line_id, MAX_ID);
+        if !seen.insert(p.line_id.as_str()) {
+            v.add(format!("prices[{i}].line_id"), "listed twice");
+        }
+        match &p.price {
+            None => v.add(format!("prices[{i}].price"), "is required"),
+            Some(m) => {
+                if let Some(price) = money_field(v, &format!("prices[{i}].price"), m) {
+                    out.push((p.line_id.clone(), price));
+                }
+            }
+        }
+    }
+    out
+}
+
 /// A return id plus other fields checked by `check`.
 pub fn with_return_id(value: &str, check: impl FnOnce(&mut Violations)) -> Result<ReturnId, Error> {
     let mut v = Violations::new();
@@ -144,9 +178,9 @@ pub fn create(req: &pb::CreateReturnRequest) -> Result<NewReturn, Error> {
             let mut replacement_price = None;
             if resolution == Some(Resolution::Exchange) {
                 validate::id(&mut v, &f("replacement_sku"), &it.replacement_sku, MAX_ID);
-                match &it.replacement_price {
-                    None => v.add(f("replacement_price"), "is required for an exchange"),
-                    Some(m) => replacement_price = money_field(&mut v, &f("replacement_price"), m),
+                // Optional: only trusted callers set it (see CreateReturn).
+                if let Some(m) = &it.replacement_price {
+                    replacement_price = money_field(&mut v, &f("replacement_price"), m);
                 }
             } else if !it.replacement_sku.is_empty() || it.replacement_price.is_some() {
                 v.add(f("replacement_sku"), "only exchanges name a replacement");

@@ -6,7 +6,7 @@
 //! | message | hidden from customers |
 //! |---|---|
 //! | `Return` | `manual_review`; timeline entries that are not customer-visible |
-//! | `Refund` | `failure_reason` (the provider's error text), `provider_reference` |
+//! | `Refund`, `Charge` | `failure_reason` (the provider's error text), `provider_reference` |
 //! | `ReturnPolicy` | `auto_approve_max_refund`, `keep_item_max_refund`, `manual_review_return_count`, `manual_review_refund_limit` (thresholds that could be gamed) |
 //! | `LineEligibility`, `CustomerFlag` | nothing (customers cannot call `SetCustomerFlag`) |
 
@@ -33,6 +33,16 @@ impl CustomerView for pb::Return {
         if let Some(refund) = &mut self.refund {
             refund.redact_for_customer();
         }
+        if let Some(charge) = &mut self.charge {
+            charge.redact_for_customer();
+        }
+    }
+}
+
+impl CustomerView for pb::Charge {
+    fn redact_for_customer(&mut self) {
+        self.failure_reason.clear();
+        self.provider_reference.clear();
     }
 }
 

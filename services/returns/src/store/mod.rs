@@ -5,8 +5,10 @@
 //! - [`policies`] — policies and customer flags;
 //! - [`orders`] — the order facts kept from order events, units taken and refunded;
 //! - [`returns`] — returns, their items and timelines, listing;
-//! - [`refunds`] — refunds.
+//! - [`refunds`] — refunds;
+//! - [`charges`] — charges of exchange differences.
 
+pub mod charges;
 pub mod orders;
 pub mod policies;
 pub mod refunds;

@@ -9,11 +9,12 @@ use aftercare_platform::paging::Cursor;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use super::charges::{CHARGE_COLUMNS, ChargeRow};
 use super::refunds::{REFUND_COLUMNS, RefundRow};
 use super::{currency, parse};
 use crate::domain::{
-    Grade, Item, Lifecycle, Reason, Refund, Resolution, Return, ReturnError, ReturnFilter, ReturnId, Settlement,
-    Shipment, Status, TimelineEntry,
+    Charge, ChargeStatus, Grade, Item, Lifecycle, Reason, Refund, Resolution, Return, ReturnError, ReturnFilter,
+    ReturnId, Settlement, Shipment, Status, TimelineEntry,
 };
 
 #[derive(sqlx::FromRow)]
@@ -148,8 +149,8 @@ fn shipment(carrier: Option<String>, tracking: Option<String>, at: Option<DateTi
     })
 }
 
-/// Returns with their items, latest refunds and timelines: four queries for
-/// any number of returns.
+/// Returns with their items, latest refunds, charges and timelines: five
+/// queries for any number of returns.
 async fn assemble(conn: &mut PgConnection, rows: Vec<ReturnRow>) -> Result<Vec<Return>, Error> {
     if rows.is_empty() {
         return Ok(Vec::new());
@@ -174,6 +175,18 @@ async fn assemble(conn: &mut PgConnection, rows: Vec<ReturnRow>) -> Result<Vec<R
     let mut refunds: HashMap<Uuid, Refund> = HashMap::new();
     for row in rows_of_refunds {
         refunds.insert(row.return_id, Refund::try_from(row)?);
+    }
+    // Every charge, oldest first: the last is the latest, the succeeded
+    // ones add up to what was collected.
+    let charge_rows: Vec<ChargeRow> = sqlx::query_as(&format!(
+        "SELECT {CHARGE_COLUMNS} FROM returns.charges WHERE return_id = ANY ($1) ORDER BY created_at, charge_id"
+    ))
+    .bind(&ids)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut charges: HashMap<Uuid, Vec<Charge>> = HashMap::new();
+    for row in charge_rows {
+        charges.entry(row.return_id).or_default().push(Charge::try_from(row)?);
     }
     let timeline: Vec<TimelineRow> = sqlx::query_as(
         "SELECT return_id, at, status, text, actor_role, channel, customer_visible
@@ -208,6 +221,16 @@ async fn assemble(conn: &mut PgConnection, rows: Vec<ReturnRow>) -> Result<Vec<R
                 .map(|i| item(i, currency))
                 .collect::<Result<_, _>>()?,
             refund: refunds.remove(&r.return_id),
+            collected: Money::sum(
+                currency,
+                charges
+                    .get(&r.return_id)
+                    .into_iter()
+                    .flatten()
+                    .filter(|c| c.status == ChargeStatus::Succeeded)
+                    .map(|c| c.amount),
+            ),
+            charge: charges.remove(&r.return_id).and_then(|mut all| all.pop()),
             timeline: timeline
                 .iter()
                 .filter(|t| t.return_id == r.return_id)
@@ -280,7 +303,8 @@ pub async fn insert_return(tx: &mut PgConnection, r: &Return) -> Result<(), Erro
     update_return(tx, r).await
 }
 
-/// Writes every field of a return that the lifecycle changes.
+/// Writes the return's own fields that the lifecycle changes (not its items:
+/// see [`update_items`]).
 pub async fn update_return(tx: &mut PgConnection, r: &Return) -> Result<(), Error> {
     let s = &r.settlement;
     sqlx::query(
@@ -309,10 +333,16 @@ pub async fn update_return(tx: &mut PgConnection, r: &Return) -> Result<(), Erro
     .bind(r.updated_at)
     .execute(&mut *tx)
     .await?;
+    Ok(())
+}
+
+/// Writes what the lifecycle changes of a return's items (receipt, grades,
+/// refunds, replacement prices). Only the steps that change items call it.
+pub async fn update_items(tx: &mut PgConnection, r: &Return) -> Result<(), Error> {
     for item in &r.items {
         sqlx::query(
             "UPDATE returns.return_items SET received_quantity = $3, grade = $4, refund_amount = $5,
-                 refunded_units = $6
+                 refunded_units = $6, replacement_price = $7
              WHERE return_id = $1 AND line_id = $2",
         )
         .bind(r.return_id.as_uuid())
@@ -321,6 +351,7 @@ pub async fn update_return(tx: &mut PgConnection, r: &Return) -> Result<(), Erro
         .bind(item.grade.map(|g| g.as_str()))
         .bind(item.refund_amount.amount())
         .bind(item.refunded_units)
+        .bind(item.replacement_price.map(|p| p.amount()))
         .execute(&mut *tx)
         .await?;
     }
