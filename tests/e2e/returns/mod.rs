@@ -5,6 +5,7 @@ mod access;
 mod automation;
 mod bad_input;
 mod exchanges;
+mod ledger;
 mod money;
 mod policies;
 mod privacy;
