@@ -28,9 +28,12 @@ pub struct Common {
     #[arg(long, global = true, env = "AFTERCARE_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
 
-    /// Where the embedded cluster and the generated JWT secret live.
-    #[arg(long, global = true, env = "AFTERCARE_DATA_DIR", default_value = ".aftercare")]
-    pub data_dir: PathBuf,
+    /// Where the embedded cluster and the generated JWT secret live. Default:
+    /// the nearest `.aftercare` in the working directory or above it (so
+    /// every command run anywhere in a checkout finds the server's), else
+    /// `./.aftercare`.
+    #[arg(long, global = true, env = "AFTERCARE_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
 
     /// HS256 secret (at least 32 bytes). Without it and without
     /// --jwt-public-key, a secret is generated once and kept in --data-dir.
@@ -40,6 +43,14 @@ pub struct Common {
     /// PEM public key file to verify tokens with instead of a shared secret.
     #[arg(long, global = true, env = "AFTERCARE_JWT_PUBLIC_KEY", conflicts_with = "jwt_secret")]
     pub jwt_public_key: Option<PathBuf>,
+
+    /// The `iss` tokens must carry (an identity provider's, in public-key mode).
+    #[arg(long, global = true, env = "AFTERCARE_JWT_ISSUER", default_value = "aftercare")]
+    pub jwt_issuer: String,
+
+    /// The audience tokens must be for (`aud`, a string or an array).
+    #[arg(long, global = true, env = "AFTERCARE_JWT_AUDIENCE", default_value = "aftercare")]
+    pub jwt_audience: String,
 
     /// Algorithm of --jwt-public-key.
     #[arg(
@@ -60,6 +71,23 @@ pub struct Common {
         default_value = "text"
     )]
     pub log_format: LogFormatArg,
+}
+
+/// The data directory's name when none is configured.
+pub const DEFAULT_DATA_DIR: &str = ".aftercare";
+
+impl Common {
+    /// The data directory every command uses, resolved the same way.
+    pub fn data_dir(&self) -> PathBuf {
+        if let Some(dir) = &self.data_dir {
+            return dir.clone();
+        }
+        let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+        cwd.ancestors()
+            .map(|dir| dir.join(DEFAULT_DATA_DIR))
+            .find(|dir| dir.is_dir())
+            .unwrap_or_else(|| cwd.join(DEFAULT_DATA_DIR))
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -28,23 +28,30 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
     let common = &cli.common;
     match cli.command {
         Command::Token(args) => {
-            let auth = Authenticator::new(&aftercare::keys::jwt_key(common)?)?;
+            // Never mint with a secret the server does not have.
+            let key = aftercare::keys::jwt_key(common, false)?;
+            let auth = Authenticator::with_claims(&key, &common.jwt_issuer, &common.jwt_audience)?;
             println!("{}", auth.issue(args.role, &args.subject, args.ttl)?);
             Ok(())
         }
         Command::Migrate => {
-            let db = Database::open(common.database_url.as_deref(), &common.data_dir, 2).await?;
+            let db = Database::open(common.database_url.as_deref(), &common.data_dir(), 2).await?;
             tracing::info!("migrations applied");
             db.close().await;
             Ok(())
         }
         Command::Serve(args) => {
-            let auth = Arc::new(Authenticator::new(&aftercare::keys::jwt_key(common)?)?);
+            let key = aftercare::keys::jwt_key(common, true)?;
+            let auth = Arc::new(Authenticator::with_claims(
+                &key,
+                &common.jwt_issuer,
+                &common.jwt_audience,
+            )?);
             let grpc = tokio::net::TcpListener::bind(args.listen).await?;
             let admin = tokio::net::TcpListener::bind(args.admin_listen).await?;
             let db = Database::open(
                 common.database_url.as_deref(),
-                &common.data_dir,
+                &common.data_dir(),
                 args.db_max_connections,
             )
             .await?;
@@ -64,7 +71,7 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             result
         }
         Command::Outbox(command) => {
-            let db = Database::open(common.database_url.as_deref(), &common.data_dir, 2).await?;
+            let db = Database::open(common.database_url.as_deref(), &common.data_dir(), 2).await?;
             let result = run_outbox(&db.pool, command).await;
             db.close().await;
             result

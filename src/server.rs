@@ -41,15 +41,19 @@ pub struct ServeOptions {
     pub services: Vec<String>,
     pub shutdown_grace: Duration,
     pub dispatch: DispatchOptions,
+    /// How often gRPC health checks the database.
+    pub health_probe_interval: Duration,
 }
 
 impl Default for ServeOptions {
-    /// Every service, a 10 s grace period, the dispatcher's defaults.
+    /// Every service, a 10 s grace period, the dispatcher's defaults, the
+    /// database checked every second.
     fn default() -> Self {
         ServeOptions {
             services: vec!["all".into()],
             shutdown_grace: Duration::from_secs(10),
             dispatch: DispatchOptions::default(),
+            health_probe_interval: Duration::from_secs(1),
         }
     }
 }
@@ -123,6 +127,14 @@ pub async fn serve(
         tokio::spawn(admin)
     });
     let dispatch_task = tokio::spawn(dispatcher.run(stop_rx.clone()));
+    let probe_task = tokio::spawn(probe_database(
+        state.pool.clone(),
+        health.clone(),
+        dispatcher_alive.clone(),
+        served.clone(),
+        options.health_probe_interval,
+        stop_rx.clone(),
+    ));
     let supervise_task = tokio::spawn(supervise_dispatcher(
         dispatch_task,
         health.clone(),
@@ -151,7 +163,7 @@ pub async fn serve(
             grpc_task.abort();
         }
     }
-    for task in admin_task.into_iter().chain([supervise_task]) {
+    for task in admin_task.into_iter().chain([supervise_task, probe_task]) {
         if tokio::time::timeout_at(deadline, task).await.is_err() {
             tracing::warn!("a background task did not stop within the grace period");
         }
@@ -163,6 +175,47 @@ async fn set_all(health: &HealthReporter, services: &[&str], status: ServingStat
     health.set_service_status("", status).await;
     for name in services {
         health.set_service_status(*name, status).await;
+    }
+}
+
+/// Checks the database every `interval`: while it cannot be reached every
+/// service reports NOT_SERVING (calls answer UNAVAILABLE meanwhile), and
+/// SERVING again once it answers — unless the dispatcher died, which only a
+/// restart mends.
+pub async fn probe_database(
+    pool: PgPool,
+    health: HealthReporter,
+    dispatcher_alive: Arc<AtomicBool>,
+    services: Vec<&'static str>,
+    interval: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut serving = true;
+    loop {
+        tokio::select! {
+            _ = stop.wait_for(|stop| *stop) => return,
+            _ = tokio::time::sleep(interval) => {}
+        }
+        let answer = tokio::time::timeout(
+            interval.max(Duration::from_secs(1)),
+            sqlx::query("SELECT 1").execute(&pool),
+        );
+        let reachable = matches!(answer.await, Ok(Ok(_)));
+        let healthy = reachable && dispatcher_alive.load(Ordering::SeqCst);
+        if healthy != serving && !*stop.borrow() {
+            if reachable {
+                tracing::info!("the database answers again");
+            } else {
+                tracing::error!("the database cannot be reached; not serving");
+            }
+            let status = if healthy {
+                ServingStatus::Serving
+            } else {
+                ServingStatus::NotServing
+            };
+            set_all(&health, &services, status).await;
+            serving = healthy;
+        }
     }
 }
 

@@ -110,38 +110,64 @@ fn token_mints_what_the_configured_secret_verifies() {
 }
 
 #[test]
-fn without_a_secret_one_is_generated_once_and_kept_private() {
+fn token_refuses_to_invent_a_secret_and_finds_the_servers_from_a_subdirectory() {
     let dir = temp_dir("token");
-    let mint = || {
-        let out = aftercare()
-            .args([
-                "--data-dir",
-                dir.to_str().unwrap(),
-                "token",
-                "--role",
-                "service",
-                "--subject",
-                "s",
-            ])
+    let checkout = dir.join("checkout");
+    let sub = checkout.join("services").join("returns");
+    std::fs::create_dir_all(&sub).unwrap();
+    let mint = |cwd: &std::path::Path| {
+        aftercare()
+            .current_dir(cwd)
+            .args(["token", "--role", "service", "--subject", "s"])
             .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+            .unwrap()
     };
-    let (first, second) = (mint(), mint());
-    let secret_file = dir.join("jwt-secret");
-    let secret = std::fs::read(&secret_file).unwrap();
+    // Before the server ever ran: a clear error, and no secret made up.
+    let out = mint(&sub);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no JWT secret") && err.contains("start the server"),
+        "{err}"
+    );
+    assert!(!sub.join(".aftercare").exists() && !checkout.join(".aftercare").exists());
+
+    // The server creates it once (0600) in the checkout's data directory...
+    let secret = aftercare::keys::load_or_create_secret(&checkout.join(".aftercare")).unwrap();
+    assert_eq!(
+        aftercare::keys::load_or_create_secret(&checkout.join(".aftercare")).unwrap(),
+        secret
+    );
+    let secret_file = checkout.join(".aftercare").join("jwt-secret");
     assert_eq!(
         std::fs::metadata(&secret_file).unwrap().permissions().mode() & 0o777,
         0o600
     );
+    // ...and `token` finds it from anywhere below.
     let auth = Authenticator::new(&JwtKey::Secret(secret)).unwrap();
-    for token in [first, second] {
-        let mut metadata = http::HeaderMap::new();
-        metadata.insert("authorization", format!("Bearer {token}").parse().unwrap());
-        assert!(auth.authenticate(&metadata).is_ok());
+    for cwd in [&checkout, &sub] {
+        let out = mint(cwd);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let token = String::from_utf8(out.stdout).unwrap();
+        let mut headers = http::HeaderMap::new();
+        headers.insert("authorization", format!("Bearer {}", token.trim()).parse().unwrap());
+        assert!(auth.authenticate(&headers).is_ok());
     }
+    assert!(!sub.join(".aftercare").exists(), "no second data directory");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn text_logs_carry_no_colour_codes_when_redirected() {
+    let db = TestDb::create().await;
+    let out = aftercare()
+        .args(["--database-url", &url(&db.options), "migrate"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let logs = String::from_utf8_lossy(&out.stderr);
+    assert!(logs.contains("migrations applied"), "{logs}");
+    assert!(!logs.contains('\u{1b}'), "escape codes in {logs:?}");
 }
 
 #[test]

@@ -5,6 +5,7 @@ mod cli;
 mod fixtures;
 mod idempotency;
 mod orders;
+mod outage;
 mod outbox;
 mod platform;
 mod restart;

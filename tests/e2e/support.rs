@@ -59,14 +59,24 @@ async fn server() -> &'static (PgConnectOptions, String) {
         .await
 }
 
+/// The test cluster's directory: `AFTERCARE_TEST_CLUSTER_DIR` (set by
+/// `scripts/test`, which stops the cluster afterwards), else one private to
+/// this user and this checkout, so two checkouts or users never share one.
 pub fn cluster_dir() -> PathBuf {
-    std::env::temp_dir().join("aftercare-test-pg")
+    if let Ok(dir) = std::env::var("AFTERCARE_TEST_CLUSTER_DIR") {
+        return dir.into();
+    }
+    use std::os::unix::fs::MetadataExt;
+    let uid = std::fs::metadata("/proc/self").map(|m| m.uid()).unwrap_or_default();
+    let checkout = aftercare_platform::kernel::fingerprint::sha256(env!("CARGO_MANIFEST_DIR").as_bytes());
+    let tag: String = checkout[..6].iter().map(|b| format!("{b:02x}")).collect();
+    std::env::temp_dir().join(format!("aftercare-test-pg-{uid}-{tag}"))
 }
 
 fn start_cluster() -> String {
     let dir = cluster_dir();
     std::fs::create_dir_all(&dir).unwrap();
-    let lock = std::fs::File::create(std::env::temp_dir().join("aftercare-test-pg.lock")).unwrap();
+    let lock = std::fs::File::create(dir.with_extension("lock")).unwrap();
     lock.lock().unwrap();
     let cluster = EmbeddedPostgres::start(&dir, Options { fsync: false }).expect("starting the test Postgres");
     let url = cluster.url("postgres");
@@ -271,6 +281,7 @@ impl ServerThread {
                         ..DispatchOptions::default()
                     },
                     shutdown_grace: Duration::from_secs(5),
+                    health_probe_interval: Duration::from_millis(100),
                 };
                 let server = Background::start(state, serve_options, true).await.unwrap();
                 // The client connection is driven by this runtime too, so it

@@ -17,9 +17,10 @@ use tonic::Status;
 
 use crate::error::Error;
 
-/// Tokens are minted for, and only accepted from, this issuer and audience.
-const ISSUER: &str = "aftercare";
-const AUDIENCE: &str = "aftercare";
+/// The issuer and audience tokens are minted with and accepted for unless
+/// configured otherwise (an identity provider's, in public-key mode).
+pub const DEFAULT_ISSUER: &str = "aftercare";
+pub const DEFAULT_AUDIENCE: &str = "aftercare";
 /// Clock skew tolerated between the token's minter and this server.
 const LEEWAY_SECS: u64 = 30;
 
@@ -83,6 +84,7 @@ impl Caller {
     }
 }
 
+/// What a minted token says.
 #[derive(Debug, Serialize, Deserialize)]
 struct Claims {
     sub: String,
@@ -91,6 +93,15 @@ struct Claims {
     aud: String,
     iat: u64,
     exp: u64,
+}
+
+/// What a verified token must carry beyond the registered claims, which
+/// the validation checks itself (`exp`, `nbf`, `iss`, and `aud` as a string
+/// or an array, RFC 7519 4.1.3).
+#[derive(Debug, Deserialize)]
+struct Verified {
+    sub: String,
+    role: Role,
 }
 
 /// How tokens are verified.
@@ -116,10 +127,21 @@ pub struct Authenticator {
     decoding: DecodingKey,
     encoding: Option<(EncodingKey, Algorithm)>,
     validation: Validation,
+    issuer: String,
+    audience: String,
 }
 
 impl Authenticator {
+    /// With the default issuer and audience (`aftercare`).
     pub fn new(key: &JwtKey) -> Result<Authenticator, String> {
+        Authenticator::with_claims(key, DEFAULT_ISSUER, DEFAULT_AUDIENCE)
+    }
+
+    /// Accepts (and mints) tokens of `issuer` for `audience`.
+    pub fn with_claims(key: &JwtKey, issuer: &str, audience: &str) -> Result<Authenticator, String> {
+        if issuer.is_empty() || audience.is_empty() {
+            return Err("the JWT issuer and audience must not be empty".into());
+        }
         let (decoding, encoding, algorithm) = match key {
             JwtKey::Secret(secret) => {
                 if secret.len() < 32 {
@@ -146,13 +168,16 @@ impl Authenticator {
         // attempt to pass an HMAC token off against a public key.
         let mut validation = Validation::new(algorithm);
         validation.leeway = LEEWAY_SECS;
-        validation.set_issuer(&[ISSUER]);
-        validation.set_audience(&[AUDIENCE]);
+        validation.validate_nbf = true;
+        validation.set_issuer(&[issuer]);
+        validation.set_audience(&[audience]);
         validation.set_required_spec_claims(&["exp", "sub", "iss", "aud"]);
         Ok(Authenticator {
             decoding,
             encoding,
             validation,
+            issuer: issuer.to_owned(),
+            audience: audience.to_owned(),
         })
     }
 
@@ -169,8 +194,8 @@ impl Authenticator {
         let claims = Claims {
             sub: subject.to_owned(),
             role,
-            iss: ISSUER.into(),
-            aud: AUDIENCE.into(),
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
             iat: now,
             exp: now + ttl.as_secs(),
         };
@@ -187,7 +212,7 @@ impl Authenticator {
             .ok()
             .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
             .ok_or_else(|| Error::Unauthenticated("authorization must be \"Bearer <token>\"".into()))?;
-        let data = jsonwebtoken::decode::<Claims>(token.trim(), &self.decoding, &self.validation)
+        let data = jsonwebtoken::decode::<Verified>(token.trim(), &self.decoding, &self.validation)
             .map_err(|e| Error::Unauthenticated(format!("invalid token: {e}")))?;
         let claims = data.claims;
         if claims.sub.is_empty() || claims.sub.len() > 128 {
@@ -399,8 +424,8 @@ mod tests {
             &Claims {
                 sub: "c-1".into(),
                 role: Role::Customer,
-                iss: ISSUER.into(),
-                aud: AUDIENCE.into(),
+                iss: DEFAULT_ISSUER.into(),
+                aud: DEFAULT_AUDIENCE.into(),
                 iat: now() - 7200,
                 exp: now() - 3600,
             },
@@ -412,8 +437,8 @@ mod tests {
             &Claims {
                 sub: "c-1".into(),
                 role: Role::Customer,
-                iss: ISSUER.into(),
-                aud: AUDIENCE.into(),
+                iss: DEFAULT_ISSUER.into(),
+                aud: DEFAULT_AUDIENCE.into(),
                 iat: now(),
                 exp: now() + 60,
             },
@@ -465,8 +490,8 @@ MCowBQYDK2VwAyEASHlKIBLvK+yyukppFmO8rS8EuyRFe4u8dGiIfMZlEWM=
         let claims = Claims {
             sub: "c-9".into(),
             role: Role::Customer,
-            iss: ISSUER.into(),
-            aud: AUDIENCE.into(),
+            iss: DEFAULT_ISSUER.into(),
+            aud: DEFAULT_AUDIENCE.into(),
             iat: now(),
             exp: now() + 60,
         };
@@ -492,6 +517,64 @@ MCowBQYDK2VwAyEASHlKIBLvK+yyukppFmO8rS8EuyRFe4u8dGiIfMZlEWM=
             a.issue(Role::Admin, "x", Duration::from_secs(60)).is_err(),
             "cannot mint"
         );
+    }
+
+    fn raw(claims: serde_json::Value) -> String {
+        jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(SECRET),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn not_before_audience_arrays_and_configured_issuers() {
+        let a = auth();
+        let base = |extra: serde_json::Value| {
+            let mut c = serde_json::json!({
+                "sub": "c-1", "role": "customer", "iss": "aftercare", "aud": "aftercare",
+                "iat": now(), "exp": now() + 600,
+            });
+            c.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+            raw(c)
+        };
+        assert!(a.authenticate(&bearer(&base(serde_json::json!({})))).is_ok());
+        let not_yet = base(serde_json::json!({ "nbf": now() + 3600 }));
+        assert!(matches!(
+            a.authenticate(&bearer(&not_yet)),
+            Err(Error::Unauthenticated(_))
+        ));
+        let array = base(serde_json::json!({ "aud": ["account", "aftercare"] }));
+        assert_eq!(
+            a.authenticate(&bearer(&array)).unwrap().subject,
+            "c-1",
+            "RFC 7519: aud may be an array"
+        );
+        let elsewhere = base(serde_json::json!({ "aud": ["account", "billing"] }));
+        assert!(matches!(
+            a.authenticate(&bearer(&elsewhere)),
+            Err(Error::Unauthenticated(_))
+        ));
+
+        let idp = Authenticator::with_claims(
+            &JwtKey::Secret(SECRET.to_vec()),
+            "https://id.example.com/realms/shop",
+            "aftercare-api",
+        )
+        .unwrap();
+        let from_idp = base(serde_json::json!({ "iss": "https://id.example.com/realms/shop", "aud": "aftercare-api" }));
+        assert!(idp.authenticate(&bearer(&from_idp)).is_ok());
+        assert!(
+            matches!(
+                idp.authenticate(&bearer(&base(serde_json::json!({})))),
+                Err(Error::Unauthenticated(_))
+            ),
+            "our own issuer is not the configured one"
+        );
+        let minted = idp.issue(Role::Agent, "a-1", Duration::from_secs(60)).unwrap();
+        assert_eq!(idp.authenticate(&bearer(&minted)).unwrap().role, Role::Agent);
+        assert!(Authenticator::with_claims(&JwtKey::Secret(SECRET.to_vec()), "", "x").is_err());
     }
 
     #[test]

@@ -33,8 +33,14 @@ pub struct Options {
     pub fsync: bool,
 }
 
-/// A running cluster. Stopped on [`EmbeddedPostgres::stop`] or drop when this
-/// process started it; left running when it was already up.
+/// A running cluster, and whether this process owns it.
+///
+/// Ownership is explicit: `<dir>/owner.pid` names the process that owns the
+/// running cluster and stops it on [`EmbeddedPostgres::stop`] or drop. A
+/// process that finds the cluster running under a live owner attaches to it
+/// and leaves it running (several test processes share one cluster). One
+/// that finds it running under a dead owner (a crashed server) adopts it, so
+/// a crash never leaves a cluster behind for good.
 #[derive(Debug)]
 pub struct EmbeddedPostgres {
     pgdata: PathBuf,
@@ -42,7 +48,14 @@ pub struct EmbeddedPostgres {
     run_as: Option<&'static str>,
     port: u16,
     password: String,
+    /// This process owns the cluster: it stops it.
     started_here: bool,
+    owner_file: PathBuf,
+}
+
+/// Whether process `pid` is alive.
+fn alive(pid: u32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
 }
 
 impl EmbeddedPostgres {
@@ -71,9 +84,17 @@ impl EmbeddedPostgres {
             port: 0,
             password,
             started_here: false,
+            owner_file: dir.join("owner.pid"),
         };
         if let Some(port) = cluster.running_port() {
             cluster.port = port;
+            let owner: Option<u32> = std::fs::read_to_string(&cluster.owner_file)
+                .ok()
+                .and_then(|p| p.trim().parse().ok());
+            if !owner.is_some_and(|pid| pid != std::process::id() && alive(pid)) {
+                tracing::info!(?owner, "adopting an embedded Postgres its owner left running");
+                cluster.own()?;
+            }
             return Ok(cluster);
         }
         cluster.port = free_port()?;
@@ -99,8 +120,60 @@ impl EmbeddedPostgres {
                 tail.into_iter().rev().collect::<Vec<_>>().join("\n")
             )));
         }
-        cluster.started_here = true;
+        cluster.own()?;
         Ok(cluster)
+    }
+
+    /// Records this process as the cluster's owner.
+    fn own(&mut self) -> Result<(), EmbeddedError> {
+        std::fs::write(&self.owner_file, std::process::id().to_string())
+            .map_err(|e| fail(format!("writing {}: {e}", self.owner_file.display())))?;
+        self.started_here = true;
+        Ok(())
+    }
+
+    /// Whether this process owns (and will stop) the cluster.
+    pub fn owned(&self) -> bool {
+        self.started_here
+    }
+
+    /// Stops the cluster at once, as a crash or an outage would, keeping
+    /// ownership; [`EmbeddedPostgres::resume`] starts it again on its port.
+    pub fn interrupt(&mut self) -> Result<(), EmbeddedError> {
+        let out = self.pg_ctl(&["stop", "-w", "-s", "-m", "immediate"])?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(fail(format!(
+                "pg_ctl stop failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            )))
+        }
+    }
+
+    /// Starts an interrupted cluster again, on the same port.
+    pub fn resume(&mut self) -> Result<(), EmbeddedError> {
+        let log = self.pgdata.join("server.log");
+        let port = format!("-p {}", self.port);
+        let out = self.pg_ctl(&[
+            "start",
+            "-w",
+            "-t",
+            "60",
+            "-s",
+            "-l",
+            &log.to_string_lossy(),
+            "-o",
+            &port,
+        ])?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(fail(format!(
+                "pg_ctl start failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            )))
+        }
     }
 
     /// A connection URL for `database` as the cluster's superuser.
@@ -121,6 +194,7 @@ impl EmbeddedPostgres {
             return Ok(());
         }
         self.started_here = false;
+        let _ = std::fs::remove_file(&self.owner_file);
         let out = self.pg_ctl(&["stop", "-w", "-s", "-m", "fast"])?;
         if out.status.success() {
             Ok(())

@@ -11,6 +11,7 @@
 //! | `PermissionDenied` | PERMISSION_DENIED | |
 //! | `Unauthenticated` | UNAUTHENTICATED | |
 //! | `ResourceExhausted` | RESOURCE_EXHAUSTED | |
+//! | `Unavailable` | UNAVAILABLE | the database is unreachable: retry later |
 //! | `Internal` | INTERNAL | none: logged here, never shown to the caller |
 
 use std::collections::HashMap;
@@ -44,6 +45,9 @@ pub enum Error {
     Unauthenticated(String),
     #[error("{0}")]
     ResourceExhausted(String),
+    /// A dependency (the database) is unreachable: retryable.
+    #[error("{0}")]
+    Unavailable(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -127,6 +131,10 @@ impl From<Error> for Status {
             Error::PermissionDenied(m) => Status::permission_denied(m),
             Error::Unauthenticated(m) => Status::unauthenticated(m),
             Error::ResourceExhausted(m) => Status::resource_exhausted(m),
+            Error::Unavailable(m) => {
+                tracing::warn!(error = %m, "unavailable");
+                Status::unavailable("the service is temporarily unavailable; retry shortly")
+            }
             Error::Internal(context) => {
                 tracing::error!(error = %context, "internal error");
                 Status::internal("internal error")

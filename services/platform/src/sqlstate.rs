@@ -49,10 +49,30 @@ pub fn violates(e: &sqlx::Error, name: &str) -> bool {
     constraint(e).is_some_and(|c| c.name == name)
 }
 
-/// The generic meaning of a database error the store did not map: a lost
-/// race (serialization failure, deadlock) is ABORTED so the client retries;
-/// anything else is INTERNAL, logged with its context and never shown.
+/// Whether `e` means the database cannot be reached or is going away (the
+/// network, the pool, a shutdown or a restart), not that the query is wrong.
+pub fn is_unreachable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => true,
+        sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Protocol(_) => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            // 08: connection exception; 57P01-03: admin or crash shutdown,
+            // cannot connect now; 53300: too many connections.
+            code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "53300")
+        }),
+        _ => false,
+    }
+}
+
+/// The generic meaning of a database error the store did not map: an
+/// unreachable database is UNAVAILABLE and a lost race (serialization
+/// failure, deadlock) ABORTED, both for the client to retry; anything else
+/// is INTERNAL, logged with its context and never shown.
 pub fn to_error(e: sqlx::Error) -> Error {
+    if is_unreachable(&e) {
+        return Error::Unavailable(format!("database: {e}"));
+    }
     let code = e.as_database_error().and_then(|d| d.code()).map(|c| c.into_owned());
     match code.as_deref() {
         Some("40001") | Some("40P01") => Error::Aborted("concurrent update; retry the request".into()),

@@ -295,12 +295,18 @@ async fn refunded_plus_refundable_is_always_what_was_paid() {
         &["auto_approve_max_refund", "keep_item_max_refund"],
     )
     .await;
-    let mut runner = TestRunner::new(Config {
-        cases: 10,
+    // A fixed seed: the same sequences on every run, so a red build names a
+    // reproducible case (it found units graded missing that were never
+    // released). Raise CASES locally to search further.
+    const CASES: u32 = 20;
+    let config = Config {
+        cases: CASES,
         ..Config::default()
-    });
+    };
+    let rng = proptest::test_runner::TestRng::deterministic_rng(proptest::test_runner::RngAlgorithm::ChaCha);
+    let mut runner = TestRunner::new_with_rng(config, rng);
     let sequences = prop::collection::vec(op(), 4..16);
-    for case in 0..10 {
+    for case in 0..CASES {
         let ops = sequences.new_tree(&mut runner).unwrap().current();
         let order_id = format!("o-prop-{case}");
         delivered_order(&app, &order_id).await;

@@ -211,3 +211,27 @@ async fn canceling_a_kept_return_after_its_refund_failed_releases_its_money() {
     assert_eq!(amount(&again.refund.unwrap().amount), "7.50");
     assert_eq!(ledger(&app, "o-1", "L2").await, (1, "7.5".to_owned()));
 }
+
+#[tokio::test]
+async fn units_that_never_came_back_can_be_returned_again() {
+    let app = TestApp::spawn().await;
+    delivered_order(&app, "o-1").await;
+    let r = received_return(&app, "o-1", vec![refund_item("L1", 2)], &[("L1", 2, Grade::Missing)]).await;
+    assert_eq!(amount(&r.refund_total), "0.00");
+    let lines = customer(&app)
+        .check_eligibility(CheckEligibilityRequest {
+            order_id: "o-1".into(),
+            line_ids: vec!["L1".into()],
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .lines;
+    assert_eq!(
+        lines[0].returnable_quantity, 2,
+        "nothing was returned, so nothing is used up"
+    );
+    let again = received_return(&app, "o-1", vec![refund_item("L1", 2)], &[("L1", 2, Grade::Resellable)]).await;
+    assert_eq!(amount(&again.refund_total), "15.00", "exactly what was paid");
+    assert_eq!(ledger(&app, "o-1", "L1").await, (2, "15".to_owned()));
+}

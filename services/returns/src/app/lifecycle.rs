@@ -100,8 +100,9 @@ impl Returns {
         self.finish(uow, r, policies).await
     }
 
-    /// Grades what came back and prices the refund from it; an advance
-    /// exchange completes here, and a policy may refund at once.
+    /// Grades what came back and prices the refund from it; units that did
+    /// not come back are released; an advance exchange completes here, and a
+    /// policy may refund at once.
     pub async fn receive(
         &self,
         caller: &Caller,
@@ -129,6 +130,13 @@ impl Returns {
             item.refunded_units = units;
             if units > 0 {
                 orders::refund_units(uow.conn(), &r.order_id, &item.line_id, units, item.refund_amount).await?;
+            }
+            // Units that did not come back (missing, the wrong item, fewer
+            // than announced) were not returned: they are the customer's to
+            // return again, within the window.
+            let not_returned = item.quantity - units;
+            if not_returned > 0 {
+                orders::release_units(uow.conn(), &r.order_id, &item.line_id, not_returned).await?;
             }
             refunds.push((item.refund_amount, item.reason));
         }
