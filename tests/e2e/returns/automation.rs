@@ -276,6 +276,7 @@ async fn eligibility_explains_every_reason() {
             update_mask: Some(FieldMask {
                 paths: vec!["final_sale".into()],
             }),
+            request_id: String::new(),
         })
         .await
         .unwrap();

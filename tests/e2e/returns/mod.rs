@@ -10,6 +10,7 @@ mod money;
 mod policies;
 mod privacy;
 mod races;
+mod retries;
 mod roles;
 mod settlement;
 mod transitions;
@@ -98,6 +99,7 @@ async fn policy(app: &TestApp, p: ReturnPolicy, fields: &[&str]) -> ReturnPolicy
             update_mask: Some(FieldMask {
                 paths: fields.iter().map(|f| f.to_string()).collect(),
             }),
+            request_id: String::new(),
         })
         .await
         .unwrap()

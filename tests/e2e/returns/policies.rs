@@ -107,6 +107,7 @@ async fn policies_are_versioned_and_partially_updated() {
             .update_return_policy(UpdateReturnPolicyRequest {
                 policy: Some(bad),
                 update_mask: Some(FieldMask { paths: mask }),
+                request_id: String::new(),
             })
             .await
             .unwrap_err();
@@ -118,6 +119,7 @@ async fn policies_are_versioned_and_partially_updated() {
             update_mask: Some(FieldMask {
                 paths: vec!["version".into()],
             }),
+            request_id: String::new(),
         })
         .await
         .unwrap_err();

@@ -24,6 +24,7 @@ async fn call(client: &mut Returns, rpc: &str) -> Result<(), tonic::Status> {
                 update_mask: Some(FieldMask {
                     paths: vec!["final_sale".into()],
                 }),
+                request_id: String::new(),
             })
             .await
             .map(drop),
@@ -150,6 +151,7 @@ async fn call(client: &mut Returns, rpc: &str) -> Result<(), tonic::Status> {
                 text: "hi".into(),
                 internal: false,
                 channel: 0,
+                request_id: String::new(),
             })
             .await
             .map(drop),

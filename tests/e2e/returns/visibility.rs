@@ -17,6 +17,7 @@ async fn customers_see_only_their_own_returns_and_public_timeline() {
             text: "customer sounds upset".into(),
             internal: true,
             channel: Channel::Phone as i32,
+            request_id: String::new(),
         })
         .await
         .unwrap();
@@ -26,6 +27,7 @@ async fn customers_see_only_their_own_returns_and_public_timeline() {
             text: "when will you pick it up?".into(),
             internal: false,
             channel: Channel::LiveChat as i32,
+            request_id: String::new(),
         })
         .await
         .unwrap();
@@ -35,6 +37,7 @@ async fn customers_see_only_their_own_returns_and_public_timeline() {
             text: "x".into(),
             internal: true,
             channel: 0,
+            request_id: String::new(),
         })
         .await
         .unwrap_err();

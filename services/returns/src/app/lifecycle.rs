@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use aftercare_kernel::channel::Channel;
 use aftercare_platform::auth::{Caller, Role};
 use aftercare_platform::error::Error;
+use aftercare_platform::uow::Replay;
 
 use super::{
     Author, Returns, complete, issue_refund, load_order, note, on_approved, release, transition, visible_return,
@@ -13,6 +14,21 @@ use super::{
 use crate::domain::*;
 use crate::events;
 use crate::store::{orders, returns as return_store};
+
+/// The idempotency scope of AddReturnMessage.
+const MESSAGE_SCOPE: &str = "returns.AddReturnMessage";
+
+/// A timeline holds at most this many entries: messages beyond it are
+/// refused, so no one can grow a case past what a response can carry.
+pub const MAX_TIMELINE: usize = 200;
+
+/// A message for the timeline, already checked.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub text: String,
+    pub channel: Option<Channel>,
+    pub internal: bool,
+}
 
 /// A carrier's parcel, already checked.
 #[derive(Debug, Clone)]
@@ -198,32 +214,35 @@ impl Returns {
         self.finish(uow, r, policies).await
     }
 
-    /// A message on the case timeline; agents may write internal notes.
+    /// A message on the case timeline; agents may write internal notes. With
+    /// a `request` (its id and canonical bytes), a retry adds nothing.
     pub async fn add_message(
         &self,
         caller: &Caller,
         id: ReturnId,
-        text: String,
-        channel: Option<Channel>,
-        internal: bool,
+        message: NewMessage,
+        request: Option<(&str, &[u8])>,
     ) -> Result<(Return, Policies), Error> {
-        if internal && caller.role == Role::Customer {
+        if message.internal && caller.role == Role::Customer {
             return Err(ReturnError::InternalNoteByCustomer.into());
         }
         let mut uow = self.ctx.begin().await?;
+        if let Some((key, fingerprint)) = request
+            && let Replay::Stored(_) = uow.claim(MESSAGE_SCOPE, caller, "request_id", key, fingerprint).await?
+        {
+            return visible_return(uow.conn(), caller, id, false).await;
+        }
         let now = uow.now();
         let (mut r, policies) = visible_return(uow.conn(), caller, id, true).await?;
+        if r.timeline.len() >= MAX_TIMELINE {
+            return Err(ReturnError::TimelineFull { limit: MAX_TIMELINE }.into());
+        }
         r.updated_at = now;
-        note(
-            uow.conn(),
-            &mut r,
-            None,
-            text,
-            &Author::via(caller, channel),
-            !internal,
-            now,
-        )
-        .await?;
+        let by = Author::via(caller, message.channel);
+        note(uow.conn(), &mut r, None, message.text, &by, !message.internal, now).await?;
+        if request.is_some() {
+            uow.complete(r.return_id.as_uuid().as_bytes()).await?;
+        }
         self.finish(uow, r, policies).await
     }
 }

@@ -37,6 +37,8 @@ pub enum ReturnError {
     ChargeNotPending(super::ChargeStatus),
     #[error("the policy was updated concurrently; retry")]
     PolicyUpdatedConcurrently,
+    #[error("this case's timeline is full ({limit} entries); reply by another channel")]
+    TimelineFull { limit: usize },
     #[error("customers may list only their own returns")]
     OtherCustomersReturns,
     #[error("customers cannot write internal notes")]

@@ -21,6 +21,9 @@ impl From<ReturnError> for Error {
                 }
                 err
             }
+            ReturnError::TimelineFull { limit } => {
+                Error::ResourceExhausted(format!("{message} (at most {limit} entries)"))
+            }
             ReturnError::NothingToRefund => Error::precondition("NOTHING_TO_REFUND", message),
             ReturnError::RefundAlreadyIssued { refund_id } => {
                 let err = Error::precondition("REFUND_ALREADY_ISSUED", message);

@@ -18,6 +18,7 @@ use tonic::{Request, Response, Status};
 
 use crate::app::Returns;
 use crate::app::charges::ChargeOutcome;
+use crate::app::lifecycle::NewMessage;
 use crate::app::refunds::Outcome;
 use convert::*;
 use parse::{MAX_CATEGORY, MAX_ID, MAX_MESSAGE, MAX_SHORT_TEXT};
@@ -92,12 +93,23 @@ impl ReturnService for ReturnGrpc {
     }
 
     async fn update_return_policy(&self, request: Request<pb::UpdateReturnPolicyRequest>) -> Answer<pb::ReturnPolicy> {
-        caller(&request)?;
+        let caller = caller(&request)?;
         let req = request.into_inner();
         let input = req.policy.unwrap_or_default();
         let mask: Vec<String> = req.update_mask.map(|m| m.paths).unwrap_or_default();
         let patch = parse::policy_patch(&input, &mask)?;
-        let policy = self.app.update_policy(&input.category, patch).await?;
+        let mut v = Violations::new();
+        if !req.request_id.is_empty() {
+            validate::id(&mut v, "request_id", &req.request_id, MAX_ID);
+        }
+        v.finish().map_err(Error::from)?;
+        let fingerprint = parse::fingerprint_without_request_id(&pb::UpdateReturnPolicyRequest {
+            policy: Some(input.clone()),
+            update_mask: Some(prost_types::FieldMask { paths: mask }),
+            request_id: String::new(),
+        });
+        let request = (!req.request_id.is_empty()).then_some((req.request_id.as_str(), fingerprint.as_slice()));
+        let policy = self.app.update_policy(&caller, &input.category, patch, request).await?;
         Ok(Response::new(policy_to_proto(&policy)))
     }
 
@@ -321,6 +333,9 @@ impl ReturnService for ReturnGrpc {
         let mut channel = None;
         let id = parse::with_return_id(&req.return_id, |v| {
             validate::required_text(v, "text", &req.text, MAX_MESSAGE);
+            if !req.request_id.is_empty() {
+                validate::id(v, "request_id", &req.request_id, MAX_ID);
+            }
             if req.channel != 0 {
                 channel = channel_from_proto(req.channel);
                 if channel.is_none() {
@@ -328,10 +343,16 @@ impl ReturnService for ReturnGrpc {
                 }
             }
         })?;
-        let (r, policies) = self
-            .app
-            .add_message(&caller, id, req.text, channel, req.internal)
-            .await?;
+        let mut canonical = req.clone();
+        canonical.request_id.clear();
+        let fingerprint = parse::fingerprint_without_request_id(&canonical);
+        let request = (!req.request_id.is_empty()).then_some((req.request_id.as_str(), fingerprint.as_slice()));
+        let message = NewMessage {
+            text: req.text,
+            channel,
+            internal: req.internal,
+        };
+        let (r, policies) = self.app.add_message(&caller, id, message, request).await?;
         Ok(Response::new(visible_to(return_to_proto(&r, &policies), &caller)))
     }
 }

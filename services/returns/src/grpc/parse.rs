@@ -121,6 +121,12 @@ pub fn parcel(carrier: &str, tracking: &str, v: &mut Violations) -> Parcel {
     }
 }
 
+/// A request's canonical bytes for its idempotency key (callers clear the
+/// key itself first; the key is scoped to the caller by the unit of work).
+pub fn fingerprint_without_request_id(request: &impl Message) -> Vec<u8> {
+    request.encode_to_vec()
+}
+
 /// The canonical bytes of a CreateReturn for its idempotency key: who asks,
 /// and everything they asked but the key itself.
 pub fn create_fingerprint(subject: &str, req: &pb::CreateReturnRequest) -> Vec<u8> {
@@ -258,7 +264,11 @@ pub fn list_filter(req: &pb::ListReturnsRequest) -> Result<(ReturnFilter, i64), 
     Ok((filter, page_size))
 }
 
+/// A percentage; unset (proto3's empty string) is zero.
 fn percent(v: &mut Violations, field: &str, s: &str) -> Option<Percent> {
+    if s.is_empty() {
+        return Some(Percent::ZERO);
+    }
     v.take(field, Percent::parse(s))
 }
 
@@ -292,20 +302,43 @@ pub const POLICY_FIELDS: [&str; 12] = [
     "advance_exchange",
 ];
 
-/// The masked fields of `input` as a patch (all of them when `mask` is
-/// empty), with the category it applies to.
+/// Whether `field` of `input` holds a value (AIP-134's "populated").
+fn populated(input: &pb::ReturnPolicy, field: &str) -> bool {
+    match field {
+        "return_window_days" => input.return_window_days != 0,
+        "final_sale" => input.final_sale,
+        "allowed_resolutions" => !input.allowed_resolutions.is_empty(),
+        "restocking_fee_percent" => !input.restocking_fee_percent.is_empty(),
+        "return_shipping_fees" => !input.return_shipping_fees.is_empty(),
+        "auto_approve_max_refund" => !input.auto_approve_max_refund.is_empty(),
+        "keep_item_max_refund" => !input.keep_item_max_refund.is_empty(),
+        "auto_refund_on_receipt" => input.auto_refund_on_receipt,
+        "manual_review_return_count" => input.manual_review_return_count != 0,
+        "manual_review_refund_limit" => !input.manual_review_refund_limit.is_empty(),
+        "exchange_bonus_percent" => !input.exchange_bonus_percent.is_empty(),
+        "advance_exchange" => input.advance_exchange,
+        _ => false,
+    }
+}
+
+/// The fields of `input` the mask selects, as a patch. AIP-134: an empty
+/// mask selects the populated fields, `*` every field.
 pub fn policy_patch(input: &pb::ReturnPolicy, mask: &[String]) -> Result<PolicyPatch, Error> {
     let mut v = Violations::new();
     validate::text(&mut v, "policy.category", &input.category, MAX_CATEGORY);
-    for (i, path) in mask.iter().enumerate() {
-        if !POLICY_FIELDS.contains(&path.as_str()) {
-            v.add(
-                format!("update_mask.paths[{i}]"),
-                format!("{path:?} is not an updatable field"),
-            );
+    let everything = mask.len() == 1 && mask[0] == "*";
+    if !everything {
+        for (i, path) in mask.iter().enumerate() {
+            if !POLICY_FIELDS.contains(&path.as_str()) {
+                v.add(
+                    format!("update_mask.paths[{i}]"),
+                    format!("{path:?} is not an updatable field"),
+                );
+            }
         }
     }
-    let set = |field: &str| mask.is_empty() || mask.iter().any(|m| m == field);
+    let set =
+        |field: &str| everything || (mask.is_empty() && populated(input, field)) || mask.iter().any(|m| m == field);
     let mut patch = PolicyPatch::default();
     if set("return_window_days") {
         if !(0..=3650).contains(&input.return_window_days) {
