@@ -28,6 +28,8 @@ pub struct Delivery {
 pub struct OrderPage {
     pub orders: Vec<Order>,
     pub next_page_token: String,
+    /// The query the page tokens are bound to, for a page cut shorter.
+    pub query: String,
 }
 
 impl Orders {
@@ -145,6 +147,7 @@ impl Orders {
         Ok(OrderPage {
             orders,
             next_page_token,
+            query,
         })
     }
 }

@@ -24,6 +24,25 @@ pub fn page_size(requested: i32) -> Result<i64, Error> {
     }
 }
 
+/// The most a list response carries, encoded: well under the 4 MiB a gRPC
+/// client accepts by default, however large each item may be.
+pub const MAX_RESPONSE_BYTES: usize = 2 * 1024 * 1024;
+
+/// How many leading items fit in `budget` bytes, given their encoded sizes:
+/// always at least one, so a page always makes progress.
+pub fn fitting(sizes: impl IntoIterator<Item = usize>, budget: usize) -> usize {
+    let mut used = 0;
+    let mut count = 0;
+    for size in sizes {
+        if count > 0 && used + size > budget {
+            break;
+        }
+        used += size;
+        count += 1;
+    }
+    count
+}
+
 /// Where a page ended: the last item's sort time and id.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cursor {
@@ -86,6 +105,14 @@ mod tests {
         assert!(decode("page_token", "orders:c-1", "garbage!").is_err());
         assert!(decode("page_token", "orders:c-1", "AAAA").is_err());
         assert_eq!(decode("page_token", "orders:c-1", "").unwrap(), None);
+    }
+
+    #[test]
+    fn pages_fit_their_byte_budget() {
+        assert_eq!(fitting([10, 10, 10], 25), 2);
+        assert_eq!(fitting([10, 10, 10], 30), 3);
+        assert_eq!(fitting([100, 1], 10), 1, "at least one item");
+        assert_eq!(fitting([], 10), 0);
     }
 
     #[test]

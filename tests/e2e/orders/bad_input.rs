@@ -1,7 +1,7 @@
 //! Invalid and oversized orders are refused with field violations and write nothing.
 
 use aftercare_proto::common::Money;
-use aftercare_proto::orders::RecordOrderRequest;
+use aftercare_proto::orders::{ListOrdersRequest, RecordOrderRequest};
 use chrono::Duration;
 use tonic::Code;
 
@@ -174,4 +174,49 @@ async fn oversized_messages_are_refused() {
     let err = app.storefront().record_order(req).await.unwrap_err();
     assert_eq!(err.code(), Code::OutOfRange, "{err:?}");
     assert_eq!(app.count("SELECT count(*) FROM orders.orders").await, 0);
+}
+
+#[tokio::test]
+async fn a_page_of_large_orders_stays_within_what_a_client_accepts() {
+    let app = TestApp::spawn().await;
+    let mut storefront = app.storefront();
+    let name = "n".repeat(300);
+    for n in 0..12 {
+        let mut req = order(&format!("big-{n:02}"), "c-1");
+        req.order_discount = None;
+        req.lines = (0..500)
+            .map(|i| {
+                let mut l = line(&format!("L{i}"), 1, "1.00");
+                l.product_name = name.clone();
+                l
+            })
+            .collect();
+        storefront.record_order(req).await.unwrap();
+    }
+    let mut seen = Vec::new();
+    let mut token = String::new();
+    let mut pages = 0;
+    loop {
+        let page = storefront
+            .list_orders(ListOrdersRequest {
+                customer_id: "c-1".into(),
+                page_size: 200,
+                page_token: token.clone(),
+            })
+            .await
+            .expect("every page fits the client's 4 MiB limit")
+            .into_inner();
+        pages += 1;
+        assert!(prost::Message::encoded_len(&page) < 4 * 1024 * 1024);
+        seen.extend(page.orders.into_iter().map(|o| o.order_id));
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        token = page.next_page_token;
+    }
+    assert!(pages > 1, "12 orders of 500 lines do not fit one page");
+    let mut sorted = seen.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted.len(), 12, "every order exactly once: {seen:?}");
 }

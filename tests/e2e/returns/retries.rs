@@ -128,6 +128,18 @@ async fn a_timeline_stops_growing_at_its_limit() {
     assert_eq!(err.code(), Code::ResourceExhausted, "{err:?}");
     let entries = get(&app, &r.return_id).await.timeline.len();
     assert_eq!(entries, 200);
+    let listed = agent(&app)
+        .list_returns(ListReturnsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .returns;
+    assert_eq!(
+        listed[0].timeline.len(),
+        20,
+        "a list carries each case's latest entries"
+    );
+    assert_eq!(listed[0].timeline.last().unwrap().text, format!("message {}", sent - 1));
     // Staff can still move the case on: status changes are not messages.
     assert_eq!(approve(&app, &r.return_id).await.status(), ReturnStatus::Approved);
 }

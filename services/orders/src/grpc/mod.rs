@@ -93,9 +93,27 @@ impl OrderService for OrderGrpc {
             .app
             .list(&caller, &req.customer_id, page_size, &req.page_token)
             .await?;
+        // Orders of 500 lines each: a page stops at the response budget, and
+        // the next one starts after the last order it carries.
+        let mut orders: Vec<pb::Order> = page.orders.iter().map(order_to_proto).collect();
+        let fit = paging::fitting(
+            orders.iter().map(prost::Message::encoded_len),
+            paging::MAX_RESPONSE_BYTES,
+        );
+        let next_page_token = if fit < orders.len() {
+            orders.truncate(fit);
+            let last = &page.orders[fit - 1];
+            let cursor = paging::Cursor {
+                at: last.placed_at,
+                id: last.order_id.clone(),
+            };
+            paging::encode(&page.query, &cursor)
+        } else {
+            page.next_page_token
+        };
         Ok(Response::new(pb::ListOrdersResponse {
-            orders: page.orders.iter().map(order_to_proto).collect(),
-            next_page_token: page.next_page_token,
+            orders,
+            next_page_token,
         }))
     }
 }

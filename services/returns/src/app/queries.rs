@@ -14,6 +14,8 @@ use crate::store::returns::list_returns;
 pub struct ReturnPage {
     pub returns: Vec<(Return, Policies)>,
     pub next_page_token: String,
+    /// The query the page tokens are bound to, for a page cut shorter.
+    pub query: String,
 }
 
 impl Returns {
@@ -63,6 +65,7 @@ impl Returns {
         Ok(ReturnPage {
             returns: out,
             next_page_token,
+            query,
         })
     }
 }

@@ -11,6 +11,7 @@ pub mod visibility;
 use aftercare_kernel::{Violations, validate};
 use aftercare_platform::auth::{Role, RoleTable, caller};
 use aftercare_platform::error::Error;
+use aftercare_platform::paging;
 use aftercare_platform::wire::channel_from_proto;
 use aftercare_proto::returns as pb;
 use aftercare_proto::returns::return_service_server::{ReturnService, ReturnServiceServer};
@@ -56,6 +57,9 @@ pub const ROLES: RoleTable = &[
 ];
 
 pub const SERVICE_NAME: &str = pb::return_service_server::SERVICE_NAME;
+
+/// Timeline entries each return of a ListReturns page carries: its latest.
+pub const LISTED_TIMELINE: usize = 20;
 
 pub struct ReturnGrpc {
     app: Returns,
@@ -172,13 +176,36 @@ impl ReturnService for ReturnGrpc {
         let req = request.into_inner();
         let (filter, page_size) = parse::list_filter(&req)?;
         let page = self.app.list(&caller, filter, page_size, &req.page_token).await?;
+        let mut returns: Vec<pb::Return> = page
+            .returns
+            .iter()
+            .map(|(r, policies)| {
+                let mut seen = visible_to(return_to_proto(r, policies), &caller);
+                // A list shows each case's latest entries; GetReturn has them all.
+                let old = seen.timeline.len().saturating_sub(LISTED_TIMELINE);
+                seen.timeline.drain(..old);
+                seen
+            })
+            .collect();
+        // A page stops at the response budget, however large its returns.
+        let fit = paging::fitting(
+            returns.iter().map(prost::Message::encoded_len),
+            paging::MAX_RESPONSE_BYTES,
+        );
+        let next_page_token = if fit < returns.len() {
+            returns.truncate(fit);
+            let (last, _) = &page.returns[fit - 1];
+            let cursor = paging::Cursor {
+                at: last.created_at,
+                id: last.return_id.to_string(),
+            };
+            paging::encode(&page.query, &cursor)
+        } else {
+            page.next_page_token
+        };
         Ok(Response::new(pb::ListReturnsResponse {
-            returns: page
-                .returns
-                .iter()
-                .map(|(r, policies)| visible_to(return_to_proto(r, policies), &caller))
-                .collect(),
-            next_page_token: page.next_page_token,
+            returns,
+            next_page_token,
         }))
     }
 
