@@ -332,40 +332,66 @@ async fn deliver_batch(
     handler: &Arc<dyn EventHandler>,
 ) -> Result<usize, Error> {
     let mut attempted = 0;
-    while attempted < options.batch_size as usize && deliver_one(pool, clock, options, handler).await? {
+    while attempted < options.batch_size as usize && deliver_one(pool, clock, options, handler, None).await? {
         attempted += 1;
     }
     Ok(attempted)
 }
 
-/// Claims the next due delivery of `handler`'s consumer, handles it and
-/// records the outcome, all in one transaction; false when nothing was due.
+/// Delivers to `handler`, now and in the caller's task, what its consumer
+/// has due for one aggregate: read-your-writes across services. A service
+/// about to read what it keeps from another's events (returns, an order it
+/// is asked about) catches that aggregate up first, so a write the other
+/// service acknowledged is never invisible to it. A delivery the dispatcher
+/// is handling right now is waited for, not repeated.
+pub async fn catch_up(
+    pool: &PgPool,
+    clock: &SharedClock,
+    handler: &Arc<dyn EventHandler>,
+    aggregate_id: &str,
+) -> Result<(), Error> {
+    let options = DispatchOptions::default();
+    let mut delivered = 0;
+    while delivered < options.batch_size && deliver_one(pool, clock, &options, handler, Some(aggregate_id)).await? {
+        delivered += 1;
+    }
+    Ok(())
+}
+
+/// Claims the next due delivery of `handler`'s consumer (of one aggregate,
+/// waiting for a claimed one; or of any, skipping claimed ones), handles it
+/// and records the outcome, all in one transaction; false when nothing was
+/// due.
 async fn deliver_one(
     pool: &PgPool,
     clock: &SharedClock,
     options: &DispatchOptions,
     handler: &Arc<dyn EventHandler>,
+    aggregate: Option<&str>,
 ) -> Result<bool, Error> {
     let now = clock.now();
     let consumer = handler.name().to_owned();
     let mut tx = pool.begin().await?;
+    let lock = if aggregate.is_some() { "" } else { " SKIP LOCKED" };
     // Only the earliest undelivered event of each aggregate is eligible, so
     // nothing overtakes an event that is failing, backing off or dead.
-    let due = sqlx::query_as::<_, (Uuid, i64, String, String, Vec<u8>, DateTime<Utc>, i32)>(
+    let due = sqlx::query_as::<_, (Uuid, i64, String, String, Vec<u8>, DateTime<Utc>, i32)>(&format!(
         "SELECT e.id, e.seq, e.topic, e.aggregate_id, e.payload, e.occurred_at, d.attempts
          FROM platform.outbox_deliveries d
          JOIN platform.outbox_events e ON e.id = d.event_id
          WHERE d.consumer = $1 AND d.delivered_at IS NULL AND d.dead_at IS NULL AND d.next_attempt_at <= $2
+           AND ($3::text IS NULL OR d.aggregate_id = $3)
            AND NOT EXISTS (
                SELECT 1 FROM platform.outbox_deliveries p
                WHERE p.consumer = d.consumer AND p.aggregate_id = d.aggregate_id
                  AND p.seq < d.seq AND p.delivered_at IS NULL)
          ORDER BY d.seq
          LIMIT 1
-         FOR UPDATE OF d SKIP LOCKED",
-    )
+         FOR UPDATE OF d{lock}"
+    ))
     .bind(&consumer)
     .bind(now)
+    .bind(aggregate)
     .fetch_optional(&mut *tx)
     .await?;
     let Some((id, seq, topic, aggregate_id, payload, occurred_at, attempts)) = due else {

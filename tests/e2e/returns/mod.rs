@@ -4,6 +4,7 @@
 mod access;
 mod automation;
 mod bad_input;
+mod consistency;
 mod exchanges;
 mod ledger;
 mod money;

@@ -19,26 +19,39 @@ pub mod queries;
 pub mod refunds;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use aftercare_kernel::channel::Channel;
 use aftercare_kernel::{DateTime, Utc};
 use aftercare_platform::auth::Caller;
 use aftercare_platform::context::ServiceContext;
 use aftercare_platform::error::Error;
+use aftercare_platform::outbox::{self, EventHandler};
 use aftercare_platform::uow::UnitOfWork;
 use sqlx::PgConnection;
 
 use crate::domain::*;
 use crate::events;
+use crate::projection::OrderProjection;
 use crate::store::{orders, policies as policy_store, refunds as refund_store, returns as return_store};
 
 pub struct Returns {
     ctx: ServiceContext,
+    /// What keeps the order facts, for catching an order up on demand.
+    order_facts: Arc<dyn EventHandler>,
 }
 
 impl Returns {
     pub fn new(ctx: ServiceContext) -> Returns {
-        Returns { ctx }
+        let order_facts: Arc<dyn EventHandler> = Arc::new(OrderProjection::new(ctx.pool.clone()));
+        Returns { ctx, order_facts }
+    }
+
+    /// Applies the order's events this service has not applied yet, before
+    /// reading its facts: an order (or a delivery) that order intake just
+    /// acknowledged is known here at once, not a moment later.
+    async fn catch_up_order(&self, order_id: &str) -> Result<(), Error> {
+        outbox::catch_up(&self.ctx.pool, &self.ctx.clock, &self.order_facts, order_id).await
     }
 
     /// Writes the return's changes and commits the unit of work.
