@@ -3,6 +3,7 @@
 
 mod cli;
 mod fixtures;
+mod hostile;
 mod idempotency;
 mod orders;
 mod outage;

@@ -52,6 +52,9 @@ impl NewOrder {
         if self.placed_at > now + CLOCK_SKEW {
             v.add("placed_at", "must not be in the future");
         }
+        if self.placed_at < super::EARLIEST_ORDER {
+            v.add("placed_at", "must be after 2000-01-01");
+        }
         let mut seen = HashSet::new();
         for (i, line) in self.lines.iter().enumerate() {
             if !seen.insert(line.line_id.as_str()) {
@@ -262,6 +265,9 @@ mod tests {
         let mut future = order(vec![line("a", 1, "5", "0")], "0");
         future.placed_at = t("2026-01-10T12:06:00Z");
         assert_eq!(violations(&future), ["placed_at"]);
+        let mut ancient = order(vec![line("a", 1, "5", "0")], "0");
+        ancient.placed_at = t("0001-01-01T00:00:00Z");
+        assert_eq!(violations(&ancient), ["placed_at"]);
         let huge = order(vec![line("a", 10_000, "1000000000000", "0")], "0");
         assert_eq!(violations(&huge), ["lines[0].unit_price", "lines"]);
         let many = order(
