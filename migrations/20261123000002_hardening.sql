@@ -62,3 +62,10 @@ CREATE TABLE returns.charges (
 );
 CREATE UNIQUE INDEX charges_one_pending_per_return ON returns.charges (return_id) WHERE status = 'pending';
 CREATE INDEX charges_return_idx ON returns.charges (return_id, created_at);
+
+-- Every list query's filter and order has an index (staff queues unfiltered,
+-- by order, by reason; by customer and by status existed).
+CREATE INDEX returns_created_idx ON returns.returns (created_at, return_id);
+DROP INDEX returns.returns_order_idx;
+CREATE INDEX returns_order_idx ON returns.returns (order_id, created_at, return_id);
+CREATE INDEX return_items_reason_idx ON returns.return_items (reason, return_id);

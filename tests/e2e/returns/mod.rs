@@ -8,6 +8,7 @@ mod consistency;
 mod exchanges;
 mod ledger;
 mod money;
+mod plans;
 mod policies;
 mod privacy;
 mod races;

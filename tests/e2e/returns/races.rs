@@ -184,3 +184,51 @@ async fn create_return_is_idempotent_on_request_id() {
     );
     assert_eq!(app.count("SELECT count(*) FROM returns.returns").await, 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn returns_and_cancellations_racing_on_one_order_never_deadlock() {
+    let app = TestApp::spawn().await;
+    let mut req = order("o-many", CUSTOMER);
+    req.lines = vec![line("L1", 50, "1.00"), line("L2", 50, "1.00"), line("L3", 50, "1.00")];
+    req.order_discount = None;
+    app.storefront().record_order(req).await.unwrap();
+    app.storefront()
+        .record_delivery(RecordDeliveryRequest {
+            order_id: "o-many".into(),
+            delivered_at: ts(app_now(&app)),
+            line_ids: vec![],
+        })
+        .await
+        .unwrap();
+    app.settle().await;
+    // Items listed in the reverse of the order's line order.
+    let reversed = || vec![refund_item("L3", 1), refund_item("L2", 1), refund_item("L1", 1)];
+    let mut ids = Vec::new();
+    for _ in 0..10 {
+        let r = customer(&app)
+            .create_return(create("o-many", reversed()))
+            .await
+            .unwrap();
+        ids.push(r.into_inner().return_id);
+    }
+    let mut calls = Vec::new();
+    for id in ids {
+        let mut cancel = agent(&app);
+        calls.push(tokio::spawn(async move {
+            cancel
+                .cancel_return(CancelReturnRequest {
+                    return_id: id,
+                    reason: String::new(),
+                })
+                .await
+                .map(drop)
+        }));
+        let mut create_one = customer(&app);
+        calls.push(tokio::spawn(async move {
+            create_one.create_return(create("o-many", reversed())).await.map(drop)
+        }));
+    }
+    for call in calls {
+        call.await.unwrap().expect("no deadlock, no lost race");
+    }
+}

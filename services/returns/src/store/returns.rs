@@ -376,40 +376,88 @@ pub async fn add_timeline(tx: &mut PgConnection, return_id: ReturnId, e: &Timeli
     Ok(())
 }
 
+/// The query of a page of returns: only the filters set, so each filter
+/// combination can use its index (`$n::text IS NULL OR ...` would hide them
+/// from the planner). The binds, in order: the set filters, then the
+/// cursor's time and id when paging on, then the limit.
+pub fn list_sql(f: &ReturnFilter, paging_on: bool) -> String {
+    let (cmp, order) = if f.oldest_first { (">", "ASC") } else { ("<", "DESC") };
+    let mut conditions = Vec::new();
+    let mut n = 0;
+    let mut next = || {
+        n += 1;
+        n
+    };
+    if f.customer_id.is_some() {
+        conditions.push(format!("customer_id = ${}", next()));
+    }
+    if f.status.is_some() {
+        conditions.push(format!("status = ${}", next()));
+    }
+    if f.reason.is_some() {
+        conditions.push(format!(
+            "EXISTS (SELECT 1 FROM returns.return_items i WHERE i.return_id = r.return_id AND i.reason = ${})",
+            next()
+        ));
+    }
+    if f.order_id.is_some() {
+        conditions.push(format!("order_id = ${}", next()));
+    }
+    if f.created_after.is_some() {
+        conditions.push(format!("created_at >= ${}", next()));
+    }
+    if f.created_before.is_some() {
+        conditions.push(format!("created_at < ${}", next()));
+    }
+    if paging_on {
+        let (at, id) = (next(), next());
+        conditions.push(format!("(created_at, return_id) {cmp} (${at}, ${id})"));
+    }
+    let limit = next();
+    let filter = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conditions.join(" AND "))
+    };
+    format!(
+        "SELECT {RETURN_COLUMNS} FROM returns.returns r {filter}
+         ORDER BY created_at {order}, return_id {order} LIMIT ${limit}"
+    )
+}
+
 pub async fn list_returns(
     conn: &mut PgConnection,
     f: &ReturnFilter,
     cursor: Option<&Cursor>,
     limit: i64,
 ) -> Result<Vec<Return>, Error> {
-    let (cmp, order) = if f.oldest_first { (">", "ASC") } else { ("<", "DESC") };
     let after_id = cursor
         .map(|c| Uuid::parse_str(&c.id))
         .transpose()
         .map_err(|_| Error::invalid("page_token", "not a page token from this query"))?;
-    let rows: Vec<ReturnRow> = sqlx::query_as(&format!(
-        "SELECT {RETURN_COLUMNS} FROM returns.returns r
-         WHERE ($1::text IS NULL OR customer_id = $1)
-           AND ($2::text IS NULL OR status = $2)
-           AND ($3::text IS NULL OR EXISTS (SELECT 1 FROM returns.return_items i
-                                            WHERE i.return_id = r.return_id AND i.reason = $3))
-           AND ($4::text IS NULL OR order_id = $4)
-           AND ($5::timestamptz IS NULL OR created_at >= $5)
-           AND ($6::timestamptz IS NULL OR created_at < $6)
-           AND ($7::timestamptz IS NULL OR (created_at, return_id) {cmp} ($7, $8))
-         ORDER BY created_at {order}, return_id {order}
-         LIMIT $9"
-    ))
-    .bind(&f.customer_id)
-    .bind(f.status.map(|s| s.as_str()))
-    .bind(f.reason.map(|r| r.as_str()))
-    .bind(&f.order_id)
-    .bind(f.created_after)
-    .bind(f.created_before)
-    .bind(cursor.map(|c| c.at))
-    .bind(after_id.unwrap_or_default())
-    .bind(limit)
-    .fetch_all(&mut *conn)
-    .await?;
+    let sql = list_sql(f, cursor.is_some());
+    let mut query = sqlx::query_as::<_, ReturnRow>(&sql);
+    if let Some(customer_id) = &f.customer_id {
+        query = query.bind(customer_id);
+    }
+    if let Some(status) = f.status {
+        query = query.bind(status.as_str());
+    }
+    if let Some(reason) = f.reason {
+        query = query.bind(reason.as_str());
+    }
+    if let Some(order_id) = &f.order_id {
+        query = query.bind(order_id);
+    }
+    if let Some(after) = f.created_after {
+        query = query.bind(after);
+    }
+    if let Some(before) = f.created_before {
+        query = query.bind(before);
+    }
+    if let (Some(cursor), Some(id)) = (cursor, after_id) {
+        query = query.bind(cursor.at).bind(id);
+    }
+    let rows = query.bind(limit).fetch_all(&mut *conn).await?;
     assemble(conn, rows).await
 }
