@@ -69,3 +69,14 @@ CREATE INDEX returns_created_idx ON returns.returns (created_at, return_id);
 DROP INDEX returns.returns_order_idx;
 CREATE INDEX returns_order_idx ON returns.returns (order_id, created_at, return_id);
 CREATE INDEX return_items_reason_idx ON returns.return_items (reason, return_id);
+
+-- Until now customers priced their own exchanges. Every exchange still open
+-- (its replacement not shipped) loses that price and is priced again by the
+-- store before it can ship; what it showed as owed either way is void.
+UPDATE returns.return_items i SET replacement_price = NULL
+FROM returns.returns r
+WHERE r.return_id = i.return_id AND r.resolution = 'exchange'
+  AND r.status NOT IN ('completed', 'canceled', 'rejected') AND r.exchange_shipped_at IS NULL;
+UPDATE returns.returns SET exchange_difference = 0, refund_total = 0
+WHERE resolution = 'exchange' AND status NOT IN ('completed', 'canceled', 'rejected')
+  AND exchange_shipped_at IS NULL;

@@ -77,15 +77,24 @@ pub struct Common {
 pub const DEFAULT_DATA_DIR: &str = ".aftercare";
 
 impl Common {
-    /// The data directory every command uses, resolved the same way.
+    /// The data directory every command uses, resolved the same way: the
+    /// configured one, else the nearest `.aftercare` at or above the working
+    /// directory that belongs to this user and no one else may write (its
+    /// secret signs tokens), else `./.aftercare`.
     pub fn data_dir(&self) -> PathBuf {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
         if let Some(dir) = &self.data_dir {
             return dir.clone();
         }
         let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+        let me = std::fs::metadata("/proc/self").map(|m| m.uid()).ok();
+        let trusted = |dir: &std::path::Path| {
+            std::fs::symlink_metadata(dir)
+                .is_ok_and(|m| m.is_dir() && Some(m.uid()) == me && m.permissions().mode() & 0o022 == 0)
+        };
         cwd.ancestors()
             .map(|dir| dir.join(DEFAULT_DATA_DIR))
-            .find(|dir| dir.is_dir())
+            .find(|dir| trusted(dir))
             .unwrap_or_else(|| cwd.join(DEFAULT_DATA_DIR))
     }
 }

@@ -90,6 +90,37 @@ async fn hostile_values_never_break_a_service() {
     let app = TestApp::spawn().await;
     let mut storefront = app.storefront();
     storefront.record_order(order("o-1", "c-1")).await.unwrap();
+    storefront
+        .record_delivery(RecordDeliveryRequest {
+            order_id: "o-1".into(),
+            delivered_at: crate::fixtures::ts(crate::support::start_time()),
+            line_ids: vec![],
+        })
+        .await
+        .unwrap();
+    app.settle().await;
+    // A real exchange to aim the lifecycle calls at, besides made-up ids.
+    let mut exchange = ReturnItemInput {
+        line_id: "L1".into(),
+        quantity: 1,
+        reason: ReturnReason::WrongSize as i32,
+        resolution: Resolution::Exchange as i32,
+        replacement_sku: "SKU-X".into(),
+        ..Default::default()
+    };
+    exchange.note = "real".into();
+    let real = app
+        .returns(Role::Service, "storefront")
+        .create_return(CreateReturnRequest {
+            request_id: "real-1".into(),
+            order_id: "o-1".into(),
+            channel: 1,
+            items: vec![exchange],
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .return_id;
     for h in hostile_values() {
         let s = h.text.clone();
         let n = h.number;
@@ -254,6 +285,49 @@ async fn hostile_values_never_break_a_service() {
                 .await
                 .map(drop),
         );
+        for id in [real.clone(), s.clone()] {
+            let mut agent = app.returns(Role::Agent, "agent-1");
+            checked(
+                "PriceExchange(real)",
+                agent
+                    .price_exchange(PriceExchangeRequest {
+                        return_id: id.clone(),
+                        prices: vec![ReplacementPrice {
+                            line_id: "L1".into(),
+                            price: h.money.clone(),
+                        }],
+                    })
+                    .await
+                    .map(drop),
+            );
+            checked(
+                "ReceiveReturn(real)",
+                agent
+                    .receive_return(ReceiveReturnRequest {
+                        return_id: id.clone(),
+                        items: vec![ReceivedItem {
+                            line_id: "L1".into(),
+                            received_quantity: n,
+                            grade: 1,
+                        }],
+                    })
+                    .await
+                    .map(drop),
+            );
+            checked(
+                "AddReturnMessage(real)",
+                agent
+                    .add_return_message(AddReturnMessageRequest {
+                        return_id: id.clone(),
+                        text: s.clone(),
+                        internal: true,
+                        channel: n,
+                        request_id: s.clone(),
+                    })
+                    .await
+                    .map(drop),
+            );
+        }
         let id = s.clone();
         checked(
             "GetReturn",

@@ -342,26 +342,27 @@ async fn deliver_batch(
 /// has due for one aggregate: read-your-writes across services. A service
 /// about to read what it keeps from another's events (returns, an order it
 /// is asked about) catches that aggregate up first, so a write the other
-/// service acknowledged is never invisible to it. A delivery the dispatcher
-/// is handling right now is waited for, not repeated.
-pub async fn catch_up(
-    pool: &PgPool,
-    clock: &SharedClock,
-    handler: &Arc<dyn EventHandler>,
-    aggregate_id: &str,
-) -> Result<(), Error> {
+/// service acknowledged is not invisible to it. Best effort and never
+/// blocking: a delivery the dispatcher is handling right now is skipped (it
+/// lands a moment later), and a failure is the dispatcher's to retry.
+pub async fn catch_up(pool: &PgPool, clock: &SharedClock, handler: &Arc<dyn EventHandler>, aggregate_id: &str) {
     let options = DispatchOptions::default();
     let mut delivered = 0;
-    while delivered < options.batch_size && deliver_one(pool, clock, &options, handler, Some(aggregate_id)).await? {
-        delivered += 1;
+    while delivered < options.batch_size {
+        match deliver_one(pool, clock, &options, handler, Some(aggregate_id)).await {
+            Ok(true) => delivered += 1,
+            Ok(false) => break,
+            Err(e) => {
+                tracing::warn!(consumer = handler.name(), aggregate_id, error = %e, "catching up failed");
+                break;
+            }
+        }
     }
-    Ok(())
 }
 
 /// Claims the next due delivery of `handler`'s consumer (of one aggregate,
-/// waiting for a claimed one; or of any, skipping claimed ones), handles it
-/// and records the outcome, all in one transaction; false when nothing was
-/// due.
+/// or of any), skipping claimed ones, handles it and records the outcome,
+/// all in one transaction; false when nothing was due.
 async fn deliver_one(
     pool: &PgPool,
     clock: &SharedClock,
@@ -372,10 +373,9 @@ async fn deliver_one(
     let now = clock.now();
     let consumer = handler.name().to_owned();
     let mut tx = pool.begin().await?;
-    let lock = if aggregate.is_some() { "" } else { " SKIP LOCKED" };
     // Only the earliest undelivered event of each aggregate is eligible, so
     // nothing overtakes an event that is failing, backing off or dead.
-    let due = sqlx::query_as::<_, (Uuid, i64, String, String, Vec<u8>, DateTime<Utc>, i32)>(&format!(
+    let due = sqlx::query_as::<_, (Uuid, i64, String, String, Vec<u8>, DateTime<Utc>, i32)>(
         "SELECT e.id, e.seq, e.topic, e.aggregate_id, e.payload, e.occurred_at, d.attempts
          FROM platform.outbox_deliveries d
          JOIN platform.outbox_events e ON e.id = d.event_id
@@ -387,8 +387,8 @@ async fn deliver_one(
                  AND p.seq < d.seq AND p.delivered_at IS NULL)
          ORDER BY d.seq
          LIMIT 1
-         FOR UPDATE OF d{lock}"
-    ))
+         FOR UPDATE OF d SKIP LOCKED",
+    )
     .bind(&consumer)
     .bind(now)
     .bind(aggregate)

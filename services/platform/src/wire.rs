@@ -45,14 +45,18 @@ pub fn channel_to_proto(c: Channel) -> i32 {
         .unwrap_or_default()
 }
 
+/// The instants a request may name: years 1 to 9999 (Postgres stores less
+/// than chrono can represent; both ends fit both).
+pub const EARLIEST: i64 = -62_135_596_800;
+pub const LATEST: i64 = 253_402_300_799;
+
 /// A wire timestamp as a UTC instant truncated to microseconds, or `None`
-/// when it is out of range (nanos outside 0..1e9, or beyond year 9999).
+/// when it is out of range (nanos outside 0..1e9, or outside years 1-9999).
 pub fn from_timestamp(ts: &Timestamp) -> Option<DateTime<Utc>> {
-    if !(0..1_000_000_000).contains(&ts.nanos) {
+    if !(0..1_000_000_000).contains(&ts.nanos) || !(EARLIEST..=LATEST).contains(&ts.seconds) {
         return None;
     }
-    let t = DateTime::from_timestamp(ts.seconds, ts.nanos as u32)?;
-    (t.timestamp() < 253_402_300_800).then(|| to_micros(t))
+    DateTime::from_timestamp(ts.seconds, ts.nanos as u32).map(to_micros)
 }
 
 pub fn timestamp(t: DateTime<Utc>) -> Timestamp {
@@ -65,6 +69,22 @@ pub fn timestamp(t: DateTime<Utc>) -> Timestamp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timestamps_outside_years_1_to_9999_are_refused() {
+        let ts = |seconds, nanos| Timestamp { seconds, nanos };
+        assert!(from_timestamp(&ts(EARLIEST, 0)).is_some());
+        assert!(from_timestamp(&ts(LATEST, 999_999_999)).is_some());
+        for bad in [
+            ts(EARLIEST - 1, 0),
+            ts(LATEST + 1, 0),
+            ts(-8_000_000_000_000, 0),
+            ts(i64::MAX, 0),
+            ts(0, -1),
+        ] {
+            assert_eq!(from_timestamp(&bad), None, "{bad:?}");
+        }
+    }
 
     #[test]
     fn channels_round_trip() {

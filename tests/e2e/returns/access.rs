@@ -189,32 +189,37 @@ async fn request_ids_belong_to_their_caller() {
     let again = customer(&app).create_return(first).await.unwrap().into_inner();
     assert_eq!(again.return_id, mine.return_id);
 
-    // Two payment tools using the same key refund two different returns.
+    // Two payment tools using the same key refund two different returns:
+    // the first refund succeeds and stores its key; the second tool's key is
+    // its own, not a reuse of the first's (ALREADY_EXISTS).
     for r in [&mine, &theirs] {
         approve(&app, &r.return_id).await;
+        agent(&app)
+            .record_return_shipment(RecordReturnShipmentRequest {
+                return_id: r.return_id.clone(),
+                carrier: "DHL".into(),
+                tracking_number: "T".into(),
+            })
+            .await
+            .unwrap();
+        receive(&app, &r.return_id, &[("L1", 1, Grade::Resellable)]).await;
     }
-    let keep = |id: &str| IssueRefundRequest {
+    let key = |id: &str| IssueRefundRequest {
         return_id: id.into(),
         request_id: "refund-1".into(),
     };
-    let err = app
+    let a = app
         .returns(Role::Service, "payments-a")
-        .issue_refund(keep(&mine.return_id))
+        .issue_refund(key(&mine.return_id))
         .await
-        .unwrap_err();
-    assert_eq!(
-        precondition(&err),
-        "INVALID_STATUS",
-        "not received yet, but the key was free"
-    );
-    let err = app
+        .unwrap()
+        .into_inner();
+    let b = app
         .returns(Role::Service, "payments-b")
-        .issue_refund(keep(&theirs.return_id))
+        .issue_refund(key(&theirs.return_id))
         .await
-        .unwrap_err();
-    assert_eq!(
-        precondition(&err),
-        "INVALID_STATUS",
-        "not ALREADY_EXISTS: the key is b's own"
-    );
+        .expect("not ALREADY_EXISTS: the key is b's own")
+        .into_inner();
+    assert_ne!(a.refund_id, b.refund_id);
+    assert_eq!(b.return_id, theirs.return_id);
 }

@@ -205,6 +205,18 @@ async fn what_the_store_owes_on_an_exchange_is_refunded_before_it_completes() {
     assert_eq!(amount(&received.refund_total), "2.50");
     let refund = issue(&app, &r.return_id).await.unwrap();
     assert_eq!(amount(&refund.amount), "2.50");
+    // Money moved: the price is final (no refund now and a charge later).
+    let reprice = agent(&app)
+        .price_exchange(PriceExchangeRequest {
+            return_id: r.return_id.clone(),
+            prices: vec![ReplacementPrice {
+                line_id: "L3".into(),
+                price: eur("12.00"),
+            }],
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(precondition(&reprice), "INVALID_STATUS", "shipped already");
     service(&app)
         .confirm_refund(ConfirmRefundRequest {
             refund_id: refund.refund_id,
@@ -235,6 +247,8 @@ async fn an_advance_exchange_that_never_comes_back_is_charged_the_replacement() 
         .into_inner();
     approve(&app, &r.return_id).await;
     let paid = charge(&app, &r.return_id).await.unwrap();
+    // The replacement shipped and the box came back empty: the units are not
+    // released for another return — the customer keeps the replacement.
     confirm(&app, &paid.charge_id).await;
     ship_exchange(&app, &r.return_id).await.unwrap();
     ship(&app, &r.return_id).await;
@@ -260,11 +274,33 @@ async fn an_advance_exchange_that_never_comes_back_is_charged_the_replacement() 
         "12.00",
         "the replacement, paid in full"
     );
+    let lines = service(&app)
+        .check_eligibility(CheckEligibilityRequest {
+            order_id: "o-1".into(),
+            line_ids: vec!["L2".into()],
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .lines;
+    assert_eq!(
+        lines[0].returnable_quantity, 0,
+        "no second return of what was exchanged"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_concurrent_charge_requests_make_one_charge() {
     let app = TestApp::spawn().await;
+    policy(
+        &app,
+        ReturnPolicy {
+            advance_exchange: true,
+            ..Default::default()
+        },
+        &["advance_exchange"],
+    )
+    .await;
     delivered_order(&app, "o-1").await;
     let r = service(&app)
         .create_return(create("o-1", vec![exchange_item("L2", Some("12.00"))]))
@@ -295,4 +331,39 @@ async fn twenty_concurrent_charge_requests_make_one_charge() {
     }
     assert_eq!(ok, 1);
     assert_eq!(count(&app, "returns.charges").await, 1);
+}
+
+#[tokio::test]
+async fn an_exchange_refunded_its_difference_cannot_be_repriced_into_a_charge() {
+    let app = TestApp::spawn().await;
+    delivered_order(&app, "o-1").await;
+    let r = service(&app)
+        .create_return(create("o-1", vec![exchange_item("L2", Some("5.00"))]))
+        .await
+        .unwrap()
+        .into_inner();
+    approve(&app, &r.return_id).await;
+    ship(&app, &r.return_id).await;
+    receive(&app, &r.return_id, &[("L2", 1, Grade::Resellable)]).await;
+    let refund = issue(&app, &r.return_id).await.unwrap();
+    assert_eq!(amount(&refund.amount), "2.50");
+    let reprice = agent(&app)
+        .price_exchange(PriceExchangeRequest {
+            return_id: r.return_id.clone(),
+            prices: vec![ReplacementPrice {
+                line_id: "L2".into(),
+                price: eur("12.00"),
+            }],
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        precondition(&reprice),
+        "CHARGE_ALREADY_PENDING",
+        "money moved: the price is final"
+    );
+    assert_eq!(
+        precondition(&charge(&app, &r.return_id).await.unwrap_err()),
+        "NOTHING_TO_CHARGE"
+    );
 }

@@ -123,11 +123,22 @@ async fn a_timeline_stops_growing_at_its_limit() {
             Ok(_) => sent += 1,
             Err(e) => break e,
         }
-        assert!(sent <= 200, "the timeline never filled up");
+        assert!(sent <= 100, "the customer's messages never ran out");
     };
     assert_eq!(err.code(), Code::ResourceExhausted, "{err:?}");
+    assert_eq!(sent, 100);
+    // The customer cannot lock staff out of the case.
+    agent(&app)
+        .add_return_message(AddReturnMessageRequest {
+            return_id: r.return_id.clone(),
+            text: "internal: customer spams".into(),
+            internal: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     let entries = get(&app, &r.return_id).await.timeline.len();
-    assert_eq!(entries, 200);
+    assert_eq!(entries, 102, "requested + 100 messages + the note");
     let listed = agent(&app)
         .list_returns(ListReturnsRequest::default())
         .await
@@ -139,7 +150,7 @@ async fn a_timeline_stops_growing_at_its_limit() {
         20,
         "a list carries each case's latest entries"
     );
-    assert_eq!(listed[0].timeline.last().unwrap().text, format!("message {}", sent - 1));
+    assert_eq!(listed[0].timeline.last().unwrap().text, "internal: customer spams");
     // Staff can still move the case on: status changes are not messages.
     assert_eq!(approve(&app, &r.return_id).await.status(), ReturnStatus::Approved);
 }

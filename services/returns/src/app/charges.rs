@@ -97,8 +97,8 @@ impl Returns {
                 .ok_or_else(|| Error::internal("a stored charge is gone"));
         }
         let now = uow.now();
-        let (mut r, _policies) = visible_return(uow.conn(), caller, id, true).await?;
-        let amount = r.charge_due()?;
+        let (mut r, policies) = visible_return(uow.conn(), caller, id, true).await?;
+        let amount = r.charge_due(&policies)?;
         let charge = Charge {
             charge_id: ChargeId::new(),
             return_id: r.return_id,

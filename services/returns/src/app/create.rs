@@ -50,7 +50,7 @@ impl Returns {
         fingerprint: &[u8],
         input: NewReturn,
     ) -> Result<(Return, Policies), Error> {
-        self.catch_up_order(&input.order_id).await?;
+        self.catch_up_order(&input.order_id).await;
         let mut uow = self.ctx.begin().await?;
         let now = uow.now();
         if let Replay::Stored(id) = uow.claim(SCOPE, caller, "request_id", request_id, fingerprint).await? {

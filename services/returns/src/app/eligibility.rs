@@ -19,7 +19,7 @@ impl Returns {
         order_id: &str,
         line_ids: &[String],
     ) -> Result<Vec<(Eligibility, i32)>, Error> {
-        self.catch_up_order(order_id).await?;
+        self.catch_up_order(order_id).await;
         let now = self.ctx.clock.now();
         let mut conn = self.ctx.read().await?;
         let order = load_order(&mut conn, order_id, false).await?;

@@ -20,7 +20,9 @@ const MESSAGE_SCOPE: &str = "returns.AddReturnMessage";
 
 /// A timeline holds at most this many entries: messages beyond it are
 /// refused, so no one can grow a case past what a response can carry.
-pub const MAX_TIMELINE: usize = 200;
+pub const MAX_TIMELINE: usize = 300;
+/// Messages a customer may write on one case.
+pub const MAX_CUSTOMER_MESSAGES: usize = 100;
 
 /// A message for the timeline, already checked.
 #[derive(Debug, Clone)]
@@ -150,8 +152,10 @@ impl Returns {
             // Units that did not come back (missing, the wrong item, fewer
             // than announced) were not returned: they are the customer's to
             // return again, within the window.
+            // (Not for exchanges: the customer gets a replacement for them,
+            // and owes its price if they did not come back.)
             let not_returned = item.quantity - units;
-            if not_returned > 0 {
+            if not_returned > 0 && r.resolution != Resolution::Exchange {
                 orders::release_units(uow.conn(), &r.order_id, &item.line_id, not_returned).await?;
             }
             refunds.push((item.refund_amount, item.reason));
@@ -234,6 +238,19 @@ impl Returns {
         }
         let now = uow.now();
         let (mut r, policies) = visible_return(uow.conn(), caller, id, true).await?;
+        // Customers write at most MAX_CUSTOMER_MESSAGES; staff are never
+        // locked out of a case, up to MAX_TIMELINE entries in all.
+        let customer_messages = r
+            .timeline
+            .iter()
+            .filter(|e| e.status.is_none() && e.actor_role == Role::Customer.as_str())
+            .count();
+        if caller.role == Role::Customer && customer_messages >= MAX_CUSTOMER_MESSAGES {
+            return Err(ReturnError::TimelineFull {
+                limit: MAX_CUSTOMER_MESSAGES,
+            }
+            .into());
+        }
         if r.timeline.len() >= MAX_TIMELINE {
             return Err(ReturnError::TimelineFull { limit: MAX_TIMELINE }.into());
         }

@@ -50,7 +50,7 @@ impl Returns {
     /// Applies the order's events this service has not applied yet, before
     /// reading its facts: an order (or a delivery) that order intake just
     /// acknowledged is known here at once, not a moment later.
-    async fn catch_up_order(&self, order_id: &str) -> Result<(), Error> {
+    async fn catch_up_order(&self, order_id: &str) {
         outbox::catch_up(&self.ctx.pool, &self.ctx.clock, &self.order_facts, order_id).await
     }
 

@@ -31,7 +31,7 @@ pub enum ReturnError {
     ExchangeDifferenceUnpaid { balance: aftercare_kernel::Money },
     #[error("the customer owes nothing on this exchange")]
     NothingToCharge,
-    #[error("a charge of this exchange is pending or collected")]
+    #[error("money of this exchange has moved (a charge pending or collected, or a refund)")]
     ChargeAlreadyPending,
     #[error("the charge is {}", .0.as_str())]
     ChargeNotPending(super::ChargeStatus),

@@ -343,12 +343,17 @@ impl Return {
         self.charge.as_ref().is_some_and(|c| c.status == ChargeStatus::Pending)
     }
 
-    /// The amount a new charge collects now, or why there is none.
-    pub fn charge_due(&self) -> Result<Money, ReturnError> {
+    /// The amount a new charge collects now, or why there is none. Only when
+    /// shipping the replacement is next: after receipt, or at approval of an
+    /// advance exchange — never for a return that may still not come back.
+    pub fn charge_due(&self, policies: &Policies) -> Result<Money, ReturnError> {
         let status = self.status();
-        if self.resolution != Resolution::Exchange
-            || !matches!(status, Status::Approved | Status::InTransit | Status::Received)
-        {
+        let shipping_next = match status {
+            Status::Received => true,
+            Status::Approved => policies.terms.advance_exchange,
+            _ => false,
+        };
+        if self.resolution != Resolution::Exchange || !shipping_next {
             return Err(ReturnError::InvalidStatus {
                 step: Step::ChargeDifference,
                 status,
@@ -381,7 +386,10 @@ impl Return {
                 status,
             });
         }
-        if self.charge_pending() || self.collected.is_positive() {
+        // Prices are frozen once money moved either way: a charge, or a
+        // refund of a difference that was in the customer's favour.
+        let refunded = self.refund.as_ref().is_some_and(Refund::live);
+        if self.charge_pending() || self.collected.is_positive() || refunded {
             return Err(ReturnError::ChargeAlreadyPending);
         }
         Ok(())

@@ -230,7 +230,13 @@ async fn assemble(conn: &mut PgConnection, rows: Vec<ReturnRow>) -> Result<Vec<R
                     .filter(|c| c.status == ChargeStatus::Succeeded)
                     .map(|c| c.amount),
             ),
-            charge: charges.remove(&r.return_id).and_then(|mut all| all.pop()),
+            // The pending charge (there is at most one) if any, else the latest.
+            charge: charges.remove(&r.return_id).and_then(|mut all| {
+                match all.iter().position(|c| c.status == ChargeStatus::Pending) {
+                    Some(pending) => Some(all.swap_remove(pending)),
+                    None => all.pop(),
+                }
+            }),
             timeline: timeline
                 .iter()
                 .filter(|t| t.return_id == r.return_id)
