@@ -80,3 +80,25 @@ WHERE r.return_id = i.return_id AND r.resolution = 'exchange'
 UPDATE returns.returns SET exchange_difference = 0, refund_total = 0
 WHERE resolution = 'exchange' AND status NOT IN ('completed', 'canceled', 'rejected')
   AND exchange_shipped_at IS NULL;
+
+-- The ledger keeps what refunded units were worth (before restocking fees),
+-- so the next units are priced from what is left of the line and a unit
+-- given back by a canceled return is worth exactly what it took.
+ALTER TABLE returns.order_lines ADD COLUMN refunded_value numeric(20,4) NOT NULL DEFAULT 0;
+ALTER TABLE returns.return_items ADD COLUMN refunded_value numeric(20,4) NOT NULL DEFAULT 0
+    CHECK (refunded_value >= 0);
+-- Lines refunded so far took the first units, split by largest remainder.
+UPDATE returns.order_lines l
+SET refunded_value = (
+    floor(l.paid_amount * p.scale / l.quantity) * l.refunded_units
+    + LEAST(l.refunded_units, (l.paid_amount * p.scale) % l.quantity)) / p.scale
+FROM (SELECT o.order_id,
+             CASE WHEN o.currency_code IN ('CLP','ISK','JPY','KRW','VND') THEN 1
+                  WHEN o.currency_code IN ('BHD','JOD','KWD','OMR','TND') THEN 1000
+                  ELSE 100 END AS scale
+      FROM returns.orders o) p
+WHERE p.order_id = l.order_id AND l.refunded_units > 0;
+-- Items holding refunded units: at least what they refund (exact without a fee).
+UPDATE returns.return_items SET refunded_value = refund_amount WHERE refunded_units > 0;
+ALTER TABLE returns.order_lines ADD CONSTRAINT refunded_value_at_most_paid
+    CHECK (refunded_value >= 0 AND refunded_value <= paid_amount);

@@ -334,6 +334,8 @@ impl TestApp {
 
     /// A server of some services only, as one deployment of several.
     pub async fn spawn_serving(services: &[&str]) -> TestApp {
+        // The server's logs, shown with a failing test's output.
+        aftercare_platform::telemetry::init_logging(Default::default());
         let services = services.iter().map(|s| s.to_string()).collect();
         let db = TestDb::create().await;
         let pool = db.pool(10).await;

@@ -139,6 +139,7 @@ impl Returns {
                 received_quantity: None,
                 grade: None,
                 refund_amount: value,
+                refunded_value: Money::zero(order.currency),
                 policy_category: policy.category.clone(),
                 policy_version: policy.version,
                 refunded_units: 0,

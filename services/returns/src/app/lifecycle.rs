@@ -146,8 +146,10 @@ impl Returns {
             item.received_quantity = Some(quantity);
             item.grade = Some(grade);
             item.refunded_units = units;
+            item.refunded_value = value;
             if units > 0 {
-                orders::refund_units(uow.conn(), &r.order_id, &item.line_id, units, item.refund_amount).await?;
+                let (line, amount) = (&item.line_id, item.refund_amount);
+                orders::refund_units(uow.conn(), &r.order_id, line, units, amount, value).await?;
             }
             // Units that did not come back (missing, the wrong item, fewer
             // than announced) were not returned: they are the customer's to

@@ -22,7 +22,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use aftercare_kernel::channel::Channel;
-use aftercare_kernel::{DateTime, Utc};
+use aftercare_kernel::{DateTime, Money, Utc};
 use aftercare_platform::auth::Caller;
 use aftercare_platform::context::ServiceContext;
 use aftercare_platform::error::Error;
@@ -233,8 +233,9 @@ async fn on_approved(uow: &mut UnitOfWork, r: &mut Return, policies: &Policies, 
         };
         item.refund_amount = item_refund(&priced, policies.of(&item.line_id));
         item.refunded_units = item.quantity;
+        item.refunded_value = value;
         let (line, units, amount) = (&item.line_id, item.quantity, item.refund_amount);
-        orders::refund_units(uow.conn(), &r.order_id, line, units, amount).await?;
+        orders::refund_units(uow.conn(), &r.order_id, line, units, amount, value).await?;
         refunds.push((item.refund_amount, item.reason));
     }
     r.settlement = settle(&refunds, r.resolution, true, r.replacements_total(), &policies.terms);
@@ -265,9 +266,11 @@ async fn release(conn: &mut PgConnection, r: &mut Return) -> Result<(), Error> {
                 &item.line_id,
                 item.refunded_units,
                 item.refund_amount,
+                item.refunded_value,
             )
             .await?;
             item.refunded_units = 0;
+            item.refunded_value = Money::zero(item.refunded_value.currency());
         }
     }
     return_store::update_items(conn, r).await

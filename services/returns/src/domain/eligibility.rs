@@ -93,6 +93,7 @@ pub(crate) mod tests {
             requested_quantity: 0,
             refunded_units: 0,
             refunded_amount: m("0"),
+            refunded_value: m("0"),
         }
     }
 

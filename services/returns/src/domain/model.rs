@@ -98,7 +98,11 @@ pub struct OrderLine {
     pub requested_quantity: i32,
     /// Units already refunded (or promised a refund).
     pub refunded_units: i32,
+    /// What those refunds pay (after restocking fees).
     pub refunded_amount: Money,
+    /// What those units were worth (before fees): the part of the paid
+    /// amount they took.
+    pub refunded_value: Money,
 }
 
 impl OrderLine {
@@ -165,6 +169,8 @@ pub struct Item {
     pub grade: Option<Grade>,
     /// Estimated until received.
     pub refund_amount: Money,
+    /// What the units it holds as refunded were worth before fees.
+    pub refunded_value: Money,
     /// The policy this item was decided under: its line's category's.
     pub policy_category: String,
     pub policy_version: i32,

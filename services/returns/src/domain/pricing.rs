@@ -7,24 +7,24 @@ use aftercare_kernel::Money;
 use super::{Grade, OrderLine, Policy, Reason, Resolution, Settlement, Terms};
 
 impl OrderLine {
-    /// What the next `units` refunded units of the line are worth. The line's
-    /// paid amount is split over its units by largest remainder and units are
-    /// refunded in that order, so refunds of a line never sum to more than was
-    /// paid, and refunding every unit refunds exactly what was paid.
+    /// What the next `units` refunded units of the line are worth: what is
+    /// left of the paid amount (paid minus the value of the units refunded
+    /// so far) split over the units left by largest remainder, first units
+    /// first. Refunds of a line never sum to more than was paid, refunding
+    /// every unit refunds exactly what was paid, and a unit given back by a
+    /// canceled return is worth exactly what it took.
     pub fn price_of_next_units(&self, units: i32) -> Money {
         let currency = self.paid_amount.currency();
-        let start = i128::from(self.refunded_units.clamp(0, self.quantity));
-        let end = i128::from((self.refunded_units.saturating_add(units)).clamp(0, self.quantity));
-        if start >= end {
+        let left_units = i128::from((self.quantity - self.refunded_units).max(0));
+        let units = i128::from(units.max(0)).min(left_units);
+        if units == 0 {
             return Money::zero(currency);
         }
         // Largest remainder over equal units, in O(1): every unit gets the
         // floor share and the first `extra` units one minor unit more.
-        let paid = self.paid_amount.to_minor();
-        let quantity = i128::from(self.quantity);
-        let (share, extra) = (paid / quantity, paid % quantity);
-        let with_extra = (end.min(extra) - start).max(0);
-        Money::from_minor(currency, share * (end - start) + with_extra)
+        let left = (self.paid_amount - self.refunded_value).to_minor().max(0);
+        let (share, extra) = (left / left_units, left % left_units);
+        Money::from_minor(currency, share * units + units.min(extra))
     }
 }
 
@@ -130,6 +130,7 @@ mod tests {
             l.refunded_units = start.min(quantity);
             let split = allocate(eur(), l.paid_amount.amount(), &vec![Decimal::ONE; quantity as usize]);
             let from = l.refunded_units as usize;
+            l.refunded_value = Money::from_decimal(eur(), split[..from].iter().sum());
             let to = (l.refunded_units + units).min(quantity) as usize;
             let expected: Decimal = split[from..to].iter().sum();
             prop_assert_eq!(l.price_of_next_units(units).amount(), expected);
@@ -143,8 +144,15 @@ mod tests {
         assert_eq!(l.price_of_next_units(3), m("10.00"));
         let mut after_one = l.clone();
         after_one.refunded_units = 1;
+        after_one.refunded_value = m("3.34");
         assert_eq!(after_one.price_of_next_units(2), m("6.66"));
         assert_eq!(after_one.price_of_next_units(5), m("6.66"), "never past the line");
+        // Unit 1 (3.34) was given back by a canceled return while unit 2
+        // (3.33) stays refunded: the two left are worth 6.67, not 6.66.
+        let mut gave_back = l.clone();
+        gave_back.refunded_units = 1;
+        gave_back.refunded_value = m("3.33");
+        assert_eq!(gave_back.price_of_next_units(2), m("6.67"));
     }
 
     #[test]
@@ -247,6 +255,7 @@ mod tests {
                 let refund = item_refund(&PricedUnits { value, reason: Reason::ChangedMind, grade: Some(grade) }, &p);
                 prop_assert!(refund >= m("0") && refund <= value);
                 l.refunded_units += units;
+                l.refunded_value += value;
                 total += refund;
                 prop_assert!(total <= paid);
             }
@@ -256,8 +265,10 @@ mod tests {
             let mut full = m("0");
             for batch in &batches {
                 let units = (*batch).min(quantity - fresh.refunded_units);
-                full += fresh.price_of_next_units(units);
+                let value = fresh.price_of_next_units(units);
+                full += value;
                 fresh.refunded_units += units;
+                fresh.refunded_value += value;
             }
             full += fresh.price_of_next_units(quantity - fresh.refunded_units);
             prop_assert_eq!(full, paid);

@@ -22,6 +22,7 @@ struct LineRow {
     requested_quantity: i32,
     refunded_units: i32,
     refunded_amount: Decimal,
+    refunded_value: Decimal,
 }
 
 /// Loads an order and its lines; with `lock`, locks the lines so that
@@ -38,7 +39,7 @@ pub async fn order(conn: &mut PgConnection, order_id: &str, lock: bool) -> Resul
     let lock = if lock { " FOR UPDATE" } else { "" };
     let lines: Vec<LineRow> = sqlx::query_as(&format!(
         "SELECT order_id, line_id, sku, product_name, category, quantity, paid_amount, delivered_at,
-                requested_quantity, refunded_units, refunded_amount
+                requested_quantity, refunded_units, refunded_amount, refunded_value
          FROM returns.order_lines WHERE order_id = $1 ORDER BY position{lock}"
     ))
     .bind(order_id)
@@ -65,6 +66,7 @@ pub async fn order(conn: &mut PgConnection, order_id: &str, lock: bool) -> Resul
                 requested_quantity: l.requested_quantity,
                 refunded_units: l.refunded_units,
                 refunded_amount: m(l.refunded_amount),
+                refunded_value: m(l.refunded_value),
             })
             .collect(),
     }))
@@ -96,23 +98,27 @@ pub async fn release_units(tx: &mut PgConnection, order_id: &str, line_id: &str,
     reserve_units(tx, order_id, line_id, -quantity).await
 }
 
-/// Records units of a line as refunded for `amount`. The database refuses a
-/// line refunded beyond what was paid for it.
+/// Records units of a line as refunded: worth `value`, refunding `amount`
+/// (less after a restocking fee). The database refuses a line refunded
+/// beyond what was paid for it.
 pub async fn refund_units(
     tx: &mut PgConnection,
     order_id: &str,
     line_id: &str,
     units: i32,
     amount: Money,
+    value: Money,
 ) -> Result<(), Error> {
     let result = sqlx::query(
-        "UPDATE returns.order_lines SET refunded_units = refunded_units + $3, refunded_amount = refunded_amount + $4
+        "UPDATE returns.order_lines SET refunded_units = refunded_units + $3, refunded_amount = refunded_amount + $4,
+             refunded_value = refunded_value + $5
          WHERE order_id = $1 AND line_id = $2",
     )
     .bind(order_id)
     .bind(line_id)
     .bind(units)
     .bind(amount.amount())
+    .bind(value.amount())
     .execute(&mut *tx)
     .await;
     match result {
@@ -127,15 +133,18 @@ pub async fn refund_units(
     }
 }
 
-/// Gives back units a canceled return held as refunded, with their amount.
+/// Gives back units a canceled return held as refunded, with their amount
+/// and value.
 pub async fn unrefund_units(
     tx: &mut PgConnection,
     order_id: &str,
     line_id: &str,
     units: i32,
     amount: Money,
+    value: Money,
 ) -> Result<(), Error> {
-    refund_units(tx, order_id, line_id, -units, Money::zero(amount.currency()) - amount).await
+    let zero = Money::zero(amount.currency());
+    refund_units(tx, order_id, line_id, -units, zero - amount, zero - value).await
 }
 
 /// Returns the customer created since `since` that were not canceled.

@@ -64,6 +64,7 @@ struct ItemRow {
     received_quantity: Option<i32>,
     grade: Option<String>,
     refund_amount: Decimal,
+    refunded_value: Decimal,
     policy_category: String,
     policy_version: i32,
     refunded_units: i32,
@@ -120,6 +121,7 @@ fn item(i: &ItemRow, currency: Currency) -> Result<Item, ReturnError> {
             .map(|g| parse(g, "grade", Grade::parse))
             .transpose()?,
         refund_amount: Money::from_decimal(currency, i.refund_amount),
+        refunded_value: Money::from_decimal(currency, i.refunded_value),
         policy_category: i.policy_category.clone(),
         policy_version: i.policy_version,
         refunded_units: i.refunded_units,
@@ -159,7 +161,7 @@ async fn assemble(conn: &mut PgConnection, rows: Vec<ReturnRow>) -> Result<Vec<R
     let items: Vec<ItemRow> = sqlx::query_as(
         "SELECT return_id, line_id, sku, product_name, quantity, reason, note, photo_urls, resolution,
                 replacement_sku, replacement_price, received_quantity, grade, refund_amount,
-                policy_category, policy_version, refunded_units
+                refunded_value, policy_category, policy_version, refunded_units
          FROM returns.return_items WHERE return_id = ANY ($1) ORDER BY return_id, position",
     )
     .bind(&ids)
@@ -348,7 +350,7 @@ pub async fn update_items(tx: &mut PgConnection, r: &Return) -> Result<(), Error
     for item in &r.items {
         sqlx::query(
             "UPDATE returns.return_items SET received_quantity = $3, grade = $4, refund_amount = $5,
-                 refunded_units = $6, replacement_price = $7
+                 refunded_units = $6, replacement_price = $7, refunded_value = $8
              WHERE return_id = $1 AND line_id = $2",
         )
         .bind(r.return_id.as_uuid())
@@ -358,6 +360,7 @@ pub async fn update_items(tx: &mut PgConnection, r: &Return) -> Result<(), Error
         .bind(item.refund_amount.amount())
         .bind(item.refunded_units)
         .bind(item.replacement_price.map(|p| p.amount()))
+        .bind(item.refunded_value.amount())
         .execute(&mut *tx)
         .await?;
     }
