@@ -81,3 +81,49 @@ async fn data_survives_a_restart_of_the_embedded_cluster() {
     assert!(placed_at.is_some());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn a_cluster_left_by_a_crashed_owner_is_adopted_and_stopped() {
+    use aftercare_platform::embedded::{EmbeddedPostgres, Options};
+    let dir = std::env::temp_dir().join(format!("aftercare-adopt-{}", uuid::Uuid::now_v7().simple()));
+    let first = {
+        let dir = dir.clone();
+        tokio::task::spawn_blocking(move || EmbeddedPostgres::start(&dir, Options { fsync: false }).unwrap())
+            .await
+            .unwrap()
+    };
+    assert!(first.owned());
+    // The owner "crashes": its cluster keeps running, its pid is gone.
+    std::mem::forget(first);
+    std::fs::write(dir.join("owner.pid"), "999999999").unwrap();
+    let adopted = {
+        let dir = dir.clone();
+        tokio::task::spawn_blocking(move || EmbeddedPostgres::start(&dir, Options { fsync: false }).unwrap())
+            .await
+            .unwrap()
+    };
+    assert!(adopted.owned(), "a dead owner's cluster is adopted");
+    // With a live owner (pid 1 is always alive), a process attaches and
+    // leaves the cluster to it.
+    let attached = {
+        let dir = dir.clone();
+        tokio::task::spawn_blocking(move || {
+            let ours = std::fs::read_to_string(dir.join("owner.pid")).unwrap();
+            std::fs::write(dir.join("owner.pid"), "1").unwrap();
+            let attached = EmbeddedPostgres::start(&dir, Options { fsync: false }).unwrap();
+            std::fs::write(dir.join("owner.pid"), ours).unwrap();
+            attached
+        })
+        .await
+        .unwrap()
+    };
+    assert!(!attached.owned(), "another live owner keeps it");
+    drop(attached);
+    assert!(
+        dir.join("postgres/postmaster.pid").exists(),
+        "an attached process leaves it running"
+    );
+    tokio::task::spawn_blocking(move || drop(adopted)).await.unwrap();
+    assert!(!dir.join("postgres/postmaster.pid").exists(), "the adopter stopped it");
+    let _ = std::fs::remove_dir_all(&dir);
+}
