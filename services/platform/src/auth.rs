@@ -1,20 +1,15 @@
-//! Authentication (a JWT bearer token in the `authorization` metadata) and
-//! authorization (each service's table of which roles may call which RPC,
-//! enforced by a tower layer keyed by gRPC path before any body is decoded).
+//! Authentication: a JWT bearer token in the `authorization` metadata,
+//! verified into a [`Caller`]. Authorization (who may call which RPC) is
+//! [`crate::access`]'s, re-exported here.
 
-use std::collections::{HashMap, HashSet};
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
 use std::str::FromStr;
-use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
-use tonic::Status;
 
+pub use crate::access::{Access, AccessTable, AuthLayer, AuthService, RoleTable, caller};
 use crate::error::Error;
 
 /// The issuer and audience tokens are minted with and accepted for unless
@@ -223,146 +218,6 @@ impl Authenticator {
             subject: claims.sub,
         })
     }
-}
-
-/// Which roles may call each RPC of one service, by method name: the one
-/// place a service states its permissions.
-pub type RoleTable = &'static [(&'static str, &'static [Role])];
-
-/// Every served method's roles, keyed by gRPC path (`/pkg.Service/Method`),
-/// and the few services anyone may call (health, reflection). Anything else
-/// is refused: access is denied unless granted here.
-#[derive(Debug, Default, Clone)]
-pub struct AccessTable {
-    methods: HashMap<String, &'static [Role]>,
-    public: HashSet<String>,
-}
-
-/// What the table says about a request path.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Access {
-    /// A public service (health, reflection): no token needed.
-    Public,
-    /// Not in the table: answered UNIMPLEMENTED without decoding anything,
-    /// whatever is mounted behind the layer.
-    Unknown,
-    Roles(&'static [Role]),
-}
-
-impl AccessTable {
-    pub fn add_service(&mut self, grpc_service: &str, roles: RoleTable) {
-        for (method, allowed) in roles {
-            self.methods.insert(format!("/{grpc_service}/{method}"), allowed);
-        }
-    }
-
-    /// A service every caller may use without a token.
-    pub fn add_public(&mut self, grpc_service: &str) {
-        self.public.insert(grpc_service.to_owned());
-    }
-
-    pub fn lookup(&self, path: &str) -> Access {
-        if let Some(roles) = self.methods.get(path) {
-            return Access::Roles(roles);
-        }
-        match path.strip_prefix('/').and_then(|p| p.split_once('/')) {
-            Some((service, method)) if self.public.contains(service) && !method.contains('/') => Access::Public,
-            _ => Access::Unknown,
-        }
-    }
-}
-
-/// Authenticates and authorizes every call to our services before its body
-/// is read, from the [`AccessTable`]; the handler finds the [`Caller`] in the
-/// request's extensions ([`caller`]).
-#[derive(Clone)]
-pub struct AuthLayer {
-    auth: Arc<Authenticator>,
-    table: Arc<AccessTable>,
-}
-
-impl AuthLayer {
-    pub fn new(auth: Arc<Authenticator>, table: AccessTable) -> AuthLayer {
-        AuthLayer {
-            auth,
-            table: Arc::new(table),
-        }
-    }
-}
-
-impl<S> tower::Layer<S> for AuthLayer {
-    type Service = AuthService<S>;
-    fn layer(&self, inner: S) -> AuthService<S> {
-        AuthService {
-            inner,
-            auth: self.auth.clone(),
-            table: self.table.clone(),
-        }
-    }
-}
-
-#[derive(Clone)]
-pub struct AuthService<S> {
-    inner: S,
-    auth: Arc<Authenticator>,
-    table: Arc<AccessTable>,
-}
-
-impl<S> AuthService<S> {
-    fn admit(&self, path: &str, headers: &http::HeaderMap) -> Result<Option<Caller>, Status> {
-        let allowed = match self.table.lookup(path) {
-            Access::Public => return Ok(None),
-            Access::Unknown => return Err(Status::unimplemented("")),
-            Access::Roles(roles) => roles,
-        };
-        let caller = self.auth.authenticate(headers)?;
-        tracing::Span::current().record("role", caller.role.as_str());
-        if !allowed.contains(&caller.role) {
-            let method = path.rsplit('/').next().unwrap_or_default();
-            return Err(Error::PermissionDenied(format!("role {} may not call {method}", caller.role)).into());
-        }
-        Ok(Some(caller))
-    }
-}
-
-impl<S, B> tower::Service<http::Request<B>> for AuthService<S>
-where
-    S: tower::Service<http::Request<B>, Response = http::Response<tonic::body::Body>>,
-    S::Future: Send + 'static,
-    S::Error: Send + 'static,
-{
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
-        match self.admit(request.uri().path(), request.headers()) {
-            Ok(caller) => {
-                if let Some(caller) = caller {
-                    request.extensions_mut().insert(caller);
-                }
-                Box::pin(self.inner.call(request))
-            }
-            Err(status) => {
-                let response = status.into_http::<tonic::body::Body>();
-                Box::pin(std::future::ready(Ok(response)))
-            }
-        }
-    }
-}
-
-/// The caller the [`AuthLayer`] admitted. Without one (a service mounted
-/// without the layer) the call is refused: authorization fails closed.
-pub fn caller<T>(request: &tonic::Request<T>) -> Result<Caller, Error> {
-    request
-        .extensions()
-        .get::<Caller>()
-        .cloned()
-        .ok_or_else(|| Error::Unauthenticated("no authenticated caller".into()))
 }
 
 #[cfg(test)]
@@ -580,99 +435,5 @@ MCowBQYDK2VwAyEASHlKIBLvK+yyukppFmO8rS8EuyRFe4u8dGiIfMZlEWM=
     #[test]
     fn short_secrets_are_refused() {
         assert!(Authenticator::new(&JwtKey::Secret(b"short".to_vec())).is_err());
-    }
-
-    #[test]
-    fn the_access_table_is_keyed_by_path() {
-        const TABLE: RoleTable = &[("Read", &[Role::Customer, Role::Agent]), ("Write", &[Role::Agent])];
-        let mut table = AccessTable::default();
-        table.add_service("pkg.Svc", TABLE);
-        table.add_public("grpc.health.v1.Health");
-        assert_eq!(table.lookup("/pkg.Svc/Write"), Access::Roles(&[Role::Agent]));
-        assert_eq!(table.lookup("/pkg.Svc/Missing"), Access::Unknown);
-        assert_eq!(table.lookup("/grpc.health.v1.Health/Check"), Access::Public);
-        // Denied unless granted: services nobody listed, odd paths.
-        for path in [
-            "/pkg.SvcOther/Read",
-            "/pkg.Svc/Write/",
-            "//pkg.Svc/Write",
-            "/pkg.Svc",
-            "",
-            "/",
-            "/grpc.health.v1.Health/Check/x",
-        ] {
-            assert_eq!(table.lookup(path), Access::Unknown, "{path:?}");
-        }
-    }
-
-    #[tokio::test]
-    async fn the_layer_admits_refuses_and_hands_over_the_caller() {
-        use tower::{Layer, Service, ServiceExt};
-        const TABLE: RoleTable = &[("Read", &[Role::Customer]), ("Write", &[Role::Agent])];
-        let a = std::sync::Arc::new(auth());
-        let mut table = AccessTable::default();
-        table.add_service("pkg.Svc", TABLE);
-        table.add_public("grpc.health.v1.Health");
-        let inner = tower::service_fn(|request: http::Request<()>| async move {
-            let subject = request
-                .extensions()
-                .get::<Caller>()
-                .map(|c| c.subject.clone())
-                .unwrap_or_default();
-            let response = http::Response::builder()
-                .header("x-subject", subject)
-                .body(tonic::body::Body::empty())
-                .unwrap();
-            Ok::<_, std::convert::Infallible>(response)
-        });
-        let mut service = AuthLayer::new(a.clone(), table).layer(inner);
-        let token = a.issue(Role::Customer, "c-1", Duration::from_secs(60)).unwrap();
-        let mut call = async |path: &str, token: Option<&str>| {
-            let mut request = http::Request::builder().uri(path);
-            if let Some(t) = token {
-                request = request.header("authorization", format!("Bearer {t}"));
-            }
-            let response = service
-                .ready()
-                .await
-                .unwrap()
-                .call(request.body(()).unwrap())
-                .await
-                .unwrap();
-            let status = response
-                .headers()
-                .get("grpc-status")
-                .map(|v| v.to_str().unwrap().to_owned());
-            let subject = response
-                .headers()
-                .get("x-subject")
-                .map(|v| v.to_str().unwrap().to_owned());
-            (status, subject)
-        };
-        assert_eq!(call("/pkg.Svc/Read", Some(&token)).await, (None, Some("c-1".into())));
-        assert_eq!(
-            call("/pkg.Svc/Write", Some(&token)).await.0.as_deref(),
-            Some("7"),
-            "PERMISSION_DENIED"
-        );
-        assert_eq!(
-            call("/pkg.Svc/Read", None).await.0.as_deref(),
-            Some("16"),
-            "UNAUTHENTICATED"
-        );
-        assert_eq!(
-            call("/pkg.Svc/Nope", Some(&token)).await.0.as_deref(),
-            Some("12"),
-            "UNIMPLEMENTED"
-        );
-        assert_eq!(
-            call("/grpc.health.v1.Health/Check", None).await,
-            (None, Some(String::new()))
-        );
-        assert_eq!(
-            call("/pkg.Mounted/ButUnlisted", Some(&token)).await.0.as_deref(),
-            Some("12"),
-            "mounted but not in the table: denied"
-        );
     }
 }

@@ -7,6 +7,7 @@
 //! The I/O-free core (money, clock, ids, input checks) is
 //! `aftercare-kernel`, re-exported here as [`kernel`].
 
+pub mod access;
 pub mod auth;
 pub mod context;
 pub mod db;

@@ -160,16 +160,7 @@ async fn another_customers_order_and_return_are_not_found_and_nothing_is_written
 async fn request_ids_belong_to_their_caller() {
     let app = TestApp::spawn().await;
     delivered_order(&app, "o-1").await;
-    app.storefront().record_order(order("o-2", OTHER)).await.unwrap();
-    app.storefront()
-        .record_delivery(RecordDeliveryRequest {
-            order_id: "o-2".into(),
-            delivered_at: ts(app_now(&app)),
-            line_ids: vec![],
-        })
-        .await
-        .unwrap();
-    app.settle().await;
+    record_delivered(&app, order("o-2", OTHER)).await;
 
     // A predictable key, used first by c-1, then by c-2 for their own order.
     let mut first = create("o-1", vec![refund_item("L1", 1)]);

@@ -160,14 +160,7 @@ async fn manual_review_for_flagged_customers_frequent_returners_and_large_refund
         .unwrap()
         .into_inner();
     assert_eq!((large.status(), large.manual_review), (ReturnStatus::Requested, true));
-    agent(&app2)
-        .set_customer_flag(SetCustomerFlagRequest {
-            customer_id: CUSTOMER.into(),
-            flagged: true,
-            note: "abuse".into(),
-        })
-        .await
-        .unwrap();
+    flag_customer(&app2, "abuse").await;
     let flagged = service(&app2)
         .create_return(create("o-1", vec![refund_item("L2", 1)]))
         .await

@@ -173,15 +173,7 @@ async fn customers_cannot_price_their_exchange_and_unpaid_differences_do_not_shi
 #[tokio::test]
 async fn what_the_store_owes_on_an_exchange_is_refunded_before_it_completes() {
     let app = TestApp::spawn().await;
-    policy(
-        &app,
-        ReturnPolicy {
-            advance_exchange: true,
-            ..Default::default()
-        },
-        &["advance_exchange"],
-    )
-    .await;
+    allow_advance_exchange(&app).await;
     delivered_order(&app, "o-1").await;
     // The storefront may price the replacement itself: 5.00 for 7.50 paid.
     let r = service(&app)
@@ -230,15 +222,7 @@ async fn what_the_store_owes_on_an_exchange_is_refunded_before_it_completes() {
 #[tokio::test]
 async fn an_advance_exchange_that_never_comes_back_is_charged_the_replacement() {
     let app = TestApp::spawn().await;
-    policy(
-        &app,
-        ReturnPolicy {
-            advance_exchange: true,
-            ..Default::default()
-        },
-        &["advance_exchange"],
-    )
-    .await;
+    allow_advance_exchange(&app).await;
     delivered_order(&app, "o-1").await;
     let r = service(&app)
         .create_return(create("o-1", vec![exchange_item("L2", Some("12.00"))]))
@@ -292,15 +276,7 @@ async fn an_advance_exchange_that_never_comes_back_is_charged_the_replacement() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_concurrent_charge_requests_make_one_charge() {
     let app = TestApp::spawn().await;
-    policy(
-        &app,
-        ReturnPolicy {
-            advance_exchange: true,
-            ..Default::default()
-        },
-        &["advance_exchange"],
-    )
-    .await;
+    allow_advance_exchange(&app).await;
     delivered_order(&app, "o-1").await;
     let r = service(&app)
         .create_return(create("o-1", vec![exchange_item("L2", Some("12.00"))]))

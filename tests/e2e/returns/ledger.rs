@@ -38,16 +38,7 @@ async fn case_order(app: &TestApp, order_id: &str) {
         order_discount: None,
         ..order(order_id, CUSTOMER)
     };
-    app.storefront().record_order(request).await.unwrap();
-    app.storefront()
-        .record_delivery(RecordDeliveryRequest {
-            order_id: order_id.into(),
-            delivered_at: ts(app_now(app)),
-            line_ids: vec![],
-        })
-        .await
-        .unwrap();
-    app.settle().await;
+    record_delivered(app, request).await;
 }
 
 fn op() -> impl Strategy<Value = Op> {

@@ -38,17 +38,48 @@ fn amount(m: &Option<Money>) -> &str {
 /// Records order `order_id` of c-1 (L1: 2 units paid 15.00; L2 and L3: 1 unit
 /// paid 7.50 each), delivers it now, and waits until returns knows it.
 async fn delivered_order(app: &TestApp, order_id: &str) {
+    record_delivered(app, order(order_id, CUSTOMER)).await;
+}
+
+/// Records `request`, delivers every line now, and waits until returns knows.
+async fn record_delivered(app: &TestApp, request: aftercare_proto::orders::RecordOrderRequest) {
+    let order_id = request.order_id.clone();
     let mut storefront = app.storefront();
-    storefront.record_order(order(order_id, CUSTOMER)).await.unwrap();
+    storefront.record_order(request).await.unwrap();
     storefront
         .record_delivery(RecordDeliveryRequest {
-            order_id: order_id.into(),
+            order_id,
             delivered_at: ts(app_now(app)),
             line_ids: vec![],
         })
         .await
         .unwrap();
     app.settle().await;
+}
+
+/// Flags c-1 for manual review.
+async fn flag_customer(app: &TestApp, note: &str) {
+    agent(app)
+        .set_customer_flag(SetCustomerFlagRequest {
+            customer_id: CUSTOMER.into(),
+            flagged: true,
+            note: note.into(),
+        })
+        .await
+        .unwrap();
+}
+
+/// Lets replacements ship at approval.
+async fn allow_advance_exchange(app: &TestApp) {
+    policy(
+        app,
+        ReturnPolicy {
+            advance_exchange: true,
+            ..Default::default()
+        },
+        &["advance_exchange"],
+    )
+    .await;
 }
 
 fn app_now(app: &TestApp) -> chrono::DateTime<chrono::Utc> {

@@ -23,16 +23,7 @@ async fn mug_and_laptop(app: &TestApp, order_id: &str, laptop_first: bool) {
         order_discount: None,
         ..order(order_id, CUSTOMER)
     };
-    app.storefront().record_order(request).await.unwrap();
-    app.storefront()
-        .record_delivery(RecordDeliveryRequest {
-            order_id: order_id.into(),
-            delivered_at: ts(app_now(app)),
-            line_ids: vec![],
-        })
-        .await
-        .unwrap();
-    app.settle().await;
+    record_delivered(app, request).await;
 }
 
 async fn category_policy(app: &TestApp, category: &str, p: ReturnPolicy, fields: &[&str]) -> ReturnPolicy {
@@ -123,14 +114,7 @@ async fn an_agent_approving_a_flagged_customer_does_not_let_them_keep_the_items(
         &["auto_approve_max_refund", "keep_item_max_refund"],
     )
     .await;
-    agent(&app)
-        .set_customer_flag(SetCustomerFlagRequest {
-            customer_id: CUSTOMER.into(),
-            flagged: true,
-            note: "keeps and charges back".into(),
-        })
-        .await
-        .unwrap();
+    flag_customer(&app, "keeps and charges back").await;
     let r = customer(&app)
         .create_return(create("o-1", vec![refund_item("L2", 1)]))
         .await

@@ -24,14 +24,7 @@ async fn customers_never_see_internal_fields_staff_do() {
         ],
     )
     .await;
-    app.returns(Role::Agent, "agent-1")
-        .set_customer_flag(SetCustomerFlagRequest {
-            customer_id: CUSTOMER.into(),
-            flagged: true,
-            note: "chargebacks".into(),
-        })
-        .await
-        .unwrap();
+    flag_customer(&app, "chargebacks").await;
     let r = received_return(&app, "o-1", vec![refund_item("L2", 1)], &[("L2", 1, Grade::Resellable)]).await;
     let refund = issue(&app, &r.return_id).await.unwrap();
     let failed = service(&app)

@@ -191,16 +191,7 @@ async fn returns_and_cancellations_racing_on_one_order_never_deadlock() {
     let mut req = order("o-many", CUSTOMER);
     req.lines = vec![line("L1", 50, "1.00"), line("L2", 50, "1.00"), line("L3", 50, "1.00")];
     req.order_discount = None;
-    app.storefront().record_order(req).await.unwrap();
-    app.storefront()
-        .record_delivery(RecordDeliveryRequest {
-            order_id: "o-many".into(),
-            delivered_at: ts(app_now(&app)),
-            line_ids: vec![],
-        })
-        .await
-        .unwrap();
-    app.settle().await;
+    record_delivered(&app, req).await;
     // Items listed in the reverse of the order's line order.
     let reversed = || vec![refund_item("L3", 1), refund_item("L2", 1), refund_item("L1", 1)];
     let mut ids = Vec::new();

@@ -1,138 +1,18 @@
-//! The transactional outbox: typed events (protobuf messages from `proto/`)
-//! are written in the transaction of the change they describe, and delivered
-//! at least once to in-process consumers.
-//!
-//! - **Topics** are the events' protobuf full names
-//!   (`aftercare.orders.events.v1.OrderRecorded`), so a topic is defined once,
-//!   by its message, and a consumer decodes exactly the type it subscribed to.
-//! - **Per-consumer delivery rows**, made in the event's own transaction and
-//!   claimed with `FOR UPDATE SKIP LOCKED`: replicas share the work, and an
-//!   event whose transaction commits late is still delivered (there is no
-//!   "id greater than my cursor" to skip it).
-//! - **Order per aggregate**: a consumer never gets an event while an earlier
-//!   event of the same aggregate (by `seq`) is undelivered for it, retries
-//!   and dead letters included. Writers of one aggregate hold its row lock,
-//!   so `seq` follows their commit order.
-//! - **Retries** with exponential backoff (1 s, 2 s, 4 s, ... capped at one
-//!   hour), at most `max_attempts` times; then the delivery is a **dead
-//!   letter** until an admin replays it ([`dead_letters`], [`replay`]).
-//! - **Isolation**: each consumer runs its own loop, each handler call runs
-//!   in a task of its own under a timeout, and a panic is caught and counted
-//!   as a failed attempt, so one bad consumer cannot stall the others.
-//! - **One event per claim**: each delivery is claimed, handled and marked
-//!   in a transaction of its own, so a row lock is held for one handler call
-//!   at most, and a handler task never outlives its claim (it is aborted
-//!   with it), so no replica can run an event a second time concurrently.
+//! The dispatcher: a loop per consumer, one claim per delivery, order per
+//! aggregate, retries with backoff, dead letters, timeouts and caught panics.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use aftercare_kernel::clock::SharedClock;
 use chrono::{DateTime, Utc};
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgPool;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
+use super::{Event, EventHandler, register_consumer};
 use crate::error::Error;
-
-/// A stored event as consumers see it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Event {
-    pub id: Uuid,
-    /// Position in the outbox; orders the events of one aggregate.
-    pub seq: i64,
-    /// The protobuf full name of the payload's message.
-    pub topic: String,
-    /// The id of the thing the event is about (an order id, a return id).
-    pub aggregate_id: String,
-    /// The message, protobuf-encoded.
-    pub payload: Vec<u8>,
-    pub occurred_at: DateTime<Utc>,
-}
-
-/// The topic of events carrying `M`.
-pub fn topic<M: prost::Name>() -> String {
-    M::full_name()
-}
-
-impl Event {
-    /// The payload as `M`, if this event carries an `M`.
-    pub fn decode<M: prost::Message + prost::Name + Default>(&self) -> Result<Option<M>, String> {
-        if self.topic != M::full_name() {
-            return Ok(None);
-        }
-        M::decode(self.payload.as_slice())
-            .map(Some)
-            .map_err(|e| format!("{}: undecodable payload: {e}", self.topic))
-    }
-}
-
-/// Writes `message` as an event about `aggregate_id` in the caller's
-/// transaction, queued for every consumer subscribed to its topic.
-pub async fn enqueue<M: prost::Message + prost::Name>(
-    tx: &mut PgConnection,
-    aggregate_id: &str,
-    message: &M,
-    now: DateTime<Utc>,
-) -> Result<Uuid, Error> {
-    enqueue_raw(tx, &M::full_name(), aggregate_id, &message.encode_to_vec(), now).await
-}
-
-/// [`enqueue`] for an already encoded payload.
-pub async fn enqueue_raw(
-    tx: &mut PgConnection,
-    topic: &str,
-    aggregate_id: &str,
-    payload: &[u8],
-    now: DateTime<Utc>,
-) -> Result<Uuid, Error> {
-    let id = Uuid::now_v7();
-    // One statement: the event, and a delivery row per subscribed consumer.
-    sqlx::query(
-        "WITH event AS (
-             INSERT INTO platform.outbox_events (id, topic, aggregate_id, payload, occurred_at)
-             VALUES ($1, $2, $3, $4, $5) RETURNING seq)
-         INSERT INTO platform.outbox_deliveries (consumer, event_id, aggregate_id, seq, next_attempt_at)
-         SELECT c.name, $1, $3, event.seq, $5 FROM platform.outbox_consumers c, event
-         WHERE cardinality(c.topics) = 0 OR $2 = ANY (c.topics)",
-    )
-    .bind(id)
-    .bind(topic)
-    .bind(aggregate_id)
-    .bind(payload)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
-    Ok(id)
-}
-
-/// Registers (or updates) a consumer. It receives events emitted after this.
-pub async fn register_consumer(pool: &PgPool, name: &str, topics: &[String]) -> Result<(), Error> {
-    sqlx::query(
-        "INSERT INTO platform.outbox_consumers (name, topics) VALUES ($1, $2)
-         ON CONFLICT (name) DO UPDATE SET topics = EXCLUDED.topics",
-    )
-    .bind(name)
-    .bind(topics)
-    .execute(pool)
-    .await?;
-    Ok(())
-}
-
-pub type HandlerFuture<'a> = Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>>;
-
-/// An in-process consumer. Delivery is at least once: `handle` must be
-/// idempotent (an event may arrive again after a crash, a timeout or a retry).
-pub trait EventHandler: Send + Sync + 'static {
-    /// The consumer's stable name; its delivery rows are keyed by it.
-    fn name(&self) -> &str;
-    /// Topics to receive ([`topic`] of each message type); empty means all.
-    fn topics(&self) -> Vec<String>;
-    fn handle<'a>(&'a self, event: &'a Event) -> HandlerFuture<'a>;
-}
 
 /// How many attempts a delivery gets before it becomes a dead letter, by
 /// default: with the backoff below, about four hours of retries.
@@ -446,89 +326,6 @@ async fn deliver_one(
     }
     tx.commit().await?;
     Ok(true)
-}
-
-/// A delivery that used up its attempts.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DeadLetter {
-    pub consumer: String,
-    pub event_id: Uuid,
-    pub topic: String,
-    pub aggregate_id: String,
-    pub attempts: i32,
-    pub last_error: Option<String>,
-    pub dead_at: DateTime<Utc>,
-}
-
-/// Dead letters, oldest first, optionally of one consumer.
-pub async fn dead_letters(pool: &PgPool, consumer: Option<&str>) -> Result<Vec<DeadLetter>, Error> {
-    let rows = sqlx::query_as::<_, (String, Uuid, String, String, i32, Option<String>, DateTime<Utc>)>(
-        "SELECT d.consumer, d.event_id, e.topic, e.aggregate_id, d.attempts, d.last_error, d.dead_at
-         FROM platform.outbox_deliveries d JOIN platform.outbox_events e ON e.id = d.event_id
-         WHERE d.dead_at IS NOT NULL AND ($1::text IS NULL OR d.consumer = $1)
-         ORDER BY d.dead_at, d.seq",
-    )
-    .bind(consumer)
-    .fetch_all(pool)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(consumer, event_id, topic, aggregate_id, attempts, last_error, dead_at)| DeadLetter {
-                consumer,
-                event_id,
-                topic,
-                aggregate_id,
-                attempts,
-                last_error,
-                dead_at,
-            },
-        )
-        .collect())
-}
-
-/// Puts dead letters back in the queue with a fresh set of attempts, due
-/// now: all of them, or those of one consumer and/or one event. Returns how
-/// many were replayed.
-pub async fn replay(
-    pool: &PgPool,
-    consumer: Option<&str>,
-    event_id: Option<Uuid>,
-    now: DateTime<Utc>,
-) -> Result<u64, Error> {
-    Ok(sqlx::query(
-        "UPDATE platform.outbox_deliveries SET dead_at = NULL, attempts = 0, next_attempt_at = $3
-         WHERE dead_at IS NOT NULL AND ($1::text IS NULL OR consumer = $1) AND ($2::uuid IS NULL OR event_id = $2)",
-    )
-    .bind(consumer)
-    .bind(event_id)
-    .bind(now)
-    .execute(pool)
-    .await?
-    .rows_affected())
-}
-
-/// Gives up on dead letters for good (a poison event that no fix of its
-/// consumer will ever handle): they count as delivered, with a note, and
-/// stop holding back later events of their aggregate. All of them, or those
-/// of one consumer and/or one event; returns how many.
-pub async fn discard(
-    pool: &PgPool,
-    consumer: Option<&str>,
-    event_id: Option<Uuid>,
-    now: DateTime<Utc>,
-) -> Result<u64, Error> {
-    Ok(sqlx::query(
-        "UPDATE platform.outbox_deliveries
-         SET dead_at = NULL, delivered_at = $3, last_error = 'discarded by an admin: ' || COALESCE(last_error, '')
-         WHERE dead_at IS NOT NULL AND ($1::text IS NULL OR consumer = $1) AND ($2::uuid IS NULL OR event_id = $2)",
-    )
-    .bind(consumer)
-    .bind(event_id)
-    .bind(now)
-    .execute(pool)
-    .await?
-    .rows_affected())
 }
 
 #[cfg(test)]

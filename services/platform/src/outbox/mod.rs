@@ -1,0 +1,138 @@
+//! The transactional outbox: typed events (protobuf messages from `proto/`)
+//! are written in the transaction of the change they describe, and delivered
+//! at least once to in-process consumers.
+//!
+//! - **Topics** are the events' protobuf full names
+//!   (`aftercare.orders.events.v1.OrderRecorded`), so a topic is defined once,
+//!   by its message, and a consumer decodes exactly the type it subscribed to.
+//! - **Per-consumer delivery rows**, made in the event's own transaction and
+//!   claimed with `FOR UPDATE SKIP LOCKED`: replicas share the work, and an
+//!   event whose transaction commits late is still delivered (there is no
+//!   "id greater than my cursor" to skip it).
+//! - **Order per aggregate**: a consumer never gets an event while an earlier
+//!   event of the same aggregate (by `seq`) is undelivered for it, retries
+//!   and dead letters included. Writers of one aggregate hold its row lock,
+//!   so `seq` follows their commit order.
+//! - **Retries** with exponential backoff (1 s, 2 s, 4 s, ... capped at one
+//!   hour), at most `max_attempts` times; then the delivery is a **dead
+//!   letter** until an admin replays it ([`dead_letters`], [`replay`]).
+//! - **Isolation**: each consumer runs its own loop, each handler call runs
+//!   in a task of its own under a timeout, and a panic is caught and counted
+//!   as a failed attempt, so one bad consumer cannot stall the others.
+//! - **One event per claim**: each delivery is claimed, handled and marked
+//!   in a transaction of its own, so a row lock is held for one handler call
+//!   at most, and a handler task never outlives its claim (it is aborted
+//!   with it), so no replica can run an event a second time concurrently.
+
+mod dead;
+mod dispatch;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use crate::error::Error;
+
+pub use dead::{DeadLetter, dead_letters, discard, replay};
+pub use dispatch::{
+    DEFAULT_HANDLER_TIMEOUT, DEFAULT_MAX_ATTEMPTS, DispatchOptions, Dispatcher, MAX_BACKOFF, backoff, catch_up,
+};
+
+/// A stored event as consumers see it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub id: Uuid,
+    /// Position in the outbox; orders the events of one aggregate.
+    pub seq: i64,
+    /// The protobuf full name of the payload's message.
+    pub topic: String,
+    /// The id of the thing the event is about (an order id, a return id).
+    pub aggregate_id: String,
+    /// The message, protobuf-encoded.
+    pub payload: Vec<u8>,
+    pub occurred_at: DateTime<Utc>,
+}
+
+/// The topic of events carrying `M`.
+pub fn topic<M: prost::Name>() -> String {
+    M::full_name()
+}
+
+impl Event {
+    /// The payload as `M`, if this event carries an `M`.
+    pub fn decode<M: prost::Message + prost::Name + Default>(&self) -> Result<Option<M>, String> {
+        if self.topic != M::full_name() {
+            return Ok(None);
+        }
+        M::decode(self.payload.as_slice())
+            .map(Some)
+            .map_err(|e| format!("{}: undecodable payload: {e}", self.topic))
+    }
+}
+
+/// Writes `message` as an event about `aggregate_id` in the caller's
+/// transaction, queued for every consumer subscribed to its topic.
+pub async fn enqueue<M: prost::Message + prost::Name>(
+    tx: &mut PgConnection,
+    aggregate_id: &str,
+    message: &M,
+    now: DateTime<Utc>,
+) -> Result<Uuid, Error> {
+    enqueue_raw(tx, &M::full_name(), aggregate_id, &message.encode_to_vec(), now).await
+}
+
+/// [`enqueue`] for an already encoded payload.
+pub async fn enqueue_raw(
+    tx: &mut PgConnection,
+    topic: &str,
+    aggregate_id: &str,
+    payload: &[u8],
+    now: DateTime<Utc>,
+) -> Result<Uuid, Error> {
+    let id = Uuid::now_v7();
+    // One statement: the event, and a delivery row per subscribed consumer.
+    sqlx::query(
+        "WITH event AS (
+             INSERT INTO platform.outbox_events (id, topic, aggregate_id, payload, occurred_at)
+             VALUES ($1, $2, $3, $4, $5) RETURNING seq)
+         INSERT INTO platform.outbox_deliveries (consumer, event_id, aggregate_id, seq, next_attempt_at)
+         SELECT c.name, $1, $3, event.seq, $5 FROM platform.outbox_consumers c, event
+         WHERE cardinality(c.topics) = 0 OR $2 = ANY (c.topics)",
+    )
+    .bind(id)
+    .bind(topic)
+    .bind(aggregate_id)
+    .bind(payload)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    Ok(id)
+}
+
+/// Registers (or updates) a consumer. It receives events emitted after this.
+pub async fn register_consumer(pool: &PgPool, name: &str, topics: &[String]) -> Result<(), Error> {
+    sqlx::query(
+        "INSERT INTO platform.outbox_consumers (name, topics) VALUES ($1, $2)
+         ON CONFLICT (name) DO UPDATE SET topics = EXCLUDED.topics",
+    )
+    .bind(name)
+    .bind(topics)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+pub type HandlerFuture<'a> = Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>>;
+
+/// An in-process consumer. Delivery is at least once: `handle` must be
+/// idempotent (an event may arrive again after a crash, a timeout or a retry).
+pub trait EventHandler: Send + Sync + 'static {
+    /// The consumer's stable name; its delivery rows are keyed by it.
+    fn name(&self) -> &str;
+    /// Topics to receive ([`topic`] of each message type); empty means all.
+    fn topics(&self) -> Vec<String>;
+    fn handle<'a>(&'a self, event: &'a Event) -> HandlerFuture<'a>;
+}
