@@ -226,6 +226,20 @@ async fn deliver_batch(
 /// blocking: a delivery the dispatcher is handling right now is skipped (it
 /// lands a moment later), and a failure is the dispatcher's to retry.
 pub async fn catch_up(pool: &PgPool, clock: &SharedClock, handler: &Arc<dyn EventHandler>, aggregate_id: &str) {
+    // Almost always nothing is pending: one indexed read, no transaction.
+    let pending = sqlx::query_scalar::<_, bool>(
+        "SELECT EXISTS (SELECT 1 FROM platform.outbox_deliveries
+                        WHERE consumer = $1 AND aggregate_id = $2 AND delivered_at IS NULL AND dead_at IS NULL
+                          AND next_attempt_at <= $3)",
+    )
+    .bind(handler.name())
+    .bind(aggregate_id)
+    .bind(clock.now())
+    .fetch_one(pool)
+    .await;
+    if matches!(pending, Ok(false)) {
+        return;
+    }
     let options = DispatchOptions::default();
     let mut delivered = 0;
     while delivered < options.batch_size {
