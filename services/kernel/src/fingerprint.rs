@@ -19,11 +19,6 @@ impl Fingerprint {
         self
     }
 
-    pub fn bytes(&mut self, b: &[u8]) -> &mut Self {
-        self.0.update(b);
-        self
-    }
-
     pub fn finish(self) -> [u8; 32] {
         self.0.finalize().into()
     }

@@ -10,6 +10,7 @@
 
 pub mod channel;
 pub mod clock;
+pub mod currency;
 pub mod fingerprint;
 pub mod ids;
 pub mod money;
@@ -19,7 +20,8 @@ pub mod validate;
 pub mod violations;
 
 pub use chrono::{DateTime, Duration, Utc};
-pub use money::{Currency, Money, MoneyError};
+pub use currency::Currency;
+pub use money::{Money, MoneyError};
 pub use percent::Percent;
 pub use rust_decimal::{Decimal, RoundingStrategy};
 pub use violations::{InvalidInput, Violation, Violations};

@@ -5,16 +5,7 @@ use super::*;
 #[tokio::test]
 async fn auto_approval_and_keep_the_item_refund_at_once() {
     let app = TestApp::spawn().await;
-    policy(
-        &app,
-        ReturnPolicy {
-            auto_approve_max_refund: eur_list("100"),
-            keep_item_max_refund: eur_list("10"),
-            ..Default::default()
-        },
-        &["auto_approve_max_refund", "keep_item_max_refund"],
-    )
-    .await;
+    keep_small_returns(&app).await;
     delivered_order(&app, "o-1").await;
 
     // 7.50 is under the keep-the-item amount: approved, kept, refunded.

@@ -69,6 +69,21 @@ async fn flag_customer(app: &TestApp, note: &str) {
         .unwrap();
 }
 
+/// Approves returns up to 100.00 at once, and lets the customer keep items
+/// up to 10.00.
+async fn keep_small_returns(app: &TestApp) {
+    policy(
+        app,
+        ReturnPolicy {
+            auto_approve_max_refund: eur_list("100"),
+            keep_item_max_refund: eur_list("10"),
+            ..Default::default()
+        },
+        &["auto_approve_max_refund", "keep_item_max_refund"],
+    )
+    .await;
+}
+
 /// Lets replacements ship at approval.
 async fn allow_advance_exchange(app: &TestApp) {
     policy(

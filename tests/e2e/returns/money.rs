@@ -104,16 +104,7 @@ async fn each_item_pays_its_own_categorys_fee_whatever_the_order() {
 async fn an_agent_approving_a_flagged_customer_does_not_let_them_keep_the_items() {
     let app = TestApp::spawn().await;
     delivered_order(&app, "o-1").await;
-    policy(
-        &app,
-        ReturnPolicy {
-            auto_approve_max_refund: eur_list("100"),
-            keep_item_max_refund: eur_list("10"),
-            ..Default::default()
-        },
-        &["auto_approve_max_refund", "keep_item_max_refund"],
-    )
-    .await;
+    keep_small_returns(&app).await;
     flag_customer(&app, "keeps and charges back").await;
     let r = customer(&app)
         .create_return(create("o-1", vec![refund_item("L2", 1)]))
@@ -146,16 +137,7 @@ async fn ledger(app: &TestApp, order_id: &str, line_id: &str) -> (i32, String) {
 async fn canceling_a_kept_return_after_its_refund_failed_releases_its_money() {
     let app = TestApp::spawn().await;
     delivered_order(&app, "o-1").await;
-    policy(
-        &app,
-        ReturnPolicy {
-            auto_approve_max_refund: eur_list("100"),
-            keep_item_max_refund: eur_list("10"),
-            ..Default::default()
-        },
-        &["auto_approve_max_refund", "keep_item_max_refund"],
-    )
-    .await;
+    keep_small_returns(&app).await;
     let kept = customer(&app)
         .create_return(create("o-1", vec![refund_item("L2", 1)]))
         .await

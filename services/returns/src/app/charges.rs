@@ -8,20 +8,13 @@ use aftercare_platform::auth::Caller;
 use aftercare_platform::error::Error;
 use aftercare_platform::uow::Replay;
 
-use super::{Author, Returns, complete, note, visible_return};
+use super::{Author, Outcome, Returns, complete, note, visible_return};
 use crate::domain::*;
 use crate::events;
 use crate::store::{charges as store, returns as return_store};
 
 /// The idempotency scope of ChargeExchangeDifference.
 const SCOPE: &str = "returns.ChargeExchangeDifference";
-
-/// What the payment provider answered to a charge.
-#[derive(Debug, Clone)]
-pub enum ChargeOutcome {
-    Paid(String),
-    Failed(String),
-}
 
 impl Returns {
     /// Sets replacement prices (per unit, by line) and settles the exchange
@@ -125,7 +118,7 @@ impl Returns {
     /// Settles a pending charge; a repeated confirmation with the same
     /// reference answers the settled charge. A paid charge completes an
     /// exchange that was only waiting for it.
-    pub async fn settle_charge(&self, caller: &Caller, id: ChargeId, outcome: ChargeOutcome) -> Result<Charge, Error> {
+    pub async fn settle_charge(&self, caller: &Caller, id: ChargeId, outcome: Outcome) -> Result<Charge, Error> {
         let mut uow = self.ctx.begin().await?;
         let now = uow.now();
         let not_found = || ReturnError::not_found("charge", id.to_string());
@@ -134,7 +127,7 @@ impl Returns {
         let (mut r, policies) = visible_return(uow.conn(), caller, charge.return_id, true).await?;
         let mut charge = store::get_charge(uow.conn(), id, true).await?.ok_or_else(not_found)?;
         match (&outcome, charge.status) {
-            (ChargeOutcome::Paid(reference), ChargeStatus::Succeeded)
+            (Outcome::Paid(reference), ChargeStatus::Succeeded)
                 if charge.provider_reference.as_deref() == Some(reference) =>
             {
                 return Ok(charge);
@@ -147,7 +140,7 @@ impl Returns {
         let by = Author::of(caller);
         let aggregate = r.return_id.to_string();
         match outcome {
-            ChargeOutcome::Paid(reference) => {
+            Outcome::Paid(reference) => {
                 charge.status = ChargeStatus::Succeeded;
                 charge.provider_reference = Some(reference);
                 store::update_charge(uow.conn(), &charge).await?;
@@ -159,7 +152,7 @@ impl Returns {
                     complete(&mut uow, &mut r, &policies, &Author::SYSTEM).await?;
                 }
             }
-            ChargeOutcome::Failed(reason) => {
+            Outcome::Failed(reason) => {
                 charge.status = ChargeStatus::Failed;
                 charge.failure_reason = Some(reason.clone());
                 store::update_charge(uow.conn(), &charge).await?;

@@ -62,6 +62,15 @@ impl Returns {
     }
 }
 
+/// What the payment provider answered to a refund or a charge.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// Paid, with the provider's reference.
+    Paid(String),
+    /// Not paid, with the provider's error.
+    Failed(String),
+}
+
 /// Who did something, for the timeline: a caller's role, or the system.
 #[derive(Debug, Clone)]
 pub struct Author {

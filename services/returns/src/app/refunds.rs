@@ -6,22 +6,13 @@ use aftercare_platform::auth::Caller;
 use aftercare_platform::error::Error;
 use aftercare_platform::uow::Replay;
 
-use super::{Author, Returns, complete, issue_refund, note, visible_return};
+use super::{Author, Outcome, Returns, complete, issue_refund, note, visible_return};
 use crate::domain::*;
 use crate::events;
 use crate::store::{refunds as store, returns as return_store};
 
 /// The idempotency scope of IssueRefund.
 const SCOPE: &str = "returns.IssueRefund";
-
-/// What the payment provider answered.
-#[derive(Debug, Clone)]
-pub enum Outcome {
-    /// Paid, with the provider's reference.
-    Paid(String),
-    /// Not paid, with the provider's error.
-    Failed(String),
-}
 
 impl Returns {
     pub async fn issue_refund(&self, caller: &Caller, id: ReturnId, request_id: &str) -> Result<Refund, Error> {

@@ -18,9 +18,7 @@ use aftercare_proto::returns::return_service_server::{ReturnService, ReturnServi
 use tonic::{Request, Response, Status};
 
 use crate::app::Returns;
-use crate::app::charges::ChargeOutcome;
 use crate::app::lifecycle::NewMessage;
-use crate::app::refunds::Outcome;
 use convert::*;
 use parse::{MAX_CATEGORY, MAX_ID, MAX_MESSAGE, MAX_SHORT_TEXT};
 use visibility::visible_to;
@@ -271,11 +269,8 @@ impl ReturnService for ReturnGrpc {
     async fn confirm_refund(&self, request: Request<pb::ConfirmRefundRequest>) -> Answer<pb::Refund> {
         let caller = caller(&request)?;
         let req = request.into_inner();
-        let mut v = Violations::new();
-        validate::id(&mut v, "provider_reference", &req.provider_reference, MAX_ID);
-        v.finish().map_err(Error::from)?;
+        let outcome = parse::paid(req.provider_reference)?;
         let id = parse::required_refund_id(&req.refund_id)?;
-        let outcome = Outcome::Paid(req.provider_reference);
         let refund = self.app.settle_refund(&caller, id, outcome).await?;
         Ok(Response::new(visible_to(refund_to_proto(&refund), &caller)))
     }
@@ -283,11 +278,8 @@ impl ReturnService for ReturnGrpc {
     async fn fail_refund(&self, request: Request<pb::FailRefundRequest>) -> Answer<pb::Refund> {
         let caller = caller(&request)?;
         let req = request.into_inner();
-        let mut v = Violations::new();
-        validate::required_text(&mut v, "reason", &req.reason, MAX_SHORT_TEXT);
-        v.finish().map_err(Error::from)?;
+        let outcome = parse::failed(req.reason)?;
         let id = parse::required_refund_id(&req.refund_id)?;
-        let outcome = Outcome::Failed(req.reason);
         let refund = self.app.settle_refund(&caller, id, outcome).await?;
         Ok(Response::new(visible_to(refund_to_proto(&refund), &caller)))
     }
@@ -329,28 +321,18 @@ impl ReturnService for ReturnGrpc {
     async fn confirm_charge(&self, request: Request<pb::ConfirmChargeRequest>) -> Answer<pb::Charge> {
         let caller = caller(&request)?;
         let req = request.into_inner();
-        let mut v = Violations::new();
-        validate::id(&mut v, "provider_reference", &req.provider_reference, MAX_ID);
-        v.finish().map_err(Error::from)?;
+        let outcome = parse::paid(req.provider_reference)?;
         let id = parse::required_charge_id(&req.charge_id)?;
-        let charge = self
-            .app
-            .settle_charge(&caller, id, ChargeOutcome::Paid(req.provider_reference))
-            .await?;
+        let charge = self.app.settle_charge(&caller, id, outcome).await?;
         Ok(Response::new(visible_to(charge_to_proto(&charge), &caller)))
     }
 
     async fn fail_charge(&self, request: Request<pb::FailChargeRequest>) -> Answer<pb::Charge> {
         let caller = caller(&request)?;
         let req = request.into_inner();
-        let mut v = Violations::new();
-        validate::required_text(&mut v, "reason", &req.reason, MAX_SHORT_TEXT);
-        v.finish().map_err(Error::from)?;
+        let outcome = parse::failed(req.reason)?;
         let id = parse::required_charge_id(&req.charge_id)?;
-        let charge = self
-            .app
-            .settle_charge(&caller, id, ChargeOutcome::Failed(req.reason))
-            .await?;
+        let charge = self.app.settle_charge(&caller, id, outcome).await?;
         Ok(Response::new(visible_to(charge_to_proto(&charge), &caller)))
     }
 

@@ -9,6 +9,7 @@ use aftercare_proto::common::Money as PbMoney;
 use aftercare_proto::returns as pb;
 use prost::Message;
 
+use crate::app::Outcome;
 use crate::app::create::{NewItem, NewReturn};
 use crate::app::lifecycle::Parcel;
 use crate::domain::*;
@@ -52,6 +53,22 @@ pub fn required_charge_id(value: &str) -> Result<ChargeId, Error> {
     let mut v = Violations::new();
     let id = uuid_field(&mut v, "charge_id", value, ChargeId::parse);
     Ok(v.finish_with(id)?)
+}
+
+/// A payment provider's answer, checked: a paid one names its reference, a
+/// failed one its reason.
+pub fn paid(provider_reference: String) -> Result<Outcome, Error> {
+    let mut v = Violations::new();
+    validate::id(&mut v, "provider_reference", &provider_reference, MAX_ID);
+    v.finish()?;
+    Ok(Outcome::Paid(provider_reference))
+}
+
+pub fn failed(reason: String) -> Result<Outcome, Error> {
+    let mut v = Violations::new();
+    validate::required_text(&mut v, "reason", &reason, MAX_SHORT_TEXT);
+    v.finish()?;
+    Ok(Outcome::Failed(reason))
 }
 
 /// Replacement prices by line: each once, non-negative, a known currency
