@@ -46,20 +46,24 @@ impl Orders {
         new.check(self.ctx.clock.now(), &mut v);
         v.finish()?;
         let priced = new.price();
+        let order_id = priced.order.order_id.clone();
+        // Read first: storefronts retry, and a retry of a recorded order is
+        // answered by one read, without a transaction.
+        let recorded = store::get_order(&mut *self.ctx.read().await?, &order_id, false).await?;
+        if let Some(recorded) = recorded {
+            return replay(recorded, &priced.content_hash);
+        }
         let mut uow = self.ctx.begin().await?;
         let now = uow.now();
-        let order_id = priced.order.order_id.clone();
         if store::insert_order(uow.conn(), &priced, now).await? {
-            let order = load(uow.conn(), &order_id, false).await?;
+            let order = priced.into_order(now);
             uow.emit(&order_id, &events::order_recorded(&order)).await?;
             uow.commit().await?;
             return Ok(order);
         }
-        if store::content_hash(uow.conn(), &order_id).await?.as_deref() == Some(&priced.content_hash[..]) {
-            load(uow.conn(), &order_id, false).await
-        } else {
-            Err(OrderError::IdConflict { order_id }.into())
-        }
+        // A concurrent call recorded it between the read and the insert.
+        let recorded = store::get_order(uow.conn(), &order_id, false).await?;
+        replay(recorded.ok_or(OrderError::NotFound(order_id))?, &priced.content_hash)
     }
 
     /// Marks lines delivered (once each).
@@ -155,5 +159,19 @@ impl Orders {
 async fn load(conn: &mut PgConnection, order_id: &str, for_update: bool) -> Result<Order, Error> {
     store::get_order(conn, order_id, for_update)
         .await?
+        .map(|r| r.order)
         .ok_or_else(|| OrderError::NotFound(order_id.to_owned()).into())
+}
+
+/// The recorded order again when the same content is reported again; a
+/// conflict when other content reuses its id.
+fn replay(recorded: store::Recorded, content_hash: &[u8]) -> Result<Order, Error> {
+    if recorded.content_hash == content_hash {
+        Ok(recorded.order)
+    } else {
+        Err(OrderError::IdConflict {
+            order_id: recorded.order.order_id,
+        }
+        .into())
+    }
 }

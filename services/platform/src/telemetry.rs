@@ -1,8 +1,9 @@
 //! Logs, the per-RPC span and Prometheus metrics.
 //!
 //! [`RpcLayer`] wraps the gRPC server: every call gets a `rpc` span (service,
-//! method, code, latency, caller role — never tokens or personal data), one
-//! log line when it ends, and counts and latency histograms in [`Metrics`].
+//! method, code, latency, caller role — never tokens or personal data), a
+//! log line when it ends (WARN for the server's own failures, else DEBUG),
+//! and counts and latency histograms in [`Metrics`].
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -50,13 +51,17 @@ struct Histogram {
     count: u64,
 }
 
+/// One method's calls by status code, and its latency.
 #[derive(Default)]
-struct Registry {
-    /// (service, method, code) → calls.
-    calls: BTreeMap<(String, String, &'static str), u64>,
-    /// (service, method) → latency.
-    latency: BTreeMap<(String, String), Histogram>,
+struct MethodStats {
+    calls: BTreeMap<&'static str, u64>,
+    latency: Histogram,
 }
+
+/// Keyed by service, then method: a call looks its method up by `&str` and
+/// allocates only the first time a method is seen.
+#[derive(Default)]
+struct Registry(BTreeMap<String, BTreeMap<String, MethodStats>>);
 
 /// Per-RPC counters and latency histograms, rendered in the Prometheus text
 /// format.
@@ -66,10 +71,16 @@ pub struct Metrics(Arc<Mutex<Registry>>);
 impl Metrics {
     pub fn record(&self, service: &str, method: &str, code: &'static str, seconds: f64) {
         let mut r = self.0.lock().expect("metrics lock");
-        *r.calls
-            .entry((service.to_owned(), method.to_owned(), code))
-            .or_default() += 1;
-        let h = r.latency.entry((service.to_owned(), method.to_owned())).or_default();
+        if !r.0.contains_key(service) {
+            r.0.insert(service.to_owned(), BTreeMap::new());
+        }
+        let methods = r.0.get_mut(service).expect("inserted above");
+        if !methods.contains_key(method) {
+            methods.insert(method.to_owned(), MethodStats::default());
+        }
+        let stats = methods.get_mut(method).expect("inserted above");
+        *stats.calls.entry(code).or_default() += 1;
+        let h = &mut stats.latency;
         for (i, bound) in BUCKETS.iter().enumerate() {
             if seconds <= *bound {
                 h.counts[i] += 1;
@@ -81,18 +92,25 @@ impl Metrics {
 
     pub fn render(&self) -> String {
         let r = self.0.lock().expect("metrics lock");
+        let methods = || {
+            r.0.iter()
+                .flat_map(|(service, methods)| methods.iter().map(move |(method, stats)| (service, method, stats)))
+        };
         let mut out = String::new();
         out.push_str("# HELP aftercare_rpc_requests_total gRPC calls handled, by method and status code.\n");
         out.push_str("# TYPE aftercare_rpc_requests_total counter\n");
-        for ((service, method, code), n) in &r.calls {
-            let _ = writeln!(
-                out,
-                "aftercare_rpc_requests_total{{service=\"{service}\",method=\"{method}\",code=\"{code}\"}} {n}"
-            );
+        for (service, method, stats) in methods() {
+            for (code, n) in &stats.calls {
+                let _ = writeln!(
+                    out,
+                    "aftercare_rpc_requests_total{{service=\"{service}\",method=\"{method}\",code=\"{code}\"}} {n}"
+                );
+            }
         }
         out.push_str("# HELP aftercare_rpc_duration_seconds gRPC call latency, by method.\n");
         out.push_str("# TYPE aftercare_rpc_duration_seconds histogram\n");
-        for ((service, method), h) in &r.latency {
+        for (service, method, stats) in methods() {
+            let h = &stats.latency;
             let labels = format!("service=\"{service}\",method=\"{method}\"");
             for (bound, count) in BUCKETS.iter().zip(h.counts) {
                 let _ = writeln!(
@@ -134,6 +152,25 @@ pub fn code_name(code: tonic::Code) -> &'static str {
         DataLoss => "DATA_LOSS",
         Unauthenticated => "UNAUTHENTICATED",
     }
+}
+
+/// `/package.Service/Method` -> `package.Service`.
+fn service_of(path: &str) -> &str {
+    let path = path.trim_start_matches('/');
+    path.split_once('/').map_or(path, |(service, _)| service)
+}
+
+/// `/package.Service/Method` -> `Method`.
+fn method_of(path: &str) -> &str {
+    path.trim_start_matches('/')
+        .split_once('/')
+        .map_or("", |(_, method)| method)
+}
+
+/// Codes that say the server, not the caller, went wrong.
+fn is_server_fault(code: tonic::Code) -> bool {
+    use tonic::Code::*;
+    matches!(code, Internal | Unknown | Unavailable | DataLoss | DeadlineExceeded)
 }
 
 /// Tower layer that observes every gRPC call.
@@ -179,13 +216,11 @@ where
     }
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        let path = request.uri().path();
-        let (service, method) = path.trim_start_matches('/').split_once('/').unwrap_or((path, ""));
-        let (service, method) = (service.to_owned(), method.to_owned());
+        let path = request.uri().path().to_owned();
         let span = tracing::info_span!(
             "rpc",
-            rpc.service = %service,
-            rpc.method = %method,
+            rpc.service = service_of(&path),
+            rpc.method = method_of(&path),
             role = tracing::field::Empty,
             code = tracing::field::Empty,
             latency_ms = tracing::field::Empty,
@@ -213,15 +248,22 @@ where
             // Paths are caller-chosen: label unknown ones as one series so
             // that no caller can grow the metrics without bound.
             let (service, method) = if code == tonic::Code::Unimplemented {
-                ("unknown".to_owned(), "unknown".to_owned())
+                ("unknown", "unknown")
             } else {
-                (service, method)
+                (service_of(&path), method_of(&path))
             };
-            let code = code_name(code);
-            metrics.record(&service, &method, code, elapsed.as_secs_f64());
-            span.record("code", code);
+            let name = code_name(code);
+            metrics.record(service, method, name, elapsed.as_secs_f64());
+            span.record("code", name);
             span.record("latency_ms", elapsed.as_secs_f64() * 1000.0);
-            tracing::info!(parent: &span, "rpc finished");
+            // A line per call is a write per call: the metrics count every
+            // call, so the log keeps what needs a look — the server's own
+            // failures — and the rest at DEBUG (`RUST_LOG=aftercare=debug`).
+            if is_server_fault(code) {
+                tracing::warn!(parent: &span, "rpc failed");
+            } else {
+                tracing::debug!(parent: &span, "rpc finished");
+            }
             result
         })
     }

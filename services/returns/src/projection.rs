@@ -6,7 +6,7 @@
 use aftercare_kernel::{DateTime, Utc};
 use aftercare_platform::outbox::{Event, EventHandler, HandlerFuture, topic};
 use aftercare_platform::wire::{from_timestamp, parse_money};
-use aftercare_proto::order_events::{OrderCanceled, OrderDelivered, OrderRecorded};
+use aftercare_proto::order_events::{OrderCanceled, OrderDelivered, OrderRecorded, RecordedLine};
 use sqlx::PgPool;
 
 /// The consumer name; its subscription is also made by the migrations, so
@@ -45,94 +45,91 @@ impl OrderProjection {
         }
         if let Some(e) = event.decode::<OrderDelivered>()? {
             let delivered_at = time(e.delivered_at.as_ref(), "delivered_at")?;
-            self.require_order(&e.order_id).await?;
-            sqlx::query(
-                "UPDATE returns.order_lines SET delivered_at = COALESCE(delivered_at, $3)
-                 WHERE order_id = $1 AND line_id = ANY ($2)",
+            let known: bool = sqlx::query_scalar(
+                "WITH delivered AS (
+                     UPDATE returns.order_lines SET delivered_at = COALESCE(delivered_at, $3)
+                     WHERE order_id = $1 AND line_id = ANY ($2))
+                 SELECT EXISTS (SELECT 1 FROM returns.orders WHERE order_id = $1)",
             )
             .bind(&e.order_id)
             .bind(&e.line_ids)
             .bind(delivered_at)
-            .execute(&self.pool)
+            .fetch_one(&self.pool)
             .await
             .map_err(db)?;
-            return Ok(());
+            return recorded_before(known, &e.order_id);
         }
         if let Some(e) = event.decode::<OrderCanceled>()? {
             let canceled_at = time(e.canceled_at.as_ref(), "canceled_at")?;
-            self.require_order(&e.order_id).await?;
-            sqlx::query("UPDATE returns.orders SET canceled_at = COALESCE(canceled_at, $2) WHERE order_id = $1")
-                .bind(&e.order_id)
-                .bind(canceled_at)
-                .execute(&self.pool)
-                .await
-                .map_err(db)?;
-            return Ok(());
+            let updated =
+                sqlx::query("UPDATE returns.orders SET canceled_at = COALESCE(canceled_at, $2) WHERE order_id = $1")
+                    .bind(&e.order_id)
+                    .bind(canceled_at)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db)?
+                    .rows_affected();
+            return recorded_before(updated == 1, &e.order_id);
         }
         // Never silently "handle" what it does not understand: a replayed
         // event of a retired topic stays visible as a failure.
         Err(format!("unexpected topic {}", event.topic))
     }
 
+    /// The order and its lines in one statement (atomic without a
+    /// transaction); the lines go in only when the order row did.
     async fn recorded(&self, e: OrderRecorded) -> Result<(), String> {
         let order_id = required(&e.order_id, "order_id")?;
-        let mut tx = self.pool.begin().await.map_err(db)?;
-        let inserted = sqlx::query(
-            "INSERT INTO returns.orders (order_id, customer_id, currency_code) VALUES ($1, $2, $3)
-             ON CONFLICT (order_id) DO NOTHING",
-        )
-        .bind(order_id)
-        .bind(required(&e.customer_id, "customer_id")?)
-        .bind(required(&e.currency_code, "currency_code")?)
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?
-        .rows_affected();
-        if inserted == 0 {
-            return Ok(()); // seen before
-        }
-        for (position, line) in e.lines.iter().enumerate() {
-            let paid = line
+        let mut paid = Vec::with_capacity(e.lines.len());
+        for line in &e.lines {
+            let amount = line
                 .paid_amount
                 .as_ref()
                 .ok_or("paid_amount missing")
                 .and_then(|m| parse_money(m).map_err(|_| "bad paid_amount"))?;
-            if paid.currency().code() != e.currency_code {
+            if amount.currency().code() != e.currency_code {
                 return Err(format!("line {} is paid in another currency", line.line_id));
             }
-            sqlx::query(
-                "INSERT INTO returns.order_lines (order_id, line_id, position, sku, product_name, category,
-                     quantity, paid_amount) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            )
-            .bind(order_id)
-            .bind(&line.line_id)
-            .bind(position as i32)
-            .bind(&line.sku)
-            .bind(&line.product_name)
-            .bind(&line.category)
-            .bind(line.quantity)
-            .bind(paid.amount())
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
+            paid.push(amount.amount());
         }
-        tx.commit().await.map_err(db)
+        let col = |f: fn(&RecordedLine) -> &String| e.lines.iter().map(f).collect::<Vec<_>>();
+        let positions: Vec<i32> = (0..e.lines.len() as i32).collect();
+        let quantities: Vec<i32> = e.lines.iter().map(|l| l.quantity).collect();
+        sqlx::query(
+            "WITH o AS (
+                 INSERT INTO returns.orders (order_id, customer_id, currency_code) VALUES ($1, $2, $3)
+                 ON CONFLICT (order_id) DO NOTHING
+                 RETURNING order_id)
+             INSERT INTO returns.order_lines (order_id, line_id, position, sku, product_name, category,
+                 quantity, paid_amount)
+             SELECT o.order_id, l.* FROM o,
+                 UNNEST($4::text[], $5::int[], $6::text[], $7::text[], $8::text[], $9::int[], $10::numeric[]) AS l",
+        )
+        .bind(order_id)
+        .bind(required(&e.customer_id, "customer_id")?)
+        .bind(required(&e.currency_code, "currency_code")?)
+        .bind(col(|l| &l.line_id))
+        .bind(positions)
+        .bind(col(|l| &l.sku))
+        .bind(col(|l| &l.product_name))
+        .bind(col(|l| &l.category))
+        .bind(quantities)
+        .bind(paid)
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(())
     }
+}
 
-    /// A delivery or cancellation is never delivered before its order's
-    /// event (the dispatcher keeps one order's events in order); this guards
-    /// against an order whose recording was lost, so the event is retried.
-    async fn require_order(&self, order_id: &str) -> Result<(), String> {
-        let known: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM returns.orders WHERE order_id = $1)")
-            .bind(order_id)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(db)?;
-        if known {
-            Ok(())
-        } else {
-            Err(format!("order {order_id} not recorded yet"))
-        }
+/// A delivery or cancellation is never delivered before its order's event
+/// (the dispatcher keeps one order's events in order); this guards against
+/// an order whose recording was lost, so the event is retried.
+fn recorded_before(known: bool, order_id: &str) -> Result<(), String> {
+    if known {
+        Ok(())
+    } else {
+        Err(format!("order {order_id} not recorded yet"))
     }
 }
 

@@ -8,6 +8,7 @@ use aftercare_kernel::fingerprint::Fingerprint;
 use aftercare_kernel::{Currency, DateTime, Money, Utc, Violations};
 
 use super::CLOCK_SKEW;
+use super::order::{Line, Order};
 
 /// A paid order as reported, before pricing. Amounts are in its currency.
 #[derive(Debug, Clone, PartialEq)]
@@ -168,6 +169,46 @@ pub struct PricedLine {
     pub line: NewLine,
     pub order_discount_allocation: Money,
     pub paid_amount: Money,
+}
+
+impl PricedOrder {
+    /// The order as stored when recorded at `now`: what reading it back in
+    /// the same transaction would return, without the round trip.
+    pub fn into_order(self, now: DateTime<Utc>) -> Order {
+        let o = self.order;
+        Order {
+            order_id: o.order_id,
+            customer_id: o.customer_id,
+            placed_at: o.placed_at,
+            currency: o.currency,
+            channel: o.channel,
+            lines: self
+                .lines
+                .into_iter()
+                .map(|p| Line {
+                    line_id: p.line.line_id,
+                    sku: p.line.sku,
+                    product_name: p.line.product_name,
+                    category: p.line.category,
+                    quantity: p.line.quantity,
+                    unit_price: p.line.unit_price,
+                    line_discount: p.line.discount,
+                    order_discount_allocation: p.order_discount_allocation,
+                    paid_amount: p.paid_amount,
+                    serial_numbers: p.line.serial_numbers,
+                    delivered_at: None,
+                })
+                .collect(),
+            subtotal: self.subtotal,
+            discount_total: self.discount_total,
+            order_discount: o.order_discount,
+            shipping_amount: o.shipping_amount,
+            total: self.total,
+            canceled_at: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use aftercare_platform::auth::Caller;
 use aftercare_platform::error::Error;
 use aftercare_platform::uow::Replay;
 
-use super::{Author, Outcome, Returns, complete, note, visible_return};
+use super::{Author, Outcome, Returns, complete, note};
 use crate::domain::*;
 use crate::events;
 use crate::store::{charges as store, returns as return_store};
@@ -27,7 +27,7 @@ impl Returns {
     ) -> Result<(Return, Policies), Error> {
         let mut uow = self.ctx.begin().await?;
         let now = uow.now();
-        let (mut r, policies) = visible_return(uow.conn(), caller, id, true).await?;
+        let (mut r, policies) = self.visible_return(uow.conn(), caller, id, true).await?;
         r.check_pricing()?;
         let mut v = aftercare_kernel::Violations::new();
         for (i, (line_id, price)) in prices.iter().enumerate() {
@@ -90,7 +90,7 @@ impl Returns {
                 .ok_or_else(|| Error::internal("a stored charge is gone"));
         }
         let now = uow.now();
-        let (mut r, policies) = visible_return(uow.conn(), caller, id, true).await?;
+        let (mut r, policies) = self.visible_return(uow.conn(), caller, id, true).await?;
         let amount = r.charge_due(&policies)?;
         let charge = Charge {
             charge_id: ChargeId::new(),
@@ -124,7 +124,7 @@ impl Returns {
         let not_found = || ReturnError::not_found("charge", id.to_string());
         let charge = store::get_charge(uow.conn(), id, false).await?.ok_or_else(not_found)?;
         // The return first, then the charge: the order every writer uses.
-        let (mut r, policies) = visible_return(uow.conn(), caller, charge.return_id, true).await?;
+        let (mut r, policies) = self.visible_return(uow.conn(), caller, charge.return_id, true).await?;
         let mut charge = store::get_charge(uow.conn(), id, true).await?.ok_or_else(not_found)?;
         match (&outcome, charge.status) {
             (Outcome::Paid(reference), ChargeStatus::Succeeded)

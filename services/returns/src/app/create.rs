@@ -2,18 +2,16 @@
 //! policy, units reserved, triage (manual review, automatic approval, kept
 //! items), exactly once per request_id.
 
-use std::collections::HashMap;
-
 use aftercare_kernel::channel::Channel;
 use aftercare_kernel::{Money, Violations};
 use aftercare_platform::auth::{Caller, Role};
 use aftercare_platform::error::Error;
 use aftercare_platform::uow::Replay;
 
-use super::{Author, Returns, on_approved, transition, visible_return};
+use super::{Author, Returns, on_approved, transition};
 use crate::domain::*;
 use crate::events;
-use crate::store::{orders, policies as policy_store, returns as return_store};
+use crate::store::{orders, returns as return_store};
 
 /// An item as requested, already checked field by field.
 #[derive(Debug, Clone)]
@@ -50,12 +48,36 @@ impl Returns {
         fingerprint: &[u8],
         input: NewReturn,
     ) -> Result<(Return, Policies), Error> {
+        // Usually the order's facts are current and this is one attempt.
+        // When order intake has events for the order that this service has
+        // not applied yet (an order or a delivery just acknowledged), the
+        // attempt is rolled back (its key claim with it), they are applied,
+        // and the call runs again.
+        if let Some(created) = self.try_create(caller, request_id, fingerprint, &input, true).await? {
+            return Ok(created);
+        }
         self.catch_up_order(&input.order_id).await;
+        self.try_create(caller, request_id, fingerprint, &input, false)
+            .await?
+            .ok_or_else(|| ReturnError::not_found("order", &input.order_id).into())
+    }
+
+    /// One attempt at [`Returns::create`]; `None` (only with `may_defer`)
+    /// when the order's facts must be caught up first.
+    async fn try_create(
+        &self,
+        caller: &Caller,
+        request_id: &str,
+        fingerprint: &[u8],
+        input: &NewReturn,
+        may_defer: bool,
+    ) -> Result<Option<(Return, Policies)>, Error> {
         let mut uow = self.ctx.begin().await?;
         let now = uow.now();
         if let Replay::Stored(id) = uow.claim(SCOPE, caller, "request_id", request_id, fingerprint).await? {
             let id = uuid::Uuid::from_slice(&id).map_err(Error::internal)?;
-            return visible_return(uow.conn(), caller, ReturnId::from_uuid(id), false).await;
+            let id = ReturnId::from_uuid(id);
+            return Ok(Some(self.visible_return(uow.conn(), caller, id, false).await?));
         }
         // The store prices replacements, never the customer (who could ask
         // for anything at 0.01); a customer's exchange is priced by
@@ -72,7 +94,15 @@ impl Returns {
             }
             v.finish()?;
         }
-        let order = super::load_order(uow.conn(), &input.order_id, true).await?;
+        let pending_for = may_defer.then(|| (self.order_facts.name(), now));
+        let view = match orders::order(uow.conn(), &input.order_id, true, pending_for).await? {
+            Some(view) if !view.pending => view,
+            _ if may_defer => return Ok(None),
+            Some(view) => view,
+            None => return Err(ReturnError::not_found("order", &input.order_id).into()),
+        };
+        let policies = self.line_policies(uow.conn(), &view).await?;
+        let order = view.facts;
         if !caller.may_see_customer(&order.customer_id) {
             return Err(ReturnError::not_found("order", &input.order_id).into());
         }
@@ -80,7 +110,6 @@ impl Returns {
         // Every item against its line and its category's policy.
         let mut v = Violations::new();
         let mut ineligible: Vec<(String, String)> = Vec::new();
-        let mut policies: HashMap<String, Policy> = HashMap::new();
         let mut items = Vec::with_capacity(input.items.len());
         let mut priced = Vec::with_capacity(input.items.len());
         for (i, item) in input.items.iter().enumerate() {
@@ -107,11 +136,7 @@ impl Returns {
                     continue;
                 }
             }
-            if !policies.contains_key(&line.category) {
-                let p = policy_store::effective_policy(uow.conn(), &line.category, now).await?;
-                policies.insert(line.category.clone(), p);
-            }
-            let policy = &policies[&line.category];
+            let policy = &policies[&line.line_id];
             let e = eligibility(line, order.canceled, policy, order.currency, now);
             let mut reasons: Vec<&str> = e.reasons.clone();
             if e.eligible() && item.quantity > e.returnable_quantity {
@@ -154,17 +179,13 @@ impl Returns {
         // under terms combined from them, whatever the items' order.
         let item_policies: Vec<(String, Policy)> = items
             .iter()
-            .map(|i| {
-                let category = &order.line(&i.line_id)?.category;
-                Ok((i.line_id.clone(), policies[category].clone()))
-            })
-            .collect::<Result<_, ReturnError>>()?;
+            .map(|i| (i.line_id.clone(), policies[&i.line_id].clone()))
+            .collect();
         let first = item_policies[0].1.clone();
         let decided = Policies::new(item_policies, order.currency);
         let replacements = replacements_total(&items, order.currency);
         let settlement = settle(&priced, input.resolution, false, replacements, &decided.terms);
-        let flagged = policy_store::is_flagged(uow.conn(), &order.customer_id).await?;
-        let recent = orders::recent_returns(uow.conn(), &order.customer_id, now - RECENT_RETURNS_WINDOW).await?;
+        let (flagged, recent) = orders::standing(uow.conn(), &order.customer_id, now - RECENT_RETURNS_WINDOW).await?;
         let decision = triage(
             &decided.terms,
             settlement.items_refund,
@@ -216,6 +237,6 @@ impl Returns {
         return_store::update_return(uow.conn(), &r).await?;
         uow.complete(r.return_id.as_uuid().as_bytes()).await?;
         uow.commit().await?;
-        Ok((r, decided))
+        Ok(Some((r, decided)))
     }
 }

@@ -1,14 +1,11 @@
 //! What each line of an order allows now.
 
-use std::collections::HashMap;
-
 use aftercare_kernel::Violations;
 use aftercare_platform::auth::Caller;
 use aftercare_platform::error::Error;
 
-use super::{Returns, load_order};
-use crate::domain::{Eligibility, Policy, ReturnError, eligibility};
-use crate::store::policies as policy_store;
+use super::Returns;
+use crate::domain::{Eligibility, ReturnError, eligibility};
 
 impl Returns {
     /// Each requested line's eligibility (every line when `line_ids` is
@@ -19,10 +16,10 @@ impl Returns {
         order_id: &str,
         line_ids: &[String],
     ) -> Result<Vec<(Eligibility, i32)>, Error> {
-        self.catch_up_order(order_id).await;
         let now = self.ctx.clock.now();
         let mut conn = self.ctx.read().await?;
-        let order = load_order(&mut conn, order_id, false).await?;
+        let view = self.current_order(&mut conn, order_id).await?;
+        let order = &view.facts;
         if !caller.may_see_customer(&order.customer_id) {
             return Err(ReturnError::not_found("order", order_id).into());
         }
@@ -33,18 +30,14 @@ impl Returns {
             }
         }
         v.finish()?;
-        let mut policies: HashMap<String, Policy> = HashMap::new();
+        let policies = self.line_policies(&mut conn, &view).await?;
         let mut out = Vec::new();
         for line in order
             .lines
             .iter()
             .filter(|l| line_ids.is_empty() || line_ids.contains(&l.line_id))
         {
-            if !policies.contains_key(&line.category) {
-                let p = policy_store::effective_policy(&mut conn, &line.category, now).await?;
-                policies.insert(line.category.clone(), p);
-            }
-            let policy = &policies[&line.category];
+            let policy = &policies[&line.line_id];
             out.push((
                 eligibility(line, order.canceled, policy, order.currency, now),
                 policy.version,

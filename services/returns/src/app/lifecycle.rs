@@ -8,9 +8,7 @@ use aftercare_platform::auth::{Caller, Role};
 use aftercare_platform::error::Error;
 use aftercare_platform::uow::Replay;
 
-use super::{
-    Author, Returns, complete, issue_refund, load_order, note, on_approved, release, transition, visible_return,
-};
+use super::{Author, Returns, complete, issue_refund, load_order, note, on_approved, release, transition};
 use crate::domain::*;
 use crate::events;
 use crate::store::{orders, returns as return_store};
@@ -45,7 +43,7 @@ pub type Received = HashMap<String, (i32, Grade)>;
 impl Returns {
     pub async fn approve(&self, caller: &Caller, id: ReturnId, note_text: &str) -> Result<(Return, Policies), Error> {
         let mut uow = self.ctx.begin().await?;
-        let (mut r, policies) = visible_return(uow.conn(), caller, id, true).await?;
+        let (mut r, policies) = self.visible_return(uow.conn(), caller, id, true).await?;
         let by = Author::of(caller);
         let text = if note_text.is_empty() {
             "Approved.".to_owned()
@@ -59,7 +57,7 @@ impl Returns {
 
     pub async fn reject(&self, caller: &Caller, id: ReturnId, reason: &str) -> Result<(Return, Policies), Error> {
         let mut uow = self.ctx.begin().await?;
-        let (mut r, policies) = visible_return(uow.conn(), caller, id, true).await?;
+        let (mut r, policies) = self.visible_return(uow.conn(), caller, id, true).await?;
         r.check(Step::Reject, &policies)?;
         release(uow.conn(), &mut r).await?;
         r.rejection_reason = Some(reason.to_owned());
@@ -78,7 +76,7 @@ impl Returns {
             Actor::Customer
         };
         let mut uow = self.ctx.begin().await?;
-        let (mut r, policies) = visible_return(uow.conn(), caller, id, true).await?;
+        let (mut r, policies) = self.visible_return(uow.conn(), caller, id, true).await?;
         r.check(Step::Cancel(who), &policies)?;
         release(uow.conn(), &mut r).await?;
         let text = if reason.is_empty() {
@@ -106,7 +104,7 @@ impl Returns {
         parcel: Parcel,
     ) -> Result<(Return, Policies), Error> {
         let mut uow = self.ctx.begin().await?;
-        let (mut r, policies) = visible_return(uow.conn(), caller, id, true).await?;
+        let (mut r, policies) = self.visible_return(uow.conn(), caller, id, true).await?;
         r.check(Step::Ship, &policies)?;
         let text = format!("Shipped back with {} ({}).", parcel.carrier, parcel.tracking_number);
         r.return_shipment = Some(Shipment {
@@ -128,7 +126,7 @@ impl Returns {
         received: &[(String, i32, Grade)],
     ) -> Result<(Return, Policies), Error> {
         let mut uow = self.ctx.begin().await?;
-        let (mut r, policies) = visible_return(uow.conn(), caller, id, true).await?;
+        let (mut r, policies) = self.visible_return(uow.conn(), caller, id, true).await?;
         r.check(Step::Receive, &policies)?;
         let received = check_received(received, &r)?;
         let order = load_order(uow.conn(), &r.order_id, true).await?;
@@ -197,7 +195,7 @@ impl Returns {
     ) -> Result<(Return, Policies), Error> {
         let mut uow = self.ctx.begin().await?;
         let now = uow.now();
-        let (mut r, policies) = visible_return(uow.conn(), caller, id, true).await?;
+        let (mut r, policies) = self.visible_return(uow.conn(), caller, id, true).await?;
         // Priced by the store, and nothing left for the customer to pay.
         r.check_ship_exchange(&policies)?;
         r.apply(Step::ShipExchange, &policies, now)?;
@@ -236,10 +234,10 @@ impl Returns {
         if let Some((key, fingerprint)) = request
             && let Replay::Stored(_) = uow.claim(MESSAGE_SCOPE, caller, "request_id", key, fingerprint).await?
         {
-            return visible_return(uow.conn(), caller, id, false).await;
+            return self.visible_return(uow.conn(), caller, id, false).await;
         }
         let now = uow.now();
-        let (mut r, policies) = visible_return(uow.conn(), caller, id, true).await?;
+        let (mut r, policies) = self.visible_return(uow.conn(), caller, id, true).await?;
         // Customers write at most MAX_CUSTOMER_MESSAGES; staff are never
         // locked out of a case, up to MAX_TIMELINE entries in all.
         let customer_messages = r

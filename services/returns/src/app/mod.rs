@@ -33,18 +33,25 @@ use sqlx::PgConnection;
 use crate::domain::*;
 use crate::events;
 use crate::projection::OrderProjection;
-use crate::store::{orders, policies as policy_store, refunds as refund_store, returns as return_store};
+use crate::store::orders::OrderView;
+use crate::store::policies::PolicyCache;
+use crate::store::{orders, refunds as refund_store, returns as return_store};
 
 pub struct Returns {
     ctx: ServiceContext,
     /// What keeps the order facts, for catching an order up on demand.
     order_facts: Arc<dyn EventHandler>,
+    policies: PolicyCache,
 }
 
 impl Returns {
     pub fn new(ctx: ServiceContext) -> Returns {
         let order_facts: Arc<dyn EventHandler> = Arc::new(OrderProjection::new(ctx.pool.clone()));
-        Returns { ctx, order_facts }
+        Returns {
+            ctx,
+            order_facts,
+            policies: PolicyCache::default(),
+        }
     }
 
     /// Applies the order's events this service has not applied yet, before
@@ -99,48 +106,76 @@ impl Author {
     }
 }
 
-/// A return the caller may see (customers: their own; another customer's
-/// is as absent as a missing one), with the policies it was decided under.
-async fn visible_return(
-    conn: &mut PgConnection,
-    caller: &Caller,
-    return_id: ReturnId,
-    lock: bool,
-) -> Result<(Return, Policies), Error> {
-    let not_found = || ReturnError::not_found("return", return_id.to_string());
-    let r = return_store::get_return(conn, return_id, lock)
-        .await?
-        .ok_or_else(not_found)?;
-    if !caller.may_see_customer(&r.customer_id) {
-        return Err(not_found().into());
-    }
-    let policies = policies_of(conn, &r, &mut HashMap::new()).await?;
-    Ok((r, policies))
-}
-
-/// The policies each item of `r` was decided under, through `cache`.
-async fn policies_of(
-    conn: &mut PgConnection,
-    r: &Return,
-    cache: &mut HashMap<(String, i32), Policy>,
-) -> Result<Policies, Error> {
-    let mut items = Vec::with_capacity(r.items.len());
-    for item in &r.items {
-        let key = (item.policy_category.clone(), item.policy_version);
-        if !cache.contains_key(&key) {
-            let p = policy_store::policy_version(conn, &key.0, key.1).await?;
-            cache.insert(key.clone(), p);
+impl Returns {
+    /// A return the caller may see (customers: their own; another
+    /// customer's is as absent as a missing one), with the policies it was
+    /// decided under.
+    async fn visible_return(
+        &self,
+        conn: &mut PgConnection,
+        caller: &Caller,
+        return_id: ReturnId,
+        lock: bool,
+    ) -> Result<(Return, Policies), Error> {
+        let not_found = || ReturnError::not_found("return", return_id.to_string());
+        let r = return_store::get_return(conn, return_id, lock)
+            .await?
+            .ok_or_else(not_found)?;
+        if !caller.may_see_customer(&r.customer_id) {
+            return Err(not_found().into());
         }
-        items.push((item.line_id.clone(), cache[&key].clone()));
+        let policies = self.policies_of(conn, &r).await?;
+        Ok((r, policies))
     }
-    Ok(Policies::new(items, r.currency))
+
+    /// The policies each item of `r` was decided under.
+    async fn policies_of(&self, conn: &mut PgConnection, r: &Return) -> Result<Policies, Error> {
+        let mut items = Vec::with_capacity(r.items.len());
+        for item in &r.items {
+            let policy = self
+                .policies
+                .version(conn, &item.policy_category, item.policy_version)
+                .await?;
+            items.push((item.line_id.clone(), policy));
+        }
+        Ok(Policies::new(items, r.currency))
+    }
+
+    /// An order's facts with the policy in force for each line, caught up
+    /// with order intake: an order (or a delivery) that intake has just
+    /// acknowledged is known here at once. Usually one read; when events are
+    /// pending it applies them (on other connections, so `conn` must hold no
+    /// lock on the order) and reads again.
+    async fn current_order(&self, conn: &mut PgConnection, order_id: &str) -> Result<OrderView, Error> {
+        let now = self.ctx.clock.now();
+        let pending_for = Some((self.order_facts.name(), now));
+        match orders::order(conn, order_id, false, pending_for).await? {
+            Some(view) if !view.pending => return Ok(view),
+            _ => self.catch_up_order(order_id).await,
+        }
+        orders::order(conn, order_id, false, None)
+            .await?
+            .ok_or_else(|| ReturnError::not_found("order", order_id).into())
+    }
+
+    /// The policy in force for each line of `view`, by line id.
+    async fn line_policies(&self, conn: &mut PgConnection, view: &OrderView) -> Result<HashMap<String, Policy>, Error> {
+        let now = self.ctx.clock.now();
+        let mut out = HashMap::with_capacity(view.facts.lines.len());
+        for (line, key) in view.facts.lines.iter().zip(&view.policies) {
+            let policy = self.policies.in_force(conn, key.as_ref(), now).await?;
+            out.insert(line.line_id.clone(), policy);
+        }
+        Ok(out)
+    }
 }
 
 /// An order's facts; with `lock`, its lines locked in position order — the
 /// one order in which every writer takes them, so writers never deadlock.
 async fn load_order(conn: &mut PgConnection, order_id: &str, lock: bool) -> Result<OrderFacts, Error> {
-    orders::order(conn, order_id, lock)
+    orders::order(conn, order_id, lock, None)
         .await?
+        .map(|view| view.facts)
         .ok_or_else(|| ReturnError::not_found("order", order_id).into())
 }
 

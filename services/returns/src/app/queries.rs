@@ -1,12 +1,10 @@
 //! Reading returns: one, or a page of a filtered list.
 
-use std::collections::HashMap;
-
 use aftercare_platform::auth::{Caller, Role};
 use aftercare_platform::error::Error;
 use aftercare_platform::paging::{self, Cursor};
 
-use super::{Returns, policies_of, visible_return};
+use super::Returns;
 use crate::domain::*;
 use crate::store::returns::list_returns;
 
@@ -21,7 +19,7 @@ pub struct ReturnPage {
 impl Returns {
     pub async fn get(&self, caller: &Caller, id: ReturnId) -> Result<(Return, Policies), Error> {
         let mut conn = self.ctx.read().await?;
-        visible_return(&mut conn, caller, id, false).await
+        self.visible_return(&mut conn, caller, id, false).await
     }
 
     /// Customers see their own returns, newest first. Staff filter; a status
@@ -56,10 +54,9 @@ impl Returns {
         } else {
             String::new()
         };
-        let mut cache: HashMap<(String, i32), Policy> = HashMap::new();
         let mut out = Vec::with_capacity(returns.len());
         for r in returns {
-            let policies = policies_of(&mut conn, &r, &mut cache).await?;
+            let policies = self.policies_of(&mut conn, &r).await?;
             out.push((r, policies));
         }
         Ok(ReturnPage {

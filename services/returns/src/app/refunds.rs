@@ -6,7 +6,7 @@ use aftercare_platform::auth::Caller;
 use aftercare_platform::error::Error;
 use aftercare_platform::uow::Replay;
 
-use super::{Author, Outcome, Returns, complete, issue_refund, note, visible_return};
+use super::{Author, Outcome, Returns, complete, issue_refund, note};
 use crate::domain::*;
 use crate::events;
 use crate::store::{refunds as store, returns as return_store};
@@ -27,7 +27,7 @@ impl Returns {
                 .ok_or_else(|| Error::internal("a stored refund is gone"))?;
             return Ok(refund);
         }
-        let (mut r, policies) = visible_return(uow.conn(), caller, id, true).await?;
+        let (mut r, policies) = self.visible_return(uow.conn(), caller, id, true).await?;
         if let Some(existing) = r.refund.as_ref().filter(|f| f.live()) {
             return Err(ReturnError::RefundAlreadyIssued {
                 refund_id: Some(existing.refund_id),
@@ -52,7 +52,7 @@ impl Returns {
             .await?
             .ok_or_else(not_found)?;
         // Lock the return first, then the refund: the order every writer uses.
-        let (mut r, policies) = visible_return(uow.conn(), caller, refund.return_id, true).await?;
+        let (mut r, policies) = self.visible_return(uow.conn(), caller, refund.return_id, true).await?;
         let mut refund = store::get_refund(uow.conn(), refund_id, true)
             .await?
             .ok_or_else(not_found)?;

@@ -10,7 +10,11 @@ use super::currency;
 use crate::domain::{OrderFacts, OrderLine, ReturnError};
 
 #[derive(sqlx::FromRow)]
-struct LineRow {
+struct FactsRow {
+    pending: bool,
+    customer_id: String,
+    currency_code: String,
+    canceled_at: Option<DateTime<Utc>>,
     order_id: String,
     line_id: String,
     sku: String,
@@ -23,53 +27,91 @@ struct LineRow {
     refunded_units: i32,
     refunded_amount: Decimal,
     refunded_value: Decimal,
+    policy_category: Option<String>,
+    policy_version: Option<i32>,
 }
 
-/// Loads an order and its lines; with `lock`, locks the lines so that
-/// concurrent returns of one order take their units one after the other.
-pub async fn order(conn: &mut PgConnection, order_id: &str, lock: bool) -> Result<Option<OrderFacts>, Error> {
-    let header: Option<(String, String, Option<DateTime<Utc>>)> =
-        sqlx::query_as("SELECT customer_id, currency_code, canceled_at FROM returns.orders WHERE order_id = $1")
-            .bind(order_id)
-            .fetch_optional(&mut *conn)
-            .await?;
-    let Some((customer_id, currency_code, canceled_at)) = header else {
-        return Ok(None);
-    };
-    let lock = if lock { " FOR UPDATE" } else { "" };
-    let lines: Vec<LineRow> = sqlx::query_as(&format!(
-        "SELECT order_id, line_id, sku, product_name, category, quantity, paid_amount, delivered_at,
-                requested_quantity, refunded_units, refunded_amount, refunded_value
-         FROM returns.order_lines WHERE order_id = $1 ORDER BY position{lock}"
+/// An order's facts as read in one statement.
+pub struct OrderView {
+    pub facts: OrderFacts,
+    /// The policy in force for each line's category (its own, else the
+    /// default): category and version, in line order. `None` only when no
+    /// policy is stored at all.
+    pub policies: Vec<Option<(String, i32)>>,
+    /// Whether order intake has events for this order that `consumer` has
+    /// not applied yet: the facts may be behind.
+    pub pending: bool,
+}
+
+/// Loads an order, its lines, the policy version in force for each line and
+/// with `pending_for` (a consumer, and now), whether that consumer is
+/// behind on the order's events — one round trip.
+/// With `lock`, locks the lines so that concurrent returns of one order
+/// take their units one after the other. `None` when the order is unknown
+/// (or not projected yet: see `pending` of a later read).
+pub async fn order(
+    conn: &mut PgConnection,
+    order_id: &str,
+    lock: bool,
+    pending_for: Option<(&str, DateTime<Utc>)>,
+) -> Result<Option<OrderView>, Error> {
+    let lock = if lock { " FOR UPDATE OF l" } else { "" };
+    let rows: Vec<FactsRow> = sqlx::query_as(&format!(
+        "SELECT p.pending, o.customer_id, o.currency_code, o.canceled_at, l.order_id, l.line_id, l.sku,
+                l.product_name, l.category, l.quantity, l.paid_amount, l.delivered_at, l.requested_quantity,
+                l.refunded_units, l.refunded_amount, l.refunded_value,
+                pol.category AS policy_category, pol.version AS policy_version
+         FROM (SELECT $2::text IS NOT NULL AND EXISTS (
+                   SELECT 1 FROM platform.outbox_deliveries
+                   WHERE consumer = $2 AND aggregate_id = $1 AND delivered_at IS NULL AND dead_at IS NULL
+                     AND next_attempt_at <= $3) AS pending) p
+         JOIN returns.orders o ON o.order_id = $1
+         JOIN returns.order_lines l ON l.order_id = o.order_id
+         LEFT JOIN LATERAL (
+             SELECT category, version FROM returns.policies
+             WHERE category IN (l.category, '')
+             ORDER BY category = l.category DESC, version DESC LIMIT 1) pol ON true
+         ORDER BY l.position{lock}"
     ))
     .bind(order_id)
+    .bind(pending_for.map(|p| p.0))
+    .bind(pending_for.map(|p| p.1))
     .fetch_all(&mut *conn)
     .await?;
-    let currency = currency(&currency_code)?;
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let currency = currency(&first.currency_code)?;
     let m = |amount| Money::from_decimal(currency, amount);
-    Ok(Some(OrderFacts {
-        order_id: order_id.to_owned(),
-        customer_id,
-        currency,
-        canceled: canceled_at.is_some(),
-        lines: lines
-            .into_iter()
-            .map(|l| OrderLine {
-                order_id: l.order_id,
-                line_id: l.line_id,
-                sku: l.sku,
-                product_name: l.product_name,
-                category: l.category,
-                quantity: l.quantity,
-                paid_amount: m(l.paid_amount),
-                delivered_at: l.delivered_at,
-                requested_quantity: l.requested_quantity,
-                refunded_units: l.refunded_units,
-                refunded_amount: m(l.refunded_amount),
-                refunded_value: m(l.refunded_value),
-            })
-            .collect(),
-    }))
+    let mut view = OrderView {
+        facts: OrderFacts {
+            order_id: order_id.to_owned(),
+            customer_id: first.customer_id.clone(),
+            currency,
+            canceled: first.canceled_at.is_some(),
+            lines: Vec::with_capacity(rows.len()),
+        },
+        policies: Vec::with_capacity(rows.len()),
+        pending: first.pending,
+    };
+    for l in rows {
+        view.policies.push(l.policy_category.zip(l.policy_version));
+        view.facts.lines.push(OrderLine {
+            order_id: l.order_id,
+            line_id: l.line_id,
+            sku: l.sku,
+            product_name: l.product_name,
+            category: l.category,
+            quantity: l.quantity,
+            paid_amount: m(l.paid_amount),
+            delivered_at: l.delivered_at,
+            requested_quantity: l.requested_quantity,
+            refunded_units: l.refunded_units,
+            refunded_amount: m(l.refunded_amount),
+            refunded_value: m(l.refunded_value),
+        });
+    }
+    Ok(Some(view))
 }
 
 /// Takes `quantity` more units of a line into returns. The database refuses
@@ -147,10 +189,13 @@ pub async fn unrefund_units(
     refund_units(tx, order_id, line_id, -units, zero - amount, zero - value).await
 }
 
-/// Returns the customer created since `since` that were not canceled.
-pub async fn recent_returns(conn: &mut PgConnection, customer_id: &str, since: DateTime<Utc>) -> Result<i64, Error> {
-    Ok(sqlx::query_scalar(
-        "SELECT count(*) FROM returns.returns WHERE customer_id = $1 AND created_at >= $2 AND status <> 'canceled'",
+/// Whether the customer is flagged for review, and how many returns they
+/// created since `since` that were not canceled — one round trip.
+pub async fn standing(conn: &mut PgConnection, customer_id: &str, since: DateTime<Utc>) -> Result<(bool, i64), Error> {
+    Ok(sqlx::query_as(
+        "SELECT COALESCE((SELECT flagged FROM returns.customer_flags WHERE customer_id = $1), false),
+                (SELECT count(*) FROM returns.returns
+                 WHERE customer_id = $1 AND created_at >= $2 AND status <> 'canceled')",
     )
     .bind(customer_id)
     .bind(since)

@@ -1,8 +1,12 @@
 //! Policies (one row per version) and customer flags.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+
 use aftercare_kernel::{Currency, DateTime, Decimal, Money, Percent, Utc};
 use aftercare_platform::error::Error;
 use aftercare_platform::sqlstate::{ConstraintKind, constraint};
+
 use sqlx::PgConnection;
 
 use crate::domain::{PerCurrency, Policy, Resolution, ReturnError};
@@ -105,6 +109,45 @@ pub async fn effective_policy(conn: &mut PgConnection, category: &str, now: Date
     Ok(policy(conn, "").await?.unwrap_or_else(|| Policy::builtin_default(now)))
 }
 
+/// Policies read by version. A version never changes once written (an
+/// update writes the next version), so each is read from the database once
+/// per process; the size bound only guards memory against endless updates.
+#[derive(Default)]
+pub struct PolicyCache(Mutex<HashMap<(String, i32), Policy>>);
+
+impl PolicyCache {
+    const MAX_ENTRIES: usize = 10_000;
+
+    /// `category`'s policy `version`.
+    pub async fn version(&self, conn: &mut PgConnection, category: &str, version: i32) -> Result<Policy, Error> {
+        let key = (category.to_owned(), version);
+        if let Some(p) = self.0.lock().expect("policy cache lock").get(&key) {
+            return Ok(p.clone());
+        }
+        let policy = policy_version(conn, category, version).await?;
+        let mut cache = self.0.lock().expect("policy cache lock");
+        if cache.len() >= Self::MAX_ENTRIES {
+            cache.clear();
+        }
+        cache.insert(key, policy.clone());
+        Ok(policy)
+    }
+
+    /// The policy in force as an order read found it (`None`: no policy is
+    /// stored at all, so the built-in default).
+    pub async fn in_force(
+        &self,
+        conn: &mut PgConnection,
+        key: Option<&(String, i32)>,
+        now: DateTime<Utc>,
+    ) -> Result<Policy, Error> {
+        match key {
+            Some((category, version)) => self.version(conn, category, *version).await,
+            None => Ok(Policy::builtin_default(now)),
+        }
+    }
+}
+
 /// A given version of a category's policy (what a return was decided under).
 pub async fn policy_version(conn: &mut PgConnection, category: &str, version: i32) -> Result<Policy, Error> {
     let row: Option<PolicyRow> = sqlx::query_as(&format!(
@@ -186,14 +229,4 @@ pub async fn set_flag(
     .execute(&mut *tx)
     .await?;
     Ok(())
-}
-
-pub async fn is_flagged(conn: &mut PgConnection, customer_id: &str) -> Result<bool, Error> {
-    Ok(
-        sqlx::query_scalar("SELECT flagged FROM returns.customer_flags WHERE customer_id = $1")
-            .bind(customer_id)
-            .fetch_optional(&mut *conn)
-            .await?
-            .unwrap_or(false),
-    )
 }

@@ -260,14 +260,31 @@ async fn assemble(conn: &mut PgConnection, rows: Vec<ReturnRow>) -> Result<Vec<R
     Ok(out)
 }
 
-/// Inserts a new return and its items (not its timeline or refund).
+/// Inserts a new return and its items in one statement (not its timeline or
+/// refund). What the lifecycle changes is written by [`update_return`],
+/// which the creating transaction calls before it commits.
 pub async fn insert_return(tx: &mut PgConnection, r: &Return) -> Result<(), Error> {
-    // What never changes; the rest is written by `update_return` below.
+    let items = &r.items;
+    let col = |f: fn(&Item) -> String| items.iter().map(f).collect::<Vec<_>>();
+    let photos: Vec<serde_json::Value> = items.iter().map(|i| serde_json::json!(i.photo_urls)).collect();
     sqlx::query(
-        "INSERT INTO returns.returns (return_id, order_id, customer_id, status, channel, resolution, currency_code,
-             policy_category, policy_version, keep_items, keep_allowed, manual_review, items_refund, shipping_fee,
-             bonus, refund_total, exchange_difference, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, false, $10, $11, 0, 0, 0, 0, 0, $12, $12)",
+        "WITH r AS (
+             INSERT INTO returns.returns (return_id, order_id, customer_id, status, channel, resolution,
+                 currency_code, policy_category, policy_version, keep_items, keep_allowed, manual_review,
+                 items_refund, shipping_fee, bonus, refund_total, exchange_difference, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, false, $10, $11, 0, 0, 0, 0, 0, $12, $12)
+             RETURNING return_id)
+         INSERT INTO returns.return_items (return_id, position, line_id, sku, product_name, quantity, reason,
+             note, photo_urls, resolution, replacement_sku, replacement_price, refund_amount,
+             policy_category, policy_version)
+         SELECT r.return_id, i.position, i.line_id, i.sku, i.product_name, i.quantity, i.reason, i.note,
+                ARRAY(SELECT jsonb_array_elements_text(i.photos)), i.resolution, i.replacement_sku,
+                i.replacement_price, i.refund_amount, i.policy_category, i.policy_version
+         FROM r, UNNEST($13::int[], $14::text[], $15::text[], $16::text[], $17::int[], $18::text[], $19::text[],
+                        $20::jsonb[], $21::text[], $22::text[], $23::numeric[], $24::numeric[], $25::text[],
+                        $26::int[])
+              AS i(position, line_id, sku, product_name, quantity, reason, note, photos, resolution,
+                   replacement_sku, replacement_price, refund_amount, policy_category, policy_version)",
     )
     .bind(r.return_id.as_uuid())
     .bind(&r.order_id)
@@ -281,34 +298,28 @@ pub async fn insert_return(tx: &mut PgConnection, r: &Return) -> Result<(), Erro
     .bind(r.keep_allowed)
     .bind(r.manual_review)
     .bind(r.created_at)
+    .bind((0..items.len() as i32).collect::<Vec<_>>())
+    .bind(col(|i| i.line_id.clone()))
+    .bind(col(|i| i.sku.clone()))
+    .bind(col(|i| i.product_name.clone()))
+    .bind(items.iter().map(|i| i.quantity).collect::<Vec<_>>())
+    .bind(col(|i| i.reason.as_str().to_owned()))
+    .bind(col(|i| i.note.clone()))
+    .bind(photos)
+    .bind(col(|i| i.resolution.as_str().to_owned()))
+    .bind(items.iter().map(|i| i.replacement_sku.clone()).collect::<Vec<_>>())
+    .bind(
+        items
+            .iter()
+            .map(|i| i.replacement_price.map(|p| p.amount()))
+            .collect::<Vec<_>>(),
+    )
+    .bind(items.iter().map(|i| i.refund_amount.amount()).collect::<Vec<_>>())
+    .bind(col(|i| i.policy_category.clone()))
+    .bind(items.iter().map(|i| i.policy_version).collect::<Vec<_>>())
     .execute(&mut *tx)
     .await?;
-    for (position, item) in r.items.iter().enumerate() {
-        sqlx::query(
-            "INSERT INTO returns.return_items (return_id, position, line_id, sku, product_name, quantity, reason,
-                 note, photo_urls, resolution, replacement_sku, replacement_price, refund_amount,
-                 policy_category, policy_version)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-        )
-        .bind(r.return_id.as_uuid())
-        .bind(position as i32)
-        .bind(&item.line_id)
-        .bind(&item.sku)
-        .bind(&item.product_name)
-        .bind(item.quantity)
-        .bind(item.reason.as_str())
-        .bind(&item.note)
-        .bind(&item.photo_urls)
-        .bind(item.resolution.as_str())
-        .bind(&item.replacement_sku)
-        .bind(item.replacement_price.map(|p| p.amount()))
-        .bind(item.refund_amount.amount())
-        .bind(&item.policy_category)
-        .bind(item.policy_version)
-        .execute(&mut *tx)
-        .await?;
-    }
-    update_return(tx, r).await
+    Ok(())
 }
 
 /// Writes the return's own fields that the lifecycle changes (not its items:
