@@ -44,6 +44,12 @@ impl Database {
         Ok(Database { pool, embedded })
     }
 
+    /// The URL of `database` in the embedded cluster, when this process
+    /// started one (for tools such as pgbench pointed at the same cluster).
+    pub fn embedded_url(&self, database: &str) -> Option<String> {
+        self.embedded.as_ref().map(|cluster| cluster.url(database))
+    }
+
     /// Closes the pool and stops the embedded cluster if this process started it.
     pub async fn close(self) {
         self.pool.close().await;

@@ -253,3 +253,47 @@ async fn a_poison_event_can_be_discarded_to_release_its_aggregate() {
     );
     assert!(dead_letters(&pool, None).await.unwrap().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn catching_up_waits_for_a_delivery_in_flight_instead_of_reading_without_it() {
+    let db = TestDb::create().await;
+    let pool = db.pool(5).await;
+    let (manual, clock) = clock();
+    let handled = Arc::new(Mutex::new(Vec::new()));
+    let recorder: Arc<dyn EventHandler> = Recorder::new("reader", 0, handled.clone());
+    let mut dispatcher = Dispatcher::new(pool.clone(), clock.clone(), options());
+    dispatcher.register(recorder.clone()).await.unwrap();
+    emit_about(&pool, "o-1", "delivered", manual.now()).await;
+
+    // Another worker has claimed the delivery and is still handling it.
+    let mut in_flight = pool.begin().await.unwrap();
+    sqlx::query("SELECT 1 FROM platform.outbox_deliveries WHERE aggregate_id = 'o-1' FOR UPDATE")
+        .execute(&mut *in_flight)
+        .await
+        .unwrap();
+    let catching_up = tokio::spawn({
+        let pool = pool.clone();
+        async move { aftercare_platform::outbox::catch_up(&pool, &clock, &recorder, "o-1").await }
+    });
+    let waiting_on_a_lock = async || {
+        sqlx::query_scalar::<_, bool>(
+            "SELECT EXISTS (SELECT 1 FROM pg_stat_activity
+                            WHERE wait_event_type = 'Lock' AND datname = current_database())",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+    };
+    until("catching up waits or returns", async || {
+        catching_up.is_finished() || waiting_on_a_lock().await
+    })
+    .await;
+    assert!(
+        !catching_up.is_finished(),
+        "catching up skipped the delivery in flight: a read after it would miss the event"
+    );
+    // The other worker gives up; the catch-up delivers the event itself.
+    in_flight.rollback().await.unwrap();
+    catching_up.await.unwrap();
+    assert_eq!(handled_now(&handled).await, ["delivered"]);
+}

@@ -222,11 +222,29 @@ async fn deliver_batch(
 /// has due for one aggregate: read-your-writes across services. A service
 /// about to read what it keeps from another's events (returns, an order it
 /// is asked about) catches that aggregate up first, so a write the other
-/// service acknowledged is not invisible to it. Best effort and never
-/// blocking: a delivery the dispatcher is handling right now is skipped (it
-/// lands a moment later), and a failure is the dispatcher's to retry.
+/// service acknowledged is not invisible to it. A delivery the dispatcher is
+/// handling right now is waited for (its row lock), not skipped: skipping it
+/// would read the facts without it. A failure is the dispatcher's to retry.
+/// The caller must hold no lock the handler needs.
 pub async fn catch_up(pool: &PgPool, clock: &SharedClock, handler: &Arc<dyn EventHandler>, aggregate_id: &str) {
-    // Almost always nothing is pending: one indexed read, no transaction.
+    let options = DispatchOptions::default();
+    for _ in 0..options.batch_size {
+        if !has_pending(pool, clock, handler, aggregate_id).await {
+            return;
+        }
+        match deliver_one(pool, clock, &options, handler, Some(aggregate_id)).await {
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(consumer = handler.name(), aggregate_id, error = %e, "catching up failed");
+                return;
+            }
+        }
+    }
+}
+
+/// Whether `handler`'s consumer has a delivery of the aggregate due: one
+/// indexed read, no transaction (almost always, nothing is).
+async fn has_pending(pool: &PgPool, clock: &SharedClock, handler: &Arc<dyn EventHandler>, aggregate_id: &str) -> bool {
     let pending = sqlx::query_scalar::<_, bool>(
         "SELECT EXISTS (SELECT 1 FROM platform.outbox_deliveries
                         WHERE consumer = $1 AND aggregate_id = $2 AND delivered_at IS NULL AND dead_at IS NULL
@@ -237,26 +255,14 @@ pub async fn catch_up(pool: &PgPool, clock: &SharedClock, handler: &Arc<dyn Even
     .bind(clock.now())
     .fetch_one(pool)
     .await;
-    if matches!(pending, Ok(false)) {
-        return;
-    }
-    let options = DispatchOptions::default();
-    let mut delivered = 0;
-    while delivered < options.batch_size {
-        match deliver_one(pool, clock, &options, handler, Some(aggregate_id)).await {
-            Ok(true) => delivered += 1,
-            Ok(false) => break,
-            Err(e) => {
-                tracing::warn!(consumer = handler.name(), aggregate_id, error = %e, "catching up failed");
-                break;
-            }
-        }
-    }
+    // An error reads as pending: the delivery attempt reports it.
+    !matches!(pending, Ok(false))
 }
 
-/// Claims the next due delivery of `handler`'s consumer (of one aggregate,
-/// or of any), skipping claimed ones, handles it and records the outcome,
-/// all in one transaction; false when nothing was due.
+/// Claims the next due delivery of `handler`'s consumer, handles it and
+/// records the outcome, all in one transaction; false when nothing was due.
+/// Of any aggregate, it skips deliveries another worker has claimed; of one
+/// aggregate (catching up), it waits for them.
 async fn deliver_one(
     pool: &PgPool,
     clock: &SharedClock,
@@ -267,9 +273,10 @@ async fn deliver_one(
     let now = clock.now();
     let consumer = handler.name().to_owned();
     let mut tx = pool.begin().await?;
+    let wait = if aggregate.is_some() { "" } else { "SKIP LOCKED" };
     // Only the earliest undelivered event of each aggregate is eligible, so
     // nothing overtakes an event that is failing, backing off or dead.
-    let due = sqlx::query_as::<_, (Uuid, i64, String, String, Vec<u8>, DateTime<Utc>, i32)>(
+    let due = sqlx::query_as::<_, (Uuid, i64, String, String, Vec<u8>, DateTime<Utc>, i32)>(&format!(
         "SELECT e.id, e.seq, e.topic, e.aggregate_id, e.payload, e.occurred_at, d.attempts
          FROM platform.outbox_deliveries d
          JOIN platform.outbox_events e ON e.id = d.event_id
@@ -281,8 +288,8 @@ async fn deliver_one(
                  AND p.seq < d.seq AND p.delivered_at IS NULL)
          ORDER BY d.seq
          LIMIT 1
-         FOR UPDATE OF d SKIP LOCKED",
-    )
+         FOR UPDATE OF d {wait}",
+    ))
     .bind(&consumer)
     .bind(now)
     .bind(aggregate)

@@ -1,0 +1,273 @@
+//! Load benchmark: the release binary in its own process on an embedded
+//! Postgres cluster (fsync and synchronous_commit on), driven over loopback,
+//! beside pgbench against the same cluster in the same run.
+//!
+//! `scripts/bench [--seconds S] [--concurrency C] [--skip-h2load]`
+//!
+//! Every row runs for a duration with C concurrent callers and reports
+//! throughput, latency percentiles, and the CPU of the load generator, the
+//! server and the rest (Postgres), so a saturated generator is visible.
+//! Reads are compared with pgbench's select-only script, writes with its
+//! TPC-B script. Then each row of ours runs again as an open loop at half
+//! its peak rate (latency at a realistic load), and the server's memory is
+//! read under load and with 1,000 idle HTTP/2 connections. The read rows are
+//! repeated with h2load, an outside gRPC load generator.
+//!
+//! The benchmark exits non-zero when any call of any row failed; it never
+//! judges a timing.
+
+mod external;
+mod measure;
+mod workload;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aftercare::database::Database;
+use aftercare_platform::auth::{Authenticator, JwtKey, Role};
+use prost::Message;
+
+use measure::Row;
+use workload::Workload;
+
+const SECRET: &str = "bench-secret-bench-secret-bench-secret";
+
+struct Args {
+    seconds: u64,
+    concurrency: usize,
+    h2load: bool,
+}
+
+fn args() -> Args {
+    let mut a = Args {
+        seconds: 10,
+        concurrency: 16,
+        h2load: true,
+    };
+    let argv: Vec<String> = std::env::args().collect();
+    for (i, arg) in argv.iter().enumerate() {
+        let value = || argv.get(i + 1).map(String::as_str).unwrap_or_default();
+        match arg.as_str() {
+            "--seconds" => a.seconds = value().parse().expect("--seconds S"),
+            "--concurrency" => a.concurrency = value().parse().expect("--concurrency C"),
+            "--skip-h2load" => a.h2load = false,
+            _ => {}
+        }
+    }
+    a
+}
+
+/// What a row is compared with.
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Read,
+    Write,
+}
+
+#[tokio::main]
+async fn main() {
+    let args = args();
+    let duration = Duration::from_secs(args.seconds);
+    let dir = std::env::temp_dir().join(format!("aftercare-bench-{}", uuid::Uuid::now_v7().simple()));
+    std::fs::create_dir_all(&dir).expect("bench dir");
+    let db = Database::open(None, &dir.join("pg"), 4)
+        .await
+        .expect("embedded Postgres");
+    let url = db.embedded_url("aftercare").expect("an embedded cluster");
+    aftercare_platform::db::ensure_database(&db.embedded_url("postgres").unwrap(), "pgbench")
+        .await
+        .expect("pgbench database");
+    let pgbench = external::Pgbench::init(db.embedded_url("pgbench").unwrap(), dir.join("pgbench"), 10);
+
+    let binary = PathBuf::from(env!("CARGO_BIN_EXE_aftercare"));
+    let server = external::Server::start(&binary, &url, SECRET, &dir.join("server.log")).await;
+    let pid = server.pid();
+    let auth = Arc::new(Authenticator::new(&JwtKey::Secret(SECRET.as_bytes().to_vec())).unwrap());
+    let rss_idle_kb = server.memory_kb("VmRSS");
+
+    let c = args.concurrency;
+    let mut rows: Vec<(Option<Kind>, Row)> = Vec::new();
+    rows.push((None, pgbench.run("pgbench select-only", true, c, duration, pid)));
+    rows.push((None, pgbench.run("pgbench TPC-B", false, c, duration, pid)));
+
+    let w = Workload::prepare(&server.url(), auth.clone(), c).await;
+    let mut half: Vec<Row> = Vec::new();
+    // Ours, by closed loop (peak) then open loop at half of that peak.
+    for (name, kind) in [
+        ("Health/Check (transport only)", None),
+        ("GetOrder", Some(Kind::Read)),
+        ("GetReturn", Some(Kind::Read)),
+        ("CheckEligibility", Some(Kind::Read)),
+        ("ListOrders (page 20)", Some(Kind::Read)),
+        ("RecordOrder (new)", Some(Kind::Write)),
+        ("RecordOrder (replay)", Some(Kind::Write)),
+        ("CreateReturn", Some(Kind::Write)),
+        ("IssueRefund", Some(Kind::Write)),
+    ] {
+        let peak = measure::closed_loop(name, pid, c, duration, w.call(name, true)).await;
+        let rate = peak.throughput() / 2.0;
+        let at_half = measure::open_loop(name, pid, rate, duration / 2, w.call(name, false)).await;
+        rows.push((kind, peak));
+        half.push(at_half);
+    }
+    let rss_load_kb = server.memory_kb("VmHWM");
+
+    if args.h2load {
+        let bearer = auth.issue(Role::Service, "bench", Duration::from_secs(3600)).unwrap();
+        let h2 = dir.join("h2load");
+        std::fs::create_dir_all(&h2).unwrap();
+        let health = tonic_health::pb::HealthCheckRequest { service: String::new() }.encode_to_vec();
+        let token = Some(bearer.as_str());
+        let reads = [
+            (
+                None,
+                "h2load Health/Check",
+                "/grpc.health.v1.Health/Check",
+                health,
+                None,
+            ),
+            (
+                Some(Kind::Read),
+                "h2load GetOrder",
+                "/aftercare.orders.v1.OrderService/GetOrder",
+                w.get_order_body(),
+                token,
+            ),
+            (
+                Some(Kind::Read),
+                "h2load GetReturn",
+                "/aftercare.returns.v1.ReturnService/GetReturn",
+                w.get_return_body(),
+                token,
+            ),
+            (
+                Some(Kind::Read),
+                "h2load CheckEligibility",
+                "/aftercare.returns.v1.ReturnService/CheckEligibility",
+                w.check_eligibility_body(),
+                token,
+            ),
+        ];
+        for (kind, name, path, message, token) in reads {
+            let call = external::H2Call {
+                name,
+                path,
+                message,
+                token,
+            };
+            rows.push((kind, external::h2load(&server, call, c, duration, &h2).await));
+        }
+    }
+
+    let rss_before_conns_kb = server.memory_kb("VmRSS");
+    let idle = w.idle_connections(&server.url(), 1000).await;
+    let rss_idle_conns_kb = server.memory_kb("VmRSS");
+    drop(idle);
+
+    print_results(&args, &rows, &half);
+    println!(
+        "\nServer memory: {} MB at start, {} MB peak (VmHWM) under the load above, {} MB with 1,000 idle \
+         HTTP/2 connections open ({:+} MB for them).",
+        rss_idle_kb / 1024,
+        rss_load_kb / 1024,
+        rss_idle_conns_kb / 1024,
+        (rss_idle_conns_kb as i64 - rss_before_conns_kb as i64) / 1024,
+    );
+
+    server.stop();
+    db.close().await;
+    let _ = std::fs::remove_dir_all(&dir);
+    let failed: Vec<&Row> = rows
+        .iter()
+        .map(|(_, r)| r)
+        .chain(&half)
+        .filter(|r| r.failures > 0)
+        .collect();
+    for r in &failed {
+        eprintln!(
+            "FAILED: {} — {} of {} calls failed; first: {}",
+            r.name,
+            r.failures,
+            r.requests,
+            r.first_failure.as_deref().unwrap_or("?")
+        );
+    }
+    if !failed.is_empty() {
+        std::process::exit(1);
+    }
+}
+
+fn print_results(args: &Args, rows: &[(Option<Kind>, Row)], half: &[Row]) {
+    let reference = |name: &str| rows.iter().find(|(_, r)| r.name == name).map(|(_, r)| r.throughput());
+    let select = reference("pgbench select-only").unwrap_or(f64::NAN);
+    let tpcb = reference("pgbench TPC-B").unwrap_or(f64::NAN);
+    println!(
+        "\n{} s per row, {} concurrent clients (pgbench: {} clients, 2 threads), loopback. \
+         Ratio: reads and the transport baseline against pgbench select-only, writes against pgbench TPC-B. \
+         CPU in % of one core (200 = both cores).\n",
+        args.seconds, args.concurrency, args.concurrency
+    );
+    println!(
+        "| {:<30} | {:<7} | {:>8} | {:>9} | {:>6} | {:>7} | {:>7} | {:>7} | {:>7} | {:>6} | {:>6} | {:>6} |",
+        "row",
+        "load by",
+        "requests",
+        "req/s",
+        "ratio",
+        "p50 ms",
+        "p90 ms",
+        "p99 ms",
+        "max ms",
+        "gen %",
+        "srv %",
+        "pg %"
+    );
+    println!(
+        "|{:-<32}|{:-<9}|{:->10}|{:->11}|{:->8}|{:->9}|{:->9}|{:->9}|{:->9}|{:->8}|{:->8}|{:->8}|",
+        "", "", "", "", "", "", "", "", "", "", "", ""
+    );
+    for (kind, r) in rows {
+        let ratio = match kind {
+            Some(Kind::Write) => r.throughput() / tpcb,
+            _ => r.throughput() / select,
+        };
+        println!(
+            "| {:<30} | {:<7} | {:>8} | {:>9.0} | {:>6.3} | {:>7.2} | {:>7.2} | {:>7.2} | {:>7.2} | {:>6.0} | {:>6.0} | {:>6.0} |",
+            r.name,
+            r.generator,
+            r.requests,
+            r.throughput(),
+            ratio,
+            r.ms(0.5),
+            r.ms(0.9),
+            r.ms(0.99),
+            r.ms(1.0),
+            r.cpu.client,
+            r.cpu.server,
+            r.cpu.rest,
+        );
+    }
+    println!("\nAt half of each row's peak rate (open loop, latency counted from when each call was due):\n");
+    println!(
+        "| {:<30} | {:>9} | {:>7} | {:>7} | {:>7} | {:>6} | {:>6} | {:>6} |",
+        "row", "req/s", "p50 ms", "p99 ms", "max ms", "gen %", "srv %", "pg %"
+    );
+    println!(
+        "|{:-<32}|{:->11}|{:->9}|{:->9}|{:->9}|{:->8}|{:->8}|{:->8}|",
+        "", "", "", "", "", "", "", ""
+    );
+    for r in half {
+        println!(
+            "| {:<30} | {:>9.0} | {:>7.2} | {:>7.2} | {:>7.2} | {:>6.0} | {:>6.0} | {:>6.0} |",
+            r.name,
+            r.throughput(),
+            r.ms(0.5),
+            r.ms(0.99),
+            r.ms(1.0),
+            r.cpu.client,
+            r.cpu.server,
+            r.cpu.rest,
+        );
+    }
+}
