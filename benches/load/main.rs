@@ -93,26 +93,27 @@ async fn main() {
 
     let w = Workload::prepare(&server.url(), auth.clone(), c).await;
     let mut half: Vec<Row> = Vec::new();
-    // Ours, by closed loop (peak) then open loop at half of that peak.
-    for (name, kind) in [
+    // Ours, by closed loop (peak) then open loop at half of that peak:
+    // reads first (then h2load's), writes last, so that no read row runs
+    // while Postgres is still busy with the writes' aftermath.
+    let reads = [
         ("Health/Check (transport only)", None),
         ("GetOrder", Some(Kind::Read)),
         ("GetReturn", Some(Kind::Read)),
         ("CheckEligibility", Some(Kind::Read)),
         ("ListOrders (page 20)", Some(Kind::Read)),
+    ];
+    let writes = [
         ("RecordOrder (new)", Some(Kind::Write)),
         ("RecordOrder (replay)", Some(Kind::Write)),
         ("CreateReturn", Some(Kind::Write)),
         ("IssueRefund", Some(Kind::Write)),
-    ] {
-        let peak = measure::closed_loop(name, pid, c, duration, w.call(name, true)).await;
-        let rate = peak.throughput() / 2.0;
-        let at_half = measure::open_loop(name, pid, rate, duration / 2, w.call(name, false)).await;
+    ];
+    for (name, kind) in reads {
+        let (peak, at_half) = peak_and_half(&w, name, pid, c, duration).await;
         rows.push((kind, peak));
         half.push(at_half);
     }
-    let rss_load_kb = server.memory_kb("VmHWM");
-
     if args.h2load {
         let bearer = auth.issue(Role::Service, "bench", Duration::from_secs(3600)).unwrap();
         let h2 = dir.join("h2load");
@@ -160,6 +161,13 @@ async fn main() {
         }
     }
 
+    for (name, kind) in writes {
+        let (peak, at_half) = peak_and_half(&w, name, pid, c, duration).await;
+        rows.push((kind, peak));
+        half.push(at_half);
+    }
+    let rss_load_kb = server.memory_kb("VmHWM");
+
     let rss_before_conns_kb = server.memory_kb("VmRSS");
     let idle = w.idle_connections(&server.url(), 1000).await;
     let rss_idle_conns_kb = server.memory_kb("VmRSS");
@@ -196,6 +204,15 @@ async fn main() {
     if !failed.is_empty() {
         std::process::exit(1);
     }
+}
+
+/// A row of ours at its peak (closed loop), then at half that rate (open
+/// loop, for half as long).
+async fn peak_and_half(w: &Workload, name: &str, pid: u32, clients: usize, duration: Duration) -> (Row, Row) {
+    let peak = measure::closed_loop(name, pid, clients, duration, w.call(name, true)).await;
+    let rate = peak.throughput() / 2.0;
+    let at_half = measure::open_loop(name, pid, rate, duration / 2, w.call(name, false)).await;
+    (peak, at_half)
 }
 
 fn print_results(args: &Args, rows: &[(Option<Kind>, Row)], half: &[Row]) {
