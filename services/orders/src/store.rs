@@ -125,11 +125,13 @@ pub struct Recorded {
     pub content_hash: Vec<u8>,
 }
 
-/// Loads one order in one statement; with `for_update`, locks it for the
-/// rest of the transaction so deliveries and cancellations of one order
-/// never interleave.
+/// Loads one order in one statement; with `for_update`, locks it and its
+/// lines for the rest of the transaction so deliveries and cancellations of
+/// one order never interleave. Both tables are locked: a statement that
+/// waited for the lock re-reads only the rows it locked, so lines left
+/// unlocked could be older than the order row it returns.
 pub async fn get_order(conn: &mut PgConnection, order_id: &str, for_update: bool) -> Result<Option<Recorded>, Error> {
-    let lock = if for_update { " FOR UPDATE OF o" } else { "" };
+    let lock = if for_update { " FOR UPDATE OF o, l" } else { "" };
     let rows: Vec<OrderLineRow> = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM orders.orders o JOIN orders.order_lines l ON l.order_id = o.order_id
          WHERE o.order_id = $1 ORDER BY l.position{lock}"

@@ -2,7 +2,8 @@
 //!
 //! [`RpcLayer`] wraps the gRPC server: every call gets a `rpc` span (service,
 //! method, code, latency, caller role — never tokens or personal data), a
-//! log line when it ends (WARN for the server's own failures, else DEBUG),
+//! log line when it ends (WARN for the server's own failures, INFO for
+//! refused callers, else DEBUG),
 //! and counts and latency histograms in [`Metrics`].
 
 use std::collections::BTreeMap;
@@ -258,9 +259,13 @@ where
             span.record("latency_ms", elapsed.as_secs_f64() * 1000.0);
             // A line per call is a write per call: the metrics count every
             // call, so the log keeps what needs a look — the server's own
-            // failures — and the rest at DEBUG (`RUST_LOG=aftercare=debug`).
+            // failures, refused callers — and the rest at DEBUG
+            // (`RUST_LOG=aftercare=debug`).
             if is_server_fault(code) {
                 tracing::warn!(parent: &span, "rpc failed");
+            } else if matches!(code, tonic::Code::Unauthenticated | tonic::Code::PermissionDenied) {
+                // Refused callers stay on record: an audit trail of probing.
+                tracing::info!(parent: &span, "rpc refused");
             } else {
                 tracing::debug!(parent: &span, "rpc finished");
             }

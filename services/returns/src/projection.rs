@@ -80,6 +80,9 @@ impl OrderProjection {
     /// transaction); the lines go in only when the order row did.
     async fn recorded(&self, e: OrderRecorded) -> Result<(), String> {
         let order_id = required(&e.order_id, "order_id")?;
+        if e.lines.is_empty() {
+            return Err("an order without lines".into());
+        }
         let mut paid = Vec::with_capacity(e.lines.len());
         for line in &e.lines {
             let amount = line

@@ -336,3 +336,34 @@ async fn list_orders_pages_newest_first() {
         .unwrap_err();
     assert_eq!(violated_fields(&err), ["page_size"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancel_racing_a_delivery_never_cancels_a_delivered_order() {
+    let app = TestApp::spawn().await;
+    let client = app.storefront();
+    for i in 0..20 {
+        let id = format!("race-{i}");
+        client.clone().record_order(order(&id, "c-1")).await.unwrap();
+        let (mut a, mut b) = (client.clone(), client.clone());
+        let deliver = a.record_delivery(RecordDeliveryRequest {
+            order_id: id.clone(),
+            delivered_at: ts(start_time()),
+            line_ids: vec![],
+        });
+        let cancel = b.cancel_order(CancelOrderRequest {
+            order_id: id.clone(),
+            reason: "race".into(),
+        });
+        let (delivered, canceled) = tokio::join!(deliver, cancel);
+        // Exactly one wins, whichever took the order's lock first.
+        assert_ne!(delivered.is_ok(), canceled.is_ok(), "{id}: {delivered:?} / {canceled:?}");
+        let events = app
+            .count(&format!(
+                "SELECT count(*) FROM platform.outbox_events WHERE aggregate_id = '{id}'
+                   AND topic IN ('aftercare.orders.events.v1.OrderDelivered',
+                                 'aftercare.orders.events.v1.OrderCanceled')"
+            ))
+            .await;
+        assert_eq!(events, 1, "{id}: one of delivery and cancellation, never both");
+    }
+}

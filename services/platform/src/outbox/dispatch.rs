@@ -233,7 +233,10 @@ pub async fn catch_up(pool: &PgPool, clock: &SharedClock, handler: &Arc<dyn Even
             return;
         }
         match deliver_one(pool, clock, &options, handler, Some(aggregate_id)).await {
-            Ok(_) => {}
+            Ok(true) => {}
+            // The delivery waited for was delivered meanwhile (or failed
+            // and backs off): look again at what is due now.
+            Ok(false) => {}
             Err(e) => {
                 tracing::warn!(consumer = handler.name(), aggregate_id, error = %e, "catching up failed");
                 return;
@@ -242,19 +245,32 @@ pub async fn catch_up(pool: &PgPool, clock: &SharedClock, handler: &Arc<dyn Even
     }
 }
 
-/// Whether `handler`'s consumer has a delivery of the aggregate due: one
-/// indexed read, no transaction (almost always, nothing is).
-async fn has_pending(pool: &PgPool, clock: &SharedClock, handler: &Arc<dyn EventHandler>, aggregate_id: &str) -> bool {
-    let pending = sqlx::query_scalar::<_, bool>(
-        "SELECT EXISTS (SELECT 1 FROM platform.outbox_deliveries
-                        WHERE consumer = $1 AND aggregate_id = $2 AND delivered_at IS NULL AND dead_at IS NULL
-                          AND next_attempt_at <= $3)",
+/// An SQL condition: `consumer` has a delivery of `aggregate` it could
+/// take now — due, and with no earlier event of the aggregate undelivered
+/// (the rule the dispatcher delivers by). An aggregate held back by a dead
+/// or backing-off event is not pending: catching up could do nothing. The
+/// arguments are SQL expressions (parameters, columns).
+pub fn deliverable_sql(consumer: &str, aggregate: &str, now: &str) -> String {
+    format!(
+        "EXISTS (SELECT 1 FROM platform.outbox_deliveries d
+                 WHERE d.consumer = {consumer} AND d.aggregate_id = {aggregate} AND d.delivered_at IS NULL
+                   AND d.dead_at IS NULL AND d.next_attempt_at <= {now}
+                   AND NOT EXISTS (
+                       SELECT 1 FROM platform.outbox_deliveries p
+                       WHERE p.consumer = d.consumer AND p.aggregate_id = d.aggregate_id
+                         AND p.seq < d.seq AND p.delivered_at IS NULL))"
     )
-    .bind(handler.name())
-    .bind(aggregate_id)
-    .bind(clock.now())
-    .fetch_one(pool)
-    .await;
+}
+
+/// Whether `handler`'s consumer has a delivery of the aggregate it could
+/// take now: one indexed read, no transaction (almost always, nothing is).
+async fn has_pending(pool: &PgPool, clock: &SharedClock, handler: &Arc<dyn EventHandler>, aggregate_id: &str) -> bool {
+    let pending = sqlx::query_scalar::<_, bool>(&format!("SELECT {}", deliverable_sql("$1", "$2", "$3")))
+        .bind(handler.name())
+        .bind(aggregate_id)
+        .bind(clock.now())
+        .fetch_one(pool)
+        .await;
     // An error reads as pending: the delivery attempt reports it.
     !matches!(pending, Ok(false))
 }
@@ -273,7 +289,14 @@ async fn deliver_one(
     let now = clock.now();
     let consumer = handler.name().to_owned();
     let mut tx = pool.begin().await?;
-    let wait = if aggregate.is_some() { "" } else { "SKIP LOCKED" };
+    let wait = if aggregate.is_some() {
+        // Catching up waits for a delivery in flight, but not for a hung
+        // one (the dispatcher's own handler timeout is longer).
+        sqlx::query("SET LOCAL lock_timeout = '2s'").execute(&mut *tx).await?;
+        ""
+    } else {
+        "SKIP LOCKED"
+    };
     // Only the earliest undelivered event of each aggregate is eligible, so
     // nothing overtakes an event that is failing, backing off or dead.
     let due = sqlx::query_as::<_, (Uuid, i64, String, String, Vec<u8>, DateTime<Utc>, i32)>(&format!(

@@ -39,6 +39,7 @@ use crate::error::Error;
 pub use dead::{DeadLetter, dead_letters, discard, replay};
 pub use dispatch::{
     DEFAULT_HANDLER_TIMEOUT, DEFAULT_MAX_ATTEMPTS, DispatchOptions, Dispatcher, MAX_BACKOFF, backoff, catch_up,
+    deliverable_sql,
 };
 
 /// A stored event as consumers see it.

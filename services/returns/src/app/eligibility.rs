@@ -17,8 +17,7 @@ impl Returns {
         line_ids: &[String],
     ) -> Result<Vec<(Eligibility, i32)>, Error> {
         let now = self.ctx.clock.now();
-        let mut conn = self.ctx.read().await?;
-        let view = self.current_order(&mut conn, order_id).await?;
+        let (mut conn, view) = self.current_order(order_id).await?;
         let order = &view.facts;
         if !caller.may_see_customer(&order.customer_id) {
             return Err(ReturnError::not_found("order", order_id).into());

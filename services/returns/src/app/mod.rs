@@ -37,6 +37,8 @@ use crate::store::orders::OrderView;
 use crate::store::policies::PolicyCache;
 use crate::store::{orders, refunds as refund_store, returns as return_store};
 
+type PooledConnection = sqlx::pool::PoolConnection<sqlx::Postgres>;
+
 pub struct Returns {
     ctx: ServiceContext,
     /// What keeps the order facts, for catching an order up on demand.
@@ -144,18 +146,22 @@ impl Returns {
     /// An order's facts with the policy in force for each line, caught up
     /// with order intake: an order (or a delivery) that intake has just
     /// acknowledged is known here at once. Usually one read; when events are
-    /// pending it applies them (on other connections, so `conn` must hold no
-    /// lock on the order) and reads again.
-    async fn current_order(&self, conn: &mut PgConnection, order_id: &str) -> Result<OrderView, Error> {
+    /// pending, the connection goes back to the pool (the handler applying
+    /// them needs one), they are applied, and a fresh connection reads again.
+    async fn current_order(&self, order_id: &str) -> Result<(PooledConnection, OrderView), Error> {
         let now = self.ctx.clock.now();
         let pending_for = Some((self.order_facts.name(), now));
-        match orders::order(conn, order_id, false, pending_for).await? {
-            Some(view) if !view.pending => return Ok(view),
-            _ => self.catch_up_order(order_id).await,
+        let mut conn = self.ctx.read().await?;
+        match orders::order(&mut conn, order_id, false, pending_for).await? {
+            Some(view) if !view.pending => return Ok((conn, view)),
+            _ => drop(conn),
         }
-        orders::order(conn, order_id, false, None)
+        self.catch_up_order(order_id).await;
+        let mut conn = self.ctx.read().await?;
+        let view = orders::order(&mut conn, order_id, false, None)
             .await?
-            .ok_or_else(|| ReturnError::not_found("order", order_id).into())
+            .ok_or_else(|| ReturnError::not_found("order", order_id))?;
+        Ok((conn, view))
     }
 
     /// The policy in force for each line of `view`, by line id.

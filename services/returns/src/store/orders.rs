@@ -3,6 +3,7 @@
 
 use aftercare_kernel::{DateTime, Decimal, Money, Utc};
 use aftercare_platform::error::Error;
+use aftercare_platform::outbox::deliverable_sql;
 use aftercare_platform::sqlstate::{ConstraintKind, constraint, violates};
 use sqlx::PgConnection;
 
@@ -56,15 +57,13 @@ pub async fn order(
     pending_for: Option<(&str, DateTime<Utc>)>,
 ) -> Result<Option<OrderView>, Error> {
     let lock = if lock { " FOR UPDATE OF l" } else { "" };
+    let pending = deliverable_sql("$2", "$1", "$3");
     let rows: Vec<FactsRow> = sqlx::query_as(&format!(
         "SELECT p.pending, o.customer_id, o.currency_code, o.canceled_at, l.order_id, l.line_id, l.sku,
                 l.product_name, l.category, l.quantity, l.paid_amount, l.delivered_at, l.requested_quantity,
                 l.refunded_units, l.refunded_amount, l.refunded_value,
                 pol.category AS policy_category, pol.version AS policy_version
-         FROM (SELECT $2::text IS NOT NULL AND EXISTS (
-                   SELECT 1 FROM platform.outbox_deliveries
-                   WHERE consumer = $2 AND aggregate_id = $1 AND delivered_at IS NULL AND dead_at IS NULL
-                     AND next_attempt_at <= $3) AS pending) p
+         FROM (SELECT $2::text IS NOT NULL AND {pending} AS pending) p
          JOIN returns.orders o ON o.order_id = $1
          JOIN returns.order_lines l ON l.order_id = o.order_id
          LEFT JOIN LATERAL (
