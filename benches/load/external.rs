@@ -286,7 +286,20 @@ pub async fn h2load(server: &Server, call: H2Call<'_>, clients: usize, duration:
     let mut row = percentile_row(name, "h2load", elapsed, latencies);
     row.cpu = cpu;
     let grpc_failures = server.failed_calls(path).await - failed_before;
-    row.failures = http_failures + grpc_failures as usize;
+    // "requests: N total, N started, N done, N succeeded, N failed, N errored, N timeout"
+    let refused: usize = output
+        .lines()
+        .find(|l| l.starts_with("requests:"))
+        .map(|l| {
+            let words: Vec<&str> = l.split([' ', ',']).filter(|w| !w.is_empty()).collect();
+            words
+                .windows(2)
+                .filter(|w| matches!(w[1], "failed" | "errored" | "timeout"))
+                .filter_map(|w| w[0].parse::<usize>().ok())
+                .sum()
+        })
+        .unwrap_or(0);
+    row.failures = http_failures + grpc_failures as usize + refused;
     if !status.success() || row.requests == 0 {
         row.failures = row.failures.max(1);
     }

@@ -356,7 +356,11 @@ async fn a_cancel_racing_a_delivery_never_cancels_a_delivered_order() {
         });
         let (delivered, canceled) = tokio::join!(deliver, cancel);
         // Exactly one wins, whichever took the order's lock first.
-        assert_ne!(delivered.is_ok(), canceled.is_ok(), "{id}: {delivered:?} / {canceled:?}");
+        assert_ne!(
+            delivered.is_ok(),
+            canceled.is_ok(),
+            "{id}: {delivered:?} / {canceled:?}"
+        );
         let events = app
             .count(&format!(
                 "SELECT count(*) FROM platform.outbox_events WHERE aggregate_id = '{id}'
