@@ -81,6 +81,16 @@ pub struct CpuUse {
     pub rest: f64,
 }
 
+/// A call that has not answered after this counts as failed (a hung server
+/// must not hang the benchmark).
+const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+
+async fn bounded<Fut: Future<Output = CallResult>>(call: Fut) -> CallResult {
+    tokio::time::timeout(CALL_TIMEOUT, call)
+        .await
+        .unwrap_or_else(|_| Err(format!("no answer within {CALL_TIMEOUT:?}")))
+}
+
 /// One measured row.
 pub struct Row {
     pub name: String,
@@ -191,7 +201,7 @@ where
                     break;
                 };
                 let t = Instant::now();
-                let result = future.await;
+                let result = bounded(future).await;
                 out.record(t.elapsed(), result);
             }
             out
@@ -224,7 +234,7 @@ where
             break;
         };
         tasks.spawn(async move {
-            let result = future.await;
+            let result = bounded(future).await;
             (due.elapsed(), result)
         });
     }

@@ -136,3 +136,42 @@ async fn futures_join<T: Send + 'static>(handles: impl Iterator<Item = tokio::ta
     }
     out
 }
+
+#[tokio::test]
+async fn the_first_answer_is_the_stored_order_in_any_currency_with_serial_numbers() {
+    // RecordOrder answers a new order from what it inserted, without
+    // reading it back: the answer must be exactly what is stored.
+    let app = TestApp::spawn().await;
+    let mut client = app.storefront();
+    for (currency, unit, fractional) in [
+        ("JPY", "1999", "7"),
+        ("EUR", "19.99", "0.07"),
+        ("KWD", "19.999", "0.007"),
+    ] {
+        let money = |a: &str| {
+            Some(Money {
+                currency_code: currency.into(),
+                amount: a.into(),
+            })
+        };
+        let mut req = order(&format!("o-{currency}"), "c-1");
+        req.currency_code = currency.into();
+        for l in &mut req.lines {
+            l.unit_price = money(unit);
+            l.discount = money(fractional);
+            l.serial_numbers = (0..l.quantity).map(|n| format!("SN-{}-{n}", l.line_id)).collect();
+        }
+        req.order_discount = money(fractional);
+        req.shipping_amount = money("0");
+        let first = client.record_order(req).await.unwrap().into_inner();
+        let stored = client
+            .get_order(aftercare_proto::orders::GetOrderRequest {
+                order_id: first.order_id.clone(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(first, stored, "{currency}");
+        assert_eq!(first.lines[0].serial_numbers, ["SN-L1-0", "SN-L1-1"]);
+    }
+}

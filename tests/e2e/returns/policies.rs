@@ -130,3 +130,68 @@ async fn policies_are_versioned_and_partially_updated() {
         "refused updates wrote nothing"
     );
 }
+
+#[tokio::test]
+async fn a_policy_update_applies_at_once_while_returns_keep_the_version_they_were_decided_under() {
+    let app = TestApp::spawn().await;
+    delivered_order(&app, "o-1").await;
+    let check = || async {
+        customer(&app)
+            .check_eligibility(CheckEligibilityRequest {
+                order_id: "o-1".into(),
+                line_ids: vec![],
+            })
+            .await
+            .unwrap()
+            .into_inner()
+    };
+    // Read once so that the default's version is cached.
+    let before = check().await;
+    assert!(before.lines.iter().all(|l| l.eligible && l.policy_version == 1));
+    let early = customer(&app)
+        .create_return(create("o-1", vec![refund_item("L2", 1)]))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((early.policy_category.as_str(), early.policy_version), ("", 1));
+
+    // The lines' category gets a policy of its own: final sale.
+    let kitchen = policy(
+        &app,
+        ReturnPolicy {
+            category: "kitchen".into(),
+            final_sale: true,
+            ..Default::default()
+        },
+        &["final_sale"],
+    )
+    .await;
+    let after = check().await;
+    for line in &after.lines {
+        assert_eq!(
+            (
+                line.eligible,
+                line.reasons.contains(&"FINAL_SALE".to_owned()),
+                line.policy_version
+            ),
+            (false, true, kitchen.version),
+            "{}",
+            line.line_id
+        );
+    }
+    let err = customer(&app)
+        .create_return(create("o-1", vec![refund_item("L1", 1)]))
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&err), "ITEMS_NOT_ELIGIBLE");
+    // The earlier return is still read under the version it was decided by.
+    let again = get(&app, &early.return_id).await;
+    assert_eq!(
+        (
+            again.policy_category.as_str(),
+            again.policy_version,
+            again.items[0].policy_version
+        ),
+        ("", 1, 1)
+    );
+}
