@@ -164,10 +164,16 @@ async fn main() {
         }
     }
 
+    // A write's events are applied after it answers (the returns
+    // projection of new orders, for one). What a row leaves undelivered is
+    // reported, and delivered before the next row starts, so that no row
+    // pays for another's backlog.
+    let mut backlogs = Vec::new();
     for (name, kind) in writes {
         let (peak, at_half) = peak_and_half(&w, name, pid, c, duration).await;
         rows.push((kind, peak));
         half.push(at_half);
+        backlogs.push((name, drain_outbox(&db.pool).await));
     }
     let rss_load_kb = server.memory_kb("VmHWM");
 
@@ -177,6 +183,12 @@ async fn main() {
     drop(idle);
 
     print_results(&args, &rows, &half);
+    println!(
+        "\nEvents left undelivered when each write row ended, and the time the dispatcher took to deliver them:\n"
+    );
+    for (name, (left, took)) in &backlogs {
+        println!("- {name}: {left} events, delivered in {:.1} s", took.as_secs_f64());
+    }
     println!(
         "\nServer memory: {} MB at start, {} MB peak (VmHWM) under the load above, {} MB with 1,000 idle \
          HTTP/2 connections open ({:+} MB for them).",
@@ -207,6 +219,24 @@ async fn main() {
     if !failed.is_empty() {
         std::process::exit(1);
     }
+}
+
+/// Waits until the outbox has nothing left to deliver; returns how much
+/// there was and how long it took.
+async fn drain_outbox(pool: &sqlx::PgPool) -> (i64, Duration) {
+    let pending = || {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM platform.outbox_deliveries WHERE delivered_at IS NULL AND dead_at IS NULL",
+        )
+        .fetch_one(pool)
+    };
+    let started = std::time::Instant::now();
+    let left = pending().await.expect("outbox backlog");
+    while pending().await.expect("outbox backlog") > 0 {
+        assert!(started.elapsed() < Duration::from_secs(600), "the outbox never drained");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    (left, started.elapsed())
 }
 
 /// A row of ours at its peak (closed loop), then at half that rate (open

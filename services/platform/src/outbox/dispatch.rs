@@ -1,5 +1,6 @@
-//! The dispatcher: a loop per consumer, one claim per delivery, order per
-//! aggregate, retries with backoff, dead letters, timeouts and caught panics.
+//! The dispatcher: a few loops per consumer, one claim per delivery, order
+//! per aggregate, retries with backoff, dead letters, timeouts and caught
+//! panics.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,6 +37,14 @@ pub struct DispatchOptions {
     pub batch_size: i64,
     pub max_attempts: i32,
     pub handler_timeout: Duration,
+    /// Loops per consumer. Each delivery commits twice (the handler's work,
+    /// then the claim), so one loop delivers only a few hundred events a
+    /// second, fewer than order intake accepts; several loops share the
+    /// consumer's work (SKIP LOCKED) and their commits are flushed together.
+    /// One aggregate's events still go one at a time and in order: an event
+    /// is not due while an earlier one of its aggregate is undelivered. Each
+    /// loop may hold two pool connections at once (its claim, the handler's).
+    pub workers_per_consumer: usize,
 }
 
 impl Default for DispatchOptions {
@@ -45,6 +54,7 @@ impl Default for DispatchOptions {
             batch_size: 100,
             max_attempts: DEFAULT_MAX_ATTEMPTS,
             handler_timeout: DEFAULT_HANDLER_TIMEOUT,
+            workers_per_consumer: 4,
         }
     }
 }
@@ -98,9 +108,10 @@ impl Dispatcher {
         Ok(attempted)
     }
 
-    /// Delivers until `shutdown` turns true, each consumer in a loop of its
-    /// own: a batch, then (when there was nothing to do) a wait for the poll
-    /// interval or a wake-up. Returns an error if a consumer's loop dies
+    /// Delivers until `shutdown` turns true, each consumer in
+    /// [`DispatchOptions::workers_per_consumer`] loops of its own: a batch,
+    /// then (when there was nothing to do) a wait for the poll interval or a
+    /// wake-up. Returns an error if a consumer's loop dies
     /// before shutdown (the server then reports itself not serving).
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) -> Result<(), String> {
         if self.handlers.is_empty() {
@@ -114,7 +125,12 @@ impl Dispatcher {
         // Every loop is woken on a commit; Notify wakes one waiter, so one
         // relay task fans each wake-up out to all of them.
         let (fan_tx, _) = tokio::sync::broadcast::channel::<()>(1);
-        for handler in self.handlers {
+        let workers = self.options.workers_per_consumer.max(1);
+        for handler in self
+            .handlers
+            .iter()
+            .flat_map(|h| std::iter::repeat_n(h.clone(), workers))
+        {
             let (pool, clock, options) = (self.pool.clone(), self.clock.clone(), self.options);
             let (mut shutdown, mut woken) = (shutdown.clone(), fan_tx.subscribe());
             loops.spawn(async move {

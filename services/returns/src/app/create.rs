@@ -233,8 +233,9 @@ impl Returns {
             let text = "Approved automatically.".to_owned();
             transition(&mut uow, &mut r, &decided, Step::Approve, text, &Author::SYSTEM).await?;
             on_approved(&mut uow, &mut r, &decided, &Author::SYSTEM).await?;
+            // Inserted as requested; approval changed it since.
+            return_store::update_return(uow.conn(), &r).await?;
         }
-        return_store::update_return(uow.conn(), &r).await?;
         uow.complete(r.return_id.as_uuid().as_bytes()).await?;
         uow.commit().await?;
         Ok(Some((r, decided)))

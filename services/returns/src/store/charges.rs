@@ -10,7 +10,9 @@ use uuid::Uuid;
 use super::{currency, parse};
 use crate::domain::{Charge, ChargeId, ChargeStatus, ReturnError, ReturnId};
 
-#[derive(sqlx::FromRow)]
+/// Also read as JSON (a return's charges within its one-statement read),
+/// with the amount as text so that no float ever carries money.
+#[derive(sqlx::FromRow, serde::Deserialize)]
 pub(super) struct ChargeRow {
     charge_id: Uuid,
     pub(super) return_id: Uuid,
@@ -41,6 +43,10 @@ impl TryFrom<ChargeRow> for Charge {
 
 pub(super) const CHARGE_COLUMNS: &str = "charge_id, return_id, status, amount, currency_code, provider_reference,
     failure_reason, created_at, updated_at";
+
+/// [`CHARGE_COLUMNS`] for JSON: the amount as text.
+pub(super) const CHARGE_JSON_COLUMNS: &str = "charge_id, return_id, status, amount::text AS amount, currency_code,
+    provider_reference, failure_reason, created_at, updated_at";
 
 /// Inserts a pending charge; the database allows one pending per return.
 pub async fn insert_charge(tx: &mut PgConnection, c: &Charge) -> Result<(), Error> {

@@ -10,7 +10,9 @@ use uuid::Uuid;
 use super::{currency, parse};
 use crate::domain::{Refund, RefundId, RefundMethod, RefundStatus, ReturnError, ReturnId};
 
-#[derive(sqlx::FromRow)]
+/// Also read as JSON (a return's refund within its one-statement read), with
+/// the amount as text so that no float ever carries money.
+#[derive(sqlx::FromRow, serde::Deserialize)]
 pub(super) struct RefundRow {
     refund_id: Uuid,
     pub(super) return_id: Uuid,
@@ -43,6 +45,10 @@ impl TryFrom<RefundRow> for Refund {
 
 pub(super) const REFUND_COLUMNS: &str = "refund_id, return_id, status, method, amount, currency_code,
     provider_reference, failure_reason, created_at, updated_at";
+
+/// [`REFUND_COLUMNS`] for JSON: the amount as text.
+pub(super) const REFUND_JSON_COLUMNS: &str = "refund_id, return_id, status, method, amount::text AS amount,
+    currency_code, provider_reference, failure_reason, created_at, updated_at";
 
 /// Inserts a pending refund. The database allows one pending or succeeded
 /// refund per return, whatever races.

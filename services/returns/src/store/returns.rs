@@ -7,10 +7,11 @@ use aftercare_kernel::{Currency, DateTime, Decimal, Money, Utc};
 use aftercare_platform::error::Error;
 use aftercare_platform::paging::Cursor;
 use sqlx::PgConnection;
+use sqlx::types::Json;
 use uuid::Uuid;
 
-use super::charges::{CHARGE_COLUMNS, ChargeRow};
-use super::refunds::{REFUND_COLUMNS, RefundRow};
+use super::charges::{CHARGE_COLUMNS, CHARGE_JSON_COLUMNS, ChargeRow};
+use super::refunds::{REFUND_COLUMNS, REFUND_JSON_COLUMNS, RefundRow};
 use super::{currency, parse};
 use crate::domain::{
     Charge, ChargeStatus, Grade, Item, Lifecycle, Reason, Refund, Resolution, Return, ReturnError, ReturnFilter,
@@ -48,8 +49,12 @@ struct ReturnRow {
     updated_at: DateTime<Utc>,
 }
 
-#[derive(sqlx::FromRow)]
+/// Items, timeline entries, refunds and charges are also read as JSON,
+/// within a return's one-statement read ([`get_return`]); their money as
+/// text, so that no float ever carries it.
+#[derive(sqlx::FromRow, serde::Deserialize)]
 struct ItemRow {
+    #[serde(skip)]
     return_id: Uuid,
     line_id: String,
     sku: String,
@@ -70,8 +75,9 @@ struct ItemRow {
     refunded_units: i32,
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 struct TimelineRow {
+    #[serde(skip)]
     return_id: Uuid,
     at: DateTime<Utc>,
     status: Option<String>,
@@ -86,20 +92,54 @@ const RETURN_COLUMNS: &str = "return_id, order_id, customer_id, status, channel,
     refund_total, exchange_difference, rejection_reason, return_carrier, return_tracking, return_shipped_at, exchange_carrier,
     exchange_tracking, exchange_shipped_at, ship_by, created_at, updated_at";
 
-/// Loads a return with its items, latest refund and timeline; with `lock`,
-/// locks it so that every change of one return happens one at a time.
+/// A return with its items, latest refund, charges and timeline, as one row.
+#[derive(sqlx::FromRow)]
+struct FullReturnRow {
+    #[sqlx(flatten)]
+    row: ReturnRow,
+    items: Json<Vec<ItemRow>>,
+    refund: Option<Json<RefundRow>>,
+    charges: Json<Vec<ChargeRow>>,
+    timeline: Json<Vec<TimelineRow>>,
+}
+
+/// Loads a return with its items, latest refund, charges and timeline in
+/// one statement (the children aggregated as JSON); with `lock`, locks it so
+/// that every change of one return happens one at a time.
 pub async fn get_return(conn: &mut PgConnection, return_id: ReturnId, lock: bool) -> Result<Option<Return>, Error> {
-    let lock = if lock { " FOR UPDATE" } else { "" };
-    let row: Option<ReturnRow> = sqlx::query_as(&format!(
-        "SELECT {RETURN_COLUMNS} FROM returns.returns WHERE return_id = $1{lock}"
+    let lock = if lock { " FOR UPDATE OF r" } else { "" };
+    let row: Option<FullReturnRow> = sqlx::query_as(&format!(
+        "SELECT {RETURN_COLUMNS},
+             (SELECT COALESCE(json_agg(i ORDER BY i.position), '[]') FROM (
+                  SELECT position, line_id, sku, product_name, quantity, reason, note, photo_urls, resolution,
+                         replacement_sku, replacement_price::text AS replacement_price, received_quantity, grade,
+                         refund_amount::text AS refund_amount, refunded_value::text AS refunded_value,
+                         policy_category, policy_version, refunded_units
+                  FROM returns.return_items WHERE return_id = r.return_id) i) AS items,
+             (SELECT row_to_json(f) FROM (
+                  SELECT {REFUND_JSON_COLUMNS} FROM returns.refunds WHERE return_id = r.return_id
+                  ORDER BY created_at DESC, refund_id DESC LIMIT 1) f) AS refund,
+             (SELECT COALESCE(json_agg(c ORDER BY c.created_at, c.charge_id), '[]') FROM (
+                  SELECT {CHARGE_JSON_COLUMNS} FROM returns.charges WHERE return_id = r.return_id) c) AS charges,
+             (SELECT COALESCE(json_agg(t ORDER BY t.id), '[]') FROM (
+                  SELECT id, at, status, text, actor_role, channel, customer_visible
+                  FROM returns.timeline WHERE return_id = r.return_id) t) AS timeline
+         FROM returns.returns r WHERE r.return_id = $1{lock}"
     ))
     .bind(return_id.as_uuid())
     .fetch_optional(&mut *conn)
     .await?;
-    match row {
-        None => Ok(None),
-        Some(row) => Ok(assemble(conn, vec![row]).await?.pop()),
-    }
+    let Some(full) = row else {
+        return Ok(None);
+    };
+    let refund = full.refund.map(|f| Refund::try_from(f.0)).transpose()?;
+    let charges = full
+        .charges
+        .0
+        .into_iter()
+        .map(Charge::try_from)
+        .collect::<Result<_, _>>()?;
+    Ok(Some(build(full.row, &full.items.0, refund, charges, &full.timeline.0)?))
 }
 
 fn item(i: &ItemRow, currency: Currency) -> Result<Item, ReturnError> {
@@ -198,71 +238,78 @@ async fn assemble(conn: &mut PgConnection, rows: Vec<ReturnRow>) -> Result<Vec<R
     .fetch_all(&mut *conn)
     .await?;
 
-    let mut out = Vec::with_capacity(rows.len());
-    for r in rows {
-        let currency = currency(&r.currency_code)?;
-        let m = |amount| Money::from_decimal(currency, amount);
-        out.push(Return {
-            return_id: ReturnId::from_uuid(r.return_id),
-            lifecycle: Lifecycle::restored(parse(&r.status, "status", Status::parse)?),
-            channel: parse(&r.channel, "channel", Channel::parse)?,
-            resolution: parse(&r.resolution, "resolution", Resolution::parse)?,
-            currency,
-            settlement: Settlement {
-                items_refund: m(r.items_refund),
-                shipping_fee: m(r.shipping_fee),
-                bonus: m(r.bonus),
-                refund_total: m(r.refund_total),
-                exchange_difference: m(r.exchange_difference),
-            },
-            return_shipment: shipment(r.return_carrier, r.return_tracking, r.return_shipped_at),
-            exchange_shipment: shipment(r.exchange_carrier, r.exchange_tracking, r.exchange_shipped_at),
-            items: items
-                .iter()
-                .filter(|i| i.return_id == r.return_id)
-                .map(|i| item(i, currency))
-                .collect::<Result<_, _>>()?,
-            refund: refunds.remove(&r.return_id),
-            collected: Money::sum(
-                currency,
-                charges
-                    .get(&r.return_id)
-                    .into_iter()
-                    .flatten()
-                    .filter(|c| c.status == ChargeStatus::Succeeded)
-                    .map(|c| c.amount),
-            ),
-            // The pending charge (there is at most one) if any, else the latest.
-            charge: charges.remove(&r.return_id).and_then(|mut all| {
-                match all.iter().position(|c| c.status == ChargeStatus::Pending) {
-                    Some(pending) => Some(all.swap_remove(pending)),
-                    None => all.pop(),
-                }
-            }),
-            timeline: timeline
-                .iter()
-                .filter(|t| t.return_id == r.return_id)
-                .map(timeline_entry)
-                .collect::<Result<_, _>>()?,
-            order_id: r.order_id,
-            customer_id: r.customer_id,
-            policy_category: r.policy_category,
-            policy_version: r.policy_version,
-            keep_items: r.keep_items,
-            keep_allowed: r.keep_allowed,
-            manual_review: r.manual_review,
-            rejection_reason: r.rejection_reason,
-            ship_by: r.ship_by,
-            created_at: r.created_at,
-            updated_at: r.updated_at,
-        });
-    }
-    Ok(out)
+    rows.into_iter()
+        .map(|r| {
+            let id = r.return_id;
+            let mine = |i: &&ItemRow| i.return_id == id;
+            let items: Vec<&ItemRow> = items.iter().filter(mine).collect();
+            let timeline: Vec<&TimelineRow> = timeline.iter().filter(|t| t.return_id == id).collect();
+            let refund = refunds.remove(&id);
+            let charges = charges.remove(&id).unwrap_or_default();
+            Ok(build(r, items, refund, charges, timeline)?)
+        })
+        .collect()
 }
 
-/// Inserts a new return and its items in one statement (not its timeline or
-/// refund). What the lifecycle changes is written by [`update_return`],
-/// which the creating transaction calls before it commits.
+/// A return from its row and its children's (already its own).
+fn build<'a>(
+    r: ReturnRow,
+    items: impl IntoIterator<Item = &'a ItemRow>,
+    refund: Option<Refund>,
+    mut charges: Vec<Charge>,
+    timeline: impl IntoIterator<Item = &'a TimelineRow>,
+) -> Result<Return, ReturnError> {
+    let currency = currency(&r.currency_code)?;
+    let m = |amount| Money::from_decimal(currency, amount);
+    let collected = Money::sum(
+        currency,
+        charges
+            .iter()
+            .filter(|c| c.status == ChargeStatus::Succeeded)
+            .map(|c| c.amount),
+    );
+    // The pending charge (there is at most one) if any, else the latest.
+    let charge = match charges.iter().position(|c| c.status == ChargeStatus::Pending) {
+        Some(pending) => Some(charges.swap_remove(pending)),
+        None => charges.pop(),
+    };
+    Ok(Return {
+        return_id: ReturnId::from_uuid(r.return_id),
+        lifecycle: Lifecycle::restored(parse(&r.status, "status", Status::parse)?),
+        channel: parse(&r.channel, "channel", Channel::parse)?,
+        resolution: parse(&r.resolution, "resolution", Resolution::parse)?,
+        currency,
+        settlement: Settlement {
+            items_refund: m(r.items_refund),
+            shipping_fee: m(r.shipping_fee),
+            bonus: m(r.bonus),
+            refund_total: m(r.refund_total),
+            exchange_difference: m(r.exchange_difference),
+        },
+        return_shipment: shipment(r.return_carrier, r.return_tracking, r.return_shipped_at),
+        exchange_shipment: shipment(r.exchange_carrier, r.exchange_tracking, r.exchange_shipped_at),
+        items: items.into_iter().map(|i| item(i, currency)).collect::<Result<_, _>>()?,
+        refund,
+        collected,
+        charge,
+        timeline: timeline.into_iter().map(timeline_entry).collect::<Result<_, _>>()?,
+        order_id: r.order_id,
+        customer_id: r.customer_id,
+        policy_category: r.policy_category,
+        policy_version: r.policy_version,
+        keep_items: r.keep_items,
+        keep_allowed: r.keep_allowed,
+        manual_review: r.manual_review,
+        rejection_reason: r.rejection_reason,
+        ship_by: r.ship_by,
+        created_at: r.created_at,
+        updated_at: r.updated_at,
+    })
+}
+
+/// Inserts a new return as it stands, with its items, in one statement (not
+/// its timeline or refund). What the lifecycle changes later is written by
+/// [`update_return`]; a new return has no shipment, rejection or ship-by yet.
 pub async fn insert_return(tx: &mut PgConnection, r: &Return) -> Result<(), Error> {
     let items = &r.items;
     let col = |f: fn(&Item) -> String| items.iter().map(f).collect::<Vec<_>>();
@@ -272,7 +319,7 @@ pub async fn insert_return(tx: &mut PgConnection, r: &Return) -> Result<(), Erro
              INSERT INTO returns.returns (return_id, order_id, customer_id, status, channel, resolution,
                  currency_code, policy_category, policy_version, keep_items, keep_allowed, manual_review,
                  items_refund, shipping_fee, bonus, refund_total, exchange_difference, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, false, $10, $11, 0, 0, 0, 0, 0, $12, $12)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $27, $10, $11, $28, $29, $30, $31, $32, $12, $33)
              RETURNING return_id)
          INSERT INTO returns.return_items (return_id, position, line_id, sku, product_name, quantity, reason,
              note, photo_urls, resolution, replacement_sku, replacement_price, refund_amount,
@@ -317,6 +364,13 @@ pub async fn insert_return(tx: &mut PgConnection, r: &Return) -> Result<(), Erro
     .bind(items.iter().map(|i| i.refund_amount.amount()).collect::<Vec<_>>())
     .bind(col(|i| i.policy_category.clone()))
     .bind(items.iter().map(|i| i.policy_version).collect::<Vec<_>>())
+    .bind(r.keep_items)
+    .bind(r.settlement.items_refund.amount())
+    .bind(r.settlement.shipping_fee.amount())
+    .bind(r.settlement.bonus.amount())
+    .bind(r.settlement.refund_total.amount())
+    .bind(r.settlement.exchange_difference.amount())
+    .bind(r.updated_at)
     .execute(&mut *tx)
     .await?;
     Ok(())
