@@ -261,6 +261,17 @@ pub async fn catch_up(pool: &PgPool, clock: &SharedClock, handler: &Arc<dyn Even
     }
 }
 
+/// An SQL condition on a delivery `d`: it is the earliest undelivered one of
+/// its aggregate for its consumer (a dead one counts as undelivered), so
+/// nothing overtakes an event that is failing, backing off or dead. A
+/// correlated scalar subquery, not `NOT EXISTS`: the planner may turn that
+/// into an anti join scanning every undelivered row of the consumer per
+/// candidate (it did, misled by the statistics of a fast-growing table: 12
+/// ms per claim at a 5,000-event backlog, so a backlog drained ever slower);
+/// a scalar subquery is one index probe per candidate.
+const FIRST_OF_ITS_AGGREGATE: &str = "d.seq = (SELECT min(p.seq) FROM platform.outbox_deliveries p
+     WHERE p.consumer = d.consumer AND p.aggregate_id = d.aggregate_id AND p.delivered_at IS NULL)";
+
 /// An SQL condition: `consumer` has a delivery of `aggregate` it could
 /// take now — due, and with no earlier event of the aggregate undelivered
 /// (the rule the dispatcher delivers by). An aggregate held back by a dead
@@ -270,11 +281,7 @@ pub fn deliverable_sql(consumer: &str, aggregate: &str, now: &str) -> String {
     format!(
         "EXISTS (SELECT 1 FROM platform.outbox_deliveries d
                  WHERE d.consumer = {consumer} AND d.aggregate_id = {aggregate} AND d.delivered_at IS NULL
-                   AND d.dead_at IS NULL AND d.next_attempt_at <= {now}
-                   AND NOT EXISTS (
-                       SELECT 1 FROM platform.outbox_deliveries p
-                       WHERE p.consumer = d.consumer AND p.aggregate_id = d.aggregate_id
-                         AND p.seq < d.seq AND p.delivered_at IS NULL))"
+                   AND d.dead_at IS NULL AND d.next_attempt_at <= {now} AND {FIRST_OF_ITS_AGGREGATE})"
     )
 }
 
@@ -320,11 +327,7 @@ async fn deliver_one(
          FROM platform.outbox_deliveries d
          JOIN platform.outbox_events e ON e.id = d.event_id
          WHERE d.consumer = $1 AND d.delivered_at IS NULL AND d.dead_at IS NULL AND d.next_attempt_at <= $2
-           AND ($3::text IS NULL OR d.aggregate_id = $3)
-           AND NOT EXISTS (
-               SELECT 1 FROM platform.outbox_deliveries p
-               WHERE p.consumer = d.consumer AND p.aggregate_id = d.aggregate_id
-                 AND p.seq < d.seq AND p.delivered_at IS NULL)
+           AND ($3::text IS NULL OR d.aggregate_id = $3) AND {FIRST_OF_ITS_AGGREGATE}
          ORDER BY d.seq
          LIMIT 1
          FOR UPDATE OF d {wait}",
