@@ -4,7 +4,8 @@
 //!
 //! - [`policies`] — policies and customer flags;
 //! - [`orders`] — the order facts kept from order events, units taken and refunded;
-//! - [`returns`] — returns, their items and timelines, listing;
+//! - [`returns`] — reading returns with their items and timelines, listing;
+//! - [`return_writes`] — writing returns, their items and timelines;
 //! - [`refunds`] — refunds;
 //! - [`charges`] — charges of exchange differences.
 
@@ -12,6 +13,7 @@ pub mod charges;
 pub mod orders;
 pub mod policies;
 pub mod refunds;
+pub mod return_writes;
 pub mod returns;
 
 use aftercare_kernel::Currency;
