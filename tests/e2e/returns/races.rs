@@ -223,3 +223,69 @@ async fn returns_and_cancellations_racing_on_one_order_never_deadlock() {
         call.await.unwrap().expect("no deadlock, no lost race");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_that_waited_for_the_return_sees_what_the_holder_wrote() {
+    let app = TestApp::spawn().await;
+    delivered_order(&app, "o-1").await;
+    let r = customer(&app)
+        .create_return(create("o-1", vec![refund_item("L1", 1)]))
+        .await
+        .unwrap()
+        .into_inner();
+    let id: uuid::Uuid = r.return_id.parse().unwrap();
+
+    // Another writer holds the return and adds to its timeline.
+    let mut holder = app.pool.begin().await.unwrap();
+    sqlx::query("SELECT 1 FROM returns.returns WHERE return_id = $1 FOR UPDATE")
+        .bind(id)
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO returns.timeline (return_id, at, kind, status, text, actor_role, channel, customer_visible)
+         VALUES ($1, now(), 'message', NULL, 'written by the holder', 'agent', NULL, true)",
+    )
+    .bind(id)
+    .execute(&mut *holder)
+    .await
+    .unwrap();
+    let approving = tokio::spawn({
+        let mut agent = agent(&app);
+        let return_id = r.return_id.clone();
+        async move {
+            agent
+                .approve_return(ApproveReturnRequest {
+                    return_id,
+                    note: String::new(),
+                })
+                .await
+        }
+    });
+    let waiting = async || {
+        sqlx::query_scalar::<_, bool>(
+            "SELECT EXISTS (SELECT 1 FROM pg_stat_activity
+                            WHERE wait_event_type = 'Lock' AND datname = current_database())",
+        )
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !approving.is_finished() && !waiting().await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the approval neither waited nor finished"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    holder.commit().await.unwrap();
+
+    let approved = approving.await.unwrap().unwrap().into_inner();
+    let texts: Vec<&str> = approved.timeline.iter().map(|t| t.text.as_str()).collect();
+    assert!(
+        texts.contains(&"written by the holder"),
+        "the approval read the return as it was before it waited: {texts:?}"
+    );
+    assert_eq!(approved.status(), ReturnStatus::Approved);
+}

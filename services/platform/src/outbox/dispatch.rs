@@ -43,7 +43,9 @@ pub struct DispatchOptions {
     /// consumer's work (SKIP LOCKED) and their commits are flushed together.
     /// One aggregate's events still go one at a time and in order: an event
     /// is not due while an earlier one of its aggregate is undelivered. Each
-    /// loop may hold two pool connections at once (its claim, the handler's).
+    /// loop may hold two pool connections at once (its claim, the handler's),
+    /// so fewer loops run when all of them would take more than half the
+    /// pool.
     pub workers_per_consumer: usize,
 }
 
@@ -125,7 +127,12 @@ impl Dispatcher {
         // Every loop is woken on a commit; Notify wakes one waiter, so one
         // relay task fans each wake-up out to all of them.
         let (fan_tx, _) = tokio::sync::broadcast::channel::<()>(1);
-        let workers = self.options.workers_per_consumer.max(1);
+        // Each loop may hold two connections (its claim, the handler's):
+        // the loops together take at most half the pool, the rest serves
+        // calls (and catch-ups), so a busy dispatcher never starves them or
+        // its own handlers.
+        let per_consumer = self.pool.options().get_max_connections() as usize / (4 * self.handlers.len());
+        let workers = self.options.workers_per_consumer.min(per_consumer).max(1);
         for handler in self
             .handlers
             .iter()

@@ -106,10 +106,20 @@ struct FullReturnRow {
 }
 
 /// Loads a return with its items, latest refund, charges and timeline in
-/// one statement (the children aggregated as JSON); with `lock`, locks it so
-/// that every change of one return happens one at a time.
+/// one statement (the children aggregated as JSON); with `lock`, locks it
+/// first so that every change of one return happens one at a time. The lock
+/// is its own statement: one that waited for it would re-read only the
+/// locked row, and its children would be as they were before the wait.
 pub async fn get_return(conn: &mut PgConnection, return_id: ReturnId, lock: bool) -> Result<Option<Return>, Error> {
-    let lock = if lock { " FOR UPDATE OF r" } else { "" };
+    if lock {
+        let exists = sqlx::query("SELECT 1 FROM returns.returns WHERE return_id = $1 FOR UPDATE")
+            .bind(return_id.as_uuid())
+            .fetch_optional(&mut *conn)
+            .await?;
+        if exists.is_none() {
+            return Ok(None);
+        }
+    }
     let row: Option<FullReturnRow> = sqlx::query_as(&format!(
         "SELECT {RETURN_COLUMNS},
              (SELECT COALESCE(json_agg(i ORDER BY i.position), '[]') FROM (
@@ -126,7 +136,7 @@ pub async fn get_return(conn: &mut PgConnection, return_id: ReturnId, lock: bool
              (SELECT COALESCE(json_agg(t ORDER BY t.id), '[]') FROM (
                   SELECT id, at, status, text, actor_role, channel, customer_visible
                   FROM returns.timeline WHERE return_id = r.return_id) t) AS timeline
-         FROM returns.returns r WHERE r.return_id = $1{lock}"
+         FROM returns.returns r WHERE r.return_id = $1"
     ))
     .bind(return_id.as_uuid())
     .fetch_optional(&mut *conn)
