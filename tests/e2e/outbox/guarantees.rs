@@ -297,3 +297,71 @@ async fn catching_up_waits_for_a_delivery_in_flight_instead_of_reading_without_i
     catching_up.await.unwrap();
     assert_eq!(handled_now(&handled).await, ["delivered"]);
 }
+
+/// Records what it handles; an event labelled "a1" first waits for a permit.
+struct Gated {
+    handled: Arc<Mutex<Vec<String>>>,
+    gate: Arc<tokio::sync::Semaphore>,
+}
+
+impl EventHandler for Gated {
+    fn name(&self) -> &str {
+        "gated"
+    }
+
+    fn topics(&self) -> Vec<String> {
+        vec!["test.Happened".into()]
+    }
+
+    fn handle<'a>(&'a self, event: &'a Event) -> HandlerFuture<'a> {
+        Box::pin(async move {
+            let label = String::from_utf8(event.payload.clone()).unwrap();
+            if label == "a1" {
+                self.gate.acquire().await.unwrap().forget();
+            }
+            self.handled.lock().unwrap().push(label);
+            Ok(())
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_loops_of_one_consumer_keep_each_aggregates_order() {
+    let db = TestDb::create().await;
+    let pool = db.pool(20).await;
+    let (manual, clock) = clock();
+    let handled = Arc::new(Mutex::new(Vec::new()));
+    let gate = Arc::new(tokio::sync::Semaphore::new(0));
+    let options = DispatchOptions {
+        workers_per_consumer: 4,
+        ..options()
+    };
+    let mut dispatcher = Dispatcher::new(pool.clone(), clock, options);
+    let handler = Gated {
+        handled: handled.clone(),
+        gate: gate.clone(),
+    };
+    dispatcher.register(Arc::new(handler)).await.unwrap();
+    emit_about(&pool, "a", "a1", manual.now()).await;
+    emit_about(&pool, "a", "a2", manual.now()).await;
+    emit_about(&pool, "b", "b1", manual.now()).await;
+    let (stop, run) = running(dispatcher);
+
+    // a1 is held in its handler: b moves on, a2 waits behind a1 although
+    // other loops are free.
+    until("b1 is delivered", async || {
+        handled_now(&handled).await.contains(&"b1".to_owned())
+    })
+    .await;
+    assert!(
+        !handled_now(&handled).await.contains(&"a2".to_owned()),
+        "a2 overtook a1"
+    );
+    gate.add_permits(1);
+    until("all are delivered", async || handled_now(&handled).await.len() == 3).await;
+    let order = handled_now(&handled).await;
+    let at = |label: &str| order.iter().position(|l| l == label).unwrap();
+    assert!(at("a1") < at("a2"), "{order:?}");
+    stop.send(true).unwrap();
+    run.await.unwrap().unwrap();
+}
