@@ -17,7 +17,7 @@ async fn effect_table(pool: &PgPool) {
 async fn run_once(pool: &PgPool, key: &str, request: &str) -> Result<Vec<u8>, &'static str> {
     let hash = request_hash(request.as_bytes());
     let mut tx = pool.begin().await.unwrap();
-    match claim(&mut tx, "test.Effect", "service:test", key, &hash, start_time())
+    match claim(&mut tx, "test.Effect", "service:test", key, &hash, None, start_time())
         .await
         .unwrap()
     {
@@ -67,7 +67,7 @@ async fn a_rolled_back_claim_leaves_the_key_free() {
     let hash = request_hash(b"r");
     let mut tx = pool.begin().await.unwrap();
     assert_eq!(
-        claim(&mut tx, "test.Effect", "service:test", "k", &hash, start_time())
+        claim(&mut tx, "test.Effect", "service:test", "k", &hash, None, start_time())
             .await
             .unwrap(),
         Claim::Fresh
@@ -75,6 +75,37 @@ async fn a_rolled_back_claim_leaves_the_key_free() {
     tx.rollback().await.unwrap();
     run_once(&pool, "k", "r").await.unwrap();
     assert_eq!(effects(&pool).await, 1);
+}
+
+#[tokio::test]
+async fn a_key_claimed_with_its_answer_rolls_back_with_the_effect_and_replays_the_answer() {
+    let db = TestDb::create().await;
+    let pool = db.pool(5).await;
+    let hash = request_hash(b"r");
+    let claim_answered = async |answer: &[u8]| {
+        let mut tx = pool.begin().await.unwrap();
+        let claimed = claim(
+            &mut tx,
+            "test.Effect",
+            "service:test",
+            "k",
+            &hash,
+            Some(answer),
+            start_time(),
+        )
+        .await
+        .unwrap();
+        (tx, claimed)
+    };
+    let (tx, claimed) = claim_answered(b"first").await;
+    assert_eq!(claimed, Claim::Fresh);
+    tx.rollback().await.unwrap();
+    // Rolled back: the key is free again, and its answer gone with it.
+    let (tx, claimed) = claim_answered(b"second").await;
+    assert_eq!(claimed, Claim::Fresh);
+    tx.commit().await.unwrap();
+    let (_tx, claimed) = claim_answered(b"third").await;
+    assert_eq!(claimed, Claim::Replay(b"second".to_vec()));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

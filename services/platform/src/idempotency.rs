@@ -1,7 +1,9 @@
 //! Run-once for mutating requests (AIP-155 `request_id`s and business keys).
 //!
 //! In the transaction of the effect, [`claim`] the key with the request's
-//! hash, do the effect, then [`complete`] with the encoded response. Because
+//! hash, do the effect, then [`complete`] with the encoded response (or,
+//! when the response is known up front — the id the effect will create —
+//! claim with it and skip the second write). Because
 //! the key row is inserted in that transaction, a concurrent duplicate blocks
 //! on the key's unique index until the first commits (then it replays the
 //! stored response) or rolls back (then it runs the effect itself): however
@@ -47,17 +49,19 @@ pub async fn claim(
     owner: &str,
     key: &str,
     hash: &[u8; 32],
+    response: Option<&[u8]>,
     now: DateTime<Utc>,
 ) -> Result<Claim, Error> {
     let inserted = sqlx::query(
-        "INSERT INTO platform.idempotency_keys (scope, owner, key, request_hash, created_at)
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (scope, owner, key) DO NOTHING",
+        "INSERT INTO platform.idempotency_keys (scope, owner, key, request_hash, created_at, response)
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (scope, owner, key) DO NOTHING",
     )
     .bind(scope)
     .bind(owner)
     .bind(key)
     .bind(&hash[..])
     .bind(now)
+    .bind(response)
     .execute(&mut *tx)
     .await?
     .rows_affected();

@@ -7,6 +7,9 @@
 //!       -> commit -> wake the dispatcher
 //! ```
 //!
+//! A call that knows its response up front (the id it creates) claims the
+//! key with it and has no "complete" step.
+//!
 //! The idempotency key, the effect, the events and the stored response
 //! commit together or not at all. [`UnitOfWork::commit`] refuses to commit a
 //! claimed key without its response, and wakes the dispatcher only when
@@ -76,11 +79,41 @@ impl UnitOfWork {
         key: &str,
         request: &[u8],
     ) -> Result<Replay, Error> {
+        self.claim_key(scope, caller, field, key, request, None).await
+    }
+
+    /// [`UnitOfWork::claim`] for a call whose response is known before its
+    /// effect runs (the id of what it will create): the key is stored with
+    /// that response in one statement and no [`UnitOfWork::complete`]
+    /// follows. It still commits or rolls back with the effect.
+    pub async fn claim_answered(
+        &mut self,
+        scope: &str,
+        caller: &Caller,
+        field: &str,
+        key: &str,
+        request: &[u8],
+        response: &[u8],
+    ) -> Result<Replay, Error> {
+        self.claim_key(scope, caller, field, key, request, Some(response)).await
+    }
+
+    async fn claim_key(
+        &mut self,
+        scope: &str,
+        caller: &Caller,
+        field: &str,
+        key: &str,
+        request: &[u8],
+        response: Option<&[u8]>,
+    ) -> Result<Replay, Error> {
         let hash = sha256(request);
         let owner = format!("{}:{}", caller.role, caller.subject);
-        match idempotency::claim(&mut self.tx, scope, &owner, key, &hash, self.now).await? {
+        match idempotency::claim(&mut self.tx, scope, &owner, key, &hash, response, self.now).await? {
             Claim::Fresh => {
-                self.open_key = Some((scope.to_owned(), owner, key.to_owned()));
+                if response.is_none() {
+                    self.open_key = Some((scope.to_owned(), owner, key.to_owned()));
+                }
                 Ok(Replay::Fresh)
             }
             Claim::Replay(response) => Ok(Replay::Stored(response)),

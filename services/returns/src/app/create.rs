@@ -74,7 +74,13 @@ impl Returns {
     ) -> Result<Option<(Return, Policies)>, Error> {
         let mut uow = self.ctx.begin().await?;
         let now = uow.now();
-        if let Replay::Stored(id) = uow.claim(SCOPE, caller, "request_id", request_id, fingerprint).await? {
+        // The new return's id is the key's answer, stored with the claim.
+        let return_id = ReturnId::new();
+        let answer = *return_id.as_uuid().as_bytes();
+        if let Replay::Stored(id) = uow
+            .claim_answered(SCOPE, caller, "request_id", request_id, fingerprint, &answer)
+            .await?
+        {
             let id = uuid::Uuid::from_slice(&id).map_err(Error::internal)?;
             let id = ReturnId::from_uuid(id);
             return Ok(Some(self.visible_return(uow.conn(), caller, id, false).await?));
@@ -198,7 +204,7 @@ impl Returns {
             orders::reserve_units(uow.conn(), &order.order_id, &item.line_id, item.quantity).await?;
         }
         let mut r = Return {
-            return_id: ReturnId::new(),
+            return_id,
             order_id: order.order_id.clone(),
             customer_id: order.customer_id.clone(),
             lifecycle: Lifecycle::requested(),
@@ -236,7 +242,6 @@ impl Returns {
             // Inserted as requested; approval changed it since.
             return_store::update_return(uow.conn(), &r).await?;
         }
-        uow.complete(r.return_id.as_uuid().as_bytes()).await?;
         uow.commit().await?;
         Ok(Some((r, decided)))
     }

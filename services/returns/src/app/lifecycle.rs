@@ -180,7 +180,7 @@ impl Returns {
             && r.resolution != Resolution::Exchange
             && r.settlement.refund_total.is_positive()
         {
-            issue_refund(&mut uow, &mut r, &Author::SYSTEM).await?;
+            issue_refund(&mut uow, &mut r, RefundId::new(), &Author::SYSTEM).await?;
         }
         self.finish(uow, r, policies).await
     }

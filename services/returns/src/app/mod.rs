@@ -230,13 +230,15 @@ async fn complete(uow: &mut UnitOfWork, r: &mut Return, policies: &Policies, by:
 }
 
 /// Creates the return's refund (PENDING) and asks the payment tool for it.
-async fn issue_refund(uow: &mut UnitOfWork, r: &mut Return, by: &Author) -> Result<Refund, Error> {
+/// `refund_id` is new (IssueRefund makes it before claiming its request id,
+/// so that the key is stored with its answer).
+async fn issue_refund(uow: &mut UnitOfWork, r: &mut Return, refund_id: RefundId, by: &Author) -> Result<Refund, Error> {
     if !r.settlement.refund_total.is_positive() {
         return Err(ReturnError::NothingToRefund.into());
     }
     let now = uow.now();
     let refund = Refund {
-        refund_id: RefundId::new(),
+        refund_id,
         return_id: r.return_id,
         status: RefundStatus::Pending,
         method: r.refund_method(),
@@ -294,7 +296,7 @@ async fn on_approved(uow: &mut UnitOfWork, r: &mut Return, policies: &Policies, 
     note(uow.conn(), r, None, text, by, true, now).await?;
     return_store::update_return(uow.conn(), r).await?;
     if r.settlement.refund_total.is_positive() {
-        issue_refund(uow, r, &Author::SYSTEM).await?;
+        issue_refund(uow, r, RefundId::new(), &Author::SYSTEM).await?;
     }
     Ok(())
 }

@@ -17,8 +17,10 @@ const SCOPE: &str = "returns.IssueRefund";
 impl Returns {
     pub async fn issue_refund(&self, caller: &Caller, id: ReturnId, request_id: &str) -> Result<Refund, Error> {
         let mut uow = self.ctx.begin().await?;
+        let refund_id = RefundId::new();
+        let (request, answer) = (*id.as_uuid().as_bytes(), *refund_id.as_uuid().as_bytes());
         if let Replay::Stored(refund_id) = uow
-            .claim(SCOPE, caller, "request_id", request_id, id.as_uuid().as_bytes())
+            .claim_answered(SCOPE, caller, "request_id", request_id, &request, &answer)
             .await?
         {
             let refund_id = uuid::Uuid::from_slice(&refund_id).map_err(Error::internal)?;
@@ -35,9 +37,8 @@ impl Returns {
             .into());
         }
         r.check(Step::IssueRefund, &policies)?;
-        let refund = issue_refund(&mut uow, &mut r, &Author::of(caller)).await?;
+        let refund = issue_refund(&mut uow, &mut r, refund_id, &Author::of(caller)).await?;
         return_store::update_return(uow.conn(), &r).await?;
-        uow.complete(refund.refund_id.as_uuid().as_bytes()).await?;
         uow.commit().await?;
         Ok(refund)
     }
