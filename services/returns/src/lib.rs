@@ -39,6 +39,6 @@ fn routes(ctx: &ServiceContext, routes: &mut RoutesBuilder) {
 }
 
 /// Returns keeps the order facts it needs from order events.
-fn consumers(ctx: &ServiceContext) -> Vec<Arc<dyn EventHandler>> {
-    vec![Arc::new(projection::OrderProjection::new(ctx.pool.clone()))]
+fn consumers(_ctx: &ServiceContext) -> Vec<Arc<dyn EventHandler>> {
+    vec![Arc::new(projection::OrderProjection)]
 }

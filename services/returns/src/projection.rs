@@ -7,15 +7,14 @@ use aftercare_kernel::{DateTime, Utc};
 use aftercare_platform::outbox::{Event, EventHandler, HandlerFuture, topic};
 use aftercare_platform::wire::{from_timestamp, parse_money};
 use aftercare_proto::order_events::{OrderCanceled, OrderDelivered, OrderRecorded, RecordedLine};
-use sqlx::PgPool;
+use sqlx::PgConnection;
 
 /// The consumer name; its subscription is also made by the migrations, so
 /// no order event is missed before the service first starts.
 pub const CONSUMER: &str = "returns.orders";
 
-pub struct OrderProjection {
-    pool: PgPool,
-}
+/// Applies order events in the transaction that claimed them.
+pub struct OrderProjection;
 
 fn db(e: sqlx::Error) -> String {
     e.to_string()
@@ -35,13 +34,9 @@ fn required<'a>(value: &'a str, field: &str) -> Result<&'a str, String> {
 }
 
 impl OrderProjection {
-    pub fn new(pool: PgPool) -> OrderProjection {
-        OrderProjection { pool }
-    }
-
-    async fn apply(&self, event: &Event) -> Result<(), String> {
+    async fn apply(&self, tx: &mut PgConnection, event: &Event) -> Result<(), String> {
         if let Some(e) = event.decode::<OrderRecorded>()? {
-            return self.recorded(e).await;
+            return self.recorded(tx, e).await;
         }
         if let Some(e) = event.decode::<OrderDelivered>()? {
             let delivered_at = time(e.delivered_at.as_ref(), "delivered_at")?;
@@ -54,7 +49,7 @@ impl OrderProjection {
             .bind(&e.order_id)
             .bind(&e.line_ids)
             .bind(delivered_at)
-            .fetch_one(&self.pool)
+            .fetch_one(&mut *tx)
             .await
             .map_err(db)?;
             return recorded_before(known, &e.order_id);
@@ -65,7 +60,7 @@ impl OrderProjection {
                 sqlx::query("UPDATE returns.orders SET canceled_at = COALESCE(canceled_at, $2) WHERE order_id = $1")
                     .bind(&e.order_id)
                     .bind(canceled_at)
-                    .execute(&self.pool)
+                    .execute(&mut *tx)
                     .await
                     .map_err(db)?
                     .rows_affected();
@@ -76,9 +71,9 @@ impl OrderProjection {
         Err(format!("unexpected topic {}", event.topic))
     }
 
-    /// The order and its lines in one statement (atomic without a
-    /// transaction); the lines go in only when the order row did.
-    async fn recorded(&self, e: OrderRecorded) -> Result<(), String> {
+    /// The order and its lines in one statement; the lines go in only when
+    /// the order row did.
+    async fn recorded(&self, tx: &mut PgConnection, e: OrderRecorded) -> Result<(), String> {
         let order_id = required(&e.order_id, "order_id")?;
         if e.lines.is_empty() {
             return Err("an order without lines".into());
@@ -118,7 +113,7 @@ impl OrderProjection {
         .bind(col(|l| &l.category))
         .bind(quantities)
         .bind(paid)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(db)?;
         Ok(())
@@ -149,7 +144,7 @@ impl EventHandler for OrderProjection {
         ]
     }
 
-    fn handle<'a>(&'a self, event: &'a Event) -> HandlerFuture<'a> {
-        Box::pin(self.apply(event))
+    fn handle<'a>(&'a self, tx: &'a mut PgConnection, event: &'a Event) -> HandlerFuture<'a> {
+        Box::pin(self.apply(tx, event))
     }
 }

@@ -313,7 +313,7 @@ impl EventHandler for Gated {
         vec!["test.Happened".into()]
     }
 
-    fn handle<'a>(&'a self, event: &'a Event) -> HandlerFuture<'a> {
+    fn handle<'a>(&'a self, _tx: &'a mut sqlx::PgConnection, event: &'a Event) -> HandlerFuture<'a> {
         Box::pin(async move {
             let label = String::from_utf8(event.payload.clone()).unwrap();
             if label == "a1" {
@@ -364,4 +364,69 @@ async fn several_loops_of_one_consumer_keep_each_aggregates_order() {
     assert!(at("a1") < at("a2"), "{order:?}");
     stop.send(true).unwrap();
     run.await.unwrap().unwrap();
+}
+
+/// Writes a row per event in the delivery's transaction, and fails its
+/// first attempt after writing.
+struct Writer {
+    attempts: Mutex<u32>,
+}
+
+impl EventHandler for Writer {
+    fn name(&self) -> &str {
+        "writer"
+    }
+
+    fn topics(&self) -> Vec<String> {
+        vec!["test.Happened".into()]
+    }
+
+    fn handle<'a>(&'a self, tx: &'a mut sqlx::PgConnection, event: &'a Event) -> HandlerFuture<'a> {
+        Box::pin(async move {
+            sqlx::query("INSERT INTO effects (label) VALUES ($1)")
+                .bind(String::from_utf8(event.payload.clone()).unwrap())
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| e.to_string())?;
+            let mut attempts = self.attempts.lock().unwrap();
+            *attempts += 1;
+            if *attempts == 1 {
+                Err("failed after writing".into())
+            } else {
+                Ok(())
+            }
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_handlers_effect_commits_with_its_delivery_or_not_at_all() {
+    let db = TestDb::create().await;
+    let pool = db.pool(5).await;
+    sqlx::query("CREATE TABLE effects (label text NOT NULL)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let (manual, clock) = clock();
+    let mut dispatcher = Dispatcher::new(pool.clone(), clock, options());
+    dispatcher
+        .register(Arc::new(Writer {
+            attempts: Mutex::new(0),
+        }))
+        .await
+        .unwrap();
+    emit_about(&pool, "x", "x1", manual.now()).await;
+    let effects = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM effects")
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    };
+
+    assert_eq!(dispatcher.run_once().await.unwrap(), 1);
+    assert_eq!(effects().await, 0, "the failed attempt's write was rolled back");
+    manual.advance(chrono::Duration::seconds(1));
+    assert_eq!(dispatcher.run_once().await.unwrap(), 1);
+    assert_eq!(effects().await, 1, "the delivered attempt's write committed with it");
+    assert_eq!(dispatcher.run_once().await.unwrap(), 0, "delivered once");
 }

@@ -71,7 +71,7 @@ impl EventHandler for Recorder {
         vec!["test.Happened".into()]
     }
 
-    fn handle<'a>(&'a self, event: &'a Event) -> HandlerFuture<'a> {
+    fn handle<'a>(&'a self, _tx: &'a mut sqlx::PgConnection, event: &'a Event) -> HandlerFuture<'a> {
         Box::pin(async move {
             let label = String::from_utf8(event.payload.clone()).unwrap();
             let n = {

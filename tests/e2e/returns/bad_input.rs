@@ -179,7 +179,8 @@ async fn order_facts_arriving_out_of_order_are_retried_not_lost() {
     use aftercare_returns::projection::OrderProjection;
     use prost::Message;
     let app = TestApp::spawn().await;
-    let projection = OrderProjection::new(app.pool.clone());
+    let projection = OrderProjection;
+    let mut conn = app.pool.acquire().await.unwrap();
     let event = |topic: String, payload: Vec<u8>| Event {
         id: uuid::Uuid::now_v7(),
         seq: 1,
@@ -217,12 +218,12 @@ async fn order_facts_arriving_out_of_order_are_retried_not_lost() {
         .encode_to_vec(),
     );
     assert!(
-        projection.handle(&delivered).await.is_err(),
+        projection.handle(&mut conn, &delivered).await.is_err(),
         "a delivery before its order fails, to be retried"
     );
-    projection.handle(&recorded).await.unwrap();
-    projection.handle(&recorded).await.unwrap(); // at-least-once: a repeat changes nothing
-    projection.handle(&delivered).await.unwrap();
+    projection.handle(&mut conn, &recorded).await.unwrap();
+    projection.handle(&mut conn, &recorded).await.unwrap(); // at-least-once: a repeat changes nothing
+    projection.handle(&mut conn, &delivered).await.unwrap();
     let (lines, delivered_at): (i64, Option<chrono::DateTime<chrono::Utc>>) =
         sqlx::query_as("SELECT count(*), max(delivered_at) FROM returns.order_lines WHERE order_id = 'o-late'")
             .fetch_one(&app.pool)

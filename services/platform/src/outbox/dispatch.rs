@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use aftercare_kernel::clock::SharedClock;
 use chrono::{DateTime, Utc};
-use sqlx::PgPool;
+use sqlx::{PgPool, Postgres, Transaction};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 use uuid::Uuid;
@@ -37,15 +37,12 @@ pub struct DispatchOptions {
     pub batch_size: i64,
     pub max_attempts: i32,
     pub handler_timeout: Duration,
-    /// Loops per consumer. Each delivery commits twice (the handler's work,
-    /// then the claim), so one loop delivers only a few hundred events a
-    /// second, fewer than order intake accepts; several loops share the
-    /// consumer's work (SKIP LOCKED) and their commits are flushed together.
+    /// Loops per consumer. A loop delivers one event per transaction (and
+    /// commit); several loops share the consumer's work (SKIP LOCKED) and
+    /// their commits are flushed together.
     /// One aggregate's events still go one at a time and in order: an event
-    /// is not due while an earlier one of its aggregate is undelivered. Each
-    /// loop may hold two pool connections at once (its claim, the handler's),
-    /// so fewer loops run when all of them would take more than half the
-    /// pool.
+    /// is not due while an earlier one of its aggregate is undelivered. The
+    /// loops together take at most half the pool's connections.
     pub workers_per_consumer: usize,
 }
 
@@ -72,8 +69,11 @@ pub struct Dispatcher {
 
 /// What happened to one attempt.
 enum Outcome {
-    Delivered,
-    Failed(String),
+    /// The handler succeeded: its transaction, to mark the delivery in.
+    Delivered(Transaction<'static, Postgres>),
+    /// It failed (its transaction comes back, to roll back) or panicked or
+    /// timed out (the transaction went with its task, rolled back).
+    Failed(Option<Transaction<'static, Postgres>>, String),
 }
 
 impl Dispatcher {
@@ -127,11 +127,10 @@ impl Dispatcher {
         // Every loop is woken on a commit; Notify wakes one waiter, so one
         // relay task fans each wake-up out to all of them.
         let (fan_tx, _) = tokio::sync::broadcast::channel::<()>(1);
-        // Each loop may hold two connections (its claim, the handler's):
-        // the loops together take at most half the pool, the rest serves
-        // calls (and catch-ups), so a busy dispatcher never starves them or
-        // its own handlers.
-        let per_consumer = self.pool.options().get_max_connections() as usize / (4 * self.handlers.len());
+        // Each loop holds a connection (its claim, in which the handler
+        // works): the loops together take at most half the pool, the rest
+        // serves calls and catch-ups.
+        let per_consumer = self.pool.options().get_max_connections() as usize / (2 * self.handlers.len());
         let workers = self.options.workers_per_consumer.min(per_consumer).max(1);
         for handler in self
             .handlers
@@ -188,8 +187,8 @@ impl Dispatcher {
             }
         }
         // A loop in the middle of a handler call would hold shutdown up for as
-        // long as the call takes: abort them all. An aborted call's claim and
-        // the handler's own transaction roll back; it is delivered again later.
+        // long as the call takes: abort them all. An aborted call's claim
+        // rolls back with the handler's effect; it is delivered again later.
         loops.abort_all();
         while loops.join_next().await.is_some() {}
         Ok(())
@@ -206,14 +205,24 @@ impl<T> Drop for AbortOnDrop<T> {
     }
 }
 
-/// Runs one handler call in a task of its own, so that a panic is caught and
-/// a call past the timeout is cut off.
-async fn attempt(handler: &Arc<dyn EventHandler>, event: Event, timeout: Duration) -> Outcome {
+/// Runs one handler call in a task of its own that owns the claim's
+/// transaction, so that a panic is caught and a call past the timeout is cut
+/// off. The transaction comes back only when the handler returned; after a
+/// panic or a timeout it was dropped with the task (rolled back).
+async fn attempt(
+    handler: &Arc<dyn EventHandler>,
+    mut tx: Transaction<'static, Postgres>,
+    event: Event,
+    timeout: Duration,
+) -> Outcome {
     let handler = handler.clone();
-    let mut task = AbortOnDrop(tokio::spawn(async move { handler.handle(&event).await }));
+    let mut task = AbortOnDrop(tokio::spawn(async move {
+        let result = handler.handle(&mut tx, &event).await;
+        (tx, result)
+    }));
     match tokio::time::timeout(timeout, &mut task.0).await {
-        Ok(Ok(Ok(()))) => Outcome::Delivered,
-        Ok(Ok(Err(error))) => Outcome::Failed(error),
+        Ok(Ok((tx, Ok(())))) => Outcome::Delivered(tx),
+        Ok(Ok((tx, Err(error)))) => Outcome::Failed(Some(tx), error),
         Ok(Err(join)) if join.is_panic() => {
             let payload = join.into_panic();
             let message = payload
@@ -221,10 +230,10 @@ async fn attempt(handler: &Arc<dyn EventHandler>, event: Event, timeout: Duratio
                 .map(|s| (*s).to_owned())
                 .or_else(|| payload.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "a non-text panic".to_owned());
-            Outcome::Failed(format!("handler panicked: {message}"))
+            Outcome::Failed(None, format!("handler panicked: {message}"))
         }
-        Ok(Err(join)) => Outcome::Failed(format!("handler task failed: {join}")),
-        Err(_) => Outcome::Failed(format!("handler timed out after {timeout:?}")),
+        Ok(Err(join)) => Outcome::Failed(None, format!("handler task failed: {join}")),
+        Err(_) => Outcome::Failed(None, format!("handler timed out after {timeout:?}")),
     }
 }
 
@@ -356,8 +365,8 @@ async fn deliver_one(
         occurred_at,
     };
     let attempts = attempts + 1;
-    match attempt(handler, event.clone(), options.handler_timeout).await {
-        Outcome::Delivered => {
+    match attempt(handler, tx, event.clone(), options.handler_timeout).await {
+        Outcome::Delivered(mut tx) => {
             sqlx::query(
                 "UPDATE platform.outbox_deliveries SET delivered_at = $3, attempts = $4, last_error = NULL
                  WHERE consumer = $1 AND event_id = $2",
@@ -368,8 +377,15 @@ async fn deliver_one(
             .bind(attempts)
             .execute(&mut *tx)
             .await?;
+            tx.commit().await?;
         }
-        Outcome::Failed(error) => {
+        Outcome::Failed(tx, error) => {
+            // The handler's effect goes; the failure is recorded on its own.
+            // (Between the two another loop may claim the delivery and try
+            // it again at once: at least once, as always.)
+            if let Some(tx) = tx {
+                tx.rollback().await?;
+            }
             let dead = attempts >= options.max_attempts;
             let retry_at = now + chrono::Duration::from_std(backoff(attempts)).expect("backoff in range");
             if dead {
@@ -382,7 +398,7 @@ async fn deliver_one(
             sqlx::query(
                 "UPDATE platform.outbox_deliveries
                  SET attempts = $3, next_attempt_at = $4, last_error = $5, dead_at = $6
-                 WHERE consumer = $1 AND event_id = $2",
+                 WHERE consumer = $1 AND event_id = $2 AND delivered_at IS NULL",
             )
             .bind(&consumer)
             .bind(event.id)
@@ -390,11 +406,10 @@ async fn deliver_one(
             .bind(retry_at)
             .bind(error.chars().take(2000).collect::<String>())
             .bind(dead.then_some(now))
-            .execute(&mut *tx)
+            .execute(pool)
             .await?;
         }
     }
-    tx.commit().await?;
     Ok(true)
 }
 

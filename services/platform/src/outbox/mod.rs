@@ -16,13 +16,14 @@
 //! - **Retries** with exponential backoff (1 s, 2 s, 4 s, ... capped at one
 //!   hour), at most `max_attempts` times; then the delivery is a **dead
 //!   letter** until an admin replays it ([`dead_letters`], [`replay`]).
-//! - **Isolation**: each consumer runs its own loop, each handler call runs
-//!   in a task of its own under a timeout, and a panic is caught and counted
-//!   as a failed attempt, so one bad consumer cannot stall the others.
+//! - **Isolation**: each consumer runs its own loops, each handler call runs
+//!   in a task of its own (owning the claim's transaction) under a timeout,
+//!   and a panic is caught and counted as a failed attempt, so one bad
+//!   consumer cannot stall the others.
 //! - **One event per claim**: each delivery is claimed, handled and marked
 //!   in a transaction of its own, so a row lock is held for one handler call
-//!   at most, and a handler task never outlives its claim (it is aborted
-//!   with it), so no replica can run an event a second time concurrently.
+//!   at most; a failed, panicking or timed-out call's transaction rolls back
+//!   with its effect, and the failure is recorded on its own.
 
 mod dead;
 mod dispatch;
@@ -128,12 +129,15 @@ pub async fn register_consumer(pool: &PgPool, name: &str, topics: &[String]) -> 
 
 pub type HandlerFuture<'a> = Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>>;
 
-/// An in-process consumer. Delivery is at least once: `handle` must be
-/// idempotent (an event may arrive again after a crash, a timeout or a retry).
+/// An in-process consumer. `handle` works in `tx`, the transaction that
+/// claimed the delivery: its effect and the delivery's "delivered" mark
+/// commit together, or neither does (a failure, a panic or a timeout rolls
+/// the effect back and the event is retried). Handlers should still be
+/// idempotent: events about one thing can also arrive from a replay.
 pub trait EventHandler: Send + Sync + 'static {
     /// The consumer's stable name; its delivery rows are keyed by it.
     fn name(&self) -> &str;
     /// Topics to receive ([`topic`] of each message type); empty means all.
     fn topics(&self) -> Vec<String>;
-    fn handle<'a>(&'a self, event: &'a Event) -> HandlerFuture<'a>;
+    fn handle<'a>(&'a self, tx: &'a mut PgConnection, event: &'a Event) -> HandlerFuture<'a>;
 }

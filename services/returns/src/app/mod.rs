@@ -48,7 +48,7 @@ pub struct Returns {
 
 impl Returns {
     pub fn new(ctx: ServiceContext) -> Returns {
-        let order_facts: Arc<dyn EventHandler> = Arc::new(OrderProjection::new(ctx.pool.clone()));
+        let order_facts: Arc<dyn EventHandler> = Arc::new(OrderProjection);
         Returns {
             ctx,
             order_facts,
