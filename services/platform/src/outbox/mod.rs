@@ -1,6 +1,7 @@
 //! The transactional outbox: typed events (protobuf messages from `proto/`)
-//! are written in the transaction of the change they describe, and delivered
-//! at least once to in-process consumers.
+//! are written in the transaction of the change they describe, and applied
+//! by in-process consumers in the transaction that claims them: a handler's
+//! effect commits with its "delivered" mark, or neither does.
 //!
 //! - **Topics** are the events' protobuf full names
 //!   (`aftercare.orders.events.v1.OrderRecorded`), so a topic is defined once,
