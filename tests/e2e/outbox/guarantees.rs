@@ -366,9 +366,19 @@ async fn several_loops_of_one_consumer_keep_each_aggregates_order() {
     run.await.unwrap().unwrap();
 }
 
-/// Writes a row per event in the delivery's transaction, and fails its
-/// first attempt after writing.
+/// How a [`Writer`]'s first attempt ends, after it wrote.
+#[derive(Clone, Copy, Debug)]
+enum FirstAttempt {
+    Fails,
+    Panics,
+    /// Stuck in a statement past the handler timeout.
+    HangsInSql,
+}
+
+/// Writes a row per event in the delivery's transaction; its first attempt
+/// then goes wrong as told.
 struct Writer {
+    first: FirstAttempt,
     attempts: Mutex<u32>,
 }
 
@@ -388,45 +398,81 @@ impl EventHandler for Writer {
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| e.to_string())?;
-            let mut attempts = self.attempts.lock().unwrap();
-            *attempts += 1;
-            if *attempts == 1 {
-                Err("failed after writing".into())
-            } else {
-                Ok(())
+            let first = {
+                let mut attempts = self.attempts.lock().unwrap();
+                *attempts += 1;
+                *attempts == 1
+            };
+            if !first {
+                return Ok(());
+            }
+            match self.first {
+                FirstAttempt::Fails => Err("failed after writing".into()),
+                FirstAttempt::Panics => panic!("handler bug after writing"),
+                FirstAttempt::HangsInSql => {
+                    sqlx::query("SELECT pg_sleep(3600)")
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    Ok(())
+                }
             }
         })
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_handlers_effect_commits_with_its_delivery_or_not_at_all() {
-    let db = TestDb::create().await;
-    let pool = db.pool(5).await;
-    sqlx::query("CREATE TABLE effects (label text NOT NULL)")
-        .execute(&pool)
-        .await
-        .unwrap();
-    let (manual, clock) = clock();
-    let mut dispatcher = Dispatcher::new(pool.clone(), clock, options());
-    dispatcher
-        .register(Arc::new(Writer {
+    for first in [FirstAttempt::Fails, FirstAttempt::Panics, FirstAttempt::HangsInSql] {
+        let db = TestDb::create().await;
+        // Two connections: a stuck statement must not keep one for good.
+        let pool = db.pool(2).await;
+        sqlx::query("CREATE TABLE effects (label text NOT NULL)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        let (manual, clock) = clock();
+        let options = DispatchOptions {
+            handler_timeout: Duration::from_millis(500),
+            ..options()
+        };
+        let mut dispatcher = Dispatcher::new(pool.clone(), clock, options);
+        let writer = Writer {
+            first,
             attempts: Mutex::new(0),
-        }))
-        .await
-        .unwrap();
-    emit_about(&pool, "x", "x1", manual.now()).await;
-    let effects = || async {
-        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM effects")
+        };
+        dispatcher.register(Arc::new(writer)).await.unwrap();
+        emit_about(&pool, "x", "x1", manual.now()).await;
+        let state = || async {
+            sqlx::query_as::<_, (i64, i32, Option<String>)>(
+                "SELECT (SELECT count(*) FROM effects), attempts, last_error
+                 FROM platform.outbox_deliveries WHERE consumer = 'writer'",
+            )
             .fetch_one(&pool)
             .await
             .unwrap()
-    };
+        };
 
-    assert_eq!(dispatcher.run_once().await.unwrap(), 1);
-    assert_eq!(effects().await, 0, "the failed attempt's write was rolled back");
-    manual.advance(chrono::Duration::seconds(1));
-    assert_eq!(dispatcher.run_once().await.unwrap(), 1);
-    assert_eq!(effects().await, 1, "the delivered attempt's write committed with it");
-    assert_eq!(dispatcher.run_once().await.unwrap(), 0, "delivered once");
+        assert_eq!(dispatcher.run_once().await.unwrap(), 1);
+        let (effects, attempts, error) = state().await;
+        assert_eq!(
+            (effects, attempts),
+            (0, 1),
+            "{first:?}: the failed attempt's write is rolled back, counted once"
+        );
+        assert!(error.is_some(), "{first:?}");
+        assert_eq!(
+            dispatcher.run_once().await.unwrap(),
+            0,
+            "{first:?}: not before its backoff"
+        );
+        manual.advance(chrono::Duration::seconds(1));
+        assert_eq!(dispatcher.run_once().await.unwrap(), 1);
+        assert_eq!(
+            state().await,
+            (1, 2, None),
+            "{first:?}: the delivered attempt's write committed with it"
+        );
+        assert_eq!(dispatcher.run_once().await.unwrap(), 0, "{first:?}: delivered once");
+    }
 }

@@ -2,12 +2,15 @@
 //! per aggregate, retries with backoff, dead letters, timeouts and caught
 //! panics.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use aftercare_kernel::clock::SharedClock;
 use chrono::{DateTime, Utc};
-use sqlx::{PgPool, Postgres, Transaction};
+use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 use uuid::Uuid;
@@ -69,11 +72,8 @@ pub struct Dispatcher {
 
 /// What happened to one attempt.
 enum Outcome {
-    /// The handler succeeded: its transaction, to mark the delivery in.
-    Delivered(Transaction<'static, Postgres>),
-    /// It failed (its transaction comes back, to roll back) or panicked or
-    /// timed out (the transaction went with its task, rolled back).
-    Failed(Option<Transaction<'static, Postgres>>, String),
+    Delivered,
+    Failed(String),
 }
 
 impl Dispatcher {
@@ -205,35 +205,62 @@ impl<T> Drop for AbortOnDrop<T> {
     }
 }
 
-/// Runs one handler call in a task of its own that owns the claim's
-/// transaction, so that a panic is caught and a call past the timeout is cut
-/// off. The transaction comes back only when the handler returned; after a
-/// panic or a timeout it was dropped with the task (rolled back).
+/// Catches a panic in the future it wraps (`std::panic::catch_unwind` for
+/// one poll at a time).
+struct CatchUnwind<F>(F);
+
+impl<F: Future + Unpin> Future for CatchUnwind<F> {
+    type Output = Result<F::Output, String>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let inner = &mut self.0;
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| Pin::new(inner).poll(cx))) {
+            Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(payload) => Poll::Ready(Err(payload
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a non-text panic".to_owned()))),
+        }
+    }
+}
+
+/// Runs one handler call in the claim's transaction, inside a savepoint,
+/// in a task of its own, with panics caught and a timeout; a failed,
+/// panicking or timed-out call's effect is rolled back to the savepoint.
+/// The transaction comes back (still holding the delivery's lock) unless
+/// the connection itself broke, so the caller records the outcome before
+/// anyone else can claim the delivery. The claim's `statement_timeout` (set
+/// by the caller) makes the server cancel a statement cut off mid-way, so
+/// the rollback never waits on it for long.
 async fn attempt(
     handler: &Arc<dyn EventHandler>,
     mut tx: Transaction<'static, Postgres>,
     event: Event,
     timeout: Duration,
-) -> Outcome {
+) -> (Option<Transaction<'static, Postgres>>, Outcome) {
     let handler = handler.clone();
     let mut task = AbortOnDrop(tokio::spawn(async move {
-        let result = handler.handle(&mut tx, &event).await;
-        (tx, result)
-    }));
-    match tokio::time::timeout(timeout, &mut task.0).await {
-        Ok(Ok((tx, Ok(())))) => Outcome::Delivered(tx),
-        Ok(Ok((tx, Err(error)))) => Outcome::Failed(Some(tx), error),
-        Ok(Err(join)) if join.is_panic() => {
-            let payload = join.into_panic();
-            let message = payload
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "a non-text panic".to_owned());
-            Outcome::Failed(None, format!("handler panicked: {message}"))
+        let result = tokio::time::timeout(timeout, CatchUnwind(handler.handle(&mut tx, &event))).await;
+        let error = match result {
+            Ok(Ok(Ok(()))) => return Ok((tx, Outcome::Delivered)),
+            Ok(Ok(Err(error))) => error,
+            Ok(Err(panic)) => format!("handler panicked: {panic}"),
+            Err(_) => format!("handler timed out after {timeout:?}"),
+        };
+        match sqlx::query("ROLLBACK TO SAVEPOINT handler").execute(&mut *tx).await {
+            Ok(_) => Ok((tx, Outcome::Failed(error))),
+            Err(e) => Err(format!("{error}; its rollback failed: {e}")),
         }
-        Ok(Err(join)) => Outcome::Failed(None, format!("handler task failed: {join}")),
-        Err(_) => Outcome::Failed(None, format!("handler timed out after {timeout:?}")),
+    }));
+    // The task bounds itself; this only guards against a handler that
+    // blocks its thread.
+    match tokio::time::timeout(timeout * 2 + Duration::from_secs(5), &mut task.0).await {
+        Ok(Ok(Ok((tx, outcome)))) => (Some(tx), outcome),
+        Ok(Ok(Err(error))) => (None, Outcome::Failed(error)),
+        Ok(Err(join)) => (None, Outcome::Failed(format!("handler task failed: {join}"))),
+        Err(_) => (None, Outcome::Failed(format!("handler stuck past {timeout:?}"))),
     }
 }
 
@@ -356,6 +383,16 @@ async fn deliver_one(
     let Some((id, seq, topic, aggregate_id, payload, occurred_at, attempts)) = due else {
         return Ok(false);
     };
+    // One round trip: catch-up's lock timeout was for the claim only; the
+    // server cancels any statement of the handler past its timeout; the
+    // savepoint the handler's effect rolls back to when it fails.
+    let setup = format!(
+        "SET LOCAL lock_timeout TO DEFAULT; SET LOCAL statement_timeout = {}; SAVEPOINT handler",
+        options.handler_timeout.as_millis().max(1)
+    );
+    // A query without arguments goes as one simple-protocol message, so the
+    // three statements cost one round trip.
+    sqlx::Executor::execute(&mut *tx, setup.as_str()).await?;
     let event = Event {
         id,
         seq,
@@ -365,9 +402,10 @@ async fn deliver_one(
         occurred_at,
     };
     let attempts = attempts + 1;
-    match attempt(handler, tx, event.clone(), options.handler_timeout).await {
-        Outcome::Delivered(mut tx) => {
-            sqlx::query(
+    let (tx, outcome) = attempt(handler, tx, event.clone(), options.handler_timeout).await;
+    let error = match (tx, outcome) {
+        (Some(mut tx), Outcome::Delivered) => {
+            let marked = sqlx::query(
                 "UPDATE platform.outbox_deliveries SET delivered_at = $3, attempts = $4, last_error = NULL
                  WHERE consumer = $1 AND event_id = $2",
             )
@@ -376,41 +414,77 @@ async fn deliver_one(
             .bind(now)
             .bind(attempts)
             .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-        }
-        Outcome::Failed(tx, error) => {
-            // The handler's effect goes; the failure is recorded on its own.
-            // (Between the two another loop may claim the delivery and try
-            // it again at once: at least once, as always.)
-            if let Some(tx) = tx {
-                tx.rollback().await?;
+            .await;
+            match marked {
+                Ok(_) => match tx.commit().await {
+                    Ok(()) => return Ok(true),
+                    Err(e) => format!("committing the delivery failed: {e}"),
+                },
+                Err(e) => format!("marking the delivery failed: {e}"),
             }
-            let dead = attempts >= options.max_attempts;
-            let retry_at = now + chrono::Duration::from_std(backoff(attempts)).expect("backoff in range");
-            if dead {
-                tracing::error!(%consumer, event_id = %event.id, topic = %event.topic, attempts, %error,
-                    "event delivery failed for the last time; it is a dead letter now");
-            } else {
-                tracing::warn!(%consumer, event_id = %event.id, topic = %event.topic, attempts, %error,
-                    "event delivery failed; will retry");
-            }
-            sqlx::query(
-                "UPDATE platform.outbox_deliveries
-                 SET attempts = $3, next_attempt_at = $4, last_error = $5, dead_at = $6
-                 WHERE consumer = $1 AND event_id = $2 AND delivered_at IS NULL",
-            )
-            .bind(&consumer)
-            .bind(event.id)
-            .bind(attempts)
-            .bind(retry_at)
-            .bind(error.chars().take(2000).collect::<String>())
-            .bind(dead.then_some(now))
-            .execute(pool)
-            .await?;
         }
-    }
+        (Some(mut tx), Outcome::Failed(error)) => {
+            // Recorded under the claim's lock: nobody retries it before its
+            // backoff, and attempts are counted once each.
+            let recorded = record_failure(&mut tx, &consumer, &event, &error, options, now).await;
+            match recorded {
+                Ok(()) => match tx.commit().await {
+                    Ok(()) => return Ok(true),
+                    Err(e) => format!("{error}; committing the failure failed: {e}"),
+                },
+                Err(e) => format!("{error}; recording the failure failed: {e}"),
+            }
+        }
+        (None, Outcome::Failed(error)) => error,
+        (None, Outcome::Delivered) => "the handler's transaction was lost".to_owned(),
+    };
+    // The claim's transaction is gone (its connection broke): record the
+    // failure on its own, counting from what is stored now.
+    let mut conn = pool.acquire().await?;
+    record_failure(&mut conn, &consumer, &event, &error, options, now).await?;
     Ok(true)
+}
+
+/// Counts a failed attempt of `event` for `consumer`: the error, the next
+/// attempt after the backoff, or a dead letter after the last attempt.
+async fn record_failure(
+    conn: &mut PgConnection,
+    consumer: &str,
+    event: &Event,
+    error: &str,
+    options: &DispatchOptions,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    let attempts: i32 =
+        sqlx::query_scalar("SELECT attempts + 1 FROM platform.outbox_deliveries WHERE consumer = $1 AND event_id = $2")
+            .bind(consumer)
+            .bind(event.id)
+            .fetch_one(&mut *conn)
+            .await?;
+    let dead = attempts >= options.max_attempts;
+    let retry_at = now + chrono::Duration::from_std(backoff(attempts)).expect("backoff in range");
+    if dead {
+        tracing::error!(%consumer, event_id = %event.id, topic = %event.topic, attempts, %error,
+            "event delivery failed for the last time; it is a dead letter now");
+    } else {
+        tracing::warn!(%consumer, event_id = %event.id, topic = %event.topic, attempts, %error,
+            "event delivery failed; will retry");
+    }
+    sqlx::query(
+        "UPDATE platform.outbox_deliveries
+         SET attempts = attempts + 1, next_attempt_at = $3, last_error = $4,
+             dead_at = CASE WHEN attempts + 1 >= $5 THEN $6 END
+         WHERE consumer = $1 AND event_id = $2 AND delivered_at IS NULL",
+    )
+    .bind(consumer)
+    .bind(event.id)
+    .bind(retry_at)
+    .bind(error.chars().take(2000).collect::<String>())
+    .bind(options.max_attempts)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 #[cfg(test)]

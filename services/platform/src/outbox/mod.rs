@@ -23,8 +23,9 @@
 //!   consumer cannot stall the others.
 //! - **One event per claim**: each delivery is claimed, handled and marked
 //!   in a transaction of its own, so a row lock is held for one handler call
-//!   at most; a failed, panicking or timed-out call's transaction rolls back
-//!   with its effect, and the failure is recorded on its own.
+//!   at most; a failed, panicking or timed-out call's effect rolls back to a
+//!   savepoint and the failure is recorded while the claim still holds the
+//!   delivery (no other loop retries it before its backoff).
 
 mod dead;
 mod dispatch;
