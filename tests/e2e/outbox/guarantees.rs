@@ -275,19 +275,7 @@ async fn catching_up_waits_for_a_delivery_in_flight_instead_of_reading_without_i
         let pool = pool.clone();
         async move { aftercare_platform::outbox::catch_up(&pool, &clock, &recorder, "o-1").await }
     });
-    let waiting_on_a_lock = async || {
-        sqlx::query_scalar::<_, bool>(
-            "SELECT EXISTS (SELECT 1 FROM pg_stat_activity
-                            WHERE wait_event_type = 'Lock' AND datname = current_database())",
-        )
-        .fetch_one(&pool)
-        .await
-        .unwrap()
-    };
-    until("catching up waits or returns", async || {
-        catching_up.is_finished() || waiting_on_a_lock().await
-    })
-    .await;
+    crate::support::until_finished_or_waiting_on_a_lock(&pool, &catching_up).await;
     assert!(
         !catching_up.is_finished(),
         "catching up skipped the delivery in flight: a read after it would miss the event"

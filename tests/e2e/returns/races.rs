@@ -262,23 +262,7 @@ async fn a_change_that_waited_for_the_return_sees_what_the_holder_wrote() {
                 .await
         }
     });
-    let waiting = async || {
-        sqlx::query_scalar::<_, bool>(
-            "SELECT EXISTS (SELECT 1 FROM pg_stat_activity
-                            WHERE wait_event_type = 'Lock' AND datname = current_database())",
-        )
-        .fetch_one(&app.pool)
-        .await
-        .unwrap()
-    };
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while !approving.is_finished() && !waiting().await {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the approval neither waited nor finished"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
+    crate::support::until_finished_or_waiting_on_a_lock(&app.pool, &approving).await;
     holder.commit().await.unwrap();
 
     let approved = approving.await.unwrap().unwrap().into_inner();
