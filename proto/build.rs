@@ -11,6 +11,8 @@ const FILES: &[&str] = &[
     "aftercare/orders/events/v1/events.proto",
     "aftercare/returns/v1/returns.proto",
     "aftercare/returns/events/v1/events.proto",
+    "aftercare/loyalty/v1/loyalty.proto",
+    "aftercare/loyalty/events/v1/events.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

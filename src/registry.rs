@@ -2,7 +2,11 @@
 
 use aftercare_platform::registry::ServiceDef;
 
-pub const SERVICES: &[ServiceDef] = &[aftercare_orders::SERVICE, aftercare_returns::SERVICE];
+pub const SERVICES: &[ServiceDef] = &[
+    aftercare_orders::SERVICE,
+    aftercare_returns::SERVICE,
+    aftercare_loyalty::SERVICE,
+];
 
 /// The services `names` selects (`all` selects every one), in registry
 /// order, or the first unknown name.

@@ -43,6 +43,8 @@ pub struct ServeOptions {
     pub dispatch: DispatchOptions,
     /// How often gRPC health checks the database.
     pub health_probe_interval: Duration,
+    /// How often each background job looks for due work.
+    pub job_interval: Duration,
 }
 
 impl Default for ServeOptions {
@@ -54,6 +56,7 @@ impl Default for ServeOptions {
             shutdown_grace: Duration::from_secs(10),
             dispatch: DispatchOptions::default(),
             health_probe_interval: Duration::from_secs(1),
+            job_interval: Duration::from_secs(5),
         }
     }
 }
@@ -97,7 +100,9 @@ pub async fn serve(
         access.add_public(public);
     }
     let mut served = Vec::with_capacity(selected.len());
+    let mut jobs = Vec::new();
     for service in selected {
+        jobs.extend((service.jobs)(&ctx));
         (service.routes)(&ctx, &mut routes);
         access.add_service(service.grpc_service, service.roles);
         for consumer in (service.consumers)(&ctx) {
@@ -127,6 +132,16 @@ pub async fn serve(
         tokio::spawn(admin)
     });
     let dispatch_task = tokio::spawn(dispatcher.run(stop_rx.clone()));
+    let job_tasks: Vec<_> = jobs
+        .into_iter()
+        .map(|job| {
+            tokio::spawn(aftercare_platform::jobs::run(
+                job,
+                options.job_interval,
+                stop_rx.clone(),
+            ))
+        })
+        .collect();
     let probe_task = tokio::spawn(probe_database(
         state.pool.clone(),
         health.clone(),
@@ -163,7 +178,11 @@ pub async fn serve(
             grpc_task.abort();
         }
     }
-    for task in admin_task.into_iter().chain([supervise_task, probe_task]) {
+    for task in admin_task
+        .into_iter()
+        .chain([supervise_task, probe_task])
+        .chain(job_tasks)
+    {
         if tokio::time::timeout_at(deadline, task).await.is_err() {
             tracing::warn!("a background task did not stop within the grace period");
         }

@@ -22,6 +22,16 @@ pub mod aftercare {
             }
         }
     }
+    pub mod loyalty {
+        pub mod v1 {
+            tonic::include_proto!("aftercare.loyalty.v1");
+        }
+        pub mod events {
+            pub mod v1 {
+                tonic::include_proto!("aftercare.loyalty.events.v1");
+            }
+        }
+    }
     pub mod returns {
         pub mod v1 {
             tonic::include_proto!("aftercare.returns.v1");
@@ -35,6 +45,8 @@ pub mod aftercare {
 }
 
 pub use aftercare::common::v1 as common;
+pub use aftercare::loyalty::events::v1 as loyalty_events;
+pub use aftercare::loyalty::v1 as loyalty;
 pub use aftercare::orders::events::v1 as order_events;
 pub use aftercare::orders::v1 as orders;
 pub use aftercare::returns::events::v1 as return_events;

@@ -5,6 +5,7 @@ mod cli;
 mod fixtures;
 mod hostile;
 mod idempotency;
+mod loyalty;
 mod orders;
 mod outage;
 mod outbox;

@@ -20,6 +20,7 @@ use aftercare_platform::db::quote_ident;
 use aftercare_platform::embedded::{EmbeddedPostgres, Options};
 use aftercare_platform::outbox::DispatchOptions;
 use aftercare_platform::telemetry::Metrics;
+use aftercare_proto::loyalty::loyalty_service_client::LoyaltyServiceClient;
 use aftercare_proto::orders::order_service_client::OrderServiceClient;
 use aftercare_proto::returns::return_service_client::ReturnServiceClient;
 use chrono::{DateTime, Utc};
@@ -223,6 +224,7 @@ impl tonic::service::Interceptor for Bearer {
 
 pub type Orders = OrderServiceClient<InterceptedService<Channel, Bearer>>;
 pub type Returns = ReturnServiceClient<InterceptedService<Channel, Bearer>>;
+pub type Loyalty = LoyaltyServiceClient<InterceptedService<Channel, Bearer>>;
 
 /// The real server on a real socket over a fresh database.
 ///
@@ -253,6 +255,7 @@ impl ServerThread {
         clock: Arc<ManualClock>,
         auth: Arc<Authenticator>,
         services: Vec<String>,
+        job_interval: Duration,
     ) -> (ServerThread, SocketAddr, SocketAddr, Channel) {
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
@@ -282,6 +285,7 @@ impl ServerThread {
                     },
                     shutdown_grace: Duration::from_secs(5),
                     health_probe_interval: Duration::from_millis(100),
+                    job_interval,
                 };
                 let server = Background::start(state, serve_options, true).await.unwrap();
                 // The client connection is driven by this runtime too, so it
@@ -332,8 +336,15 @@ impl TestApp {
         TestApp::spawn_serving(&["all"]).await
     }
 
-    /// A server of some services only, as one deployment of several.
+    /// A server of some services only, as one deployment of several. Its
+    /// background jobs run once at start, then tests run them
+    /// ([`TestApp::run_jobs`]) after moving the clock.
     pub async fn spawn_serving(services: &[&str]) -> TestApp {
+        TestApp::spawn_with(services, Duration::from_secs(3600)).await
+    }
+
+    /// A server whose background jobs look for due work every `job_interval`.
+    pub async fn spawn_with(services: &[&str], job_interval: Duration) -> TestApp {
         // The server's logs, shown with a failing test's output.
         aftercare_platform::telemetry::init_logging(Default::default());
         let services = services.iter().map(|s| s.to_string()).collect();
@@ -342,7 +353,7 @@ impl TestApp {
         let clock = Arc::new(ManualClock::new(start_time()));
         let auth = Arc::new(Authenticator::new(&JwtKey::Secret(SECRET.to_vec())).unwrap());
         let (server, grpc_addr, admin_addr, channel) =
-            ServerThread::start(db.options.clone(), clock.clone(), auth.clone(), services);
+            ServerThread::start(db.options.clone(), clock.clone(), auth.clone(), services, job_interval);
         TestApp {
             grpc_addr,
             admin_addr,
@@ -385,6 +396,22 @@ impl TestApp {
 
     pub fn returns_anonymous(&self) -> Returns {
         ReturnServiceClient::with_interceptor(self.channel(), Bearer(None))
+    }
+
+    pub fn loyalty(&self, role: Role, subject: &str) -> Loyalty {
+        LoyaltyServiceClient::with_interceptor(self.channel(), self.bearer(role, subject))
+    }
+
+    /// Runs the loyalty service's background job until nothing is left due
+    /// at the test clock's now: the same code the server's job loop runs.
+    pub async fn run_jobs(&self) {
+        let ctx = aftercare_platform::context::ServiceContext {
+            pool: self.pool.clone(),
+            clock: self.clock.clone(),
+            outbox_wake: Default::default(),
+        };
+        let job = aftercare_loyalty::app::jobs::DueWork::new(ctx);
+        while job.run().await.expect("the loyalty job ran") {}
     }
 
     /// Waits until every event emitted so far has reached its consumers

@@ -19,7 +19,7 @@ pub mod percent;
 pub mod validate;
 pub mod violations;
 
-pub use chrono::{DateTime, Duration, Utc};
+pub use chrono::{DateTime, Duration, Months, Utc};
 pub use currency::Currency;
 pub use money::{Money, MoneyError};
 pub use percent::Percent;

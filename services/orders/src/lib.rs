@@ -16,7 +16,7 @@ pub mod grpc;
 pub mod store;
 
 use aftercare_platform::context::ServiceContext;
-use aftercare_platform::registry::{ServiceDef, no_consumers};
+use aftercare_platform::registry::{ServiceDef, no_consumers, no_jobs};
 use tonic::service::RoutesBuilder;
 
 /// Order intake as the server runs it.
@@ -26,6 +26,7 @@ pub const SERVICE: ServiceDef = ServiceDef {
     roles: grpc::ROLES,
     routes,
     consumers: no_consumers,
+    jobs: no_jobs,
 };
 
 fn routes(ctx: &ServiceContext, routes: &mut RoutesBuilder) {

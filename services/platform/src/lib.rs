@@ -14,6 +14,7 @@ pub mod db;
 pub mod embedded;
 pub mod error;
 pub mod idempotency;
+pub mod jobs;
 pub mod outbox;
 pub mod paging;
 pub mod registry;

@@ -1,5 +1,5 @@
 //! What a service is to the server: one [`ServiceDef`] — its gRPC routes,
-//! its role table, the event consumers it runs. The binary keeps one list of
+//! its role table, the event consumers and background jobs it runs. The binary keeps one list of
 //! them; adding a service is one entry there.
 
 use std::sync::Arc;
@@ -8,6 +8,7 @@ use tonic::service::RoutesBuilder;
 
 use crate::auth::RoleTable;
 use crate::context::ServiceContext;
+use crate::jobs::Job;
 use crate::outbox::EventHandler;
 
 pub struct ServiceDef {
@@ -21,6 +22,8 @@ pub struct ServiceDef {
     pub routes: fn(&ServiceContext, &mut RoutesBuilder),
     /// The in-process event consumers this service runs (projections).
     pub consumers: fn(&ServiceContext) -> Vec<Arc<dyn EventHandler>>,
+    /// The background jobs this service runs (on every replica).
+    pub jobs: fn(&ServiceContext) -> Vec<Arc<dyn Job>>,
 }
 
 impl std::fmt::Debug for ServiceDef {
@@ -31,5 +34,10 @@ impl std::fmt::Debug for ServiceDef {
 
 /// For services that consume no events.
 pub fn no_consumers(_: &ServiceContext) -> Vec<Arc<dyn EventHandler>> {
+    Vec::new()
+}
+
+/// For services without background jobs.
+pub fn no_jobs(_: &ServiceContext) -> Vec<Arc<dyn Job>> {
     Vec::new()
 }

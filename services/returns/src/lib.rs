@@ -22,7 +22,7 @@ use std::sync::Arc;
 
 use aftercare_platform::context::ServiceContext;
 use aftercare_platform::outbox::EventHandler;
-use aftercare_platform::registry::ServiceDef;
+use aftercare_platform::registry::{ServiceDef, no_jobs};
 use tonic::service::RoutesBuilder;
 
 /// Returns and exchanges as the server runs them.
@@ -32,6 +32,7 @@ pub const SERVICE: ServiceDef = ServiceDef {
     roles: grpc::ROLES,
     routes,
     consumers,
+    jobs: no_jobs,
 };
 
 fn routes(ctx: &ServiceContext, routes: &mut RoutesBuilder) {

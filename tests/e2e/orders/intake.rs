@@ -98,7 +98,11 @@ async fn replaying_record_order_returns_the_same_order_and_conflicts_are_already
     assert_eq!(reason(&err), "ORDER_ID_CONFLICT");
 
     assert_eq!(app.count("SELECT count(*) FROM orders.orders").await, 1);
-    assert_eq!(app.count("SELECT count(*) FROM platform.outbox_events").await, 1);
+    assert_eq!(
+        app.count("SELECT count(*) FROM platform.outbox_events WHERE topic LIKE 'aftercare.orders.%'")
+            .await,
+        1
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,0 +1,131 @@
+-- Loyalty points: a ledger of immutable entries over lots of points.
+--
+-- Balances are kept on the account row (locked by every change of the
+-- account, so changes of one customer serialize) and are always the sum of
+-- the account's entries; the checks below make an overdraft impossible
+-- whatever the code does.
+CREATE SCHEMA loyalty;
+
+-- The program: one row.
+CREATE TABLE loyalty.program (
+    singleton             boolean     PRIMARY KEY DEFAULT true CHECK (singleton),
+    version               integer     NOT NULL CHECK (version > 0),
+    return_window_days    integer     NOT NULL CHECK (return_window_days BETWEEN 0 AND 3650),
+    undelivered_max_days  integer     NOT NULL CHECK (undelivered_max_days BETWEEN 0 AND 3650),
+    expiry_months         integer     NOT NULL CHECK (expiry_months BETWEEN 0 AND 1200),
+    min_redeem_points     bigint      NOT NULL CHECK (min_redeem_points > 0),
+    max_redeem_percent    integer     NOT NULL CHECK (max_redeem_percent BETWEEN 1 AND 100),
+    hold_ttl_seconds      integer     NOT NULL CHECK (hold_ttl_seconds BETWEEN 1 AND 86400),
+    grant_limit           bigint      NOT NULL CHECK (grant_limit > 0),
+    updated_at            timestamptz NOT NULL
+);
+
+CREATE TABLE loyalty.currency_rates (
+    currency_code    text          PRIMARY KEY CHECK (currency_code ~ '^[A-Z]{3}$'),
+    points_per_unit  numeric(12,4) NOT NULL CHECK (points_per_unit >= 0),
+    point_value      numeric(20,6) NOT NULL CHECK (point_value > 0)
+);
+
+INSERT INTO loyalty.program (version, return_window_days, undelivered_max_days, expiry_months,
+    min_redeem_points, max_redeem_percent, hold_ttl_seconds, grant_limit, updated_at)
+VALUES (1, 30, 90, 24, 100, 50, 900, 5000, now());
+INSERT INTO loyalty.currency_rates VALUES ('TRY', 1, 0.01), ('EUR', 10, 0.001), ('USD', 10, 0.001);
+
+CREATE TABLE loyalty.accounts (
+    customer_id      text        PRIMARY KEY,
+    available        bigint      NOT NULL DEFAULT 0 CHECK (available >= 0),
+    pending          bigint      NOT NULL DEFAULT 0 CHECK (pending >= 0),
+    held             bigint      NOT NULL DEFAULT 0 CHECK (held >= 0),
+    debt             bigint      NOT NULL DEFAULT 0 CHECK (debt >= 0),
+    lifetime_earned  bigint      NOT NULL DEFAULT 0 CHECK (lifetime_earned >= 0),
+    created_at       timestamptz NOT NULL,
+    updated_at       timestamptz NOT NULL
+);
+
+-- Points live in lots. A pending lot waits for `matures_at`; an available
+-- one spends and expires; a closed one is done (voided, or used up).
+-- `remaining` excludes points reserved by open holds.
+CREATE TABLE loyalty.lots (
+    lot_id       uuid        PRIMARY KEY,
+    customer_id  text        NOT NULL REFERENCES loyalty.accounts (customer_id),
+    source       text        NOT NULL CHECK (source IN ('order', 'grant', 'adjustment')),
+    order_id     text,
+    line_id      text,
+    earned       bigint      NOT NULL CHECK (earned > 0),
+    remaining    bigint      NOT NULL CHECK (remaining >= 0 AND remaining <= earned),
+    state        text        NOT NULL CHECK (state IN ('pending', 'available', 'closed')),
+    matures_at   timestamptz NOT NULL,
+    expires_at   timestamptz,
+    created_at   timestamptz NOT NULL,
+    CHECK ((source = 'order') = (order_id IS NOT NULL AND line_id IS NOT NULL)),
+    CHECK (state <> 'pending' OR expires_at IS NULL)
+);
+-- One lot per order line: a replayed OrderRecorded earns nothing twice.
+CREATE UNIQUE INDEX lots_order_line_key ON loyalty.lots (order_id, line_id) WHERE order_id IS NOT NULL;
+-- Spending order: earliest expiry first (never-expiring last).
+CREATE INDEX lots_spendable_idx ON loyalty.lots (customer_id, expires_at NULLS LAST, created_at)
+    WHERE state = 'available' AND remaining > 0;
+CREATE INDEX lots_maturing_idx ON loyalty.lots (matures_at) WHERE state = 'pending';
+CREATE INDEX lots_expiring_idx ON loyalty.lots (expires_at)
+    WHERE state = 'available' AND remaining > 0 AND expires_at IS NOT NULL;
+
+-- Holds reserve points for a checkout and resolve once.
+CREATE TABLE loyalty.holds (
+    hold_id      uuid        PRIMARY KEY,
+    customer_id  text        NOT NULL REFERENCES loyalty.accounts (customer_id),
+    points       bigint      NOT NULL CHECK (points > 0),
+    captured     bigint      NOT NULL DEFAULT 0 CHECK (captured >= 0 AND captured <= points),
+    order_ref    text        NOT NULL,
+    status       text        NOT NULL CHECK (status IN ('held', 'captured', 'released', 'expired')),
+    expires_at   timestamptz NOT NULL,
+    created_at   timestamptz NOT NULL,
+    resolved_at  timestamptz,
+    CHECK ((status = 'held') = (resolved_at IS NULL)),
+    CHECK (status = 'captured' OR captured = 0)
+);
+CREATE INDEX holds_open_idx ON loyalty.holds (expires_at) WHERE status = 'held';
+
+-- Which lots a hold reserved points from, so a release gives back exactly
+-- those and a capture spends exactly those.
+CREATE TABLE loyalty.hold_lots (
+    hold_id  uuid   NOT NULL REFERENCES loyalty.holds (hold_id),
+    lot_id   uuid   NOT NULL REFERENCES loyalty.lots (lot_id),
+    points   bigint NOT NULL CHECK (points > 0),
+    PRIMARY KEY (hold_id, lot_id)
+);
+
+-- The ledger. Each entry carries the change of every balance; an account's
+-- balances (and lifetime earned) are the sums of its entries' changes.
+CREATE TABLE loyalty.entries (
+    entry_id          uuid        PRIMARY KEY,
+    customer_id       text        NOT NULL REFERENCES loyalty.accounts (customer_id),
+    kind              text        NOT NULL CHECK (kind IN ('earned', 'matured', 'voided', 'held', 'redeemed',
+                                                           'released', 'expired', 'granted', 'adjusted')),
+    available_change  bigint      NOT NULL DEFAULT 0,
+    pending_change    bigint      NOT NULL DEFAULT 0,
+    held_change       bigint      NOT NULL DEFAULT 0,
+    debt_change       bigint      NOT NULL DEFAULT 0,
+    -- Lifetime earned is not a balance, but is kept the same way.
+    lifetime_change   bigint      NOT NULL DEFAULT 0,
+    order_id          text,
+    hold_id           uuid        REFERENCES loyalty.holds (hold_id),
+    reason            text        NOT NULL DEFAULT '',
+    actor             text        NOT NULL,
+    at                timestamptz NOT NULL
+);
+CREATE INDEX entries_customer_idx ON loyalty.entries (customer_id, at DESC, entry_id DESC);
+
+-- The lots each entry touched, and by how many points.
+CREATE TABLE loyalty.entry_lots (
+    entry_id  uuid   NOT NULL REFERENCES loyalty.entries (entry_id),
+    lot_id    uuid   NOT NULL REFERENCES loyalty.lots (lot_id),
+    points    bigint NOT NULL CHECK (points > 0),
+    PRIMARY KEY (entry_id, lot_id)
+);
+CREATE INDEX entry_lots_lot_idx ON loyalty.entry_lots (lot_id);
+
+-- Subscribe to order events from the start, so none is missed between this
+-- migration and the first start of the loyalty service.
+INSERT INTO platform.outbox_consumers (name, topics)
+VALUES ('loyalty.orders', '{aftercare.orders.events.v1.OrderRecorded,aftercare.orders.events.v1.OrderDelivered,aftercare.orders.events.v1.OrderCanceled}')
+ON CONFLICT (name) DO NOTHING;

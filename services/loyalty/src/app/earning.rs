@@ -1,0 +1,107 @@
+//! Points from order events: pending lots per line when an order is
+//! recorded, their maturity fixed at delivery (delivery + the return
+//! window), voided when the order is canceled. Each runs in the transaction
+//! that claimed the event, under the customer's account lock, and is
+//! idempotent: a line earns once (its lot's unique key), a void finds
+//! nothing left to void.
+
+use aftercare_kernel::{DateTime, Duration, Money, Utc};
+use aftercare_platform::error::Error;
+use sqlx::PgConnection;
+
+use crate::domain::{Changes, Entry, EntryKind, LotId};
+use crate::events::{self, LoyaltyEvent};
+use crate::store;
+use crate::store::lots::OrderLot;
+
+/// The actor order events are recorded under.
+pub const ORDER_EVENTS: &str = "event:orders";
+
+/// A recorded order's lines, as earning needs them.
+pub struct EarningLine {
+    pub line_id: String,
+    pub paid: Money,
+}
+
+/// Creates the order's pending lots; the event to write, if it earned.
+pub async fn order_recorded(
+    conn: &mut PgConnection,
+    customer_id: &str,
+    order_id: &str,
+    placed_at: DateTime<Utc>,
+    lines: &[EarningLine],
+    now: DateTime<Utc>,
+) -> Result<Option<LoyaltyEvent>, Error> {
+    let program = store::program::load(conn).await?;
+    let lots: Vec<OrderLot> = lines
+        .iter()
+        .map(|l| OrderLot {
+            lot_id: LotId::new(),
+            line_id: l.line_id.clone(),
+            points: program.points_for(l.paid),
+        })
+        .filter(|l| l.points > 0)
+        .collect();
+    if lots.is_empty() {
+        return Ok(None);
+    }
+    store::accounts::lock(conn, customer_id, now).await?;
+    let matures_at = placed_at + Duration::days(program.undelivered_max_days.into());
+    let created = store::lots::insert_order_lots(conn, customer_id, order_id, &lots, matures_at, now).await?;
+    let points: i64 = created.iter().map(|(_, p)| p).sum();
+    if points == 0 {
+        return Ok(None);
+    }
+    let mut entry = Entry::new(
+        customer_id,
+        EntryKind::Earned,
+        Changes::earned(points),
+        ORDER_EVENTS,
+        now,
+    )
+    .with_lots(&created);
+    entry.order_id = Some(order_id.to_owned());
+    store::accounts::post(conn, &entry).await?;
+    Ok(Some(events::earned(&entry)))
+}
+
+/// Delivered lines' points mature when their return window closes.
+pub async fn order_delivered(
+    conn: &mut PgConnection,
+    customer_id: &str,
+    order_id: &str,
+    line_ids: &[String],
+    delivered_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    let program = store::program::load(conn).await?;
+    store::accounts::lock(conn, customer_id, now).await?;
+    let matures_at = delivered_at + Duration::days(program.return_window_days.into());
+    store::lots::set_maturity(conn, order_id, line_ids, matures_at).await
+}
+
+/// A canceled order's pending points are voided.
+pub async fn order_canceled(
+    conn: &mut PgConnection,
+    customer_id: &str,
+    order_id: &str,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    store::accounts::lock(conn, customer_id, now).await?;
+    let voided = store::lots::void_order_lots(conn, order_id).await?;
+    let points: i64 = voided.iter().map(|(_, p)| p).sum();
+    if points > 0 {
+        let mut entry = Entry::new(
+            customer_id,
+            EntryKind::Voided,
+            Changes::voided(points),
+            ORDER_EVENTS,
+            now,
+        )
+        .with_lots(&voided);
+        entry.order_id = Some(order_id.to_owned());
+        entry.reason = "order canceled".into();
+        store::accounts::post(conn, &entry).await?;
+    }
+    Ok(())
+}

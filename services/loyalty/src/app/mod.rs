@@ -1,0 +1,107 @@
+//! Loyalty's use cases, free of transport. Every change of a customer's
+//! points runs under their account's lock (taken first, always), settles
+//! what fell due, decides in the domain, and posts ledger entries that move
+//! the balances in the same statement.
+//!
+//! - [`checkout`] — quote, hold, capture, release, redeem;
+//! - [`accounts`] — the account, its ledger, grants and adjustments, the program;
+//! - [`earning`] — points from order events;
+//! - [`jobs`] — maturing, expiring, and releasing holds past their time.
+
+pub mod accounts;
+pub mod checkout;
+pub mod earning;
+pub mod jobs;
+
+use aftercare_kernel::{DateTime, Utc};
+use aftercare_platform::auth::Caller;
+use aftercare_platform::context::ServiceContext;
+use aftercare_platform::error::Error;
+use aftercare_platform::uow::UnitOfWork;
+use sqlx::PgConnection;
+
+use crate::domain::{Changes, Entry, EntryKind, HoldStatus, LoyaltyError};
+use crate::events::{self, LoyaltyEvent};
+use crate::store;
+
+pub struct Loyalty {
+    ctx: ServiceContext,
+}
+
+impl Loyalty {
+    pub fn new(ctx: ServiceContext) -> Loyalty {
+        Loyalty { ctx }
+    }
+}
+
+/// Who did it, as the ledger records it.
+fn actor(caller: &Caller) -> String {
+    format!("{}:{}", caller.role, caller.subject)
+}
+
+/// Another customer's account is as absent as a missing one.
+fn visible(caller: &Caller, customer_id: &str) -> Result<(), Error> {
+    if caller.may_see_customer(customer_id) {
+        Ok(())
+    } else {
+        Err(Error::NotFound(format!("account of {customer_id:?} not found")))
+    }
+}
+
+/// Writes events in a unit of work.
+async fn emit_all(uow: &mut UnitOfWork, events: &[LoyaltyEvent]) -> Result<(), Error> {
+    for event in events {
+        event.emit(uow).await?;
+    }
+    Ok(())
+}
+
+/// Does what fell due on a locked account by `now`: holds past their time
+/// go back to their lots, pending lots due mature, available lots past
+/// their expiry expire. In that order, so points a hold gives back to an
+/// expired lot expire in the same pass. Returns the events to write.
+async fn settle(
+    conn: &mut PgConnection,
+    customer_id: &str,
+    expiry_months: i32,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<LoyaltyEvent>, Error> {
+    let mut out = Vec::new();
+    for hold_id in store::holds::due(conn, customer_id, now).await? {
+        let (hold, lots) = store::holds::get(conn, hold_id)
+            .await?
+            .ok_or(LoyaltyError::HoldNotFound(hold_id))?;
+        let moves: Vec<_> = lots.iter().map(|l| (l.lot_id, l.remaining)).collect();
+        store::lots::give_back(conn, &moves).await?;
+        store::holds::resolve(conn, hold_id, HoldStatus::Expired, 0, now).await?;
+        let mut entry = Entry::new(
+            customer_id,
+            EntryKind::Released,
+            Changes::released(hold.points),
+            actor,
+            now,
+        )
+        .with_lots(&moves);
+        entry.hold_id = Some(hold_id);
+        entry.reason = "hold expired".into();
+        store::accounts::post(conn, &entry).await?;
+    }
+    let (matured, earliest) = store::lots::mature_due(conn, customer_id, expiry_months, now).await?;
+    let points: i64 = matured.iter().map(|(_, p)| p).sum();
+    if points > 0 {
+        let entry =
+            Entry::new(customer_id, EntryKind::Matured, Changes::matured(points), actor, now).with_lots(&matured);
+        store::accounts::post(conn, &entry).await?;
+        out.push(events::matured(&entry, earliest));
+    }
+    let expired = store::lots::expire_due(conn, customer_id, now).await?;
+    let points: i64 = expired.iter().map(|(_, p)| p).sum();
+    if points > 0 {
+        let entry =
+            Entry::new(customer_id, EntryKind::Expired, Changes::debited(points), actor, now).with_lots(&expired);
+        store::accounts::post(conn, &entry).await?;
+        out.push(events::expired(&entry));
+    }
+    Ok(out)
+}

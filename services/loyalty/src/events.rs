@@ -1,0 +1,96 @@
+//! The `aftercare.loyalty.events.v1` messages this service emits, about the
+//! customer (the aggregate id), built from the entries that caused them.
+
+use aftercare_kernel::{DateTime, Utc};
+use aftercare_platform::error::Error;
+use aftercare_platform::outbox;
+use aftercare_platform::uow::UnitOfWork;
+use aftercare_platform::wire::timestamp;
+use aftercare_proto::loyalty_events as pb;
+use sqlx::PgConnection;
+
+use crate::domain::{Entry, Hold};
+
+/// An event waiting to be written with the change it describes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LoyaltyEvent {
+    Earned(pb::PointsEarned),
+    Matured(pb::PointsMatured),
+    Redeemed(pb::PointsRedeemed),
+    Expired(pb::PointsExpired),
+}
+
+fn points(e: &Entry) -> i64 {
+    e.lots.iter().map(|l| l.points).sum()
+}
+
+pub fn earned(e: &Entry) -> LoyaltyEvent {
+    LoyaltyEvent::Earned(pb::PointsEarned {
+        customer_id: e.customer_id.clone(),
+        order_id: e.order_id.clone().unwrap_or_default(),
+        points: points(e),
+        entry_id: e.entry_id.to_string(),
+    })
+}
+
+pub fn matured(e: &Entry, earliest_expiry: Option<DateTime<Utc>>) -> LoyaltyEvent {
+    LoyaltyEvent::Matured(pb::PointsMatured {
+        customer_id: e.customer_id.clone(),
+        points: points(e),
+        entry_id: e.entry_id.to_string(),
+        expires_at: earliest_expiry.map(timestamp),
+    })
+}
+
+pub fn redeemed(e: &Entry, hold: &Hold) -> LoyaltyEvent {
+    LoyaltyEvent::Redeemed(pb::PointsRedeemed {
+        customer_id: e.customer_id.clone(),
+        hold_id: hold.hold_id.to_string(),
+        order_ref: hold.order_ref.clone(),
+        points: points(e),
+        entry_id: e.entry_id.to_string(),
+    })
+}
+
+pub fn expired(e: &Entry) -> LoyaltyEvent {
+    LoyaltyEvent::Expired(pb::PointsExpired {
+        customer_id: e.customer_id.clone(),
+        points: points(e),
+        entry_id: e.entry_id.to_string(),
+    })
+}
+
+impl LoyaltyEvent {
+    fn customer_id(&self) -> &str {
+        match self {
+            LoyaltyEvent::Earned(e) => &e.customer_id,
+            LoyaltyEvent::Matured(e) => &e.customer_id,
+            LoyaltyEvent::Redeemed(e) => &e.customer_id,
+            LoyaltyEvent::Expired(e) => &e.customer_id,
+        }
+    }
+
+    /// Writes the event in a unit of work.
+    pub async fn emit(&self, uow: &mut UnitOfWork) -> Result<(), Error> {
+        let customer = self.customer_id().to_owned();
+        match self {
+            LoyaltyEvent::Earned(m) => uow.emit(&customer, m).await,
+            LoyaltyEvent::Matured(m) => uow.emit(&customer, m).await,
+            LoyaltyEvent::Redeemed(m) => uow.emit(&customer, m).await,
+            LoyaltyEvent::Expired(m) => uow.emit(&customer, m).await,
+        }
+    }
+
+    /// Writes the event in a transaction that is not a unit of work (an
+    /// event handler's, a job's).
+    pub async fn enqueue(&self, conn: &mut PgConnection, now: DateTime<Utc>) -> Result<(), Error> {
+        let customer = self.customer_id();
+        match self {
+            LoyaltyEvent::Earned(m) => outbox::enqueue(conn, customer, m, now).await,
+            LoyaltyEvent::Matured(m) => outbox::enqueue(conn, customer, m, now).await,
+            LoyaltyEvent::Redeemed(m) => outbox::enqueue(conn, customer, m, now).await,
+            LoyaltyEvent::Expired(m) => outbox::enqueue(conn, customer, m, now).await,
+        }
+        .map(|_| ())
+    }
+}

@@ -1,0 +1,117 @@
+//! Domain values out, as the contract's messages.
+
+use aftercare_platform::wire::{money, timestamp};
+use aftercare_proto::loyalty as pb;
+
+use crate::app::checkout::Quote;
+use crate::domain::{Account, Entry, EntryKind, Hold, HoldStatus, Program};
+
+pub fn program(p: &Program) -> pb::Program {
+    pb::Program {
+        version: p.version,
+        rates: p
+            .rates
+            .iter()
+            .map(|r| pb::CurrencyRate {
+                currency_code: r.currency.code().to_owned(),
+                points_per_unit: r.points_per_unit.normalize().to_string(),
+                point_value: r.point_value.normalize().to_string(),
+            })
+            .collect(),
+        return_window_days: p.return_window_days,
+        undelivered_max_days: p.undelivered_max_days,
+        expiry_months: p.expiry_months,
+        min_redeem_points: p.min_redeem_points,
+        max_redeem_percent: p.max_redeem_percent,
+        hold_ttl_seconds: p.hold_ttl_seconds,
+        grant_limit: p.grant_limit,
+        updated_at: Some(timestamp(p.updated_at)),
+    }
+}
+
+pub fn account(a: &Account) -> pb::Account {
+    pb::Account {
+        customer_id: a.customer_id.clone(),
+        available: a.available,
+        pending: a.pending,
+        held: a.held,
+        debt: a.debt,
+        lifetime_earned: a.lifetime_earned,
+        expiring_soon: a
+            .expiring_soon
+            .iter()
+            .map(|(points, at)| pb::ExpiringPoints {
+                points: *points,
+                expires_at: Some(timestamp(*at)),
+            })
+            .collect(),
+    }
+}
+
+fn kind(k: EntryKind) -> pb::EntryKind {
+    match k {
+        EntryKind::Earned => pb::EntryKind::Earned,
+        EntryKind::Matured => pb::EntryKind::Matured,
+        EntryKind::Voided => pb::EntryKind::Voided,
+        EntryKind::Held => pb::EntryKind::Held,
+        EntryKind::Redeemed => pb::EntryKind::Redeemed,
+        EntryKind::Released => pb::EntryKind::Released,
+        EntryKind::Expired => pb::EntryKind::Expired,
+        EntryKind::Granted => pb::EntryKind::Granted,
+        EntryKind::Adjusted => pb::EntryKind::Adjusted,
+    }
+}
+
+pub fn entry(e: &Entry) -> pb::LedgerEntry {
+    pb::LedgerEntry {
+        entry_id: e.entry_id.to_string(),
+        customer_id: e.customer_id.clone(),
+        kind: kind(e.kind) as i32,
+        available_change: e.changes.available,
+        pending_change: e.changes.pending,
+        held_change: e.changes.held,
+        debt_change: e.changes.debt,
+        order_id: e.order_id.clone().unwrap_or_default(),
+        hold_id: e.hold_id.map(|h| h.to_string()).unwrap_or_default(),
+        reason: e.reason.clone(),
+        at: Some(timestamp(e.at)),
+        lots: e
+            .lots
+            .iter()
+            .map(|l| pb::LotMovement {
+                lot_id: l.lot_id.to_string(),
+                points: l.points,
+                expires_at: l.expires_at.map(timestamp),
+            })
+            .collect(),
+    }
+}
+
+pub fn hold(h: &Hold) -> pb::Hold {
+    let status = match h.status {
+        HoldStatus::Held => pb::HoldStatus::Held,
+        HoldStatus::Captured => pb::HoldStatus::Captured,
+        HoldStatus::Released => pb::HoldStatus::Released,
+        HoldStatus::Expired => pb::HoldStatus::Expired,
+    };
+    pb::Hold {
+        hold_id: h.hold_id.to_string(),
+        customer_id: h.customer_id.clone(),
+        points: h.points,
+        captured_points: h.captured,
+        order_ref: h.order_ref.clone(),
+        status: status as i32,
+        expires_at: Some(timestamp(h.expires_at)),
+        created_at: Some(timestamp(h.created_at)),
+        resolved_at: h.resolved_at.map(timestamp),
+    }
+}
+
+pub fn quote(q: &Quote) -> pb::RedemptionQuote {
+    pb::RedemptionQuote {
+        points: q.points,
+        value: Some(money(q.value)),
+        available: q.available,
+        min_redeem_points: q.min_redeem_points,
+    }
+}

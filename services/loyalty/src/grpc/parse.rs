@@ -1,0 +1,177 @@
+//! Requests in, checked: every field's problem reported at once as a
+//! BadRequest, before anything is read or written.
+
+use aftercare_kernel::{Currency, Decimal, Money, Violations, validate};
+use aftercare_platform::error::Error;
+use aftercare_platform::wire::parse_money;
+use aftercare_proto::loyalty as pb;
+
+use crate::app::accounts::Credit;
+use crate::app::checkout::Reserve;
+use crate::domain::{CurrencyRate, HoldId, MAX_HOLD_TTL_SECONDS, MAX_ID_LEN, MAX_POINTS, MAX_REASON_LEN, Program};
+
+pub fn customer(v: &mut Violations, value: &str) {
+    validate::id(v, "customer_id", value, MAX_ID_LEN);
+}
+
+fn points(v: &mut Violations, field: &str, value: i64) {
+    if !(1..=MAX_POINTS).contains(&value) {
+        v.add(field, format!("must be 1 to {MAX_POINTS}"));
+    }
+}
+
+pub fn hold_id(v: &mut Violations, value: &str) -> HoldId {
+    HoldId::parse(value).unwrap_or_else(|| {
+        v.add("hold_id", "must be a hold id");
+        HoldId::from_uuid(uuid::Uuid::nil())
+    })
+}
+
+pub fn reserve(customer_id: &str, points_: i64, order_ref: &str, ttl: i32, request_id: &str) -> Result<Reserve, Error> {
+    let mut v = Violations::new();
+    customer(&mut v, customer_id);
+    points(&mut v, "points", points_);
+    validate::id(&mut v, "order_ref", order_ref, MAX_ID_LEN);
+    if !(0..=MAX_HOLD_TTL_SECONDS).contains(&ttl) {
+        v.add("ttl_seconds", format!("must be 0 to {MAX_HOLD_TTL_SECONDS}"));
+    }
+    validate::id(&mut v, "request_id", request_id, MAX_ID_LEN);
+    v.finish()?;
+    Ok(Reserve {
+        customer_id: customer_id.to_owned(),
+        points: points_,
+        order_ref: order_ref.to_owned(),
+        ttl_seconds: ttl,
+        request_id: request_id.to_owned(),
+    })
+}
+
+pub fn capture(req: &pb::CapturePointsRequest) -> Result<(HoldId, i64), Error> {
+    let mut v = Violations::new();
+    let id = hold_id(&mut v, &req.hold_id);
+    if req.points != 0 {
+        points(&mut v, "points", req.points);
+    }
+    v.finish()?;
+    Ok((id, req.points))
+}
+
+/// A grant (`signed`: false) or an adjustment (either sign, not zero).
+pub fn credit(customer_id: &str, value: i64, reason: &str, request_id: &str, signed: bool) -> Result<Credit, Error> {
+    let mut v = Violations::new();
+    customer(&mut v, customer_id);
+    if signed {
+        if value == 0 || !(-MAX_POINTS..=MAX_POINTS).contains(&value) {
+            v.add("points", format!("must be -{MAX_POINTS} to {MAX_POINTS}, not 0"));
+        }
+    } else {
+        points(&mut v, "points", value);
+    }
+    validate::required_text(&mut v, "reason", reason, MAX_REASON_LEN);
+    validate::id(&mut v, "request_id", request_id, MAX_ID_LEN);
+    v.finish()?;
+    Ok(Credit {
+        customer_id: customer_id.to_owned(),
+        points: value,
+        reason: reason.to_owned(),
+        request_id: request_id.to_owned(),
+    })
+}
+
+pub fn quote(req: &pb::QuoteRedemptionRequest) -> Result<Money, Error> {
+    let mut v = Violations::new();
+    customer(&mut v, &req.customer_id);
+    let total = match req.order_total.as_ref().map(parse_money) {
+        None => {
+            v.add("order_total", "is required");
+            None
+        }
+        Some(Err(e)) => {
+            v.add("order_total", e.to_string());
+            None
+        }
+        Some(Ok(m)) if m.is_negative() || m.exceeds_limit() => {
+            v.add("order_total", "must be zero or more, within the money limit");
+            None
+        }
+        Some(Ok(m)) => Some(m),
+    };
+    v.finish()?;
+    total.ok_or_else(|| Error::invalid("order_total", "is required"))
+}
+
+fn decimal(v: &mut Violations, field: String, value: &str) -> Option<Decimal> {
+    // Plain decimals only: no exponent, no sign other than '-'.
+    let plain = !value.is_empty() && value.chars().all(|c| c.is_ascii_digit() || c == '.' || c == '-');
+    match value.parse::<Decimal>() {
+        Ok(d) if plain => Some(d.normalize()),
+        _ => {
+            v.add(field, "must be a decimal number such as \"0.01\"");
+            None
+        }
+    }
+}
+
+/// The admin's program, every field checked at once (the domain's checks
+/// included), so one answer names every problem.
+pub fn program(p: Option<&pb::Program>) -> Result<Program, Error> {
+    let Some(p) = p else {
+        return Err(Error::invalid("program", "is required"));
+    };
+    let mut v = Violations::new();
+    let mut rates = Vec::with_capacity(p.rates.len());
+    if p.rates.len() > 200 {
+        v.add("program.rates", "at most 200 currencies");
+    }
+    for (i, r) in p.rates.iter().take(200).enumerate() {
+        let field = |name: &str| format!("program.rates[{i}].{name}");
+        let currency = Currency::from_code(&r.currency_code);
+        if currency.is_none() {
+            v.add(field("currency_code"), "must be an ISO 4217 code");
+        }
+        let points_per_unit = decimal(&mut v, field("points_per_unit"), &r.points_per_unit);
+        let point_value = decimal(&mut v, field("point_value"), &r.point_value);
+        // A rate that did not parse is reported once, not checked again.
+        if let (Some(currency), Some(points_per_unit), Some(point_value)) = (currency, points_per_unit, point_value) {
+            rates.push((
+                i,
+                CurrencyRate {
+                    currency,
+                    points_per_unit,
+                    point_value,
+                },
+            ));
+        }
+    }
+    let program = Program {
+        version: 0,
+        rates: rates.iter().map(|(_, r)| r.clone()).collect(),
+        return_window_days: p.return_window_days,
+        undelivered_max_days: p.undelivered_max_days,
+        expiry_months: p.expiry_months,
+        min_redeem_points: p.min_redeem_points,
+        max_redeem_percent: p.max_redeem_percent,
+        hold_ttl_seconds: p.hold_ttl_seconds,
+        grant_limit: p.grant_limit,
+        updated_at: aftercare_kernel::DateTime::UNIX_EPOCH,
+    };
+    // The domain names rates by their place among the parsed ones; map
+    // those back to the request's indexes.
+    let mut checked = Violations::new();
+    program.check(&mut checked);
+    if let Err(found) = checked.finish() {
+        for violation in found.0 {
+            let field = match violation.field.strip_prefix("program.rates[") {
+                Some(rest) => {
+                    let (index, tail) = rest.split_once(']').unwrap_or((rest, ""));
+                    let original = index.parse::<usize>().ok().and_then(|k| rates.get(k)).map(|(i, _)| *i);
+                    format!("program.rates[{}]{tail}", original.unwrap_or_default())
+                }
+                None => violation.field,
+            };
+            v.add(field, violation.description);
+        }
+    }
+    v.finish()?;
+    Ok(program)
+}

@@ -1,0 +1,100 @@
+//! Order events, applied to the ledger in the transaction that claimed them
+//! ([`crate::app::earning`] has the rules). Never reads the `orders` schema.
+
+use aftercare_kernel::clock::SharedClock;
+use aftercare_platform::outbox::{Event, EventHandler, HandlerFuture, topic};
+use aftercare_platform::wire::{from_timestamp, parse_money};
+use aftercare_proto::order_events::{OrderCanceled, OrderDelivered, OrderRecorded};
+use sqlx::PgConnection;
+
+use crate::app::earning::{self, EarningLine};
+
+/// The consumer name; its subscription is also made by the migrations, so
+/// no order event is missed before the service first starts.
+pub const CONSUMER: &str = "loyalty.orders";
+
+pub struct OrderEarnings {
+    pub clock: SharedClock,
+}
+
+fn required<'a>(value: &'a str, field: &str) -> Result<&'a str, String> {
+    if value.is_empty() {
+        Err(format!("{field} missing"))
+    } else {
+        Ok(value)
+    }
+}
+
+fn time(
+    ts: Option<&prost_types::Timestamp>,
+    field: &str,
+) -> Result<aftercare_kernel::DateTime<aftercare_kernel::Utc>, String> {
+    ts.and_then(from_timestamp)
+        .ok_or_else(|| format!("{field} missing or invalid"))
+}
+
+impl OrderEarnings {
+    async fn apply(&self, tx: &mut PgConnection, event: &Event) -> Result<(), String> {
+        let now = self.clock.now();
+        let err = |e: aftercare_platform::error::Error| e.to_string();
+        if let Some(e) = event.decode::<OrderRecorded>()? {
+            let lines = e
+                .lines
+                .iter()
+                .map(|l| {
+                    let paid = l
+                        .paid_amount
+                        .as_ref()
+                        .ok_or("paid_amount missing")
+                        .and_then(|m| parse_money(m).map_err(|_| "bad paid_amount"))?;
+                    Ok(EarningLine {
+                        line_id: required(&l.line_id, "line_id")?.to_owned(),
+                        paid,
+                    })
+                })
+                .collect::<Result<Vec<_>, String>>()?;
+            let placed_at = time(e.placed_at.as_ref(), "placed_at")?;
+            let customer = required(&e.customer_id, "customer_id")?;
+            let order = required(&e.order_id, "order_id")?;
+            if let Some(earned) = earning::order_recorded(tx, customer, order, placed_at, &lines, now)
+                .await
+                .map_err(err)?
+            {
+                earned.enqueue(tx, now).await.map_err(err)?;
+            }
+            return Ok(());
+        }
+        if let Some(e) = event.decode::<OrderDelivered>()? {
+            let delivered_at = time(e.delivered_at.as_ref(), "delivered_at")?;
+            let customer = required(&e.customer_id, "customer_id")?;
+            return earning::order_delivered(tx, customer, &e.order_id, &e.line_ids, delivered_at, now)
+                .await
+                .map_err(err);
+        }
+        if let Some(e) = event.decode::<OrderCanceled>()? {
+            let customer = required(&e.customer_id, "customer_id")?;
+            return earning::order_canceled(tx, customer, &e.order_id, now)
+                .await
+                .map_err(err);
+        }
+        Err(format!("unexpected topic {}", event.topic))
+    }
+}
+
+impl EventHandler for OrderEarnings {
+    fn name(&self) -> &str {
+        CONSUMER
+    }
+
+    fn topics(&self) -> Vec<String> {
+        vec![
+            topic::<OrderRecorded>(),
+            topic::<OrderDelivered>(),
+            topic::<OrderCanceled>(),
+        ]
+    }
+
+    fn handle<'a>(&'a self, tx: &'a mut PgConnection, event: &'a Event) -> HandlerFuture<'a> {
+        Box::pin(self.apply(tx, event))
+    }
+}

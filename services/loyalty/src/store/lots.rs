@@ -1,0 +1,239 @@
+//! Lots: created by earnings and credits, spent and expired earliest first,
+//! matured on time. Callers hold the account's lock.
+
+use aftercare_kernel::{DateTime, Utc};
+use aftercare_platform::error::Error;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::domain::{Lot, LotId};
+
+/// A lot to create for an order line.
+pub struct OrderLot {
+    pub lot_id: LotId,
+    pub line_id: String,
+    pub points: i64,
+}
+
+fn moves(rows: Vec<(Uuid, i64)>) -> Vec<(LotId, i64)> {
+    rows.into_iter().map(|(id, p)| (LotId::from_uuid(id), p)).collect()
+}
+
+/// Creates an order's pending lots, once per line: lines that already have
+/// a lot (a replayed event) are skipped. Returns the lots created.
+pub async fn insert_order_lots(
+    conn: &mut PgConnection,
+    customer_id: &str,
+    order_id: &str,
+    lots: &[OrderLot],
+    matures_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<Vec<(LotId, i64)>, Error> {
+    let ids: Vec<Uuid> = lots.iter().map(|l| l.lot_id.as_uuid()).collect();
+    let lines: Vec<&str> = lots.iter().map(|l| l.line_id.as_str()).collect();
+    let points: Vec<i64> = lots.iter().map(|l| l.points).collect();
+    let rows: Vec<(Uuid, i64)> = sqlx::query_as(
+        "INSERT INTO loyalty.lots (lot_id, customer_id, source, order_id, line_id, earned, remaining, state,
+             matures_at, created_at)
+         SELECT l.lot_id, $1, 'order', $2, l.line_id, l.points, l.points, 'pending', $6, $7
+         FROM UNNEST($3::uuid[], $4::text[], $5::bigint[]) AS l (lot_id, line_id, points)
+         ON CONFLICT (order_id, line_id) WHERE order_id IS NOT NULL DO NOTHING
+         RETURNING lot_id, earned",
+    )
+    .bind(customer_id)
+    .bind(order_id)
+    .bind(ids)
+    .bind(lines)
+    .bind(points)
+    .bind(matures_at)
+    .bind(now)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(moves(rows))
+}
+
+/// Creates an available lot (a grant or a positive adjustment).
+pub async fn insert_credit(
+    conn: &mut PgConnection,
+    customer_id: &str,
+    source: &str,
+    lot_id: LotId,
+    points: i64,
+    expires_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    sqlx::query(
+        "INSERT INTO loyalty.lots (lot_id, customer_id, source, earned, remaining, state, matures_at, expires_at,
+             created_at)
+         VALUES ($1, $2, $3, $4, $4, 'available', $5, $6, $5)",
+    )
+    .bind(lot_id.as_uuid())
+    .bind(customer_id)
+    .bind(source)
+    .bind(points)
+    .bind(now)
+    .bind(expires_at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Moves the maturity of an order's still-pending lots of `line_ids`.
+pub async fn set_maturity(
+    conn: &mut PgConnection,
+    order_id: &str,
+    line_ids: &[String],
+    matures_at: DateTime<Utc>,
+) -> Result<(), Error> {
+    sqlx::query(
+        "UPDATE loyalty.lots SET matures_at = $3
+         WHERE order_id = $1 AND line_id = ANY ($2) AND state = 'pending'",
+    )
+    .bind(order_id)
+    .bind(line_ids)
+    .bind(matures_at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Voids an order's pending lots: the points they had left.
+pub async fn void_order_lots(conn: &mut PgConnection, order_id: &str) -> Result<Vec<(LotId, i64)>, Error> {
+    let rows: Vec<(Uuid, i64)> = sqlx::query_as(
+        "WITH due AS (
+             SELECT lot_id, remaining FROM loyalty.lots
+             WHERE order_id = $1 AND state = 'pending' FOR UPDATE)
+         UPDATE loyalty.lots l SET state = 'closed', remaining = 0 FROM due
+         WHERE l.lot_id = due.lot_id
+         RETURNING l.lot_id, due.remaining",
+    )
+    .bind(order_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(moves(rows))
+}
+
+/// The customer's lots that can be spent now, earliest expiry first, as few
+/// as cover `points` (all of them when they do not).
+pub async fn spendable(
+    conn: &mut PgConnection,
+    customer_id: &str,
+    points: i64,
+    now: DateTime<Utc>,
+) -> Result<Vec<Lot>, Error> {
+    let rows: Vec<super::LotRow> = sqlx::query_as(
+        "SELECT lot_id, remaining, expires_at, created_at FROM (
+             SELECT lot_id, remaining, expires_at, created_at,
+                 sum(remaining) OVER (ORDER BY expires_at NULLS LAST, created_at, lot_id) - remaining AS before
+             FROM loyalty.lots
+             WHERE customer_id = $1 AND state = 'available' AND remaining > 0
+               AND (expires_at IS NULL OR expires_at > $3)) s
+         WHERE before < $2
+         ORDER BY expires_at NULLS LAST, created_at, lot_id",
+    )
+    .bind(customer_id)
+    .bind(points)
+    .bind(now)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(lot_id, remaining, expires_at, created_at)| Lot {
+            lot_id: LotId::from_uuid(lot_id),
+            remaining,
+            expires_at,
+            created_at,
+        })
+        .collect())
+}
+
+/// Takes points out of lots (negative: gives them back).
+pub async fn take(conn: &mut PgConnection, moves: &[(LotId, i64)]) -> Result<(), Error> {
+    if moves.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Uuid> = moves.iter().map(|(id, _)| id.as_uuid()).collect();
+    let points: Vec<i64> = moves.iter().map(|(_, p)| *p).collect();
+    sqlx::query(
+        "UPDATE loyalty.lots l SET remaining = l.remaining - m.points
+         FROM UNNEST($1::uuid[], $2::bigint[]) AS m (lot_id, points)
+         WHERE l.lot_id = m.lot_id",
+    )
+    .bind(ids)
+    .bind(points)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Gives points back to lots.
+pub async fn give_back(conn: &mut PgConnection, moves: &[(LotId, i64)]) -> Result<(), Error> {
+    let negated: Vec<(LotId, i64)> = moves.iter().map(|(id, p)| (*id, -p)).collect();
+    take(conn, &negated).await
+}
+
+/// Makes the customer's pending lots due by `now` available; they expire
+/// `expiry_months` after they matured (never when 0). The lots and points.
+pub async fn mature_due(
+    conn: &mut PgConnection,
+    customer_id: &str,
+    expiry_months: i32,
+    now: DateTime<Utc>,
+) -> Result<(Vec<(LotId, i64)>, Option<DateTime<Utc>>), Error> {
+    let rows: Vec<super::MovedRow> = sqlx::query_as(
+        "UPDATE loyalty.lots
+         SET state = 'available',
+             expires_at = CASE WHEN $2 = 0 THEN NULL ELSE matures_at + make_interval(months => $2) END
+         WHERE customer_id = $1 AND state = 'pending' AND matures_at <= $3
+         RETURNING lot_id, remaining, expires_at",
+    )
+    .bind(customer_id)
+    .bind(expiry_months)
+    .bind(now)
+    .fetch_all(&mut *conn)
+    .await?;
+    let earliest = rows.iter().filter_map(|(_, _, e)| *e).min();
+    Ok((
+        rows.into_iter().map(|(id, p, _)| (LotId::from_uuid(id), p)).collect(),
+        earliest,
+    ))
+}
+
+/// Expires what the customer's available lots have left past their expiry.
+pub async fn expire_due(
+    conn: &mut PgConnection,
+    customer_id: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<(LotId, i64)>, Error> {
+    let rows: Vec<(Uuid, i64)> = sqlx::query_as(
+        "WITH due AS (
+             SELECT lot_id, remaining FROM loyalty.lots
+             WHERE customer_id = $1 AND state = 'available' AND remaining > 0 AND expires_at <= $2
+             FOR UPDATE)
+         UPDATE loyalty.lots l SET remaining = 0 FROM due
+         WHERE l.lot_id = due.lot_id
+         RETURNING l.lot_id, due.remaining",
+    )
+    .bind(customer_id)
+    .bind(now)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(moves(rows))
+}
+
+/// Customers with something due by `now`, at most `limit`.
+pub async fn due_customers(conn: &mut PgConnection, now: DateTime<Utc>, limit: i64) -> Result<Vec<String>, Error> {
+    Ok(sqlx::query_scalar(
+        "SELECT customer_id FROM loyalty.holds WHERE status = 'held' AND expires_at <= $1
+         UNION
+         SELECT customer_id FROM loyalty.lots WHERE state = 'pending' AND matures_at <= $1
+         UNION
+         SELECT customer_id FROM loyalty.lots
+         WHERE state = 'available' AND remaining > 0 AND expires_at <= $1
+         LIMIT $2",
+    )
+    .bind(now)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?)
+}

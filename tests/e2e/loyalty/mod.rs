@@ -1,0 +1,139 @@
+//! LoyaltyService end to end: earning from order events, maturity and
+//! expiry on the test clock, checkout holds under races, grants and
+//! adjustments, roles, bad input. Every test ends by auditing the ledger.
+
+mod access;
+mod checkout;
+mod earning;
+mod expiry;
+mod races;
+
+use aftercare_platform::auth::Role;
+use aftercare_proto::loyalty::*;
+use aftercare_proto::orders::{CancelOrderRequest, RecordDeliveryRequest};
+use chrono::Duration;
+use tonic::Code;
+
+use crate::fixtures::{eur, order, ts};
+use crate::support::{Loyalty, TestApp, reason, start_time, violated_fields};
+
+const CUSTOMER: &str = "c-1";
+
+fn storefront(app: &TestApp) -> Loyalty {
+    app.loyalty(Role::Service, "storefront")
+}
+
+fn agent(app: &TestApp) -> Loyalty {
+    app.loyalty(Role::Agent, "agent-1")
+}
+
+fn admin(app: &TestApp) -> Loyalty {
+    app.loyalty(Role::Admin, "admin-1")
+}
+
+async fn account(app: &TestApp, customer: &str) -> Account {
+    agent(app)
+        .get_account(GetAccountRequest {
+            customer_id: customer.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+/// Gives `customer` `points` available points now (an admin adjustment).
+async fn give(app: &TestApp, customer: &str, points: i64) -> LedgerEntry {
+    admin(app)
+        .adjust_points(AdjustPointsRequest {
+            customer_id: customer.into(),
+            points,
+            reason: "test balance".into(),
+            request_id: uuid::Uuid::now_v7().to_string(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+fn hold_request(customer: &str, points: i64, key: &str) -> HoldPointsRequest {
+    HoldPointsRequest {
+        customer_id: customer.into(),
+        points,
+        order_ref: format!("cart-{key}"),
+        ttl_seconds: 0,
+        request_id: key.into(),
+    }
+}
+
+async fn hold(app: &TestApp, customer: &str, points: i64) -> Hold {
+    storefront(app)
+        .hold_points(hold_request(customer, points, &uuid::Uuid::now_v7().to_string()))
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+async fn entries(app: &TestApp, customer: &str) -> Vec<LedgerEntry> {
+    agent(app)
+        .list_transactions(ListTransactionsRequest {
+            customer_id: customer.into(),
+            page_size: 200,
+            page_token: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .entries
+}
+
+/// Records order `order_id` of `customer` (300 points: lines paid 15.00,
+/// 7.50 and 7.50 at 10 points per euro), optionally delivers it, and waits
+/// until loyalty has applied the events.
+async fn ordered(app: &TestApp, order_id: &str, customer: &str, deliver: bool) {
+    let mut orders = app.storefront();
+    orders.record_order(order(order_id, customer)).await.unwrap();
+    if deliver {
+        orders
+            .record_delivery(RecordDeliveryRequest {
+                order_id: order_id.into(),
+                line_ids: vec![],
+                delivered_at: ts(start_time()),
+            })
+            .await
+            .unwrap();
+    }
+    app.settle().await;
+}
+
+/// What an auditor checks after every test: each account's balances are
+/// the sums of its entries; available and pending are what the lots have
+/// left, held what open holds reserved; every entry moved exactly its
+/// points through lots.
+async fn audit(app: &TestApp) {
+    let broken: Vec<String> = sqlx::query_scalar(
+        "SELECT 'account ' || a.customer_id FROM loyalty.accounts a
+         LEFT JOIN (SELECT customer_id, sum(available_change) av, sum(pending_change) pe,
+                           sum(held_change) he, sum(debt_change) de, sum(lifetime_change) li
+                    FROM loyalty.entries GROUP BY customer_id) e USING (customer_id)
+         WHERE (a.available, a.pending, a.held, a.debt, a.lifetime_earned)
+               IS DISTINCT FROM (COALESCE(e.av, 0), COALESCE(e.pe, 0), COALESCE(e.he, 0), COALESCE(e.de, 0),
+                                 COALESCE(e.li, 0))
+         UNION ALL
+         SELECT 'lots of ' || a.customer_id FROM loyalty.accounts a
+         WHERE a.available <> (SELECT COALESCE(sum(remaining), 0) FROM loyalty.lots
+                               WHERE customer_id = a.customer_id AND state = 'available')
+            OR a.pending <> (SELECT COALESCE(sum(remaining), 0) FROM loyalty.lots
+                             WHERE customer_id = a.customer_id AND state = 'pending')
+            OR a.held <> (SELECT COALESCE(sum(m.points), 0) FROM loyalty.hold_lots m
+                          JOIN loyalty.holds h USING (hold_id)
+                          WHERE h.customer_id = a.customer_id AND h.status = 'held')
+         UNION ALL
+         SELECT 'entry ' || e.entry_id FROM loyalty.entries e
+         WHERE (SELECT COALESCE(sum(points), 0) FROM loyalty.entry_lots WHERE entry_id = e.entry_id)
+               <> greatest(abs(e.available_change), abs(e.pending_change), abs(e.held_change))",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert!(broken.is_empty(), "the ledger does not reconcile: {broken:?}");
+}
