@@ -53,11 +53,16 @@ CREATE TABLE loyalty.lots (
     line_id      text,
     earned       bigint      NOT NULL CHECK (earned > 0),
     remaining    bigint      NOT NULL CHECK (remaining >= 0 AND remaining <= earned),
+    -- An order lot's line quantity, and how many of its units and points
+    -- refunds took back so far.
+    units           integer  CHECK (units > 0),
+    reversed_units  integer  NOT NULL DEFAULT 0 CHECK (reversed_units >= 0 AND reversed_units <= COALESCE(units, 0)),
+    reversed        bigint   NOT NULL DEFAULT 0 CHECK (reversed >= 0 AND reversed <= earned),
     state        text        NOT NULL CHECK (state IN ('pending', 'available', 'closed')),
     matures_at   timestamptz NOT NULL,
     expires_at   timestamptz,
     created_at   timestamptz NOT NULL,
-    CHECK ((source = 'order') = (order_id IS NOT NULL AND line_id IS NOT NULL)),
+    CHECK ((source = 'order') = (order_id IS NOT NULL AND line_id IS NOT NULL AND units IS NOT NULL)),
     CHECK (state <> 'pending' OR expires_at IS NULL)
 );
 -- One lot per order line: a replayed OrderRecorded earns nothing twice.
@@ -100,7 +105,8 @@ CREATE TABLE loyalty.entries (
     entry_id          uuid        PRIMARY KEY,
     customer_id       text        NOT NULL REFERENCES loyalty.accounts (customer_id),
     kind              text        NOT NULL CHECK (kind IN ('earned', 'matured', 'voided', 'held', 'redeemed',
-                                                           'released', 'expired', 'granted', 'adjusted')),
+                                                           'released', 'expired', 'granted', 'adjusted',
+                                                           'reversed', 'debt_repaid')),
     available_change  bigint      NOT NULL DEFAULT 0,
     pending_change    bigint      NOT NULL DEFAULT 0,
     held_change       bigint      NOT NULL DEFAULT 0,
@@ -124,8 +130,20 @@ CREATE TABLE loyalty.entry_lots (
 );
 CREATE INDEX entry_lots_lot_idx ON loyalty.entry_lots (lot_id);
 
--- Subscribe to order events from the start, so none is missed between this
--- migration and the first start of the loyalty service.
+-- Refunds whose points were taken back: a refund's event applies once.
+CREATE TABLE loyalty.refunds (
+    refund_id    text        PRIMARY KEY,
+    customer_id  text        NOT NULL REFERENCES loyalty.accounts (customer_id),
+    order_id     text        NOT NULL,
+    entry_id     uuid        REFERENCES loyalty.entries (entry_id),
+    at           timestamptz NOT NULL
+);
+
+-- Subscribe to order events and succeeded refunds from the start, so none
+-- is missed between this migration and the first start of the service.
 INSERT INTO platform.outbox_consumers (name, topics)
 VALUES ('loyalty.orders', '{aftercare.orders.events.v1.OrderRecorded,aftercare.orders.events.v1.OrderDelivered,aftercare.orders.events.v1.OrderCanceled}')
+ON CONFLICT (name) DO NOTHING;
+INSERT INTO platform.outbox_consumers (name, topics)
+VALUES ('loyalty.returns', '{aftercare.returns.events.v1.RefundSucceeded}')
 ON CONFLICT (name) DO NOTHING;

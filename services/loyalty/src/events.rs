@@ -18,6 +18,7 @@ pub enum LoyaltyEvent {
     Matured(pb::PointsMatured),
     Redeemed(pb::PointsRedeemed),
     Expired(pb::PointsExpired),
+    Reversed(pb::PointsReversed),
 }
 
 fn points(e: &Entry) -> i64 {
@@ -60,6 +61,17 @@ pub fn expired(e: &Entry) -> LoyaltyEvent {
     })
 }
 
+pub fn reversed(e: &Entry, refund_id: &str, debt: i64) -> LoyaltyEvent {
+    LoyaltyEvent::Reversed(pb::PointsReversed {
+        customer_id: e.customer_id.clone(),
+        order_id: e.order_id.clone().unwrap_or_default(),
+        refund_id: refund_id.to_owned(),
+        points: points(e) + debt,
+        debt,
+        entry_id: e.entry_id.to_string(),
+    })
+}
+
 impl LoyaltyEvent {
     fn customer_id(&self) -> &str {
         match self {
@@ -67,6 +79,7 @@ impl LoyaltyEvent {
             LoyaltyEvent::Matured(e) => &e.customer_id,
             LoyaltyEvent::Redeemed(e) => &e.customer_id,
             LoyaltyEvent::Expired(e) => &e.customer_id,
+            LoyaltyEvent::Reversed(e) => &e.customer_id,
         }
     }
 
@@ -78,6 +91,7 @@ impl LoyaltyEvent {
             LoyaltyEvent::Matured(m) => uow.emit(&customer, m).await,
             LoyaltyEvent::Redeemed(m) => uow.emit(&customer, m).await,
             LoyaltyEvent::Expired(m) => uow.emit(&customer, m).await,
+            LoyaltyEvent::Reversed(m) => uow.emit(&customer, m).await,
         }
     }
 
@@ -90,6 +104,7 @@ impl LoyaltyEvent {
             LoyaltyEvent::Matured(m) => outbox::enqueue(conn, customer, m, now).await,
             LoyaltyEvent::Redeemed(m) => outbox::enqueue(conn, customer, m, now).await,
             LoyaltyEvent::Expired(m) => outbox::enqueue(conn, customer, m, now).await,
+            LoyaltyEvent::Reversed(m) => outbox::enqueue(conn, customer, m, now).await,
         }
         .map(|_| ())
     }

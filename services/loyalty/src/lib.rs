@@ -7,7 +7,7 @@
 //! - [`events`] — the `aftercare.loyalty.events.v1` messages it emits;
 //! - [`app`] — the use cases, the order-event rules and the background job;
 //! - [`grpc`] — `aftercare.loyalty.v1.LoyaltyService`: parse, call, convert;
-//! - [`projection`] — order events in, through [`app::earning`].
+//! - [`projection`] — order and refund events in, through [`app::earning`].
 
 pub mod app;
 pub mod domain;
@@ -39,9 +39,14 @@ fn routes(ctx: &ServiceContext, routes: &mut RoutesBuilder) {
 }
 
 fn consumers(ctx: &ServiceContext) -> Vec<Arc<dyn EventHandler>> {
-    vec![Arc::new(projection::OrderEarnings {
-        clock: ctx.clock.clone(),
-    })]
+    vec![
+        Arc::new(projection::OrderEarnings {
+            clock: ctx.clock.clone(),
+        }),
+        Arc::new(projection::RefundReversals {
+            clock: ctx.clock.clone(),
+        }),
+    ]
 }
 
 fn jobs(ctx: &ServiceContext) -> Vec<Arc<dyn Job>> {

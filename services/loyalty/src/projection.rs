@@ -1,10 +1,12 @@
-//! Order events, applied to the ledger in the transaction that claimed them
-//! ([`crate::app::earning`] has the rules). Never reads the `orders` schema.
+//! Order events and succeeded refunds, applied to the ledger in the
+//! transaction that claimed them ([`crate::app::earning`] has the rules).
+//! Never reads the `orders` or `returns` schemas.
 
 use aftercare_kernel::clock::SharedClock;
 use aftercare_platform::outbox::{Event, EventHandler, HandlerFuture, topic};
 use aftercare_platform::wire::{from_timestamp, parse_money};
 use aftercare_proto::order_events::{OrderCanceled, OrderDelivered, OrderRecorded};
+use aftercare_proto::return_events::RefundSucceeded;
 use sqlx::PgConnection;
 
 use crate::app::earning::{self, EarningLine};
@@ -47,8 +49,12 @@ impl OrderEarnings {
                         .as_ref()
                         .ok_or("paid_amount missing")
                         .and_then(|m| parse_money(m).map_err(|_| "bad paid_amount"))?;
+                    if l.quantity <= 0 {
+                        return Err(format!("line {} has no units", l.line_id));
+                    }
                     Ok(EarningLine {
                         line_id: required(&l.line_id, "line_id")?.to_owned(),
+                        units: l.quantity,
                         paid,
                     })
                 })
@@ -92,6 +98,69 @@ impl EventHandler for OrderEarnings {
             topic::<OrderDelivered>(),
             topic::<OrderCanceled>(),
         ]
+    }
+
+    fn handle<'a>(&'a self, tx: &'a mut PgConnection, event: &'a Event) -> HandlerFuture<'a> {
+        Box::pin(self.apply(tx, event))
+    }
+}
+
+/// The consumer of succeeded refunds; subscribed by the migrations too.
+pub const REFUND_CONSUMER: &str = "loyalty.returns";
+
+/// Succeeded refunds take back the points of their units.
+pub struct RefundReversals {
+    pub clock: SharedClock,
+}
+
+impl RefundReversals {
+    async fn apply(&self, tx: &mut PgConnection, event: &Event) -> Result<(), String> {
+        let Some(e) = event.decode::<RefundSucceeded>()? else {
+            return Err(format!("unexpected topic {}", event.topic));
+        };
+        let refund = e.refund.ok_or("refund missing")?;
+        let order = required(&refund.order_id, "order_id")?;
+        // Its order's events reach loyalty on another consumer: a refund
+        // that overtook them waits (is retried) until the lots exist.
+        let order_pending: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM platform.outbox_deliveries
+                            WHERE consumer = $1 AND aggregate_id = $2 AND delivered_at IS NULL)",
+        )
+        .bind(CONSUMER)
+        .bind(order)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| e.to_string())?;
+        if order_pending {
+            return Err(format!("order {order}: its events have not reached loyalty yet"));
+        }
+        let lines: Vec<(String, i32)> = refund.lines.iter().map(|l| (l.line_id.clone(), l.units)).collect();
+        let now = self.clock.now();
+        let err = |e: aftercare_platform::error::Error| e.to_string();
+        let reversed = earning::refund_succeeded(
+            tx,
+            required(&refund.customer_id, "customer_id")?,
+            order,
+            required(&refund.refund_id, "refund_id")?,
+            &lines,
+            now,
+        )
+        .await
+        .map_err(err)?;
+        if let Some(event) = reversed {
+            event.enqueue(tx, now).await.map_err(err)?;
+        }
+        Ok(())
+    }
+}
+
+impl EventHandler for RefundReversals {
+    fn name(&self) -> &str {
+        REFUND_CONSUMER
+    }
+
+    fn topics(&self) -> Vec<String> {
+        vec![topic::<RefundSucceeded>()]
     }
 
     fn handle<'a>(&'a self, tx: &'a mut PgConnection, event: &'a Event) -> HandlerFuture<'a> {

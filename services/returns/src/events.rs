@@ -1,11 +1,11 @@
 //! The events returns emit (`aftercare.returns.events.v1`), built from the
-//! domain. The payment tool follows `RefundRequested`; loyalty will follow
-//! `RefundSucceeded`.
+//! domain. The payment tool follows `RefundRequested`; loyalty follows
+//! `RefundSucceeded` (its lines) to take back points of refunded units.
 
 use aftercare_platform::wire::money;
 use aftercare_proto::return_events as ev;
 
-use crate::domain::{Charge, Refund, Return};
+use crate::domain::{Charge, Refund, Resolution, Return};
 use crate::wire::{
     charge_status_to_proto, refund_method_to_proto, refund_status_to_proto, resolution_to_proto, status_to_proto,
 };
@@ -33,7 +33,23 @@ pub fn refund_summary(r: &Return, f: &Refund) -> ev::RefundSummary {
         amount: Some(money(f.amount)),
         provider_reference: f.provider_reference.clone().unwrap_or_default(),
         failure_reason: f.failure_reason.clone().unwrap_or_default(),
+        lines: refunded_lines(r),
     }
+}
+
+/// The units a refund of `r` pays back, per line: none for an exchange.
+fn refunded_lines(r: &Return) -> Vec<ev::RefundedLine> {
+    if r.resolution == Resolution::Exchange {
+        return Vec::new();
+    }
+    r.items
+        .iter()
+        .filter(|i| i.refunded_units > 0)
+        .map(|i| ev::RefundedLine {
+            line_id: i.line_id.clone(),
+            units: i.refunded_units,
+        })
+        .collect()
 }
 
 /// Declares a constructor per return event: each wraps the return's summary.

@@ -114,7 +114,7 @@ fn item(line_id: &str, quantity: i32, reason: ReturnReason, resolution: Resoluti
     }
 }
 
-fn refund_item(line_id: &str, quantity: i32) -> ReturnItemInput {
+pub(crate) fn refund_item(line_id: &str, quantity: i32) -> ReturnItemInput {
     item(line_id, quantity, ReturnReason::ChangedMind, Resolution::Refund)
 }
 
@@ -211,7 +211,7 @@ async fn issue(app: &TestApp, id: &str) -> Result<Refund, tonic::Status> {
 
 /// Requests a return of `items` as the customer, approves, ships and
 /// receives it graded as `graded`.
-async fn received_return(
+pub(crate) async fn received_return(
     app: &TestApp,
     order_id: &str,
     items: Vec<ReturnItemInput>,

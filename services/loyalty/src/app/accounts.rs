@@ -9,7 +9,7 @@ use aftercare_platform::uow::Replay;
 use uuid::Uuid;
 
 use super::checkout::take;
-use super::{Loyalty, actor, emit_all, settle, visible};
+use super::{Loyalty, actor, emit_all, repay_debt, settle, visible};
 use crate::domain::{Account, Changes, Entry, EntryId, EntryKind, LotId, LoyaltyError, Program};
 use crate::store;
 
@@ -149,6 +149,9 @@ impl Loyalty {
         entry.entry_id = entry_id;
         entry.reason = c.reason;
         store::accounts::post(uow.conn(), &entry).await?;
+        if c.points > 0 {
+            repay_debt(uow.conn(), &c.customer_id, &who, now).await?;
+        }
         // Read back as a replay will read it: with the lots' expiry.
         let entry = store::accounts::get_entry(uow.conn(), entry_id)
             .await?

@@ -1,18 +1,19 @@
-//! Points from order events: pending lots per line when an order is
-//! recorded, their maturity fixed at delivery (delivery + the return
-//! window), voided when the order is canceled. Each runs in the transaction
-//! that claimed the event, under the customer's account lock, and is
-//! idempotent: a line earns once (its lot's unique key), a void finds
-//! nothing left to void.
+//! Points from order and refund events: pending lots per line when an
+//! order is recorded, their maturity fixed at delivery (delivery + the
+//! return window), voided when the order is canceled, taken back when a
+//! refund succeeds. Each runs in the transaction that claimed the event,
+//! under the customer's account lock, and is idempotent: a line earns once
+//! (its lot's unique key), a void finds nothing left to void, a refund is
+//! claimed once (its id's key).
 
 use aftercare_kernel::{DateTime, Duration, Money, Utc};
 use aftercare_platform::error::Error;
 use sqlx::PgConnection;
 
-use crate::domain::{Changes, Entry, EntryKind, LotId};
+use crate::domain::{Changes, Entry, EntryKind, LotId, reverse};
 use crate::events::{self, LoyaltyEvent};
 use crate::store;
-use crate::store::lots::OrderLot;
+use crate::store::lots::NewOrderLot;
 
 /// The actor order events are recorded under.
 pub const ORDER_EVENTS: &str = "event:orders";
@@ -20,6 +21,7 @@ pub const ORDER_EVENTS: &str = "event:orders";
 /// A recorded order's lines, as earning needs them.
 pub struct EarningLine {
     pub line_id: String,
+    pub units: i32,
     pub paid: Money,
 }
 
@@ -33,11 +35,12 @@ pub async fn order_recorded(
     now: DateTime<Utc>,
 ) -> Result<Option<LoyaltyEvent>, Error> {
     let program = store::program::load(conn).await?;
-    let lots: Vec<OrderLot> = lines
+    let lots: Vec<NewOrderLot> = lines
         .iter()
-        .map(|l| OrderLot {
+        .map(|l| NewOrderLot {
             lot_id: LotId::new(),
             line_id: l.line_id.clone(),
+            units: l.units,
             points: program.points_for(l.paid),
         })
         .filter(|l| l.points > 0)
@@ -104,4 +107,38 @@ pub async fn order_canceled(
         store::accounts::post(conn, &entry).await?;
     }
     Ok(())
+}
+
+/// The actor refund events are recorded under.
+pub const REFUND_EVENTS: &str = "event:returns";
+
+/// Takes back the points of a succeeded refund's units; the event to
+/// write, if it took any.
+pub async fn refund_succeeded(
+    conn: &mut PgConnection,
+    customer_id: &str,
+    order_id: &str,
+    refund_id: &str,
+    lines: &[(String, i32)],
+    now: DateTime<Utc>,
+) -> Result<Option<LoyaltyEvent>, Error> {
+    store::accounts::lock(conn, customer_id, now).await?;
+    if !store::lots::claim_refund(conn, refund_id, customer_id, order_id, now).await? {
+        return Ok(None);
+    }
+    let lots = store::lots::order_lots(conn, order_id).await?;
+    let reversal = reverse(&lots, lines);
+    if reversal.points() == 0 {
+        return Ok(None);
+    }
+    store::lots::set_reversed(conn, &reversal.reversed).await?;
+    store::lots::take(conn, &reversal.taken).await?;
+    let changes = Changes::reversed(reversal.from_pending, reversal.from_available, reversal.debt);
+    let mut entry =
+        Entry::new(customer_id, EntryKind::Reversed, changes, REFUND_EVENTS, now).with_lots(&reversal.taken);
+    entry.order_id = Some(order_id.to_owned());
+    entry.reason = format!("refund {refund_id}");
+    store::accounts::post(conn, &entry).await?;
+    store::lots::link_refund(conn, refund_id, entry.entry_id).await?;
+    Ok(Some(events::reversed(&entry, refund_id, reversal.debt)))
 }

@@ -20,7 +20,7 @@ use aftercare_platform::error::Error;
 use aftercare_platform::uow::UnitOfWork;
 use sqlx::PgConnection;
 
-use crate::domain::{Changes, Entry, EntryKind, HoldStatus, LoyaltyError};
+use crate::domain::{Changes, Entry, EntryKind, HoldStatus, LoyaltyError, take_earliest_expiring};
 use crate::events::{self, LoyaltyEvent};
 use crate::store;
 
@@ -59,7 +59,8 @@ async fn emit_all(uow: &mut UnitOfWork, events: &[LoyaltyEvent]) -> Result<(), E
 /// Does what fell due on a locked account by `now`: holds past their time
 /// go back to their lots, pending lots due mature, available lots past
 /// their expiry expire. In that order, so points a hold gives back to an
-/// expired lot expire in the same pass. Returns the events to write.
+/// expired lot expire in the same pass, and points that just matured pay
+/// debt back first. Returns the events to write.
 async fn settle(
     conn: &mut PgConnection,
     customer_id: &str,
@@ -95,6 +96,7 @@ async fn settle(
         store::accounts::post(conn, &entry).await?;
         out.push(events::matured(&entry, earliest));
     }
+    repay_debt(conn, customer_id, actor, now).await?;
     let expired = store::lots::expire_due(conn, customer_id, now).await?;
     let points: i64 = expired.iter().map(|(_, p)| p).sum();
     if points > 0 {
@@ -104,4 +106,28 @@ async fn settle(
         out.push(events::expired(&entry));
     }
     Ok(out)
+}
+
+/// Pays a locked account's debt back from its spendable points, earliest
+/// expiry first, as far as they go.
+async fn repay_debt(conn: &mut PgConnection, customer_id: &str, actor: &str, now: DateTime<Utc>) -> Result<(), Error> {
+    let debt = store::accounts::debt(conn, customer_id).await?;
+    if debt == 0 {
+        return Ok(());
+    }
+    let lots = store::lots::spendable(conn, customer_id, debt, now).await?;
+    let points = debt.min(lots.iter().map(|l| l.remaining).sum());
+    let Some(taken) = take_earliest_expiring(&lots, points).filter(|_| points > 0) else {
+        return Ok(());
+    };
+    store::lots::take(conn, &taken).await?;
+    let entry = Entry::new(
+        customer_id,
+        EntryKind::DebtRepaid,
+        Changes::debt_repaid(points),
+        actor,
+        now,
+    )
+    .with_lots(&taken);
+    store::accounts::post(conn, &entry).await
 }

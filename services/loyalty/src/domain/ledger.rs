@@ -16,10 +16,12 @@ pub enum EntryKind {
     Expired,
     Granted,
     Adjusted,
+    Reversed,
+    DebtRepaid,
 }
 
 impl EntryKind {
-    pub const ALL: [EntryKind; 9] = [
+    pub const ALL: [EntryKind; 11] = [
         EntryKind::Earned,
         EntryKind::Matured,
         EntryKind::Voided,
@@ -29,6 +31,8 @@ impl EntryKind {
         EntryKind::Expired,
         EntryKind::Granted,
         EntryKind::Adjusted,
+        EntryKind::Reversed,
+        EntryKind::DebtRepaid,
     ];
 
     pub fn as_str(&self) -> &'static str {
@@ -42,6 +46,8 @@ impl EntryKind {
             EntryKind::Expired => "expired",
             EntryKind::Granted => "granted",
             EntryKind::Adjusted => "adjusted",
+            EntryKind::Reversed => "reversed",
+            EntryKind::DebtRepaid => "debt_repaid",
         }
     }
 
@@ -110,6 +116,24 @@ impl Changes {
     pub fn debited(points: i64) -> Changes {
         Changes {
             available: -points,
+            ..Changes::default()
+        }
+    }
+    /// Points of refunded units taken back: from pending and available
+    /// lots, and as debt what was already spent. Never earned after all.
+    pub fn reversed(from_pending: i64, from_available: i64, debt: i64) -> Changes {
+        Changes {
+            pending: -from_pending,
+            available: -from_available,
+            debt,
+            lifetime: -(from_pending + from_available + debt),
+            held: 0,
+        }
+    }
+    pub fn debt_repaid(points: i64) -> Changes {
+        Changes {
+            available: -points,
+            debt: -points,
             ..Changes::default()
         }
     }

@@ -1,16 +1,19 @@
 //! Loyalty's rules, free of transport and storage: the program and its
 //! arithmetic ([`program`]), how debits are spread over lots ([`ledger`]),
-//! and how a hold resolves ([`hold`]).
+//! how a hold resolves ([`hold`]), and how refunds take points back
+//! ([`reversal`]).
 
 pub mod error;
 pub mod hold;
 pub mod ledger;
 pub mod program;
+pub mod reversal;
 
 pub use error::LoyaltyError;
 pub use hold::{Capture, Hold, HoldStatus};
 pub use ledger::{Account, Changes, Entry, EntryKind, Lot, LotMovement, take_earliest_expiring};
 pub use program::{CurrencyRate, Program};
+pub use reversal::{OrderLot, Reversal, reverse};
 
 aftercare_kernel::uuid_id!(
     /// A hold of points for one checkout.

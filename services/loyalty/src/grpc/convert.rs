@@ -59,6 +59,8 @@ fn kind(k: EntryKind) -> pb::EntryKind {
         EntryKind::Expired => pb::EntryKind::Expired,
         EntryKind::Granted => pb::EntryKind::Granted,
         EntryKind::Adjusted => pb::EntryKind::Adjusted,
+        EntryKind::Reversed => pb::EntryKind::Reversed,
+        EntryKind::DebtRepaid => pb::EntryKind::DebtRepaid,
     }
 }
 

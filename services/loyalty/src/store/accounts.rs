@@ -53,6 +53,16 @@ pub async fn try_lock(conn: &mut PgConnection, customer_id: &str) -> Result<bool
     Ok(row.is_some())
 }
 
+/// A locked account's debt.
+pub async fn debt(conn: &mut PgConnection, customer_id: &str) -> Result<i64, Error> {
+    Ok(
+        sqlx::query_scalar("SELECT debt FROM loyalty.accounts WHERE customer_id = $1")
+            .bind(customer_id)
+            .fetch_one(&mut *conn)
+            .await?,
+    )
+}
+
 #[derive(sqlx::FromRow)]
 struct AccountRow {
     available: i64,

@@ -6,12 +6,13 @@ use aftercare_platform::error::Error;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::domain::{Lot, LotId};
+use crate::domain::{EntryId, Lot, LotId, OrderLot};
 
 /// A lot to create for an order line.
-pub struct OrderLot {
+pub struct NewOrderLot {
     pub lot_id: LotId,
     pub line_id: String,
+    pub units: i32,
     pub points: i64,
 }
 
@@ -25,18 +26,19 @@ pub async fn insert_order_lots(
     conn: &mut PgConnection,
     customer_id: &str,
     order_id: &str,
-    lots: &[OrderLot],
+    lots: &[NewOrderLot],
     matures_at: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<Vec<(LotId, i64)>, Error> {
     let ids: Vec<Uuid> = lots.iter().map(|l| l.lot_id.as_uuid()).collect();
     let lines: Vec<&str> = lots.iter().map(|l| l.line_id.as_str()).collect();
     let points: Vec<i64> = lots.iter().map(|l| l.points).collect();
+    let units: Vec<i32> = lots.iter().map(|l| l.units).collect();
     let rows: Vec<(Uuid, i64)> = sqlx::query_as(
-        "INSERT INTO loyalty.lots (lot_id, customer_id, source, order_id, line_id, earned, remaining, state,
+        "INSERT INTO loyalty.lots (lot_id, customer_id, source, order_id, line_id, units, earned, remaining, state,
              matures_at, created_at)
-         SELECT l.lot_id, $1, 'order', $2, l.line_id, l.points, l.points, 'pending', $6, $7
-         FROM UNNEST($3::uuid[], $4::text[], $5::bigint[]) AS l (lot_id, line_id, points)
+         SELECT l.lot_id, $1, 'order', $2, l.line_id, l.units, l.points, l.points, 'pending', $6, $7
+         FROM UNNEST($3::uuid[], $4::text[], $5::bigint[], $8::int[]) AS l (lot_id, line_id, points, units)
          ON CONFLICT (order_id, line_id) WHERE order_id IS NOT NULL DO NOTHING
          RETURNING lot_id, earned",
     )
@@ -47,6 +49,7 @@ pub async fn insert_order_lots(
     .bind(points)
     .bind(matures_at)
     .bind(now)
+    .bind(units)
     .fetch_all(&mut *conn)
     .await?;
     Ok(moves(rows))
@@ -236,4 +239,96 @@ pub async fn due_customers(conn: &mut PgConnection, now: DateTime<Utc>, limit: i
     .bind(limit)
     .fetch_all(&mut *conn)
     .await?)
+}
+
+/// An order's lots for a reversal, locked.
+pub async fn order_lots(conn: &mut PgConnection, order_id: &str) -> Result<Vec<OrderLot>, Error> {
+    let rows: Vec<OrderLotRow> = sqlx::query_as(
+        "SELECT lot_id, line_id, earned, units, reversed_units, reversed, remaining, state = 'pending' AS pending,
+             expires_at, created_at
+         FROM loyalty.lots WHERE order_id = $1 AND state <> 'closed'
+         ORDER BY line_id FOR UPDATE",
+    )
+    .bind(order_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| OrderLot {
+            lot_id: LotId::from_uuid(r.lot_id),
+            line_id: r.line_id,
+            earned: r.earned,
+            units: r.units,
+            reversed_units: r.reversed_units,
+            reversed: r.reversed,
+            remaining: r.remaining,
+            pending: r.pending,
+            expires_at: r.expires_at,
+            created_at: r.created_at,
+        })
+        .collect())
+}
+
+#[derive(sqlx::FromRow)]
+struct OrderLotRow {
+    lot_id: Uuid,
+    line_id: String,
+    earned: i64,
+    units: i32,
+    reversed_units: i32,
+    reversed: i64,
+    remaining: i64,
+    pending: bool,
+    expires_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+}
+
+/// Records how many units and points of each lot refunds took back so far.
+pub async fn set_reversed(conn: &mut PgConnection, reversed: &[(LotId, i32, i64)]) -> Result<(), Error> {
+    let ids: Vec<Uuid> = reversed.iter().map(|(id, ..)| id.as_uuid()).collect();
+    let units: Vec<i32> = reversed.iter().map(|(_, u, _)| *u).collect();
+    let points: Vec<i64> = reversed.iter().map(|(.., p)| *p).collect();
+    sqlx::query(
+        "UPDATE loyalty.lots l SET reversed_units = r.units, reversed = r.points
+         FROM UNNEST($1::uuid[], $2::int[], $3::bigint[]) AS r (lot_id, units, points)
+         WHERE l.lot_id = r.lot_id",
+    )
+    .bind(ids)
+    .bind(units)
+    .bind(points)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Claims a refund for reversal: `false` when it was applied before.
+pub async fn claim_refund(
+    conn: &mut PgConnection,
+    refund_id: &str,
+    customer_id: &str,
+    order_id: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, Error> {
+    let claimed = sqlx::query(
+        "INSERT INTO loyalty.refunds (refund_id, customer_id, order_id, at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (refund_id) DO NOTHING",
+    )
+    .bind(refund_id)
+    .bind(customer_id)
+    .bind(order_id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(claimed == 1)
+}
+
+/// Links a claimed refund to the entry that took its points back.
+pub async fn link_refund(conn: &mut PgConnection, refund_id: &str, entry_id: EntryId) -> Result<(), Error> {
+    sqlx::query("UPDATE loyalty.refunds SET entry_id = $2 WHERE refund_id = $1")
+        .bind(refund_id)
+        .bind(entry_id.as_uuid())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }

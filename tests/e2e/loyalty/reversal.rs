@@ -1,0 +1,152 @@
+//! A succeeded refund takes back the points of its units: from the order's
+//! own lots, pending before available; what was spent becomes debt that
+//! later points pay back.
+
+use aftercare_proto::returns::{ConfirmRefundRequest, Grade, IssueRefundRequest};
+
+use super::*;
+use crate::returns::{received_return, refund_item};
+
+/// Returns `units` of `line` of `order_id` (c-1's) and refunds them.
+async fn refunded(app: &TestApp, order_id: &str, line: &str, units: i32) {
+    let r = received_return(
+        app,
+        order_id,
+        vec![refund_item(line, units)],
+        &[(line, units, Grade::Resellable)],
+    )
+    .await;
+    let mut payments = app.returns(Role::Service, "payments");
+    let refund = payments
+        .issue_refund(IssueRefundRequest {
+            return_id: r.return_id,
+            request_id: uuid::Uuid::now_v7().to_string(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    payments
+        .confirm_refund(ConfirmRefundRequest {
+            refund_id: refund.refund_id,
+            provider_reference: "psp-1".into(),
+        })
+        .await
+        .unwrap();
+    app.settle().await;
+}
+
+#[tokio::test]
+async fn a_partial_return_takes_back_the_refunded_units_points_from_their_own_lot() {
+    let app = TestApp::spawn().await;
+    ordered(&app, "o-1", CUSTOMER, true).await;
+    let earned = entries(&app, CUSTOMER).await.remove(0);
+    refunded(&app, "o-1", "L1", 1).await;
+    let a = account(&app, CUSTOMER).await;
+    assert_eq!((a.pending, a.available, a.debt, a.lifetime_earned), (225, 0, 0, 225));
+    let reversed = entries(&app, CUSTOMER).await.remove(0);
+    assert_eq!(reversed.kind(), EntryKind::Reversed);
+    assert_eq!((reversed.pending_change, reversed.debt_change), (-75, 0));
+    // Half of L1's 150 (2 units), from L1's own lot.
+    let l1_lot = earned.lots.iter().find(|l| l.points == 150).unwrap();
+    assert_eq!(reversed.lots.len(), 1);
+    assert_eq!(
+        (&reversed.lots[0].lot_id, reversed.lots[0].points),
+        (&l1_lot.lot_id, 75)
+    );
+    // The second unit gives back exactly the rest, never more.
+    refunded(&app, "o-1", "L1", 1).await;
+    let a = account(&app, CUSTOMER).await;
+    assert_eq!((a.pending, a.lifetime_earned), (150, 150));
+    let reversals = app
+        .count("SELECT count(*) FROM platform.outbox_events WHERE topic = 'aftercare.loyalty.events.v1.PointsReversed'")
+        .await;
+    assert_eq!(reversals, 2);
+    audit(&app).await;
+}
+
+#[tokio::test]
+async fn points_spent_before_the_return_become_debt_that_the_next_order_repays() {
+    let app = TestApp::spawn().await;
+    // Points mature after 14 days here, while the return policy allows 30:
+    // the customer can spend them and still return the item.
+    let mut program = admin(&app)
+        .get_program(GetProgramRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    program.return_window_days = 14;
+    admin(&app)
+        .update_program(UpdateProgramRequest { program: Some(program) })
+        .await
+        .unwrap();
+    ordered(&app, "o-1", CUSTOMER, true).await;
+    app.clock.set(start_time() + Duration::days(14));
+    app.run_jobs().await;
+    storefront(&app)
+        .redeem_points(RedeemPointsRequest {
+            customer_id: CUSTOMER.into(),
+            points: 300,
+            order_ref: "o-x".into(),
+            request_id: "r-1".into(),
+        })
+        .await
+        .unwrap();
+    refunded(&app, "o-1", "L2", 1).await;
+    let a = account(&app, CUSTOMER).await;
+    assert_eq!((a.available, a.debt, a.lifetime_earned), (0, 75, 225));
+    // Debt is not spendable balance: nothing can be held.
+    let refused = storefront(&app)
+        .hold_points(hold_request(CUSTOMER, 100, "k-1"))
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&refused), "INSUFFICIENT_POINTS");
+
+    // The next order's points pay it back when they mature.
+    let mut next = order("o-2", CUSTOMER);
+    next.placed_at = ts(start_time() + Duration::days(14));
+    app.storefront().record_order(next).await.unwrap();
+    app.storefront()
+        .record_delivery(RecordDeliveryRequest {
+            order_id: "o-2".into(),
+            line_ids: vec![],
+            delivered_at: ts(start_time() + Duration::days(14)),
+        })
+        .await
+        .unwrap();
+    app.settle().await;
+    assert_eq!(
+        account(&app, CUSTOMER).await.debt,
+        75,
+        "pending points do not repay debt"
+    );
+    app.clock.set(start_time() + Duration::days(28));
+    app.run_jobs().await;
+    let a = account(&app, CUSTOMER).await;
+    assert_eq!((a.available, a.debt), (225, 0));
+    let repaid = entries(&app, CUSTOMER).await;
+    assert!(
+        repaid
+            .iter()
+            .any(|e| e.kind() == EntryKind::DebtRepaid && e.debt_change == -75 && e.available_change == -75),
+        "{repaid:?}"
+    );
+    audit(&app).await;
+}
+
+#[tokio::test]
+async fn a_refund_delivered_twice_takes_its_points_back_once() {
+    let app = TestApp::spawn().await;
+    ordered(&app, "o-1", CUSTOMER, true).await;
+    refunded(&app, "o-1", "L3", 1).await;
+    sqlx::query(
+        "UPDATE platform.outbox_deliveries SET delivered_at = NULL, attempts = 0, next_attempt_at = '2000-01-01'
+         WHERE consumer = 'loyalty.returns'",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    app.settle().await;
+    let a = account(&app, CUSTOMER).await;
+    assert_eq!((a.pending, a.lifetime_earned), (225, 225));
+    audit(&app).await;
+}
