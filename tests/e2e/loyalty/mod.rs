@@ -8,6 +8,7 @@ mod earning;
 mod expiry;
 mod races;
 mod reversal;
+mod sequences;
 
 use aftercare_platform::auth::Role;
 use aftercare_proto::loyalty::*;
@@ -111,7 +112,13 @@ async fn ordered(app: &TestApp, order_id: &str, customer: &str, deliver: bool) {
 /// left, held what open holds reserved; every entry moved exactly its
 /// points through lots (a reversal: all but its debt).
 async fn audit(app: &TestApp) {
-    let broken: Vec<String> = sqlx::query_scalar(
+    let broken = ledger_breaks(app).await;
+    assert!(broken.is_empty(), "the ledger does not reconcile: {broken:?}");
+}
+
+/// What [`audit`] finds wrong: the accounts and entries that break a rule.
+async fn ledger_breaks(app: &TestApp) -> Vec<String> {
+    sqlx::query_scalar(
         "SELECT 'account ' || a.customer_id FROM loyalty.accounts a
          LEFT JOIN (SELECT customer_id, sum(available_change) av, sum(pending_change) pe,
                            sum(held_change) he, sum(debt_change) de, sum(lifetime_change) li
@@ -137,6 +144,5 @@ async fn audit(app: &TestApp) {
     )
     .fetch_all(&app.pool)
     .await
-    .unwrap();
-    assert!(broken.is_empty(), "the ledger does not reconcile: {broken:?}");
+    .unwrap()
 }
