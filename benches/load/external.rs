@@ -163,6 +163,17 @@ pub struct Pgbench {
     pub dir: PathBuf,
 }
 
+/// The pgbench scripts rows are compared with.
+#[derive(Clone, Copy)]
+pub enum Script {
+    /// Built in: one primary-key read per transaction.
+    SelectOnly,
+    /// Built in: five statements in a transaction.
+    TpcB,
+    /// Every client updates the same row: one hot row's ceiling.
+    OneRowUpdate,
+}
+
 impl Pgbench {
     pub fn init(url: String, dir: PathBuf, scale: u32) -> Pgbench {
         std::fs::create_dir_all(&dir).expect("pgbench dir");
@@ -176,11 +187,13 @@ impl Pgbench {
         Pgbench { url, dir }
     }
 
-    /// One pgbench run: `select_only` is the built-in select-only script
-    /// (one primary-key read per transaction), else TPC-B (five statements
-    /// in a transaction).
-    pub fn run(&self, name: &str, select_only: bool, clients: usize, duration: Duration, server_pid: u32) -> Row {
-        let run_dir = self.dir.join(if select_only { "select" } else { "tpcb" });
+    /// One pgbench run of `script`.
+    pub fn run(&self, name: &str, script: Script, clients: usize, duration: Duration, server_pid: u32) -> Row {
+        let run_dir = self.dir.join(match script {
+            Script::SelectOnly => "select",
+            Script::TpcB => "tpcb",
+            Script::OneRowUpdate => "one-row",
+        });
         let _ = std::fs::remove_dir_all(&run_dir);
         std::fs::create_dir_all(&run_dir).expect("pgbench run dir");
         let mut command = Command::new("pgbench");
@@ -188,8 +201,20 @@ impl Pgbench {
             .current_dir(&run_dir)
             .args(["-n", "-l", "-c", &clients.to_string(), "-j", "2"])
             .args(["-T", &duration.as_secs().max(1).to_string()]);
-        if select_only {
-            command.arg("-S");
+        match script {
+            Script::SelectOnly => {
+                command.arg("-S");
+            }
+            Script::TpcB => {}
+            Script::OneRowUpdate => {
+                let file = run_dir.join("one-row.sql");
+                std::fs::write(
+                    &file,
+                    "UPDATE pgbench_branches SET bbalance = bbalance + 1 WHERE bid = 1;\n",
+                )
+                .expect("pgbench script");
+                command.arg("-f").arg(&file);
+            }
         }
         command.arg(&self.url);
         let cpu = Cpu::now(server_pid);

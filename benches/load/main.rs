@@ -8,7 +8,9 @@
 //! throughput, latency percentiles, and the CPU of the load generator, the
 //! server and the rest (Postgres), so a saturated generator is visible.
 //! Reads are compared with pgbench's select-only script, writes with its
-//! TPC-B script. Then each row of ours runs again as an open loop at half
+//! TPC-B script, checkouts on one hot account with a pgbench script that
+//! updates one row. The loyalty expiry job then runs over a million lots
+//! with checkouts going on. Then each row of ours runs again as an open loop at half
 //! its peak rate (latency at a realistic load), and the server's memory is
 //! read under load and with 1,000 idle HTTP/2 connections. The read rows are
 //! repeated with h2load, an outside gRPC load generator.
@@ -17,6 +19,7 @@
 //! judges a timing.
 
 mod external;
+mod loyalty;
 mod measure;
 mod workload;
 
@@ -26,6 +29,7 @@ use std::time::Duration;
 
 use aftercare::database::Database;
 use aftercare_platform::auth::{Authenticator, JwtKey, Role};
+use external::Script;
 use prost::Message;
 
 use measure::Row;
@@ -63,6 +67,8 @@ fn args() -> Args {
 enum Kind {
     Read,
     Write,
+    /// Writes to one row, compared with pgbench updating one row.
+    HotWrite,
 }
 
 #[tokio::main]
@@ -91,8 +97,15 @@ async fn main() {
 
     let c = args.concurrency;
     let mut rows: Vec<(Option<Kind>, Row)> = Vec::new();
-    rows.push((None, pgbench.run("pgbench select-only", true, c, duration, pid)));
-    rows.push((None, pgbench.run("pgbench TPC-B", false, c, duration, pid)));
+    rows.push((
+        None,
+        pgbench.run("pgbench select-only", Script::SelectOnly, c, duration, pid),
+    ));
+    rows.push((None, pgbench.run("pgbench TPC-B", Script::TpcB, c, duration, pid)));
+    rows.push((
+        None,
+        pgbench.run("pgbench one-row update", Script::OneRowUpdate, c, duration, pid),
+    ));
 
     let w = Workload::prepare(&server.url(), auth.clone(), c).await;
     let mut half: Vec<Row> = Vec::new();
@@ -105,12 +118,15 @@ async fn main() {
         ("GetReturn", Some(Kind::Read)),
         ("CheckEligibility", Some(Kind::Read)),
         ("ListOrders (page 20)", Some(Kind::Read)),
+        ("GetAccount", Some(Kind::Read)),
     ];
     let writes = [
         ("RecordOrder (new)", Some(Kind::Write)),
         ("RecordOrder (replay)", Some(Kind::Write)),
         ("CreateReturn", Some(Kind::Write)),
         ("IssueRefund", Some(Kind::Write)),
+        ("Hold+Capture (many accounts)", Some(Kind::Write)),
+        ("Hold+Capture (one hot account)", Some(Kind::HotWrite)),
     ];
     for (name, kind) in reads {
         let (peak, at_half) = peak_and_half(&w, name, pid, c, duration).await;
@@ -147,6 +163,13 @@ async fn main() {
             ),
             (
                 Some(Kind::Read),
+                "h2load GetAccount",
+                "/aftercare.loyalty.v1.LoyaltyService/GetAccount",
+                w.get_account_body(),
+                token,
+            ),
+            (
+                Some(Kind::Read),
                 "h2load CheckEligibility",
                 "/aftercare.returns.v1.ReturnService/CheckEligibility",
                 w.check_eligibility_body(),
@@ -175,6 +198,26 @@ async fn main() {
         half.push(at_half);
         backlogs.push((name, drain_outbox(&db.pool).await));
     }
+    // The expiry job over a million lots, with checkouts at half their
+    // peak rate meanwhile: how long it takes, and what it does to them.
+    let checkout_peak = rows
+        .iter()
+        .find(|(_, r)| r.name == "Hold+Capture (many accounts)")
+        .map(|(_, r)| r.throughput())
+        .unwrap_or(100.0);
+    loyalty::seed_expired_lots(&db.pool).await;
+    let (took, during) = tokio::join!(
+        loyalty::until_expired(&db.pool),
+        measure::open_loop(
+            "Hold+Capture during expiry",
+            pid,
+            checkout_peak / 2.0,
+            duration,
+            w.call("Hold+Capture (many accounts)", false)
+        )
+    );
+    let expiry_entries = loyalty::expired_entries(&db.pool).await;
+    half.push(during);
     let rss_load_kb = server.memory_kb("VmHWM");
 
     let rss_before_conns_kb = server.memory_kb("VmRSS");
@@ -189,6 +232,16 @@ async fn main() {
     for (name, (left, took)) in &backlogs {
         println!("- {name}: {left} events, delivered in {:.1} s", took.as_secs_f64());
     }
+    println!(
+        "\nExpiry job: {} lots past their expiry, of {} accounts, expired in {:.1} s from their commit \
+         ({:.0} lots/s, {} expiry entries), checkouts at half their peak rate meanwhile \
+         (the row \"Hold+Capture during expiry\" above).",
+        loyalty::EXPIRING_LOTS,
+        loyalty::EXPIRING_CUSTOMERS,
+        took.as_secs_f64(),
+        loyalty::EXPIRING_LOTS as f64 / took.as_secs_f64().max(1e-9),
+        expiry_entries,
+    );
     println!(
         "\nServer memory: {} MB at start, {} MB peak (VmHWM) under the load above, {} MB with 1,000 idle \
          HTTP/2 connections open ({:+} MB for them).",
@@ -252,9 +305,11 @@ fn print_results(args: &Args, rows: &[(Option<Kind>, Row)], half: &[Row]) {
     let reference = |name: &str| rows.iter().find(|(_, r)| r.name == name).map(|(_, r)| r.throughput());
     let select = reference("pgbench select-only").unwrap_or(f64::NAN);
     let tpcb = reference("pgbench TPC-B").unwrap_or(f64::NAN);
+    let one_row = reference("pgbench one-row update").unwrap_or(f64::NAN);
     println!(
         "\n{} s per row, {} concurrent clients (pgbench: {} clients, 2 threads), loopback. \
-         Ratio: reads and the transport baseline against pgbench select-only, writes against pgbench TPC-B. \
+         Ratio: reads and the transport baseline against pgbench select-only, writes against pgbench TPC-B, \
+         one hot account's checkouts against pgbench updating one row. A Hold+Capture is two calls. \
          CPU in % of one core (200 = both cores); other = the machine's busy time less generator and \
          server, i.e. Postgres and anything else running.\n",
         args.seconds, args.concurrency, args.concurrency
@@ -281,6 +336,7 @@ fn print_results(args: &Args, rows: &[(Option<Kind>, Row)], half: &[Row]) {
     for (kind, r) in rows {
         let ratio = match kind {
             Some(Kind::Write) => r.throughput() / tpcb,
+            Some(Kind::HotWrite) => r.throughput() / one_row,
             _ => r.throughput() / select,
         };
         println!(

@@ -27,6 +27,7 @@ use tonic::transport::Channel;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
 
+use crate::loyalty::LoyaltyLoad;
 use crate::measure::CallResult;
 
 type Orders = OrderServiceClient<InterceptedService<Channel, Bearer>>;
@@ -36,6 +37,13 @@ pub type Call = Box<dyn Fn(usize) -> Option<Pin<Box<dyn Future<Output = CallResu
 /// Adds a bearer token to every call.
 #[derive(Clone)]
 pub struct Bearer(MetadataValue<tonic::metadata::Ascii>);
+
+impl Bearer {
+    pub fn new(auth: &Authenticator, role: Role, subject: &str) -> Bearer {
+        let token = auth.issue(role, subject, Duration::from_secs(3600)).unwrap();
+        Bearer(format!("Bearer {token}").parse().unwrap())
+    }
+}
 
 impl tonic::service::Interceptor for Bearer {
     fn call(&mut self, mut r: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
@@ -55,6 +63,7 @@ pub struct Workload {
     returns: Arc<Vec<String>>,
     refundable: Arc<Vec<String>>,
     refunded: Arc<AtomicUsize>,
+    loyalty: Option<LoyaltyLoad>,
 }
 
 const SEED_ORDERS: usize = 50;
@@ -111,13 +120,13 @@ fn new_return(order_id: &str, line: usize) -> CreateReturnRequest {
     }
 }
 
-fn failed(e: tonic::Status) -> String {
+pub fn failed(e: tonic::Status) -> String {
     format!("{:?}: {}", e.code(), e.message())
 }
 
 /// Runs `f(i)` for i in 0..n from `concurrency` tasks; panics on a failure
 /// (preparation must succeed).
-async fn in_parallel<T, F, Fut>(n: usize, concurrency: usize, f: F) -> Vec<T>
+pub async fn in_parallel<T, F, Fut>(n: usize, concurrency: usize, f: F) -> Vec<T>
 where
     T: Send + 'static,
     F: Fn(usize) -> Fut + Send + Sync + 'static,
@@ -159,12 +168,8 @@ impl Workload {
                     .expect("connect"),
             );
         }
-        let bearer = |role, subject: &str| {
-            let token = auth.issue(role, subject, Duration::from_secs(3600)).unwrap();
-            Bearer(format!("Bearer {token}").parse().unwrap())
-        };
-        let service = bearer(Role::Service, "bench");
-        let agent = bearer(Role::Agent, "bench-agent");
+        let service = Bearer::new(&auth, Role::Service, "bench");
+        let agent = Bearer::new(&auth, Role::Agent, "bench-agent");
         let health = channels.iter().map(|c| HealthClient::new(c.clone())).collect();
         let mut w = Workload {
             channels,
@@ -174,6 +179,7 @@ impl Workload {
             returns: Arc::default(),
             refundable: Arc::default(),
             refunded: Arc::default(),
+            loyalty: None,
         };
         let orders = w.orders(0);
         in_parallel(SEED_ORDERS, connections, move |i| {
@@ -250,6 +256,7 @@ impl Workload {
         })
         .await;
         w.refundable = Arc::new(ids);
+        w.loyalty = Some(LoyaltyLoad::prepare(&w.channels, &auth).await);
         w
     }
 
@@ -338,13 +345,20 @@ impl Workload {
                         as Pin<Box<dyn Future<Output = CallResult> + Send>>)
                 })
             }
-            other => panic!("no row {other}"),
+            other => self.loyalty.as_ref().expect("loyalty prepared").call(other, peak),
         }
     }
 
     pub fn get_order_body(&self) -> Vec<u8> {
         GetOrderRequest {
             order_id: "seed-0".into(),
+        }
+        .encode_to_vec()
+    }
+
+    pub fn get_account_body(&self) -> Vec<u8> {
+        aftercare_proto::loyalty::GetAccountRequest {
+            customer_id: "lc-1".into(),
         }
         .encode_to_vec()
     }
