@@ -71,6 +71,8 @@ CREATE UNIQUE INDEX lots_order_line_key ON loyalty.lots (order_id, line_id) WHER
 CREATE INDEX lots_spendable_idx ON loyalty.lots (customer_id, expires_at NULLS LAST, created_at)
     WHERE state = 'available' AND remaining > 0;
 CREATE INDEX lots_maturing_idx ON loyalty.lots (matures_at) WHERE state = 'pending';
+-- A customer's lots due to mature (checkout settles what fell due).
+CREATE INDEX lots_customer_maturing_idx ON loyalty.lots (customer_id, matures_at) WHERE state = 'pending';
 CREATE INDEX lots_expiring_idx ON loyalty.lots (expires_at)
     WHERE state = 'available' AND remaining > 0 AND expires_at IS NOT NULL;
 
@@ -89,6 +91,7 @@ CREATE TABLE loyalty.holds (
     CHECK (status = 'captured' OR captured = 0)
 );
 CREATE INDEX holds_open_idx ON loyalty.holds (expires_at) WHERE status = 'held';
+CREATE INDEX holds_customer_open_idx ON loyalty.holds (customer_id, expires_at) WHERE status = 'held';
 
 -- Which lots a hold reserved points from, so a release gives back exactly
 -- those and a capture spends exactly those.

@@ -147,7 +147,7 @@ impl RefundReversals {
         )
         .await
         .map_err(err)?;
-        if let Some(event) = reversed {
+        for event in reversed {
             event.enqueue(tx, now).await.map_err(err)?;
         }
         Ok(())

@@ -110,7 +110,8 @@ async fn ordered(app: &TestApp, order_id: &str, customer: &str, deliver: bool) {
 /// What an auditor checks after every test: each account's balances are
 /// the sums of its entries; available and pending are what the lots have
 /// left, held what open holds reserved; every entry moved exactly its
-/// points through lots (a reversal: all but its debt).
+/// points through lots (a reversal: all but its debt); every lot holds what
+/// the entries moved in and out of it, and never more than it earned.
 async fn audit(app: &TestApp) {
     let broken = ledger_breaks(app).await;
     assert!(broken.is_empty(), "the ledger does not reconcile: {broken:?}");
@@ -140,7 +141,21 @@ async fn ledger_breaks(app: &TestApp) -> Vec<String> {
          WHERE (SELECT COALESCE(sum(points), 0) FROM loyalty.entry_lots WHERE entry_id = e.entry_id)
                <> CASE e.kind WHEN 'reversed' THEN -(e.available_change + e.pending_change)
                               ELSE greatest(abs(e.available_change), abs(e.pending_change), abs(e.held_change))
-                  END",
+                  END
+         UNION ALL
+         SELECT 'lot ' || l.lot_id FROM loyalty.lots l
+         WHERE l.remaining <> (
+                   SELECT COALESCE(sum(m.points * CASE
+                       WHEN e.kind IN ('earned', 'granted', 'released') THEN 1
+                       WHEN e.kind = 'adjusted' AND e.available_change > 0 THEN 1
+                       WHEN e.kind = 'matured' THEN 0
+                       WHEN e.kind = 'redeemed' AND e.held_change < 0 THEN 0
+                       ELSE -1 END), 0)
+                   FROM loyalty.entry_lots m JOIN loyalty.entries e USING (entry_id)
+                   WHERE m.lot_id = l.lot_id)
+            OR l.remaining + (SELECT COALESCE(sum(m.points), 0) FROM loyalty.hold_lots m
+                              JOIN loyalty.holds h USING (hold_id)
+                              WHERE m.lot_id = l.lot_id AND h.status = 'held') > l.earned",
     )
     .fetch_all(&app.pool)
     .await

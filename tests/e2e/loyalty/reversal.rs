@@ -134,6 +134,84 @@ async fn points_spent_before_the_return_become_debt_that_the_next_order_repays()
 }
 
 #[tokio::test]
+async fn units_whose_share_rounds_to_nothing_still_count_so_the_last_unit_takes_the_rest() {
+    let app = TestApp::spawn().await;
+    // Three units paid 0.21 in all: 2 points.
+    let mut request = order("o-1", CUSTOMER);
+    request.lines = vec![crate::fixtures::line("L1", 3, "0.07")];
+    request.order_discount = None;
+    request.shipping_amount = None;
+    let mut storefront_orders = app.storefront();
+    storefront_orders.record_order(request).await.unwrap();
+    storefront_orders
+        .record_delivery(RecordDeliveryRequest {
+            order_id: "o-1".into(),
+            line_ids: vec![],
+            delivered_at: ts(start_time()),
+        })
+        .await
+        .unwrap();
+    app.settle().await;
+    assert_eq!(account(&app, CUSTOMER).await.pending, 2);
+    let mut left = Vec::new();
+    for _ in 0..3 {
+        refunded(&app, "o-1", "L1", 1).await;
+        left.push(account(&app, CUSTOMER).await.pending);
+    }
+    assert_eq!(
+        left,
+        [2, 1, 0],
+        "2 x 1/3 rounds to 0, 2 x 2/3 to 1, all 3 units give back both"
+    );
+    assert_eq!(account(&app, CUSTOMER).await.lifetime_earned, 0);
+    audit(&app).await;
+}
+
+#[tokio::test]
+async fn points_held_when_a_refund_takes_them_back_repay_the_debt_when_released() {
+    let app = TestApp::spawn().await;
+    let mut program = admin(&app)
+        .get_program(GetProgramRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    program.return_window_days = 14;
+    admin(&app)
+        .update_program(UpdateProgramRequest { program: Some(program) })
+        .await
+        .unwrap();
+    ordered(&app, "o-1", CUSTOMER, true).await;
+    app.clock.set(start_time() + Duration::days(14));
+    app.run_jobs().await;
+    let held = hold(&app, CUSTOMER, 300).await;
+    refunded(&app, "o-1", "L2", 1).await;
+    let a = account(&app, CUSTOMER).await;
+    assert_eq!(
+        (a.available, a.held, a.debt),
+        (0, 300, 75),
+        "held points cannot cover it: debt"
+    );
+    // The abandoned cart's points come back and pay the debt first.
+    storefront(&app)
+        .release_hold(ReleaseHoldRequest { hold_id: held.hold_id })
+        .await
+        .unwrap();
+    let a = account(&app, CUSTOMER).await;
+    assert_eq!((a.available, a.held, a.debt), (225, 0, 0));
+    let too_much = storefront(&app)
+        .redeem_points(RedeemPointsRequest {
+            customer_id: CUSTOMER.into(),
+            points: 300,
+            order_ref: "o-x".into(),
+            request_id: "r-1".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&too_much), "INSUFFICIENT_POINTS");
+    audit(&app).await;
+}
+
+#[tokio::test]
 async fn a_refund_delivered_twice_takes_its_points_back_once() {
     let app = TestApp::spawn().await;
     ordered(&app, "o-1", CUSTOMER, true).await;
@@ -145,6 +223,77 @@ async fn a_refund_delivered_twice_takes_its_points_back_once() {
     .execute(&app.pool)
     .await
     .unwrap();
+    app.settle().await;
+    let a = account(&app, CUSTOMER).await;
+    assert_eq!((a.pending, a.lifetime_earned), (225, 225));
+    audit(&app).await;
+}
+
+/// Polls (bounded) until `sql` returns true.
+async fn until(app: &TestApp, sql: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !sqlx::query_scalar::<_, bool>(sql).fetch_one(&app.pool).await.unwrap() {
+        assert!(std::time::Instant::now() < deadline, "never true: {sql}");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_refund_that_overtakes_its_orders_events_waits_for_them() {
+    let app = TestApp::spawn().await;
+    ordered(&app, "o-1", CUSTOMER, true).await;
+    // Loyalty has not applied the order's events yet (held back here).
+    sqlx::query(
+        "UPDATE platform.outbox_deliveries SET delivered_at = NULL, next_attempt_at = '2100-01-01'
+         WHERE consumer = 'loyalty.orders'",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let r = received_return(&app, "o-1", vec![refund_item("L3", 1)], &[("L3", 1, Grade::Resellable)]).await;
+    let mut payments = app.returns(Role::Service, "payments");
+    let refund = payments
+        .issue_refund(IssueRefundRequest {
+            return_id: r.return_id,
+            request_id: "refund-1".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    payments
+        .confirm_refund(ConfirmRefundRequest {
+            refund_id: refund.refund_id,
+            provider_reference: "psp-1".into(),
+        })
+        .await
+        .unwrap();
+    until(
+        &app,
+        "SELECT EXISTS (SELECT 1 FROM platform.outbox_deliveries
+                        WHERE consumer = 'loyalty.returns' AND attempts > 0 AND delivered_at IS NULL
+                          AND last_error LIKE '%have not reached loyalty%')",
+    )
+    .await;
+    assert_eq!(account(&app, CUSTOMER).await.pending, 300, "nothing taken back yet");
+    // The order's events arrive; the refund's retry then applies.
+    sqlx::query(
+        "UPDATE platform.outbox_deliveries SET next_attempt_at = '2000-01-01' WHERE consumer = 'loyalty.orders'",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    until(
+        &app,
+        "SELECT NOT EXISTS (SELECT 1 FROM platform.outbox_deliveries
+                            WHERE consumer = 'loyalty.orders' AND delivered_at IS NULL)",
+    )
+    .await;
+    app.clock.advance(Duration::hours(1));
+    until(
+        &app,
+        "SELECT pending = 225 FROM loyalty.accounts WHERE customer_id = 'c-1'",
+    )
+    .await;
     app.settle().await;
     let a = account(&app, CUSTOMER).await;
     assert_eq!((a.pending, a.lifetime_earned), (225, 225));

@@ -13,12 +13,28 @@ use super::*;
 enum Op {
     Give(i64),
     Take(i64),
-    Hold { points: i64, ttl: i32 },
-    Capture { hold: usize, points: i64 },
-    Release { hold: usize },
+    Hold {
+        points: i64,
+        ttl: i32,
+    },
+    Capture {
+        hold: usize,
+        points: i64,
+    },
+    Release {
+        hold: usize,
+    },
     Redeem(i64),
-    Order { deliver: bool },
-    Wait { minutes: i64 },
+    Order {
+        deliver: bool,
+    },
+    Grant(i64),
+    /// The clock moves; the job runs only when `jobs`, so calls also meet
+    /// what fell due before the job did.
+    Wait {
+        minutes: i64,
+        jobs: bool,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -30,7 +46,9 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0usize..4).prop_map(|hold| Op::Release { hold }),
         1 => (50i64..400).prop_map(Op::Redeem),
         1 => any::<bool>().prop_map(|deliver| Op::Order { deliver }),
-        2 => prop::sample::select(vec![1i64, 30, 600, 20_000, 60_000, 400_000, 1_100_000]).prop_map(|minutes| Op::Wait { minutes }),
+        1 => (1i64..5000).prop_map(Op::Grant),
+        2 => (prop::sample::select(vec![1i64, 30, 600, 20_000, 60_000, 400_000, 1_100_000]), any::<bool>())
+            .prop_map(|(minutes, jobs)| Op::Wait { minutes, jobs }),
     ]
 }
 
@@ -138,9 +156,20 @@ async fn after_any_sequence_the_ledger_reconciles() {
                     app.settle().await;
                     Ok(())
                 }
-                Op::Wait { minutes } => {
+                Op::Grant(points) => agent(&app)
+                    .grant_points(GrantPointsRequest {
+                        customer_id: customer.clone(),
+                        points: *points,
+                        reason: "sequence".into(),
+                        request_id: key,
+                    })
+                    .await
+                    .map(drop),
+                Op::Wait { minutes, jobs } => {
                     app.clock.advance(Duration::minutes(*minutes));
-                    app.run_jobs().await;
+                    if *jobs {
+                        app.run_jobs().await;
+                    }
                     Ok(())
                 }
             };

@@ -10,7 +10,7 @@ use aftercare_platform::uow::{Replay, UnitOfWork};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::{Loyalty, actor, emit_all, settle, visible};
+use super::{Loyalty, actor, emit_all, repay_debt, settle, visible};
 use crate::domain::{
     Capture, Changes, Entry, EntryKind, Hold, HoldId, HoldStatus, Lot, LotId, LoyaltyError, take_earliest_expiring,
 };
@@ -49,14 +49,19 @@ impl Reserve {
 impl Loyalty {
     pub async fn quote(&self, caller: &Caller, customer_id: &str, total: Money) -> Result<Quote, Error> {
         visible(caller, customer_id)?;
+        let now = self.ctx.clock.now();
         let mut conn = self.ctx.read().await?;
         let program = store::program::load(&mut conn).await?;
-        let account = store::accounts::get(&mut conn, customer_id, self.ctx.clock.now()).await?;
-        let (points, value) = program.quote(account.available, total)?;
+        let account = store::accounts::get(&mut conn, customer_id, now).await?;
+        // What a hold could take now: unexpired points, less the debt they
+        // would pay back first.
+        let spendable = store::lots::spendable_total(&mut conn, customer_id, now).await?;
+        let available = (spendable - account.debt).max(0);
+        let (points, value) = program.quote(available, total)?;
         Ok(Quote {
             points,
             value,
-            available: account.available,
+            available,
             min_redeem_points: program.min_redeem_points,
         })
     }
@@ -95,6 +100,10 @@ impl Loyalty {
         let mut out = Vec::new();
         if locked.due {
             out = settle(uow.conn(), &r.customer_id, program.expiry_months, &who, now).await?;
+        }
+        if locked.debt > 0 {
+            // Points given back since the debt arose pay it first.
+            repay_debt(uow.conn(), &r.customer_id, &who, now).await?;
         }
         let taken = take(uow.conn(), &r.customer_id, r.points, now).await?;
         let ttl = if r.ttl_seconds == 0 {
@@ -136,7 +145,7 @@ impl Loyalty {
     pub async fn capture(&self, caller: &Caller, hold_id: HoldId, points: i64) -> Result<Hold, Error> {
         let mut uow = self.ctx.begin().await?;
         let now = uow.now();
-        let (mut hold, lots) = locked_hold(&mut uow, hold_id).await?;
+        let (mut hold, lots, debt) = locked_hold(&mut uow, hold_id).await?;
         let (spent, returned) = match hold.capture(points, &lots, now)? {
             Capture::Replay => return Ok(hold),
             Capture::Spend { spent, returned } => (spent, returned),
@@ -168,6 +177,9 @@ impl Loyalty {
             rest.hold_id = Some(hold_id);
             rest.reason = "not captured".into();
             store::accounts::post(uow.conn(), &rest).await?;
+            if debt > 0 {
+                repay_debt(uow.conn(), &hold.customer_id, &who, now).await?;
+            }
         }
         hold.status = HoldStatus::Captured;
         hold.captured = spent_points;
@@ -181,10 +193,11 @@ impl Loyalty {
     pub async fn release(&self, caller: &Caller, hold_id: HoldId) -> Result<Hold, Error> {
         let mut uow = self.ctx.begin().await?;
         let now = uow.now();
-        let (mut hold, lots) = locked_hold(&mut uow, hold_id).await?;
+        let (mut hold, lots, debt) = locked_hold(&mut uow, hold_id).await?;
         if !hold.release()? {
             return Ok(hold);
         }
+        let who = actor(caller);
         let moves: Vec<_> = lots.iter().map(|l| (l.lot_id, l.remaining)).collect();
         store::lots::give_back(uow.conn(), &moves).await?;
         store::holds::resolve(uow.conn(), hold_id, HoldStatus::Released, 0, now).await?;
@@ -192,12 +205,15 @@ impl Loyalty {
             &hold.customer_id,
             EntryKind::Released,
             Changes::released(hold.points),
-            &actor(caller),
+            &who,
             now,
         )
         .with_lots(&moves);
         entry.hold_id = Some(hold_id);
         store::accounts::post(uow.conn(), &entry).await?;
+        if debt > 0 {
+            repay_debt(uow.conn(), &hold.customer_id, &who, now).await?;
+        }
         hold.status = HoldStatus::Released;
         hold.resolved_at = Some(now);
         uow.commit().await?;
@@ -224,16 +240,17 @@ pub(super) async fn take(
 }
 
 /// Locks the hold's account (the account first, as every change does), then
-/// reads the hold.
-async fn locked_hold(uow: &mut UnitOfWork, hold_id: HoldId) -> Result<(Hold, Vec<Lot>), Error> {
+/// reads the hold; with the account's debt, which points given back repay.
+async fn locked_hold(uow: &mut UnitOfWork, hold_id: HoldId) -> Result<(Hold, Vec<Lot>, i64), Error> {
     let now = uow.now();
     let customer = store::holds::owner(uow.conn(), hold_id)
         .await?
         .ok_or(LoyaltyError::HoldNotFound(hold_id))?;
-    store::accounts::lock(uow.conn(), &customer, now).await?;
-    Ok(store::holds::get(uow.conn(), hold_id)
+    let locked = store::accounts::lock(uow.conn(), &customer, now).await?;
+    let (hold, lots) = store::holds::get(uow.conn(), hold_id)
         .await?
-        .ok_or(LoyaltyError::HoldNotFound(hold_id))?)
+        .ok_or(LoyaltyError::HoldNotFound(hold_id))?;
+    Ok((hold, lots, locked.debt))
 }
 
 /// The hold a replayed request created.

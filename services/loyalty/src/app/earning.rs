@@ -10,6 +10,7 @@ use aftercare_kernel::{DateTime, Duration, Money, Utc};
 use aftercare_platform::error::Error;
 use sqlx::PgConnection;
 
+use super::settle;
 use crate::domain::{Changes, Entry, EntryKind, LotId, reverse};
 use crate::events::{self, LoyaltyEvent};
 use crate::store;
@@ -80,7 +81,7 @@ pub async fn order_delivered(
     let program = store::program::load(conn).await?;
     store::accounts::lock(conn, customer_id, now).await?;
     let matures_at = delivered_at + Duration::days(program.return_window_days.into());
-    store::lots::set_maturity(conn, order_id, line_ids, matures_at).await
+    store::lots::set_maturity(conn, customer_id, order_id, line_ids, matures_at).await
 }
 
 /// A canceled order's pending points are voided.
@@ -91,7 +92,7 @@ pub async fn order_canceled(
     now: DateTime<Utc>,
 ) -> Result<(), Error> {
     store::accounts::lock(conn, customer_id, now).await?;
-    let voided = store::lots::void_order_lots(conn, order_id).await?;
+    let voided = store::lots::void_order_lots(conn, customer_id, order_id).await?;
     let points: i64 = voided.iter().map(|(_, p)| p).sum();
     if points > 0 {
         let mut entry = Entry::new(
@@ -112,8 +113,8 @@ pub async fn order_canceled(
 /// The actor refund events are recorded under.
 pub const REFUND_EVENTS: &str = "event:returns";
 
-/// Takes back the points of a succeeded refund's units; the event to
-/// write, if it took any.
+/// Takes back the points of a succeeded refund's units; the events to
+/// write.
 pub async fn refund_succeeded(
     conn: &mut PgConnection,
     customer_id: &str,
@@ -121,17 +122,27 @@ pub async fn refund_succeeded(
     refund_id: &str,
     lines: &[(String, i32)],
     now: DateTime<Utc>,
-) -> Result<Option<LoyaltyEvent>, Error> {
-    store::accounts::lock(conn, customer_id, now).await?;
+) -> Result<Vec<LoyaltyEvent>, Error> {
+    let locked = store::accounts::lock(conn, customer_id, now).await?;
     if !store::lots::claim_refund(conn, refund_id, customer_id, order_id, now).await? {
-        return Ok(None);
+        return Ok(Vec::new());
     }
-    let lots = store::lots::order_lots(conn, order_id).await?;
+    // Points past their expiry are gone already: they cannot cover a
+    // reversal (the order lots read them as empty), and settling first
+    // writes their expiry before the reversal.
+    let mut out = Vec::new();
+    if locked.due {
+        let program = store::program::load(conn).await?;
+        out = settle(conn, customer_id, program.expiry_months, REFUND_EVENTS, now).await?;
+    }
+    let lots = store::lots::order_lots(conn, customer_id, order_id, now).await?;
     let reversal = reverse(&lots, lines);
-    if reversal.points() == 0 {
-        return Ok(None);
-    }
+    // Units are counted even when their share rounds to no points, so the
+    // next refund of the line starts from them.
     store::lots::set_reversed(conn, &reversal.reversed).await?;
+    if reversal.points() == 0 {
+        return Ok(out);
+    }
     store::lots::take(conn, &reversal.taken).await?;
     let changes = Changes::reversed(reversal.from_pending, reversal.from_available, reversal.debt);
     let mut entry =
@@ -140,5 +151,6 @@ pub async fn refund_succeeded(
     entry.reason = format!("refund {refund_id}");
     store::accounts::post(conn, &entry).await?;
     store::lots::link_refund(conn, refund_id, entry.entry_id).await?;
-    Ok(Some(events::reversed(&entry, refund_id, reversal.debt)))
+    out.push(events::reversed(&entry, refund_id, reversal.debt));
+    Ok(out)
 }

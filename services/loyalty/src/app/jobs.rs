@@ -40,26 +40,45 @@ impl DueWork {
             (customers, store::program::load(&mut conn).await?)
         };
         let mut wrote_events = false;
-        let mut settled = 0;
+        let mut settled: i64 = 0;
         for customer in &customers {
-            let mut tx = self.ctx.pool.begin().await?;
-            if !store::accounts::try_lock(&mut tx, customer).await? {
-                continue;
+            // One customer's failure is logged and retried next run; it
+            // never holds the others back.
+            match self.settle_one(customer, program.expiry_months, now).await {
+                Ok(Some(events)) => {
+                    wrote_events |= events > 0;
+                    settled += 1;
+                }
+                Ok(None) => {}
+                Err(e) => tracing::warn!(customer, error = %e, "settling a loyalty account failed"),
             }
-            let events = settle(&mut tx, customer, program.expiry_months, JOB, now).await?;
-            for event in &events {
-                event.enqueue(&mut tx, now).await?;
-            }
-            tx.commit().await?;
-            wrote_events |= !events.is_empty();
-            settled += 1;
         }
         if wrote_events {
             self.ctx.outbox_wake.notify_one();
         }
-        // Only a full batch actually settled runs again at once: accounts
-        // skipped as locked wait for the next run.
-        Ok(settled == BATCH)
+        // A full batch runs again at once, unless nothing of it could be
+        // settled (every account busy or failing): then the next run.
+        Ok(customers.len() as i64 == BATCH && settled > 0)
+    }
+
+    /// Settles one customer in a transaction of its own: the number of
+    /// events written, or `None` when a checkout holds the account.
+    async fn settle_one(
+        &self,
+        customer: &str,
+        expiry_months: i32,
+        now: aftercare_kernel::DateTime<aftercare_kernel::Utc>,
+    ) -> Result<Option<usize>, Error> {
+        let mut tx = self.ctx.pool.begin().await?;
+        if !store::accounts::try_lock(&mut tx, customer).await? {
+            return Ok(None);
+        }
+        let events = settle(&mut tx, customer, expiry_months, JOB, now).await?;
+        for event in &events {
+            event.enqueue(&mut tx, now).await?;
+        }
+        tx.commit().await?;
+        Ok(Some(events.len()))
     }
 }
 

@@ -17,18 +17,23 @@ use crate::domain::{
 
 /// The locked account, and whether anything of it fell due (a hold past
 /// its time, a lot to mature or expire), to be settled before use.
+///
+/// `debt` is the row as locked. `due` is read in the locking statement's
+/// snapshot, so it can miss what the transaction that held the lock made
+/// due just before: spending reads lots past their expiry as empty
+/// anyway, and the job settles the rest.
 pub struct Locked {
-    pub available: i64,
+    pub debt: i64,
     pub due: bool,
 }
 
 /// Locks the customer's account, creating it on first use, in one
 /// statement.
 pub async fn lock(conn: &mut PgConnection, customer_id: &str, now: DateTime<Utc>) -> Result<Locked, Error> {
-    let (available, due): (i64, bool) = sqlx::query_as(
+    let (debt, due): (i64, bool) = sqlx::query_as(
         "INSERT INTO loyalty.accounts (customer_id, created_at, updated_at) VALUES ($1, $2, $2)
          ON CONFLICT (customer_id) DO UPDATE SET customer_id = EXCLUDED.customer_id
-         RETURNING available,
+         RETURNING debt,
              EXISTS (SELECT 1 FROM loyalty.holds
                      WHERE customer_id = $1 AND status = 'held' AND expires_at <= $2)
              OR EXISTS (SELECT 1 FROM loyalty.lots
@@ -40,7 +45,7 @@ pub async fn lock(conn: &mut PgConnection, customer_id: &str, now: DateTime<Utc>
     .bind(now)
     .fetch_one(&mut *conn)
     .await?;
-    Ok(Locked { available, due })
+    Ok(Locked { debt, due })
 }
 
 /// Locks an existing account unless another transaction holds it: the

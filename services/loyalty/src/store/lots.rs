@@ -84,33 +84,40 @@ pub async fn insert_credit(
 /// Moves the maturity of an order's still-pending lots of `line_ids`.
 pub async fn set_maturity(
     conn: &mut PgConnection,
+    customer_id: &str,
     order_id: &str,
     line_ids: &[String],
     matures_at: DateTime<Utc>,
 ) -> Result<(), Error> {
     sqlx::query(
         "UPDATE loyalty.lots SET matures_at = $3
-         WHERE order_id = $1 AND line_id = ANY ($2) AND state = 'pending'",
+         WHERE order_id = $1 AND line_id = ANY ($2) AND state = 'pending' AND customer_id = $4",
     )
     .bind(order_id)
     .bind(line_ids)
     .bind(matures_at)
+    .bind(customer_id)
     .execute(&mut *conn)
     .await?;
     Ok(())
 }
 
 /// Voids an order's pending lots: the points they had left.
-pub async fn void_order_lots(conn: &mut PgConnection, order_id: &str) -> Result<Vec<(LotId, i64)>, Error> {
+pub async fn void_order_lots(
+    conn: &mut PgConnection,
+    customer_id: &str,
+    order_id: &str,
+) -> Result<Vec<(LotId, i64)>, Error> {
     let rows: Vec<(Uuid, i64)> = sqlx::query_as(
         "WITH due AS (
              SELECT lot_id, remaining FROM loyalty.lots
-             WHERE order_id = $1 AND state = 'pending' FOR UPDATE)
+             WHERE order_id = $1 AND customer_id = $2 AND state = 'pending' FOR UPDATE)
          UPDATE loyalty.lots l SET state = 'closed', remaining = 0 FROM due
          WHERE l.lot_id = due.lot_id
          RETURNING l.lot_id, due.remaining",
     )
     .bind(order_id)
+    .bind(customer_id)
     .fetch_all(&mut *conn)
     .await?;
     Ok(moves(rows))
@@ -150,6 +157,19 @@ pub async fn spendable(
         .collect())
 }
 
+/// All the customer's points that can be spent now.
+pub async fn spendable_total(conn: &mut PgConnection, customer_id: &str, now: DateTime<Utc>) -> Result<i64, Error> {
+    Ok(sqlx::query_scalar(
+        "SELECT COALESCE(sum(remaining), 0)::bigint FROM loyalty.lots
+         WHERE customer_id = $1 AND state = 'available' AND remaining > 0
+           AND (expires_at IS NULL OR expires_at > $2)",
+    )
+    .bind(customer_id)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
 /// Takes points out of lots (negative: gives them back).
 pub async fn take(conn: &mut PgConnection, moves: &[(LotId, i64)]) -> Result<(), Error> {
     if moves.is_empty() {
@@ -176,7 +196,9 @@ pub async fn give_back(conn: &mut PgConnection, moves: &[(LotId, i64)]) -> Resul
 }
 
 /// Makes the customer's pending lots due by `now` available; they expire
-/// `expiry_months` after they matured (never when 0). The lots and points.
+/// `expiry_months` after they matured (never when 0), counted in UTC like
+/// every other date here (month ends clamp: 31 January + 1 month is 28 or
+/// 29 February). The lots and points.
 pub async fn mature_due(
     conn: &mut PgConnection,
     customer_id: &str,
@@ -186,7 +208,9 @@ pub async fn mature_due(
     let rows: Vec<super::MovedRow> = sqlx::query_as(
         "UPDATE loyalty.lots
          SET state = 'available',
-             expires_at = CASE WHEN $2 = 0 THEN NULL ELSE matures_at + make_interval(months => $2) END
+             expires_at = CASE WHEN $2 = 0 THEN NULL
+                          ELSE ((matures_at AT TIME ZONE 'UTC') + make_interval(months => $2)) AT TIME ZONE 'UTC'
+                          END
          WHERE customer_id = $1 AND state = 'pending' AND matures_at <= $3
          RETURNING lot_id, remaining, expires_at",
     )
@@ -241,15 +265,24 @@ pub async fn due_customers(conn: &mut PgConnection, now: DateTime<Utc>, limit: i
     .await?)
 }
 
-/// An order's lots for a reversal, locked.
-pub async fn order_lots(conn: &mut PgConnection, order_id: &str) -> Result<Vec<OrderLot>, Error> {
+/// An order's lots for a reversal, locked; a lot past its expiry reads as
+/// empty (its points are gone, whether or not the job has written so).
+pub async fn order_lots(
+    conn: &mut PgConnection,
+    customer_id: &str,
+    order_id: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<OrderLot>, Error> {
     let rows: Vec<OrderLotRow> = sqlx::query_as(
-        "SELECT lot_id, line_id, earned, units, reversed_units, reversed, remaining, state = 'pending' AS pending,
+        "SELECT lot_id, line_id, earned, units, reversed_units, reversed,
+             CASE WHEN expires_at <= $3 THEN 0 ELSE remaining END AS remaining, state = 'pending' AS pending,
              expires_at, created_at
-         FROM loyalty.lots WHERE order_id = $1 AND state <> 'closed'
+         FROM loyalty.lots WHERE order_id = $1 AND customer_id = $2 AND state <> 'closed'
          ORDER BY line_id FOR UPDATE",
     )
     .bind(order_id)
+    .bind(customer_id)
+    .bind(now)
     .fetch_all(&mut *conn)
     .await?;
     Ok(rows

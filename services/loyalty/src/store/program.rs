@@ -68,6 +68,11 @@ pub async fn load(conn: &mut PgConnection) -> Result<Program, Error> {
 
 /// Replaces the program and its rates; the version goes up by one.
 pub async fn save(conn: &mut PgConnection, p: &Program, now: DateTime<Utc>) -> Result<(), Error> {
+    // Locked in a statement of its own: the write below then sees the
+    // rates as the update before it left them, so two updates never merge.
+    sqlx::query("SELECT 1 FROM loyalty.program FOR UPDATE")
+        .execute(&mut *conn)
+        .await?;
     let codes: Vec<&str> = p.rates.iter().map(|r| r.currency.code()).collect();
     let per_unit: Vec<Decimal> = p.rates.iter().map(|r| r.points_per_unit).collect();
     let value: Vec<Decimal> = p.rates.iter().map(|r| r.point_value).collect();
