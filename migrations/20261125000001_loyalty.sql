@@ -17,6 +17,7 @@ CREATE TABLE loyalty.program (
     max_redeem_percent    integer     NOT NULL CHECK (max_redeem_percent BETWEEN 1 AND 100),
     hold_ttl_seconds      integer     NOT NULL CHECK (hold_ttl_seconds BETWEEN 1 AND 86400),
     grant_limit           bigint      NOT NULL CHECK (grant_limit > 0),
+    tier_grace_days       integer     NOT NULL CHECK (tier_grace_days BETWEEN 0 AND 3650),
     updated_at            timestamptz NOT NULL
 );
 
@@ -26,9 +27,24 @@ CREATE TABLE loyalty.currency_rates (
     point_value      numeric(20,6) NOT NULL CHECK (point_value > 0)
 );
 
+-- Tiers, lowest first (position 0 starts at 0 qualifying points).
+CREATE TABLE loyalty.tiers (
+    position               integer       PRIMARY KEY CHECK (position >= 0),
+    name                   text          NOT NULL UNIQUE,
+    min_qualifying_points  bigint        NOT NULL CHECK (min_qualifying_points >= 0),
+    earn_multiplier        numeric(6,3)  NOT NULL CHECK (earn_multiplier >= 1),
+    extra_return_days      integer       NOT NULL CHECK (extra_return_days BETWEEN 0 AND 365),
+    free_return_shipping   boolean       NOT NULL,
+    early_access           boolean       NOT NULL
+);
+
 INSERT INTO loyalty.program (version, return_window_days, undelivered_max_days, expiry_months,
-    min_redeem_points, max_redeem_percent, hold_ttl_seconds, grant_limit, updated_at)
-VALUES (1, 30, 90, 24, 100, 50, 900, 5000, now());
+    min_redeem_points, max_redeem_percent, hold_ttl_seconds, grant_limit, tier_grace_days, updated_at)
+VALUES (1, 30, 90, 24, 100, 50, 900, 5000, 30, now());
+INSERT INTO loyalty.tiers VALUES
+    (0, 'Bronze', 0, 1, 0, false, false),
+    (1, 'Silver', 1000, 1.25, 0, false, false),
+    (2, 'Gold', 5000, 1.5, 15, true, true);
 INSERT INTO loyalty.currency_rates VALUES ('TRY', 1, 0.01), ('EUR', 10, 0.001), ('USD', 10, 0.001);
 
 CREATE TABLE loyalty.accounts (
@@ -38,9 +54,16 @@ CREATE TABLE loyalty.accounts (
     held             bigint      NOT NULL DEFAULT 0 CHECK (held >= 0),
     debt             bigint      NOT NULL DEFAULT 0 CHECK (debt >= 0),
     lifetime_earned  bigint      NOT NULL DEFAULT 0 CHECK (lifetime_earned >= 0),
+    -- NULL: the lowest tier. Below its threshold since (the grace period
+    -- runs from then); when the job last reviewed it.
+    tier             text,
+    tier_below_since timestamptz,
+    tier_checked_at  timestamptz,
     created_at       timestamptz NOT NULL,
     updated_at       timestamptz NOT NULL
 );
+-- Accounts above the lowest tier, for the job's daily review.
+CREATE INDEX accounts_tier_review_idx ON loyalty.accounts (tier_checked_at) WHERE tier IS NOT NULL;
 
 -- Points live in lots. A pending lot waits for `matures_at`; an available
 -- one spends and expires; a closed one is done (voided, or used up).
@@ -53,16 +76,19 @@ CREATE TABLE loyalty.lots (
     line_id      text,
     earned       bigint      NOT NULL CHECK (earned > 0),
     remaining    bigint      NOT NULL CHECK (remaining >= 0 AND remaining <= earned),
-    -- An order lot's line quantity, and how many of its units and points
+    -- An order lot's line quantity, its points before the tier's
+    -- multiplier (qualifying spend), and how many of its units and points
     -- refunds took back so far.
     units           integer  CHECK (units > 0),
+    base            bigint   CHECK (base > 0 AND base <= earned),
     reversed_units  integer  NOT NULL DEFAULT 0 CHECK (reversed_units >= 0 AND reversed_units <= COALESCE(units, 0)),
     reversed        bigint   NOT NULL DEFAULT 0 CHECK (reversed >= 0 AND reversed <= earned),
     state        text        NOT NULL CHECK (state IN ('pending', 'available', 'closed')),
     matures_at   timestamptz NOT NULL,
     expires_at   timestamptz,
     created_at   timestamptz NOT NULL,
-    CHECK ((source = 'order') = (order_id IS NOT NULL AND line_id IS NOT NULL AND units IS NOT NULL)),
+    CHECK ((source = 'order') = (order_id IS NOT NULL AND line_id IS NOT NULL AND units IS NOT NULL
+                                 AND base IS NOT NULL)),
     CHECK (state <> 'pending' OR expires_at IS NULL)
 );
 -- One lot per order line: a replayed OrderRecorded earns nothing twice.
@@ -71,6 +97,8 @@ CREATE UNIQUE INDEX lots_order_line_key ON loyalty.lots (order_id, line_id) WHER
 CREATE INDEX lots_spendable_idx ON loyalty.lots (customer_id, expires_at NULLS LAST, created_at)
     WHERE state = 'available' AND remaining > 0;
 CREATE INDEX lots_maturing_idx ON loyalty.lots (matures_at) WHERE state = 'pending';
+-- A customer's order lots of the last 12 months (qualifying spend).
+CREATE INDEX lots_qualifying_idx ON loyalty.lots (customer_id, created_at) WHERE source = 'order';
 -- A customer's lots due to mature (checkout settles what fell due).
 CREATE INDEX lots_customer_maturing_idx ON loyalty.lots (customer_id, matures_at) WHERE state = 'pending';
 CREATE INDEX lots_expiring_idx ON loyalty.lots (expires_at)

@@ -9,7 +9,7 @@ use aftercare_platform::wire::timestamp;
 use aftercare_proto::loyalty_events as pb;
 use sqlx::PgConnection;
 
-use crate::domain::{Entry, Hold};
+use crate::domain::{Entry, Hold, Tier};
 
 /// An event waiting to be written with the change it describes.
 #[derive(Debug, Clone, PartialEq)]
@@ -19,6 +19,7 @@ pub enum LoyaltyEvent {
     Redeemed(pb::PointsRedeemed),
     Expired(pb::PointsExpired),
     Reversed(pb::PointsReversed),
+    TierChanged(pb::TierChanged),
 }
 
 fn points(e: &Entry) -> i64 {
@@ -72,6 +73,18 @@ pub fn reversed(e: &Entry, refund_id: &str, debt: i64) -> LoyaltyEvent {
     })
 }
 
+pub fn tier_changed(customer_id: &str, from: &str, to: &Tier, at: DateTime<Utc>) -> LoyaltyEvent {
+    LoyaltyEvent::TierChanged(pb::TierChanged {
+        customer_id: customer_id.to_owned(),
+        from_tier: from.to_owned(),
+        to_tier: to.name.clone(),
+        extra_return_days: to.extra_return_days,
+        free_return_shipping: to.free_return_shipping,
+        early_access: to.early_access,
+        changed_at: Some(timestamp(at)),
+    })
+}
+
 impl LoyaltyEvent {
     fn customer_id(&self) -> &str {
         match self {
@@ -80,6 +93,7 @@ impl LoyaltyEvent {
             LoyaltyEvent::Redeemed(e) => &e.customer_id,
             LoyaltyEvent::Expired(e) => &e.customer_id,
             LoyaltyEvent::Reversed(e) => &e.customer_id,
+            LoyaltyEvent::TierChanged(e) => &e.customer_id,
         }
     }
 
@@ -92,6 +106,7 @@ impl LoyaltyEvent {
             LoyaltyEvent::Redeemed(m) => uow.emit(&customer, m).await,
             LoyaltyEvent::Expired(m) => uow.emit(&customer, m).await,
             LoyaltyEvent::Reversed(m) => uow.emit(&customer, m).await,
+            LoyaltyEvent::TierChanged(m) => uow.emit(&customer, m).await,
         }
     }
 
@@ -105,6 +120,7 @@ impl LoyaltyEvent {
             LoyaltyEvent::Redeemed(m) => outbox::enqueue(conn, customer, m, now).await,
             LoyaltyEvent::Expired(m) => outbox::enqueue(conn, customer, m, now).await,
             LoyaltyEvent::Reversed(m) => outbox::enqueue(conn, customer, m, now).await,
+            LoyaltyEvent::TierChanged(m) => outbox::enqueue(conn, customer, m, now).await,
         }
         .map(|_| ())
     }

@@ -62,11 +62,11 @@ impl OrderEarnings {
             let placed_at = time(e.placed_at.as_ref(), "placed_at")?;
             let customer = required(&e.customer_id, "customer_id")?;
             let order = required(&e.order_id, "order_id")?;
-            if let Some(earned) = earning::order_recorded(tx, customer, order, placed_at, &lines, now)
+            let events = earning::order_recorded(tx, customer, order, placed_at, &lines, now)
                 .await
-                .map_err(err)?
-            {
-                earned.enqueue(tx, now).await.map_err(err)?;
+                .map_err(err)?;
+            for event in events {
+                event.enqueue(tx, now).await.map_err(err)?;
             }
             return Ok(());
         }
@@ -79,9 +79,13 @@ impl OrderEarnings {
         }
         if let Some(e) = event.decode::<OrderCanceled>()? {
             let customer = required(&e.customer_id, "customer_id")?;
-            return earning::order_canceled(tx, customer, &e.order_id, now)
+            let events = earning::order_canceled(tx, customer, &e.order_id, now)
                 .await
-                .map_err(err);
+                .map_err(err)?;
+            for event in events {
+                event.enqueue(tx, now).await.map_err(err)?;
+            }
+            return Ok(());
         }
         Err(format!("unexpected topic {}", event.topic))
     }

@@ -9,6 +9,7 @@ mod expiry;
 mod races;
 mod reversal;
 mod sequences;
+mod tiers;
 
 use aftercare_platform::auth::Role;
 use aftercare_proto::loyalty::*;

@@ -10,7 +10,8 @@ use aftercare_kernel::{DateTime, Duration, Money, Utc};
 use aftercare_platform::error::Error;
 use sqlx::PgConnection;
 
-use super::settle;
+use super::{review_tier, settle};
+use crate::domain::tier::multiplied;
 use crate::domain::{Changes, Entry, EntryKind, LotId, reverse};
 use crate::events::{self, LoyaltyEvent};
 use crate::store;
@@ -26,7 +27,9 @@ pub struct EarningLine {
     pub paid: Money,
 }
 
-/// Creates the order's pending lots; the event to write, if it earned.
+/// Creates the order's pending lots, at the multiplier of the customer's
+/// tier before this order, then reviews the tier with the order counted;
+/// the events to write.
 pub async fn order_recorded(
     conn: &mut PgConnection,
     customer_id: &str,
@@ -34,27 +37,37 @@ pub async fn order_recorded(
     placed_at: DateTime<Utc>,
     lines: &[EarningLine],
     now: DateTime<Utc>,
-) -> Result<Option<LoyaltyEvent>, Error> {
+) -> Result<Vec<LoyaltyEvent>, Error> {
     let program = store::program::load(conn).await?;
+    if lines.iter().all(|l| program.points_for(l.paid) == 0) {
+        return Ok(Vec::new());
+    }
+    let locked = store::accounts::lock(conn, customer_id, now).await?;
+    let tier = locked
+        .standing
+        .tier
+        .as_deref()
+        .and_then(|n| program.tiers.iter().find(|t| t.name == n))
+        .or(program.tiers.first());
     let lots: Vec<NewOrderLot> = lines
         .iter()
-        .map(|l| NewOrderLot {
-            lot_id: LotId::new(),
-            line_id: l.line_id.clone(),
-            units: l.units,
-            points: program.points_for(l.paid),
+        .map(|l| {
+            let base = program.points_for(l.paid);
+            NewOrderLot {
+                lot_id: LotId::new(),
+                line_id: l.line_id.clone(),
+                units: l.units,
+                base,
+                points: multiplied(base, tier),
+            }
         })
-        .filter(|l| l.points > 0)
+        .filter(|l| l.base > 0)
         .collect();
-    if lots.is_empty() {
-        return Ok(None);
-    }
-    store::accounts::lock(conn, customer_id, now).await?;
     let matures_at = placed_at + Duration::days(program.undelivered_max_days.into());
     let created = store::lots::insert_order_lots(conn, customer_id, order_id, &lots, matures_at, now).await?;
     let points: i64 = created.iter().map(|(_, p)| p).sum();
     if points == 0 {
-        return Ok(None);
+        return Ok(Vec::new());
     }
     let mut entry = Entry::new(
         customer_id,
@@ -66,7 +79,9 @@ pub async fn order_recorded(
     .with_lots(&created);
     entry.order_id = Some(order_id.to_owned());
     store::accounts::post(conn, &entry).await?;
-    Ok(Some(events::earned(&entry)))
+    let mut out = vec![events::earned(&entry)];
+    out.extend(review_tier(conn, customer_id, &program, &locked.standing, now).await?);
+    Ok(out)
 }
 
 /// Delivered lines' points mature when their return window closes.
@@ -84,30 +99,36 @@ pub async fn order_delivered(
     store::lots::set_maturity(conn, customer_id, order_id, line_ids, matures_at).await
 }
 
-/// A canceled order's pending points are voided.
+/// A canceled order's pending points are voided; the events to write.
 pub async fn order_canceled(
     conn: &mut PgConnection,
     customer_id: &str,
     order_id: &str,
     now: DateTime<Utc>,
-) -> Result<(), Error> {
-    store::accounts::lock(conn, customer_id, now).await?;
+) -> Result<Vec<LoyaltyEvent>, Error> {
+    let locked = store::accounts::lock(conn, customer_id, now).await?;
     let voided = store::lots::void_order_lots(conn, customer_id, order_id).await?;
     let points: i64 = voided.iter().map(|(_, p)| p).sum();
-    if points > 0 {
-        let mut entry = Entry::new(
-            customer_id,
-            EntryKind::Voided,
-            Changes::voided(points),
-            ORDER_EVENTS,
-            now,
-        )
-        .with_lots(&voided);
-        entry.order_id = Some(order_id.to_owned());
-        entry.reason = "order canceled".into();
-        store::accounts::post(conn, &entry).await?;
+    if points == 0 {
+        return Ok(Vec::new());
     }
-    Ok(())
+    let mut entry = Entry::new(
+        customer_id,
+        EntryKind::Voided,
+        Changes::voided(points),
+        ORDER_EVENTS,
+        now,
+    )
+    .with_lots(&voided);
+    entry.order_id = Some(order_id.to_owned());
+    entry.reason = "order canceled".into();
+    store::accounts::post(conn, &entry).await?;
+    // A canceled order no longer qualifies: the grace period may start.
+    let program = store::program::load(conn).await?;
+    Ok(review_tier(conn, customer_id, &program, &locked.standing, now)
+        .await?
+        .into_iter()
+        .collect())
 }
 
 /// The actor refund events are recorded under.
@@ -130,9 +151,9 @@ pub async fn refund_succeeded(
     // Points past their expiry are gone already: they cannot cover a
     // reversal (the order lots read them as empty), and settling first
     // writes their expiry before the reversal.
+    let program = store::program::load(conn).await?;
     let mut out = Vec::new();
     if locked.due {
-        let program = store::program::load(conn).await?;
         out = settle(conn, customer_id, program.expiry_months, REFUND_EVENTS, now).await?;
     }
     let lots = store::lots::order_lots(conn, customer_id, order_id, now).await?;
@@ -152,5 +173,7 @@ pub async fn refund_succeeded(
     store::accounts::post(conn, &entry).await?;
     store::lots::link_refund(conn, refund_id, entry.entry_id).await?;
     out.push(events::reversed(&entry, refund_id, reversal.debt));
+    // Refunded spend no longer qualifies: the grace period may start.
+    out.extend(review_tier(conn, customer_id, &program, &locked.standing, now).await?);
     Ok(out)
 }

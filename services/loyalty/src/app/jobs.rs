@@ -1,6 +1,6 @@
 //! The background job: for every customer with something due (a hold past
-//! its time, a lot to mature or expire), settle it in a transaction of that
-//! customer's own. Accounts a checkout holds are skipped (SKIP LOCKED) and
+//! its time, a lot to mature or expire, a tier to review as its 12 months
+//! move on), settle it in a transaction of that customer's own. Accounts a checkout holds are skipped (SKIP LOCKED) and
 //! picked up by the next run, so the job never makes a checkout wait; what
 //! it settles, it settles once, because every step re-checks under the lock.
 
@@ -10,7 +10,8 @@ use aftercare_platform::context::ServiceContext;
 use aftercare_platform::error::Error;
 use aftercare_platform::jobs::{Job, JobFuture};
 
-use super::settle;
+use super::{review_tier, settle};
+use crate::domain::Program;
 use crate::store;
 
 /// Customers settled per run; a full batch runs again at once.
@@ -44,7 +45,7 @@ impl DueWork {
         for customer in &customers {
             // One customer's failure is logged and retried next run; it
             // never holds the others back.
-            match self.settle_one(customer, program.expiry_months, now).await {
+            match self.settle_one(customer, &program, now).await {
                 Ok(Some(events)) => {
                     wrote_events |= events > 0;
                     settled += 1;
@@ -66,14 +67,15 @@ impl DueWork {
     async fn settle_one(
         &self,
         customer: &str,
-        expiry_months: i32,
+        program: &Program,
         now: aftercare_kernel::DateTime<aftercare_kernel::Utc>,
     ) -> Result<Option<usize>, Error> {
         let mut tx = self.ctx.pool.begin().await?;
-        if !store::accounts::try_lock(&mut tx, customer).await? {
+        let Some(standing) = store::accounts::try_lock(&mut tx, customer).await? else {
             return Ok(None);
-        }
-        let events = settle(&mut tx, customer, expiry_months, JOB, now).await?;
+        };
+        let mut events = settle(&mut tx, customer, program.expiry_months, JOB, now).await?;
+        events.extend(review_tier(&mut tx, customer, program, &standing, now).await?);
         for event in &events {
             event.enqueue(&mut tx, now).await?;
         }

@@ -20,7 +20,9 @@ use aftercare_platform::error::Error;
 use aftercare_platform::uow::UnitOfWork;
 use sqlx::PgConnection;
 
-use crate::domain::{Changes, Entry, EntryKind, HoldStatus, LoyaltyError, take_earliest_expiring};
+use crate::domain::{
+    Changes, Entry, EntryKind, HoldStatus, LoyaltyError, Program, Standing, take_earliest_expiring, tier,
+};
 use crate::events::{self, LoyaltyEvent};
 use crate::store;
 
@@ -130,4 +132,33 @@ async fn repay_debt(conn: &mut PgConnection, customer_id: &str, actor: &str, now
     )
     .with_lots(&taken);
     store::accounts::post(conn, &entry).await
+}
+
+/// Reviews a locked account's tier against its qualifying spend at `now`
+/// and writes the standing; the event when the tier changed.
+async fn review_tier(
+    conn: &mut PgConnection,
+    customer_id: &str,
+    program: &Program,
+    standing: &Standing,
+    now: DateTime<Utc>,
+) -> Result<Option<LoyaltyEvent>, Error> {
+    let Some(lowest) = program.tiers.first() else {
+        return Ok(None);
+    };
+    let qualifying = store::accounts::qualifying(conn, customer_id, now).await?;
+    let (next, changed) = tier::review(&program.tiers, program.tier_grace_days, standing, qualifying, now);
+    store::accounts::set_standing(conn, customer_id, &next, now).await?;
+    if !changed {
+        return Ok(None);
+    }
+    let named = |s: &Standing| {
+        s.tier
+            .as_deref()
+            .and_then(|n| program.tiers.iter().find(|t| t.name == n))
+            .unwrap_or(lowest)
+            .clone()
+    };
+    let from = standing.tier.clone().unwrap_or_else(|| lowest.name.clone());
+    Ok(Some(events::tier_changed(customer_id, &from, &named(&next), now)))
 }

@@ -3,7 +3,7 @@
 
 use aftercare_kernel::{DateTime, Utc};
 
-use super::{EntryId, HoldId, LotId};
+use super::{EntryId, HoldId, LotId, Standing, Tier};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EntryKind {
@@ -158,6 +158,39 @@ pub struct Account {
     pub lifetime_earned: i64,
     /// (points, when they expire), earliest first.
     pub expiring_soon: Vec<(i64, DateTime<Utc>)>,
+    pub tier: TierStatus,
+}
+
+/// Where an account stands among the tiers.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TierStatus {
+    /// `None` when the program has no tiers.
+    pub tier: Option<Tier>,
+    pub qualifying_points: i64,
+    /// The next tier up and the qualifying points it still needs.
+    pub next: Option<(String, i64)>,
+    pub downgrade_at: Option<DateTime<Utc>>,
+}
+
+impl TierStatus {
+    /// The status of `standing` with `qualifying` points under `tiers`.
+    pub fn of(tiers: &[Tier], grace_days: i32, standing: &Standing, qualifying: i64) -> TierStatus {
+        let at = standing
+            .tier
+            .as_deref()
+            .and_then(|n| tiers.iter().position(|t| t.name == n))
+            .unwrap_or(0);
+        TierStatus {
+            tier: tiers.get(at).cloned(),
+            qualifying_points: qualifying,
+            next: tiers
+                .get(at + 1)
+                .map(|t| (t.name.clone(), (t.min_qualifying_points - qualifying).max(0))),
+            downgrade_at: standing
+                .below_since
+                .map(|since| since + aftercare_kernel::Duration::days(grace_days.into())),
+        }
+    }
 }
 
 /// How many of a lot's points an entry moved.

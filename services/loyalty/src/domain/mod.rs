@@ -8,12 +8,14 @@ pub mod hold;
 pub mod ledger;
 pub mod program;
 pub mod reversal;
+pub mod tier;
 
 pub use error::LoyaltyError;
 pub use hold::{Capture, Hold, HoldStatus};
-pub use ledger::{Account, Changes, Entry, EntryKind, Lot, LotMovement, take_earliest_expiring};
+pub use ledger::{Account, Changes, Entry, EntryKind, Lot, LotMovement, TierStatus, take_earliest_expiring};
 pub use program::{CurrencyRate, Program};
 pub use reversal::{OrderLot, Reversal, reverse};
+pub use tier::{Standing, Tier};
 
 aftercare_kernel::uuid_id!(
     /// A hold of points for one checkout.

@@ -3,7 +3,7 @@
 
 use aftercare_kernel::{Currency, DateTime, Decimal, Money, RoundingStrategy, Utc, Violations};
 
-use super::{LoyaltyError, MAX_HOLD_TTL_SECONDS, MAX_POINTS};
+use super::{LoyaltyError, MAX_HOLD_TTL_SECONDS, MAX_POINTS, Tier, tier};
 
 /// What a point earns and is worth in one currency.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +27,10 @@ pub struct Program {
     pub max_redeem_percent: i32,
     pub hold_ttl_seconds: i32,
     pub grant_limit: i64,
+    /// Lowest first; empty: no tiers.
+    pub tiers: Vec<Tier>,
+    /// Days an account may stay below its tier's threshold before it moves down.
+    pub tier_grace_days: i32,
     pub updated_at: DateTime<Utc>,
 }
 
@@ -78,6 +82,8 @@ impl Program {
             MAX_HOLD_TTL_SECONDS.into(),
         );
         within(v, "grant_limit", self.grant_limit, 1, MAX_POINTS);
+        within(v, "tier_grace_days", self.tier_grace_days.into(), 0, 3650);
+        tier::check(&self.tiers, v);
     }
 
     pub fn rate(&self, currency: Currency) -> Option<&CurrencyRate> {
@@ -139,6 +145,8 @@ mod tests {
             max_redeem_percent: 50,
             hold_ttl_seconds: 900,
             grant_limit: 5000,
+            tiers: Vec::new(),
+            tier_grace_days: 30,
             updated_at: DateTime::UNIX_EPOCH,
         }
     }

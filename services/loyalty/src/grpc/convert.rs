@@ -4,7 +4,7 @@ use aftercare_platform::wire::{money, timestamp};
 use aftercare_proto::loyalty as pb;
 
 use crate::app::checkout::Quote;
-use crate::domain::{Account, Entry, EntryKind, Hold, HoldStatus, Program};
+use crate::domain::{Account, Entry, EntryKind, Hold, HoldStatus, Program, Tier};
 
 pub fn program(p: &Program) -> pb::Program {
     pb::Program {
@@ -26,6 +26,19 @@ pub fn program(p: &Program) -> pb::Program {
         hold_ttl_seconds: p.hold_ttl_seconds,
         grant_limit: p.grant_limit,
         updated_at: Some(timestamp(p.updated_at)),
+        tiers: p.tiers.iter().map(tier).collect(),
+        tier_grace_days: p.tier_grace_days,
+    }
+}
+
+fn tier(t: &Tier) -> pb::Tier {
+    pb::Tier {
+        name: t.name.clone(),
+        min_qualifying_points: t.min_qualifying_points,
+        earn_multiplier: t.earn_multiplier.normalize().to_string(),
+        extra_return_days: t.extra_return_days,
+        free_return_shipping: t.free_return_shipping,
+        early_access: t.early_access,
     }
 }
 
@@ -45,6 +58,13 @@ pub fn account(a: &Account) -> pb::Account {
                 expires_at: Some(timestamp(*at)),
             })
             .collect(),
+        tier: Some(pb::TierStatus {
+            tier: a.tier.tier.as_ref().map(tier),
+            qualifying_points: a.tier.qualifying_points,
+            next_tier: a.tier.next.as_ref().map(|(n, _)| n.clone()).unwrap_or_default(),
+            points_to_next: a.tier.next.as_ref().map(|(_, p)| *p).unwrap_or_default(),
+            downgrade_at: a.tier.downgrade_at.map(timestamp),
+        }),
     }
 }
 

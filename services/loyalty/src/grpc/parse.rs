@@ -8,7 +8,9 @@ use aftercare_proto::loyalty as pb;
 
 use crate::app::accounts::Credit;
 use crate::app::checkout::Reserve;
-use crate::domain::{CurrencyRate, HoldId, MAX_HOLD_TTL_SECONDS, MAX_ID_LEN, MAX_POINTS, MAX_REASON_LEN, Program};
+use crate::domain::{
+    CurrencyRate, HoldId, MAX_HOLD_TTL_SECONDS, MAX_ID_LEN, MAX_POINTS, MAX_REASON_LEN, Program, Tier,
+};
 
 pub fn customer(v: &mut Violations, value: &str) {
     validate::id(v, "customer_id", value, MAX_ID_LEN);
@@ -143,9 +145,30 @@ pub fn program(p: Option<&pb::Program>) -> Result<Program, Error> {
             ));
         }
     }
+    let mut tiers = Vec::with_capacity(p.tiers.len());
+    for (i, t) in p.tiers.iter().take(20).enumerate() {
+        let multiplier = decimal(
+            &mut v,
+            format!("program.tiers[{i}].earn_multiplier"),
+            &t.earn_multiplier,
+        );
+        tiers.push(Tier {
+            name: t.name.clone(),
+            min_qualifying_points: t.min_qualifying_points,
+            earn_multiplier: multiplier.unwrap_or(Decimal::ONE),
+            extra_return_days: t.extra_return_days,
+            free_return_shipping: t.free_return_shipping,
+            early_access: t.early_access,
+        });
+    }
+    if p.tiers.len() > 20 {
+        v.add("program.tiers", "at most 20 tiers");
+    }
     let program = Program {
         version: 0,
         rates: rates.iter().map(|(_, r)| r.clone()).collect(),
+        tiers,
+        tier_grace_days: p.tier_grace_days,
         return_window_days: p.return_window_days,
         undelivered_max_days: p.undelivered_max_days,
         expiry_months: p.expiry_months,

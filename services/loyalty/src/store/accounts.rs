@@ -10,9 +10,11 @@ use aftercare_platform::paging::Cursor;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use super::program::{TIERS_JSON, TierRow};
 use super::{MovedRow, parse};
 use crate::domain::{
     Account, Changes, EXPIRING_SOON_DAYS, Entry, EntryId, EntryKind, HoldId, LotId, LotMovement, LoyaltyError,
+    Standing, Tier, TierStatus,
 };
 
 /// The locked account, and whether anything of it fell due (a hold past
@@ -25,15 +27,16 @@ use crate::domain::{
 pub struct Locked {
     pub debt: i64,
     pub due: bool,
+    pub standing: Standing,
 }
 
 /// Locks the customer's account, creating it on first use, in one
 /// statement.
 pub async fn lock(conn: &mut PgConnection, customer_id: &str, now: DateTime<Utc>) -> Result<Locked, Error> {
-    let (debt, due): (i64, bool) = sqlx::query_as(
+    let (debt, tier, below_since, due): (i64, Option<String>, Option<DateTime<Utc>>, bool) = sqlx::query_as(
         "INSERT INTO loyalty.accounts (customer_id, created_at, updated_at) VALUES ($1, $2, $2)
          ON CONFLICT (customer_id) DO UPDATE SET customer_id = EXCLUDED.customer_id
-         RETURNING debt,
+         RETURNING debt, tier, tier_below_since,
              EXISTS (SELECT 1 FROM loyalty.holds
                      WHERE customer_id = $1 AND status = 'held' AND expires_at <= $2)
              OR EXISTS (SELECT 1 FROM loyalty.lots
@@ -45,17 +48,24 @@ pub async fn lock(conn: &mut PgConnection, customer_id: &str, now: DateTime<Utc>
     .bind(now)
     .fetch_one(&mut *conn)
     .await?;
-    Ok(Locked { debt, due })
+    Ok(Locked {
+        debt,
+        due,
+        standing: Standing { tier, below_since },
+    })
 }
 
 /// Locks an existing account unless another transaction holds it: the
-/// background job's way, so it never queues behind a checkout.
-pub async fn try_lock(conn: &mut PgConnection, customer_id: &str) -> Result<bool, Error> {
-    let row = sqlx::query("SELECT 1 FROM loyalty.accounts WHERE customer_id = $1 FOR UPDATE SKIP LOCKED")
-        .bind(customer_id)
-        .fetch_optional(&mut *conn)
-        .await?;
-    Ok(row.is_some())
+/// background job's way, so it never queues behind a checkout. Its tier
+/// standing, or `None` when skipped.
+pub async fn try_lock(conn: &mut PgConnection, customer_id: &str) -> Result<Option<Standing>, Error> {
+    let row: Option<(Option<String>, Option<DateTime<Utc>>)> = sqlx::query_as(
+        "SELECT tier, tier_below_since FROM loyalty.accounts WHERE customer_id = $1 FOR UPDATE SKIP LOCKED",
+    )
+    .bind(customer_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.map(|(tier, below_since)| Standing { tier, below_since }))
 }
 
 /// A locked account's debt.
@@ -68,48 +78,106 @@ pub async fn debt(conn: &mut PgConnection, customer_id: &str) -> Result<i64, Err
     )
 }
 
+/// The account's columns; all NULL for an account never used (the read
+/// still returns the program's tiers).
 #[derive(sqlx::FromRow)]
 struct AccountRow {
-    available: i64,
-    pending: i64,
-    held: i64,
-    debt: i64,
-    lifetime_earned: i64,
+    available: Option<i64>,
+    pending: Option<i64>,
+    held: Option<i64>,
+    debt: Option<i64>,
+    lifetime_earned: Option<i64>,
+    tier: Option<String>,
+    tier_below_since: Option<DateTime<Utc>>,
+    qualifying: i64,
     expiring: sqlx::types::Json<Vec<(i64, DateTime<Utc>)>>,
 }
 
-/// The account with its points expiring soon, in one statement; an account
-/// never used reads as all zeros.
+/// A customer's qualifying spend at `now`, in base points: what their
+/// order lots of the last 12 months earned before multipliers, less the
+/// share of refunded units, voided orders left out.
+const QUALIFYING: &str = "(SELECT COALESCE(sum(q.base * (q.units - q.reversed_units) / q.units), 0)::bigint
+     FROM loyalty.lots q
+     WHERE q.customer_id = $1 AND q.source = 'order' AND q.state <> 'closed'
+       AND q.created_at > ($2::timestamptz AT TIME ZONE 'UTC' - interval '12 months') AT TIME ZONE 'UTC')";
+
+pub async fn qualifying(conn: &mut PgConnection, customer_id: &str, now: DateTime<Utc>) -> Result<i64, Error> {
+    Ok(sqlx::query_scalar(&format!("SELECT {QUALIFYING}"))
+        .bind(customer_id)
+        .bind(now)
+        .fetch_one(&mut *conn)
+        .await?)
+}
+
+/// Writes a reviewed standing.
+pub async fn set_standing(
+    conn: &mut PgConnection,
+    customer_id: &str,
+    standing: &Standing,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    sqlx::query(
+        "UPDATE loyalty.accounts SET tier = $2, tier_below_since = $3, tier_checked_at = $4 WHERE customer_id = $1",
+    )
+    .bind(customer_id)
+    .bind(standing.tier.as_deref())
+    .bind(standing.below_since)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The account with its points expiring soon and its tier, and the
+/// program's tiers and grace, in one statement; an account never used
+/// reads as all zeros.
 pub async fn get(conn: &mut PgConnection, customer_id: &str, now: DateTime<Utc>) -> Result<Account, Error> {
-    let row: Option<AccountRow> = sqlx::query_as(
-        "SELECT a.available, a.pending, a.held, a.debt, a.lifetime_earned,
+    let row: FullRow = sqlx::query_as(&format!(
+        "SELECT a.available, a.pending, a.held, a.debt, a.lifetime_earned, a.tier, a.tier_below_since,
+             {QUALIFYING} AS qualifying, {TIERS_JSON} AS tiers,
+             (SELECT tier_grace_days FROM loyalty.program) AS tier_grace_days,
              (SELECT COALESCE(json_agg(json_build_array(e.points, e.expires_at) ORDER BY e.expires_at), '[]')
               FROM (SELECT sum(remaining)::bigint AS points, expires_at FROM loyalty.lots
                     WHERE customer_id = $1 AND state = 'available' AND remaining > 0
                       AND expires_at > $2 AND expires_at <= $3
                     GROUP BY expires_at) e) AS expiring
-         FROM loyalty.accounts a WHERE a.customer_id = $1",
-    )
+         FROM loyalty.accounts a RIGHT JOIN (SELECT 1) one ON a.customer_id = $1"
+    ))
     .bind(customer_id)
     .bind(now)
     .bind(now + Duration::days(EXPIRING_SOON_DAYS))
-    .fetch_optional(&mut *conn)
+    .fetch_one(&mut *conn)
     .await?;
-    Ok(match row {
-        None => Account {
-            customer_id: customer_id.to_owned(),
-            ..Account::default()
-        },
-        Some(r) => Account {
-            customer_id: customer_id.to_owned(),
-            available: r.available,
-            pending: r.pending,
-            held: r.held,
-            debt: r.debt,
-            lifetime_earned: r.lifetime_earned,
-            expiring_soon: r.expiring.0,
-        },
+    let (r, t) = (row.account, row.tiers);
+    let tiers: Vec<Tier> = t.tiers.0.into_iter().map(Tier::from).collect();
+    let standing = Standing {
+        tier: r.tier,
+        below_since: r.tier_below_since,
+    };
+    Ok(Account {
+        customer_id: customer_id.to_owned(),
+        available: r.available.unwrap_or_default(),
+        pending: r.pending.unwrap_or_default(),
+        held: r.held.unwrap_or_default(),
+        debt: r.debt.unwrap_or_default(),
+        lifetime_earned: r.lifetime_earned.unwrap_or_default(),
+        expiring_soon: r.expiring.0,
+        tier: TierStatus::of(&tiers, t.tier_grace_days, &standing, r.qualifying),
     })
+}
+
+#[derive(sqlx::FromRow)]
+struct FullRow {
+    #[sqlx(flatten)]
+    account: AccountRow,
+    #[sqlx(flatten)]
+    tiers: TiersRow,
+}
+
+#[derive(sqlx::FromRow)]
+struct TiersRow {
+    tiers: sqlx::types::Json<Vec<TierRow>>,
+    tier_grace_days: i32,
 }
 
 /// Writes an entry with the lots it moved and moves the account's balances

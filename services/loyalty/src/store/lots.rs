@@ -13,6 +13,8 @@ pub struct NewOrderLot {
     pub lot_id: LotId,
     pub line_id: String,
     pub units: i32,
+    /// Before the tier's multiplier.
+    pub base: i64,
     pub points: i64,
 }
 
@@ -34,11 +36,13 @@ pub async fn insert_order_lots(
     let lines: Vec<&str> = lots.iter().map(|l| l.line_id.as_str()).collect();
     let points: Vec<i64> = lots.iter().map(|l| l.points).collect();
     let units: Vec<i32> = lots.iter().map(|l| l.units).collect();
+    let base: Vec<i64> = lots.iter().map(|l| l.base).collect();
     let rows: Vec<(Uuid, i64)> = sqlx::query_as(
-        "INSERT INTO loyalty.lots (lot_id, customer_id, source, order_id, line_id, units, earned, remaining, state,
-             matures_at, created_at)
-         SELECT l.lot_id, $1, 'order', $2, l.line_id, l.units, l.points, l.points, 'pending', $6, $7
-         FROM UNNEST($3::uuid[], $4::text[], $5::bigint[], $8::int[]) AS l (lot_id, line_id, points, units)
+        "INSERT INTO loyalty.lots (lot_id, customer_id, source, order_id, line_id, units, base, earned, remaining,
+             state, matures_at, created_at)
+         SELECT l.lot_id, $1, 'order', $2, l.line_id, l.units, l.base, l.points, l.points, 'pending', $6, $7
+         FROM UNNEST($3::uuid[], $4::text[], $5::bigint[], $8::int[], $9::bigint[]) AS l (lot_id, line_id, points,
+             units, base)
          ON CONFLICT (order_id, line_id) WHERE order_id IS NOT NULL DO NOTHING
          RETURNING lot_id, earned",
     )
@@ -50,6 +54,7 @@ pub async fn insert_order_lots(
     .bind(matures_at)
     .bind(now)
     .bind(units)
+    .bind(base)
     .fetch_all(&mut *conn)
     .await?;
     Ok(moves(rows))
@@ -248,7 +253,9 @@ pub async fn expire_due(
     Ok(moves(rows))
 }
 
-/// Customers with something due by `now`, at most `limit`.
+/// Customers with something due by `now`, at most `limit`: a hold past its
+/// time, a lot to mature or expire, a tier above the lowest not reviewed
+/// for a day (its 12 months move on).
 pub async fn due_customers(conn: &mut PgConnection, now: DateTime<Utc>, limit: i64) -> Result<Vec<String>, Error> {
     Ok(sqlx::query_scalar(
         "SELECT customer_id FROM loyalty.holds WHERE status = 'held' AND expires_at <= $1
@@ -257,6 +264,9 @@ pub async fn due_customers(conn: &mut PgConnection, now: DateTime<Utc>, limit: i
          UNION
          SELECT customer_id FROM loyalty.lots
          WHERE state = 'available' AND remaining > 0 AND expires_at <= $1
+         UNION
+         SELECT customer_id FROM loyalty.accounts
+         WHERE tier IS NOT NULL AND (tier_checked_at IS NULL OR tier_checked_at <= $1 - interval '1 day')
          LIMIT $2",
     )
     .bind(now)

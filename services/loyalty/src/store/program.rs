@@ -5,7 +5,7 @@ use aftercare_platform::error::Error;
 use sqlx::PgConnection;
 
 use super::parse;
-use crate::domain::{CurrencyRate, Program};
+use crate::domain::{CurrencyRate, Program, Tier};
 
 #[derive(sqlx::FromRow)]
 struct ProgramRow {
@@ -17,9 +17,41 @@ struct ProgramRow {
     max_redeem_percent: i32,
     hold_ttl_seconds: i32,
     grant_limit: i64,
+    tier_grace_days: i32,
     updated_at: DateTime<Utc>,
     rates: sqlx::types::Json<Vec<RateRow>>,
+    tiers: sqlx::types::Json<Vec<TierRow>>,
 }
+
+#[derive(serde::Deserialize)]
+pub(super) struct TierRow {
+    name: String,
+    min_qualifying_points: i64,
+    earn_multiplier: Decimal,
+    extra_return_days: i32,
+    free_return_shipping: bool,
+    early_access: bool,
+}
+
+impl From<TierRow> for Tier {
+    fn from(t: TierRow) -> Tier {
+        Tier {
+            name: t.name,
+            min_qualifying_points: t.min_qualifying_points,
+            earn_multiplier: t.earn_multiplier,
+            extra_return_days: t.extra_return_days,
+            free_return_shipping: t.free_return_shipping,
+            early_access: t.early_access,
+        }
+    }
+}
+
+/// The tiers as one JSON array, lowest first, for a statement's select list.
+pub(super) const TIERS_JSON: &str = "(SELECT COALESCE(json_agg(json_build_object(
+         'name', t.name, 'min_qualifying_points', t.min_qualifying_points,
+         'earn_multiplier', t.earn_multiplier::text, 'extra_return_days', t.extra_return_days,
+         'free_return_shipping', t.free_return_shipping, 'early_access', t.early_access)
+         ORDER BY t.position), '[]') FROM loyalty.tiers t)";
 
 #[derive(serde::Deserialize)]
 struct RateRow {
@@ -30,14 +62,15 @@ struct RateRow {
 
 /// The program with its rates, in one statement.
 pub async fn load(conn: &mut PgConnection) -> Result<Program, Error> {
-    let row: ProgramRow = sqlx::query_as(
+    let row: ProgramRow = sqlx::query_as(&format!(
         "SELECT p.*, (SELECT COALESCE(json_agg(json_build_object(
                  'currency_code', r.currency_code,
                  'points_per_unit', r.points_per_unit::text,
                  'point_value', r.point_value::text) ORDER BY r.currency_code), '[]')
-             FROM loyalty.currency_rates r) AS rates
-         FROM loyalty.program p",
-    )
+             FROM loyalty.currency_rates r) AS rates,
+             {TIERS_JSON} AS tiers
+         FROM loyalty.program p"
+    ))
     .fetch_one(&mut *conn)
     .await?;
     let rates = row
@@ -62,6 +95,8 @@ pub async fn load(conn: &mut PgConnection) -> Result<Program, Error> {
         max_redeem_percent: row.max_redeem_percent,
         hold_ttl_seconds: row.hold_ttl_seconds,
         grant_limit: row.grant_limit,
+        tiers: row.tiers.0.into_iter().map(Tier::from).collect(),
+        tier_grace_days: row.tier_grace_days,
         updated_at: row.updated_at,
     })
 }
@@ -76,11 +111,36 @@ pub async fn save(conn: &mut PgConnection, p: &Program, now: DateTime<Utc>) -> R
     let codes: Vec<&str> = p.rates.iter().map(|r| r.currency.code()).collect();
     let per_unit: Vec<Decimal> = p.rates.iter().map(|r| r.points_per_unit).collect();
     let value: Vec<Decimal> = p.rates.iter().map(|r| r.point_value).collect();
+    let names: Vec<&str> = p.tiers.iter().map(|t| t.name.as_str()).collect();
+    let mins: Vec<i64> = p.tiers.iter().map(|t| t.min_qualifying_points).collect();
+    let multipliers: Vec<Decimal> = p.tiers.iter().map(|t| t.earn_multiplier).collect();
+    let extra_days: Vec<i32> = p.tiers.iter().map(|t| t.extra_return_days).collect();
+    let free_shipping: Vec<bool> = p.tiers.iter().map(|t| t.free_return_shipping).collect();
+    let early: Vec<bool> = p.tiers.iter().map(|t| t.early_access).collect();
+    // Tiers are replaced whole: the old rows go in a statement before the
+    // new ones, since a data-modifying CTE cannot see a sibling's deletes.
+    sqlx::query("DELETE FROM loyalty.tiers").execute(&mut *conn).await?;
+    sqlx::query(
+        "INSERT INTO loyalty.tiers (position, name, min_qualifying_points, earn_multiplier, extra_return_days,
+             free_return_shipping, early_access)
+         SELECT t.ord - 1, t.name, t.min, t.multiplier, t.days, t.free, t.early
+         FROM UNNEST($1::text[], $2::bigint[], $3::numeric[], $4::int[], $5::bool[], $6::bool[])
+             WITH ORDINALITY AS t (name, min, multiplier, days, free, early, ord)",
+    )
+    .bind(names)
+    .bind(mins)
+    .bind(multipliers)
+    .bind(extra_days)
+    .bind(free_shipping)
+    .bind(early)
+    .execute(&mut *conn)
+    .await?;
     sqlx::query(
         "WITH program AS (
              UPDATE loyalty.program SET version = version + 1, return_window_days = $1,
                  undelivered_max_days = $2, expiry_months = $3, min_redeem_points = $4,
-                 max_redeem_percent = $5, hold_ttl_seconds = $6, grant_limit = $7, updated_at = $8),
+                 max_redeem_percent = $5, hold_ttl_seconds = $6, grant_limit = $7, updated_at = $8,
+                 tier_grace_days = $12),
          gone AS (DELETE FROM loyalty.currency_rates WHERE currency_code <> ALL ($9))
          INSERT INTO loyalty.currency_rates (currency_code, points_per_unit, point_value)
          SELECT * FROM UNNEST($9::text[], $10::numeric[], $11::numeric[])
@@ -98,6 +158,7 @@ pub async fn save(conn: &mut PgConnection, p: &Program, now: DateTime<Utc>) -> R
     .bind(codes)
     .bind(per_unit)
     .bind(value)
+    .bind(p.tier_grace_days)
     .execute(&mut *conn)
     .await?;
     Ok(())
