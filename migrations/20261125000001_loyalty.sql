@@ -86,6 +86,8 @@ CREATE TABLE loyalty.lots (
     state        text        NOT NULL CHECK (state IN ('pending', 'available', 'closed')),
     matures_at   timestamptz NOT NULL,
     expires_at   timestamptz,
+    -- PointsExpiringSoon was sent for this lot's points.
+    expiry_notified boolean  NOT NULL DEFAULT false,
     created_at   timestamptz NOT NULL,
     CHECK ((source = 'order') = (order_id IS NOT NULL AND line_id IS NOT NULL AND units IS NOT NULL
                                  AND base IS NOT NULL)),
@@ -103,6 +105,9 @@ CREATE INDEX lots_qualifying_idx ON loyalty.lots (customer_id, created_at) WHERE
 CREATE INDEX lots_customer_maturing_idx ON loyalty.lots (customer_id, matures_at) WHERE state = 'pending';
 CREATE INDEX lots_expiring_idx ON loyalty.lots (expires_at)
     WHERE state = 'available' AND remaining > 0 AND expires_at IS NOT NULL;
+-- Lots to warn about before they expire.
+CREATE INDEX lots_to_notify_idx ON loyalty.lots (expires_at)
+    WHERE state = 'available' AND remaining > 0 AND expires_at IS NOT NULL AND NOT expiry_notified;
 
 -- Holds reserve points for a checkout and resolve once.
 CREATE TABLE loyalty.holds (

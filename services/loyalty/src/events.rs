@@ -20,6 +20,7 @@ pub enum LoyaltyEvent {
     Expired(pb::PointsExpired),
     Reversed(pb::PointsReversed),
     TierChanged(pb::TierChanged),
+    ExpiringSoon(pb::PointsExpiringSoon),
 }
 
 fn points(e: &Entry) -> i64 {
@@ -85,6 +86,14 @@ pub fn tier_changed(customer_id: &str, from: &str, to: &Tier, at: DateTime<Utc>)
     })
 }
 
+pub fn expiring_soon(customer_id: &str, points: i64, expires_at: DateTime<Utc>) -> LoyaltyEvent {
+    LoyaltyEvent::ExpiringSoon(pb::PointsExpiringSoon {
+        customer_id: customer_id.to_owned(),
+        points,
+        expires_at: Some(timestamp(expires_at)),
+    })
+}
+
 impl LoyaltyEvent {
     fn customer_id(&self) -> &str {
         match self {
@@ -94,6 +103,7 @@ impl LoyaltyEvent {
             LoyaltyEvent::Expired(e) => &e.customer_id,
             LoyaltyEvent::Reversed(e) => &e.customer_id,
             LoyaltyEvent::TierChanged(e) => &e.customer_id,
+            LoyaltyEvent::ExpiringSoon(e) => &e.customer_id,
         }
     }
 
@@ -107,6 +117,7 @@ impl LoyaltyEvent {
             LoyaltyEvent::Expired(m) => uow.emit(&customer, m).await,
             LoyaltyEvent::Reversed(m) => uow.emit(&customer, m).await,
             LoyaltyEvent::TierChanged(m) => uow.emit(&customer, m).await,
+            LoyaltyEvent::ExpiringSoon(m) => uow.emit(&customer, m).await,
         }
     }
 
@@ -121,6 +132,7 @@ impl LoyaltyEvent {
             LoyaltyEvent::Expired(m) => outbox::enqueue(conn, customer, m, now).await,
             LoyaltyEvent::Reversed(m) => outbox::enqueue(conn, customer, m, now).await,
             LoyaltyEvent::TierChanged(m) => outbox::enqueue(conn, customer, m, now).await,
+            LoyaltyEvent::ExpiringSoon(m) => outbox::enqueue(conn, customer, m, now).await,
         }
         .map(|_| ())
     }

@@ -95,3 +95,33 @@ async fn points_held_across_their_expiry_are_spent_not_expired() {
     assert_eq!((a.available, a.held), (0, 0));
     audit(&app).await;
 }
+
+#[tokio::test]
+async fn customers_are_warned_once_thirty_days_before_points_expire() {
+    use prost::Message;
+    let app = TestApp::spawn().await;
+    give(&app, CUSTOMER, 300).await;
+    let warnings = || async {
+        let payloads: Vec<Vec<u8>> = sqlx::query_scalar(
+            "SELECT payload FROM platform.outbox_events
+             WHERE topic = 'aftercare.loyalty.events.v1.PointsExpiringSoon' ORDER BY seq",
+        )
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+        payloads
+            .iter()
+            .map(|p| aftercare_proto::loyalty_events::PointsExpiringSoon::decode(p.as_slice()).unwrap())
+            .map(|e| (e.customer_id, e.points, e.expires_at))
+            .collect::<Vec<_>>()
+    };
+    app.clock.set(months(24) - Duration::days(31));
+    app.run_jobs().await;
+    assert!(warnings().await.is_empty(), "not yet");
+    app.clock.set(months(24) - Duration::days(30));
+    app.run_jobs().await;
+    assert_eq!(warnings().await, [(CUSTOMER.to_owned(), 300, ts(months(24)))]);
+    app.clock.set(months(24) - Duration::days(29));
+    app.run_jobs().await;
+    assert_eq!(warnings().await.len(), 1, "warned once");
+}

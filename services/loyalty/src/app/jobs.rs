@@ -1,6 +1,7 @@
 //! The background job: for every customer with something due (a hold past
-//! its time, a lot to mature or expire, a tier to review as its 12 months
-//! move on), settle it in a transaction of that customer's own. Accounts a checkout holds are skipped (SKIP LOCKED) and
+//! its time, a lot to mature or expire or to warn about, a tier to review
+//! as its 12 months move on), settle it in a transaction of that
+//! customer's own. Accounts a checkout holds are skipped (SKIP LOCKED) and
 //! picked up by the next run, so the job never makes a checkout wait; what
 //! it settles, it settles once, because every step re-checks under the lock.
 
@@ -11,7 +12,8 @@ use aftercare_platform::error::Error;
 use aftercare_platform::jobs::{Job, JobFuture};
 
 use super::{review_tier, settle};
-use crate::domain::Program;
+use crate::domain::{EXPIRING_SOON_DAYS, Program};
+use crate::events;
 use crate::store;
 
 /// Customers settled per run; a full batch runs again at once.
@@ -76,6 +78,11 @@ impl DueWork {
         };
         let mut events = settle(&mut tx, customer, program.expiry_months, JOB, now).await?;
         events.extend(review_tier(&mut tx, customer, program, &standing, now).await?);
+        if let Some((points, earliest)) =
+            store::lots::notify_expiring(&mut tx, customer, now, EXPIRING_SOON_DAYS).await?
+        {
+            events.push(events::expiring_soon(customer, points, earliest));
+        }
         for event in &events {
             event.enqueue(&mut tx, now).await?;
         }

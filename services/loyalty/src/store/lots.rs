@@ -6,7 +6,7 @@ use aftercare_platform::error::Error;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::domain::{EntryId, Lot, LotId, OrderLot};
+use crate::domain::{EXPIRING_SOON_DAYS, EntryId, Lot, LotId, OrderLot};
 
 /// A lot to create for an order line.
 pub struct NewOrderLot {
@@ -253,9 +253,33 @@ pub async fn expire_due(
     Ok(moves(rows))
 }
 
+/// Marks the customer's lots expiring within `days` of `now` as warned
+/// about, once: their points and the earliest expiry, if any.
+pub async fn notify_expiring(
+    conn: &mut PgConnection,
+    customer_id: &str,
+    now: DateTime<Utc>,
+    days: i64,
+) -> Result<Option<(i64, DateTime<Utc>)>, Error> {
+    let (points, earliest): (Option<i64>, Option<DateTime<Utc>>) = sqlx::query_as(
+        "WITH warned AS (
+             UPDATE loyalty.lots SET expiry_notified = true
+             WHERE customer_id = $1 AND state = 'available' AND remaining > 0 AND NOT expiry_notified
+               AND expires_at > $2 AND expires_at <= $3
+             RETURNING remaining, expires_at)
+         SELECT sum(remaining)::bigint, min(expires_at) FROM warned",
+    )
+    .bind(customer_id)
+    .bind(now)
+    .bind(now + aftercare_kernel::Duration::days(days))
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(points.zip(earliest))
+}
+
 /// Customers with something due by `now`, at most `limit`: a hold past its
-/// time, a lot to mature or expire, a tier above the lowest not reviewed
-/// for a day (its 12 months move on).
+/// time, a lot to mature or expire or to warn about, a tier above the
+/// lowest not reviewed for a day (its 12 months move on).
 pub async fn due_customers(conn: &mut PgConnection, now: DateTime<Utc>, limit: i64) -> Result<Vec<String>, Error> {
     Ok(sqlx::query_scalar(
         "SELECT customer_id FROM loyalty.holds WHERE status = 'held' AND expires_at <= $1
@@ -265,12 +289,17 @@ pub async fn due_customers(conn: &mut PgConnection, now: DateTime<Utc>, limit: i
          SELECT customer_id FROM loyalty.lots
          WHERE state = 'available' AND remaining > 0 AND expires_at <= $1
          UNION
+         SELECT customer_id FROM loyalty.lots
+         WHERE state = 'available' AND remaining > 0 AND NOT expiry_notified
+           AND expires_at <= $1 + make_interval(days => $3)
+         UNION
          SELECT customer_id FROM loyalty.accounts
          WHERE tier IS NOT NULL AND (tier_checked_at IS NULL OR tier_checked_at <= $1 - interval '1 day')
          LIMIT $2",
     )
     .bind(now)
     .bind(limit)
+    .bind(EXPIRING_SOON_DAYS as i32)
     .fetch_all(&mut *conn)
     .await?)
 }
