@@ -114,14 +114,14 @@ impl Loyalty {
         }
         let now = uow.now();
         let who = actor(caller);
-        let program = store::program::load(uow.conn()).await?;
+        let locked = store::accounts::lock(uow.conn(), &c.customer_id, now).await?;
+        let program = self.program_at(uow.conn(), locked.program_version).await?;
         if kind == EntryKind::Granted && c.points > program.grant_limit {
             return Err(LoyaltyError::GrantOverLimit {
                 limit: program.grant_limit,
             }
             .into());
         }
-        let locked = store::accounts::lock(uow.conn(), &c.customer_id, now).await?;
         let mut out = Vec::new();
         if locked.due {
             out = settle(uow.conn(), &c.customer_id, program.expiry_months, &who, now).await?;
@@ -142,10 +142,15 @@ impl Loyalty {
         } else {
             let debit = -c.points;
             let taken = take(uow.conn(), &c.customer_id, debit, now).await?;
-            store::lots::take(uow.conn(), &taken).await?;
             (Changes::debited(debit), taken)
         };
-        let mut entry = Entry::new(&c.customer_id, kind, changes, &who, now).with_lots(&moves);
+        let mut entry = Entry::new(&c.customer_id, kind, changes, &who, now);
+        // A credit created its lot; a debit takes from the lots as it posts.
+        entry = if c.points > 0 {
+            entry.with_lots(&moves)
+        } else {
+            entry.taking(&moves)
+        };
         entry.entry_id = entry_id;
         entry.reason = c.reason;
         store::accounts::post(uow.conn(), &entry).await?;

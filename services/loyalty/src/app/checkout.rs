@@ -88,15 +88,15 @@ impl Loyalty {
             return stored_hold(uow.conn(), &stored).await;
         }
         let now = uow.now();
-        let program = store::program::load(uow.conn()).await?;
+        let who = actor(caller);
+        let locked = store::accounts::lock(uow.conn(), &r.customer_id, now).await?;
+        let program = self.program_at(uow.conn(), locked.program_version).await?;
         if r.points < program.min_redeem_points {
             return Err(LoyaltyError::BelowMinimum {
                 minimum: program.min_redeem_points,
             }
             .into());
         }
-        let who = actor(caller);
-        let locked = store::accounts::lock(uow.conn(), &r.customer_id, now).await?;
         let mut out = Vec::new();
         if locked.due {
             out = settle(uow.conn(), &r.customer_id, program.expiry_months, &who, now).await?;
@@ -123,14 +123,13 @@ impl Loyalty {
             created_at: now,
             resolved_at: captured.then_some(now),
         };
-        store::lots::take(uow.conn(), &taken).await?;
         store::holds::insert(uow.conn(), &hold, &taken).await?;
         let (kind, changes) = if captured {
             (EntryKind::Redeemed, Changes::debited(r.points))
         } else {
             (EntryKind::Held, Changes::held(r.points))
         };
-        let mut entry = Entry::new(&r.customer_id, kind, changes, &who, now).with_lots(&taken);
+        let mut entry = Entry::new(&r.customer_id, kind, changes, &who, now).taking(&taken);
         entry.hold_id = Some(hold_id);
         store::accounts::post(uow.conn(), &entry).await?;
         if captured {
@@ -153,7 +152,6 @@ impl Loyalty {
         let who = actor(caller);
         let spent_points: i64 = spent.iter().map(|(_, p)| p).sum();
         let returned_points = hold.points - spent_points;
-        store::lots::give_back(uow.conn(), &returned).await?;
         store::holds::resolve(uow.conn(), hold_id, HoldStatus::Captured, spent_points, now).await?;
         let mut entry = Entry::new(
             &hold.customer_id,
@@ -173,7 +171,7 @@ impl Loyalty {
                 &who,
                 now,
             )
-            .with_lots(&returned);
+            .giving_back(&returned);
             rest.hold_id = Some(hold_id);
             rest.reason = "not captured".into();
             store::accounts::post(uow.conn(), &rest).await?;
@@ -199,7 +197,6 @@ impl Loyalty {
         }
         let who = actor(caller);
         let moves: Vec<_> = lots.iter().map(|l| (l.lot_id, l.remaining)).collect();
-        store::lots::give_back(uow.conn(), &moves).await?;
         store::holds::resolve(uow.conn(), hold_id, HoldStatus::Released, 0, now).await?;
         let mut entry = Entry::new(
             &hold.customer_id,
@@ -208,7 +205,7 @@ impl Loyalty {
             &who,
             now,
         )
-        .with_lots(&moves);
+        .giving_back(&moves);
         entry.hold_id = Some(hold_id);
         store::accounts::post(uow.conn(), &entry).await?;
         if debt > 0 {
@@ -242,11 +239,9 @@ pub(super) async fn take(
 /// Locks the hold's account (the account first, as every change does), then
 /// reads the hold; with the account's debt, which points given back repay.
 async fn locked_hold(uow: &mut UnitOfWork, hold_id: HoldId) -> Result<(Hold, Vec<Lot>, i64), Error> {
-    let now = uow.now();
-    let customer = store::holds::owner(uow.conn(), hold_id)
+    let (_, locked) = store::accounts::lock_by_hold(uow.conn(), hold_id)
         .await?
         .ok_or(LoyaltyError::HoldNotFound(hold_id))?;
-    let locked = store::accounts::lock(uow.conn(), &customer, now).await?;
     let (hold, lots) = store::holds::get(uow.conn(), hold_id)
         .await?
         .ok_or(LoyaltyError::HoldNotFound(hold_id))?;

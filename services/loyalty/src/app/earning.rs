@@ -164,10 +164,8 @@ pub async fn refund_succeeded(
     if reversal.points() == 0 {
         return Ok(out);
     }
-    store::lots::take(conn, &reversal.taken).await?;
     let changes = Changes::reversed(reversal.from_pending, reversal.from_available, reversal.debt);
-    let mut entry =
-        Entry::new(customer_id, EntryKind::Reversed, changes, REFUND_EVENTS, now).with_lots(&reversal.taken);
+    let mut entry = Entry::new(customer_id, EntryKind::Reversed, changes, REFUND_EVENTS, now).taking(&reversal.taken);
     entry.order_id = Some(order_id.to_owned());
     entry.reason = format!("refund {refund_id}");
     store::accounts::post(conn, &entry).await?;

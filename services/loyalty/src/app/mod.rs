@@ -13,6 +13,8 @@ pub mod checkout;
 pub mod earning;
 pub mod jobs;
 
+use std::sync::{Arc, Mutex};
+
 use aftercare_kernel::{DateTime, Utc};
 use aftercare_platform::auth::Caller;
 use aftercare_platform::context::ServiceContext;
@@ -28,11 +30,28 @@ use crate::store;
 
 pub struct Loyalty {
     ctx: ServiceContext,
+    /// The program as last read: checkouts learn the version in force from
+    /// their lock statement and read the program again only when it moved.
+    program: Mutex<Option<Arc<Program>>>,
 }
 
 impl Loyalty {
     pub fn new(ctx: ServiceContext) -> Loyalty {
-        Loyalty { ctx }
+        Loyalty {
+            ctx,
+            program: Mutex::new(None),
+        }
+    }
+
+    /// The program at `version`: the cached one, or read and cached.
+    async fn program_at(&self, conn: &mut PgConnection, version: i32) -> Result<Arc<Program>, Error> {
+        let cached = self.program.lock().expect("program cache").clone();
+        if let Some(program) = cached.filter(|p| p.version == version) {
+            return Ok(program);
+        }
+        let program = Arc::new(store::program::load(conn).await?);
+        *self.program.lock().expect("program cache") = Some(program.clone());
+        Ok(program)
     }
 }
 
@@ -76,7 +95,6 @@ async fn settle(
             .await?
             .ok_or(LoyaltyError::HoldNotFound(hold_id))?;
         let moves: Vec<_> = lots.iter().map(|l| (l.lot_id, l.remaining)).collect();
-        store::lots::give_back(conn, &moves).await?;
         store::holds::resolve(conn, hold_id, HoldStatus::Expired, 0, now).await?;
         let mut entry = Entry::new(
             customer_id,
@@ -85,7 +103,7 @@ async fn settle(
             actor,
             now,
         )
-        .with_lots(&moves);
+        .giving_back(&moves);
         entry.hold_id = Some(hold_id);
         entry.reason = "hold expired".into();
         store::accounts::post(conn, &entry).await?;
@@ -122,7 +140,6 @@ async fn repay_debt(conn: &mut PgConnection, customer_id: &str, actor: &str, now
     let Some(taken) = take_earliest_expiring(&lots, points).filter(|_| points > 0) else {
         return Ok(());
     };
-    store::lots::take(conn, &taken).await?;
     let entry = Entry::new(
         customer_id,
         EntryKind::DebtRepaid,
@@ -130,7 +147,7 @@ async fn repay_debt(conn: &mut PgConnection, customer_id: &str, actor: &str, now
         actor,
         now,
     )
-    .with_lots(&taken);
+    .taking(&taken);
     store::accounts::post(conn, &entry).await
 }
 

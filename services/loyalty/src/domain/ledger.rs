@@ -216,6 +216,19 @@ impl LotMovement {
     }
 }
 
+/// What posting an entry does to its lots' remaining points.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LotFlow {
+    /// Nothing: the lots were created, voided, matured or expired by their
+    /// own statement, or the points came out of a hold.
+    #[default]
+    Recorded,
+    /// The points leave the lots (a hold, a spend, a debit).
+    Out,
+    /// The points go back into the lots (a release).
+    In,
+}
+
 /// One immutable ledger entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
@@ -230,6 +243,8 @@ pub struct Entry {
     pub actor: String,
     pub at: DateTime<Utc>,
     pub lots: Vec<LotMovement>,
+    /// Not stored: how posting moves the lots' points.
+    pub flow: LotFlow,
 }
 
 impl Entry {
@@ -245,11 +260,27 @@ impl Entry {
             actor: actor.to_owned(),
             at,
             lots: Vec::new(),
+            flow: LotFlow::Recorded,
         }
     }
 
+    /// The lots the entry touched, already changed by their own statement.
     pub fn with_lots(mut self, moves: &[(LotId, i64)]) -> Entry {
         self.lots = LotMovement::of(moves);
+        self
+    }
+
+    /// Takes the points out of these lots as the entry is posted.
+    pub fn taking(mut self, moves: &[(LotId, i64)]) -> Entry {
+        self.lots = LotMovement::of(moves);
+        self.flow = LotFlow::Out;
+        self
+    }
+
+    /// Gives the points back to these lots as the entry is posted.
+    pub fn giving_back(mut self, moves: &[(LotId, i64)]) -> Entry {
+        self.lots = LotMovement::of(moves);
+        self.flow = LotFlow::In;
         self
     }
 }

@@ -12,7 +12,7 @@ pub mod tier;
 
 pub use error::LoyaltyError;
 pub use hold::{Capture, Hold, HoldStatus};
-pub use ledger::{Account, Changes, Entry, EntryKind, Lot, LotMovement, TierStatus, take_earliest_expiring};
+pub use ledger::{Account, Changes, Entry, EntryKind, Lot, LotFlow, LotMovement, TierStatus, take_earliest_expiring};
 pub use program::{CurrencyRate, Program};
 pub use reversal::{OrderLot, Reversal, reverse};
 pub use tier::{Standing, Tier};

@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::program::{TIERS_JSON, TierRow};
 use super::{MovedRow, parse};
 use crate::domain::{
-    Account, Changes, EXPIRING_SOON_DAYS, Entry, EntryId, EntryKind, HoldId, LotId, LotMovement, LoyaltyError,
+    Account, Changes, EXPIRING_SOON_DAYS, Entry, EntryId, EntryKind, HoldId, LotFlow, LotId, LotMovement, LoyaltyError,
     Standing, Tier, TierStatus,
 };
 
@@ -28,31 +28,72 @@ pub struct Locked {
     pub debt: i64,
     pub due: bool,
     pub standing: Standing,
+    /// The program's version, so a cached program can be used.
+    pub program_version: i32,
 }
 
 /// Locks the customer's account, creating it on first use, in one
 /// statement.
 pub async fn lock(conn: &mut PgConnection, customer_id: &str, now: DateTime<Utc>) -> Result<Locked, Error> {
-    let (debt, tier, below_since, due): (i64, Option<String>, Option<DateTime<Utc>>, bool) = sqlx::query_as(
+    let row: LockedRow = sqlx::query_as(
         "INSERT INTO loyalty.accounts (customer_id, created_at, updated_at) VALUES ($1, $2, $2)
          ON CONFLICT (customer_id) DO UPDATE SET customer_id = EXCLUDED.customer_id
-         RETURNING debt, tier, tier_below_since,
+         RETURNING customer_id, debt, tier, tier_below_since,
+             (SELECT version FROM loyalty.program) AS program_version,
              EXISTS (SELECT 1 FROM loyalty.holds
                      WHERE customer_id = $1 AND status = 'held' AND expires_at <= $2)
              OR EXISTS (SELECT 1 FROM loyalty.lots
                         WHERE customer_id = $1 AND state = 'pending' AND matures_at <= $2)
              OR EXISTS (SELECT 1 FROM loyalty.lots
-                        WHERE customer_id = $1 AND state = 'available' AND remaining > 0 AND expires_at <= $2)",
+                        WHERE customer_id = $1 AND state = 'available' AND remaining > 0 AND expires_at <= $2)
+             AS due",
     )
     .bind(customer_id)
     .bind(now)
     .fetch_one(&mut *conn)
     .await?;
-    Ok(Locked {
-        debt,
-        due,
-        standing: Standing { tier, below_since },
-    })
+    Ok(row.into())
+}
+
+#[derive(sqlx::FromRow)]
+struct LockedRow {
+    customer_id: String,
+    debt: i64,
+    tier: Option<String>,
+    tier_below_since: Option<DateTime<Utc>>,
+    program_version: i32,
+    due: bool,
+}
+
+impl From<LockedRow> for Locked {
+    fn from(r: LockedRow) -> Locked {
+        Locked {
+            debt: r.debt,
+            due: r.due,
+            standing: Standing {
+                tier: r.tier,
+                below_since: r.tier_below_since,
+            },
+            program_version: r.program_version,
+        }
+    }
+}
+
+/// Locks the account a hold belongs to, in one statement: its customer and
+/// the lock, or `None` for an unknown hold. What fell due is not read: a
+/// capture or release settles nothing.
+pub async fn lock_by_hold(conn: &mut PgConnection, hold_id: HoldId) -> Result<Option<(String, Locked)>, Error> {
+    let row: Option<LockedRow> = sqlx::query_as(
+        "SELECT a.customer_id, a.debt, a.tier, a.tier_below_since,
+             (SELECT version FROM loyalty.program) AS program_version, false AS due
+         FROM loyalty.accounts a
+         WHERE a.customer_id = (SELECT customer_id FROM loyalty.holds WHERE hold_id = $1)
+         FOR UPDATE OF a",
+    )
+    .bind(hold_id.as_uuid())
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.map(|r| (r.customer_id.clone(), r.into())))
 }
 
 /// Locks an existing account unless another transaction holds it: the
@@ -180,8 +221,9 @@ struct TiersRow {
     tier_grace_days: i32,
 }
 
-/// Writes an entry with the lots it moved and moves the account's balances
-/// by its changes, in one statement. The account must exist (and be locked).
+/// Writes an entry with the lots it moved, moves those lots' points as its
+/// flow says, and moves the account's balances by its changes, in one
+/// statement. The account must exist (and be locked).
 pub async fn post(conn: &mut PgConnection, e: &Entry) -> Result<(), Error> {
     let lot_ids: Vec<Uuid> = e.lots.iter().map(|l| l.lot_id.as_uuid()).collect();
     let points: Vec<i64> = e.lots.iter().map(|l| l.points).collect();
@@ -193,7 +235,11 @@ pub async fn post(conn: &mut PgConnection, e: &Entry) -> Result<(), Error> {
              VALUES ($1, $2, $3, $4, $5, $6, $7, $13, $8, $9, $10, $11, $12)),
          moved AS (
              INSERT INTO loyalty.entry_lots (entry_id, lot_id, points)
-             SELECT $1, m.lot_id, m.points FROM UNNEST($14::uuid[], $15::bigint[]) AS m (lot_id, points))
+             SELECT $1, m.lot_id, m.points FROM UNNEST($14::uuid[], $15::bigint[]) AS m (lot_id, points)),
+         flowed AS (
+             UPDATE loyalty.lots l SET remaining = l.remaining - $16 * m.points
+             FROM UNNEST($14::uuid[], $15::bigint[]) AS m (lot_id, points)
+             WHERE l.lot_id = m.lot_id AND $16 <> 0)
          UPDATE loyalty.accounts
          SET available = available + $4, pending = pending + $5, held = held + $6, debt = debt + $7,
              lifetime_earned = lifetime_earned + $13, updated_at = $12
@@ -214,6 +260,11 @@ pub async fn post(conn: &mut PgConnection, e: &Entry) -> Result<(), Error> {
     .bind(c.lifetime)
     .bind(lot_ids)
     .bind(points)
+    .bind(match e.flow {
+        LotFlow::Recorded => 0i64,
+        LotFlow::Out => 1,
+        LotFlow::In => -1,
+    })
     .execute(&mut *conn)
     .await?
     .rows_affected();
@@ -275,6 +326,7 @@ fn entry(r: EntryRow) -> Result<Entry, LoyaltyError> {
                 expires_at,
             })
             .collect(),
+        flow: LotFlow::Recorded,
     })
 }
 

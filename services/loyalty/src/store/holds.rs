@@ -51,17 +51,6 @@ struct HoldRow {
     lots: sqlx::types::Json<Vec<LotRow>>,
 }
 
-/// The customer a hold belongs to, without a lock: the caller locks that
-/// account, then reads the hold with [`get`].
-pub async fn owner(conn: &mut PgConnection, hold_id: HoldId) -> Result<Option<String>, Error> {
-    Ok(
-        sqlx::query_scalar("SELECT customer_id FROM loyalty.holds WHERE hold_id = $1")
-            .bind(hold_id.as_uuid())
-            .fetch_optional(&mut *conn)
-            .await?,
-    )
-}
-
 /// A hold with the points it reserved per lot (as [`Lot`]s of those
 /// points), in one statement.
 pub async fn get(conn: &mut PgConnection, hold_id: HoldId) -> Result<Option<(Hold, Vec<Lot>)>, Error> {

@@ -175,31 +175,6 @@ pub async fn spendable_total(conn: &mut PgConnection, customer_id: &str, now: Da
     .await?)
 }
 
-/// Takes points out of lots (negative: gives them back).
-pub async fn take(conn: &mut PgConnection, moves: &[(LotId, i64)]) -> Result<(), Error> {
-    if moves.is_empty() {
-        return Ok(());
-    }
-    let ids: Vec<Uuid> = moves.iter().map(|(id, _)| id.as_uuid()).collect();
-    let points: Vec<i64> = moves.iter().map(|(_, p)| *p).collect();
-    sqlx::query(
-        "UPDATE loyalty.lots l SET remaining = l.remaining - m.points
-         FROM UNNEST($1::uuid[], $2::bigint[]) AS m (lot_id, points)
-         WHERE l.lot_id = m.lot_id",
-    )
-    .bind(ids)
-    .bind(points)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
-
-/// Gives points back to lots.
-pub async fn give_back(conn: &mut PgConnection, moves: &[(LotId, i64)]) -> Result<(), Error> {
-    let negated: Vec<(LotId, i64)> = moves.iter().map(|(id, p)| (*id, -p)).collect();
-    take(conn, &negated).await
-}
-
 /// Makes the customer's pending lots due by `now` available; they expire
 /// `expiry_months` after they matured (never when 0), counted in UTC like
 /// every other date here (month ends clamp: 31 January + 1 month is 28 or
