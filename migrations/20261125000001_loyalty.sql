@@ -166,6 +166,38 @@ CREATE TABLE loyalty.entry_lots (
 );
 CREATE INDEX entry_lots_lot_idx ON loyalty.entry_lots (lot_id);
 
+-- The rewards catalogue. A coupon reward hands out codes from its pool.
+CREATE TABLE loyalty.rewards (
+    reward_id          text          PRIMARY KEY,
+    name               text          NOT NULL,
+    kind               text          NOT NULL CHECK (kind IN ('coupon_code', 'free_shipping', 'fixed_discount')),
+    points_cost        bigint        NOT NULL CHECK (points_cost > 0),
+    discount_amount    numeric(20,4) CHECK (discount_amount > 0),
+    discount_currency  text          CHECK (discount_currency ~ '^[A-Z]{3}$'),
+    active             boolean       NOT NULL,
+    updated_at         timestamptz   NOT NULL,
+    CHECK ((kind = 'fixed_discount') = (discount_amount IS NOT NULL AND discount_currency IS NOT NULL))
+);
+
+CREATE TABLE loyalty.reward_redemptions (
+    redemption_id  uuid        PRIMARY KEY,
+    reward_id      text        NOT NULL REFERENCES loyalty.rewards (reward_id),
+    customer_id    text        NOT NULL REFERENCES loyalty.accounts (customer_id),
+    points         bigint      NOT NULL CHECK (points > 0),
+    code           text,
+    entry_id       uuid        NOT NULL REFERENCES loyalty.entries (entry_id),
+    at             timestamptz NOT NULL
+);
+
+-- A code goes to one redemption at most (the unique key), whatever races.
+CREATE TABLE loyalty.reward_codes (
+    reward_id      text NOT NULL REFERENCES loyalty.rewards (reward_id),
+    code           text NOT NULL,
+    redemption_id  uuid UNIQUE REFERENCES loyalty.reward_redemptions (redemption_id) DEFERRABLE INITIALLY DEFERRED,
+    PRIMARY KEY (reward_id, code)
+);
+CREATE INDEX reward_codes_free_idx ON loyalty.reward_codes (reward_id, code) WHERE redemption_id IS NULL;
+
 -- Refunds whose points were taken back: a refund's event applies once.
 CREATE TABLE loyalty.refunds (
     refund_id    text        PRIMARY KEY,

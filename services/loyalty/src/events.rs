@@ -55,6 +55,17 @@ pub fn redeemed(e: &Entry, hold: &Hold) -> LoyaltyEvent {
     })
 }
 
+/// Points spent on a reward: a redemption without a hold.
+pub fn reward_redeemed(e: &Entry, reward_id: &str) -> LoyaltyEvent {
+    LoyaltyEvent::Redeemed(pb::PointsRedeemed {
+        customer_id: e.customer_id.clone(),
+        hold_id: String::new(),
+        order_ref: format!("reward:{reward_id}"),
+        points: points(e),
+        entry_id: e.entry_id.to_string(),
+    })
+}
+
 pub fn expired(e: &Entry) -> LoyaltyEvent {
     LoyaltyEvent::Expired(pb::PointsExpired {
         customer_id: e.customer_id.clone(),

@@ -69,6 +69,36 @@ async fn call(client: &mut Loyalty, rpc: &str) -> Result<(), tonic::Status> {
             })
             .await
             .map(drop),
+        "ListRewards" => client.list_rewards(ListRewardsRequest {}).await.map(drop),
+        "UpsertReward" => client
+            .upsert_reward(UpsertRewardRequest {
+                reward: Some(Reward {
+                    reward_id: "r".into(),
+                    name: "r".into(),
+                    kind: RewardKind::FreeShipping as i32,
+                    points_cost: 1,
+                    discount: None,
+                    active: true,
+                    codes_left: 0,
+                }),
+            })
+            .await
+            .map(drop),
+        "AddRewardCodes" => client
+            .add_reward_codes(AddRewardCodesRequest {
+                reward_id: "none".into(),
+                codes: vec!["C".into()],
+            })
+            .await
+            .map(drop),
+        "RedeemReward" => client
+            .redeem_reward(RedeemRewardRequest {
+                customer_id: customer,
+                reward_id: "none".into(),
+                request_id: id,
+            })
+            .await
+            .map(drop),
         other => panic!("no call for {other}"),
     }
 }
@@ -89,6 +119,10 @@ async fn every_role_against_every_rpc() {
         ("RedeemPoints", &[Service]),
         ("GrantPoints", &[Agent, Admin]),
         ("AdjustPoints", &[Admin]),
+        ("ListRewards", &[Customer, Service, Agent, Admin]),
+        ("UpsertReward", &[Admin]),
+        ("AddRewardCodes", &[Admin]),
+        ("RedeemReward", &[Customer, Service, Agent]),
     ];
     let table: Vec<&str> = aftercare_loyalty::grpc::ROLES.iter().map(|(rpc, _)| *rpc).collect();
     assert_eq!(

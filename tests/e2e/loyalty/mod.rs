@@ -8,6 +8,7 @@ mod earning;
 mod expiry;
 mod races;
 mod reversal;
+mod rewards;
 mod sequences;
 mod tiers;
 

@@ -6,12 +6,14 @@
 //! - [`checkout`] — quote, hold, capture, release, redeem;
 //! - [`accounts`] — the account, its ledger, grants and adjustments, the program;
 //! - [`earning`] — points from order events;
-//! - [`jobs`] — maturing, expiring, and releasing holds past their time.
+//! - [`jobs`] — maturing, expiring, and releasing holds past their time;
+//! - [`rewards`] — the rewards catalogue and redemptions.
 
 pub mod accounts;
 pub mod checkout;
 pub mod earning;
 pub mod jobs;
+pub mod rewards;
 
 use std::sync::{Arc, Mutex};
 

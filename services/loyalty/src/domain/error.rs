@@ -27,6 +27,12 @@ pub enum LoyaltyError {
     GrantOverLimit { limit: i64 },
     #[error("no earn rate or point value for currency {0}")]
     CurrencyNotInProgram(String),
+    #[error("reward {0:?} not found")]
+    RewardNotFound(String),
+    #[error("reward {0:?} has no code pool")]
+    NotACouponReward(String),
+    #[error("reward {0:?} is out of stock")]
+    RewardOutOfStock(String),
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
 }

@@ -8,6 +8,7 @@ pub mod hold;
 pub mod ledger;
 pub mod program;
 pub mod reversal;
+pub mod reward;
 pub mod tier;
 
 pub use error::LoyaltyError;
@@ -15,6 +16,7 @@ pub use hold::{Capture, Hold, HoldStatus};
 pub use ledger::{Account, Changes, Entry, EntryKind, Lot, LotFlow, LotMovement, TierStatus, take_earliest_expiring};
 pub use program::{CurrencyRate, Program};
 pub use reversal::{OrderLot, Reversal, reverse};
+pub use reward::{Reward, RewardKind};
 pub use tier::{Standing, Tier};
 
 aftercare_kernel::uuid_id!(

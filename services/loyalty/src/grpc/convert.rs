@@ -4,7 +4,8 @@ use aftercare_platform::wire::{money, timestamp};
 use aftercare_proto::loyalty as pb;
 
 use crate::app::checkout::Quote;
-use crate::domain::{Account, Entry, EntryKind, Hold, HoldStatus, Program, Tier};
+use crate::domain::{Account, Entry, EntryKind, Hold, HoldStatus, Program, Reward, RewardKind, Tier};
+use crate::store::rewards::Redemption;
 
 pub fn program(p: &Program) -> pb::Program {
     pb::Program {
@@ -135,5 +136,33 @@ pub fn quote(q: &Quote) -> pb::RedemptionQuote {
         value: Some(money(q.value)),
         available: q.available,
         min_redeem_points: q.min_redeem_points,
+    }
+}
+
+pub fn reward(r: &Reward) -> pb::Reward {
+    let kind = match r.kind {
+        RewardKind::CouponCode => pb::RewardKind::CouponCode,
+        RewardKind::FreeShipping => pb::RewardKind::FreeShipping,
+        RewardKind::FixedDiscount => pb::RewardKind::FixedDiscount,
+    };
+    pb::Reward {
+        reward_id: r.reward_id.clone(),
+        name: r.name.clone(),
+        kind: kind as i32,
+        points_cost: r.points_cost,
+        discount: r.discount.map(money),
+        active: r.active,
+        codes_left: r.codes_left,
+    }
+}
+
+pub fn redemption(r: &Redemption) -> pb::RewardRedemption {
+    pb::RewardRedemption {
+        redemption_id: r.redemption_id.to_string(),
+        reward_id: r.reward_id.clone(),
+        customer_id: r.customer_id.clone(),
+        points: r.points,
+        code: r.code.clone().unwrap_or_default(),
+        at: Some(timestamp(r.at)),
     }
 }

@@ -10,7 +10,11 @@ impl From<LoyaltyError> for Error {
         let message = e.to_string();
         match e {
             LoyaltyError::Invalid(invalid) => invalid.into(),
-            LoyaltyError::HoldNotFound(_) | LoyaltyError::EntryNotFound => Error::NotFound(message),
+            LoyaltyError::HoldNotFound(_) | LoyaltyError::EntryNotFound | LoyaltyError::RewardNotFound(_) => {
+                Error::NotFound(message)
+            }
+            LoyaltyError::NotACouponReward(_) => Error::precondition("NOT_A_COUPON_REWARD", message),
+            LoyaltyError::RewardOutOfStock(_) => Error::precondition("REWARD_OUT_OF_STOCK", message),
             LoyaltyError::InsufficientPoints { available, requested } => {
                 Error::precondition("INSUFFICIENT_POINTS", message)
                     .with_metadata("available", available.to_string())

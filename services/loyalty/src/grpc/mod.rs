@@ -31,6 +31,13 @@ pub const ROLES: RoleTable = &[
     ("RedeemPoints", &[Role::Service]),
     ("GrantPoints", &[Role::Agent, Role::Admin]),
     ("AdjustPoints", &[Role::Admin]),
+    (
+        "ListRewards",
+        &[Role::Customer, Role::Service, Role::Agent, Role::Admin],
+    ),
+    ("UpsertReward", &[Role::Admin]),
+    ("AddRewardCodes", &[Role::Admin]),
+    ("RedeemReward", &[Role::Customer, Role::Service, Role::Agent]),
 ];
 
 pub const SERVICE_NAME: &str = pb::loyalty_service_server::SERVICE_NAME;
@@ -151,5 +158,56 @@ impl LoyaltyService for LoyaltyGrpc {
         let r = request.get_ref();
         let credit = parse::credit(&r.customer_id, r.points, &r.reason, &r.request_id, true)?;
         Ok(Response::new(convert::entry(&self.app.adjust(&caller, credit).await?)))
+    }
+
+    async fn list_rewards(
+        &self,
+        request: Request<pb::ListRewardsRequest>,
+    ) -> Result<Response<pb::ListRewardsResponse>, Status> {
+        let caller = caller(&request)?;
+        let rewards = self.app.rewards(&caller).await?;
+        Ok(Response::new(pb::ListRewardsResponse {
+            rewards: rewards.iter().map(convert::reward).collect(),
+        }))
+    }
+
+    async fn upsert_reward(&self, request: Request<pb::UpsertRewardRequest>) -> Result<Response<pb::Reward>, Status> {
+        caller(&request)?;
+        let reward = parse::reward(request.get_ref().reward.as_ref())?;
+        Ok(Response::new(convert::reward(&self.app.upsert_reward(reward).await?)))
+    }
+
+    async fn add_reward_codes(
+        &self,
+        request: Request<pb::AddRewardCodesRequest>,
+    ) -> Result<Response<pb::AddRewardCodesResponse>, Status> {
+        caller(&request)?;
+        let req = request.get_ref();
+        let mut v = Violations::new();
+        aftercare_kernel::validate::id(&mut v, "reward_id", &req.reward_id, crate::domain::MAX_ID_LEN);
+        v.finish().map_err(Error::from)?;
+        let (added, reward) = self.app.add_reward_codes(&req.reward_id, &req.codes).await?;
+        Ok(Response::new(pb::AddRewardCodesResponse {
+            added: added as i64,
+            reward: Some(convert::reward(&reward)),
+        }))
+    }
+
+    async fn redeem_reward(
+        &self,
+        request: Request<pb::RedeemRewardRequest>,
+    ) -> Result<Response<pb::RewardRedemption>, Status> {
+        let caller = caller(&request)?;
+        let req = request.get_ref();
+        let mut v = Violations::new();
+        parse::customer(&mut v, &req.customer_id);
+        aftercare_kernel::validate::id(&mut v, "reward_id", &req.reward_id, crate::domain::MAX_ID_LEN);
+        aftercare_kernel::validate::id(&mut v, "request_id", &req.request_id, crate::domain::MAX_ID_LEN);
+        v.finish().map_err(Error::from)?;
+        let redemption = self
+            .app
+            .redeem_reward(&caller, &req.customer_id, &req.reward_id, &req.request_id)
+            .await?;
+        Ok(Response::new(convert::redemption(&redemption)))
     }
 }

@@ -9,7 +9,8 @@ use aftercare_proto::loyalty as pb;
 use crate::app::accounts::Credit;
 use crate::app::checkout::Reserve;
 use crate::domain::{
-    CurrencyRate, HoldId, MAX_HOLD_TTL_SECONDS, MAX_ID_LEN, MAX_POINTS, MAX_REASON_LEN, Program, Tier,
+    CurrencyRate, HoldId, MAX_HOLD_TTL_SECONDS, MAX_ID_LEN, MAX_POINTS, MAX_REASON_LEN, Program, Reward, RewardKind,
+    Tier,
 };
 
 pub fn customer(v: &mut Violations, value: &str) {
@@ -197,4 +198,42 @@ pub fn program(p: Option<&pb::Program>) -> Result<Program, Error> {
     }
     v.finish()?;
     Ok(program)
+}
+
+/// An admin's reward; the kind must be named, a fixed discount's amount is
+/// parsed in its own currency. The domain's checks run in the app.
+pub fn reward(r: Option<&pb::Reward>) -> Result<Reward, Error> {
+    let Some(r) = r else {
+        return Err(Error::invalid("reward", "is required"));
+    };
+    let mut v = Violations::new();
+    let kind = match pb::RewardKind::try_from(r.kind) {
+        Ok(pb::RewardKind::CouponCode) => Some(RewardKind::CouponCode),
+        Ok(pb::RewardKind::FreeShipping) => Some(RewardKind::FreeShipping),
+        Ok(pb::RewardKind::FixedDiscount) => Some(RewardKind::FixedDiscount),
+        _ => {
+            v.add("reward.kind", "is required");
+            None
+        }
+    };
+    let discount = match r.discount.as_ref().map(parse_money) {
+        None => None,
+        Some(Ok(m)) => Some(m),
+        Some(Err(e)) => {
+            v.add("reward.discount", e.to_string());
+            None
+        }
+    };
+    let reward = Reward {
+        reward_id: r.reward_id.clone(),
+        name: r.name.clone(),
+        kind: kind.unwrap_or(RewardKind::FreeShipping),
+        points_cost: r.points_cost,
+        discount,
+        active: r.active,
+        codes_left: 0,
+    };
+    reward.check(&mut v);
+    v.finish()?;
+    Ok(reward)
 }

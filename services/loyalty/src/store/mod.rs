@@ -5,12 +5,14 @@
 //! - [`accounts`] — account rows (the per-customer lock) and the ledger's
 //!   entries, posted together so balances always equal the ledger;
 //! - [`lots`] — lots: earning, spending, maturing, expiring;
-//! - [`holds`] — holds and the lots they reserved.
+//! - [`holds`] — holds and the lots they reserved;
+//! - [`rewards`] — the rewards catalogue, code pools, redemptions.
 
 pub mod accounts;
 pub mod holds;
 pub mod lots;
 pub mod program;
+pub mod rewards;
 
 use aftercare_kernel::{DateTime, Utc};
 use uuid::Uuid;
