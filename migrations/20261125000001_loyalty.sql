@@ -71,7 +71,7 @@ CREATE INDEX accounts_tier_review_idx ON loyalty.accounts (tier_checked_at) WHER
 CREATE TABLE loyalty.lots (
     lot_id       uuid        PRIMARY KEY,
     customer_id  text        NOT NULL REFERENCES loyalty.accounts (customer_id),
-    source       text        NOT NULL CHECK (source IN ('order', 'grant', 'adjustment')),
+    source       text        NOT NULL CHECK (source IN ('order', 'bonus', 'grant', 'adjustment')),
     order_id     text,
     line_id      text,
     earned       bigint      NOT NULL CHECK (earned > 0),
@@ -89,12 +89,15 @@ CREATE TABLE loyalty.lots (
     -- PointsExpiringSoon was sent for this lot's points.
     expiry_notified boolean  NOT NULL DEFAULT false,
     created_at   timestamptz NOT NULL,
+    CHECK (source <> 'bonus' OR (order_id IS NOT NULL AND line_id IS NOT NULL AND units = 1 AND base IS NULL)),
     CHECK ((source = 'order') = (order_id IS NOT NULL AND line_id IS NOT NULL AND units IS NOT NULL
                                  AND base IS NOT NULL)),
     CHECK (state <> 'pending' OR expires_at IS NULL)
 );
--- One lot per order line: a replayed OrderRecorded earns nothing twice.
-CREATE UNIQUE INDEX lots_order_line_key ON loyalty.lots (order_id, line_id) WHERE order_id IS NOT NULL;
+-- One lot per order line, one campaign bonus per order: a replayed
+-- OrderRecorded earns nothing twice. A bonus lot's line_id is its campaign.
+CREATE UNIQUE INDEX lots_order_line_key ON loyalty.lots (order_id, line_id) WHERE source = 'order';
+CREATE UNIQUE INDEX lots_order_bonus_key ON loyalty.lots (order_id) WHERE source = 'bonus';
 -- Spending order: earliest expiry first (never-expiring last).
 CREATE INDEX lots_spendable_idx ON loyalty.lots (customer_id, expires_at NULLS LAST, created_at)
     WHERE state = 'available' AND remaining > 0;
@@ -165,6 +168,24 @@ CREATE TABLE loyalty.entry_lots (
     PRIMARY KEY (entry_id, lot_id)
 );
 CREATE INDEX entry_lots_lot_idx ON loyalty.entry_lots (lot_id);
+
+-- Campaigns: time-boxed earn multipliers and fixed bonuses, scoped to
+-- categories, SKUs and channels (empty: all).
+CREATE TABLE loyalty.campaigns (
+    campaign_id      text          PRIMARY KEY,
+    name             text          NOT NULL,
+    trigger          text          NOT NULL CHECK (trigger IN ('order', 'first_order')),
+    starts_at        timestamptz   NOT NULL,
+    ends_at          timestamptz   NOT NULL CHECK (ends_at > starts_at),
+    earn_multiplier  numeric(6,3)  NOT NULL CHECK (earn_multiplier >= 1),
+    bonus_points     bigint        NOT NULL CHECK (bonus_points >= 0),
+    categories       text[]        NOT NULL,
+    skus             text[]        NOT NULL,
+    channels         text[]        NOT NULL,
+    active           boolean       NOT NULL,
+    updated_at       timestamptz   NOT NULL
+);
+CREATE INDEX campaigns_running_idx ON loyalty.campaigns (starts_at, ends_at) WHERE active;
 
 -- The rewards catalogue. A coupon reward hands out codes from its pool.
 CREATE TABLE loyalty.rewards (

@@ -4,12 +4,12 @@
 
 use aftercare_kernel::clock::SharedClock;
 use aftercare_platform::outbox::{Event, EventHandler, HandlerFuture, topic};
-use aftercare_platform::wire::{from_timestamp, parse_money};
+use aftercare_platform::wire::{channel_from_proto, from_timestamp, parse_money};
 use aftercare_proto::order_events::{OrderCanceled, OrderDelivered, OrderRecorded};
 use aftercare_proto::return_events::RefundSucceeded;
 use sqlx::PgConnection;
 
-use crate::app::earning::{self, EarningLine};
+use crate::app::earning::{self, EarningLine, EarningOrder};
 
 /// The consumer name; its subscription is also made by the migrations, so
 /// no order event is missed before the service first starts.
@@ -56,15 +56,19 @@ impl OrderEarnings {
                         line_id: required(&l.line_id, "line_id")?.to_owned(),
                         units: l.quantity,
                         paid,
+                        category: l.category.clone(),
+                        sku: l.sku.clone(),
                     })
                 })
                 .collect::<Result<Vec<_>, String>>()?;
-            let placed_at = time(e.placed_at.as_ref(), "placed_at")?;
-            let customer = required(&e.customer_id, "customer_id")?;
-            let order = required(&e.order_id, "order_id")?;
-            let events = earning::order_recorded(tx, customer, order, placed_at, &lines, now)
-                .await
-                .map_err(err)?;
+            let order = EarningOrder {
+                customer_id: required(&e.customer_id, "customer_id")?,
+                order_id: required(&e.order_id, "order_id")?,
+                placed_at: time(e.placed_at.as_ref(), "placed_at")?,
+                channel: channel_from_proto(e.channel),
+                lines,
+            };
+            let events = earning::order_recorded(tx, &order, now).await.map_err(err)?;
             for event in events {
                 event.enqueue(tx, now).await.map_err(err)?;
             }

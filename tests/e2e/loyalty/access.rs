@@ -99,6 +99,21 @@ async fn call(client: &mut Loyalty, rpc: &str) -> Result<(), tonic::Status> {
             })
             .await
             .map(drop),
+        "UpsertCampaign" => client
+            .upsert_campaign(UpsertCampaignRequest {
+                campaign: Some(Campaign {
+                    campaign_id: "c".into(),
+                    name: "c".into(),
+                    trigger: CampaignTrigger::Order as i32,
+                    starts_at: ts(start_time()),
+                    ends_at: ts(start_time() + Duration::days(1)),
+                    earn_multiplier: "2".into(),
+                    ..Default::default()
+                }),
+            })
+            .await
+            .map(drop),
+        "ListCampaigns" => client.list_campaigns(ListCampaignsRequest {}).await.map(drop),
         other => panic!("no call for {other}"),
     }
 }
@@ -123,6 +138,8 @@ async fn every_role_against_every_rpc() {
         ("UpsertReward", &[Admin]),
         ("AddRewardCodes", &[Admin]),
         ("RedeemReward", &[Customer, Service, Agent]),
+        ("UpsertCampaign", &[Admin]),
+        ("ListCampaigns", &[Service, Agent, Admin]),
     ];
     let table: Vec<&str> = aftercare_loyalty::grpc::ROLES.iter().map(|(rpc, _)| *rpc).collect();
     assert_eq!(

@@ -3,6 +3,7 @@
 //! adjustments, roles, bad input. Every test ends by auditing the ledger.
 
 mod access;
+mod campaigns;
 mod checkout;
 mod earning;
 mod expiry;

@@ -6,12 +6,14 @@
 //! (its lot's unique key), a void finds nothing left to void, a refund is
 //! claimed once (its id's key).
 
-use aftercare_kernel::{DateTime, Duration, Money, Utc};
+use aftercare_kernel::channel::Channel;
+use aftercare_kernel::{DateTime, Decimal, Duration, Money, Utc};
 use aftercare_platform::error::Error;
 use sqlx::PgConnection;
 
 use super::{review_tier, settle};
-use crate::domain::tier::multiplied;
+use crate::domain::campaign::{self, CampaignLine};
+use crate::domain::tier::scaled;
 use crate::domain::{Changes, Entry, EntryKind, LotId, reverse};
 use crate::events::{self, LoyaltyEvent};
 use crate::store;
@@ -25,19 +27,35 @@ pub struct EarningLine {
     pub line_id: String,
     pub units: i32,
     pub paid: Money,
+    pub category: String,
+    pub sku: String,
+}
+
+/// An order as earning sees it.
+pub struct EarningOrder<'a> {
+    pub customer_id: &'a str,
+    pub order_id: &'a str,
+    pub placed_at: DateTime<Utc>,
+    pub channel: Option<Channel>,
+    pub lines: Vec<EarningLine>,
 }
 
 /// Creates the order's pending lots, at the multiplier of the customer's
-/// tier before this order, then reviews the tier with the order counted;
-/// the events to write.
+/// tier before this order times the best campaign multiplier of each line,
+/// and the order's best campaign bonus; then reviews the tier with the
+/// order counted. The events to write.
 pub async fn order_recorded(
     conn: &mut PgConnection,
-    customer_id: &str,
-    order_id: &str,
-    placed_at: DateTime<Utc>,
-    lines: &[EarningLine],
+    order: &EarningOrder<'_>,
     now: DateTime<Utc>,
 ) -> Result<Vec<LoyaltyEvent>, Error> {
+    let EarningOrder {
+        customer_id,
+        order_id,
+        placed_at,
+        ..
+    } = *order;
+    let lines = &order.lines;
     let program = store::program::load(conn).await?;
     if lines.iter().all(|l| program.points_for(l.paid) == 0) {
         return Ok(Vec::new());
@@ -49,16 +67,29 @@ pub async fn order_recorded(
         .as_deref()
         .and_then(|n| program.tiers.iter().find(|t| t.name == n))
         .or(program.tiers.first());
+    // Asked before this order's lots exist.
+    let first_order = !store::campaigns::ordered_before(conn, customer_id).await?;
+    let campaigns = store::campaigns::running(conn, placed_at).await?;
+    let scope: Vec<CampaignLine> = lines
+        .iter()
+        .map(|l| CampaignLine {
+            category: l.category.clone(),
+            sku: l.sku.clone(),
+        })
+        .collect();
+    let boost = campaign::boost(&campaigns, placed_at, order.channel, first_order, &scope);
+    let tier_multiplier = tier.map_or(Decimal::ONE, |t| t.earn_multiplier);
     let lots: Vec<NewOrderLot> = lines
         .iter()
-        .map(|l| {
+        .zip(&boost.multipliers)
+        .map(|(l, campaign_multiplier)| {
             let base = program.points_for(l.paid);
             NewOrderLot {
                 lot_id: LotId::new(),
                 line_id: l.line_id.clone(),
                 units: l.units,
                 base,
-                points: multiplied(base, tier),
+                points: scaled(base, tier_multiplier * campaign_multiplier),
             }
         })
         .filter(|l| l.base > 0)
@@ -80,6 +111,24 @@ pub async fn order_recorded(
     entry.order_id = Some(order_id.to_owned());
     store::accounts::post(conn, &entry).await?;
     let mut out = vec![events::earned(&entry)];
+    if let Some((campaign_id, bonus)) = &boost.bonus {
+        let lot =
+            store::lots::insert_bonus_lot(conn, customer_id, order_id, campaign_id, *bonus, matures_at, now).await?;
+        if let Some(lot) = lot {
+            let mut entry = Entry::new(
+                customer_id,
+                EntryKind::Earned,
+                Changes::earned(lot.1),
+                ORDER_EVENTS,
+                now,
+            )
+            .with_lots(&[lot]);
+            entry.order_id = Some(order_id.to_owned());
+            entry.reason = format!("campaign {campaign_id}");
+            store::accounts::post(conn, &entry).await?;
+            out.push(events::earned(&entry));
+        }
+    }
     out.extend(review_tier(conn, customer_id, &program, &locked.standing, now).await?);
     Ok(out)
 }

@@ -1,4 +1,5 @@
-//! The rewards catalogue: admins keep it, customers spend points on it.
+//! The rewards catalogue (admins keep it, customers spend points on it)
+//! and the campaigns admins run.
 //! A redemption takes its points and its code (for a coupon reward) in one
 //! transaction under the account lock; a pool that ran out refuses it
 //! whole, and no code ever goes to two redemptions (each code row is handed
@@ -12,6 +13,7 @@ use uuid::Uuid;
 
 use super::checkout::take;
 use super::{Loyalty, actor, emit_all, repay_debt, settle, visible};
+use crate::domain::campaign::Campaign;
 use crate::domain::reward::check_codes;
 use crate::domain::{Changes, Entry, EntryKind, LoyaltyError, Reward};
 use crate::events;
@@ -137,5 +139,22 @@ impl Loyalty {
         emit_all(&mut uow, &out).await?;
         uow.commit().await?;
         Ok(redemption)
+    }
+}
+
+impl Loyalty {
+    pub async fn upsert_campaign(&self, campaign: Campaign) -> Result<Campaign, Error> {
+        let mut v = Violations::new();
+        campaign.check(&mut v);
+        v.finish()?;
+        let mut uow = self.ctx.begin().await?;
+        let now = uow.now();
+        store::campaigns::upsert(uow.conn(), &campaign, now).await?;
+        uow.commit().await?;
+        Ok(campaign)
+    }
+
+    pub async fn campaigns(&self) -> Result<Vec<Campaign>, Error> {
+        store::campaigns::list(&mut *self.ctx.read().await?).await
     }
 }

@@ -3,6 +3,7 @@
 //! how a hold resolves ([`hold`]), and how refunds take points back
 //! ([`reversal`]).
 
+pub mod campaign;
 pub mod error;
 pub mod hold;
 pub mod ledger;

@@ -70,10 +70,12 @@ pub fn tier_for(tiers: &[Tier], qualifying: i64) -> Option<&Tier> {
 
 /// Points earned on `base` points at `tier`'s multiplier, rounded down.
 pub fn multiplied(base: i64, tier: Option<&Tier>) -> i64 {
-    let Some(tier) = tier else {
-        return base;
-    };
-    let points = (Decimal::from(base) * tier.earn_multiplier).round_dp_with_strategy(0, RoundingStrategy::ToZero);
+    scaled(base, tier.map_or(Decimal::ONE, |t| t.earn_multiplier))
+}
+
+/// `base` points times `factor` (at least 1), rounded down.
+pub fn scaled(base: i64, factor: Decimal) -> i64 {
+    let points = (Decimal::from(base) * factor).round_dp_with_strategy(0, RoundingStrategy::ToZero);
     i64::try_from(points).unwrap_or(MAX_POINTS).clamp(base, MAX_POINTS)
 }
 

@@ -1,9 +1,10 @@
 //! Domain values out, as the contract's messages.
 
-use aftercare_platform::wire::{money, timestamp};
+use aftercare_platform::wire::{channel_to_proto, money, timestamp};
 use aftercare_proto::loyalty as pb;
 
 use crate::app::checkout::Quote;
+use crate::domain::campaign::{Campaign, Trigger};
 use crate::domain::{Account, Entry, EntryKind, Hold, HoldStatus, Program, Reward, RewardKind, Tier};
 use crate::store::rewards::Redemption;
 
@@ -164,5 +165,25 @@ pub fn redemption(r: &Redemption) -> pb::RewardRedemption {
         points: r.points,
         code: r.code.clone().unwrap_or_default(),
         at: Some(timestamp(r.at)),
+    }
+}
+
+pub fn campaign(c: &Campaign) -> pb::Campaign {
+    let trigger = match c.trigger {
+        Trigger::Order => pb::CampaignTrigger::Order,
+        Trigger::FirstOrder => pb::CampaignTrigger::FirstOrder,
+    };
+    pb::Campaign {
+        campaign_id: c.campaign_id.clone(),
+        name: c.name.clone(),
+        trigger: trigger as i32,
+        starts_at: Some(timestamp(c.starts_at)),
+        ends_at: Some(timestamp(c.ends_at)),
+        earn_multiplier: c.earn_multiplier.normalize().to_string(),
+        bonus_points: c.bonus_points,
+        categories: c.categories.clone(),
+        skus: c.skus.clone(),
+        channels: c.channels.iter().map(|ch| channel_to_proto(*ch)).collect(),
+        active: c.active,
     }
 }

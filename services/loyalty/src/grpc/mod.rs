@@ -38,6 +38,8 @@ pub const ROLES: RoleTable = &[
     ("UpsertReward", &[Role::Admin]),
     ("AddRewardCodes", &[Role::Admin]),
     ("RedeemReward", &[Role::Customer, Role::Service, Role::Agent]),
+    ("UpsertCampaign", &[Role::Admin]),
+    ("ListCampaigns", &[Role::Service, Role::Agent, Role::Admin]),
 ];
 
 pub const SERVICE_NAME: &str = pb::loyalty_service_server::SERVICE_NAME;
@@ -209,5 +211,27 @@ impl LoyaltyService for LoyaltyGrpc {
             .redeem_reward(&caller, &req.customer_id, &req.reward_id, &req.request_id)
             .await?;
         Ok(Response::new(convert::redemption(&redemption)))
+    }
+
+    async fn upsert_campaign(
+        &self,
+        request: Request<pb::UpsertCampaignRequest>,
+    ) -> Result<Response<pb::Campaign>, Status> {
+        caller(&request)?;
+        let campaign = parse::campaign(request.get_ref().campaign.as_ref())?;
+        Ok(Response::new(convert::campaign(
+            &self.app.upsert_campaign(campaign).await?,
+        )))
+    }
+
+    async fn list_campaigns(
+        &self,
+        request: Request<pb::ListCampaignsRequest>,
+    ) -> Result<Response<pb::ListCampaignsResponse>, Status> {
+        caller(&request)?;
+        let campaigns = self.app.campaigns().await?;
+        Ok(Response::new(pb::ListCampaignsResponse {
+            campaigns: campaigns.iter().map(convert::campaign).collect(),
+        }))
     }
 }

@@ -3,11 +3,12 @@
 
 use aftercare_kernel::{Currency, Decimal, Money, Violations, validate};
 use aftercare_platform::error::Error;
-use aftercare_platform::wire::parse_money;
+use aftercare_platform::wire::{channel_from_proto, from_timestamp, parse_money};
 use aftercare_proto::loyalty as pb;
 
 use crate::app::accounts::Credit;
 use crate::app::checkout::Reserve;
+use crate::domain::campaign::{Campaign, Trigger};
 use crate::domain::{
     CurrencyRate, HoldId, MAX_HOLD_TTL_SECONDS, MAX_ID_LEN, MAX_POINTS, MAX_REASON_LEN, Program, Reward, RewardKind,
     Tier,
@@ -236,4 +237,56 @@ pub fn reward(r: Option<&pb::Reward>) -> Result<Reward, Error> {
     reward.check(&mut v);
     v.finish()?;
     Ok(reward)
+}
+
+/// An admin's campaign, every field checked at once.
+pub fn campaign(c: Option<&pb::Campaign>) -> Result<Campaign, Error> {
+    let Some(c) = c else {
+        return Err(Error::invalid("campaign", "is required"));
+    };
+    let mut v = Violations::new();
+    let trigger = match pb::CampaignTrigger::try_from(c.trigger) {
+        Ok(pb::CampaignTrigger::Order) => Trigger::Order,
+        Ok(pb::CampaignTrigger::FirstOrder) => Trigger::FirstOrder,
+        _ => {
+            v.add("campaign.trigger", "is required");
+            Trigger::Order
+        }
+    };
+    let mut time = |field: &str, ts: Option<&prost_types::Timestamp>| {
+        ts.and_then(from_timestamp).unwrap_or_else(|| {
+            v.add(format!("campaign.{field}"), "is required (a valid instant)");
+            aftercare_kernel::DateTime::UNIX_EPOCH
+        })
+    };
+    let starts_at = time("starts_at", c.starts_at.as_ref());
+    let ends_at = time("ends_at", c.ends_at.as_ref());
+    let earn_multiplier = if c.earn_multiplier.is_empty() {
+        Decimal::ONE
+    } else {
+        decimal(&mut v, "campaign.earn_multiplier".into(), &c.earn_multiplier).unwrap_or(Decimal::ONE)
+    };
+    let mut channels = Vec::with_capacity(c.channels.len());
+    for (i, ch) in c.channels.iter().enumerate() {
+        match channel_from_proto(*ch) {
+            Some(ch) => channels.push(ch),
+            None => v.add(format!("campaign.channels[{i}]"), "is not a channel"),
+        }
+    }
+    let campaign = Campaign {
+        campaign_id: c.campaign_id.clone(),
+        name: c.name.clone(),
+        trigger,
+        starts_at,
+        ends_at,
+        earn_multiplier,
+        bonus_points: c.bonus_points,
+        categories: c.categories.clone(),
+        skus: c.skus.clone(),
+        channels,
+        active: c.active,
+    };
+    campaign.check(&mut v);
+    v.finish()?;
+    Ok(campaign)
 }

@@ -43,7 +43,7 @@ pub async fn insert_order_lots(
          SELECT l.lot_id, $1, 'order', $2, l.line_id, l.units, l.base, l.points, l.points, 'pending', $6, $7
          FROM UNNEST($3::uuid[], $4::text[], $5::bigint[], $8::int[], $9::bigint[]) AS l (lot_id, line_id, points,
              units, base)
-         ON CONFLICT (order_id, line_id) WHERE order_id IS NOT NULL DO NOTHING
+         ON CONFLICT (order_id, line_id) WHERE source = 'order' DO NOTHING
          RETURNING lot_id, earned",
     )
     .bind(customer_id)
@@ -86,7 +86,8 @@ pub async fn insert_credit(
     Ok(())
 }
 
-/// Moves the maturity of an order's still-pending lots of `line_ids`.
+/// Moves the maturity of an order's still-pending lots of `line_ids`, and
+/// of its campaign bonus (which matures with the first delivery).
 pub async fn set_maturity(
     conn: &mut PgConnection,
     customer_id: &str,
@@ -96,7 +97,8 @@ pub async fn set_maturity(
 ) -> Result<(), Error> {
     sqlx::query(
         "UPDATE loyalty.lots SET matures_at = $3
-         WHERE order_id = $1 AND line_id = ANY ($2) AND state = 'pending' AND customer_id = $4",
+         WHERE order_id = $1 AND state = 'pending' AND customer_id = $4
+           AND (line_id = ANY ($2) OR source = 'bonus')",
     )
     .bind(order_id)
     .bind(line_ids)
@@ -378,4 +380,34 @@ pub async fn link_refund(conn: &mut PgConnection, refund_id: &str, entry_id: Ent
         .execute(&mut *conn)
         .await?;
     Ok(())
+}
+
+/// Creates an order's campaign bonus lot, once per order: the points, or
+/// `None` when the order has one already.
+pub async fn insert_bonus_lot(
+    conn: &mut PgConnection,
+    customer_id: &str,
+    order_id: &str,
+    campaign_id: &str,
+    points: i64,
+    matures_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<Option<(LotId, i64)>, Error> {
+    let row: Option<(Uuid, i64)> = sqlx::query_as(
+        "INSERT INTO loyalty.lots (lot_id, customer_id, source, order_id, line_id, units, earned, remaining, state,
+             matures_at, created_at)
+         VALUES ($1, $2, 'bonus', $3, $4, 1, $5, $5, 'pending', $6, $7)
+         ON CONFLICT (order_id) WHERE source = 'bonus' DO NOTHING
+         RETURNING lot_id, earned",
+    )
+    .bind(LotId::new().as_uuid())
+    .bind(customer_id)
+    .bind(order_id)
+    .bind(campaign_id)
+    .bind(points)
+    .bind(matures_at)
+    .bind(now)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.map(|(id, p)| (LotId::from_uuid(id), p)))
 }

@@ -4,11 +4,13 @@
 //! - [`program`] — the program and its currency rates;
 //! - [`accounts`] — account rows (the per-customer lock) and the ledger's
 //!   entries, posted together so balances always equal the ledger;
+//! - [`campaigns`] — campaigns and whether an order is a customer's first;
 //! - [`lots`] — lots: earning, spending, maturing, expiring;
 //! - [`holds`] — holds and the lots they reserved;
 //! - [`rewards`] — the rewards catalogue, code pools, redemptions.
 
 pub mod accounts;
+pub mod campaigns;
 pub mod holds;
 pub mod lots;
 pub mod program;
