@@ -62,8 +62,11 @@ CREATE TABLE loyalty.accounts (
     created_at       timestamptz NOT NULL,
     updated_at       timestamptz NOT NULL
 );
--- Accounts above the lowest tier, for the job's daily review.
+-- Accounts above the lowest tier, for the job's daily review; accounts not
+-- reviewed yet; accounts in a grace period.
 CREATE INDEX accounts_tier_review_idx ON loyalty.accounts (tier_checked_at) WHERE tier IS NOT NULL;
+CREATE INDEX accounts_unreviewed_idx ON loyalty.accounts (customer_id) WHERE tier_checked_at IS NULL;
+CREATE INDEX accounts_grace_idx ON loyalty.accounts (tier_below_since) WHERE tier_below_since IS NOT NULL;
 
 -- Points live in lots. A pending lot waits for `matures_at`; an available
 -- one spends and expires; a closed one is done (voided, or used up).
@@ -207,7 +210,8 @@ CREATE TABLE loyalty.reward_redemptions (
     points         bigint      NOT NULL CHECK (points > 0),
     code           text,
     entry_id       uuid        NOT NULL REFERENCES loyalty.entries (entry_id),
-    at             timestamptz NOT NULL
+    at             timestamptz NOT NULL,
+    UNIQUE (reward_id, code)
 );
 
 -- A code goes to one redemption at most (the unique key), whatever races.
@@ -218,6 +222,9 @@ CREATE TABLE loyalty.reward_codes (
     PRIMARY KEY (reward_id, code)
 );
 CREATE INDEX reward_codes_free_idx ON loyalty.reward_codes (reward_id, code) WHERE redemption_id IS NULL;
+-- A redemption's code is one of its reward's pool.
+ALTER TABLE loyalty.reward_redemptions
+    ADD FOREIGN KEY (reward_id, code) REFERENCES loyalty.reward_codes (reward_id, code);
 
 -- Refunds whose points were taken back: a refund's event applies once.
 CREATE TABLE loyalty.refunds (

@@ -5,11 +5,13 @@ use aftercare_kernel::{DateTime, Utc};
 use aftercare_platform::error::Error;
 use aftercare_platform::outbox;
 use aftercare_platform::uow::UnitOfWork;
-use aftercare_platform::wire::timestamp;
+use aftercare_platform::wire::{money, timestamp};
 use aftercare_proto::loyalty_events as pb;
 use sqlx::PgConnection;
 
-use crate::domain::{Entry, Hold, Tier};
+use uuid::Uuid;
+
+use crate::domain::{Entry, Hold, Reward, Tier};
 
 /// An event waiting to be written with the change it describes.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,6 +23,7 @@ pub enum LoyaltyEvent {
     Reversed(pb::PointsReversed),
     TierChanged(pb::TierChanged),
     ExpiringSoon(pb::PointsExpiringSoon),
+    RewardRedeemed(pb::RewardRedeemed),
 }
 
 fn points(e: &Entry) -> i64 {
@@ -55,12 +58,14 @@ pub fn redeemed(e: &Entry, hold: &Hold) -> LoyaltyEvent {
     })
 }
 
-/// Points spent on a reward: a redemption without a hold.
-pub fn reward_redeemed(e: &Entry, reward_id: &str) -> LoyaltyEvent {
-    LoyaltyEvent::Redeemed(pb::PointsRedeemed {
+/// Points spent on a reward.
+pub fn reward_redeemed(e: &Entry, reward: &Reward, redemption_id: Uuid) -> LoyaltyEvent {
+    LoyaltyEvent::RewardRedeemed(pb::RewardRedeemed {
         customer_id: e.customer_id.clone(),
-        hold_id: String::new(),
-        order_ref: format!("reward:{reward_id}"),
+        redemption_id: redemption_id.to_string(),
+        reward_id: reward.reward_id.clone(),
+        kind: reward.kind.as_str().to_owned(),
+        discount: reward.discount.map(money),
         points: points(e),
         entry_id: e.entry_id.to_string(),
     })
@@ -115,6 +120,7 @@ impl LoyaltyEvent {
             LoyaltyEvent::Reversed(e) => &e.customer_id,
             LoyaltyEvent::TierChanged(e) => &e.customer_id,
             LoyaltyEvent::ExpiringSoon(e) => &e.customer_id,
+            LoyaltyEvent::RewardRedeemed(e) => &e.customer_id,
         }
     }
 
@@ -129,6 +135,7 @@ impl LoyaltyEvent {
             LoyaltyEvent::Reversed(m) => uow.emit(&customer, m).await,
             LoyaltyEvent::TierChanged(m) => uow.emit(&customer, m).await,
             LoyaltyEvent::ExpiringSoon(m) => uow.emit(&customer, m).await,
+            LoyaltyEvent::RewardRedeemed(m) => uow.emit(&customer, m).await,
         }
     }
 
@@ -144,6 +151,7 @@ impl LoyaltyEvent {
             LoyaltyEvent::Reversed(m) => outbox::enqueue(conn, customer, m, now).await,
             LoyaltyEvent::TierChanged(m) => outbox::enqueue(conn, customer, m, now).await,
             LoyaltyEvent::ExpiringSoon(m) => outbox::enqueue(conn, customer, m, now).await,
+            LoyaltyEvent::RewardRedeemed(m) => outbox::enqueue(conn, customer, m, now).await,
         }
         .map(|_| ())
     }

@@ -114,7 +114,9 @@ async fn ordered(app: &TestApp, order_id: &str, customer: &str, deliver: bool) {
 /// the sums of its entries; available and pending are what the lots have
 /// left, held what open holds reserved; every entry moved exactly its
 /// points through lots (a reversal: all but its debt); every lot holds what
-/// the entries moved in and out of it, and never more than it earned.
+/// the entries moved in and out of it, and never more than it earned; every
+/// reward redemption is its ledger entry, every handed-out code its
+/// redemption's.
 async fn audit(app: &TestApp) {
     let broken = ledger_breaks(app).await;
     assert!(broken.is_empty(), "the ledger does not reconcile: {broken:?}");
@@ -158,7 +160,15 @@ async fn ledger_breaks(app: &TestApp) -> Vec<String> {
                    WHERE m.lot_id = l.lot_id)
             OR l.remaining + (SELECT COALESCE(sum(m.points), 0) FROM loyalty.hold_lots m
                               JOIN loyalty.holds h USING (hold_id)
-                              WHERE m.lot_id = l.lot_id AND h.status = 'held') > l.earned",
+                              WHERE m.lot_id = l.lot_id AND h.status = 'held') > l.earned
+         UNION ALL
+         SELECT 'redemption ' || r.redemption_id FROM loyalty.reward_redemptions r
+         JOIN loyalty.entries e USING (entry_id)
+         WHERE e.available_change <> -r.points OR e.customer_id <> r.customer_id OR e.kind <> 'redeemed'
+         UNION ALL
+         SELECT 'code ' || c.code FROM loyalty.reward_codes c
+         LEFT JOIN loyalty.reward_redemptions r ON r.redemption_id = c.redemption_id
+         WHERE c.redemption_id IS NOT NULL AND (r.code IS DISTINCT FROM c.code OR r.reward_id <> c.reward_id)",
     )
     .fetch_all(&app.pool)
     .await

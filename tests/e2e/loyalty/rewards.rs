@@ -226,4 +226,14 @@ async fn bad_rewards_and_codes_are_refused_field_by_field() {
         .unwrap_err();
     assert_eq!(violated_fields(&codes), ["codes[1]", "codes[2]"]);
     assert_eq!(app.count("SELECT count(*) FROM loyalty.reward_codes").await, 0);
+    let changed = admin(&app)
+        .upsert_reward(UpsertRewardRequest {
+            reward: Some(Reward {
+                kind: RewardKind::FreeShipping as i32,
+                ..coupon("coffee", 100)
+            }),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&changed), "REWARD_KIND_FIXED");
 }

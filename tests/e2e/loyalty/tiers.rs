@@ -147,3 +147,68 @@ async fn tiers_are_checked_when_the_program_changes() {
     ordered(&app, "o-1", CUSTOMER, true).await;
     assert_eq!(account(&app, CUSTOMER).await.tier.unwrap().tier.unwrap().name, "Silver");
 }
+
+#[tokio::test]
+async fn a_canceled_or_refunded_order_takes_its_tier_back_at_once() {
+    let app = TestApp::spawn().await;
+    for i in 1..=3 {
+        ordered(&app, &format!("o-{i}"), CUSTOMER, true).await;
+    }
+    // Gold-ish abuse: order, get the tier, cancel before shipping.
+    ordered(&app, "o-4", CUSTOMER, false).await;
+    assert_eq!(account(&app, CUSTOMER).await.tier.unwrap().tier.unwrap().name, "Silver");
+    app.storefront()
+        .cancel_order(CancelOrderRequest {
+            order_id: "o-4".into(),
+            reason: "r".into(),
+        })
+        .await
+        .unwrap();
+    app.settle().await;
+    let status = account(&app, CUSTOMER).await.tier.unwrap();
+    assert_eq!(
+        (status.tier.unwrap().name.as_str(), status.downgrade_at),
+        ("Bronze", None),
+        "no grace for it"
+    );
+    assert_eq!(
+        tier_changes(&app).await,
+        [
+            ("Bronze".to_owned(), "Silver".to_owned()),
+            ("Silver".to_owned(), "Bronze".to_owned())
+        ]
+    );
+    audit(&app).await;
+}
+
+#[tokio::test]
+async fn a_lower_threshold_moves_customers_up_and_no_tiers_clears_them() {
+    let app = TestApp::spawn().await;
+    ordered(&app, "o-1", CUSTOMER, true).await;
+    let mut program = admin(&app)
+        .get_program(GetProgramRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    program.tiers[1].min_qualifying_points = 300;
+    admin(&app)
+        .update_program(UpdateProgramRequest {
+            program: Some(program.clone()),
+        })
+        .await
+        .unwrap();
+    app.run_jobs().await;
+    assert_eq!(account(&app, CUSTOMER).await.tier.unwrap().tier.unwrap().name, "Silver");
+    program.tiers.clear();
+    admin(&app)
+        .update_program(UpdateProgramRequest { program: Some(program) })
+        .await
+        .unwrap();
+    app.run_jobs().await;
+    let status = account(&app, CUSTOMER).await.tier.unwrap();
+    assert_eq!(status.tier, None);
+    let stuck = app
+        .count("SELECT count(*) FROM loyalty.accounts WHERE tier IS NOT NULL OR tier_checked_at IS NULL")
+        .await;
+    assert_eq!(stuck, 0, "every account reviewed, none left for the job forever");
+}

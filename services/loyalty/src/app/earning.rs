@@ -11,7 +11,7 @@ use aftercare_kernel::{DateTime, Decimal, Duration, Money, Utc};
 use aftercare_platform::error::Error;
 use sqlx::PgConnection;
 
-use super::{review_tier, settle};
+use super::{Review, review_tier, settle};
 use crate::domain::campaign::{self, CampaignLine};
 use crate::domain::tier::scaled;
 use crate::domain::{Changes, Entry, EntryKind, LotId, reverse};
@@ -129,7 +129,7 @@ pub async fn order_recorded(
             out.push(events::earned(&entry));
         }
     }
-    out.extend(review_tier(conn, customer_id, &program, &locked.standing, now).await?);
+    out.extend(review_tier(conn, customer_id, &program, &locked.standing, Review::Aging, now).await?);
     Ok(out)
 }
 
@@ -172,12 +172,14 @@ pub async fn order_canceled(
     entry.order_id = Some(order_id.to_owned());
     entry.reason = "order canceled".into();
     store::accounts::post(conn, &entry).await?;
-    // A canceled order no longer qualifies: the grace period may start.
+    // A canceled order no longer qualifies: no grace period for it.
     let program = store::program::load(conn).await?;
-    Ok(review_tier(conn, customer_id, &program, &locked.standing, now)
-        .await?
-        .into_iter()
-        .collect())
+    Ok(
+        review_tier(conn, customer_id, &program, &locked.standing, Review::TakenBack, now)
+            .await?
+            .into_iter()
+            .collect(),
+    )
 }
 
 /// The actor refund events are recorded under.
@@ -211,6 +213,7 @@ pub async fn refund_succeeded(
     // next refund of the line starts from them.
     store::lots::set_reversed(conn, &reversal.reversed).await?;
     if reversal.points() == 0 {
+        out.extend(review_tier(conn, customer_id, &program, &locked.standing, Review::TakenBack, now).await?);
         return Ok(out);
     }
     let changes = Changes::reversed(reversal.from_pending, reversal.from_available, reversal.debt);
@@ -220,7 +223,7 @@ pub async fn refund_succeeded(
     store::accounts::post(conn, &entry).await?;
     store::lots::link_refund(conn, refund_id, entry.entry_id).await?;
     out.push(events::reversed(&entry, refund_id, reversal.debt));
-    // Refunded spend no longer qualifies: the grace period may start.
-    out.extend(review_tier(conn, customer_id, &program, &locked.standing, now).await?);
+    // Refunded spend no longer qualifies: no grace period for it.
+    out.extend(review_tier(conn, customer_id, &program, &locked.standing, Review::TakenBack, now).await?);
     Ok(out)
 }

@@ -11,7 +11,7 @@ use aftercare_platform::context::ServiceContext;
 use aftercare_platform::error::Error;
 use aftercare_platform::jobs::{Job, JobFuture};
 
-use super::{review_tier, settle};
+use super::{Review, review_tier, settle};
 use crate::domain::{EXPIRING_SOON_DAYS, Program};
 use crate::events;
 use crate::store;
@@ -77,7 +77,7 @@ impl DueWork {
             return Ok(None);
         };
         let mut events = settle(&mut tx, customer, program.expiry_months, JOB, now).await?;
-        events.extend(review_tier(&mut tx, customer, program, &standing, now).await?);
+        events.extend(review_tier(&mut tx, customer, program, &standing, Review::Aging, now).await?);
         if let Some((points, earliest)) =
             store::lots::notify_expiring(&mut tx, customer, now, EXPIRING_SOON_DAYS).await?
         {

@@ -153,20 +153,46 @@ async fn repay_debt(conn: &mut PgConnection, customer_id: &str, actor: &str, now
     store::accounts::post(conn, &entry).await
 }
 
+/// Why a tier is reviewed: spend aging out of the 12 months gets the
+/// program's grace period; spend taken back (a cancel, a refund) does not,
+/// or ordering and canceling would buy a tier for the grace period.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Review {
+    Aging,
+    TakenBack,
+}
+
 /// Reviews a locked account's tier against its qualifying spend at `now`
-/// and writes the standing; the event when the tier changed.
+/// and writes the standing (stamped, so the job's daily review moves on);
+/// the event when the tier changed.
 async fn review_tier(
     conn: &mut PgConnection,
     customer_id: &str,
     program: &Program,
     standing: &Standing,
+    review: Review,
     now: DateTime<Utc>,
 ) -> Result<Option<LoyaltyEvent>, Error> {
     let Some(lowest) = program.tiers.first() else {
+        // No tiers: nobody has one.
+        store::accounts::set_standing(
+            conn,
+            customer_id,
+            &Standing {
+                tier: None,
+                below_since: None,
+            },
+            now,
+        )
+        .await?;
         return Ok(None);
     };
     let qualifying = store::accounts::qualifying(conn, customer_id, now).await?;
-    let (next, changed) = tier::review(&program.tiers, program.tier_grace_days, standing, qualifying, now);
+    let grace = match review {
+        Review::Aging => program.tier_grace_days,
+        Review::TakenBack => 0,
+    };
+    let (next, changed) = tier::review(&program.tiers, grace, standing, qualifying, now);
     store::accounts::set_standing(conn, customer_id, &next, now).await?;
     if !changed {
         return Ok(None);

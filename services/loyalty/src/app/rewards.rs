@@ -27,6 +27,12 @@ impl Loyalty {
         v.finish()?;
         let mut uow = self.ctx.begin().await?;
         let now = uow.now();
+        // A reward's kind is fixed: a pool's codes and past redemptions
+        // belong to what it was.
+        let existing = store::rewards::get(uow.conn(), &reward.reward_id).await?;
+        if existing.is_some_and(|e| e.kind != reward.kind) {
+            return Err(LoyaltyError::RewardKindFixed(reward.reward_id).into());
+        }
         store::rewards::upsert(uow.conn(), &reward, now).await?;
         let saved = store::rewards::get(uow.conn(), &reward.reward_id)
             .await?
@@ -135,7 +141,7 @@ impl Loyalty {
             at: now,
         };
         store::rewards::insert_redemption(uow.conn(), &redemption).await?;
-        out.push(events::reward_redeemed(&entry, reward_id));
+        out.push(events::reward_redeemed(&entry, &reward, redemption_id));
         emit_all(&mut uow, &out).await?;
         uow.commit().await?;
         Ok(redemption)

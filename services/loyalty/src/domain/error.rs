@@ -31,6 +31,8 @@ pub enum LoyaltyError {
     RewardNotFound(String),
     #[error("reward {0:?} has no code pool")]
     NotACouponReward(String),
+    #[error("reward {0:?} keeps the kind it was created with")]
+    RewardKindFixed(String),
     #[error("reward {0:?} is out of stock")]
     RewardOutOfStock(String),
     #[error("stored data is inconsistent: {0}")]

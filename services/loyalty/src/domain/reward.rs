@@ -73,9 +73,10 @@ pub fn check_codes(codes: &[String], v: &mut Violations) {
     if codes.is_empty() || codes.len() > MAX_CODES_PER_CALL {
         v.add("codes", format!("1 to {MAX_CODES_PER_CALL} codes"));
     }
+    let mut seen = std::collections::HashSet::with_capacity(codes.len());
     for (i, code) in codes.iter().take(MAX_CODES_PER_CALL).enumerate() {
         validate::id(v, &format!("codes[{i}]"), code, MAX_CODE_LEN);
-        if codes[..i].contains(code) {
+        if !seen.insert(code) {
             v.add(format!("codes[{i}]"), "appears twice");
         }
     }

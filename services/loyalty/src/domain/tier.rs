@@ -128,28 +128,25 @@ pub fn review(
             changed,
         );
     }
-    match current.below_since {
-        Some(since) if since + Duration::days(grace_days.into()) <= now => (
+    // Below the tier's threshold since the first review that saw it; the
+    // grace counts from then (a zero grace moves down at once).
+    let since = current.below_since.unwrap_or(now);
+    if since + Duration::days(grace_days.into()) <= now {
+        (
             Standing {
                 tier: name(target),
                 below_since: None,
             },
             true,
-        ),
-        Some(since) => (
+        )
+    } else {
+        (
             Standing {
                 tier: name(at),
                 below_since: Some(since),
             },
             false,
-        ),
-        None => (
-            Standing {
-                tier: name(at),
-                below_since: Some(now),
-            },
-            false,
-        ),
+        )
     }
 }
 
@@ -208,6 +205,11 @@ mod tests {
         assert_eq!(review(&ts, 30, &s, 1200, t(40)), (standing(Some("Silver"), None), true));
         // Back above during the grace: it is cleared.
         assert_eq!(review(&ts, 30, &s, 6000, t(20)), (standing(Some("Gold"), None), false));
+        // No grace: down at once.
+        assert_eq!(
+            review(&ts, 0, &standing(Some("Gold"), None), 1200, t(10)),
+            (standing(Some("Silver"), None), true)
+        );
         // A tier the program dropped counts as the lowest.
         assert_eq!(
             review(&ts, 30, &standing(Some("Platinum"), None), 0, t(0)),

@@ -15,6 +15,7 @@ impl From<LoyaltyError> for Error {
             }
             LoyaltyError::NotACouponReward(_) => Error::precondition("NOT_A_COUPON_REWARD", message),
             LoyaltyError::RewardOutOfStock(_) => Error::precondition("REWARD_OUT_OF_STOCK", message),
+            LoyaltyError::RewardKindFixed(_) => Error::precondition("REWARD_KIND_FIXED", message),
             LoyaltyError::InsufficientPoints { available, requested } => {
                 Error::precondition("INSUFFICIENT_POINTS", message)
                     .with_metadata("available", available.to_string())

@@ -255,8 +255,9 @@ pub async fn notify_expiring(
 }
 
 /// Customers with something due by `now`, at most `limit`: a hold past its
-/// time, a lot to mature or expire or to warn about, a tier above the
-/// lowest not reviewed for a day (its 12 months move on).
+/// time, a lot to mature or expire or to warn about, a tier never reviewed
+/// (a new account, or after a program change), a tier above the lowest not
+/// reviewed for a day (its 12 months move on), a grace period over.
 pub async fn due_customers(conn: &mut PgConnection, now: DateTime<Utc>, limit: i64) -> Result<Vec<String>, Error> {
     Ok(sqlx::query_scalar(
         "SELECT customer_id FROM loyalty.holds WHERE status = 'held' AND expires_at <= $1
@@ -267,16 +268,19 @@ pub async fn due_customers(conn: &mut PgConnection, now: DateTime<Utc>, limit: i
          WHERE state = 'available' AND remaining > 0 AND expires_at <= $1
          UNION
          SELECT customer_id FROM loyalty.lots
-         WHERE state = 'available' AND remaining > 0 AND NOT expiry_notified
-           AND expires_at <= $1 + make_interval(days => $3)
+         WHERE state = 'available' AND remaining > 0 AND NOT expiry_notified AND expires_at <= $3
          UNION
          SELECT customer_id FROM loyalty.accounts
-         WHERE tier IS NOT NULL AND (tier_checked_at IS NULL OR tier_checked_at <= $1 - interval '1 day')
+         WHERE tier_checked_at IS NULL OR (tier IS NOT NULL AND tier_checked_at <= $4)
+         UNION
+         SELECT customer_id FROM loyalty.accounts
+         WHERE tier_below_since <= $1 - make_interval(days => (SELECT tier_grace_days FROM loyalty.program))
          LIMIT $2",
     )
     .bind(now)
     .bind(limit)
-    .bind(EXPIRING_SOON_DAYS as i32)
+    .bind(now + aftercare_kernel::Duration::days(EXPIRING_SOON_DAYS))
+    .bind(now - aftercare_kernel::Duration::days(1))
     .fetch_all(&mut *conn)
     .await?)
 }

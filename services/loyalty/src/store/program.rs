@@ -161,5 +161,9 @@ pub async fn save(conn: &mut PgConnection, p: &Program, now: DateTime<Utc>) -> R
     .bind(p.tier_grace_days)
     .execute(&mut *conn)
     .await?;
+    // New thresholds may move anyone: the job reviews every account again.
+    sqlx::query("UPDATE loyalty.accounts SET tier_checked_at = NULL WHERE tier_checked_at IS NOT NULL")
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
