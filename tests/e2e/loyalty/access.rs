@@ -311,17 +311,13 @@ async fn bad_input_is_refused_field_by_field_and_writes_nothing() {
             .unwrap_err();
         assert_eq!(violated_fields(&quote), ["order_total"], "{amount}");
     }
-    let mut program = admin(&app)
-        .get_program(GetProgramRequest {})
-        .await
-        .unwrap()
-        .into_inner();
-    program.max_redeem_percent = 101;
-    program.expiry_months = -1;
-    program.rates[0].point_value = "0".into();
-    program.rates[1].points_per_unit = "1e2".into();
+    let mut bad = program(&app).await;
+    bad.max_redeem_percent = 101;
+    bad.expiry_months = -1;
+    bad.rates[0].point_value = "0".into();
+    bad.rates[1].points_per_unit = "1e2".into();
     let refused = admin(&app)
-        .update_program(UpdateProgramRequest { program: Some(program) })
+        .update_program(UpdateProgramRequest { program: Some(bad) })
         .await
         .unwrap_err();
     let mut fields = violated_fields(&refused);
@@ -339,30 +335,18 @@ async fn bad_input_is_refused_field_by_field_and_writes_nothing() {
         let rows = app.count(&format!("SELECT count(*) FROM loyalty.{table}")).await;
         assert_eq!(rows, 0, "loyalty.{table} written by a refused call");
     }
-    let program = admin(&app)
-        .get_program(GetProgramRequest {})
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(program.version, 1);
+    assert_eq!(program(&app).await.version, 1);
 }
 
 #[tokio::test]
 async fn an_updated_program_applies_to_what_happens_next() {
     let app = TestApp::spawn().await;
-    let mut program = admin(&app)
-        .get_program(GetProgramRequest {})
-        .await
-        .unwrap()
-        .into_inner();
-    program.min_redeem_points = 10;
-    program.rates.retain(|r| r.currency_code == "EUR");
-    program.rates[0].points_per_unit = "2".into();
-    let updated = admin(&app)
-        .update_program(UpdateProgramRequest { program: Some(program) })
-        .await
-        .unwrap()
-        .into_inner();
+    let updated = update_program(&app, |p| {
+        p.min_redeem_points = 10;
+        p.rates.retain(|r| r.currency_code == "EUR");
+        p.rates[0].points_per_unit = "2".into();
+    })
+    .await;
     assert_eq!(updated.version, 2);
     assert_eq!(updated.rates.len(), 1);
     assert_eq!(updated.rates[0].points_per_unit, "2");

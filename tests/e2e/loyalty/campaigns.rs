@@ -120,14 +120,7 @@ async fn overlapping_bonuses_give_the_best_one_once_and_first_orders_get_theirs_
     app.settle().await;
     assert_eq!(account(&app, CUSTOMER).await.pending, 2100);
     // A canceled order's bonus is voided with it.
-    app.storefront()
-        .cancel_order(CancelOrderRequest {
-            order_id: "o-2".into(),
-            reason: "r".into(),
-        })
-        .await
-        .unwrap();
-    app.settle().await;
+    cancel(&app, "o-2").await;
     assert_eq!(account(&app, CUSTOMER).await.pending, 1300);
     audit(&app).await;
 }

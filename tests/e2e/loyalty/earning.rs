@@ -84,14 +84,7 @@ async fn a_canceled_order_voids_its_pending_points() {
     let app = TestApp::spawn().await;
     ordered(&app, "o-1", CUSTOMER, false).await;
     assert_eq!(account(&app, CUSTOMER).await.pending, 300);
-    app.storefront()
-        .cancel_order(CancelOrderRequest {
-            order_id: "o-1".into(),
-            reason: "changed my mind".into(),
-        })
-        .await
-        .unwrap();
-    app.settle().await;
+    cancel(&app, "o-1").await;
     let a = account(&app, CUSTOMER).await;
     assert_eq!((a.available, a.pending, a.lifetime_earned), (0, 0, 0));
     let voided = &entries(&app, CUSTOMER).await[0];

@@ -36,6 +36,33 @@ fn admin(app: &TestApp) -> Loyalty {
     app.loyalty(Role::Admin, "admin-1")
 }
 
+async fn program(app: &TestApp) -> Program {
+    admin(app).get_program(GetProgramRequest {}).await.unwrap().into_inner()
+}
+
+/// Changes the program as `change` says; the program as saved.
+async fn update_program(app: &TestApp, change: impl FnOnce(&mut Program)) -> Program {
+    let mut p = program(app).await;
+    change(&mut p);
+    admin(app)
+        .update_program(UpdateProgramRequest { program: Some(p) })
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+/// Cancels an order and waits until loyalty has applied it.
+async fn cancel(app: &TestApp, order_id: &str) {
+    app.storefront()
+        .cancel_order(CancelOrderRequest {
+            order_id: order_id.into(),
+            reason: "changed my mind".into(),
+        })
+        .await
+        .unwrap();
+    app.settle().await;
+}
+
 async fn account(app: &TestApp, customer: &str) -> Account {
     agent(app)
         .get_account(GetAccountRequest {

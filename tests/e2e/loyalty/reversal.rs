@@ -69,16 +69,7 @@ async fn points_spent_before_the_return_become_debt_that_the_next_order_repays()
     let app = TestApp::spawn().await;
     // Points mature after 14 days here, while the return policy allows 30:
     // the customer can spend them and still return the item.
-    let mut program = admin(&app)
-        .get_program(GetProgramRequest {})
-        .await
-        .unwrap()
-        .into_inner();
-    program.return_window_days = 14;
-    admin(&app)
-        .update_program(UpdateProgramRequest { program: Some(program) })
-        .await
-        .unwrap();
+    update_program(&app, |p| p.return_window_days = 14).await;
     ordered(&app, "o-1", CUSTOMER, true).await;
     app.clock.set(start_time() + Duration::days(14));
     app.run_jobs().await;
@@ -170,16 +161,7 @@ async fn units_whose_share_rounds_to_nothing_still_count_so_the_last_unit_takes_
 #[tokio::test]
 async fn points_held_when_a_refund_takes_them_back_repay_the_debt_when_released() {
     let app = TestApp::spawn().await;
-    let mut program = admin(&app)
-        .get_program(GetProgramRequest {})
-        .await
-        .unwrap()
-        .into_inner();
-    program.return_window_days = 14;
-    admin(&app)
-        .update_program(UpdateProgramRequest { program: Some(program) })
-        .await
-        .unwrap();
+    update_program(&app, |p| p.return_window_days = 14).await;
     ordered(&app, "o-1", CUSTOMER, true).await;
     app.clock.set(start_time() + Duration::days(14));
     app.run_jobs().await;

@@ -157,14 +157,7 @@ async fn a_canceled_or_refunded_order_takes_its_tier_back_at_once() {
     // Gold-ish abuse: order, get the tier, cancel before shipping.
     ordered(&app, "o-4", CUSTOMER, false).await;
     assert_eq!(account(&app, CUSTOMER).await.tier.unwrap().tier.unwrap().name, "Silver");
-    app.storefront()
-        .cancel_order(CancelOrderRequest {
-            order_id: "o-4".into(),
-            reason: "r".into(),
-        })
-        .await
-        .unwrap();
-    app.settle().await;
+    cancel(&app, "o-4").await;
     let status = account(&app, CUSTOMER).await.tier.unwrap();
     assert_eq!(
         (status.tier.unwrap().name.as_str(), status.downgrade_at),
@@ -185,25 +178,10 @@ async fn a_canceled_or_refunded_order_takes_its_tier_back_at_once() {
 async fn a_lower_threshold_moves_customers_up_and_no_tiers_clears_them() {
     let app = TestApp::spawn().await;
     ordered(&app, "o-1", CUSTOMER, true).await;
-    let mut program = admin(&app)
-        .get_program(GetProgramRequest {})
-        .await
-        .unwrap()
-        .into_inner();
-    program.tiers[1].min_qualifying_points = 300;
-    admin(&app)
-        .update_program(UpdateProgramRequest {
-            program: Some(program.clone()),
-        })
-        .await
-        .unwrap();
+    update_program(&app, |p| p.tiers[1].min_qualifying_points = 300).await;
     app.run_jobs().await;
     assert_eq!(account(&app, CUSTOMER).await.tier.unwrap().tier.unwrap().name, "Silver");
-    program.tiers.clear();
-    admin(&app)
-        .update_program(UpdateProgramRequest { program: Some(program) })
-        .await
-        .unwrap();
+    update_program(&app, |p| p.tiers.clear()).await;
     app.run_jobs().await;
     let status = account(&app, CUSTOMER).await.tier.unwrap();
     assert_eq!(status.tier, None);
