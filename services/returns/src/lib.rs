@@ -39,7 +39,8 @@ fn routes(ctx: &ServiceContext, routes: &mut RoutesBuilder) {
     routes.add_service(grpc::ReturnGrpc::server(app::Returns::new(ctx.clone())));
 }
 
-/// Returns keeps the order facts it needs from order events.
+/// Returns keeps the order facts it needs from order events, and the
+/// customers' tier perks from loyalty's.
 fn consumers(_ctx: &ServiceContext) -> Vec<Arc<dyn EventHandler>> {
-    vec![Arc::new(projection::OrderProjection)]
+    vec![Arc::new(projection::OrderProjection), Arc::new(projection::TierPerks)]
 }

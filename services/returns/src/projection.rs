@@ -1,11 +1,13 @@
 //! The order facts this service keeps, from order intake's events: which
 //! lines exist, what was paid for them, when they were delivered, whether the
-//! order was canceled. Handlers are idempotent (events arrive at least once)
+//! order was canceled; and each customer's loyalty tier perks, from
+//! loyalty's events. Handlers are idempotent (events arrive at least once)
 //! and never read the `orders` schema.
 
 use aftercare_kernel::{DateTime, Utc};
 use aftercare_platform::outbox::{Event, EventHandler, HandlerFuture, topic};
 use aftercare_platform::wire::{from_timestamp, parse_money};
+use aftercare_proto::loyalty_events::TierChanged;
 use aftercare_proto::order_events::{OrderCanceled, OrderDelivered, OrderRecorded, RecordedLine};
 use sqlx::PgConnection;
 
@@ -142,6 +144,54 @@ impl EventHandler for OrderProjection {
             topic::<OrderDelivered>(),
             topic::<OrderCanceled>(),
         ]
+    }
+
+    fn handle<'a>(&'a self, tx: &'a mut PgConnection, event: &'a Event) -> HandlerFuture<'a> {
+        Box::pin(self.apply(tx, event))
+    }
+}
+
+/// The consumer of loyalty's tier changes; subscribed by the migrations too.
+pub const PERKS_CONSUMER: &str = "returns.loyalty";
+
+/// Keeps each customer's tier perks from loyalty's `TierChanged` events
+/// (in order per customer; a replay of an older change never overwrites a
+/// newer one).
+pub struct TierPerks;
+
+impl TierPerks {
+    async fn apply(&self, tx: &mut PgConnection, event: &Event) -> Result<(), String> {
+        let Some(e) = event.decode::<TierChanged>()? else {
+            return Err(format!("unexpected topic {}", event.topic));
+        };
+        let changed_at = time(e.changed_at.as_ref(), "changed_at")?;
+        sqlx::query(
+            "INSERT INTO returns.customer_perks (customer_id, tier, extra_return_days, free_return_shipping, changed_at)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (customer_id) DO UPDATE SET tier = EXCLUDED.tier,
+                 extra_return_days = EXCLUDED.extra_return_days,
+                 free_return_shipping = EXCLUDED.free_return_shipping, changed_at = EXCLUDED.changed_at
+             WHERE customer_perks.changed_at <= EXCLUDED.changed_at",
+        )
+        .bind(required(&e.customer_id, "customer_id")?)
+        .bind(required(&e.to_tier, "to_tier")?)
+        .bind(e.extra_return_days.clamp(0, 365))
+        .bind(e.free_return_shipping)
+        .bind(changed_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+}
+
+impl EventHandler for TierPerks {
+    fn name(&self) -> &str {
+        PERKS_CONSUMER
+    }
+
+    fn topics(&self) -> Vec<String> {
+        vec![topic::<TierChanged>()]
     }
 
     fn handle<'a>(&'a self, tx: &'a mut PgConnection, event: &'a Event) -> HandlerFuture<'a> {

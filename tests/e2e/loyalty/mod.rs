@@ -7,6 +7,7 @@ mod campaigns;
 mod checkout;
 mod earning;
 mod expiry;
+mod perks;
 mod races;
 mod reversal;
 mod rewards;

@@ -118,7 +118,7 @@ pub(crate) fn refund_item(line_id: &str, quantity: i32) -> ReturnItemInput {
     item(line_id, quantity, ReturnReason::ChangedMind, Resolution::Refund)
 }
 
-fn create(order_id: &str, items: Vec<ReturnItemInput>) -> CreateReturnRequest {
+pub(crate) fn create(order_id: &str, items: Vec<ReturnItemInput>) -> CreateReturnRequest {
     CreateReturnRequest {
         request_id: uuid::Uuid::now_v7().to_string(),
         order_id: order_id.into(),
@@ -140,7 +140,7 @@ fn service(app: &TestApp) -> Returns {
 }
 
 /// Sets the masked fields of the default policy.
-async fn policy(app: &TestApp, p: ReturnPolicy, fields: &[&str]) -> ReturnPolicy {
+pub(crate) async fn policy(app: &TestApp, p: ReturnPolicy, fields: &[&str]) -> ReturnPolicy {
     app.returns(Role::Admin, "admin-1")
         .update_return_policy(UpdateReturnPolicyRequest {
             policy: Some(p),

@@ -41,6 +41,9 @@ async fn category_policy(app: &TestApp, category: &str, p: ReturnPolicy, fields:
 #[tokio::test]
 async fn each_item_pays_its_own_categorys_fee_whatever_the_order() {
     let app = TestApp::spawn().await;
+    // A laptop makes its buyer Gold under loyalty's default tiers, and
+    // Gold's free return shipping would waive the fee under test.
+    without_tiers(&app).await;
     let computers = category_policy(
         &app,
         "computers",
@@ -200,4 +203,16 @@ async fn units_that_never_came_back_can_be_returned_again() {
     let again = received_return(&app, "o-1", vec![refund_item("L1", 2)], &[("L1", 2, Grade::Resellable)]).await;
     assert_eq!(amount(&again.refund_total), "15.00", "exactly what was paid");
     assert_eq!(ledger(&app, "o-1", "L1").await, (2, "15".to_owned()));
+}
+
+/// Loyalty without tiers, so no tier perk changes a return's terms.
+async fn without_tiers(app: &TestApp) {
+    use aftercare_proto::loyalty::{GetProgramRequest, UpdateProgramRequest};
+    let mut admin = app.loyalty(Role::Admin, "admin-1");
+    let mut program = admin.get_program(GetProgramRequest {}).await.unwrap().into_inner();
+    program.tiers.clear();
+    admin
+        .update_program(UpdateProgramRequest { program: Some(program) })
+        .await
+        .unwrap();
 }

@@ -228,6 +228,7 @@ impl Returns {
             charge: None,
             collected: Money::zero(order.currency),
             timeline: Vec::new(),
+            perks: view.perks.clone(),
         };
         return_store::insert_return(uow.conn(), &r).await?;
         let by = Author::via(caller, Some(input.channel));

@@ -130,7 +130,8 @@ impl Returns {
         Ok((r, policies))
     }
 
-    /// The policies each item of `r` was decided under.
+    /// The policies each item of `r` was decided under, with the perks it
+    /// was decided with.
     async fn policies_of(&self, conn: &mut PgConnection, r: &Return) -> Result<Policies, Error> {
         let mut items = Vec::with_capacity(r.items.len());
         for item in &r.items {
@@ -138,7 +139,7 @@ impl Returns {
                 .policies
                 .version(conn, &item.policy_category, item.policy_version)
                 .await?;
-            items.push((item.line_id.clone(), policy));
+            items.push((item.line_id.clone(), r.perks.apply(&policy)));
         }
         Ok(Policies::new(items, r.currency))
     }
@@ -164,13 +165,14 @@ impl Returns {
         Ok((conn, view))
     }
 
-    /// The policy in force for each line of `view`, by line id.
+    /// The policy in force for each line of `view`, with the customer's
+    /// perks, by line id.
     async fn line_policies(&self, conn: &mut PgConnection, view: &OrderView) -> Result<HashMap<String, Policy>, Error> {
         let now = self.ctx.clock.now();
         let mut out = HashMap::with_capacity(view.facts.lines.len());
         for (line, key) in view.facts.lines.iter().zip(&view.policies) {
             let policy = self.policies.in_force(conn, key.as_ref(), now).await?;
-            out.insert(line.line_id.clone(), policy);
+            out.insert(line.line_id.clone(), view.perks.apply(&policy));
         }
         Ok(out)
     }

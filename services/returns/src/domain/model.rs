@@ -303,6 +303,8 @@ pub struct Return {
     /// What succeeded charges collected.
     pub collected: Money,
     pub timeline: Vec<TimelineEntry>,
+    /// The customer's loyalty perks the return was decided with.
+    pub perks: super::Perks,
 }
 
 impl Return {

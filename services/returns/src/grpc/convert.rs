@@ -94,6 +94,11 @@ pub fn return_to_proto(r: &Return, policies: &Policies) -> pb::Return {
         exchange_collected: Some(money(r.collected)),
         exchange_balance: Some(money(r.exchange_balance())),
         charge: r.charge.as_ref().map(charge_to_proto),
+        perks: r.perks.any().then(|| pb::AppliedPerks {
+            tier: r.perks.tier.clone().unwrap_or_default(),
+            extra_return_days: r.perks.extra_return_days,
+            free_return_shipping: r.perks.free_return_shipping,
+        }),
     }
 }
 

@@ -8,7 +8,7 @@ use aftercare_platform::sqlstate::{ConstraintKind, constraint, violates};
 use sqlx::PgConnection;
 
 use super::currency;
-use crate::domain::{OrderFacts, OrderLine, ReturnError};
+use crate::domain::{OrderFacts, OrderLine, Perks, ReturnError};
 
 #[derive(sqlx::FromRow)]
 struct FactsRow {
@@ -30,6 +30,9 @@ struct FactsRow {
     refunded_value: Decimal,
     policy_category: Option<String>,
     policy_version: Option<i32>,
+    perk_tier: Option<String>,
+    perk_extra_return_days: Option<i32>,
+    perk_free_return_shipping: Option<bool>,
 }
 
 /// An order's facts as read in one statement.
@@ -42,6 +45,8 @@ pub struct OrderView {
     /// Whether order intake has events for this order that `consumer` has
     /// not applied yet: the facts may be behind.
     pub pending: bool,
+    /// The customer's loyalty perks now.
+    pub perks: Perks,
 }
 
 /// Loads an order, its lines, the policy version in force for each line and
@@ -62,10 +67,13 @@ pub async fn order(
         "SELECT p.pending, o.customer_id, o.currency_code, o.canceled_at, l.order_id, l.line_id, l.sku,
                 l.product_name, l.category, l.quantity, l.paid_amount, l.delivered_at, l.requested_quantity,
                 l.refunded_units, l.refunded_amount, l.refunded_value,
-                pol.category AS policy_category, pol.version AS policy_version
+                pol.category AS policy_category, pol.version AS policy_version,
+                cp.tier AS perk_tier, cp.extra_return_days AS perk_extra_return_days,
+                cp.free_return_shipping AS perk_free_return_shipping
          FROM (SELECT $2::text IS NOT NULL AND {pending} AS pending) p
          JOIN returns.orders o ON o.order_id = $1
          JOIN returns.order_lines l ON l.order_id = o.order_id
+         LEFT JOIN returns.customer_perks cp ON cp.customer_id = o.customer_id
          LEFT JOIN LATERAL (
              SELECT category, version FROM returns.policies
              WHERE category IN (l.category, '')
@@ -92,6 +100,11 @@ pub async fn order(
         },
         policies: Vec::with_capacity(rows.len()),
         pending: first.pending,
+        perks: Perks {
+            tier: first.perk_tier.clone(),
+            extra_return_days: first.perk_extra_return_days.unwrap_or(0),
+            free_return_shipping: first.perk_free_return_shipping.unwrap_or(false),
+        },
     };
     for l in rows {
         view.policies.push(l.policy_category.zip(l.policy_version));

@@ -17,8 +17,10 @@ pub async fn insert_return(tx: &mut PgConnection, r: &Return) -> Result<(), Erro
         "WITH r AS (
              INSERT INTO returns.returns (return_id, order_id, customer_id, status, channel, resolution,
                  currency_code, policy_category, policy_version, keep_items, keep_allowed, manual_review,
-                 items_refund, shipping_fee, bonus, refund_total, exchange_difference, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $27, $10, $11, $28, $29, $30, $31, $32, $12, $33)
+                 items_refund, shipping_fee, bonus, refund_total, exchange_difference, created_at, updated_at,
+                 perk_tier, perk_extra_return_days, perk_free_return_shipping)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $27, $10, $11, $28, $29, $30, $31, $32, $12, $33,
+                 $34, $35, $36)
              RETURNING return_id)
          INSERT INTO returns.return_items (return_id, position, line_id, sku, product_name, quantity, reason,
              note, photo_urls, resolution, replacement_sku, replacement_price, refund_amount,
@@ -70,6 +72,9 @@ pub async fn insert_return(tx: &mut PgConnection, r: &Return) -> Result<(), Erro
     .bind(r.settlement.refund_total.amount())
     .bind(r.settlement.exchange_difference.amount())
     .bind(r.updated_at)
+    .bind(r.perks.tier.as_deref())
+    .bind(r.perks.extra_return_days)
+    .bind(r.perks.free_return_shipping)
     .execute(&mut *tx)
     .await?;
     Ok(())

@@ -16,7 +16,7 @@ use super::refunds::{REFUND_COLUMNS, REFUND_JSON_COLUMNS, RefundRow};
 pub use super::return_writes::{add_timeline, insert_return, update_items, update_return};
 use super::{currency, parse};
 use crate::domain::{
-    Charge, ChargeStatus, Grade, Item, Lifecycle, Reason, Refund, Resolution, Return, ReturnError, ReturnFilter,
+    Charge, ChargeStatus, Grade, Item, Lifecycle, Perks, Reason, Refund, Resolution, Return, ReturnError, ReturnFilter,
     ReturnId, Settlement, Shipment, Status, TimelineEntry,
 };
 
@@ -49,6 +49,9 @@ struct ReturnRow {
     ship_by: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    perk_tier: Option<String>,
+    perk_extra_return_days: i32,
+    perk_free_return_shipping: bool,
 }
 
 /// Items, timeline entries, refunds and charges are also read as JSON,
@@ -92,7 +95,8 @@ struct TimelineRow {
 const RETURN_COLUMNS: &str = "return_id, order_id, customer_id, status, channel, resolution, currency_code,
     policy_category, policy_version, keep_items, keep_allowed, manual_review, items_refund, shipping_fee, bonus,
     refund_total, exchange_difference, rejection_reason, return_carrier, return_tracking, return_shipped_at, exchange_carrier,
-    exchange_tracking, exchange_shipped_at, ship_by, created_at, updated_at";
+    exchange_tracking, exchange_shipped_at, ship_by, created_at, updated_at, perk_tier, perk_extra_return_days,
+    perk_free_return_shipping";
 
 /// A return with its items, latest refund, charges and timeline, as one row.
 #[derive(sqlx::FromRow)]
@@ -316,6 +320,11 @@ fn build<'a>(
         ship_by: r.ship_by,
         created_at: r.created_at,
         updated_at: r.updated_at,
+        perks: Perks {
+            tier: r.perk_tier,
+            extra_return_days: r.perk_extra_return_days,
+            free_return_shipping: r.perk_free_return_shipping,
+        },
     })
 }
 
