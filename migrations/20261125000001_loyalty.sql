@@ -84,6 +84,9 @@ CREATE TABLE loyalty.lots (
     -- refunds took back so far.
     units           integer  CHECK (units > 0),
     base            bigint   CHECK (base > 0 AND base <= earned),
+    -- When the order was placed (order and bonus lots): qualifying spend
+    -- counts from it, not from when its event happened to be applied.
+    placed_at       timestamptz,
     reversed_units  integer  NOT NULL DEFAULT 0 CHECK (reversed_units >= 0 AND reversed_units <= COALESCE(units, 0)),
     reversed        bigint   NOT NULL DEFAULT 0 CHECK (reversed >= 0 AND reversed <= earned),
     state        text        NOT NULL CHECK (state IN ('pending', 'available', 'closed')),
@@ -94,7 +97,7 @@ CREATE TABLE loyalty.lots (
     created_at   timestamptz NOT NULL,
     CHECK (source <> 'bonus' OR (order_id IS NOT NULL AND line_id IS NOT NULL AND units = 1 AND base IS NULL)),
     CHECK ((source = 'order') = (order_id IS NOT NULL AND line_id IS NOT NULL AND units IS NOT NULL
-                                 AND base IS NOT NULL)),
+                                 AND base IS NOT NULL AND placed_at IS NOT NULL)),
     CHECK (state <> 'pending' OR expires_at IS NULL)
 );
 -- One lot per order line, one campaign bonus per order: a replayed
@@ -106,7 +109,7 @@ CREATE INDEX lots_spendable_idx ON loyalty.lots (customer_id, expires_at NULLS L
     WHERE state = 'available' AND remaining > 0;
 CREATE INDEX lots_maturing_idx ON loyalty.lots (matures_at) WHERE state = 'pending';
 -- A customer's order lots of the last 12 months (qualifying spend).
-CREATE INDEX lots_qualifying_idx ON loyalty.lots (customer_id, created_at) WHERE source = 'order';
+CREATE INDEX lots_qualifying_idx ON loyalty.lots (customer_id, placed_at) WHERE source = 'order';
 -- A customer's lots due to mature (checkout settles what fell due).
 CREATE INDEX lots_customer_maturing_idx ON loyalty.lots (customer_id, matures_at) WHERE state = 'pending';
 CREATE INDEX lots_expiring_idx ON loyalty.lots (expires_at)

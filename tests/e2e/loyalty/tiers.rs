@@ -190,3 +190,15 @@ async fn a_lower_threshold_moves_customers_up_and_no_tiers_clears_them() {
         .await;
     assert_eq!(stuck, 0, "every account reviewed, none left for the job forever");
 }
+
+#[tokio::test]
+async fn qualifying_spend_counts_from_when_an_order_was_placed() {
+    let app = TestApp::spawn().await;
+    // Recorded today, placed 13 months ago: it earns, but no longer qualifies.
+    let mut old = order("o-old", CUSTOMER);
+    old.placed_at = ts(start_time() - Duration::days(400));
+    app.storefront().record_order(old).await.unwrap();
+    ordered(&app, "o-new", CUSTOMER, false).await;
+    let a = account(&app, CUSTOMER).await;
+    assert_eq!((a.pending, a.tier.unwrap().qualifying_points), (600, 300));
+}

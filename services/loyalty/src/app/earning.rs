@@ -95,7 +95,8 @@ pub async fn order_recorded(
         .filter(|l| l.base > 0)
         .collect();
     let matures_at = placed_at + Duration::days(program.undelivered_max_days.into());
-    let created = store::lots::insert_order_lots(conn, customer_id, order_id, &lots, matures_at, now).await?;
+    let created =
+        store::lots::insert_order_lots(conn, customer_id, order_id, &lots, placed_at, matures_at, now).await?;
     let points: i64 = created.iter().map(|(_, p)| p).sum();
     if points == 0 {
         return Ok(Vec::new());

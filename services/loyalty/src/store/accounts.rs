@@ -135,12 +135,12 @@ struct AccountRow {
 }
 
 /// A customer's qualifying spend at `now`, in base points: what their
-/// order lots of the last 12 months earned before multipliers, less the
+/// orders placed in the last 12 months earned before multipliers, less the
 /// share of refunded units, voided orders left out.
 const QUALIFYING: &str = "(SELECT COALESCE(sum(q.base * (q.units - q.reversed_units) / q.units), 0)::bigint
      FROM loyalty.lots q
      WHERE q.customer_id = $1 AND q.source = 'order' AND q.state <> 'closed'
-       AND q.created_at > ($2::timestamptz AT TIME ZONE 'UTC' - interval '12 months') AT TIME ZONE 'UTC')";
+       AND q.placed_at > ($2::timestamptz AT TIME ZONE 'UTC' - interval '12 months') AT TIME ZONE 'UTC')";
 
 pub async fn qualifying(conn: &mut PgConnection, customer_id: &str, now: DateTime<Utc>) -> Result<i64, Error> {
     Ok(sqlx::query_scalar(&format!("SELECT {QUALIFYING}"))

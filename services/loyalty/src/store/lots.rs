@@ -29,6 +29,7 @@ pub async fn insert_order_lots(
     customer_id: &str,
     order_id: &str,
     lots: &[NewOrderLot],
+    placed_at: DateTime<Utc>,
     matures_at: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<Vec<(LotId, i64)>, Error> {
@@ -39,8 +40,8 @@ pub async fn insert_order_lots(
     let base: Vec<i64> = lots.iter().map(|l| l.base).collect();
     let rows: Vec<(Uuid, i64)> = sqlx::query_as(
         "INSERT INTO loyalty.lots (lot_id, customer_id, source, order_id, line_id, units, base, earned, remaining,
-             state, matures_at, created_at)
-         SELECT l.lot_id, $1, 'order', $2, l.line_id, l.units, l.base, l.points, l.points, 'pending', $6, $7
+             state, matures_at, created_at, placed_at)
+         SELECT l.lot_id, $1, 'order', $2, l.line_id, l.units, l.base, l.points, l.points, 'pending', $6, $7, $10
          FROM UNNEST($3::uuid[], $4::text[], $5::bigint[], $8::int[], $9::bigint[]) AS l (lot_id, line_id, points,
              units, base)
          ON CONFLICT (order_id, line_id) WHERE source = 'order' DO NOTHING
@@ -55,6 +56,7 @@ pub async fn insert_order_lots(
     .bind(now)
     .bind(units)
     .bind(base)
+    .bind(placed_at)
     .fetch_all(&mut *conn)
     .await?;
     Ok(moves(rows))
