@@ -90,14 +90,15 @@ pub fn reversed(e: &Entry, refund_id: &str, debt: i64) -> LoyaltyEvent {
     })
 }
 
-pub fn tier_changed(customer_id: &str, from: &str, to: &Tier, at: DateTime<Utc>) -> LoyaltyEvent {
+/// A tier change; `to` is `None` when the program has no tiers any more.
+pub fn tier_changed(customer_id: &str, from: &str, to: Option<&Tier>, at: DateTime<Utc>) -> LoyaltyEvent {
     LoyaltyEvent::TierChanged(pb::TierChanged {
         customer_id: customer_id.to_owned(),
         from_tier: from.to_owned(),
-        to_tier: to.name.clone(),
-        extra_return_days: to.extra_return_days,
-        free_return_shipping: to.free_return_shipping,
-        early_access: to.early_access,
+        to_tier: to.map(|t| t.name.clone()).unwrap_or_default(),
+        extra_return_days: to.map_or(0, |t| t.extra_return_days),
+        free_return_shipping: to.is_some_and(|t| t.free_return_shipping),
+        early_access: to.is_some_and(|t| t.early_access),
         changed_at: Some(timestamp(at)),
     })
 }

@@ -154,9 +154,9 @@ impl EventHandler for OrderProjection {
 /// The consumer of loyalty's tier changes; subscribed by the migrations too.
 pub const PERKS_CONSUMER: &str = "returns.loyalty";
 
-/// Keeps each customer's tier perks from loyalty's `TierChanged` events
-/// (in order per customer; a replay of an older change never overwrites a
-/// newer one).
+/// Keeps each customer's tier perks from loyalty's `TierChanged` events.
+/// The dispatcher delivers one customer's events in their commit order, so
+/// the last one applied is the tier now.
 pub struct TierPerks;
 
 impl TierPerks {
@@ -165,16 +165,25 @@ impl TierPerks {
             return Err(format!("unexpected topic {}", event.topic));
         };
         let changed_at = time(e.changed_at.as_ref(), "changed_at")?;
+        let customer_id = required(&e.customer_id, "customer_id")?;
+        if e.to_tier.is_empty() {
+            // The program has no tiers any more: no perks.
+            sqlx::query("DELETE FROM returns.customer_perks WHERE customer_id = $1")
+                .bind(customer_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+            return Ok(());
+        }
         sqlx::query(
             "INSERT INTO returns.customer_perks (customer_id, tier, extra_return_days, free_return_shipping, changed_at)
              VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (customer_id) DO UPDATE SET tier = EXCLUDED.tier,
                  extra_return_days = EXCLUDED.extra_return_days,
-                 free_return_shipping = EXCLUDED.free_return_shipping, changed_at = EXCLUDED.changed_at
-             WHERE customer_perks.changed_at <= EXCLUDED.changed_at",
+                 free_return_shipping = EXCLUDED.free_return_shipping, changed_at = EXCLUDED.changed_at",
         )
-        .bind(required(&e.customer_id, "customer_id")?)
-        .bind(required(&e.to_tier, "to_tier")?)
+        .bind(customer_id)
+        .bind(&e.to_tier)
         .bind(e.extra_return_days.clamp(0, 365))
         .bind(e.free_return_shipping)
         .bind(changed_at)

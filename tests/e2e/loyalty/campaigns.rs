@@ -162,3 +162,31 @@ async fn campaigns_are_checked_and_listed() {
     assert_eq!(listed.len(), 1);
     assert_eq!((listed[0].earn_multiplier.as_str(), listed[0].bonus_points), ("2", 0));
 }
+
+#[tokio::test]
+async fn a_refunded_order_gives_its_bonus_back_with_its_points() {
+    let app = TestApp::spawn().await;
+    run(
+        &app,
+        Campaign {
+            trigger: CampaignTrigger::FirstOrder as i32,
+            categories: vec![],
+            ..campaign("welcome", "1", 1000)
+        },
+    )
+    .await;
+    ordered(&app, "o-1", CUSTOMER, true).await;
+    assert_eq!(account(&app, CUSTOMER).await.pending, 1300);
+    // L2 is a quarter of the order's base points: a quarter of the bonus.
+    super::reversal::refunded(&app, "o-1", "L2", 1).await;
+    assert_eq!(account(&app, CUSTOMER).await.pending, 1300 - 75 - 250);
+    super::reversal::refunded(&app, "o-1", "L1", 2).await;
+    super::reversal::refunded(&app, "o-1", "L3", 1).await;
+    let a = account(&app, CUSTOMER).await;
+    assert_eq!(
+        (a.pending, a.debt, a.lifetime_earned),
+        (0, 0, 0),
+        "everything back, bonus included"
+    );
+    audit(&app).await;
+}

@@ -20,21 +20,22 @@ async fn an_order_earns_pending_points_that_mature_when_the_window_closes_and_ca
     per_lot.sort();
     assert_eq!(per_lot, [75, 75, 150], "one lot per line, 10 points per euro paid");
 
-    // Delivered at the start: the 30-day window closes 30 days later.
-    app.clock.set(start_time() + Duration::days(30) - Duration::seconds(1));
+    // Delivered at the start: the 30-day window, plus the 15 days Gold's
+    // perk could add to it, closes 45 days later.
+    app.clock.set(start_time() + Duration::days(45) - Duration::seconds(1));
     app.run_jobs().await;
     assert_eq!(
         account(&app, CUSTOMER).await.pending,
         300,
         "not before the window closes"
     );
-    app.clock.set(start_time() + Duration::days(30));
+    app.clock.set(start_time() + Duration::days(45));
     app.run_jobs().await;
     let a = account(&app, CUSTOMER).await;
     assert_eq!((a.available, a.pending), (300, 0));
     let matured = &entries(&app, CUSTOMER).await[0];
     assert_eq!(matured.kind(), EntryKind::Matured);
-    let expiry = (start_time() + Duration::days(30))
+    let expiry = (start_time() + Duration::days(45))
         .checked_add_months(chrono::Months::new(24))
         .unwrap();
     for lot in &matured.lots {

@@ -75,4 +75,19 @@ async fn a_gold_customer_gets_a_longer_window_and_free_return_shipping() {
         ("Gold", 15, true)
     );
     assert_eq!(r.shipping_fee, eur("0.00"), "free return shipping");
+
+    // No tiers any more: no perks for the next return; this one keeps its own.
+    update_program(&app, |p| p.tiers.clear()).await;
+    app.run_jobs().await;
+    app.settle().await;
+    assert_eq!(eligible(CUSTOMER, "o-1").await, ["WINDOW_CLOSED"]);
+    let kept = app
+        .returns(Role::Customer, CUSTOMER)
+        .get_return(aftercare_proto::returns::GetReturnRequest {
+            return_id: r.return_id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(kept.perks.map(|p| p.extra_return_days), Some(15));
 }

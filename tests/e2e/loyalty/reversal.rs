@@ -8,7 +8,7 @@ use super::*;
 use crate::returns::{received_return, refund_item};
 
 /// Returns `units` of `line` of `order_id` (c-1's) and refunds them.
-async fn refunded(app: &TestApp, order_id: &str, line: &str, units: i32) {
+pub(super) async fn refunded(app: &TestApp, order_id: &str, line: &str, units: i32) {
     let r = received_return(
         app,
         order_id,
@@ -69,7 +69,12 @@ async fn points_spent_before_the_return_become_debt_that_the_next_order_repays()
     let app = TestApp::spawn().await;
     // Points mature after 14 days here, while the return policy allows 30:
     // the customer can spend them and still return the item.
-    update_program(&app, |p| p.return_window_days = 14).await;
+    update_program(&app, |p| {
+        p.return_window_days = 14;
+        // No tier lengthens a return window here.
+        p.tiers.iter_mut().for_each(|t| t.extra_return_days = 0);
+    })
+    .await;
     ordered(&app, "o-1", CUSTOMER, true).await;
     app.clock.set(start_time() + Duration::days(14));
     app.run_jobs().await;
@@ -161,7 +166,12 @@ async fn units_whose_share_rounds_to_nothing_still_count_so_the_last_unit_takes_
 #[tokio::test]
 async fn points_held_when_a_refund_takes_them_back_repay_the_debt_when_released() {
     let app = TestApp::spawn().await;
-    update_program(&app, |p| p.return_window_days = 14).await;
+    update_program(&app, |p| {
+        p.return_window_days = 14;
+        // No tier lengthens a return window here.
+        p.tiers.iter_mut().for_each(|t| t.extra_return_days = 0);
+    })
+    .await;
     ordered(&app, "o-1", CUSTOMER, true).await;
     app.clock.set(start_time() + Duration::days(14));
     app.run_jobs().await;

@@ -145,7 +145,11 @@ pub async fn order_delivered(
 ) -> Result<(), Error> {
     let program = store::program::load(conn).await?;
     store::accounts::lock(conn, customer_id, now).await?;
-    let matures_at = delivered_at + Duration::days(program.return_window_days.into());
+    // Points mature once no return can take them back: after the window,
+    // and after the longest window a tier perk gives (the customer may
+    // reach that tier before the window closes).
+    let longest_extra = program.tiers.iter().map(|t| t.extra_return_days).max().unwrap_or(0);
+    let matures_at = delivered_at + Duration::days((program.return_window_days + longest_extra).into());
     store::lots::set_maturity(conn, customer_id, order_id, line_ids, matures_at).await
 }
 

@@ -174,7 +174,7 @@ async fn review_tier(
     now: DateTime<Utc>,
 ) -> Result<Option<LoyaltyEvent>, Error> {
     let Some(lowest) = program.tiers.first() else {
-        // No tiers: nobody has one.
+        // No tiers: nobody has one, and whoever had one loses its perks.
         store::accounts::set_standing(
             conn,
             customer_id,
@@ -185,7 +185,10 @@ async fn review_tier(
             now,
         )
         .await?;
-        return Ok(None);
+        return Ok(standing
+            .tier
+            .as_deref()
+            .map(|from| events::tier_changed(customer_id, from, None, now)));
     };
     let qualifying = store::accounts::qualifying(conn, customer_id, now).await?;
     let grace = match review {
@@ -205,5 +208,5 @@ async fn review_tier(
             .clone()
     };
     let from = standing.tier.clone().unwrap_or_else(|| lowest.name.clone());
-    Ok(Some(events::tier_changed(customer_id, &from, &named(&next), now)))
+    Ok(Some(events::tier_changed(customer_id, &from, Some(&named(&next)), now)))
 }

@@ -11,7 +11,12 @@ use super::LotId;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderLot {
     pub lot_id: LotId,
+    /// A line's lot: its line; the order's campaign bonus: its campaign.
     pub line_id: String,
+    /// The order's campaign bonus, not a line's points.
+    pub bonus: bool,
+    /// A line's points before multipliers (none for the bonus).
+    pub base: Option<i64>,
     pub earned: i64,
     pub units: i32,
     pub reversed_units: i32,
@@ -42,59 +47,90 @@ impl Reversal {
 }
 
 /// Takes back the points of `lines` (line id, units refunded now) from
-/// `lots`, all of one order. Lines without a lot earned nothing.
+/// `lots`, all of one order. Lines without a lot earned nothing. The
+/// order's campaign bonus goes back in proportion to the base points of
+/// its refunded units (all of it once every unit is back).
 pub fn reverse(lots: &[OrderLot], lines: &[(String, i32)]) -> Reversal {
     let mut lots: Vec<OrderLot> = lots.to_vec();
     let mut out = Reversal::default();
     for (line_id, units) in lines {
-        let Some(i) = lots.iter().position(|l| &l.line_id == line_id) else {
+        let Some(i) = lots.iter().position(|l| !l.bonus && &l.line_id == line_id) else {
             continue;
         };
         let lot = &mut lots[i];
         let total_units = lot.reversed_units.saturating_add((*units).max(0)).min(lot.units);
-        let target = i64::try_from(i128::from(lot.earned) * i128::from(total_units) / i128::from(lot.units.max(1)))
-            .unwrap_or(lot.earned)
-            .min(lot.earned);
-        let mut due = (target - lot.reversed).max(0);
+        let target = share(lot.earned, i128::from(total_units), i128::from(lot.units));
         lot.reversed_units = total_units;
-        lot.reversed = lot.reversed.max(target);
-        match out.reversed.iter_mut().find(|(id, ..)| *id == lot.lot_id) {
-            Some(r) => *r = (lot.lot_id, lot.reversed_units, lot.reversed),
-            None => out.reversed.push((lot.lot_id, lot.reversed_units, lot.reversed)),
+        take_back(&mut lots, i, target, &mut out);
+    }
+    if let Some(b) = lots.iter().position(|l| l.bonus) {
+        let base = |l: &OrderLot| i128::from(l.base.unwrap_or(0));
+        let total: i128 = lots.iter().filter(|l| !l.bonus).map(base).sum();
+        let refunded: i128 = lots
+            .iter()
+            .filter(|l| !l.bonus)
+            .map(|l| base(l) * i128::from(l.reversed_units) / i128::from(l.units.max(1)))
+            .sum();
+        let target = share(lots[b].earned, refunded, total);
+        if target > lots[b].reversed {
+            take_back(&mut lots, b, target, &mut out);
         }
-        // Pending before available; among them the refunded line's own lot
-        // first, then the earliest to expire.
-        let mut order: Vec<usize> = (0..lots.len()).filter(|k| lots[*k].remaining > 0).collect();
-        order.sort_by_key(|k| {
-            let l = &lots[*k];
-            (
-                !l.pending,
-                &l.line_id != line_id,
-                l.expires_at.is_none(),
-                l.expires_at,
-                l.created_at,
-            )
-        });
-        for k in order {
-            if due == 0 {
-                break;
-            }
-            let take = lots[k].remaining.min(due);
-            lots[k].remaining -= take;
-            due -= take;
-            if lots[k].pending {
-                out.from_pending += take;
-            } else {
-                out.from_available += take;
-            }
-            match out.taken.iter_mut().find(|(id, _)| *id == lots[k].lot_id) {
-                Some((_, p)) => *p += take,
-                None => out.taken.push((lots[k].lot_id, take)),
-            }
-        }
-        out.debt += due;
     }
     out
+}
+
+/// `earned` times `part / whole`, rounded down, at most `earned`.
+fn share(earned: i64, part: i128, whole: i128) -> i64 {
+    if whole <= 0 {
+        return 0;
+    }
+    i64::try_from(i128::from(earned) * part / whole)
+        .unwrap_or(earned)
+        .min(earned)
+}
+
+/// Records that lot `i` has given back `target` points in all, and takes
+/// what is newly due from the order's lots: pending before available,
+/// among them lot `i` itself first, then the earliest to expire. What they
+/// cannot cover becomes debt.
+fn take_back(lots: &mut [OrderLot], i: usize, target: i64, out: &mut Reversal) {
+    let mut due = (target - lots[i].reversed).max(0);
+    lots[i].reversed = lots[i].reversed.max(target);
+    let own = lots[i].lot_id;
+    let record = (own, lots[i].reversed_units, lots[i].reversed);
+    match out.reversed.iter_mut().find(|(id, ..)| *id == own) {
+        Some(r) => *r = record,
+        None => out.reversed.push(record),
+    }
+    let mut order: Vec<usize> = (0..lots.len()).filter(|k| lots[*k].remaining > 0).collect();
+    order.sort_by_key(|k| {
+        let l = &lots[*k];
+        (
+            !l.pending,
+            l.lot_id != own,
+            l.expires_at.is_none(),
+            l.expires_at,
+            l.created_at,
+        )
+    });
+    for k in order {
+        if due == 0 {
+            break;
+        }
+        let take = lots[k].remaining.min(due);
+        lots[k].remaining -= take;
+        due -= take;
+        if lots[k].pending {
+            out.from_pending += take;
+        } else {
+            out.from_available += take;
+        }
+        match out.taken.iter_mut().find(|(id, _)| *id == lots[k].lot_id) {
+            Some((_, p)) => *p += take,
+            None => out.taken.push((lots[k].lot_id, take)),
+        }
+    }
+    out.debt += due;
 }
 
 #[cfg(test)]
@@ -107,6 +143,8 @@ mod tests {
         OrderLot {
             lot_id: LotId::new(),
             line_id: line.into(),
+            bonus: false,
+            base: Some(earned),
             earned,
             units,
             reversed_units: 0,
@@ -152,6 +190,28 @@ mod tests {
         assert_eq!(r.taken, vec![(lots[1].lot_id, 40)]);
         assert_eq!((r.from_pending, r.from_available, r.debt), (40, 0, 110));
         assert_eq!(r.points(), 150);
+    }
+
+    #[test]
+    fn the_bonus_goes_back_with_the_share_of_refunded_base_points() {
+        let mut bonus = lot("welcome", 1000, 1, 1000, true);
+        bonus.bonus = true;
+        bonus.base = None;
+        let lots = [
+            lot("L1", 150, 2, 150, true),
+            lot("L2", 150, 1, 150, true),
+            bonus.clone(),
+        ];
+        // Half the base points refunded: half the bonus, from the bonus lot.
+        let r = reverse(&lots, &[("L2".into(), 1)]);
+        assert!(r.taken.contains(&(bonus.lot_id, 500)), "{r:?}");
+        assert_eq!(r.points(), 150 + 500);
+        // A line named like the campaign is still a line.
+        let r = reverse(&lots, &[("welcome".into(), 1)]);
+        assert_eq!(r, Reversal::default());
+        // Everything back: all of it.
+        let r = reverse(&lots, &[("L1".into(), 2), ("L2".into(), 1)]);
+        assert_eq!(r.points(), 150 + 150 + 1000);
     }
 
     #[test]

@@ -88,8 +88,8 @@ pub async fn insert_credit(
     Ok(())
 }
 
-/// Moves the maturity of an order's still-pending lots of `line_ids`, and
-/// of its campaign bonus (which matures with the first delivery).
+/// Moves the maturity of an order's still-pending lots of `line_ids`; its
+/// campaign bonus matures with the last of them (only ever moved later).
 pub async fn set_maturity(
     conn: &mut PgConnection,
     customer_id: &str,
@@ -99,12 +99,23 @@ pub async fn set_maturity(
 ) -> Result<(), Error> {
     sqlx::query(
         "UPDATE loyalty.lots SET matures_at = $3
-         WHERE order_id = $1 AND state = 'pending' AND customer_id = $4
-           AND (line_id = ANY ($2) OR source = 'bonus')",
+         WHERE order_id = $1 AND state = 'pending' AND customer_id = $4 AND source = 'order'
+           AND line_id = ANY ($2)",
     )
     .bind(order_id)
     .bind(line_ids)
     .bind(matures_at)
+    .bind(customer_id)
+    .execute(&mut *conn)
+    .await?;
+    // In a statement of its own, to see the lines' new maturity.
+    sqlx::query(
+        "UPDATE loyalty.lots b SET matures_at = (
+             SELECT max(l.matures_at) FROM loyalty.lots l
+             WHERE l.order_id = b.order_id AND l.source = 'order' AND l.state <> 'closed')
+         WHERE b.order_id = $1 AND b.customer_id = $2 AND b.source = 'bonus' AND b.state = 'pending'",
+    )
+    .bind(order_id)
     .bind(customer_id)
     .execute(&mut *conn)
     .await?;
@@ -296,7 +307,7 @@ pub async fn order_lots(
     now: DateTime<Utc>,
 ) -> Result<Vec<OrderLot>, Error> {
     let rows: Vec<OrderLotRow> = sqlx::query_as(
-        "SELECT lot_id, line_id, earned, units, reversed_units, reversed,
+        "SELECT lot_id, line_id, source = 'bonus' AS bonus, base, earned, units, reversed_units, reversed,
              CASE WHEN expires_at <= $3 THEN 0 ELSE remaining END AS remaining, state = 'pending' AS pending,
              expires_at, created_at
          FROM loyalty.lots WHERE order_id = $1 AND customer_id = $2 AND state <> 'closed'
@@ -312,6 +323,8 @@ pub async fn order_lots(
         .map(|r| OrderLot {
             lot_id: LotId::from_uuid(r.lot_id),
             line_id: r.line_id,
+            bonus: r.bonus,
+            base: r.base,
             earned: r.earned,
             units: r.units,
             reversed_units: r.reversed_units,
@@ -328,6 +341,8 @@ pub async fn order_lots(
 struct OrderLotRow {
     lot_id: Uuid,
     line_id: String,
+    bonus: bool,
+    base: Option<i64>,
     earned: i64,
     units: i32,
     reversed_units: i32,
