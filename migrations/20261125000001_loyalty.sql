@@ -59,6 +59,9 @@ CREATE TABLE loyalty.accounts (
     tier             text,
     tier_below_since timestamptz,
     tier_checked_at  timestamptz,
+    -- The perks TierChanged last announced (NULL: none), so a change of the
+    -- tier's perks in the program is announced too.
+    announced_perks  text,
     created_at       timestamptz NOT NULL,
     updated_at       timestamptz NOT NULL
 );

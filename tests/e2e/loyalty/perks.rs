@@ -76,6 +76,15 @@ async fn a_gold_customer_gets_a_longer_window_and_free_return_shipping() {
     );
     assert_eq!(r.shipping_fee, eur("0.00"), "free return shipping");
 
+    // Gold's perks change: announced again, and returns follows.
+    update_program(&app, |p| p.tiers[2].extra_return_days = 20).await;
+    app.run_jobs().await;
+    app.settle().await;
+    let days = app
+        .count("SELECT extra_return_days::bigint FROM returns.customer_perks WHERE customer_id = 'c-1'")
+        .await;
+    assert_eq!(days, 20);
+
     // No tiers any more: no perks for the next return; this one keeps its own.
     update_program(&app, |p| p.tiers.clear()).await;
     app.run_jobs().await;

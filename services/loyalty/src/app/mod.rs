@@ -164,7 +164,8 @@ pub(crate) enum Review {
 
 /// Reviews a locked account's tier against its qualifying spend at `now`
 /// and writes the standing (stamped, so the job's daily review moves on);
-/// the event when the tier changed.
+/// `TierChanged` when the tier changed, or when the perks of the tier in
+/// force are not the ones last announced (an admin changed them).
 async fn review_tier(
     conn: &mut PgConnection,
     customer_id: &str,
@@ -173,22 +174,18 @@ async fn review_tier(
     review: Review,
     now: DateTime<Utc>,
 ) -> Result<Option<LoyaltyEvent>, Error> {
+    let no_tier = Standing {
+        tier: None,
+        below_since: None,
+    };
     let Some(lowest) = program.tiers.first() else {
-        // No tiers: nobody has one, and whoever had one loses its perks.
-        store::accounts::set_standing(
-            conn,
-            customer_id,
-            &Standing {
-                tier: None,
-                below_since: None,
-            },
-            now,
-        )
-        .await?;
-        return Ok(standing
-            .tier
-            .as_deref()
-            .map(|from| events::tier_changed(customer_id, from, None, now)));
+        // No tiers: nobody has one, and whoever had perks loses them.
+        let announced = store::accounts::set_standing(conn, customer_id, &no_tier, None, now).await?;
+        let had = standing.tier.is_some() || announced.is_some();
+        return Ok(had.then(|| {
+            let from = standing.tier.as_deref().unwrap_or_default();
+            events::tier_changed(customer_id, from, None, now)
+        }));
     };
     let qualifying = store::accounts::qualifying(conn, customer_id, now).await?;
     let grace = match review {
@@ -196,17 +193,22 @@ async fn review_tier(
         Review::TakenBack => 0,
     };
     let (next, changed) = tier::review(&program.tiers, grace, standing, qualifying, now);
-    store::accounts::set_standing(conn, customer_id, &next, now).await?;
-    if !changed {
+    let in_force = next
+        .tier
+        .as_deref()
+        .and_then(|n| program.tiers.iter().find(|t| t.name == n))
+        .unwrap_or(lowest);
+    let perks = perks_key(in_force);
+    let announced = store::accounts::set_standing(conn, customer_id, &next, perks.as_deref(), now).await?;
+    if !changed && announced == perks {
         return Ok(None);
     }
-    let named = |s: &Standing| {
-        s.tier
-            .as_deref()
-            .and_then(|n| program.tiers.iter().find(|t| t.name == n))
-            .unwrap_or(lowest)
-            .clone()
-    };
     let from = standing.tier.clone().unwrap_or_else(|| lowest.name.clone());
-    Ok(Some(events::tier_changed(customer_id, &from, Some(&named(&next)), now)))
+    Ok(Some(events::tier_changed(customer_id, &from, Some(in_force), now)))
+}
+
+/// The perks a tier gives, as announced; `None` for a tier without any.
+fn perks_key(t: &tier::Tier) -> Option<String> {
+    (t.extra_return_days > 0 || t.free_return_shipping || t.early_access)
+        .then(|| format!("{}|{}|{}", t.extra_return_days, t.free_return_shipping, t.early_access))
 }

@@ -150,23 +150,28 @@ pub async fn qualifying(conn: &mut PgConnection, customer_id: &str, now: DateTim
         .await?)
 }
 
-/// Writes a reviewed standing.
+/// Writes a reviewed standing and the perks announced for it; the perks
+/// announced before, in the same statement.
 pub async fn set_standing(
     conn: &mut PgConnection,
     customer_id: &str,
     standing: &Standing,
+    announced_perks: Option<&str>,
     now: DateTime<Utc>,
-) -> Result<(), Error> {
-    sqlx::query(
-        "UPDATE loyalty.accounts SET tier = $2, tier_below_since = $3, tier_checked_at = $4 WHERE customer_id = $1",
+) -> Result<Option<String>, Error> {
+    Ok(sqlx::query_scalar(
+        "UPDATE loyalty.accounts a SET tier = $2, tier_below_since = $3, tier_checked_at = $4, announced_perks = $5
+         FROM (SELECT announced_perks FROM loyalty.accounts WHERE customer_id = $1) before
+         WHERE a.customer_id = $1
+         RETURNING before.announced_perks",
     )
     .bind(customer_id)
     .bind(standing.tier.as_deref())
     .bind(standing.below_since)
     .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+    .bind(announced_perks)
+    .fetch_one(&mut *conn)
+    .await?)
 }
 
 /// The account with its points expiring soon and its tier, and the
