@@ -14,3 +14,4 @@ mod restart;
 mod returns;
 mod roles;
 mod support;
+mod test_db;
