@@ -190,3 +190,35 @@ async fn a_refunded_order_gives_its_bonus_back_with_its_points() {
     );
     audit(&app).await;
 }
+
+#[tokio::test]
+async fn two_first_orders_recorded_at_once_get_one_welcome_bonus() {
+    let app = TestApp::spawn().await;
+    run(
+        &app,
+        Campaign {
+            trigger: CampaignTrigger::FirstOrder as i32,
+            categories: vec![],
+            ..campaign("welcome", "1", 1000)
+        },
+    )
+    .await;
+    // Events of two orders are applied by separate dispatcher loops; the
+    // account lock makes the second see the first's lots.
+    let calls: Vec<_> = (1..=4)
+        .map(|i| {
+            let mut storefront = app.storefront();
+            tokio::spawn(async move { storefront.record_order(order(&format!("o-{i}"), CUSTOMER)).await })
+        })
+        .collect();
+    for call in calls {
+        call.await.unwrap().unwrap();
+    }
+    app.settle().await;
+    let bonuses = app
+        .count("SELECT count(*) FROM loyalty.entries WHERE reason = 'campaign welcome'")
+        .await;
+    assert_eq!(bonuses, 1);
+    assert_eq!(account(&app, CUSTOMER).await.pending, 4 * 300 + 1000);
+    audit(&app).await;
+}
