@@ -27,6 +27,7 @@
 //!   savepoint and the failure is recorded while the claim still holds the
 //!   delivery (no other loop retries it before its backoff).
 
+mod attempt;
 mod dead;
 mod dispatch;
 
