@@ -2,7 +2,8 @@
 //!
 //! Layers, each depending only on those before it:
 //! - [`domain`] — the program's arithmetic, spending lots earliest expiry
-//!   first, holds (pure, on the kernel);
+//!   first, holds, reversals, tiers, campaigns, rewards (pure, on the
+//!   kernel);
 //! - [`store`] — the `loyalty` schema;
 //! - [`events`] — the `aftercare.loyalty.events.v1` messages it emits;
 //! - [`app`] — the use cases, the order-event rules and the background job;

@@ -3,8 +3,8 @@
 //! Never reads the `orders` or `returns` schemas.
 
 use aftercare_kernel::clock::SharedClock;
-use aftercare_platform::outbox::{Event, EventHandler, HandlerFuture, topic};
-use aftercare_platform::wire::{channel_from_proto, from_timestamp, parse_money};
+use aftercare_platform::outbox::{Event, EventHandler, HandlerFuture, required, required_time, topic};
+use aftercare_platform::wire::{channel_from_proto, parse_money};
 use aftercare_proto::order_events::{OrderCanceled, OrderDelivered, OrderRecorded};
 use aftercare_proto::return_events::RefundSucceeded;
 use sqlx::PgConnection;
@@ -17,22 +17,6 @@ pub const CONSUMER: &str = "loyalty.orders";
 
 pub struct OrderEarnings {
     pub clock: SharedClock,
-}
-
-fn required<'a>(value: &'a str, field: &str) -> Result<&'a str, String> {
-    if value.is_empty() {
-        Err(format!("{field} missing"))
-    } else {
-        Ok(value)
-    }
-}
-
-fn time(
-    ts: Option<&prost_types::Timestamp>,
-    field: &str,
-) -> Result<aftercare_kernel::DateTime<aftercare_kernel::Utc>, String> {
-    ts.and_then(from_timestamp)
-        .ok_or_else(|| format!("{field} missing or invalid"))
 }
 
 impl OrderEarnings {
@@ -64,7 +48,7 @@ impl OrderEarnings {
             let order = EarningOrder {
                 customer_id: required(&e.customer_id, "customer_id")?,
                 order_id: required(&e.order_id, "order_id")?,
-                placed_at: time(e.placed_at.as_ref(), "placed_at")?,
+                placed_at: required_time(e.placed_at.as_ref(), "placed_at")?,
                 channel: channel_from_proto(e.channel),
                 lines,
             };
@@ -75,7 +59,7 @@ impl OrderEarnings {
             return Ok(());
         }
         if let Some(e) = event.decode::<OrderDelivered>()? {
-            let delivered_at = time(e.delivered_at.as_ref(), "delivered_at")?;
+            let delivered_at = required_time(e.delivered_at.as_ref(), "delivered_at")?;
             let customer = required(&e.customer_id, "customer_id")?;
             return earning::order_delivered(tx, customer, &e.order_id, &e.line_ids, delivered_at, now)
                 .await

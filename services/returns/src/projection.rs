@@ -4,9 +4,8 @@
 //! loyalty's events. Handlers are idempotent (events arrive at least once)
 //! and never read the `orders` schema.
 
-use aftercare_kernel::{DateTime, Utc};
-use aftercare_platform::outbox::{Event, EventHandler, HandlerFuture, topic};
-use aftercare_platform::wire::{from_timestamp, parse_money};
+use aftercare_platform::outbox::{Event, EventHandler, HandlerFuture, required, required_time, topic};
+use aftercare_platform::wire::parse_money;
 use aftercare_proto::loyalty_events::TierChanged;
 use aftercare_proto::order_events::{OrderCanceled, OrderDelivered, OrderRecorded, RecordedLine};
 use sqlx::PgConnection;
@@ -22,26 +21,13 @@ fn db(e: sqlx::Error) -> String {
     e.to_string()
 }
 
-fn time(ts: Option<&prost_types::Timestamp>, field: &str) -> Result<DateTime<Utc>, String> {
-    ts.and_then(from_timestamp)
-        .ok_or_else(|| format!("{field} missing or invalid"))
-}
-
-fn required<'a>(value: &'a str, field: &str) -> Result<&'a str, String> {
-    if value.is_empty() {
-        Err(format!("{field} missing"))
-    } else {
-        Ok(value)
-    }
-}
-
 impl OrderProjection {
     async fn apply(&self, tx: &mut PgConnection, event: &Event) -> Result<(), String> {
         if let Some(e) = event.decode::<OrderRecorded>()? {
             return self.recorded(tx, e).await;
         }
         if let Some(e) = event.decode::<OrderDelivered>()? {
-            let delivered_at = time(e.delivered_at.as_ref(), "delivered_at")?;
+            let delivered_at = required_time(e.delivered_at.as_ref(), "delivered_at")?;
             let known: bool = sqlx::query_scalar(
                 "WITH delivered AS (
                      UPDATE returns.order_lines SET delivered_at = COALESCE(delivered_at, $3)
@@ -57,7 +43,7 @@ impl OrderProjection {
             return recorded_before(known, &e.order_id);
         }
         if let Some(e) = event.decode::<OrderCanceled>()? {
-            let canceled_at = time(e.canceled_at.as_ref(), "canceled_at")?;
+            let canceled_at = required_time(e.canceled_at.as_ref(), "canceled_at")?;
             let updated =
                 sqlx::query("UPDATE returns.orders SET canceled_at = COALESCE(canceled_at, $2) WHERE order_id = $1")
                     .bind(&e.order_id)
@@ -164,7 +150,7 @@ impl TierPerks {
         let Some(e) = event.decode::<TierChanged>()? else {
             return Err(format!("unexpected topic {}", event.topic));
         };
-        let changed_at = time(e.changed_at.as_ref(), "changed_at")?;
+        let changed_at = required_time(e.changed_at.as_ref(), "changed_at")?;
         let customer_id = required(&e.customer_id, "customer_id")?;
         if e.to_tier.is_empty() {
             // The program has no tiers any more: no perks.

@@ -22,6 +22,15 @@ fn campaign(id: &str, multiplier: &str, bonus: i64) -> Campaign {
     }
 }
 
+/// 1,000 points on a customer's first order, whatever it holds.
+fn welcome() -> Campaign {
+    Campaign {
+        trigger: CampaignTrigger::FirstOrder as i32,
+        categories: vec![],
+        ..campaign("welcome", "1", 1000)
+    }
+}
+
 async fn run(app: &TestApp, c: Campaign) {
     admin(app)
         .upsert_campaign(UpsertCampaignRequest { campaign: Some(c) })
@@ -80,15 +89,7 @@ async fn overlapping_bonuses_give_the_best_one_once_and_first_orders_get_theirs_
     let app = TestApp::spawn().await;
     run(&app, campaign("b100", "1", 100)).await;
     run(&app, campaign("b500", "1", 500)).await;
-    run(
-        &app,
-        Campaign {
-            trigger: CampaignTrigger::FirstOrder as i32,
-            categories: vec![],
-            ..campaign("welcome", "1", 1000)
-        },
-    )
-    .await;
+    run(&app, welcome()).await;
     run(
         &app,
         Campaign {
@@ -166,15 +167,7 @@ async fn campaigns_are_checked_and_listed() {
 #[tokio::test]
 async fn a_refunded_order_gives_its_bonus_back_with_its_points() {
     let app = TestApp::spawn().await;
-    run(
-        &app,
-        Campaign {
-            trigger: CampaignTrigger::FirstOrder as i32,
-            categories: vec![],
-            ..campaign("welcome", "1", 1000)
-        },
-    )
-    .await;
+    run(&app, welcome()).await;
     ordered(&app, "o-1", CUSTOMER, true).await;
     assert_eq!(account(&app, CUSTOMER).await.pending, 1300);
     // L2 is a quarter of the order's base points: a quarter of the bonus.
@@ -194,15 +187,7 @@ async fn a_refunded_order_gives_its_bonus_back_with_its_points() {
 #[tokio::test]
 async fn two_first_orders_recorded_at_once_get_one_welcome_bonus() {
     let app = TestApp::spawn().await;
-    run(
-        &app,
-        Campaign {
-            trigger: CampaignTrigger::FirstOrder as i32,
-            categories: vec![],
-            ..campaign("welcome", "1", 1000)
-        },
-    )
-    .await;
+    run(&app, welcome()).await;
     // Events of two orders are applied by separate dispatcher loops; the
     // account lock makes the second see the first's lots.
     let calls: Vec<_> = (1..=4)

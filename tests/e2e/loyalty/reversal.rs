@@ -35,6 +35,21 @@ pub(super) async fn refunded(app: &TestApp, order_id: &str, line: &str, units: i
     app.settle().await;
 }
 
+/// Records o-1 of c-1 (300 points), delivered at the start, and moves the
+/// clock to day 14 where its points have matured: here points mature after
+/// 14 days (no tier lengthening it) while the return policy allows 30, so
+/// the customer can spend them and still return the items.
+async fn matured_while_returnable(app: &TestApp) {
+    update_program(app, |p| {
+        p.return_window_days = 14;
+        p.tiers.iter_mut().for_each(|t| t.extra_return_days = 0);
+    })
+    .await;
+    ordered(app, "o-1", CUSTOMER, true).await;
+    app.clock.set(start_time() + Duration::days(14));
+    app.run_jobs().await;
+}
+
 #[tokio::test]
 async fn a_partial_return_takes_back_the_refunded_units_points_from_their_own_lot() {
     let app = TestApp::spawn().await;
@@ -67,17 +82,7 @@ async fn a_partial_return_takes_back_the_refunded_units_points_from_their_own_lo
 #[tokio::test]
 async fn points_spent_before_the_return_become_debt_that_the_next_order_repays() {
     let app = TestApp::spawn().await;
-    // Points mature after 14 days here, while the return policy allows 30:
-    // the customer can spend them and still return the item.
-    update_program(&app, |p| {
-        p.return_window_days = 14;
-        // No tier lengthens a return window here.
-        p.tiers.iter_mut().for_each(|t| t.extra_return_days = 0);
-    })
-    .await;
-    ordered(&app, "o-1", CUSTOMER, true).await;
-    app.clock.set(start_time() + Duration::days(14));
-    app.run_jobs().await;
+    matured_while_returnable(&app).await;
     storefront(&app)
         .redeem_points(RedeemPointsRequest {
             customer_id: CUSTOMER.into(),
@@ -166,15 +171,7 @@ async fn units_whose_share_rounds_to_nothing_still_count_so_the_last_unit_takes_
 #[tokio::test]
 async fn points_held_when_a_refund_takes_them_back_repay_the_debt_when_released() {
     let app = TestApp::spawn().await;
-    update_program(&app, |p| {
-        p.return_window_days = 14;
-        // No tier lengthens a return window here.
-        p.tiers.iter_mut().for_each(|t| t.extra_return_days = 0);
-    })
-    .await;
-    ordered(&app, "o-1", CUSTOMER, true).await;
-    app.clock.set(start_time() + Duration::days(14));
-    app.run_jobs().await;
+    matured_while_returnable(&app).await;
     let held = hold(&app, CUSTOMER, 300).await;
     refunded(&app, "o-1", "L2", 1).await;
     let a = account(&app, CUSTOMER).await;

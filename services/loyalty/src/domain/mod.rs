@@ -1,7 +1,8 @@
 //! Loyalty's rules, free of transport and storage: the program and its
 //! arithmetic ([`program`]), how debits are spread over lots ([`ledger`]),
-//! how a hold resolves ([`hold`]), and how refunds take points back
-//! ([`reversal`]).
+//! how a hold resolves ([`hold`]), how refunds take points back
+//! ([`reversal`]), tiers ([`tier`]), campaigns ([`campaign`]) and the rewards
+//! catalogue ([`reward`]).
 
 pub mod campaign;
 pub mod error;

@@ -61,6 +61,21 @@ pub struct Event {
     pub occurred_at: DateTime<Utc>,
 }
 
+/// A payload's required text field, or why the event cannot be applied.
+pub fn required<'a>(value: &'a str, field: &str) -> Result<&'a str, String> {
+    if value.is_empty() {
+        Err(format!("{field} missing"))
+    } else {
+        Ok(value)
+    }
+}
+
+/// A payload's required instant, or why the event cannot be applied.
+pub fn required_time(ts: Option<&prost_types::Timestamp>, field: &str) -> Result<DateTime<Utc>, String> {
+    ts.and_then(crate::wire::from_timestamp)
+        .ok_or_else(|| format!("{field} missing or invalid"))
+}
+
 /// The topic of events carrying `M`.
 pub fn topic<M: prost::Name>() -> String {
     M::full_name()
