@@ -12,6 +12,7 @@ const FILES: &[&str] = &[
     "aftercare/returns/v1/returns.proto",
     "aftercare/returns/events/v1/events.proto",
     "aftercare/loyalty/v1/loyalty.proto",
+    "aftercare/loyalty/v1/store_credit.proto",
     "aftercare/loyalty/events/v1/events.proto",
 ];
 

@@ -6,6 +6,7 @@ pub const SERVICES: &[ServiceDef] = &[
     aftercare_orders::SERVICE,
     aftercare_returns::SERVICE,
     aftercare_loyalty::SERVICE,
+    aftercare_loyalty::STORE_CREDIT,
 ];
 
 /// The services `names` selects (`all` selects every one), in registry

@@ -12,6 +12,7 @@ use aftercare_platform::clock::ManualClock;
 use aftercare_platform::outbox::DispatchOptions;
 use aftercare_platform::telemetry::Metrics;
 use aftercare_proto::loyalty::loyalty_service_client::LoyaltyServiceClient;
+use aftercare_proto::loyalty::store_credit_service_client::StoreCreditServiceClient;
 use aftercare_proto::orders::order_service_client::OrderServiceClient;
 use aftercare_proto::returns::return_service_client::ReturnServiceClient;
 use chrono::{DateTime, Utc};
@@ -52,6 +53,7 @@ impl tonic::service::Interceptor for Bearer {
 pub type Orders = OrderServiceClient<InterceptedService<Channel, Bearer>>;
 pub type Returns = ReturnServiceClient<InterceptedService<Channel, Bearer>>;
 pub type Loyalty = LoyaltyServiceClient<InterceptedService<Channel, Bearer>>;
+pub type StoreCredit = StoreCreditServiceClient<InterceptedService<Channel, Bearer>>;
 
 /// The real server on a real socket over a fresh database.
 ///
@@ -229,7 +231,11 @@ impl TestApp {
         LoyaltyServiceClient::with_interceptor(self.channel(), self.bearer(role, subject))
     }
 
-    /// Runs the loyalty service's background job until nothing is left due
+    pub fn store_credit(&self, role: Role, subject: &str) -> StoreCredit {
+        StoreCreditServiceClient::with_interceptor(self.channel(), self.bearer(role, subject))
+    }
+
+    /// Runs the loyalty service's background jobs until nothing is left due
     /// at the test clock's now: the same code the server's job loop runs.
     pub async fn run_jobs(&self) {
         let ctx = aftercare_platform::context::ServiceContext {
@@ -237,8 +243,10 @@ impl TestApp {
             clock: self.clock.clone(),
             outbox_wake: Default::default(),
         };
-        let job = aftercare_loyalty::app::jobs::DueWork::new(ctx);
+        let job = aftercare_loyalty::app::jobs::DueWork::new(ctx.clone());
         while job.run().await.expect("the loyalty job ran") {}
+        let job = aftercare_loyalty::app::store_credit::LapsedCreditHolds::new(ctx);
+        while job.run().await.expect("the store-credit job ran") {}
     }
 
     /// Waits until every event emitted so far has reached its consumers

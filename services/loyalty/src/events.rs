@@ -11,7 +11,7 @@ use sqlx::PgConnection;
 
 use uuid::Uuid;
 
-use crate::domain::{Entry, Hold, Reward, Tier};
+use crate::domain::{CreditEntry, CreditHold, CreditedRefund, Entry, Hold, Reward, Tier};
 
 /// An event waiting to be written with the change it describes.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,6 +24,8 @@ pub enum LoyaltyEvent {
     TierChanged(pb::TierChanged),
     ExpiringSoon(pb::PointsExpiringSoon),
     RewardRedeemed(pb::RewardRedeemed),
+    StoreCreditCredited(pb::StoreCreditCredited),
+    StoreCreditRedeemed(pb::StoreCreditRedeemed),
 }
 
 fn points(e: &Entry) -> i64 {
@@ -111,6 +113,29 @@ pub fn expiring_soon(customer_id: &str, points: i64, expires_at: DateTime<Utc>) 
     })
 }
 
+/// A store-credit refund credited its wallet.
+pub fn store_credit_credited(e: &CreditEntry, refund: &CreditedRefund) -> LoyaltyEvent {
+    LoyaltyEvent::StoreCreditCredited(pb::StoreCreditCredited {
+        customer_id: e.entry.customer_id.clone(),
+        amount: Some(money(refund.amount)),
+        refund_id: refund.refund_id.clone(),
+        return_id: refund.return_id.clone(),
+        order_id: refund.order_id.clone(),
+        entry_id: e.entry.entry_id.to_string(),
+    })
+}
+
+/// Held store credit spent.
+pub fn store_credit_redeemed(e: &CreditEntry, hold: &CreditHold) -> LoyaltyEvent {
+    LoyaltyEvent::StoreCreditRedeemed(pb::StoreCreditRedeemed {
+        customer_id: e.entry.customer_id.clone(),
+        hold_id: hold.hold_id().to_string(),
+        order_ref: hold.hold.order_ref.clone(),
+        amount: Some(money(hold.money(points(&e.entry)))),
+        entry_id: e.entry.entry_id.to_string(),
+    })
+}
+
 impl LoyaltyEvent {
     fn customer_id(&self) -> &str {
         match self {
@@ -122,6 +147,8 @@ impl LoyaltyEvent {
             LoyaltyEvent::TierChanged(e) => &e.customer_id,
             LoyaltyEvent::ExpiringSoon(e) => &e.customer_id,
             LoyaltyEvent::RewardRedeemed(e) => &e.customer_id,
+            LoyaltyEvent::StoreCreditCredited(e) => &e.customer_id,
+            LoyaltyEvent::StoreCreditRedeemed(e) => &e.customer_id,
         }
     }
 
@@ -137,6 +164,8 @@ impl LoyaltyEvent {
             LoyaltyEvent::TierChanged(m) => uow.emit(&customer, m).await,
             LoyaltyEvent::ExpiringSoon(m) => uow.emit(&customer, m).await,
             LoyaltyEvent::RewardRedeemed(m) => uow.emit(&customer, m).await,
+            LoyaltyEvent::StoreCreditCredited(m) => uow.emit(&customer, m).await,
+            LoyaltyEvent::StoreCreditRedeemed(m) => uow.emit(&customer, m).await,
         }
     }
 
@@ -153,6 +182,8 @@ impl LoyaltyEvent {
             LoyaltyEvent::TierChanged(m) => outbox::enqueue(conn, customer, m, now).await,
             LoyaltyEvent::ExpiringSoon(m) => outbox::enqueue(conn, customer, m, now).await,
             LoyaltyEvent::RewardRedeemed(m) => outbox::enqueue(conn, customer, m, now).await,
+            LoyaltyEvent::StoreCreditCredited(m) => outbox::enqueue(conn, customer, m, now).await,
+            LoyaltyEvent::StoreCreditRedeemed(m) => outbox::enqueue(conn, customer, m, now).await,
         }
         .map(|_| ())
     }

@@ -1,4 +1,5 @@
-//! Loyalty points.
+//! Loyalty points, and store-credit wallets on the same ledger machinery
+//! (a service of their own, [`STORE_CREDIT`]).
 //!
 //! Layers, each depending only on those before it:
 //! - [`domain`] — the program's arithmetic, spending lots earliest expiry
@@ -7,8 +8,10 @@
 //! - [`store`] — the `loyalty` schema;
 //! - [`events`] — the `aftercare.loyalty.events.v1` messages it emits;
 //! - [`app`] — the use cases, the order-event rules and the background job;
-//! - [`grpc`] — `aftercare.loyalty.v1.LoyaltyService`: parse, call, convert;
-//! - [`projection`] — order and refund events in, through [`app::earning`].
+//! - [`grpc`] — `aftercare.loyalty.v1.LoyaltyService` and
+//!   `StoreCreditService`: parse, call, convert;
+//! - [`projection`] — order and refund events in, through [`app::earning`]
+//!   and [`app::store_credit`].
 
 pub mod app;
 pub mod domain;
@@ -52,4 +55,30 @@ fn consumers(ctx: &ServiceContext) -> Vec<Arc<dyn EventHandler>> {
 
 fn jobs(ctx: &ServiceContext) -> Vec<Arc<dyn Job>> {
     vec![app::jobs::DueWork::new(ctx.clone())]
+}
+
+/// Store-credit wallets as the server runs them.
+pub const STORE_CREDIT: ServiceDef = ServiceDef {
+    name: "store-credit",
+    grpc_service: grpc::store_credit::SERVICE_NAME,
+    roles: grpc::store_credit::ROLES,
+    routes: store_credit_routes,
+    consumers: store_credit_consumers,
+    jobs: store_credit_jobs,
+};
+
+fn store_credit_routes(ctx: &ServiceContext, routes: &mut RoutesBuilder) {
+    routes.add_service(grpc::store_credit::StoreCreditGrpc::server(
+        app::store_credit::StoreCredit::new(ctx.clone()),
+    ));
+}
+
+fn store_credit_consumers(ctx: &ServiceContext) -> Vec<Arc<dyn EventHandler>> {
+    vec![Arc::new(projection::StoreCreditRefunds {
+        clock: ctx.clock.clone(),
+    })]
+}
+
+fn store_credit_jobs(ctx: &ServiceContext) -> Vec<Arc<dyn Job>> {
+    vec![app::store_credit::LapsedCreditHolds::new(ctx.clone())]
 }

@@ -1,5 +1,6 @@
 //! Order events and succeeded refunds, applied to the ledger in the
-//! transaction that claimed them ([`crate::app::earning`] has the rules).
+//! transaction that claimed them ([`crate::app::earning`] and
+//! [`crate::app::store_credit`] have the rules).
 //! Never reads the `orders` or `returns` schemas.
 
 use aftercare_kernel::clock::SharedClock;
@@ -7,9 +8,12 @@ use aftercare_platform::outbox::{Event, EventHandler, HandlerFuture, required, r
 use aftercare_platform::wire::{channel_from_proto, parse_money};
 use aftercare_proto::order_events::{OrderCanceled, OrderDelivered, OrderRecorded};
 use aftercare_proto::return_events::RefundSucceeded;
+use aftercare_proto::returns::RefundMethod;
 use sqlx::PgConnection;
 
 use crate::app::earning::{self, EarningLine, EarningOrder};
+use crate::app::store_credit;
+use crate::domain::CreditedRefund;
 
 /// The consumer name; its subscription is also made by the migrations, so
 /// no order event is missed before the service first starts.
@@ -149,6 +153,62 @@ impl RefundReversals {
 impl EventHandler for RefundReversals {
     fn name(&self) -> &str {
         REFUND_CONSUMER
+    }
+
+    fn topics(&self) -> Vec<String> {
+        vec![topic::<RefundSucceeded>()]
+    }
+
+    fn handle<'a>(&'a self, tx: &'a mut PgConnection, event: &'a Event) -> HandlerFuture<'a> {
+        Box::pin(self.apply(tx, event))
+    }
+}
+
+/// The consumer of succeeded refunds for store credit; subscribed by the
+/// migrations too.
+pub const STORE_CREDIT_CONSUMER: &str = "loyalty.store_credit";
+
+/// Succeeded store-credit refunds credit the customer's wallet, once.
+pub struct StoreCreditRefunds {
+    pub clock: SharedClock,
+}
+
+impl StoreCreditRefunds {
+    async fn apply(&self, tx: &mut PgConnection, event: &Event) -> Result<(), String> {
+        let Some(e) = event.decode::<RefundSucceeded>()? else {
+            return Err(format!("unexpected topic {}", event.topic));
+        };
+        let refund = e.refund.ok_or("refund missing")?;
+        if refund.method != RefundMethod::StoreCredit as i32 {
+            return Ok(()); // paid back to the original payment: nothing to credit
+        }
+        let amount = refund
+            .amount
+            .as_ref()
+            .ok_or("amount missing")
+            .and_then(|m| parse_money(m).map_err(|_| "bad amount"))?;
+        let credited = CreditedRefund {
+            customer_id: required(&refund.customer_id, "customer_id")?.to_owned(),
+            refund_id: required(&refund.refund_id, "refund_id")?.to_owned(),
+            return_id: refund.return_id.clone(),
+            order_id: refund.order_id.clone(),
+            amount,
+        };
+        let now = self.clock.now();
+        let err = |e: aftercare_platform::error::Error| e.to_string();
+        if let Some(event) = store_credit::credit_refund(tx, credited, earning::REFUND_EVENTS, now)
+            .await
+            .map_err(err)?
+        {
+            event.enqueue(tx, now).await.map_err(err)?;
+        }
+        Ok(())
+    }
+}
+
+impl EventHandler for StoreCreditRefunds {
+    fn name(&self) -> &str {
+        STORE_CREDIT_CONSUMER
     }
 
     fn topics(&self) -> Vec<String> {

@@ -12,6 +12,7 @@ mod races;
 mod reversal;
 mod rewards;
 mod sequences;
+mod store_credit;
 mod tiers;
 
 use aftercare_platform::auth::Role;
@@ -144,7 +145,9 @@ async fn ordered(app: &TestApp, order_id: &str, customer: &str, deliver: bool) {
 /// points through lots (a reversal: all but its debt); every lot holds what
 /// the entries moved in and out of it, and never more than it earned; every
 /// reward redemption is its ledger entry, every handed-out code its
-/// redemption's.
+/// redemption's. Store-credit wallets likewise: balances are their
+/// entries' sums and their lots' amounts, every entry moved its amount
+/// through lots of its own wallet, every lot holds what its entries moved.
 async fn audit(app: &TestApp) {
     let broken = ledger_breaks(app).await;
     assert!(broken.is_empty(), "the ledger does not reconcile: {broken:?}");
@@ -196,7 +199,37 @@ async fn ledger_breaks(app: &TestApp) -> Vec<String> {
          UNION ALL
          SELECT 'code ' || c.code FROM loyalty.reward_codes c
          LEFT JOIN loyalty.reward_redemptions r ON r.redemption_id = c.redemption_id
-         WHERE c.redemption_id IS NOT NULL AND (r.code IS DISTINCT FROM c.code OR r.reward_id <> c.reward_id)",
+         WHERE c.redemption_id IS NOT NULL AND (r.code IS DISTINCT FROM c.code OR r.reward_id <> c.reward_id)
+         UNION ALL
+         SELECT 'wallet ' || w.customer_id || ' ' || w.currency_code FROM loyalty.wallets w
+         LEFT JOIN (SELECT customer_id, currency_code, sum(available_change) av, sum(held_change) he,
+                           sum(credited_change) cr
+                    FROM loyalty.credit_entries GROUP BY customer_id, currency_code) e
+              USING (customer_id, currency_code)
+         WHERE (w.available, w.held, w.credited)
+               IS DISTINCT FROM (COALESCE(e.av, 0), COALESCE(e.he, 0), COALESCE(e.cr, 0))
+            OR w.available <> (SELECT COALESCE(sum(remaining), 0) FROM loyalty.credit_lots l
+                               WHERE (l.customer_id, l.currency_code) = (w.customer_id, w.currency_code))
+            OR w.credited <> (SELECT COALESCE(sum(amount), 0) FROM loyalty.credit_lots l
+                              WHERE (l.customer_id, l.currency_code) = (w.customer_id, w.currency_code))
+            OR w.held <> (SELECT COALESCE(sum(m.amount), 0) FROM loyalty.credit_hold_lots m
+                          JOIN loyalty.credit_holds h USING (hold_id)
+                          WHERE (h.customer_id, h.currency_code) = (w.customer_id, w.currency_code)
+                            AND h.status = 'held')
+         UNION ALL
+         SELECT 'credit entry ' || e.entry_id FROM loyalty.credit_entries e
+         WHERE (SELECT COALESCE(sum(amount), 0) FROM loyalty.credit_entry_lots WHERE entry_id = e.entry_id)
+               <> greatest(abs(e.available_change), abs(e.held_change))
+            OR EXISTS (SELECT 1 FROM loyalty.credit_entry_lots m JOIN loyalty.credit_lots l USING (lot_id)
+                       WHERE m.entry_id = e.entry_id
+                         AND (l.customer_id, l.currency_code) <> (e.customer_id, e.currency_code))
+         UNION ALL
+         SELECT 'credit lot ' || l.lot_id FROM loyalty.credit_lots l
+         WHERE l.remaining <> (
+                   SELECT COALESCE(sum(m.amount * CASE e.kind WHEN 'credited' THEN 1 WHEN 'released' THEN 1
+                                                             WHEN 'held' THEN -1 ELSE 0 END), 0)
+                   FROM loyalty.credit_entry_lots m JOIN loyalty.credit_entries e USING (entry_id)
+                   WHERE m.lot_id = l.lot_id)",
     )
     .fetch_all(&app.pool)
     .await

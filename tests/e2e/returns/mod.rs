@@ -118,6 +118,10 @@ pub(crate) fn refund_item(line_id: &str, quantity: i32) -> ReturnItemInput {
     item(line_id, quantity, ReturnReason::ChangedMind, Resolution::Refund)
 }
 
+pub(crate) fn store_credit_item(line_id: &str, quantity: i32) -> ReturnItemInput {
+    item(line_id, quantity, ReturnReason::ChangedMind, Resolution::StoreCredit)
+}
+
 pub(crate) fn create(order_id: &str, items: Vec<ReturnItemInput>) -> CreateReturnRequest {
     CreateReturnRequest {
         request_id: uuid::Uuid::now_v7().to_string(),

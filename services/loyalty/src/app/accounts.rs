@@ -4,12 +4,12 @@
 use aftercare_kernel::{Months, Violations};
 use aftercare_platform::auth::Caller;
 use aftercare_platform::error::Error;
-use aftercare_platform::paging::{self, Cursor};
+use aftercare_platform::paging;
 use aftercare_platform::uow::Replay;
 use uuid::Uuid;
 
 use super::checkout::take;
-use super::{Loyalty, actor, emit_all, repay_debt, settle, visible};
+use super::{Loyalty, actor, emit_all, next_page_token, repay_debt, settle, visible};
 use crate::domain::{Account, Changes, Entry, EntryId, EntryKind, LotId, LoyaltyError, Program};
 use crate::store;
 
@@ -70,18 +70,7 @@ impl Loyalty {
         let mut entries =
             store::accounts::list_entries(&mut *self.ctx.read().await?, customer_id, cursor.as_ref(), limit + 1)
                 .await?;
-        let more = entries.len() as i64 > limit;
-        entries.truncate(limit as usize);
-        let next_page_token = match entries.last() {
-            Some(last) if more => paging::encode(
-                &query,
-                &Cursor {
-                    at: last.at,
-                    id: last.entry_id.to_string(),
-                },
-            ),
-            _ => String::new(),
-        };
+        let next_page_token = next_page_token(&mut entries, limit, &query, |e| e);
         Ok(EntryPage {
             entries,
             next_page_token,

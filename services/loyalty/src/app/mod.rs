@@ -7,13 +7,16 @@
 //! - [`accounts`] — the account, its ledger, grants and adjustments, the program;
 //! - [`earning`] — points from order events;
 //! - [`jobs`] — maturing, expiring, and releasing holds past their time;
-//! - [`rewards`] — the rewards catalogue and redemptions.
+//! - [`rewards`] — the rewards catalogue and redemptions;
+//! - [`store_credit`] — store-credit wallets: credited by refunds, held and
+//!   captured at checkout.
 
 pub mod accounts;
 pub mod checkout;
 pub mod earning;
 pub mod jobs;
 pub mod rewards;
+pub mod store_credit;
 
 use std::sync::{Arc, Mutex};
 
@@ -21,6 +24,7 @@ use aftercare_kernel::{DateTime, Utc};
 use aftercare_platform::auth::Caller;
 use aftercare_platform::context::ServiceContext;
 use aftercare_platform::error::Error;
+use aftercare_platform::paging::{self, Cursor};
 use aftercare_platform::uow::UnitOfWork;
 use sqlx::PgConnection;
 
@@ -68,6 +72,23 @@ fn visible(caller: &Caller, customer_id: &str) -> Result<(), Error> {
         Ok(())
     } else {
         Err(Error::NotFound(format!("account of {customer_id:?} not found")))
+    }
+}
+
+/// Cuts a page read with one row more than `limit` back to `limit`, and
+/// the token of the next page (empty on the last), from the last entry.
+fn next_page_token<T>(rows: &mut Vec<T>, limit: i64, query: &str, entry: impl Fn(&T) -> &Entry) -> String {
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    match rows.last().map(entry) {
+        Some(last) if more => paging::encode(
+            query,
+            &Cursor {
+                at: last.at,
+                id: last.entry_id.to_string(),
+            },
+        ),
+        _ => String::new(),
     }
 }
 

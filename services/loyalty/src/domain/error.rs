@@ -1,7 +1,7 @@
 //! What can go wrong in loyalty. The API edge maps each variant to a gRPC
 //! status and a stable `ErrorInfo` reason, in one place.
 
-use aftercare_kernel::InvalidInput;
+use aftercare_kernel::{InvalidInput, Money};
 
 use super::HoldId;
 
@@ -35,6 +35,12 @@ pub enum LoyaltyError {
     RewardKindFixed(String),
     #[error("reward {0:?} is out of stock")]
     RewardOutOfStock(String),
+    #[error("not enough store credit: {available} available, {requested} requested")]
+    InsufficientCredit { available: Money, requested: Money },
+    #[error("{requested} requested but only {held} is held")]
+    CreditCaptureExceedsHold { held: Money, requested: Money },
+    #[error("the amount is in {got}, the hold in {expected}")]
+    CurrencyMismatch { expected: &'static str, got: &'static str },
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
 }

@@ -18,10 +18,12 @@ pub enum EntryKind {
     Adjusted,
     Reversed,
     DebtRepaid,
+    /// Store credit from a refund (wallets only).
+    Credited,
 }
 
 impl EntryKind {
-    pub const ALL: [EntryKind; 11] = [
+    pub const ALL: [EntryKind; 12] = [
         EntryKind::Earned,
         EntryKind::Matured,
         EntryKind::Voided,
@@ -33,6 +35,7 @@ impl EntryKind {
         EntryKind::Adjusted,
         EntryKind::Reversed,
         EntryKind::DebtRepaid,
+        EntryKind::Credited,
     ];
 
     pub fn as_str(&self) -> &'static str {
@@ -48,6 +51,7 @@ impl EntryKind {
             EntryKind::Adjusted => "adjusted",
             EntryKind::Reversed => "reversed",
             EntryKind::DebtRepaid => "debt_repaid",
+            EntryKind::Credited => "credited",
         }
     }
 

@@ -1,8 +1,8 @@
 //! Loyalty's rules, free of transport and storage: the program and its
 //! arithmetic ([`program`]), how debits are spread over lots ([`ledger`]),
 //! how a hold resolves ([`hold`]), how refunds take points back
-//! ([`reversal`]), tiers ([`tier`]), campaigns ([`campaign`]) and the rewards
-//! catalogue ([`reward`]).
+//! ([`reversal`]), tiers ([`tier`]), campaigns ([`campaign`]), the rewards
+//! catalogue ([`reward`]) and store-credit wallets ([`wallet`]).
 
 pub mod campaign;
 pub mod error;
@@ -12,6 +12,7 @@ pub mod program;
 pub mod reversal;
 pub mod reward;
 pub mod tier;
+pub mod wallet;
 
 pub use error::LoyaltyError;
 pub use hold::{Capture, Hold, HoldStatus};
@@ -20,6 +21,7 @@ pub use program::{CurrencyRate, Program};
 pub use reversal::{OrderLot, Reversal, reverse};
 pub use reward::{Reward, RewardKind};
 pub use tier::{Standing, Tier};
+pub use wallet::{CreditEntry, CreditHold, CreditLot, CreditedRefund, Wallet};
 
 aftercare_kernel::uuid_id!(
     /// A hold of points for one checkout.

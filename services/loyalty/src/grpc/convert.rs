@@ -70,7 +70,7 @@ pub fn account(a: &Account) -> pb::Account {
     }
 }
 
-fn kind(k: EntryKind) -> pb::EntryKind {
+pub(super) fn kind(k: EntryKind) -> pb::EntryKind {
     match k {
         EntryKind::Earned => pb::EntryKind::Earned,
         EntryKind::Matured => pb::EntryKind::Matured,
@@ -83,6 +83,7 @@ fn kind(k: EntryKind) -> pb::EntryKind {
         EntryKind::Adjusted => pb::EntryKind::Adjusted,
         EntryKind::Reversed => pb::EntryKind::Reversed,
         EntryKind::DebtRepaid => pb::EntryKind::DebtRepaid,
+        EntryKind::Credited => pb::EntryKind::Credited,
     }
 }
 
@@ -111,13 +112,17 @@ pub fn entry(e: &Entry) -> pb::LedgerEntry {
     }
 }
 
-pub fn hold(h: &Hold) -> pb::Hold {
-    let status = match h.status {
+pub(super) fn hold_status(s: HoldStatus) -> pb::HoldStatus {
+    match s {
         HoldStatus::Held => pb::HoldStatus::Held,
         HoldStatus::Captured => pb::HoldStatus::Captured,
         HoldStatus::Released => pb::HoldStatus::Released,
         HoldStatus::Expired => pb::HoldStatus::Expired,
-    };
+    }
+}
+
+pub fn hold(h: &Hold) -> pb::Hold {
+    let status = hold_status(h.status);
     pb::Hold {
         hold_id: h.hold_id.to_string(),
         customer_id: h.customer_id.clone(),

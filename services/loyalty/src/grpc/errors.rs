@@ -37,6 +37,16 @@ impl From<LoyaltyError> for Error {
             LoyaltyError::CurrencyNotInProgram(code) => {
                 Error::precondition("CURRENCY_NOT_IN_PROGRAM", message).with_metadata("currency_code", code)
             }
+            LoyaltyError::InsufficientCredit { available, requested } => {
+                Error::precondition("INSUFFICIENT_STORE_CREDIT", message)
+                    .with_metadata("available", available.to_amount_string())
+                    .with_metadata("requested", requested.to_amount_string())
+                    .with_metadata("currency_code", available.currency().code())
+            }
+            LoyaltyError::CreditCaptureExceedsHold { held, .. } => {
+                Error::precondition("CAPTURE_EXCEEDS_HOLD", message).with_metadata("held", held.to_amount_string())
+            }
+            LoyaltyError::CurrencyMismatch { .. } => Error::invalid("amount.currency_code", message),
             LoyaltyError::Corrupt(_) => Error::internal(message),
         }
     }

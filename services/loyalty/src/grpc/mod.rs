@@ -5,6 +5,7 @@
 mod convert;
 mod errors;
 mod parse;
+pub mod store_credit;
 
 use aftercare_kernel::Violations;
 use aftercare_platform::auth::{Role, RoleTable, caller};

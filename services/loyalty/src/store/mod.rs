@@ -7,7 +7,8 @@
 //! - [`campaigns`] — campaigns and whether an order is a customer's first;
 //! - [`lots`] — lots: earning, spending, maturing, expiring;
 //! - [`holds`] — holds and the lots they reserved;
-//! - [`rewards`] — the rewards catalogue, code pools, redemptions.
+//! - [`rewards`] — the rewards catalogue, code pools, redemptions;
+//! - [`wallets`] — store-credit wallets, their lots, holds and ledger.
 
 pub mod accounts;
 pub mod campaigns;
@@ -15,6 +16,7 @@ pub mod holds;
 pub mod lots;
 pub mod program;
 pub mod rewards;
+pub mod wallets;
 
 use aftercare_kernel::{DateTime, Utc};
 use uuid::Uuid;
