@@ -2,7 +2,7 @@
 //! own lots, pending before available; what was spent becomes debt that
 //! later points pay back.
 
-use aftercare_proto::returns::{ConfirmRefundRequest, Grade, IssueRefundRequest};
+use aftercare_proto::returns::{ConfirmRefundRequest, Grade, IssueRefundRequest, Refund};
 
 use super::*;
 use crate::returns::{received_return, refund_item};
@@ -16,10 +16,16 @@ pub(super) async fn refunded(app: &TestApp, order_id: &str, line: &str, units: i
         &[(line, units, Grade::Resellable)],
     )
     .await;
+    paid(app, r.return_id).await;
+}
+
+/// Issues and confirms the return's refund, and waits until every
+/// consumer has seen it.
+pub(super) async fn paid(app: &TestApp, return_id: String) -> Refund {
     let mut payments = app.returns(Role::Service, "payments");
     let refund = payments
         .issue_refund(IssueRefundRequest {
-            return_id: r.return_id,
+            return_id,
             request_id: uuid::Uuid::now_v7().to_string(),
         })
         .await
@@ -27,12 +33,13 @@ pub(super) async fn refunded(app: &TestApp, order_id: &str, line: &str, units: i
         .into_inner();
     payments
         .confirm_refund(ConfirmRefundRequest {
-            refund_id: refund.refund_id,
+            refund_id: refund.refund_id.clone(),
             provider_reference: "psp-1".into(),
         })
         .await
         .unwrap();
     app.settle().await;
+    refund
 }
 
 /// Records o-1 of c-1 (300 points), delivered at the start, and moves the

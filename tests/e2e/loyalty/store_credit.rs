@@ -3,7 +3,7 @@
 //! points, exactly once under races; amounts reconcile to the cent.
 
 use aftercare_proto::common::Money;
-use aftercare_proto::returns::{ConfirmRefundRequest, Grade, IssueRefundRequest};
+use aftercare_proto::returns::Grade;
 use tonic::Code;
 
 use super::*;
@@ -51,23 +51,7 @@ async fn credited(app: &TestApp, units: i32) -> (String, i64) {
         &[("L1", units, Grade::Resellable)],
     )
     .await;
-    let mut payments = app.returns(Role::Service, "payments");
-    let refund = payments
-        .issue_refund(IssueRefundRequest {
-            return_id: r.return_id,
-            request_id: uuid::Uuid::now_v7().to_string(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    payments
-        .confirm_refund(ConfirmRefundRequest {
-            refund_id: refund.refund_id.clone(),
-            provider_reference: "store-credit".into(),
-        })
-        .await
-        .unwrap();
-    app.settle().await;
+    let refund = super::reversal::paid(app, r.return_id).await;
     (refund.refund_id, cents(&refund.amount))
 }
 
