@@ -87,7 +87,15 @@ CREATE TABLE loyalty.credit_entry_lots (
 );
 CREATE INDEX credit_entry_lots_lot_idx ON loyalty.credit_entry_lots (lot_id);
 
--- Succeeded refunds from now on: a store-credit one credits its wallet.
+-- Succeeded refunds: a store-credit one credits its wallet. Refunds that
+-- succeeded before wallets existed are delivered too (events are kept), so
+-- credit already granted reaches its wallet; the unique refund id credits
+-- each once.
 INSERT INTO platform.outbox_consumers (name, topics)
 VALUES ('loyalty.store_credit', '{aftercare.returns.events.v1.RefundSucceeded}')
 ON CONFLICT (name) DO NOTHING;
+INSERT INTO platform.outbox_deliveries (consumer, event_id, aggregate_id, seq, next_attempt_at)
+SELECT 'loyalty.store_credit', e.id, e.aggregate_id, e.seq, now()
+FROM platform.outbox_events e
+WHERE e.topic = 'aftercare.returns.events.v1.RefundSucceeded'
+ON CONFLICT DO NOTHING;

@@ -137,24 +137,32 @@ pub fn store_credit_redeemed(e: &CreditEntry, hold: &CreditHold) -> LoyaltyEvent
 }
 
 impl LoyaltyEvent {
-    fn customer_id(&self) -> &str {
+    /// The aggregate: the customer for points, whose changes serialize on
+    /// the account; the wallet (customer and currency) for store credit,
+    /// whose changes serialize on the wallet's row instead, so events of
+    /// one aggregate always commit in their order.
+    fn aggregate(&self) -> String {
+        let wallet = |customer: &str, amount: &Option<aftercare_proto::common::Money>| {
+            let currency = amount.as_ref().map_or("", |m| m.currency_code.as_str());
+            format!("{customer}:{currency}")
+        };
         match self {
-            LoyaltyEvent::Earned(e) => &e.customer_id,
-            LoyaltyEvent::Matured(e) => &e.customer_id,
-            LoyaltyEvent::Redeemed(e) => &e.customer_id,
-            LoyaltyEvent::Expired(e) => &e.customer_id,
-            LoyaltyEvent::Reversed(e) => &e.customer_id,
-            LoyaltyEvent::TierChanged(e) => &e.customer_id,
-            LoyaltyEvent::ExpiringSoon(e) => &e.customer_id,
-            LoyaltyEvent::RewardRedeemed(e) => &e.customer_id,
-            LoyaltyEvent::StoreCreditCredited(e) => &e.customer_id,
-            LoyaltyEvent::StoreCreditRedeemed(e) => &e.customer_id,
+            LoyaltyEvent::Earned(e) => e.customer_id.clone(),
+            LoyaltyEvent::Matured(e) => e.customer_id.clone(),
+            LoyaltyEvent::Redeemed(e) => e.customer_id.clone(),
+            LoyaltyEvent::Expired(e) => e.customer_id.clone(),
+            LoyaltyEvent::Reversed(e) => e.customer_id.clone(),
+            LoyaltyEvent::TierChanged(e) => e.customer_id.clone(),
+            LoyaltyEvent::ExpiringSoon(e) => e.customer_id.clone(),
+            LoyaltyEvent::RewardRedeemed(e) => e.customer_id.clone(),
+            LoyaltyEvent::StoreCreditCredited(e) => wallet(&e.customer_id, &e.amount),
+            LoyaltyEvent::StoreCreditRedeemed(e) => wallet(&e.customer_id, &e.amount),
         }
     }
 
     /// Writes the event in a unit of work.
     pub async fn emit(&self, uow: &mut UnitOfWork) -> Result<(), Error> {
-        let customer = self.customer_id().to_owned();
+        let customer = self.aggregate();
         match self {
             LoyaltyEvent::Earned(m) => uow.emit(&customer, m).await,
             LoyaltyEvent::Matured(m) => uow.emit(&customer, m).await,
@@ -172,7 +180,7 @@ impl LoyaltyEvent {
     /// Writes the event in a transaction that is not a unit of work (an
     /// event handler's, a job's).
     pub async fn enqueue(&self, conn: &mut PgConnection, now: DateTime<Utc>) -> Result<(), Error> {
-        let customer = self.customer_id();
+        let customer = &self.aggregate();
         match self {
             LoyaltyEvent::Earned(m) => outbox::enqueue(conn, customer, m, now).await,
             LoyaltyEvent::Matured(m) => outbox::enqueue(conn, customer, m, now).await,

@@ -142,13 +142,16 @@ async fn a_store_credit_refund_credits_the_wallet_once_and_a_card_refund_does_no
     assert_eq!(entries[0].lots.len(), 1);
     assert_eq!(cents(&entries[0].lots[0].amount), amount);
     // The event delivered again credits nothing more.
-    sqlx::query(
+    let redelivered = sqlx::query(
         "UPDATE platform.outbox_deliveries SET delivered_at = NULL, attempts = 0, next_attempt_at = '2000-01-01'
-         WHERE consumer = 'loyalty.store_credit'",
+         WHERE consumer = 'loyalty.store_credit'
+           AND event_id IN (SELECT id FROM platform.outbox_events
+                            WHERE topic = 'aftercare.returns.events.v1.RefundSucceeded')",
     )
     .execute(&app.pool)
     .await
     .unwrap();
+    assert_eq!(redelivered.rows_affected(), 1);
     app.settle().await;
     assert_eq!(balance(&app, CUSTOMER).await, [("EUR".into(), amount, 0, amount)]);
     assert_eq!(topic_count(&app, "StoreCreditCredited").await, 1);
@@ -323,7 +326,10 @@ async fn a_hold_is_idempotent_on_its_request_id() {
         .hold_store_credit(hold_request("2.00", "same"))
         .await
         .unwrap_err();
-    assert_ne!(changed.code(), Code::Ok);
+    assert_eq!(
+        (changed.code(), reason(&changed)),
+        (Code::AlreadyExists, "REQUEST_ID_REUSED".into())
+    );
     assert_eq!(app.count("SELECT count(*) FROM loyalty.credit_holds").await, 1);
     assert_eq!(
         balance(&app, CUSTOMER).await,
@@ -381,6 +387,142 @@ async fn thirty_racing_holds_of_a_tenth_exactly_ten_succeed_and_a_hold_captures_
     assert_eq!(
         balance(&app, CUSTOMER).await,
         [("EUR".into(), credit - 10 * tenth, 9 * tenth, credit)]
+    );
+    audit(&app).await;
+}
+
+#[tokio::test]
+async fn a_capture_racing_a_release_resolves_the_hold_once() {
+    let app = TestApp::spawn().await;
+    let (_, credit) = credited(&app, 1).await;
+    for round in 0..5 {
+        let h = hold(&app, "1.00").await;
+        let (mut a, mut b) = (checkout(&app), checkout(&app));
+        let (id_a, id_b) = (h.hold_id.clone(), h.hold_id.clone());
+        let capture = tokio::spawn(async move {
+            a.capture_store_credit(CaptureStoreCreditRequest {
+                hold_id: id_a,
+                amount: None,
+            })
+            .await
+        });
+        let release = tokio::spawn(async move {
+            b.release_store_credit(ReleaseStoreCreditRequest { hold_id: id_b })
+                .await
+        });
+        let (captured, released) = (capture.await.unwrap(), release.await.unwrap());
+        match (captured, released) {
+            (Ok(c), Err(r)) => {
+                assert_eq!(c.into_inner().status(), HoldStatus::Captured);
+                assert_eq!(reason(&r), "HOLD_RESOLVED");
+            }
+            (Err(c), Ok(r)) => {
+                assert_eq!(r.into_inner().status(), HoldStatus::Released);
+                assert_eq!(reason(&c), "HOLD_RESOLVED");
+            }
+            other => panic!("round {round}: both or neither won: {other:?}"),
+        }
+    }
+    let spent = 100
+        * app
+            .count("SELECT count(*) FROM loyalty.credit_holds WHERE status = 'captured'")
+            .await;
+    assert_eq!(
+        balance(&app, CUSTOMER).await,
+        [("EUR".into(), credit - spent, 0, credit)]
+    );
+    audit(&app).await;
+}
+
+#[tokio::test]
+async fn the_ledger_pages_newest_first_and_filters_by_currency() {
+    let app = TestApp::spawn().await;
+    credited(&app, 1).await;
+    for _ in 0..3 {
+        let h = hold(&app, "0.10").await;
+        release(&app, &h.hold_id).await.unwrap();
+    }
+    let all = credit_entries(&app).await;
+    assert_eq!(all.len(), 7);
+    let mut paged = Vec::new();
+    let mut token = String::new();
+    loop {
+        let page = checkout(&app)
+            .list_store_credit_transactions(ListStoreCreditTransactionsRequest {
+                customer_id: CUSTOMER.into(),
+                currency_code: "EUR".into(),
+                page_size: 2,
+                page_token: token,
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(page.entries.len() <= 2);
+        paged.extend(page.entries);
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        token = page.next_page_token;
+    }
+    assert_eq!(paged, all, "pages cover the ledger once, newest first");
+    assert_eq!(paged.last().unwrap().kind(), EntryKind::Credited);
+    let lira = checkout(&app)
+        .list_store_credit_transactions(ListStoreCreditTransactionsRequest {
+            customer_id: CUSTOMER.into(),
+            currency_code: "TRY".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(lira.entries.is_empty());
+    let bad = checkout(&app)
+        .list_store_credit_transactions(ListStoreCreditTransactionsRequest {
+            customer_id: CUSTOMER.into(),
+            currency_code: "euro".into(),
+            page_token: "forged".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(violated_fields(&bad), ["currency_code"]);
+    audit(&app).await;
+}
+
+/// A refund event of nothing (returns never sends one, but an event is
+/// outside input) credits nothing and does not block the consumer.
+#[tokio::test]
+async fn a_store_credit_refund_of_nothing_credits_nothing_and_is_not_retried() {
+    use aftercare_proto::return_events::{RefundSucceeded, RefundSummary};
+    use aftercare_proto::returns::RefundMethod;
+    let app = TestApp::spawn().await;
+    let mut tx = app.pool.begin().await.unwrap();
+    for (id, amount) in [("rf-0", "0.00"), ("rf-neg", "-5.00")] {
+        let event = RefundSucceeded {
+            refund: Some(RefundSummary {
+                refund_id: id.into(),
+                return_id: "r-x".into(),
+                order_id: "o-x".into(),
+                customer_id: CUSTOMER.into(),
+                method: RefundMethod::StoreCredit as i32,
+                amount: money(amount, "EUR"),
+                ..Default::default()
+            }),
+        };
+        aftercare_platform::outbox::enqueue(&mut tx, "r-x", &event, start_time())
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+    app.settle().await;
+    assert_eq!(app.count("SELECT count(*) FROM loyalty.wallets").await, 0);
+    assert_eq!(
+        app.count(
+            "SELECT count(*) FROM platform.outbox_deliveries
+             WHERE consumer = 'loyalty.store_credit' AND (delivered_at IS NULL OR attempts > 1)"
+        )
+        .await,
+        0
     );
     audit(&app).await;
 }

@@ -123,7 +123,7 @@ impl StoreCredit {
             release_lapsed(uow.conn(), &r.customer_id, currency, &who, now).await?;
         }
         let amount = minor(r.amount);
-        let lots = wallet_store::spendable(uow.conn(), &r.customer_id, currency, now).await?;
+        let lots = wallet_store::spendable(uow.conn(), &r.customer_id, currency, amount, now).await?;
         let taken = take_earliest_expiring(&lots, amount).ok_or_else(|| LoyaltyError::InsufficientCredit {
             available: Money::from_minor(currency, lots.iter().map(|l| i128::from(l.remaining)).sum()),
             requested: r.amount,
@@ -216,7 +216,10 @@ pub async fn credit_refund(
     let currency = refund.amount.currency();
     let amount = minor(refund.amount);
     if amount <= 0 {
-        return Err(Error::invalid("amount", "a store-credit refund credits more than zero"));
+        // Returns never pays out nothing; retrying would not change the
+        // event, and a dead letter would hold back the return's later ones.
+        tracing::warn!(refund_id = %refund.refund_id, amount, "a store-credit refund of nothing credits nothing");
+        return Ok(None);
     }
     wallet_store::lock(conn, &refund.customer_id, currency, now).await?;
     let lot = CreditLot {

@@ -104,22 +104,29 @@ pub async fn insert_lot(conn: &mut PgConnection, lot: &CreditLot) -> Result<bool
     Ok(inserted == 1)
 }
 
-/// The wallet's lots that can be spent now.
+/// The wallet's lots that can be spent now, earliest expiry first, as few
+/// as cover `amount` (all of them when they do not).
 pub async fn spendable(
     conn: &mut PgConnection,
     customer_id: &str,
     currency: Currency,
+    amount: i64,
     now: DateTime<Utc>,
 ) -> Result<Vec<Lot>, Error> {
     let rows: Vec<LotRow> = sqlx::query_as(
-        "SELECT lot_id, remaining, expires_at, created_at FROM loyalty.credit_lots
-         WHERE customer_id = $1 AND currency_code = $2 AND remaining > 0
-           AND (expires_at IS NULL OR expires_at > $3)
+        "SELECT lot_id, remaining, expires_at, created_at FROM (
+             SELECT lot_id, remaining, expires_at, created_at,
+                 sum(remaining) OVER (ORDER BY expires_at NULLS LAST, created_at, lot_id) - remaining AS before
+             FROM loyalty.credit_lots
+             WHERE customer_id = $1 AND currency_code = $2 AND remaining > 0
+               AND (expires_at IS NULL OR expires_at > $3)) s
+         WHERE before < $4
          ORDER BY expires_at NULLS LAST, created_at, lot_id",
     )
     .bind(customer_id)
     .bind(currency.code())
     .bind(now)
+    .bind(amount)
     .fetch_all(&mut *conn)
     .await?;
     Ok(lots(rows))
@@ -311,8 +318,9 @@ pub async fn with_lapsed_holds(
     limit: i64,
 ) -> Result<Vec<(String, Currency)>, Error> {
     let rows: Vec<(String, String)> = sqlx::query_as(
-        "SELECT DISTINCT customer_id, currency_code FROM loyalty.credit_holds
-         WHERE status = 'held' AND expires_at <= $1 LIMIT $2",
+        "SELECT customer_id, currency_code FROM loyalty.credit_holds
+         WHERE status = 'held' AND expires_at <= $1
+         GROUP BY customer_id, currency_code ORDER BY min(expires_at) LIMIT $2",
     )
     .bind(now)
     .bind(limit)
