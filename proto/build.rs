@@ -14,6 +14,8 @@ const FILES: &[&str] = &[
     "aftercare/loyalty/v1/loyalty.proto",
     "aftercare/loyalty/v1/store_credit.proto",
     "aftercare/loyalty/events/v1/events.proto",
+    "aftercare/warranty/v1/warranty.proto",
+    "aftercare/warranty/events/v1/events.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -7,6 +7,7 @@ pub const SERVICES: &[ServiceDef] = &[
     aftercare_returns::SERVICE,
     aftercare_loyalty::SERVICE,
     aftercare_loyalty::STORE_CREDIT,
+    aftercare_warranty::SERVICE,
 ];
 
 /// The services `names` selects (`all` selects every one), in registry

@@ -42,6 +42,16 @@ pub mod aftercare {
             }
         }
     }
+    pub mod warranty {
+        pub mod v1 {
+            tonic::include_proto!("aftercare.warranty.v1");
+        }
+        pub mod events {
+            pub mod v1 {
+                tonic::include_proto!("aftercare.warranty.events.v1");
+            }
+        }
+    }
 }
 
 pub use aftercare::common::v1 as common;
@@ -51,3 +61,5 @@ pub use aftercare::orders::events::v1 as order_events;
 pub use aftercare::orders::v1 as orders;
 pub use aftercare::returns::events::v1 as return_events;
 pub use aftercare::returns::v1 as returns;
+pub use aftercare::warranty::events::v1 as warranty_events;
+pub use aftercare::warranty::v1 as warranty;

@@ -15,3 +15,4 @@ mod returns;
 mod roles;
 mod support;
 mod test_db;
+mod warranty;

@@ -15,6 +15,7 @@ use aftercare_proto::loyalty::loyalty_service_client::LoyaltyServiceClient;
 use aftercare_proto::loyalty::store_credit_service_client::StoreCreditServiceClient;
 use aftercare_proto::orders::order_service_client::OrderServiceClient;
 use aftercare_proto::returns::return_service_client::ReturnServiceClient;
+use aftercare_proto::warranty::warranty_service_client::WarrantyServiceClient;
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -54,6 +55,7 @@ pub type Orders = OrderServiceClient<InterceptedService<Channel, Bearer>>;
 pub type Returns = ReturnServiceClient<InterceptedService<Channel, Bearer>>;
 pub type Loyalty = LoyaltyServiceClient<InterceptedService<Channel, Bearer>>;
 pub type StoreCredit = StoreCreditServiceClient<InterceptedService<Channel, Bearer>>;
+pub type Warranty = WarrantyServiceClient<InterceptedService<Channel, Bearer>>;
 
 /// The real server on a real socket over a fresh database.
 ///
@@ -233,6 +235,10 @@ impl TestApp {
 
     pub fn store_credit(&self, role: Role, subject: &str) -> StoreCredit {
         StoreCreditServiceClient::with_interceptor(self.channel(), self.bearer(role, subject))
+    }
+
+    pub fn warranty(&self, role: Role, subject: &str) -> Warranty {
+        WarrantyServiceClient::with_interceptor(self.channel(), self.bearer(role, subject))
     }
 
     /// Runs the loyalty service's background jobs until nothing is left due

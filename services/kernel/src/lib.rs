@@ -1,7 +1,8 @@
 //! The I/O-free core every aftercare domain is written on: [`money`]
 //! (currencies and currency-checked arithmetic), [`percent`], the [`clock`],
-//! typed [`ids`], [`channel`]s, input checks ([`violations`], [`validate`])
-//! and a content [`fingerprint`].
+//! customers' local days and working days ([`zone`]), typed [`ids`],
+//! [`channel`]s, input checks ([`violations`], [`validate`]) and a content
+//! [`fingerprint`].
 //!
 //! Nothing here reaches the network, a database or a runtime; `cargo tree -p
 //! aftercare-kernel` shows no tonic, prost, sqlx, tokio or jsonwebtoken. Domain
@@ -18,8 +19,9 @@ pub mod named;
 pub mod percent;
 pub mod validate;
 pub mod violations;
+pub mod zone;
 
-pub use chrono::{DateTime, Duration, Months, Utc};
+pub use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, TimeZone, Utc, Weekday};
 pub use currency::Currency;
 pub use money::{Money, MoneyError};
 pub use percent::Percent;

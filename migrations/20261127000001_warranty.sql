@@ -1,0 +1,149 @@
+-- Warranty: terms (versioned), business calendars, registered products,
+-- and claims with their timeline.
+CREATE SCHEMA warranty;
+
+-- Terms per category ('' = the default) and per SKU override ('' = the
+-- category's own), one row per version: a product keeps the version it was
+-- registered under.
+CREATE TABLE warranty.terms (
+    category                    text        NOT NULL CHECK (length(category) <= 100),
+    sku                         text        NOT NULL CHECK (length(sku) <= 100),
+    version                     integer     NOT NULL CHECK (version >= 1),
+    duration_months             integer     NOT NULL CHECK (duration_months BETWEEN 1 AND 600),
+    covers_parts                boolean     NOT NULL,
+    covers_labour               boolean     NOT NULL,
+    covers_shipping             boolean     NOT NULL,
+    exclusions                  text[]      NOT NULL,
+    remedies                    text[]      NOT NULL CHECK (cardinality(remedies) > 0),
+    max_repair_working_days     integer     NOT NULL CHECK (max_repair_working_days BETWEEN 1 AND 365),
+    repair_time_extends         boolean     NOT NULL,
+    repeat_window_months        integer     NOT NULL CHECK (repeat_window_months BETWEEN 1 AND 600),
+    repeat_same_fault_max       integer     NOT NULL CHECK (repeat_same_fault_max BETWEEN 1 AND 100),
+    repeat_different_faults_max integer     NOT NULL CHECK (repeat_different_faults_max BETWEEN 1 AND 100),
+    repeat_total_faults_max     integer     NOT NULL CHECK (repeat_total_faults_max BETWEEN 1 AND 100),
+    created_at                  timestamptz NOT NULL,
+    PRIMARY KEY (category, sku, version),
+    CHECK (sku = '' OR category <> '')
+);
+-- The consumer minimum in Turkey: 24 months, every remedy, 20 working days
+-- of repair at most.
+INSERT INTO warranty.terms VALUES
+    ('', '', 1, 24, true, true, true, '{physical_damage,liquid,misuse,unauthorised_repair}',
+     '{repair,replacement,price_reduction,refund}', 20, true, 12, 2, 4, 6, now());
+
+-- Business calendars per country: working weekdays (ISO, 1 = Monday) and
+-- public holidays, in the country's time zone. One is the default, whose
+-- zone order registrations take.
+CREATE TABLE warranty.calendars (
+    country_code     text        PRIMARY KEY CHECK (country_code ~ '^[A-Z]{2}$'),
+    time_zone        text        NOT NULL CHECK (length(time_zone) BETWEEN 1 AND 64),
+    working_weekdays integer[]   NOT NULL CHECK (working_weekdays <@ '{1,2,3,4,5,6,7}'),
+    holidays         date[]      NOT NULL CHECK (cardinality(holidays) <= 400),
+    is_default       boolean     NOT NULL DEFAULT false,
+    updated_at       timestamptz NOT NULL
+);
+CREATE UNIQUE INDEX calendars_one_default ON warranty.calendars (is_default) WHERE is_default;
+INSERT INTO warranty.calendars VALUES
+    ('TR', 'Europe/Istanbul', '{1,2,3,4,5}',
+     '{2026-01-01,2026-03-20,2026-04-23,2026-05-01,2026-05-19,2026-05-27,2026-05-28,2026-05-29,2026-07-15,2026-10-29,
+       2027-01-01,2027-03-10,2027-03-11,2027-04-23,2027-05-01,2027-05-17,2027-05-18,2027-05-19,2027-07-15,2027-10-29}',
+     true, now());
+
+-- Order lines as order events told them (this service never reads the
+-- orders schema).
+CREATE TABLE warranty.order_lines (
+    order_id      text        NOT NULL,
+    line_id       text        NOT NULL,
+    customer_id   text        NOT NULL,
+    sku           text        NOT NULL,
+    product_name  text        NOT NULL,
+    category      text        NOT NULL,
+    quantity      integer     NOT NULL CHECK (quantity >= 1),
+    placed_at     timestamptz NOT NULL,
+    PRIMARY KEY (order_id, line_id)
+);
+
+CREATE TABLE warranty.registrations (
+    registration_id        uuid        PRIMARY KEY,
+    customer_id            text        NOT NULL,
+    source                 text        NOT NULL CHECK (source IN ('order', 'manual')),
+    status                 text        NOT NULL CHECK (status IN ('pending_verification', 'active', 'rejected')),
+    sku                    text        NOT NULL,
+    category               text        NOT NULL,
+    product_name           text        NOT NULL,
+    serial_number          text,
+    order_id               text,
+    line_id                text,
+    unit                   integer     CHECK (unit >= 1),
+    purchased_at           timestamptz NOT NULL,
+    proof_of_purchase_ref  text,
+    coverage_starts_at     timestamptz NOT NULL,
+    terms_category         text        NOT NULL,
+    terms_sku              text        NOT NULL,
+    terms_version          integer     NOT NULL,
+    duration_months        integer     NOT NULL CHECK (duration_months BETWEEN 1 AND 600),
+    time_zone              text        NOT NULL,
+    repair_extension_days  integer     NOT NULL DEFAULT 0 CHECK (repair_extension_days >= 0),
+    verification_note      text        NOT NULL DEFAULT '',
+    created_at             timestamptz NOT NULL,
+    updated_at             timestamptz NOT NULL,
+    FOREIGN KEY (terms_category, terms_sku, terms_version) REFERENCES warranty.terms (category, sku, version),
+    CHECK ((source = 'order') = (order_id IS NOT NULL AND line_id IS NOT NULL AND unit IS NOT NULL)),
+    CHECK (source = 'order' OR (serial_number IS NOT NULL AND proof_of_purchase_ref IS NOT NULL))
+);
+-- A serial number is registered once (a rejected registration frees it for
+-- its real owner); an order line's unit once.
+CREATE UNIQUE INDEX registrations_serial_key ON warranty.registrations (serial_number)
+    WHERE serial_number IS NOT NULL AND status <> 'rejected';
+CREATE UNIQUE INDEX registrations_order_unit_key ON warranty.registrations (order_id, line_id, unit)
+    WHERE source = 'order';
+CREATE INDEX registrations_customer_idx ON warranty.registrations (customer_id, created_at DESC, registration_id DESC);
+
+CREATE TABLE warranty.claims (
+    claim_id          uuid        PRIMARY KEY,
+    registration_id   uuid        NOT NULL REFERENCES warranty.registrations (registration_id),
+    customer_id       text        NOT NULL,
+    status            text        NOT NULL CHECK (status IN ('submitted', 'in_review', 'awaiting_customer',
+                                                             'approved', 'rejected', 'canceled')),
+    fault_category    text        NOT NULL,
+    description       text        NOT NULL,
+    photo_urls        text[]      NOT NULL,
+    channel           text        NOT NULL,
+    -- The coverage on the day it was filed.
+    coverage_reason   text        NOT NULL,
+    covered_through   date,
+    offered_remedies  text[]      NOT NULL,
+    covers_parts      boolean     NOT NULL,
+    covers_labour     boolean     NOT NULL,
+    covers_shipping   boolean     NOT NULL,
+    remedy            text,
+    rejection_reason  text,
+    appealed          boolean     NOT NULL DEFAULT false,
+    reviewer          text,
+    rejected_by       text,
+    filed_at          timestamptz NOT NULL,
+    updated_at        timestamptz NOT NULL,
+    CHECK ((status = 'approved') = (remedy IS NOT NULL)),
+    CHECK (remedy IS NULL OR coverage_reason = 'covered')
+);
+CREATE INDEX claims_customer_idx ON warranty.claims (customer_id, filed_at DESC, claim_id DESC);
+CREATE INDEX claims_queue_idx ON warranty.claims (status, filed_at DESC, claim_id DESC);
+CREATE INDEX claims_registration_idx ON warranty.claims (registration_id);
+
+CREATE TABLE warranty.claim_timeline (
+    id               bigserial   PRIMARY KEY,
+    claim_id         uuid        NOT NULL REFERENCES warranty.claims (claim_id),
+    at               timestamptz NOT NULL,
+    status           text,
+    text             text        NOT NULL,
+    actor_role       text        NOT NULL,
+    channel          text,
+    customer_visible boolean     NOT NULL
+);
+CREATE INDEX claim_timeline_claim_idx ON warranty.claim_timeline (claim_id, id);
+
+-- Order events from the start, so no delivery is missed before the
+-- service first starts.
+INSERT INTO platform.outbox_consumers (name, topics)
+VALUES ('warranty.orders', '{aftercare.orders.events.v1.OrderRecorded,aftercare.orders.events.v1.OrderDelivered}')
+ON CONFLICT (name) DO NOTHING;

@@ -1,0 +1,273 @@
+//! Claims: filed on a registration with the coverage of that day, then
+//! taken through their status graph by agents and the customer, every step
+//! on the timeline and announced.
+
+use aftercare_kernel::channel::Channel;
+use aftercare_platform::auth::{Caller, Role};
+use aftercare_platform::error::Error;
+use aftercare_platform::paging;
+use aftercare_platform::uow::Replay;
+use uuid::Uuid;
+
+use super::{Warranty, entry, next_page_token, visible};
+use crate::domain::claim::MAX_MESSAGES;
+use crate::domain::{
+    Claim, ClaimId, ClaimStatus, ClaimStep, MAX_PHOTOS, RegistrationId, RejectionReason, Remedy, WarrantyError,
+};
+use crate::events;
+use crate::store;
+
+/// A claim as filed.
+pub struct ClaimFiling {
+    pub registration_id: RegistrationId,
+    pub fault_category: String,
+    pub description: String,
+    pub photo_urls: Vec<String>,
+    pub channel: Channel,
+    pub request_id: String,
+}
+
+impl ClaimFiling {
+    fn canonical(&self) -> Vec<u8> {
+        let mut parts = vec![
+            self.registration_id.to_string(),
+            self.fault_category.clone(),
+            self.description.clone(),
+            self.channel.as_str().to_owned(),
+        ];
+        parts.extend(self.photo_urls.iter().cloned());
+        parts.join("\u{0}").into_bytes()
+    }
+}
+
+/// What a step carries besides the claim.
+pub enum StepInput {
+    Review,
+    RequestInfo {
+        question: String,
+    },
+    Answer {
+        answer: String,
+        photo_urls: Vec<String>,
+        channel: Channel,
+    },
+    Approve {
+        remedy: Remedy,
+        note: String,
+    },
+    Reject {
+        reason: RejectionReason,
+        note: String,
+    },
+    Appeal {
+        message: String,
+    },
+    Cancel {
+        reason: String,
+    },
+}
+
+impl StepInput {
+    fn step(&self) -> ClaimStep {
+        match self {
+            StepInput::Review => ClaimStep::Review,
+            StepInput::RequestInfo { .. } => ClaimStep::RequestInfo,
+            StepInput::Answer { .. } => ClaimStep::Answer,
+            StepInput::Approve { .. } => ClaimStep::Approve,
+            StepInput::Reject { .. } => ClaimStep::Reject,
+            StepInput::Appeal { .. } => ClaimStep::Appeal,
+            StepInput::Cancel { .. } => ClaimStep::Cancel,
+        }
+    }
+}
+
+/// A page of claims.
+pub struct ClaimPage {
+    pub claims: Vec<Claim>,
+    pub next_page_token: String,
+}
+
+impl Warranty {
+    pub async fn file_claim(&self, caller: &Caller, f: ClaimFiling) -> Result<Claim, Error> {
+        let mut uow = self.ctx.begin().await?;
+        let id = ClaimId::new();
+        let answer = *id.as_uuid().as_bytes();
+        if let Replay::Stored(stored) = uow
+            .claim_answered(
+                "warranty.FileClaim",
+                caller,
+                "request_id",
+                &f.request_id,
+                &f.canonical(),
+                &answer,
+            )
+            .await?
+        {
+            let id = ClaimId::from_uuid(Uuid::from_slice(&stored).map_err(Error::internal)?);
+            return store::claims::get(uow.conn(), id, false)
+                .await?
+                .ok_or_else(|| Error::internal("a stored claim is gone"));
+        }
+        let now = uow.now();
+        let registration = store::registrations::get(uow.conn(), f.registration_id, false)
+            .await?
+            .ok_or_else(|| WarrantyError::not_found("registration", f.registration_id.to_string()))?;
+        visible(caller, &registration.customer_id, "registration", f.registration_id)?;
+        let terms = store::terms::version(uow.conn(), &registration.terms).await?;
+        let coverage = registration.coverage(&terms, now, None)?;
+        let filed = entry(
+            Some(caller),
+            Some(ClaimStatus::Submitted),
+            "Claim filed.".into(),
+            Some(f.channel),
+            true,
+            now,
+        );
+        let claim = Claim {
+            claim_id: id,
+            registration_id: f.registration_id,
+            customer_id: registration.customer_id,
+            status: ClaimStatus::Submitted,
+            fault_category: f.fault_category,
+            description: f.description,
+            photo_urls: f.photo_urls,
+            channel: f.channel,
+            coverage_at_filing: coverage,
+            remedy: None,
+            rejection_reason: None,
+            appealed: false,
+            reviewer: None,
+            rejected_by: None,
+            timeline: vec![filed.clone()],
+            filed_at: now,
+            updated_at: now,
+        };
+        store::claims::insert(uow.conn(), &claim).await?;
+        store::claims::add_timeline(uow.conn(), id, &filed).await?;
+        uow.emit(&id.to_string(), &events::claim_filed(&claim)).await?;
+        uow.commit().await?;
+        Ok(claim)
+    }
+
+    pub async fn claim(&self, caller: &Caller, id: ClaimId) -> Result<Claim, Error> {
+        let claim = store::claims::get(&mut *self.ctx.read().await?, id, false)
+            .await?
+            .ok_or_else(|| WarrantyError::not_found("claim", id.to_string()))?;
+        visible(caller, &claim.customer_id, "claim", id)?;
+        Ok(claim)
+    }
+
+    /// Claims, newest first: a customer's own (customers must name
+    /// themselves), or any for staff.
+    pub async fn claims(
+        &self,
+        caller: &Caller,
+        customer_id: Option<&str>,
+        status: Option<ClaimStatus>,
+        page_size: i32,
+        page_token: &str,
+    ) -> Result<ClaimPage, Error> {
+        if caller.role == Role::Customer && customer_id != Some(caller.subject.as_str()) {
+            return Err(Error::invalid("customer_id", "a customer lists their own claims"));
+        }
+        let limit = paging::page_size(page_size)?;
+        let query = format!(
+            "claims\u{0}{}\u{0}{}",
+            customer_id.unwrap_or_default(),
+            status.map_or("", |s| s.as_str())
+        );
+        let cursor = paging::decode("page_token", &query, page_token)?;
+        let mut conn = self.ctx.read().await?;
+        let mut claims = store::claims::list(&mut conn, customer_id, status, cursor.as_ref(), limit + 1).await?;
+        let next_page_token = next_page_token(&mut claims, limit, &query, |c| (c.filed_at, c.claim_id.to_string()));
+        Ok(ClaimPage {
+            claims,
+            next_page_token,
+        })
+    }
+
+    /// Takes a step of the claim's lifecycle: decided by the domain under
+    /// the claim's lock, written on the timeline, announced.
+    pub async fn step(&self, caller: &Caller, id: ClaimId, input: StepInput) -> Result<Claim, Error> {
+        let mut uow = self.ctx.begin().await?;
+        let now = uow.now();
+        let mut claim = store::claims::get(uow.conn(), id, true)
+            .await?
+            .ok_or_else(|| WarrantyError::not_found("claim", id.to_string()))?;
+        visible(caller, &claim.customer_id, "claim", id)?;
+        let step = input.step();
+        let (text, channel) = match input {
+            StepInput::Review => ("An agent is reviewing your claim.".to_owned(), None),
+            StepInput::RequestInfo { question } => (question, None),
+            StepInput::Answer {
+                answer,
+                photo_urls,
+                channel,
+            } => {
+                if claim.photo_urls.len() + photo_urls.len() > 2 * MAX_PHOTOS {
+                    return Err(Error::invalid(
+                        "photo_urls",
+                        format!("a claim keeps at most {} photos", 2 * MAX_PHOTOS),
+                    ));
+                }
+                claim.photo_urls.extend(photo_urls);
+                (answer, Some(channel))
+            }
+            StepInput::Approve { remedy, note } => {
+                claim.check_remedy(remedy)?;
+                claim.remedy = Some(remedy);
+                (or(note, claim_approved(remedy)), None)
+            }
+            StepInput::Reject { reason, note } => {
+                claim.rejection_reason = Some(reason);
+                (note, None)
+            }
+            StepInput::Appeal { message } => (message, None),
+            StepInput::Cancel { reason } => (or(reason, "Claim canceled.".into()), None),
+        };
+        let from = claim.apply(step, &caller.subject, now)?;
+        let e = entry(Some(caller), Some(claim.status), text, channel, true, now);
+        store::claims::update(uow.conn(), &claim).await?;
+        store::claims::add_timeline(uow.conn(), id, &e).await?;
+        claim.timeline.push(e);
+        uow.emit(&id.to_string(), &events::status_changed(&claim, from, now))
+            .await?;
+        uow.commit().await?;
+        Ok(claim)
+    }
+
+    /// Writes a message on the claim's timeline; customers' are always
+    /// customer-visible.
+    pub async fn add_message(
+        &self,
+        caller: &Caller,
+        id: ClaimId,
+        text: String,
+        customer_visible: bool,
+        channel: Option<Channel>,
+    ) -> Result<Claim, Error> {
+        let mut uow = self.ctx.begin().await?;
+        let now = uow.now();
+        let mut claim = store::claims::get(uow.conn(), id, true)
+            .await?
+            .ok_or_else(|| WarrantyError::not_found("claim", id.to_string()))?;
+        visible(caller, &claim.customer_id, "claim", id)?;
+        if claim.messages() >= MAX_MESSAGES {
+            return Err(WarrantyError::TimelineFull.into());
+        }
+        let visible_to_customer = customer_visible || caller.role == Role::Customer;
+        let e = entry(Some(caller), None, text, channel, visible_to_customer, now);
+        store::claims::add_timeline(uow.conn(), id, &e).await?;
+        claim.timeline.push(e);
+        uow.commit().await?;
+        Ok(claim)
+    }
+}
+
+fn or(text: String, default: String) -> String {
+    if text.is_empty() { default } else { text }
+}
+
+fn claim_approved(remedy: Remedy) -> String {
+    format!("Claim approved: {}.", remedy.as_str().replace('_', " "))
+}

@@ -1,0 +1,75 @@
+//! Warranty's use cases, free of transport. Each mutating one runs the
+//! platform's unit of work: begin -> (claim the request_id) -> load with a
+//! lock -> ask the domain -> store -> emit events -> commit.
+//!
+//! - [`terms`] — terms and business calendars;
+//! - [`registrations`] — registering products (from deliveries, by hand),
+//!   verifying them, and whether they are covered;
+//! - [`claims`] — filing claims and taking them through their lifecycle.
+
+pub mod claims;
+pub mod registrations;
+pub mod terms;
+
+use aftercare_kernel::channel::Channel;
+use aftercare_kernel::{DateTime, Utc};
+use aftercare_platform::auth::Caller;
+use aftercare_platform::context::ServiceContext;
+use aftercare_platform::error::Error;
+use aftercare_platform::paging::{self, Cursor};
+
+use crate::domain::{ClaimStatus, TimelineEntry, WarrantyError};
+
+pub struct Warranty {
+    ctx: ServiceContext,
+}
+
+impl Warranty {
+    pub fn new(ctx: ServiceContext) -> Warranty {
+        Warranty { ctx }
+    }
+}
+
+/// Another customer's data is as absent as a missing one.
+fn visible(caller: &Caller, customer_id: &str, what: &'static str, id: impl ToString) -> Result<(), Error> {
+    if caller.may_see_customer(customer_id) {
+        Ok(())
+    } else {
+        Err(WarrantyError::not_found(what, id.to_string()).into())
+    }
+}
+
+/// A timeline entry by `caller` (or the system when `None`).
+fn entry(
+    caller: Option<&Caller>,
+    status: Option<ClaimStatus>,
+    text: String,
+    channel: Option<Channel>,
+    customer_visible: bool,
+    at: DateTime<Utc>,
+) -> TimelineEntry {
+    TimelineEntry {
+        at,
+        status,
+        text,
+        actor_role: caller.map_or("system", |c| c.role.as_str()).to_owned(),
+        channel,
+        customer_visible,
+    }
+}
+
+/// Cuts a page read with one row more than `limit`, and the next page's
+/// token (empty on the last) from the last row's time and id.
+fn next_page_token<T>(
+    rows: &mut Vec<T>,
+    limit: i64,
+    query: &str,
+    key: impl Fn(&T) -> (DateTime<Utc>, String),
+) -> String {
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    match rows.last().map(key) {
+        Some((at, id)) if more => paging::encode(query, &Cursor { at, id }),
+        _ => String::new(),
+    }
+}

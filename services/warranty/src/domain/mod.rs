@@ -1,0 +1,29 @@
+//! Warranty's rules, free of transport and storage: the terms
+//! ([`terms`]), registrations and whether they are covered on a day
+//! ([`registration`]), and claims with their status graph ([`claim`]).
+
+pub mod claim;
+pub mod error;
+pub mod registration;
+pub mod terms;
+
+pub use claim::{Claim, ClaimStatus, ClaimStep, RejectionReason, TimelineEntry};
+pub use error::WarrantyError;
+pub use registration::{Coverage, CoverageReason, Registration, RegistrationStatus, Source, TermsRef};
+pub use terms::{Exclusion, Remedy, RepeatFailureRule, Terms};
+
+aftercare_kernel::uuid_id!(
+    /// A registered product.
+    RegistrationId
+);
+aftercare_kernel::uuid_id!(
+    /// A warranty claim.
+    ClaimId
+);
+
+/// Customer ids, SKUs, order ids and references are the storefront's.
+pub const MAX_ID_LEN: usize = 128;
+pub const MAX_SERIAL_LEN: usize = 64;
+pub const MAX_TEXT_LEN: usize = 4000;
+pub const MAX_NOTE_LEN: usize = 2000;
+pub const MAX_PHOTOS: usize = 10;

@@ -1,0 +1,50 @@
+//! The `aftercare.warranty.events.v1` messages this service emits: a
+//! registration's with the registration id as aggregate, a claim's with the
+//! claim id.
+
+use aftercare_kernel::{DateTime, Utc};
+use aftercare_platform::wire::timestamp;
+use aftercare_proto::warranty_events as pb;
+
+use crate::domain::{Claim, ClaimStatus, Registration, WarrantyError};
+
+pub fn product_registered(r: &Registration) -> Result<pb::ProductRegistered, WarrantyError> {
+    let (order_id, line_id) = r
+        .order_line
+        .as_ref()
+        .map(|(o, l, _)| (o.clone(), l.clone()))
+        .unwrap_or_default();
+    Ok(pb::ProductRegistered {
+        registration_id: r.registration_id.to_string(),
+        customer_id: r.customer_id.clone(),
+        sku: r.sku.clone(),
+        category: r.category.clone(),
+        serial_number: r.serial_number.clone().unwrap_or_default(),
+        order_id,
+        line_id,
+        coverage_starts_at: Some(timestamp(r.coverage_starts_at)),
+        covered_through: r.covered_through()?.to_string(),
+        time_zone: r.time_zone.name().to_owned(),
+    })
+}
+
+pub fn claim_filed(c: &Claim) -> pb::ClaimFiled {
+    pb::ClaimFiled {
+        claim_id: c.claim_id.to_string(),
+        registration_id: c.registration_id.to_string(),
+        customer_id: c.customer_id.clone(),
+        fault_category: c.fault_category.clone(),
+        covered: c.coverage_at_filing.covered(),
+        filed_at: Some(timestamp(c.filed_at)),
+    }
+}
+
+pub fn status_changed(c: &Claim, from: ClaimStatus, at: DateTime<Utc>) -> pb::ClaimStatusChanged {
+    pb::ClaimStatusChanged {
+        claim_id: c.claim_id.to_string(),
+        customer_id: c.customer_id.clone(),
+        from_status: from.as_str().to_uppercase(),
+        to_status: c.status.as_str().to_uppercase(),
+        changed_at: Some(timestamp(at)),
+    }
+}

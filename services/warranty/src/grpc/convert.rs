@@ -1,0 +1,184 @@
+//! Domain values out, as the contract's messages. Customers never see
+//! internal notes or who reviews their claim.
+
+use aftercare_kernel::zone::WorkingDays;
+use aftercare_platform::auth::Role;
+use aftercare_platform::wire::{channel_to_proto, timestamp};
+use aftercare_proto::warranty as pb;
+
+use crate::domain::{
+    Claim, ClaimStatus, Coverage, CoverageReason, Exclusion, Registration, RegistrationStatus, RejectionReason, Remedy,
+    Source, Terms,
+};
+use crate::store::calendars::Calendar;
+
+pub fn remedy(r: Remedy) -> pb::Remedy {
+    match r {
+        Remedy::Repair => pb::Remedy::Repair,
+        Remedy::Replacement => pb::Remedy::Replacement,
+        Remedy::PriceReduction => pb::Remedy::PriceReduction,
+        Remedy::Refund => pb::Remedy::Refund,
+    }
+}
+
+fn exclusion(e: Exclusion) -> pb::Exclusion {
+    match e {
+        Exclusion::PhysicalDamage => pb::Exclusion::PhysicalDamage,
+        Exclusion::Liquid => pb::Exclusion::Liquid,
+        Exclusion::Misuse => pb::Exclusion::Misuse,
+        Exclusion::UnauthorisedRepair => pb::Exclusion::UnauthorisedRepair,
+    }
+}
+
+fn remedies(list: &[Remedy]) -> Vec<i32> {
+    list.iter().map(|r| remedy(*r) as i32).collect()
+}
+
+pub fn terms(t: &Terms) -> pb::WarrantyTerms {
+    let r = &t.repeat_failure;
+    pb::WarrantyTerms {
+        category: t.category.clone(),
+        sku: t.sku.clone(),
+        version: t.version,
+        duration_months: t.duration_months,
+        covers_parts: t.covers_parts,
+        covers_labour: t.covers_labour,
+        covers_shipping: t.covers_shipping,
+        exclusions: t.exclusions.iter().map(|e| exclusion(*e) as i32).collect(),
+        remedies: remedies(&t.remedies),
+        max_repair_working_days: t.max_repair_working_days,
+        repair_time_extends: t.repair_time_extends,
+        repeat_failure: Some(pb::RepeatFailureRule {
+            window_months: r.window_months,
+            same_fault_max: r.same_fault_max,
+            different_faults_max: r.different_faults_max,
+            total_faults_max: r.total_faults_max,
+        }),
+        updated_at: Some(timestamp(t.updated_at)),
+    }
+}
+
+pub fn calendar(c: &Calendar) -> pb::BusinessCalendar {
+    let WorkingDays { weekdays, holidays } = &c.days;
+    pb::BusinessCalendar {
+        country_code: c.country_code.clone(),
+        time_zone: c.time_zone.name().to_owned(),
+        working_weekdays: weekdays.iter().map(|d| *d as i32).collect(),
+        holidays: holidays.iter().map(|d| d.to_string()).collect(),
+        updated_at: Some(timestamp(c.updated_at)),
+    }
+}
+
+pub fn registration(r: &Registration) -> pb::Registration {
+    let (order_id, line_id, unit) = r.order_line.clone().unwrap_or_default();
+    pb::Registration {
+        registration_id: r.registration_id.to_string(),
+        customer_id: r.customer_id.clone(),
+        source: match r.source {
+            Source::Order => pb::RegistrationSource::Order,
+            Source::Manual => pb::RegistrationSource::Manual,
+        } as i32,
+        status: match r.status {
+            RegistrationStatus::PendingVerification => pb::RegistrationStatus::PendingVerification,
+            RegistrationStatus::Active => pb::RegistrationStatus::Active,
+            RegistrationStatus::Rejected => pb::RegistrationStatus::Rejected,
+        } as i32,
+        sku: r.sku.clone(),
+        category: r.category.clone(),
+        product_name: r.product_name.clone(),
+        serial_number: r.serial_number.clone().unwrap_or_default(),
+        order_id,
+        line_id,
+        unit,
+        purchased_at: Some(timestamp(r.purchased_at)),
+        proof_of_purchase_ref: r.proof_of_purchase_ref.clone().unwrap_or_default(),
+        coverage_starts_at: Some(timestamp(r.coverage_starts_at)),
+        terms_category: r.terms.category.clone(),
+        terms_sku: r.terms.sku.clone(),
+        terms_version: r.terms.version,
+        time_zone: r.time_zone.name().to_owned(),
+        repair_extension_days: r.repair_extension_days,
+        covered_through: r.covered_through().map(|d| d.to_string()).unwrap_or_default(),
+        verification_note: r.verification_note.clone(),
+        created_at: Some(timestamp(r.created_at)),
+    }
+}
+
+pub fn coverage(c: &Coverage) -> pb::Coverage {
+    pb::Coverage {
+        covered: c.covered(),
+        reason: match c.reason {
+            CoverageReason::Covered => pb::CoverageReason::Covered,
+            CoverageReason::Expired => pb::CoverageReason::Expired,
+            CoverageReason::NotRegistered => pb::CoverageReason::NotRegistered,
+            CoverageReason::PendingVerification => pb::CoverageReason::PendingVerification,
+            CoverageReason::Excluded => pb::CoverageReason::Excluded,
+            CoverageReason::Rejected => pb::CoverageReason::Rejected,
+            CoverageReason::NotStarted => pb::CoverageReason::NotStarted,
+        } as i32,
+        registration_id: c.registration_id.map(|r| r.to_string()).unwrap_or_default(),
+        covered_through: c.covered_through.map(|d| d.to_string()).unwrap_or_default(),
+        remedies: remedies(&c.remedies),
+        covers_parts: c.covers_parts,
+        covers_labour: c.covers_labour,
+        covers_shipping: c.covers_shipping,
+    }
+}
+
+fn status(s: ClaimStatus) -> pb::ClaimStatus {
+    match s {
+        ClaimStatus::Submitted => pb::ClaimStatus::Submitted,
+        ClaimStatus::InReview => pb::ClaimStatus::InReview,
+        ClaimStatus::AwaitingCustomer => pb::ClaimStatus::AwaitingCustomer,
+        ClaimStatus::Approved => pb::ClaimStatus::Approved,
+        ClaimStatus::Rejected => pb::ClaimStatus::Rejected,
+        ClaimStatus::Canceled => pb::ClaimStatus::Canceled,
+    }
+}
+
+/// A claim as `viewer` may see it.
+pub fn claim(c: &Claim, viewer: Role) -> pb::Claim {
+    let staff = viewer != Role::Customer;
+    pb::Claim {
+        claim_id: c.claim_id.to_string(),
+        registration_id: c.registration_id.to_string(),
+        customer_id: c.customer_id.clone(),
+        status: status(c.status) as i32,
+        fault_category: c.fault_category.clone(),
+        description: c.description.clone(),
+        photo_urls: c.photo_urls.clone(),
+        channel: channel_to_proto(c.channel),
+        coverage_at_filing: Some(coverage(&c.coverage_at_filing)),
+        remedy: c.remedy.map_or(0, |r| remedy(r) as i32),
+        rejection_reason: c.rejection_reason.map_or(0, |r| {
+            (match r {
+                RejectionReason::Expired => pb::RejectionReason::Expired,
+                RejectionReason::ExcludedFault => pb::RejectionReason::ExcludedFault,
+                RejectionReason::NoFaultFound => pb::RejectionReason::NoFaultFound,
+            }) as i32
+        }),
+        appealed: c.appealed,
+        reviewer: if staff {
+            c.reviewer.clone().unwrap_or_default()
+        } else {
+            String::new()
+        },
+        timeline: c
+            .timeline
+            .iter()
+            .filter(|e| staff || e.customer_visible)
+            .map(|e| pb::ClaimTimelineEntry {
+                time: Some(timestamp(e.at)),
+                kind: if e.status.is_some() { "status" } else { "message" }.into(),
+                status: e.status.map_or(0, |s| status(s) as i32),
+                text: e.text.clone(),
+                actor_role: e.actor_role.clone(),
+                channel: e.channel.map_or(0, channel_to_proto),
+                customer_visible: e.customer_visible,
+            })
+            .collect(),
+        next_step: c.next_step(),
+        filed_at: Some(timestamp(c.filed_at)),
+        updated_at: Some(timestamp(c.updated_at)),
+    }
+}

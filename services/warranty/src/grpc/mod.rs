@@ -1,0 +1,292 @@
+//! `aftercare.warranty.v1.WarrantyService` over tonic: parse -> call the app
+//! -> convert. Authentication and the role check ([`ROLES`]) already
+//! happened in the platform's auth layer; the caller is in the request.
+
+mod convert;
+mod errors;
+mod parse;
+
+use aftercare_kernel::Violations;
+use aftercare_platform::auth::{Role, RoleTable, caller};
+use aftercare_platform::error::Error;
+use aftercare_proto::warranty as pb;
+use aftercare_proto::warranty::warranty_service_server::{WarrantyService, WarrantyServiceServer};
+use tonic::{Request, Response, Status};
+
+use crate::app::Warranty;
+use crate::app::claims::StepInput;
+
+use Role::{Admin, Agent, Customer, Service};
+
+/// Who may call what. A customer additionally sees only their own
+/// registrations and claims.
+pub const ROLES: RoleTable = &[
+    ("GetTerms", &[Customer, Service, Agent, Admin]),
+    ("ListTerms", &[Service, Agent, Admin]),
+    ("UpdateTerms", &[Admin]),
+    ("GetCalendar", &[Service, Agent, Admin]),
+    ("UpdateCalendar", &[Admin]),
+    ("RegisterProduct", &[Customer, Service, Agent]),
+    ("VerifyRegistration", &[Agent]),
+    ("GetRegistration", &[Customer, Service, Agent, Admin]),
+    ("ListRegistrations", &[Customer, Service, Agent, Admin]),
+    ("CheckCoverage", &[Customer, Service, Agent, Admin]),
+    ("FileClaim", &[Customer, Service, Agent]),
+    ("GetClaim", &[Customer, Service, Agent, Admin]),
+    ("ListClaims", &[Customer, Service, Agent, Admin]),
+    ("ReviewClaim", &[Agent]),
+    ("RequestClaimInfo", &[Agent]),
+    ("AnswerClaim", &[Customer, Service]),
+    ("ApproveClaim", &[Agent]),
+    ("RejectClaim", &[Agent]),
+    ("AppealClaim", &[Customer, Service]),
+    ("CancelClaim", &[Customer, Service, Agent]),
+    ("AddClaimMessage", &[Customer, Service, Agent, Admin]),
+];
+
+pub const SERVICE_NAME: &str = pb::warranty_service_server::SERVICE_NAME;
+
+pub struct WarrantyGrpc {
+    app: Warranty,
+}
+
+impl WarrantyGrpc {
+    pub fn server(app: Warranty) -> WarrantyServiceServer<WarrantyGrpc> {
+        WarrantyServiceServer::new(WarrantyGrpc { app })
+    }
+
+    /// Takes a claim step and answers the claim as the caller may see it.
+    async fn step<T>(
+        &self,
+        request: &Request<T>,
+        id: crate::domain::ClaimId,
+        input: StepInput,
+    ) -> Result<Response<pb::Claim>, Status> {
+        let caller = caller(request)?;
+        let claim = self.app.step(&caller, id, input).await?;
+        Ok(Response::new(convert::claim(&claim, caller.role)))
+    }
+}
+
+#[tonic::async_trait]
+impl WarrantyService for WarrantyGrpc {
+    async fn get_terms(&self, request: Request<pb::GetTermsRequest>) -> Result<Response<pb::WarrantyTerms>, Status> {
+        caller(&request)?;
+        let r = request.get_ref();
+        let mut v = Violations::new();
+        aftercare_kernel::validate::text(&mut v, "category", &r.category, crate::domain::terms::MAX_KEY_LEN);
+        aftercare_kernel::validate::text(&mut v, "sku", &r.sku, crate::domain::terms::MAX_KEY_LEN);
+        v.finish().map_err(Error::from)?;
+        Ok(Response::new(convert::terms(
+            &self.app.terms(&r.category, &r.sku).await?,
+        )))
+    }
+
+    async fn list_terms(
+        &self,
+        request: Request<pb::ListTermsRequest>,
+    ) -> Result<Response<pb::ListTermsResponse>, Status> {
+        caller(&request)?;
+        let terms = self.app.all_terms().await?;
+        Ok(Response::new(pb::ListTermsResponse {
+            terms: terms.iter().map(convert::terms).collect(),
+        }))
+    }
+
+    async fn update_terms(
+        &self,
+        request: Request<pb::UpdateTermsRequest>,
+    ) -> Result<Response<pb::WarrantyTerms>, Status> {
+        caller(&request)?;
+        let terms = parse::terms(request.get_ref().terms.as_ref())?;
+        Ok(Response::new(convert::terms(&self.app.update_terms(terms).await?)))
+    }
+
+    async fn get_calendar(
+        &self,
+        request: Request<pb::GetCalendarRequest>,
+    ) -> Result<Response<pb::BusinessCalendar>, Status> {
+        caller(&request)?;
+        let code = &request.get_ref().country_code;
+        let mut v = Violations::new();
+        parse::country(&mut v, code);
+        v.finish().map_err(Error::from)?;
+        Ok(Response::new(convert::calendar(&self.app.calendar(code).await?)))
+    }
+
+    async fn update_calendar(
+        &self,
+        request: Request<pb::UpdateCalendarRequest>,
+    ) -> Result<Response<pb::BusinessCalendar>, Status> {
+        caller(&request)?;
+        let calendar = parse::calendar(request.get_ref().calendar.as_ref())?;
+        Ok(Response::new(convert::calendar(
+            &self.app.update_calendar(calendar).await?,
+        )))
+    }
+
+    async fn register_product(
+        &self,
+        request: Request<pb::RegisterProductRequest>,
+    ) -> Result<Response<pb::Registration>, Status> {
+        let caller = caller(&request)?;
+        let r = parse::registration(request.get_ref())?;
+        Ok(Response::new(convert::registration(
+            &self.app.register_product(&caller, r).await?,
+        )))
+    }
+
+    async fn verify_registration(
+        &self,
+        request: Request<pb::VerifyRegistrationRequest>,
+    ) -> Result<Response<pb::Registration>, Status> {
+        caller(&request)?;
+        let r = request.get_ref();
+        let id = parse::registration_id(&r.registration_id)?;
+        let mut v = Violations::new();
+        if r.accept {
+            aftercare_kernel::validate::text(&mut v, "note", &r.note, crate::domain::MAX_NOTE_LEN);
+        } else {
+            aftercare_kernel::validate::required_text(&mut v, "note", &r.note, crate::domain::MAX_NOTE_LEN);
+        }
+        v.finish().map_err(Error::from)?;
+        Ok(Response::new(convert::registration(
+            &self.app.verify(id, r.accept, r.note.clone()).await?,
+        )))
+    }
+
+    async fn get_registration(
+        &self,
+        request: Request<pb::GetRegistrationRequest>,
+    ) -> Result<Response<pb::Registration>, Status> {
+        let caller = caller(&request)?;
+        let id = parse::registration_id(&request.get_ref().registration_id)?;
+        Ok(Response::new(convert::registration(
+            &self.app.registration(&caller, id).await?,
+        )))
+    }
+
+    async fn list_registrations(
+        &self,
+        request: Request<pb::ListRegistrationsRequest>,
+    ) -> Result<Response<pb::ListRegistrationsResponse>, Status> {
+        let caller = caller(&request)?;
+        let r = request.get_ref();
+        let mut v = Violations::new();
+        parse::customer(&mut v, &r.customer_id);
+        v.finish().map_err(Error::from)?;
+        let page = self
+            .app
+            .registrations(&caller, &r.customer_id, r.page_size, &r.page_token)
+            .await?;
+        Ok(Response::new(pb::ListRegistrationsResponse {
+            registrations: page.registrations.iter().map(convert::registration).collect(),
+            next_page_token: page.next_page_token,
+        }))
+    }
+
+    async fn check_coverage(
+        &self,
+        request: Request<pb::CheckCoverageRequest>,
+    ) -> Result<Response<pb::Coverage>, Status> {
+        let caller = caller(&request)?;
+        let query = parse::coverage(request.get_ref())?;
+        let coverage = self.app.coverage(&caller, query).await?;
+        Ok(Response::new(convert::coverage(&coverage)))
+    }
+
+    async fn file_claim(&self, request: Request<pb::FileClaimRequest>) -> Result<Response<pb::Claim>, Status> {
+        let caller = caller(&request)?;
+        let filing = parse::filing(request.get_ref())?;
+        let claim = self.app.file_claim(&caller, filing).await?;
+        Ok(Response::new(convert::claim(&claim, caller.role)))
+    }
+
+    async fn get_claim(&self, request: Request<pb::GetClaimRequest>) -> Result<Response<pb::Claim>, Status> {
+        let caller = caller(&request)?;
+        let id = parse::required_claim_id(&request.get_ref().claim_id)?;
+        let claim = self.app.claim(&caller, id).await?;
+        Ok(Response::new(convert::claim(&claim, caller.role)))
+    }
+
+    async fn list_claims(
+        &self,
+        request: Request<pb::ListClaimsRequest>,
+    ) -> Result<Response<pb::ListClaimsResponse>, Status> {
+        let caller = caller(&request)?;
+        let r = request.get_ref();
+        let mut v = Violations::new();
+        if !r.customer_id.is_empty() {
+            parse::customer(&mut v, &r.customer_id);
+        }
+        v.finish().map_err(Error::from)?;
+        let status = parse::status(r.status)?;
+        let customer = (!r.customer_id.is_empty()).then_some(r.customer_id.as_str());
+        let page = self
+            .app
+            .claims(&caller, customer, status, r.page_size, &r.page_token)
+            .await?;
+        Ok(Response::new(pb::ListClaimsResponse {
+            claims: page.claims.iter().map(|c| convert::claim(c, caller.role)).collect(),
+            next_page_token: page.next_page_token,
+        }))
+    }
+
+    async fn review_claim(&self, request: Request<pb::ReviewClaimRequest>) -> Result<Response<pb::Claim>, Status> {
+        let id = parse::required_claim_id(&request.get_ref().claim_id)?;
+        self.step(&request, id, StepInput::Review).await
+    }
+
+    async fn request_claim_info(
+        &self,
+        request: Request<pb::RequestClaimInfoRequest>,
+    ) -> Result<Response<pb::Claim>, Status> {
+        let r = request.get_ref();
+        let id = parse::step(&r.claim_id, "question", &r.question, true)?;
+        let question = r.question.clone();
+        self.step(&request, id, StepInput::RequestInfo { question }).await
+    }
+
+    async fn answer_claim(&self, request: Request<pb::AnswerClaimRequest>) -> Result<Response<pb::Claim>, Status> {
+        let (id, input) = parse::answer(request.get_ref())?;
+        self.step(&request, id, input).await
+    }
+
+    async fn approve_claim(&self, request: Request<pb::ApproveClaimRequest>) -> Result<Response<pb::Claim>, Status> {
+        let (id, input) = parse::approval(request.get_ref())?;
+        self.step(&request, id, input).await
+    }
+
+    async fn reject_claim(&self, request: Request<pb::RejectClaimRequest>) -> Result<Response<pb::Claim>, Status> {
+        let (id, input) = parse::rejection(request.get_ref())?;
+        self.step(&request, id, input).await
+    }
+
+    async fn appeal_claim(&self, request: Request<pb::AppealClaimRequest>) -> Result<Response<pb::Claim>, Status> {
+        let r = request.get_ref();
+        let id = parse::step(&r.claim_id, "message", &r.message, true)?;
+        let message = r.message.clone();
+        self.step(&request, id, StepInput::Appeal { message }).await
+    }
+
+    async fn cancel_claim(&self, request: Request<pb::CancelClaimRequest>) -> Result<Response<pb::Claim>, Status> {
+        let r = request.get_ref();
+        let id = parse::step(&r.claim_id, "reason", &r.reason, false)?;
+        let reason = r.reason.clone();
+        self.step(&request, id, StepInput::Cancel { reason }).await
+    }
+
+    async fn add_claim_message(
+        &self,
+        request: Request<pb::AddClaimMessageRequest>,
+    ) -> Result<Response<pb::Claim>, Status> {
+        let caller = caller(&request)?;
+        let r = request.get_ref();
+        let (id, channel) = parse::message(r)?;
+        let claim = self
+            .app
+            .add_message(&caller, id, r.text.clone(), r.customer_visible, channel)
+            .await?;
+        Ok(Response::new(convert::claim(&claim, caller.role)))
+    }
+}

@@ -1,0 +1,366 @@
+//! Requests in, checked: every field's problem reported at once as a
+//! BadRequest, before anything is read or written.
+
+use aftercare_kernel::channel::Channel;
+use aftercare_kernel::zone::{self, WorkingDays};
+use aftercare_kernel::{DateTime, NaiveDate, Utc, Violations, validate};
+use aftercare_platform::error::Error;
+use aftercare_platform::wire::{channel_from_proto, from_timestamp};
+use aftercare_proto::warranty as pb;
+use prost_types::Timestamp;
+
+use crate::app::claims::{ClaimFiling, StepInput};
+use crate::app::registrations::{CoverageQuery, Product, ProductRegistration};
+use crate::domain::terms::MAX_KEY_LEN;
+use crate::domain::{
+    ClaimId, ClaimStatus, Exclusion, MAX_ID_LEN, MAX_NOTE_LEN, MAX_PHOTOS, MAX_SERIAL_LEN, MAX_TEXT_LEN,
+    RegistrationId, RejectionReason, Remedy, RepeatFailureRule, Terms,
+};
+use crate::store::calendars::Calendar;
+
+const MAX_URL: usize = 2048;
+const MAX_HOLIDAYS: usize = 400;
+
+fn uuid_field<T>(v: &mut Violations, field: &str, value: &str, parse: fn(&str) -> Option<T>) -> Option<T> {
+    if value.is_empty() {
+        v.add(field, "is required");
+        return None;
+    }
+    v.take(field, parse(value).ok_or("is not a valid id"))
+}
+
+pub fn registration_id(value: &str) -> Result<RegistrationId, Error> {
+    let mut v = Violations::new();
+    let id = uuid_field(&mut v, "registration_id", value, RegistrationId::parse);
+    Ok(v.finish_with(id)?)
+}
+
+pub fn claim_id(v: &mut Violations, value: &str) -> Option<ClaimId> {
+    uuid_field(v, "claim_id", value, ClaimId::parse)
+}
+
+pub fn required_claim_id(value: &str) -> Result<ClaimId, Error> {
+    let mut v = Violations::new();
+    let id = claim_id(&mut v, value);
+    Ok(v.finish_with(id)?)
+}
+
+pub fn customer(v: &mut Violations, value: &str) {
+    validate::id(v, "customer_id", value, MAX_ID_LEN);
+}
+
+fn time(v: &mut Violations, field: &str, value: Option<&Timestamp>) -> Option<DateTime<Utc>> {
+    match value {
+        None => {
+            v.add(field, "is required");
+            None
+        }
+        Some(t) => v.take(field, from_timestamp(t).ok_or("is not a valid timestamp")),
+    }
+}
+
+fn channel(v: &mut Violations, value: i32) -> Channel {
+    channel_from_proto(value).unwrap_or_else(|| {
+        v.add("channel", "must be a channel");
+        Channel::Web
+    })
+}
+
+fn photos(v: &mut Violations, urls: &[String]) {
+    if urls.len() > MAX_PHOTOS {
+        v.add("photo_urls", format!("at most {MAX_PHOTOS} photos"));
+    }
+    for (i, url) in urls.iter().enumerate().take(MAX_PHOTOS) {
+        if !url.starts_with("https://") || url.len() > MAX_URL || url.chars().any(char::is_whitespace) {
+            v.add(
+                format!("photo_urls[{i}]"),
+                "must be an https URL of at most 2048 characters",
+            );
+        }
+    }
+}
+
+fn time_zone(v: &mut Violations, field: &str, value: &str) -> Option<zone::Tz> {
+    v.take(
+        field,
+        zone::parse(value).ok_or("must be an IANA time zone such as \"Europe/Istanbul\""),
+    )
+}
+
+pub fn remedy(value: i32) -> Option<Remedy> {
+    match pb::Remedy::try_from(value).ok()? {
+        pb::Remedy::Unspecified => None,
+        pb::Remedy::Repair => Some(Remedy::Repair),
+        pb::Remedy::Replacement => Some(Remedy::Replacement),
+        pb::Remedy::PriceReduction => Some(Remedy::PriceReduction),
+        pb::Remedy::Refund => Some(Remedy::Refund),
+    }
+}
+
+pub fn exclusion(value: i32) -> Option<Exclusion> {
+    match pb::Exclusion::try_from(value).ok()? {
+        pb::Exclusion::Unspecified => None,
+        pb::Exclusion::PhysicalDamage => Some(Exclusion::PhysicalDamage),
+        pb::Exclusion::Liquid => Some(Exclusion::Liquid),
+        pb::Exclusion::Misuse => Some(Exclusion::Misuse),
+        pb::Exclusion::UnauthorisedRepair => Some(Exclusion::UnauthorisedRepair),
+    }
+}
+
+pub fn status(value: i32) -> Result<Option<ClaimStatus>, Error> {
+    let status = match pb::ClaimStatus::try_from(value) {
+        Ok(pb::ClaimStatus::Unspecified) => None,
+        Ok(pb::ClaimStatus::Submitted) => Some(ClaimStatus::Submitted),
+        Ok(pb::ClaimStatus::InReview) => Some(ClaimStatus::InReview),
+        Ok(pb::ClaimStatus::AwaitingCustomer) => Some(ClaimStatus::AwaitingCustomer),
+        Ok(pb::ClaimStatus::Approved) => Some(ClaimStatus::Approved),
+        Ok(pb::ClaimStatus::Rejected) => Some(ClaimStatus::Rejected),
+        Ok(pb::ClaimStatus::Canceled) => Some(ClaimStatus::Canceled),
+        Err(_) => return Err(Error::invalid("status", "must be a claim status")),
+    };
+    Ok(status)
+}
+
+pub fn terms(t: Option<&pb::WarrantyTerms>) -> Result<Terms, Error> {
+    let t = t.ok_or_else(|| Error::invalid("terms", "is required"))?;
+    let mut v = Violations::new();
+    let mut exclusions = Vec::new();
+    for (i, e) in t.exclusions.iter().enumerate() {
+        match exclusion(*e) {
+            Some(e) if !exclusions.contains(&e) => exclusions.push(e),
+            Some(_) => v.add(format!("terms.exclusions[{i}]"), "is listed twice"),
+            None => v.add(format!("terms.exclusions[{i}]"), "must be an exclusion"),
+        }
+    }
+    let mut remedies = Vec::new();
+    for (i, r) in t.remedies.iter().enumerate() {
+        match remedy(*r) {
+            Some(r) if !remedies.contains(&r) => remedies.push(r),
+            Some(_) => v.add(format!("terms.remedies[{i}]"), "is listed twice"),
+            None => v.add(format!("terms.remedies[{i}]"), "must be a remedy"),
+        }
+    }
+    let repeat = t.repeat_failure.unwrap_or_default();
+    let terms = Terms {
+        category: t.category.clone(),
+        sku: t.sku.clone(),
+        version: 0,
+        duration_months: t.duration_months,
+        covers_parts: t.covers_parts,
+        covers_labour: t.covers_labour,
+        covers_shipping: t.covers_shipping,
+        exclusions,
+        remedies,
+        max_repair_working_days: t.max_repair_working_days,
+        repair_time_extends: t.repair_time_extends,
+        repeat_failure: RepeatFailureRule {
+            window_months: repeat.window_months,
+            same_fault_max: repeat.same_fault_max,
+            different_faults_max: repeat.different_faults_max,
+            total_faults_max: repeat.total_faults_max,
+        },
+        updated_at: DateTime::UNIX_EPOCH,
+    };
+    terms.check(&mut v);
+    v.finish()?;
+    Ok(terms)
+}
+
+pub fn country(v: &mut Violations, value: &str) {
+    if value.len() != 2 || !value.chars().all(|c| c.is_ascii_uppercase()) {
+        v.add("country_code", "must be an ISO 3166-1 alpha-2 code such as \"TR\"");
+    }
+}
+
+pub fn calendar(c: Option<&pb::BusinessCalendar>) -> Result<Calendar, Error> {
+    let c = c.ok_or_else(|| Error::invalid("calendar", "is required"))?;
+    let mut v = Violations::new();
+    country(&mut v, &c.country_code);
+    let tz = time_zone(&mut v, "calendar.time_zone", &c.time_zone);
+    if c.working_weekdays.is_empty() || c.working_weekdays.iter().any(|d| !(1..=7).contains(d)) {
+        v.add(
+            "calendar.working_weekdays",
+            "must be ISO weekdays 1 (Monday) to 7, at least one",
+        );
+    }
+    if c.holidays.len() > MAX_HOLIDAYS {
+        v.add("calendar.holidays", format!("at most {MAX_HOLIDAYS}"));
+    }
+    let mut holidays = Vec::new();
+    for (i, h) in c.holidays.iter().enumerate().take(MAX_HOLIDAYS) {
+        match h.parse::<NaiveDate>() {
+            Ok(d) => holidays.push(d),
+            Err(_) => v.add(format!("calendar.holidays[{i}]"), "must be a date \"YYYY-MM-DD\""),
+        }
+    }
+    v.finish()?;
+    Ok(Calendar {
+        country_code: c.country_code.clone(),
+        time_zone: tz.ok_or_else(|| Error::invalid("calendar.time_zone", "is required"))?,
+        days: WorkingDays::new(c.working_weekdays.iter().map(|d| *d as u32), holidays),
+        updated_at: DateTime::UNIX_EPOCH,
+    })
+}
+
+pub fn registration(r: &pb::RegisterProductRequest) -> Result<ProductRegistration, Error> {
+    let mut v = Violations::new();
+    customer(&mut v, &r.customer_id);
+    validate::id(&mut v, "sku", &r.sku, MAX_KEY_LEN);
+    validate::text(&mut v, "category", &r.category, MAX_KEY_LEN);
+    validate::required_text(&mut v, "product_name", &r.product_name, MAX_NOTE_LEN);
+    validate::id(&mut v, "serial_number", &r.serial_number, MAX_SERIAL_LEN);
+    let purchased_at = time(&mut v, "purchased_at", r.purchased_at.as_ref());
+    validate::required_text(&mut v, "proof_of_purchase_ref", &r.proof_of_purchase_ref, 256);
+    let tz = if r.time_zone.is_empty() {
+        None
+    } else {
+        time_zone(&mut v, "time_zone", &r.time_zone)
+    };
+    validate::id(&mut v, "request_id", &r.request_id, MAX_ID_LEN);
+    let purchased_at = v.finish_with(purchased_at)?;
+    Ok(ProductRegistration {
+        customer_id: r.customer_id.clone(),
+        sku: r.sku.clone(),
+        category: r.category.clone(),
+        product_name: r.product_name.clone(),
+        serial_number: r.serial_number.clone(),
+        purchased_at,
+        proof_of_purchase_ref: r.proof_of_purchase_ref.clone(),
+        time_zone: tz,
+        request_id: r.request_id.clone(),
+    })
+}
+
+pub fn coverage(r: &pb::CheckCoverageRequest) -> Result<CoverageQuery, Error> {
+    let mut v = Violations::new();
+    let product = match &r.product {
+        Some(pb::check_coverage_request::Product::RegistrationId(id)) => {
+            uuid_field(&mut v, "registration_id", id, RegistrationId::parse).map(Product::Registration)
+        }
+        Some(pb::check_coverage_request::Product::SerialNumber(s)) => {
+            validate::id(&mut v, "serial_number", s, MAX_SERIAL_LEN);
+            Some(Product::Serial(s.clone()))
+        }
+        None => {
+            v.add("product", "a registration_id or a serial_number is required");
+            None
+        }
+    };
+    let at =
+        r.at.as_ref()
+            .and_then(|t| v.take("at", from_timestamp(t).ok_or("is not a valid timestamp")));
+    let cause = match r.cause {
+        0 => None,
+        c => exclusion(c).or_else(|| {
+            v.add("cause", "must be an exclusion");
+            None
+        }),
+    };
+    let product = v.finish_with(product)?;
+    Ok(CoverageQuery { product, at, cause })
+}
+
+pub fn filing(r: &pb::FileClaimRequest) -> Result<ClaimFiling, Error> {
+    let mut v = Violations::new();
+    let id = uuid_field(&mut v, "registration_id", &r.registration_id, RegistrationId::parse);
+    validate::required_text(&mut v, "fault_category", &r.fault_category, MAX_KEY_LEN);
+    validate::required_text(&mut v, "description", &r.description, MAX_TEXT_LEN);
+    photos(&mut v, &r.photo_urls);
+    let channel = channel(&mut v, r.channel);
+    validate::id(&mut v, "request_id", &r.request_id, MAX_ID_LEN);
+    Ok(ClaimFiling {
+        registration_id: v.finish_with(id)?,
+        fault_category: r.fault_category.clone(),
+        description: r.description.clone(),
+        photo_urls: r.photo_urls.clone(),
+        channel,
+        request_id: r.request_id.clone(),
+    })
+}
+
+/// A claim id and a step's text, checked together.
+pub fn step(claim: &str, text_field: &str, text: &str, required: bool) -> Result<ClaimId, Error> {
+    let mut v = Violations::new();
+    let id = claim_id(&mut v, claim);
+    if required {
+        validate::required_text(&mut v, text_field, text, MAX_NOTE_LEN);
+    } else {
+        validate::text(&mut v, text_field, text, MAX_NOTE_LEN);
+    }
+    Ok(v.finish_with(id)?)
+}
+
+pub fn answer(r: &pb::AnswerClaimRequest) -> Result<(ClaimId, StepInput), Error> {
+    let mut v = Violations::new();
+    let id = claim_id(&mut v, &r.claim_id);
+    validate::required_text(&mut v, "answer", &r.answer, MAX_NOTE_LEN);
+    photos(&mut v, &r.photo_urls);
+    let channel = channel(&mut v, r.channel);
+    let id = v.finish_with(id)?;
+    Ok((
+        id,
+        StepInput::Answer {
+            answer: r.answer.clone(),
+            photo_urls: r.photo_urls.clone(),
+            channel,
+        },
+    ))
+}
+
+pub fn approval(r: &pb::ApproveClaimRequest) -> Result<(ClaimId, StepInput), Error> {
+    let mut v = Violations::new();
+    let id = claim_id(&mut v, &r.claim_id);
+    let remedy = remedy(r.remedy).or_else(|| {
+        v.add("remedy", "must be a remedy");
+        None
+    });
+    validate::text(&mut v, "note", &r.note, MAX_NOTE_LEN);
+    v.finish()?;
+    let (id, remedy) = id
+        .zip(remedy)
+        .ok_or_else(|| Error::invalid("claim_id", "is required"))?;
+    Ok((
+        id,
+        StepInput::Approve {
+            remedy,
+            note: r.note.clone(),
+        },
+    ))
+}
+
+pub fn rejection(r: &pb::RejectClaimRequest) -> Result<(ClaimId, StepInput), Error> {
+    let mut v = Violations::new();
+    let id = claim_id(&mut v, &r.claim_id);
+    let reason = match pb::RejectionReason::try_from(r.reason) {
+        Ok(pb::RejectionReason::Expired) => Some(RejectionReason::Expired),
+        Ok(pb::RejectionReason::ExcludedFault) => Some(RejectionReason::ExcludedFault),
+        Ok(pb::RejectionReason::NoFaultFound) => Some(RejectionReason::NoFaultFound),
+        _ => {
+            v.add("reason", "must be a rejection reason");
+            None
+        }
+    };
+    validate::required_text(&mut v, "note", &r.note, MAX_NOTE_LEN);
+    v.finish()?;
+    let (id, reason) = id
+        .zip(reason)
+        .ok_or_else(|| Error::invalid("claim_id", "is required"))?;
+    Ok((
+        id,
+        StepInput::Reject {
+            reason,
+            note: r.note.clone(),
+        },
+    ))
+}
+
+pub fn message(r: &pb::AddClaimMessageRequest) -> Result<(ClaimId, Option<Channel>), Error> {
+    let mut v = Violations::new();
+    let id = claim_id(&mut v, &r.claim_id);
+    validate::required_text(&mut v, "text", &r.text, MAX_TEXT_LEN);
+    let channel = match r.channel {
+        0 => None,
+        c => Some(channel(&mut v, c)),
+    };
+    Ok((v.finish_with(id)?, channel))
+}

@@ -1,0 +1,76 @@
+//! Order events in: recorded lines are kept, delivered lines register a
+//! product per unit ([`crate::app::registrations::register_delivered`]).
+//! Never reads the `orders` schema.
+
+use aftercare_kernel::clock::SharedClock;
+use aftercare_platform::outbox::{self, Event, EventHandler, HandlerFuture, required, required_time, topic};
+use aftercare_proto::order_events::{OrderDelivered, OrderRecorded};
+use sqlx::PgConnection;
+
+use crate::app::registrations::register_delivered;
+use crate::store::order_lines::{self, OrderLine};
+
+/// The consumer name; its subscription is also made by the migrations.
+pub const CONSUMER: &str = "warranty.orders";
+
+pub struct OrderRegistrations {
+    pub clock: SharedClock,
+}
+
+impl OrderRegistrations {
+    async fn apply(&self, tx: &mut PgConnection, event: &Event) -> Result<(), String> {
+        let err = |e: aftercare_platform::error::Error| e.to_string();
+        if let Some(e) = event.decode::<OrderRecorded>()? {
+            let placed_at = required_time(e.placed_at.as_ref(), "placed_at")?;
+            let customer_id = required(&e.customer_id, "customer_id")?;
+            let lines = e
+                .lines
+                .iter()
+                .map(|l| {
+                    if l.quantity <= 0 {
+                        return Err(format!("line {} has no units", l.line_id));
+                    }
+                    Ok(OrderLine {
+                        order_id: e.order_id.clone(),
+                        line_id: required(&l.line_id, "line_id")?.to_owned(),
+                        customer_id: customer_id.to_owned(),
+                        sku: l.sku.clone(),
+                        product_name: l.product_name.clone(),
+                        category: l.category.clone(),
+                        quantity: l.quantity,
+                        placed_at,
+                    })
+                })
+                .collect::<Result<Vec<_>, String>>()?;
+            return order_lines::insert(tx, &lines).await.map_err(err);
+        }
+        if let Some(e) = event.decode::<OrderDelivered>()? {
+            let delivered_at = required_time(e.delivered_at.as_ref(), "delivered_at")?;
+            let now = self.clock.now();
+            let registered = register_delivered(tx, &e.order_id, &e.line_ids, delivered_at, now)
+                .await
+                .map_err(err)?;
+            for r in registered {
+                outbox::enqueue(tx, &r.registration_id.clone(), &r, now)
+                    .await
+                    .map_err(err)?;
+            }
+            return Ok(());
+        }
+        Err(format!("unexpected topic {}", event.topic))
+    }
+}
+
+impl EventHandler for OrderRegistrations {
+    fn name(&self) -> &str {
+        CONSUMER
+    }
+
+    fn topics(&self) -> Vec<String> {
+        vec![topic::<OrderRecorded>(), topic::<OrderDelivered>()]
+    }
+
+    fn handle<'a>(&'a self, tx: &'a mut PgConnection, event: &'a Event) -> HandlerFuture<'a> {
+        Box::pin(self.apply(tx, event))
+    }
+}

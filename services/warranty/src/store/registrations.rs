@@ -1,0 +1,183 @@
+//! Registered products.
+
+use aftercare_kernel::zone;
+use aftercare_kernel::{DateTime, Utc};
+use aftercare_platform::error::Error;
+use aftercare_platform::paging::Cursor;
+use aftercare_platform::sqlstate::{ConstraintKind, constraint};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::parse;
+use crate::domain::{Registration, RegistrationId, RegistrationStatus, Source, TermsRef, WarrantyError};
+
+#[derive(sqlx::FromRow)]
+struct RegistrationRow {
+    registration_id: Uuid,
+    customer_id: String,
+    source: String,
+    status: String,
+    sku: String,
+    category: String,
+    product_name: String,
+    serial_number: Option<String>,
+    order_id: Option<String>,
+    line_id: Option<String>,
+    unit: Option<i32>,
+    purchased_at: DateTime<Utc>,
+    proof_of_purchase_ref: Option<String>,
+    coverage_starts_at: DateTime<Utc>,
+    terms_category: String,
+    terms_sku: String,
+    terms_version: i32,
+    duration_months: i32,
+    time_zone: String,
+    repair_extension_days: i32,
+    verification_note: String,
+    created_at: DateTime<Utc>,
+}
+
+impl TryFrom<RegistrationRow> for Registration {
+    type Error = WarrantyError;
+    fn try_from(r: RegistrationRow) -> Result<Registration, WarrantyError> {
+        let order_line = match (r.order_id, r.line_id, r.unit) {
+            (Some(o), Some(l), Some(u)) => Some((o, l, u)),
+            _ => None,
+        };
+        Ok(Registration {
+            registration_id: RegistrationId::from_uuid(r.registration_id),
+            source: parse(&r.source, "registration source", Source::parse)?,
+            status: parse(&r.status, "registration status", RegistrationStatus::parse)?,
+            time_zone: parse(&r.time_zone, "time zone", zone::parse)?,
+            customer_id: r.customer_id,
+            sku: r.sku,
+            category: r.category,
+            product_name: r.product_name,
+            serial_number: r.serial_number,
+            order_line,
+            purchased_at: r.purchased_at,
+            proof_of_purchase_ref: r.proof_of_purchase_ref,
+            coverage_starts_at: r.coverage_starts_at,
+            terms: TermsRef {
+                category: r.terms_category,
+                sku: r.terms_sku,
+                version: r.terms_version,
+            },
+            duration_months: r.duration_months,
+            repair_extension_days: r.repair_extension_days,
+            verification_note: r.verification_note,
+            created_at: r.created_at,
+        })
+    }
+}
+
+/// Writes a registration: `false` when its order unit is registered
+/// already (a replayed delivery); a serial registered before is
+/// [`WarrantyError::SerialRegistered`].
+pub async fn insert(conn: &mut PgConnection, r: &Registration) -> Result<bool, Error> {
+    let (order_id, line_id, unit) = match &r.order_line {
+        Some((o, l, u)) => (Some(o.as_str()), Some(l.as_str()), Some(*u)),
+        None => (None, None, None),
+    };
+    let result = sqlx::query(
+        "INSERT INTO warranty.registrations (registration_id, customer_id, source, status, sku, category,
+             product_name, serial_number, order_id, line_id, unit, purchased_at, proof_of_purchase_ref,
+             coverage_starts_at, terms_category, terms_sku, terms_version, duration_months, time_zone,
+             repair_extension_days, verification_note, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
+                 $22, $22)
+         ON CONFLICT (order_id, line_id, unit) WHERE source = 'order' DO NOTHING",
+    )
+    .bind(r.registration_id.as_uuid())
+    .bind(&r.customer_id)
+    .bind(r.source.as_str())
+    .bind(r.status.as_str())
+    .bind(&r.sku)
+    .bind(&r.category)
+    .bind(&r.product_name)
+    .bind(r.serial_number.as_deref())
+    .bind(order_id)
+    .bind(line_id)
+    .bind(unit)
+    .bind(r.purchased_at)
+    .bind(r.proof_of_purchase_ref.as_deref())
+    .bind(r.coverage_starts_at)
+    .bind(&r.terms.category)
+    .bind(&r.terms.sku)
+    .bind(r.terms.version)
+    .bind(r.duration_months)
+    .bind(r.time_zone.name())
+    .bind(r.repair_extension_days)
+    .bind(&r.verification_note)
+    .bind(r.created_at)
+    .execute(&mut *conn)
+    .await;
+    match result {
+        Ok(done) => Ok(done.rows_affected() == 1),
+        Err(e) if constraint(&e).is_some_and(|c| c.kind == ConstraintKind::Unique) => {
+            Err(WarrantyError::SerialRegistered.into())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+const SELECT: &str = "SELECT * FROM warranty.registrations";
+
+/// A registration, locked for update when `lock`.
+pub async fn get(conn: &mut PgConnection, id: RegistrationId, lock: bool) -> Result<Option<Registration>, Error> {
+    let lock = if lock { " FOR UPDATE" } else { "" };
+    let row: Option<RegistrationRow> = sqlx::query_as(&format!("{SELECT} WHERE registration_id = $1{lock}"))
+        .bind(id.as_uuid())
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(row.map(Registration::try_from).transpose()?)
+}
+
+/// The live (not rejected) registration of a serial number.
+pub async fn by_serial(conn: &mut PgConnection, serial: &str) -> Result<Option<Registration>, Error> {
+    let row: Option<RegistrationRow> =
+        sqlx::query_as(&format!("{SELECT} WHERE serial_number = $1 AND status <> 'rejected'"))
+            .bind(serial)
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(row.map(Registration::try_from).transpose()?)
+}
+
+/// A customer's registrations, newest first, after `cursor`.
+pub async fn list(
+    conn: &mut PgConnection,
+    customer_id: &str,
+    cursor: Option<&Cursor>,
+    limit: i64,
+) -> Result<Vec<Registration>, Error> {
+    let after = cursor
+        .map(|c| Uuid::parse_str(&c.id))
+        .transpose()
+        .map_err(|_| Error::invalid("page_token", "not a page token from this query"))?;
+    let rows: Vec<RegistrationRow> = sqlx::query_as(&format!(
+        "{SELECT} WHERE customer_id = $1 AND ($2::timestamptz IS NULL OR (created_at, registration_id) < ($2, $3))
+         ORDER BY created_at DESC, registration_id DESC LIMIT $4"
+    ))
+    .bind(customer_id)
+    .bind(cursor.map(|c| c.at))
+    .bind(after.unwrap_or_default())
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows.into_iter().map(Registration::try_from).collect::<Result<_, _>>()?)
+}
+
+/// Writes a verification's outcome.
+pub async fn set_verified(conn: &mut PgConnection, r: &Registration, now: DateTime<Utc>) -> Result<(), Error> {
+    sqlx::query(
+        "UPDATE warranty.registrations SET status = $2, verification_note = $3, updated_at = $4
+         WHERE registration_id = $1",
+    )
+    .bind(r.registration_id.as_uuid())
+    .bind(r.status.as_str())
+    .bind(&r.verification_note)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
