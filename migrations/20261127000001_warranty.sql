@@ -21,6 +21,7 @@ CREATE TABLE warranty.terms (
     repeat_same_fault_max       integer     NOT NULL CHECK (repeat_same_fault_max BETWEEN 1 AND 100),
     repeat_different_faults_max integer     NOT NULL CHECK (repeat_different_faults_max BETWEEN 1 AND 100),
     repeat_total_faults_max     integer     NOT NULL CHECK (repeat_total_faults_max BETWEEN 1 AND 100),
+    first_response_hours        integer     NOT NULL CHECK (first_response_hours BETWEEN 1 AND 720),
     created_at                  timestamptz NOT NULL,
     PRIMARY KEY (category, sku, version),
     CHECK (sku = '' OR category <> '')
@@ -29,7 +30,7 @@ CREATE TABLE warranty.terms (
 -- of repair at most.
 INSERT INTO warranty.terms VALUES
     ('', '', 1, 24, true, true, true, '{physical_damage,liquid,misuse,unauthorised_repair}',
-     '{repair,replacement,price_reduction,refund}', 20, true, 12, 2, 4, 6, now());
+     '{repair,replacement,price_reduction,refund}', 20, true, 12, 2, 4, 6, 24, now());
 
 -- Business calendars per country: working weekdays (ISO, 1 = Monday) and
 -- public holidays, in the country's time zone. One is the default, whose
@@ -72,6 +73,8 @@ CREATE TABLE warranty.registrations (
     category               text        NOT NULL,
     product_name           text        NOT NULL,
     serial_number          text,
+    -- The serial as compared: letters and digits, upper case.
+    serial_key             text,
     order_id               text,
     line_id                text,
     unit                   integer     CHECK (unit >= 1),
@@ -89,12 +92,13 @@ CREATE TABLE warranty.registrations (
     updated_at             timestamptz NOT NULL,
     FOREIGN KEY (terms_category, terms_sku, terms_version) REFERENCES warranty.terms (category, sku, version),
     CHECK ((source = 'order') = (order_id IS NOT NULL AND line_id IS NOT NULL AND unit IS NOT NULL)),
+    CHECK ((serial_number IS NULL) = (serial_key IS NULL) AND serial_key <> ''),
     CHECK (source = 'order' OR (serial_number IS NOT NULL AND proof_of_purchase_ref IS NOT NULL))
 );
 -- A serial number is registered once (a rejected registration frees it for
 -- its real owner); an order line's unit once.
-CREATE UNIQUE INDEX registrations_serial_key ON warranty.registrations (serial_number)
-    WHERE serial_number IS NOT NULL AND status <> 'rejected';
+CREATE UNIQUE INDEX registrations_serial_key ON warranty.registrations (serial_key)
+    WHERE serial_key IS NOT NULL AND status <> 'rejected';
 CREATE UNIQUE INDEX registrations_order_unit_key ON warranty.registrations (order_id, line_id, unit)
     WHERE source = 'order';
 CREATE INDEX registrations_customer_idx ON warranty.registrations (customer_id, created_at DESC, registration_id DESC);
@@ -123,11 +127,36 @@ CREATE TABLE warranty.claims (
     rejected_by       text,
     filed_at          timestamptz NOT NULL,
     updated_at        timestamptz NOT NULL,
+    -- Service-level clocks: the targets fixed at filing (before pauses),
+    -- the pauses (closed ones summed; every interval in claim_pauses), when
+    -- each target was met, and the alarms raised (each once).
+    first_response_due timestamptz NOT NULL,
+    resolution_due     timestamptz NOT NULL,
+    paused_micros      bigint      NOT NULL DEFAULT 0 CHECK (paused_micros >= 0),
+    paused_since       timestamptz,
+    first_response_at  timestamptz,
+    resolved_at        timestamptz,
+    alarms_sent        text[]      NOT NULL DEFAULT '{}',
+    -- When the job next has something to raise (NULL: nothing), and the
+    -- earliest target still to meet (the queue's order): both kept by every
+    -- write, so neither the job nor the queue reads a closed claim.
+    next_alarm_at      timestamptz,
+    next_due_at        timestamptz,
     CHECK ((status = 'approved') = (remedy IS NOT NULL)),
     CHECK (remedy IS NULL OR coverage_reason = 'covered')
 );
 CREATE INDEX claims_customer_idx ON warranty.claims (customer_id, filed_at DESC, claim_id DESC);
 CREATE INDEX claims_queue_idx ON warranty.claims (status, filed_at DESC, claim_id DESC);
+CREATE INDEX claims_alarm_idx ON warranty.claims (next_alarm_at) WHERE next_alarm_at IS NOT NULL;
+CREATE INDEX claims_due_idx ON warranty.claims (next_due_at, claim_id) WHERE next_due_at IS NOT NULL;
+
+-- Every time a claim's clocks stopped (waiting for the customer).
+CREATE TABLE warranty.claim_pauses (
+    claim_id    uuid        NOT NULL REFERENCES warranty.claims (claim_id),
+    started_at  timestamptz NOT NULL,
+    ended_at    timestamptz NOT NULL CHECK (ended_at >= started_at),
+    PRIMARY KEY (claim_id, started_at)
+);
 CREATE INDEX claims_registration_idx ON warranty.claims (registration_id);
 
 CREATE TABLE warranty.claim_timeline (

@@ -74,6 +74,11 @@ pub struct TestApp {
     _db: TestDb,
 }
 
+/// A server of [`TestApp::spawn_replica`].
+pub struct Replica {
+    _server: ServerThread,
+}
+
 /// A server running on its own thread and runtime until stopped.
 struct ServerThread {
     stop: Option<std::sync::mpsc::Sender<()>>,
@@ -197,6 +202,20 @@ impl TestApp {
         }
     }
 
+    /// Another server on this one's database and clock, as a second
+    /// replica of the same deployment; it stops when dropped.
+    pub fn spawn_replica(&self, services: &[&str], job_interval: Duration) -> Replica {
+        let services = services.iter().map(|s| s.to_string()).collect();
+        let (server, ..) = ServerThread::start(
+            self._db.options.clone(),
+            self.clock.clone(),
+            self.auth.clone(),
+            services,
+            job_interval,
+        );
+        Replica { _server: server }
+    }
+
     pub fn token(&self, role: Role, subject: &str) -> String {
         self.auth.issue(role, subject, Duration::from_secs(3600)).unwrap()
     }
@@ -251,8 +270,10 @@ impl TestApp {
         };
         let job = aftercare_loyalty::app::jobs::DueWork::new(ctx.clone());
         while job.run().await.expect("the loyalty job ran") {}
-        let job = aftercare_loyalty::app::store_credit::LapsedCreditHolds::new(ctx);
+        let job = aftercare_loyalty::app::store_credit::LapsedCreditHolds::new(ctx.clone());
         while job.run().await.expect("the store-credit job ran") {}
+        let job = aftercare_warranty::app::sla::SlaAlarms::new(ctx);
+        while job.run().await.expect("the warranty SLA job ran") {}
     }
 
     /// Waits until every event emitted so far has reached its consumers

@@ -6,7 +6,7 @@ use aftercare_kernel::{DateTime, Utc};
 use aftercare_platform::wire::timestamp;
 use aftercare_proto::warranty_events as pb;
 
-use crate::domain::{Claim, ClaimStatus, Registration, WarrantyError};
+use crate::domain::{Alarm, Claim, ClaimStatus, Registration, WarrantyError};
 
 pub fn product_registered(r: &Registration) -> Result<pb::ProductRegistered, WarrantyError> {
     let (order_id, line_id) = r
@@ -46,5 +46,31 @@ pub fn status_changed(c: &Claim, from: ClaimStatus, at: DateTime<Utc>) -> pb::Cl
         from_status: from.as_str().to_uppercase(),
         to_status: c.status.as_str().to_uppercase(),
         changed_at: Some(timestamp(at)),
+    }
+}
+
+/// An alarm of a claim's clocks, as its event.
+pub enum SlaEvent {
+    AtRisk(pb::ClaimSlaAtRisk),
+    Breached(pb::ClaimSlaBreached),
+}
+
+pub fn sla_alarm(c: &Claim, alarm: Alarm, due_at: DateTime<Utc>) -> SlaEvent {
+    let (claim_id, customer_id, target) = (c.claim_id.to_string(), c.customer_id.clone(), alarm.target().to_owned());
+    let due_at = Some(timestamp(due_at));
+    if alarm.breached() {
+        SlaEvent::Breached(pb::ClaimSlaBreached {
+            claim_id,
+            customer_id,
+            target,
+            due_at,
+        })
+    } else {
+        SlaEvent::AtRisk(pb::ClaimSlaAtRisk {
+            claim_id,
+            customer_id,
+            target,
+            due_at,
+        })
     }
 }

@@ -20,8 +20,9 @@ pub mod store;
 use std::sync::Arc;
 
 use aftercare_platform::context::ServiceContext;
+use aftercare_platform::jobs::Job;
 use aftercare_platform::outbox::EventHandler;
-use aftercare_platform::registry::{ServiceDef, no_jobs};
+use aftercare_platform::registry::ServiceDef;
 use tonic::service::RoutesBuilder;
 
 /// Warranty as the server runs it.
@@ -31,7 +32,7 @@ pub const SERVICE: ServiceDef = ServiceDef {
     roles: grpc::ROLES,
     routes,
     consumers,
-    jobs: no_jobs,
+    jobs,
 };
 
 fn routes(ctx: &ServiceContext, routes: &mut RoutesBuilder) {
@@ -42,4 +43,8 @@ fn consumers(ctx: &ServiceContext) -> Vec<Arc<dyn EventHandler>> {
     vec![Arc::new(projection::OrderRegistrations {
         clock: ctx.clock.clone(),
     })]
+}
+
+fn jobs(ctx: &ServiceContext) -> Vec<Arc<dyn Job>> {
+    vec![app::sla::SlaAlarms::new(ctx.clone())]
 }

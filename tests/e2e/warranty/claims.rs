@@ -139,9 +139,24 @@ async fn a_rejection_is_appealed_once_to_another_agent() {
     };
     let appealed = customer(&app).appeal_claim(appeal()).await.unwrap().into_inner();
     assert_eq!((appealed.status(), appealed.appealed), (ClaimStatus::Submitted, true));
+    assert_eq!(
+        appealed.rejection_reason(),
+        RejectionReason::Unspecified,
+        "cleared by the appeal"
+    );
     let same = review(&app, "agent-1", &c.claim_id).await.unwrap_err();
     assert_eq!(reason(&same), "SAME_REVIEWER");
     review(&app, "agent-2", &c.claim_id).await.unwrap();
+    // Nor may the first agent decide it once another has taken it.
+    let overrule = agent(&app, "agent-1")
+        .approve_claim(ApproveClaimRequest {
+            claim_id: c.claim_id.clone(),
+            remedy: Remedy::Repair as i32,
+            note: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&overrule), "SAME_REVIEWER");
     let final_ = reject("agent-2").await;
     assert!(final_.next_step.contains("second review"));
     let again = customer(&app).appeal_claim(appeal()).await.unwrap_err();
@@ -154,7 +169,7 @@ async fn approval_needs_coverage_when_filed_and_an_offered_remedy() {
     delivered(&app).await;
     let r = unit(&app, "L3", 1).await;
     // Filed the day after coverage ended: the claim records it.
-    app.clock.set("2028-03-02T21:00:00Z".parse().unwrap());
+    app.clock.set("2028-03-01T21:00:00Z".parse().unwrap());
     let late = file(&app, &r.registration_id).await;
     let cov = late.coverage_at_filing.clone().unwrap();
     assert_eq!((cov.covered, cov.reason()), (false, CoverageReason::Expired));
@@ -170,7 +185,7 @@ async fn approval_needs_coverage_when_filed_and_an_offered_remedy() {
     assert_eq!(reason(&refused), "NOT_COVERED");
     // Filed on the last day: covered, with the remedies offered then,
     // whatever the terms say since.
-    app.clock.set("2028-03-02T20:59:59Z".parse().unwrap());
+    app.clock.set("2028-03-01T20:59:59Z".parse().unwrap());
     let in_time = file(&app, &unit(&app, "L2", 1).await.registration_id).await;
     assert!(in_time.coverage_at_filing.as_ref().unwrap().covered);
     review(&app, "agent-1", &in_time.claim_id).await.unwrap();
@@ -278,4 +293,43 @@ async fn a_customer_cancels_before_a_decision_and_filing_is_idempotent() {
         (review.code(), reason(&review)),
         (Code::FailedPrecondition, "INVALID_STATUS".into())
     );
+}
+
+#[tokio::test]
+async fn the_customer_cannot_fill_the_timeline_for_staff_nor_a_storefront_write_internal_notes() {
+    let app = TestApp::spawn().await;
+    delivered(&app).await;
+    let c = file(&app, &unit(&app, "L1", 1).await.registration_id).await;
+    let message = |text: &str, visible: bool| AddClaimMessageRequest {
+        claim_id: c.claim_id.clone(),
+        text: text.into(),
+        customer_visible: visible,
+        channel: 0,
+    };
+    for i in 0..100 {
+        customer(&app)
+            .add_claim_message(message(&format!("hello {i}"), true))
+            .await
+            .unwrap();
+    }
+    let full = customer(&app)
+        .add_claim_message(message("one more", true))
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&full), "CLAIM_TIMELINE_FULL");
+    agent(&app, "agent-1")
+        .add_claim_message(message("Staff can still write.", false))
+        .await
+        .unwrap();
+    // A storefront writes for the customer: visible, and it sees no
+    // internal note or reviewer.
+    let mut shop = app.warranty(Role::Service, "storefront");
+    let seen = shop
+        .add_claim_message(message("Sent from the shop.", false))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(seen.timeline.iter().all(|e| e.customer_visible));
+    assert!(seen.timeline.iter().any(|e| e.text == "Sent from the shop."));
+    assert!(!seen.timeline.iter().any(|e| e.text.contains("Staff can still")));
 }

@@ -15,12 +15,13 @@ async fn covered_through_the_last_day_in_istanbul_and_not_a_second_later() {
     let app = TestApp::spawn().await;
     delivered(&app).await;
     let r = unit(&app, "L1", 1).await;
-    // Delivered 2 March 2026, 12:00 in Istanbul; 24 months.
-    let last = coverage_at(&app, &r.registration_id, at("2028-03-02T20:59:59Z")).await;
+    // Delivered 2 March 2026, 12:00 in Istanbul; 24 months: through
+    // 1 March 2028.
+    let last = coverage_at(&app, &r.registration_id, at("2028-03-01T20:59:59Z")).await;
     assert_eq!((last.covered, last.reason()), (true, CoverageReason::Covered));
-    assert_eq!(last.covered_through, "2028-03-02");
+    assert_eq!(last.covered_through, "2028-03-01");
     assert!(last.covers_parts && last.covers_labour && last.covers_shipping);
-    let next = coverage_at(&app, &r.registration_id, at("2028-03-02T21:00:00Z")).await;
+    let next = coverage_at(&app, &r.registration_id, at("2028-03-01T21:00:00Z")).await;
     assert_eq!((next.covered, next.reason()), (false, CoverageReason::Expired));
     assert!(next.remedies.is_empty());
     let before = coverage_at(&app, &r.registration_id, start_time() - Duration::days(1)).await;
@@ -55,12 +56,21 @@ async fn covered_through_the_last_day_in_istanbul_and_not_a_second_later() {
 #[tokio::test]
 async fn covered_through_the_last_day_in_new_york() {
     let app = TestApp::spawn().await;
-    let r = customer(&app)
-        .register_product(manual("SN-NY", "ny"))
-        .await
-        .unwrap()
-        .into_inner();
-    agent(&app, "agent-1")
+    let r = verified(&app, "SN-NY", "2026-03-02T09:00:00Z").await;
+    // Bought 2 March 2026, 04:00 in New York (EST, UTC-5).
+    assert_eq!(r.covered_through, "2028-03-01");
+    let last = coverage_at(&app, &r.registration_id, at("2028-03-02T04:59:59Z")).await;
+    assert!(last.covered, "23:59:59 on the last day in New York");
+    let next = coverage_at(&app, &r.registration_id, at("2028-03-02T05:00:00Z")).await;
+    assert_eq!(next.reason(), CoverageReason::Expired);
+}
+
+/// A product bought by hand in New York at `bought`, verified.
+async fn verified(app: &TestApp, serial: &str, bought: &str) -> Registration {
+    let mut r = manual(serial, serial);
+    r.purchased_at = ts(bought.parse().unwrap());
+    let r = customer(app).register_product(r).await.unwrap().into_inner();
+    agent(app, "agent-1")
         .verify_registration(VerifyRegistrationRequest {
             registration_id: r.registration_id.clone(),
             accept: true,
@@ -68,12 +78,32 @@ async fn covered_through_the_last_day_in_new_york() {
         })
         .await
         .unwrap();
-    // Bought 2 March 2026, 04:00 in New York (EST, UTC-5).
-    assert_eq!(r.covered_through, "2028-03-02");
-    let last = coverage_at(&app, &r.registration_id, at("2028-03-03T04:59:59Z")).await;
-    assert!(last.covered, "23:59:59 on the last day in New York");
-    let next = coverage_at(&app, &r.registration_id, at("2028-03-03T05:00:00Z")).await;
+    r
+}
+
+/// A product bought in New York in winter whose last covered day is in
+/// summer: the day ends at midnight EDT (UTC-4), not at the offset of the
+/// purchase (UTC-5); and 31 August + 6 months ends with February.
+#[tokio::test]
+async fn the_last_day_ends_at_local_midnight_across_daylight_saving() {
+    let app = TestApp::spawn().await;
+    admin(&app)
+        .update_terms(UpdateTermsRequest {
+            terms: Some(kitchen(6, "")),
+        })
+        .await
+        .unwrap();
+    app.clock.set("2026-10-01T00:00:00Z".parse().unwrap());
+    // Noon EST on 15 January 2026: through 14 July 2026 (EDT).
+    let winter = verified(&app, "SN-W", "2026-01-15T17:00:00Z").await;
+    assert_eq!(winter.covered_through, "2026-07-14");
+    let last = coverage_at(&app, &winter.registration_id, at("2026-07-15T03:59:59Z")).await;
+    assert!(last.covered);
+    let next = coverage_at(&app, &winter.registration_id, at("2026-07-15T04:00:00Z")).await;
     assert_eq!(next.reason(), CoverageReason::Expired);
+    // Noon EDT on 31 August 2026: six months end with 27 February 2027.
+    let august = verified(&app, "SN-A", "2026-08-31T16:00:00Z").await;
+    assert_eq!(august.covered_through, "2027-02-27");
 }
 
 fn kitchen(months: i32, sku: &str) -> WarrantyTerms {
@@ -88,6 +118,7 @@ fn kitchen(months: i32, sku: &str) -> WarrantyTerms {
         remedies: vec![Remedy::Repair as i32],
         max_repair_working_days: 20,
         repair_time_extends: true,
+        first_response_hours: 24,
         repeat_failure: Some(RepeatFailureRule {
             window_months: 12,
             same_fault_max: 2,
@@ -187,10 +218,10 @@ async fn terms_are_versioned_and_a_product_keeps_its_version() {
     let l3 = later.iter().find(|r| r.line_id == "L3").unwrap();
     assert_eq!(
         (l3.terms_sku.as_str(), l3.covered_through.as_str()),
-        ("SKU-L3", "2029-03-02")
+        ("SKU-L3", "2029-03-01")
     );
     let l2 = later.iter().find(|r| r.line_id == "L2").unwrap();
-    assert_eq!((l2.terms_version, l2.covered_through.as_str()), (2, "2027-09-02"));
+    assert_eq!((l2.terms_version, l2.covered_through.as_str()), (2, "2027-09-01"));
 }
 
 #[tokio::test]
@@ -219,7 +250,7 @@ async fn bad_terms_and_calendars_are_refused_and_write_nothing() {
                 country_code: "tr".into(),
                 time_zone: "Europe/Nowhere".into(),
                 working_weekdays: vec![0, 8],
-                holidays: vec!["2026-02-30".into()],
+                holidays: vec!["2026-02-30".into(), "-5000-01-01".into()],
                 updated_at: None,
             }),
         })
@@ -231,7 +262,8 @@ async fn bad_terms_and_calendars_are_refused_and_write_nothing() {
             "country_code",
             "calendar.time_zone",
             "calendar.working_weekdays",
-            "calendar.holidays[0]"
+            "calendar.holidays[0]",
+            "calendar.holidays[1]"
         ]
     );
     assert_eq!(app.count("SELECT count(*) FROM warranty.terms").await, 1);

@@ -6,6 +6,7 @@ mod access;
 mod claims;
 mod coverage;
 mod registrations;
+mod sla;
 
 use aftercare_platform::auth::Role;
 use aftercare_proto::orders::RecordDeliveryRequest;

@@ -3,6 +3,8 @@
 //! on the timeline and announced.
 
 use aftercare_kernel::channel::Channel;
+use aftercare_kernel::zone;
+use aftercare_kernel::{DateTime, Duration, Utc};
 use aftercare_platform::auth::{Caller, Role};
 use aftercare_platform::error::Error;
 use aftercare_platform::paging;
@@ -10,12 +12,14 @@ use aftercare_platform::uow::Replay;
 use uuid::Uuid;
 
 use super::{Warranty, entry, next_page_token, visible};
-use crate::domain::claim::MAX_MESSAGES;
 use crate::domain::{
-    Claim, ClaimId, ClaimStatus, ClaimStep, MAX_PHOTOS, RegistrationId, RejectionReason, Remedy, WarrantyError,
+    Claim, ClaimId, ClaimStatus, ClaimStep, MAX_PHOTOS, RegistrationId, RejectionReason, Remedy, Sla, Terms,
+    WarrantyError,
 };
 use crate::events;
 use crate::store;
+use crate::store::calendars::Calendar;
+pub use crate::store::claims::Order;
 
 /// A claim as filed.
 pub struct ClaimFiling {
@@ -115,6 +119,8 @@ impl Warranty {
         visible(caller, &registration.customer_id, "registration", f.registration_id)?;
         let terms = store::terms::version(uow.conn(), &registration.terms).await?;
         let coverage = registration.coverage(&terms, now, None)?;
+        let calendar = store::calendars::default(uow.conn()).await?;
+        let sla = targets(&terms, &calendar, now)?;
         let filed = entry(
             Some(caller),
             Some(ClaimStatus::Submitted),
@@ -141,6 +147,7 @@ impl Warranty {
             timeline: vec![filed.clone()],
             filed_at: now,
             updated_at: now,
+            sla,
         };
         store::claims::insert(uow.conn(), &claim).await?;
         store::claims::add_timeline(uow.conn(), id, &filed).await?;
@@ -164,6 +171,7 @@ impl Warranty {
         caller: &Caller,
         customer_id: Option<&str>,
         status: Option<ClaimStatus>,
+        order: Order,
         page_size: i32,
         page_token: &str,
     ) -> Result<ClaimPage, Error> {
@@ -172,14 +180,20 @@ impl Warranty {
         }
         let limit = paging::page_size(page_size)?;
         let query = format!(
-            "claims\u{0}{}\u{0}{}",
+            "claims\u{0}{}\u{0}{}\u{0}{order:?}",
             customer_id.unwrap_or_default(),
             status.map_or("", |s| s.as_str())
         );
         let cursor = paging::decode("page_token", &query, page_token)?;
         let mut conn = self.ctx.read().await?;
-        let mut claims = store::claims::list(&mut conn, customer_id, status, cursor.as_ref(), limit + 1).await?;
-        let next_page_token = next_page_token(&mut claims, limit, &query, |c| (c.filed_at, c.claim_id.to_string()));
+        let mut claims = store::claims::list(&mut conn, customer_id, status, order, cursor.as_ref(), limit + 1).await?;
+        let next_page_token = next_page_token(&mut claims, limit, &query, |c| {
+            let at = match order {
+                Order::NewestFirst => c.filed_at,
+                Order::TimeToBreach => c.sla.next_due().unwrap_or(c.filed_at),
+            };
+            (at, c.claim_id.to_string())
+        });
         Ok(ClaimPage {
             claims,
             next_page_token,
@@ -195,6 +209,9 @@ impl Warranty {
             .await?
             .ok_or_else(|| WarrantyError::not_found("claim", id.to_string()))?;
         visible(caller, &claim.customer_id, "claim", id)?;
+        if claim.timeline.len() >= crate::domain::claim::MAX_ENTRIES {
+            return Err(WarrantyError::TimelineFull.into());
+        }
         let step = input.step();
         let (text, channel) = match input {
             StepInput::Review => ("An agent is reviewing your claim.".to_owned(), None),
@@ -226,6 +243,9 @@ impl Warranty {
             StepInput::Cancel { reason } => (or(reason, "Claim canceled.".into()), None),
         };
         let from = claim.apply(step, &caller.subject, now)?;
+        if let Some((started, ended)) = claim.clock(step, now) {
+            store::claims::add_pause(uow.conn(), id, started, ended).await?;
+        }
         let e = entry(Some(caller), Some(claim.status), text, channel, true, now);
         store::claims::update(uow.conn(), &claim).await?;
         store::claims::add_timeline(uow.conn(), id, &e).await?;
@@ -252,16 +272,44 @@ impl Warranty {
             .await?
             .ok_or_else(|| WarrantyError::not_found("claim", id.to_string()))?;
         visible(caller, &claim.customer_id, "claim", id)?;
-        if claim.messages() >= MAX_MESSAGES {
-            return Err(WarrantyError::TimelineFull.into());
-        }
-        let visible_to_customer = customer_visible || caller.role == Role::Customer;
+        claim.room_for(caller.role == Role::Customer)?;
+        // Only staff write internal notes; a storefront writes for the
+        // customer.
+        let visible_to_customer = customer_visible || !is_staff(caller);
         let e = entry(Some(caller), None, text, channel, visible_to_customer, now);
+        if visible_to_customer && is_staff(caller) && claim.sla.first_response_at.is_none() {
+            // Staff answering the customer is the first response.
+            claim.sla.responded(now);
+            store::claims::update(uow.conn(), &claim).await?;
+        }
         store::claims::add_timeline(uow.conn(), id, &e).await?;
         claim.timeline.push(e);
         uow.commit().await?;
         Ok(claim)
     }
+}
+
+/// A new claim's clocks: the first response due within the terms' hours,
+/// the resolution by the end of the terms' last working day of repair in
+/// the default calendar (its weekends and holidays not counted).
+fn targets(terms: &Terms, calendar: &Calendar, now: DateTime<Utc>) -> Result<Sla, WarrantyError> {
+    let first_response = now + Duration::hours(terms.first_response_hours.into());
+    let filed_on = zone::local_date(now, calendar.time_zone);
+    let last_day = calendar
+        .days
+        .add(filed_on, terms.max_repair_working_days.unsigned_abs())
+        .and_then(|d| d.succ_opt())
+        .ok_or_else(|| WarrantyError::Corrupt(format!("calendar {} has no working day", calendar.country_code)))?;
+    Ok(Sla::new(
+        now,
+        first_response,
+        zone::start_of_day(last_day, calendar.time_zone),
+    ))
+}
+
+/// Agents and admins; a service acts for the customer.
+pub fn is_staff(caller: &Caller) -> bool {
+    matches!(caller.role, Role::Agent | Role::Admin)
 }
 
 fn or(text: String, default: String) -> String {

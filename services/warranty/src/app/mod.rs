@@ -5,10 +5,13 @@
 //! - [`terms`] — terms and business calendars;
 //! - [`registrations`] — registering products (from deliveries, by hand),
 //!   verifying them, and whether they are covered;
-//! - [`claims`] — filing claims and taking them through their lifecycle.
+//! - [`claims`] — filing claims and taking them through their lifecycle,
+//!   with their service-level clocks;
+//! - [`sla`] — the job raising at-risk and breached alarms, each once.
 
 pub mod claims;
 pub mod registrations;
+pub mod sla;
 pub mod terms;
 
 use aftercare_kernel::channel::Channel;
@@ -27,6 +30,11 @@ pub struct Warranty {
 impl Warranty {
     pub fn new(ctx: ServiceContext) -> Warranty {
         Warranty { ctx }
+    }
+
+    /// The service clock's now, for answers that show running clocks.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.ctx.clock.now()
     }
 }
 

@@ -190,6 +190,9 @@ impl Warranty {
     /// tells who owns it.
     pub async fn coverage(&self, caller: &Caller, q: CoverageQuery) -> Result<Coverage, Error> {
         let mut conn = self.ctx.read().await?;
+        // A serial answers whether it is covered, never whose it is: only
+        // its owner and staff learn the registration.
+        let mut hide_owner = false;
         let registration = match q.product {
             Product::Registration(id) => {
                 let r = store::registrations::get(&mut conn, id, false)
@@ -199,12 +202,19 @@ impl Warranty {
                 r
             }
             Product::Serial(serial) => match store::registrations::by_serial(&mut conn, &serial).await? {
-                Some(r) if caller.may_see_customer(&r.customer_id) => r,
+                Some(r) if caller.may_see_customer(&r.customer_id) => {
+                    hide_owner = caller.role == aftercare_platform::auth::Role::Service;
+                    r
+                }
                 _ => return Ok(Coverage::not_registered()),
             },
         };
         let terms = store::terms::version(&mut conn, &registration.terms).await?;
-        Ok(registration.coverage(&terms, q.at.unwrap_or_else(|| self.ctx.clock.now()), q.cause)?)
+        let mut coverage = registration.coverage(&terms, q.at.unwrap_or_else(|| self.ctx.clock.now()), q.cause)?;
+        if hide_owner {
+            coverage.registration_id = None;
+        }
+        Ok(coverage)
     }
 }
 
@@ -226,34 +236,40 @@ pub async fn register_delivered(
     let mut out = Vec::new();
     for line in lines {
         let terms = store::terms::in_force(conn, &line.category, &line.sku).await?;
-        for unit in 1..=line.quantity {
-            let r = Registration {
-                registration_id: RegistrationId::new(),
-                customer_id: line.customer_id.clone(),
-                source: Source::Order,
-                status: RegistrationStatus::Active,
-                sku: line.sku.clone(),
-                category: line.category.clone(),
-                product_name: line.product_name.clone(),
-                serial_number: None,
-                order_line: Some((line.order_id.clone(), line.line_id.clone(), unit)),
-                purchased_at: line.placed_at,
-                proof_of_purchase_ref: None,
-                coverage_starts_at: delivered_at,
-                terms: TermsRef {
-                    category: terms.category.clone(),
-                    sku: terms.sku.clone(),
-                    version: terms.version,
-                },
-                duration_months: terms.duration_months,
-                time_zone,
-                repair_extension_days: 0,
-                verification_note: String::new(),
-                created_at: now,
-            };
-            if store::registrations::insert(conn, &r).await? {
-                out.push(events::product_registered(&r)?);
-            }
+        let template = Registration {
+            registration_id: RegistrationId::new(),
+            customer_id: line.customer_id.clone(),
+            source: Source::Order,
+            status: RegistrationStatus::Active,
+            sku: line.sku.clone(),
+            category: line.category.clone(),
+            product_name: line.product_name.clone(),
+            serial_number: None,
+            order_line: Some((line.order_id.clone(), line.line_id.clone(), 1)),
+            purchased_at: line.placed_at,
+            proof_of_purchase_ref: None,
+            coverage_starts_at: delivered_at,
+            terms: TermsRef {
+                category: terms.category.clone(),
+                sku: terms.sku.clone(),
+                version: terms.version,
+            },
+            duration_months: terms.duration_months,
+            time_zone,
+            repair_extension_days: 0,
+            verification_note: String::new(),
+            created_at: now,
+        };
+        // One statement per line, however many units it has.
+        let units: Vec<_> = (1..=line.quantity)
+            .map(|unit| (RegistrationId::new(), Some(unit), None))
+            .collect();
+        let written = store::registrations::insert_units(conn, &template, &units).await?;
+        for (id, unit, _) in units.iter().filter(|(id, ..)| written.contains(id)) {
+            let mut r = template.clone();
+            r.registration_id = *id;
+            r.order_line = Some((line.order_id.clone(), line.line_id.clone(), unit.unwrap_or(1)));
+            out.push(events::product_registered(&r)?);
         }
     }
     Ok(out)

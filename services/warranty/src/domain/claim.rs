@@ -10,6 +10,7 @@ use aftercare_kernel::channel::Channel;
 use aftercare_kernel::{DateTime, Utc, named_enum};
 
 use super::registration::Coverage;
+use super::sla::Sla;
 use super::terms::Remedy;
 use super::{ClaimId, RegistrationId, WarrantyError};
 
@@ -86,8 +87,12 @@ pub struct TimelineEntry {
     pub customer_visible: bool,
 }
 
-/// Messages a claim's timeline takes at most, so a claim stays a bounded read.
-pub const MAX_MESSAGES: usize = 200;
+/// Messages a claim's timeline takes at most from the customer and from
+/// staff (apart, so neither can fill it for the other), and entries of any
+/// kind in all: a claim stays a bounded read.
+pub const MAX_CUSTOMER_MESSAGES: usize = 100;
+pub const MAX_STAFF_MESSAGES: usize = 200;
+pub const MAX_ENTRIES: usize = 500;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Claim {
@@ -110,7 +115,11 @@ pub struct Claim {
     pub timeline: Vec<TimelineEntry>,
     pub filed_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub sla: Sla,
 }
+
+/// What a step did to the claim's clocks: the pause it closed, if any.
+pub type ClosedPause = Option<(DateTime<Utc>, DateTime<Utc>)>;
 
 impl Claim {
     /// Takes `step` by `who` (an agent's subject for staff steps); the
@@ -120,11 +129,21 @@ impl Claim {
             status: self.status,
             step,
         })?;
+        let staff_step = matches!(
+            step,
+            ClaimStep::Review | ClaimStep::RequestInfo | ClaimStep::Approve | ClaimStep::Reject
+        );
+        // An appealed claim is decided by another agent than the one who
+        // rejected it, at every step.
+        if staff_step && self.appealed && self.rejected_by.as_deref() == Some(who) {
+            return Err(WarrantyError::SameReviewer);
+        }
         match step {
             ClaimStep::Appeal if self.appealed => return Err(WarrantyError::AppealUsed),
-            ClaimStep::Appeal => self.appealed = true,
-            ClaimStep::Review if self.rejected_by.as_deref() == Some(who) => {
-                return Err(WarrantyError::SameReviewer);
+            ClaimStep::Appeal => {
+                self.appealed = true;
+                self.rejection_reason = None;
+                self.reviewer = None;
             }
             ClaimStep::Review => self.reviewer = Some(who.to_owned()),
             ClaimStep::Reject => self.rejected_by = Some(who.to_owned()),
@@ -134,6 +153,34 @@ impl Claim {
         self.status = to;
         self.updated_at = now;
         Ok(from)
+    }
+
+    /// Moves the clocks for a step just taken: a question stops them and
+    /// counts as the first response, an answer restarts them, a decision is
+    /// a response, a rejection or cancellation resolves the claim, an
+    /// appeal opens it again. The pause an answer closed.
+    pub fn clock(&mut self, step: ClaimStep, now: DateTime<Utc>) -> ClosedPause {
+        match step {
+            ClaimStep::RequestInfo => {
+                self.sla.responded(now);
+                self.sla.pause(now);
+            }
+            ClaimStep::Answer => return self.sla.resume(now),
+            ClaimStep::Approve => self.sla.responded(now),
+            ClaimStep::Reject => {
+                self.sla.responded(now);
+                self.sla.resolved(now);
+            }
+            ClaimStep::Cancel => {
+                // Waiting for the customer ends with the claim.
+                let closed = self.sla.resume(now);
+                self.sla.resolved(now);
+                return closed;
+            }
+            ClaimStep::Appeal => self.sla.reopened(),
+            ClaimStep::Review => {}
+        }
+        None
     }
 
     /// Checks an approval with `remedy`: only a claim covered when filed,
@@ -148,8 +195,23 @@ impl Claim {
         Ok(())
     }
 
-    pub fn messages(&self) -> usize {
-        self.timeline.iter().filter(|e| e.status.is_none()).count()
+    /// Whether the timeline takes another message from the customer (or
+    /// from staff), and another entry at all.
+    pub fn room_for(&self, customer: bool) -> Result<(), WarrantyError> {
+        let messages = self
+            .timeline
+            .iter()
+            .filter(|e| e.status.is_none() && (e.actor_role == "customer") == customer)
+            .count();
+        let limit = if customer {
+            MAX_CUSTOMER_MESSAGES
+        } else {
+            MAX_STAFF_MESSAGES
+        };
+        if messages >= limit || self.timeline.len() >= MAX_ENTRIES {
+            return Err(WarrantyError::TimelineFull);
+        }
+        Ok(())
     }
 
     /// One sentence for the customer: what happens next.
@@ -203,6 +265,7 @@ mod tests {
             timeline: vec![],
             filed_at: DateTime::UNIX_EPOCH,
             updated_at: DateTime::UNIX_EPOCH,
+            sla: Sla::new(DateTime::UNIX_EPOCH, DateTime::UNIX_EPOCH, DateTime::UNIX_EPOCH),
         }
     }
 

@@ -1,15 +1,18 @@
 //! Warranty's rules, free of transport and storage: the terms
 //! ([`terms`]), registrations and whether they are covered on a day
-//! ([`registration`]), and claims with their status graph ([`claim`]).
+//! ([`registration`]), claims with their status graph ([`claim`]) and
+//! their service-level clocks ([`sla`]).
 
 pub mod claim;
 pub mod error;
 pub mod registration;
+pub mod sla;
 pub mod terms;
 
 pub use claim::{Claim, ClaimStatus, ClaimStep, RejectionReason, TimelineEntry};
 pub use error::WarrantyError;
 pub use registration::{Coverage, CoverageReason, Registration, RegistrationStatus, Source, TermsRef};
+pub use sla::{Alarm, Sla};
 pub use terms::{Exclusion, Remedy, RepeatFailureRule, Terms};
 
 aftercare_kernel::uuid_id!(

@@ -2,8 +2,9 @@
 //!
 //! Coverage is counted in the customer's days: it starts on the local day
 //! of delivery (or purchase), runs the terms' months from it (calendar
-//! months, clamped to a month's end), plus the days the product spent in
-//! repair, and covers the whole of its last day in the customer's zone.
+//! months, clamped to a month's end; the anniversary itself is the first day
+//! not covered), plus the days the product spent in repair, and covers the
+//! whole of its last day in the customer's zone.
 
 use aftercare_kernel::zone::{self, Tz};
 use aftercare_kernel::{DateTime, NaiveDate, Utc, named_enum};
@@ -25,6 +26,16 @@ named_enum!(
         Manual = "manual",
     }
 );
+
+/// A serial number as compared: its letters and digits, upper case, so
+/// "sn-9 1" and "SN91" are one serial.
+pub fn serial_key(serial: &str) -> String {
+    serial
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_uppercase)
+        .collect()
+}
 
 /// Which terms, and which version of them, a registration is covered by.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,7 +119,10 @@ impl Registration {
         let start = zone::local_date(self.coverage_starts_at, self.time_zone);
         let months = u32::try_from(self.duration_months).unwrap_or(0);
         let days = u64::try_from(self.repair_extension_days).unwrap_or(0);
+        // N months exactly: the day before the N-month anniversary is the
+        // last (15 January + 24 months covers through 14 January).
         zone::add_months(start, months)
+            .and_then(|anniversary| anniversary.pred_opt())
             .and_then(|end| zone::add_days(end, days))
             .ok_or_else(|| {
                 WarrantyError::Corrupt(format!(
@@ -192,12 +206,12 @@ mod tests {
         let start = Utc.with_ymd_and_hms(2026, 1, 15, 7, 0, 0).unwrap();
         let r = registration(start, "Europe/Istanbul");
         let t = terms();
-        assert_eq!(r.covered_through().unwrap(), "2028-01-15".parse().unwrap());
-        // 23:59 on 15 January 2028 in Istanbul is 20:59 UTC: covered.
-        let last = Utc.with_ymd_and_hms(2028, 1, 15, 20, 59, 59).unwrap();
+        assert_eq!(r.covered_through().unwrap(), "2028-01-14".parse().unwrap());
+        // 23:59 on 14 January 2028 in Istanbul is 20:59 UTC: covered.
+        let last = Utc.with_ymd_and_hms(2028, 1, 14, 20, 59, 59).unwrap();
         assert_eq!(r.coverage(&t, last, None).unwrap().reason, CoverageReason::Covered);
-        // 00:00 on the 16th in Istanbul is still the 15th in UTC: expired.
-        let after = Utc.with_ymd_and_hms(2028, 1, 15, 21, 0, 0).unwrap();
+        // 00:00 on the 15th in Istanbul is still the 14th in UTC: expired.
+        let after = Utc.with_ymd_and_hms(2028, 1, 14, 21, 0, 0).unwrap();
         assert_eq!(r.coverage(&t, after, None).unwrap().reason, CoverageReason::Expired);
         assert!(r.coverage(&t, after, None).unwrap().remedies.is_empty());
         // Before delivery's local day: not started.
@@ -206,13 +220,19 @@ mod tests {
     }
 
     #[test]
+    fn serials_compare_by_letters_and_digits() {
+        assert_eq!(serial_key(" sn-9 1/a "), "SN91A");
+        assert_eq!(serial_key("---"), "");
+    }
+
+    #[test]
     fn repair_days_extend_and_statuses_and_exclusions_answer_first() {
         let start = Utc.with_ymd_and_hms(2026, 8, 31, 12, 0, 0).unwrap();
         let mut r = registration(start, "America/New_York");
         r.duration_months = 6;
-        assert_eq!(r.covered_through().unwrap(), "2027-02-28".parse().unwrap());
+        assert_eq!(r.covered_through().unwrap(), "2027-02-27".parse().unwrap());
         r.repair_extension_days = 10;
-        assert_eq!(r.covered_through().unwrap(), "2027-03-10".parse().unwrap());
+        assert_eq!(r.covered_through().unwrap(), "2027-03-09".parse().unwrap());
         let t = terms();
         let mid = start + Duration::days(30);
         let excluded = r.coverage(&t, mid, Some(Exclusion::Liquid)).unwrap();

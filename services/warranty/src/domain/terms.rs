@@ -60,12 +60,15 @@ pub struct Terms {
     pub max_repair_working_days: i32,
     pub repair_time_extends: bool,
     pub repeat_failure: RepeatFailureRule,
+    /// A claim's first answer is due within this many hours.
+    pub first_response_hours: i32,
     pub updated_at: DateTime<Utc>,
 }
 
 pub const MAX_DURATION_MONTHS: i32 = 600;
 pub const MAX_REPAIR_WORKING_DAYS: i32 = 365;
 pub const MAX_KEY_LEN: usize = 100;
+pub const MAX_FIRST_RESPONSE_HOURS: i32 = 720;
 
 impl Terms {
     /// Every field's problem, at once.
@@ -85,6 +88,12 @@ impl Terms {
             v.add(
                 "terms.max_repair_working_days",
                 format!("must be 1 to {MAX_REPAIR_WORKING_DAYS}"),
+            );
+        }
+        if !(1..=MAX_FIRST_RESPONSE_HOURS).contains(&self.first_response_hours) {
+            v.add(
+                "terms.first_response_hours",
+                format!("must be 1 to {MAX_FIRST_RESPONSE_HOURS}"),
             );
         }
         let r = &self.repeat_failure;
@@ -125,6 +134,7 @@ pub(crate) mod tests {
             max_repair_working_days: 20,
             repair_time_extends: true,
             repeat_failure: RepeatFailureRule::default(),
+            first_response_hours: 24,
             updated_at: DateTime::UNIX_EPOCH,
         }
     }

@@ -1,14 +1,15 @@
-//! Domain values out, as the contract's messages. Customers never see
-//! internal notes or who reviews their claim.
+//! Domain values out, as the contract's messages. Customers (and services
+//! acting for them) never see internal notes or who reviews a claim.
 
 use aftercare_kernel::zone::WorkingDays;
+use aftercare_kernel::{DateTime, Utc};
 use aftercare_platform::auth::Role;
 use aftercare_platform::wire::{channel_to_proto, timestamp};
 use aftercare_proto::warranty as pb;
 
 use crate::domain::{
     Claim, ClaimStatus, Coverage, CoverageReason, Exclusion, Registration, RegistrationStatus, RejectionReason, Remedy,
-    Source, Terms,
+    Sla, Source, Terms,
 };
 use crate::store::calendars::Calendar;
 
@@ -54,6 +55,7 @@ pub fn terms(t: &Terms) -> pb::WarrantyTerms {
             different_faults_max: r.different_faults_max,
             total_faults_max: r.total_faults_max,
         }),
+        first_response_hours: t.first_response_hours,
         updated_at: Some(timestamp(t.updated_at)),
     }
 }
@@ -136,9 +138,22 @@ fn status(s: ClaimStatus) -> pb::ClaimStatus {
     }
 }
 
-/// A claim as `viewer` may see it.
-pub fn claim(c: &Claim, viewer: Role) -> pb::Claim {
-    let staff = viewer != Role::Customer;
+fn sla(s: &Sla, now: DateTime<Utc>) -> pb::ClaimSla {
+    pb::ClaimSla {
+        first_response_due_at: s.first_response_due_at().map(timestamp),
+        resolution_due_at: s.resolution_due_at().map(timestamp),
+        first_response_at: s.first_response_at.map(timestamp),
+        resolved_at: s.resolved_at.map(timestamp),
+        paused: s.paused_since.is_some(),
+        running_seconds: s.running(now).num_seconds(),
+        alarms: s.alarms_sent.iter().map(|a| a.as_str().to_owned()).collect(),
+    }
+}
+
+/// A claim as `viewer` may see it at `now`: internal notes and the
+/// reviewer for agents and admins only (a service acts for the customer).
+pub fn claim(c: &Claim, viewer: Role, now: DateTime<Utc>) -> pb::Claim {
+    let staff = matches!(viewer, Role::Agent | Role::Admin);
     pb::Claim {
         claim_id: c.claim_id.to_string(),
         registration_id: c.registration_id.to_string(),
@@ -180,5 +195,6 @@ pub fn claim(c: &Claim, viewer: Role) -> pb::Claim {
         next_step: c.next_step(),
         filed_at: Some(timestamp(c.filed_at)),
         updated_at: Some(timestamp(c.updated_at)),
+        sla: Some(sla(&c.sla, now)),
     }
 }

@@ -64,7 +64,7 @@ impl WarrantyGrpc {
     ) -> Result<Response<pb::Claim>, Status> {
         let caller = caller(request)?;
         let claim = self.app.step(&caller, id, input).await?;
-        Ok(Response::new(convert::claim(&claim, caller.role)))
+        Ok(Response::new(convert::claim(&claim, caller.role, self.app.now())))
     }
 }
 
@@ -199,14 +199,14 @@ impl WarrantyService for WarrantyGrpc {
         let caller = caller(&request)?;
         let filing = parse::filing(request.get_ref())?;
         let claim = self.app.file_claim(&caller, filing).await?;
-        Ok(Response::new(convert::claim(&claim, caller.role)))
+        Ok(Response::new(convert::claim(&claim, caller.role, self.app.now())))
     }
 
     async fn get_claim(&self, request: Request<pb::GetClaimRequest>) -> Result<Response<pb::Claim>, Status> {
         let caller = caller(&request)?;
         let id = parse::required_claim_id(&request.get_ref().claim_id)?;
         let claim = self.app.claim(&caller, id).await?;
-        Ok(Response::new(convert::claim(&claim, caller.role)))
+        Ok(Response::new(convert::claim(&claim, caller.role, self.app.now())))
     }
 
     async fn list_claims(
@@ -221,13 +221,19 @@ impl WarrantyService for WarrantyGrpc {
         }
         v.finish().map_err(Error::from)?;
         let status = parse::status(r.status)?;
+        let order = parse::order(r.order_by)?;
         let customer = (!r.customer_id.is_empty()).then_some(r.customer_id.as_str());
         let page = self
             .app
-            .claims(&caller, customer, status, r.page_size, &r.page_token)
+            .claims(&caller, customer, status, order, r.page_size, &r.page_token)
             .await?;
+        let now = self.app.now();
         Ok(Response::new(pb::ListClaimsResponse {
-            claims: page.claims.iter().map(|c| convert::claim(c, caller.role)).collect(),
+            claims: page
+                .claims
+                .iter()
+                .map(|c| convert::claim(c, caller.role, now))
+                .collect(),
             next_page_token: page.next_page_token,
         }))
     }
@@ -287,6 +293,6 @@ impl WarrantyService for WarrantyGrpc {
             .app
             .add_message(&caller, id, r.text.clone(), r.customer_visible, channel)
             .await?;
-        Ok(Response::new(convert::claim(&claim, caller.role)))
+        Ok(Response::new(convert::claim(&claim, caller.role, self.app.now())))
     }
 }

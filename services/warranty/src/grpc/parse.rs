@@ -3,14 +3,15 @@
 
 use aftercare_kernel::channel::Channel;
 use aftercare_kernel::zone::{self, WorkingDays};
-use aftercare_kernel::{DateTime, NaiveDate, Utc, Violations, validate};
+use aftercare_kernel::{DateTime, Datelike, NaiveDate, Utc, Violations, validate};
 use aftercare_platform::error::Error;
 use aftercare_platform::wire::{channel_from_proto, from_timestamp};
 use aftercare_proto::warranty as pb;
 use prost_types::Timestamp;
 
-use crate::app::claims::{ClaimFiling, StepInput};
+use crate::app::claims::{ClaimFiling, Order, StepInput};
 use crate::app::registrations::{CoverageQuery, Product, ProductRegistration};
+use crate::domain::registration::serial_key;
 use crate::domain::terms::MAX_KEY_LEN;
 use crate::domain::{
     ClaimId, ClaimStatus, Exclusion, MAX_ID_LEN, MAX_NOTE_LEN, MAX_PHOTOS, MAX_SERIAL_LEN, MAX_TEXT_LEN,
@@ -20,6 +21,9 @@ use crate::store::calendars::Calendar;
 
 const MAX_URL: usize = 2048;
 const MAX_HOLIDAYS: usize = 400;
+/// Holidays are dates a calendar can mean.
+const MIN_YEAR: i32 = 1900;
+const MAX_YEAR: i32 = 2200;
 
 fn uuid_field<T>(v: &mut Violations, field: &str, value: &str, parse: fn(&str) -> Option<T>) -> Option<T> {
     if value.is_empty() {
@@ -121,6 +125,14 @@ pub fn status(value: i32) -> Result<Option<ClaimStatus>, Error> {
     Ok(status)
 }
 
+pub fn order(value: i32) -> Result<Order, Error> {
+    match pb::ClaimOrder::try_from(value) {
+        Ok(pb::ClaimOrder::Unspecified) => Ok(Order::NewestFirst),
+        Ok(pb::ClaimOrder::TimeToBreach) => Ok(Order::TimeToBreach),
+        Err(_) => Err(Error::invalid("order_by", "must be a claim order")),
+    }
+}
+
 pub fn terms(t: Option<&pb::WarrantyTerms>) -> Result<Terms, Error> {
     let t = t.ok_or_else(|| Error::invalid("terms", "is required"))?;
     let mut v = Violations::new();
@@ -159,6 +171,7 @@ pub fn terms(t: Option<&pb::WarrantyTerms>) -> Result<Terms, Error> {
             different_faults_max: repeat.different_faults_max,
             total_faults_max: repeat.total_faults_max,
         },
+        first_response_hours: t.first_response_hours,
         updated_at: DateTime::UNIX_EPOCH,
     };
     terms.check(&mut v);
@@ -189,8 +202,11 @@ pub fn calendar(c: Option<&pb::BusinessCalendar>) -> Result<Calendar, Error> {
     let mut holidays = Vec::new();
     for (i, h) in c.holidays.iter().enumerate().take(MAX_HOLIDAYS) {
         match h.parse::<NaiveDate>() {
-            Ok(d) => holidays.push(d),
-            Err(_) => v.add(format!("calendar.holidays[{i}]"), "must be a date \"YYYY-MM-DD\""),
+            Ok(d) if (MIN_YEAR..=MAX_YEAR).contains(&d.year()) => holidays.push(d),
+            _ => v.add(
+                format!("calendar.holidays[{i}]"),
+                format!("must be a date \"YYYY-MM-DD\" in {MIN_YEAR}-{MAX_YEAR}"),
+            ),
         }
     }
     v.finish()?;
@@ -209,6 +225,9 @@ pub fn registration(r: &pb::RegisterProductRequest) -> Result<ProductRegistratio
     validate::text(&mut v, "category", &r.category, MAX_KEY_LEN);
     validate::required_text(&mut v, "product_name", &r.product_name, MAX_NOTE_LEN);
     validate::id(&mut v, "serial_number", &r.serial_number, MAX_SERIAL_LEN);
+    if !r.serial_number.is_empty() && serial_key(&r.serial_number).is_empty() {
+        v.add("serial_number", "must have a letter or a digit");
+    }
     let purchased_at = time(&mut v, "purchased_at", r.purchased_at.as_ref());
     validate::required_text(&mut v, "proof_of_purchase_ref", &r.proof_of_purchase_ref, 256);
     let tz = if r.time_zone.is_empty() {

@@ -2,7 +2,7 @@
 //! same statement) and written back after the domain decided.
 
 use aftercare_kernel::channel::Channel;
-use aftercare_kernel::{DateTime, NaiveDate, Utc};
+use aftercare_kernel::{DateTime, Duration, NaiveDate, Utc};
 use aftercare_platform::error::Error;
 use aftercare_platform::paging::Cursor;
 use sqlx::PgConnection;
@@ -11,8 +11,8 @@ use uuid::Uuid;
 
 use super::{parse, parse_all};
 use crate::domain::{
-    Claim, ClaimId, ClaimStatus, Coverage, CoverageReason, RegistrationId, RejectionReason, Remedy, TimelineEntry,
-    WarrantyError,
+    Alarm, Claim, ClaimId, ClaimStatus, Coverage, CoverageReason, RegistrationId, RejectionReason, Remedy, Sla,
+    TimelineEntry, WarrantyError,
 };
 
 #[derive(sqlx::FromRow)]
@@ -38,6 +38,13 @@ struct ClaimRow {
     rejected_by: Option<String>,
     filed_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    first_response_due: DateTime<Utc>,
+    resolution_due: DateTime<Utc>,
+    paused_micros: i64,
+    paused_since: Option<DateTime<Utc>>,
+    first_response_at: Option<DateTime<Utc>>,
+    resolved_at: Option<DateTime<Utc>>,
+    alarms_sent: Vec<String>,
     timeline: Json<Vec<TimelineRow>>,
 }
 
@@ -110,6 +117,16 @@ impl TryFrom<ClaimRow> for Claim {
             reviewer: r.reviewer,
             rejected_by: r.rejected_by,
             timeline,
+            sla: Sla {
+                filed_at: r.filed_at,
+                first_response_due: r.first_response_due,
+                resolution_due: r.resolution_due,
+                paused: Duration::microseconds(r.paused_micros),
+                paused_since: r.paused_since,
+                first_response_at: r.first_response_at,
+                resolved_at: r.resolved_at,
+                alarms_sent: parse_all(&r.alarms_sent, "alarm", Alarm::parse)?,
+            },
             filed_at: r.filed_at,
             updated_at: r.updated_at,
         })
@@ -131,11 +148,21 @@ pub async fn get(conn: &mut PgConnection, id: ClaimId, lock: bool) -> Result<Opt
     Ok(row.map(Claim::try_from).transpose()?)
 }
 
-/// Claims, newest first, of a customer and/or in a status, after `cursor`.
+/// How a list of claims is ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    NewestFirst,
+    /// The earliest target still to meet first; claims with none running
+    /// are left out.
+    TimeToBreach,
+}
+
+/// Claims of a customer and/or in a status, in `order`, after `cursor`.
 pub async fn list(
     conn: &mut PgConnection,
     customer_id: Option<&str>,
     status: Option<ClaimStatus>,
+    order: Order,
     cursor: Option<&Cursor>,
     limit: i64,
 ) -> Result<Vec<Claim>, Error> {
@@ -143,10 +170,19 @@ pub async fn list(
         .map(|c| Uuid::parse_str(&c.id))
         .transpose()
         .map_err(|_| Error::invalid("page_token", "not a page token from this query"))?;
+    let (key, ordering) = match order {
+        Order::NewestFirst => (
+            "($3::timestamptz IS NULL OR (c.filed_at, c.claim_id) < ($3, $4))",
+            "c.filed_at DESC, c.claim_id DESC",
+        ),
+        Order::TimeToBreach => (
+            "c.next_due_at IS NOT NULL AND ($3::timestamptz IS NULL OR (c.next_due_at, c.claim_id) > ($3, $4))",
+            "c.next_due_at, c.claim_id",
+        ),
+    };
     let rows: Vec<ClaimRow> = sqlx::query_as(&format!(
-        "{SELECT} WHERE ($1::text IS NULL OR c.customer_id = $1) AND ($2::text IS NULL OR c.status = $2)
-           AND ($3::timestamptz IS NULL OR (c.filed_at, c.claim_id) < ($3, $4))
-         ORDER BY c.filed_at DESC, c.claim_id DESC LIMIT $5"
+        "{SELECT} WHERE ($1::text IS NULL OR c.customer_id = $1) AND ($2::text IS NULL OR c.status = $2) AND {key}
+         ORDER BY {ordering} LIMIT $5"
     ))
     .bind(customer_id)
     .bind(status.map(|s| s.as_str()))
@@ -158,6 +194,41 @@ pub async fn list(
     Ok(rows.into_iter().map(Claim::try_from).collect::<Result<_, _>>()?)
 }
 
+/// Claims with an alarm due by `now`, locked, skipping those another
+/// transaction holds: each alarm is raised by one job run, whatever the
+/// replicas.
+pub async fn alarms_due(conn: &mut PgConnection, now: DateTime<Utc>, limit: i64) -> Result<Vec<ClaimId>, Error> {
+    let ids: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT claim_id FROM warranty.claims WHERE next_alarm_at <= $1
+         ORDER BY next_alarm_at LIMIT $2 FOR UPDATE SKIP LOCKED",
+    )
+    .bind(now)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(ids.into_iter().map(ClaimId::from_uuid).collect())
+}
+
+/// Keeps a closed pause of a claim's clocks.
+pub async fn add_pause(
+    conn: &mut PgConnection,
+    id: ClaimId,
+    started: DateTime<Utc>,
+    ended: DateTime<Utc>,
+) -> Result<(), Error> {
+    sqlx::query("INSERT INTO warranty.claim_pauses (claim_id, started_at, ended_at) VALUES ($1, $2, $3)")
+        .bind(id.as_uuid())
+        .bind(started)
+        .bind(ended)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+fn alarms(sla: &Sla) -> Vec<&'static str> {
+    sla.alarms_sent.iter().map(|a| a.as_str()).collect()
+}
+
 /// Writes a new claim (its timeline apart, by [`add_timeline`]).
 pub async fn insert(conn: &mut PgConnection, c: &Claim) -> Result<(), Error> {
     let cov = &c.coverage_at_filing;
@@ -165,8 +236,8 @@ pub async fn insert(conn: &mut PgConnection, c: &Claim) -> Result<(), Error> {
     sqlx::query(
         "INSERT INTO warranty.claims (claim_id, registration_id, customer_id, status, fault_category, description,
              photo_urls, channel, coverage_reason, covered_through, offered_remedies, covers_parts, covers_labour,
-             covers_shipping, filed_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15)",
+             covers_shipping, filed_at, updated_at, first_response_due, resolution_due, next_alarm_at, next_due_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16, $17, $18, $19)",
     )
     .bind(c.claim_id.as_uuid())
     .bind(c.registration_id.as_uuid())
@@ -183,6 +254,10 @@ pub async fn insert(conn: &mut PgConnection, c: &Claim) -> Result<(), Error> {
     .bind(cov.covers_labour)
     .bind(cov.covers_shipping)
     .bind(c.filed_at)
+    .bind(c.sla.first_response_due)
+    .bind(c.sla.resolution_due)
+    .bind(c.sla.next_alarm())
+    .bind(c.sla.next_due())
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -192,7 +267,8 @@ pub async fn insert(conn: &mut PgConnection, c: &Claim) -> Result<(), Error> {
 pub async fn update(conn: &mut PgConnection, c: &Claim) -> Result<(), Error> {
     sqlx::query(
         "UPDATE warranty.claims SET status = $2, remedy = $3, rejection_reason = $4, appealed = $5, reviewer = $6,
-             rejected_by = $7, updated_at = $8, photo_urls = $9
+             rejected_by = $7, updated_at = $8, photo_urls = $9, paused_micros = $10, paused_since = $11,
+             first_response_at = $12, resolved_at = $13, alarms_sent = $14, next_alarm_at = $15, next_due_at = $16
          WHERE claim_id = $1",
     )
     .bind(c.claim_id.as_uuid())
@@ -204,6 +280,13 @@ pub async fn update(conn: &mut PgConnection, c: &Claim) -> Result<(), Error> {
     .bind(c.rejected_by.as_deref())
     .bind(c.updated_at)
     .bind(&c.photo_urls)
+    .bind(c.sla.paused.num_microseconds().unwrap_or(i64::MAX))
+    .bind(c.sla.paused_since)
+    .bind(c.sla.first_response_at)
+    .bind(c.sla.resolved_at)
+    .bind(alarms(&c.sla))
+    .bind(c.sla.next_alarm())
+    .bind(c.sla.next_due())
     .execute(&mut *conn)
     .await?;
     Ok(())

@@ -9,6 +9,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::parse;
+use crate::domain::registration::serial_key;
 use crate::domain::{Registration, RegistrationId, RegistrationStatus, Source, TermsRef, WarrantyError};
 
 #[derive(sqlx::FromRow)]
@@ -71,34 +72,61 @@ impl TryFrom<RegistrationRow> for Registration {
     }
 }
 
-/// Writes a registration: `false` when its order unit is registered
-/// already (a replayed delivery); a serial registered before is
-/// [`WarrantyError::SerialRegistered`].
-pub async fn insert(conn: &mut PgConnection, r: &Registration) -> Result<bool, Error> {
-    let (order_id, line_id, unit) = match &r.order_line {
-        Some((o, l, u)) => (Some(o.as_str()), Some(l.as_str()), Some(*u)),
-        None => (None, None, None),
+/// A unit of [`insert_units`]: its id, unit number and serial.
+pub type Unit = (RegistrationId, Option<i32>, Option<String>);
+
+/// Writes one registration (a product registered by hand); a serial
+/// registered before is [`WarrantyError::SerialRegistered`].
+pub async fn insert(conn: &mut PgConnection, r: &Registration) -> Result<(), Error> {
+    let unit = (
+        r.registration_id,
+        r.order_line.as_ref().map(|(_, _, u)| *u),
+        r.serial_number.clone(),
+    );
+    insert_units(conn, r, &[unit]).await.map(drop)
+}
+
+/// Writes registrations like `template`, one per unit, in one statement:
+/// the units written (an order unit registered before is skipped, so a
+/// replayed delivery registers nothing twice). A serial registered before
+/// is [`WarrantyError::SerialRegistered`].
+pub async fn insert_units(
+    conn: &mut PgConnection,
+    template: &Registration,
+    units: &[Unit],
+) -> Result<Vec<RegistrationId>, Error> {
+    let r = template;
+    let (order_id, line_id) = match &r.order_line {
+        Some((o, l, _)) => (Some(o.as_str()), Some(l.as_str())),
+        None => (None, None),
     };
-    let result = sqlx::query(
-        "INSERT INTO warranty.registrations (registration_id, customer_id, source, status, sku, category,
-             product_name, serial_number, order_id, line_id, unit, purchased_at, proof_of_purchase_ref,
+    let ids: Vec<Uuid> = units.iter().map(|(id, _, _)| id.as_uuid()).collect();
+    let numbers: Vec<Option<i32>> = units.iter().map(|(_, n, _)| *n).collect();
+    let serials: Vec<Option<String>> = units.iter().map(|(_, _, s)| s.clone()).collect();
+    let keys: Vec<Option<String>> = units.iter().map(|(_, _, s)| s.as_deref().map(serial_key)).collect();
+    let result = sqlx::query_scalar(
+        "INSERT INTO warranty.registrations (registration_id, unit, serial_number, serial_key, customer_id, source,
+             status, sku, category, product_name, order_id, line_id, purchased_at, proof_of_purchase_ref,
              coverage_starts_at, terms_category, terms_sku, terms_version, duration_months, time_zone,
              repair_extension_days, verification_note, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
-                 $22, $22)
-         ON CONFLICT (order_id, line_id, unit) WHERE source = 'order' DO NOTHING",
+         SELECT u.id, u.unit, u.serial, u.key, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
+             $20, $21, $22, $23, $23
+         FROM UNNEST($1::uuid[], $2::int[], $3::text[], $4::text[]) AS u (id, unit, serial, key)
+         ON CONFLICT (order_id, line_id, unit) WHERE source = 'order' DO NOTHING
+         RETURNING registration_id",
     )
-    .bind(r.registration_id.as_uuid())
+    .bind(ids)
+    .bind(numbers)
+    .bind(serials)
+    .bind(keys)
     .bind(&r.customer_id)
     .bind(r.source.as_str())
     .bind(r.status.as_str())
     .bind(&r.sku)
     .bind(&r.category)
     .bind(&r.product_name)
-    .bind(r.serial_number.as_deref())
     .bind(order_id)
     .bind(line_id)
-    .bind(unit)
     .bind(r.purchased_at)
     .bind(r.proof_of_purchase_ref.as_deref())
     .bind(r.coverage_starts_at)
@@ -110,10 +138,10 @@ pub async fn insert(conn: &mut PgConnection, r: &Registration) -> Result<bool, E
     .bind(r.repair_extension_days)
     .bind(&r.verification_note)
     .bind(r.created_at)
-    .execute(&mut *conn)
+    .fetch_all(&mut *conn)
     .await;
     match result {
-        Ok(done) => Ok(done.rows_affected() == 1),
+        Ok(written) => Ok(written.into_iter().map(RegistrationId::from_uuid).collect()),
         Err(e) if constraint(&e).is_some_and(|c| c.kind == ConstraintKind::Unique) => {
             Err(WarrantyError::SerialRegistered.into())
         }
@@ -136,8 +164,8 @@ pub async fn get(conn: &mut PgConnection, id: RegistrationId, lock: bool) -> Res
 /// The live (not rejected) registration of a serial number.
 pub async fn by_serial(conn: &mut PgConnection, serial: &str) -> Result<Option<Registration>, Error> {
     let row: Option<RegistrationRow> =
-        sqlx::query_as(&format!("{SELECT} WHERE serial_number = $1 AND status <> 'rejected'"))
-            .bind(serial)
+        sqlx::query_as(&format!("{SELECT} WHERE serial_key = $1 AND status <> 'rejected'"))
+            .bind(serial_key(serial))
             .fetch_optional(&mut *conn)
             .await?;
     Ok(row.map(Registration::try_from).transpose()?)

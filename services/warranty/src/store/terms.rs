@@ -24,6 +24,7 @@ struct TermsRow {
     repeat_same_fault_max: i32,
     repeat_different_faults_max: i32,
     repeat_total_faults_max: i32,
+    first_response_hours: i32,
     created_at: DateTime<Utc>,
 }
 
@@ -48,6 +49,7 @@ impl TryFrom<TermsRow> for Terms {
                 different_faults_max: r.repeat_different_faults_max,
                 total_faults_max: r.repeat_total_faults_max,
             },
+            first_response_hours: r.first_response_hours,
             updated_at: r.created_at,
         })
     }
@@ -100,7 +102,8 @@ pub async fn insert_next(conn: &mut PgConnection, t: &Terms, now: DateTime<Utc>)
     let r = &t.repeat_failure;
     let row: TermsRow = sqlx::query_as(
         "INSERT INTO warranty.terms
-         SELECT $1, $2, COALESCE(max(version), 0) + 1, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15
+         SELECT $1, $2, COALESCE(max(version), 0) + 1, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $16,
+             $15
          FROM warranty.terms WHERE category = $1 AND sku = $2
          RETURNING *",
     )
@@ -119,6 +122,7 @@ pub async fn insert_next(conn: &mut PgConnection, t: &Terms, now: DateTime<Utc>)
     .bind(r.different_faults_max)
     .bind(r.total_faults_max)
     .bind(now)
+    .bind(t.first_response_hours)
     .fetch_one(&mut *conn)
     .await?;
     row.try_into()

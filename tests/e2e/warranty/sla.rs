@@ -1,0 +1,203 @@
+//! Service-level clocks: targets fixed at filing (working days of the
+//! business calendar, holidays skipped), stopped while waiting for the
+//! customer, alarms raised once each, also by three servers at once, and a
+//! queue sorted by time to breach.
+
+use chrono::Duration;
+
+use super::*;
+
+async fn alarms(app: &TestApp, message: &str) -> Vec<(String, String)> {
+    sqlx::query_as("SELECT aggregate_id, topic FROM platform.outbox_events WHERE topic = $1 ORDER BY seq")
+        .bind(format!("aftercare.warranty.events.v1.{message}"))
+        .fetch_all(&app.pool)
+        .await
+        .unwrap()
+}
+
+async fn get(app: &TestApp, claim_id: &str) -> Claim {
+    agent(app, "agent-1")
+        .get_claim(GetClaimRequest {
+            claim_id: claim_id.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+fn at(s: &str) -> Option<prost_types::Timestamp> {
+    ts(s.parse().unwrap())
+}
+
+#[tokio::test]
+async fn targets_skip_holidays_stop_while_waiting_and_alarm_once() {
+    let app = TestApp::spawn().await;
+    delivered(&app).await;
+    // Filed Monday 2 March 2026, 12:00 in Istanbul.
+    let c = file(&app, &unit(&app, "L1", 1).await.registration_id).await;
+    let sla = c.sla.clone().unwrap();
+    assert_eq!(sla.first_response_due_at, at("2026-03-03T09:00:00Z"));
+    // 20 working days, Friday 20 March a holiday: due by the end of
+    // Tuesday 31 March in Istanbul.
+    assert_eq!(sla.resolution_due_at, at("2026-03-31T21:00:00Z"));
+    // 80% of 24 hours.
+    app.clock.set("2026-03-03T04:11:59Z".parse().unwrap());
+    app.run_jobs().await;
+    assert!(alarms(&app, "ClaimSlaAtRisk").await.is_empty());
+    app.clock.set("2026-03-03T04:12:00Z".parse().unwrap());
+    app.run_jobs().await;
+    app.run_jobs().await;
+    assert_eq!(
+        alarms(&app, "ClaimSlaAtRisk").await,
+        [(c.claim_id.clone(), "aftercare.warranty.events.v1.ClaimSlaAtRisk".into())]
+    );
+    // A question answers in time and stops the clocks for three days.
+    agent(&app, "agent-1")
+        .review_claim(ReviewClaimRequest {
+            claim_id: c.claim_id.clone(),
+        })
+        .await
+        .unwrap();
+    let asked = agent(&app, "agent-1")
+        .request_claim_info(RequestClaimInfoRequest {
+            claim_id: c.claim_id.clone(),
+            question: "Which model is it?".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let sla = asked.sla.unwrap();
+    assert!(sla.paused);
+    assert_eq!(sla.first_response_at, at("2026-03-03T04:12:00Z"));
+    assert_eq!(sla.resolution_due_at, None, "it moves while paused");
+    app.clock.advance(Duration::days(60));
+    app.run_jobs().await;
+    assert!(
+        alarms(&app, "ClaimSlaBreached").await.is_empty(),
+        "nothing runs while paused"
+    );
+    let answered = customer(&app)
+        .answer_claim(AnswerClaimRequest {
+            claim_id: c.claim_id.clone(),
+            answer: "KT-200".into(),
+            photo_urls: vec![],
+            channel: aftercare_proto::common::Channel::MobileApp as i32,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let sla = answered.sla.unwrap();
+    assert_eq!(
+        sla.resolution_due_at,
+        at("2026-05-30T21:00:00Z"),
+        "31 March + the 60 days paused"
+    );
+    assert_eq!(
+        app.count("SELECT count(*) FROM warranty.claim_pauses WHERE ended_at - started_at = interval '60 days'")
+            .await,
+        1
+    );
+    // Past the moved target: at risk and breached, once each.
+    app.clock.set("2026-05-31T00:00:00Z".parse().unwrap());
+    app.run_jobs().await;
+    app.run_jobs().await;
+    assert_eq!(alarms(&app, "ClaimSlaBreached").await.len(), 1);
+    assert_eq!(alarms(&app, "ClaimSlaAtRisk").await.len(), 2);
+    let c = get(&app, &c.claim_id).await;
+    assert_eq!(
+        c.sla.unwrap().alarms,
+        ["first_response_at_risk", "resolution_at_risk", "resolution_breached"]
+    );
+}
+
+#[tokio::test]
+async fn the_queue_sorts_by_time_to_breach() {
+    let app = TestApp::spawn().await;
+    delivered(&app).await;
+    let first = file(&app, &unit(&app, "L1", 1).await.registration_id).await;
+    app.clock.advance(Duration::hours(1));
+    let second = file(&app, &unit(&app, "L1", 2).await.registration_id).await;
+    app.clock.advance(Duration::hours(1));
+    let third = file(&app, &unit(&app, "L2", 1).await.registration_id).await;
+    // The first is answered (its resolution is weeks away); the third waits
+    // for the customer (no clock runs).
+    agent(&app, "agent-1")
+        .add_claim_message(AddClaimMessageRequest {
+            claim_id: first.claim_id.clone(),
+            text: "We are on it.".into(),
+            customer_visible: true,
+            channel: 0,
+        })
+        .await
+        .unwrap();
+    agent(&app, "agent-1")
+        .review_claim(ReviewClaimRequest {
+            claim_id: third.claim_id.clone(),
+        })
+        .await
+        .unwrap();
+    agent(&app, "agent-1")
+        .request_claim_info(RequestClaimInfoRequest {
+            claim_id: third.claim_id.clone(),
+            question: "A photo of the label?".into(),
+        })
+        .await
+        .unwrap();
+    let mut ids = Vec::new();
+    let mut token = String::new();
+    loop {
+        let page = agent(&app, "agent-1")
+            .list_claims(ListClaimsRequest {
+                order_by: ClaimOrder::TimeToBreach as i32,
+                page_size: 1,
+                page_token: token,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        ids.extend(page.claims.into_iter().map(|c| c.claim_id));
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        token = page.next_page_token;
+    }
+    assert_eq!(ids, [second.claim_id, first.claim_id]);
+}
+
+#[tokio::test]
+async fn three_servers_raise_each_alarm_once() {
+    let app = TestApp::spawn_with(&["all"], std::time::Duration::from_millis(20)).await;
+    let _two = app.spawn_replica(&["warranty"], std::time::Duration::from_millis(20));
+    let _three = app.spawn_replica(&["warranty"], std::time::Duration::from_millis(20));
+    delivered(&app).await;
+    let registration = unit(&app, "L1", 1).await.registration_id;
+    let mut claims = Vec::new();
+    for _ in 0..60 {
+        claims.push(file(&app, &registration).await.claim_id);
+    }
+    // Every target passes at once: four alarms per claim.
+    app.clock.advance(Duration::days(90));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while app
+        .count("SELECT count(*) FROM warranty.claims WHERE next_alarm_at IS NOT NULL")
+        .await
+        > 0
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the servers never raised every alarm"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let per_claim: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT aggregate_id, count(*) FROM platform.outbox_events
+         WHERE topic IN ('aftercare.warranty.events.v1.ClaimSlaAtRisk', 'aftercare.warranty.events.v1.ClaimSlaBreached')
+         GROUP BY aggregate_id",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(per_claim.len(), claims.len());
+    assert!(per_claim.iter().all(|(_, n)| *n == 4), "{per_claim:?}");
+}
