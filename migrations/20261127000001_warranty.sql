@@ -61,14 +61,17 @@ CREATE TABLE warranty.order_lines (
     category      text        NOT NULL,
     quantity      integer     NOT NULL CHECK (quantity >= 1),
     placed_at     timestamptz NOT NULL,
+    paid_amount   numeric(20,4) NOT NULL CHECK (paid_amount >= 0),
+    currency_code text        NOT NULL CHECK (currency_code ~ '^[A-Z]{3}$'),
     PRIMARY KEY (order_id, line_id)
 );
 
 CREATE TABLE warranty.registrations (
     registration_id        uuid        PRIMARY KEY,
     customer_id            text        NOT NULL,
-    source                 text        NOT NULL CHECK (source IN ('order', 'manual')),
-    status                 text        NOT NULL CHECK (status IN ('pending_verification', 'active', 'rejected')),
+    source                 text        NOT NULL CHECK (source IN ('order', 'manual', 'replacement')),
+    status                 text        NOT NULL CHECK (status IN ('pending_verification', 'active', 'rejected',
+                                                                  'replaced')),
     sku                    text        NOT NULL,
     category               text        NOT NULL,
     product_name           text        NOT NULL,
@@ -88,12 +91,21 @@ CREATE TABLE warranty.registrations (
     time_zone              text        NOT NULL,
     repair_extension_days  integer     NOT NULL DEFAULT 0 CHECK (repair_extension_days >= 0),
     verification_note      text        NOT NULL DEFAULT '',
+    -- What one unit cost (an order unit's share of its line), when known:
+    -- the most a refund or price reduction pays back.
+    unit_price             numeric(20,4) CHECK (unit_price >= 0),
+    currency_code          text        CHECK (currency_code ~ '^[A-Z]{3}$'),
+    -- A replacement unit continues the coverage of the one it replaced.
+    replaces               uuid        REFERENCES warranty.registrations (registration_id),
     created_at             timestamptz NOT NULL,
     updated_at             timestamptz NOT NULL,
+    CHECK ((unit_price IS NULL) = (currency_code IS NULL)),
     FOREIGN KEY (terms_category, terms_sku, terms_version) REFERENCES warranty.terms (category, sku, version),
-    CHECK ((source = 'order') = (order_id IS NOT NULL AND line_id IS NOT NULL AND unit IS NOT NULL)),
+    CHECK ((source = 'order') = (unit IS NOT NULL)),
+    CHECK (source <> 'order' OR (order_id IS NOT NULL AND line_id IS NOT NULL)),
     CHECK ((serial_number IS NULL) = (serial_key IS NULL) AND serial_key <> ''),
-    CHECK (source = 'order' OR (serial_number IS NOT NULL AND proof_of_purchase_ref IS NOT NULL))
+    CHECK (source <> 'manual' OR (serial_number IS NOT NULL AND proof_of_purchase_ref IS NOT NULL)),
+    CHECK ((source = 'replacement') = (replaces IS NOT NULL AND serial_number IS NOT NULL))
 );
 -- A serial number is registered once (a rejected registration frees it for
 -- its real owner); an order line's unit once.
@@ -108,7 +120,8 @@ CREATE TABLE warranty.claims (
     registration_id   uuid        NOT NULL REFERENCES warranty.registrations (registration_id),
     customer_id       text        NOT NULL,
     status            text        NOT NULL CHECK (status IN ('submitted', 'in_review', 'awaiting_customer',
-                                                             'approved', 'rejected', 'canceled')),
+                                                             'approved', 'rejected', 'canceled', 'in_service',
+                                                             'resolved', 'closed')),
     fault_category    text        NOT NULL,
     description       text        NOT NULL,
     photo_urls        text[]      NOT NULL,
@@ -121,6 +134,11 @@ CREATE TABLE warranty.claims (
     covers_labour     boolean     NOT NULL,
     covers_shipping   boolean     NOT NULL,
     remedy            text,
+    -- An out-of-warranty repair the customer pays for, after a quote.
+    paid_repair       boolean     NOT NULL DEFAULT false,
+    -- What earlier failures entitle the customer to instead of a repair.
+    entitlement_trigger  text,
+    entitlement_remedies text[],
     rejection_reason  text,
     appealed          boolean     NOT NULL DEFAULT false,
     reviewer          text,
@@ -142,8 +160,8 @@ CREATE TABLE warranty.claims (
     -- write, so neither the job nor the queue reads a closed claim.
     next_alarm_at      timestamptz,
     next_due_at        timestamptz,
-    CHECK ((status = 'approved') = (remedy IS NOT NULL)),
-    CHECK (remedy IS NULL OR coverage_reason = 'covered')
+    CHECK (status NOT IN ('approved', 'in_service', 'resolved', 'closed') OR remedy IS NOT NULL),
+    CHECK (remedy IS NULL OR coverage_reason = 'covered' OR (paid_repair AND remedy = 'repair'))
 );
 CREATE INDEX claims_customer_idx ON warranty.claims (customer_id, filed_at DESC, claim_id DESC);
 CREATE INDEX claims_queue_idx ON warranty.claims (status, filed_at DESC, claim_id DESC);
@@ -170,6 +188,62 @@ CREATE TABLE warranty.claim_timeline (
     customer_visible boolean     NOT NULL
 );
 CREATE INDEX claim_timeline_claim_idx ON warranty.claim_timeline (claim_id, id);
+
+-- Service centres: the store's workshop and authorised partners (a
+-- partner's token subject is its centre id).
+CREATE TABLE warranty.service_centres (
+    centre_id   text        PRIMARY KEY CHECK (length(centre_id) BETWEEN 1 AND 128),
+    name        text        NOT NULL,
+    kind        text        NOT NULL CHECK (kind IN ('internal', 'partner')),
+    active      boolean     NOT NULL,
+    updated_at  timestamptz NOT NULL
+);
+
+CREATE TABLE warranty.service_orders (
+    service_order_id  uuid          PRIMARY KEY,
+    claim_id          uuid          NOT NULL REFERENCES warranty.claims (claim_id),
+    centre_id         text          NOT NULL REFERENCES warranty.service_centres (centre_id),
+    status            text          NOT NULL CHECK (status IN ('created', 'received', 'diagnosed', 'quoted',
+                                        'quote_accepted', 'quote_declined', 'repaired', 'unrepairable',
+                                        'shipped_back')),
+    paid              boolean       NOT NULL,
+    inbound_tracking  text          NOT NULL,
+    diagnosis         text          NOT NULL DEFAULT '',
+    parts             text          NOT NULL DEFAULT '',
+    labour_minutes    integer       NOT NULL DEFAULT 0 CHECK (labour_minutes >= 0),
+    quote_amount      numeric(20,4) CHECK (quote_amount > 0),
+    quote_currency    text,
+    result_notes      text          NOT NULL DEFAULT '',
+    repaired          boolean,
+    outbound_carrier  text          NOT NULL DEFAULT '',
+    outbound_tracking text          NOT NULL DEFAULT '',
+    created_at        timestamptz   NOT NULL,
+    received_at       timestamptz,
+    shipped_back_at   timestamptz,
+    updated_at        timestamptz   NOT NULL,
+    CHECK ((quote_amount IS NULL) = (quote_currency IS NULL)),
+    CHECK (paid OR quote_amount IS NULL)
+);
+-- One open service order per claim.
+CREATE UNIQUE INDEX service_orders_open_key ON warranty.service_orders (claim_id) WHERE status <> 'shipped_back';
+CREATE INDEX service_orders_centre_idx ON warranty.service_orders (centre_id, created_at DESC, service_order_id DESC);
+
+-- Money paid back on a claim: a refund or a price reduction. One live
+-- (pending or succeeded) per claim, whatever races: a failed one may be
+-- issued again.
+CREATE TABLE warranty.refunds (
+    refund_id          uuid          PRIMARY KEY,
+    claim_id           uuid          NOT NULL REFERENCES warranty.claims (claim_id),
+    kind               text          NOT NULL CHECK (kind IN ('refund', 'price_reduction')),
+    amount             numeric(20,4) NOT NULL CHECK (amount > 0),
+    currency_code      text          NOT NULL CHECK (currency_code ~ '^[A-Z]{3}$'),
+    status             text          NOT NULL CHECK (status IN ('pending', 'succeeded', 'failed')),
+    provider_reference text,
+    failure_reason     text,
+    created_at         timestamptz   NOT NULL,
+    updated_at         timestamptz   NOT NULL
+);
+CREATE UNIQUE INDEX refunds_live_key ON warranty.refunds (claim_id) WHERE status <> 'failed';
 
 -- Order events from the start, so no delivery is missed before the
 -- service first starts.

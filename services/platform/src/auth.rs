@@ -31,10 +31,13 @@ pub enum Role {
     Admin,
     /// A storefront or other backend acting for a customer.
     Service,
+    /// An authorised service partner; the subject is its service centre.
+    /// Sees its own centre's service orders and no customer's data.
+    Partner,
 }
 
 impl Role {
-    pub const ALL: [Role; 4] = [Role::Customer, Role::Agent, Role::Admin, Role::Service];
+    pub const ALL: [Role; 5] = [Role::Customer, Role::Agent, Role::Admin, Role::Service, Role::Partner];
 
     pub fn as_str(&self) -> &'static str {
         match self {
@@ -42,6 +45,7 @@ impl Role {
             Role::Agent => "agent",
             Role::Admin => "admin",
             Role::Service => "service",
+            Role::Partner => "partner",
         }
     }
 }
@@ -58,7 +62,7 @@ impl FromStr for Role {
         Role::ALL
             .into_iter()
             .find(|r| r.as_str() == s)
-            .ok_or_else(|| format!("unknown role {s:?} (customer, agent, admin or service)"))
+            .ok_or_else(|| format!("unknown role {s:?} (customer, agent, admin, service or partner)"))
     }
 }
 
@@ -72,10 +76,14 @@ pub struct Caller {
 }
 
 impl Caller {
-    /// True when the caller is the customer `customer_id` or not a customer
-    /// at all (staff and services may act for any customer).
+    /// True when the caller is the customer `customer_id`, or staff or a
+    /// service (who may act for any customer); never a partner.
     pub fn may_see_customer(&self, customer_id: &str) -> bool {
-        self.role != Role::Customer || self.subject == customer_id
+        match self.role {
+            Role::Customer => self.subject == customer_id,
+            Role::Partner => false,
+            Role::Agent | Role::Admin | Role::Service => true,
+        }
     }
 }
 

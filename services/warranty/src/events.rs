@@ -3,10 +3,11 @@
 //! claim id.
 
 use aftercare_kernel::{DateTime, Utc};
-use aftercare_platform::wire::timestamp;
+use aftercare_platform::wire::{money, timestamp};
 use aftercare_proto::warranty_events as pb;
 
-use crate::domain::{Alarm, Claim, ClaimStatus, Registration, WarrantyError};
+use crate::domain::{Alarm, Claim, ClaimStatus, Registration, ServiceOrder, WarrantyError};
+use crate::store::service::Refund;
 
 pub fn product_registered(r: &Registration) -> Result<pb::ProductRegistered, WarrantyError> {
     let (order_id, line_id) = r
@@ -72,5 +73,34 @@ pub fn sla_alarm(c: &Claim, alarm: Alarm, due_at: DateTime<Utc>) -> SlaEvent {
             target,
             due_at,
         })
+    }
+}
+
+pub fn service_order_updated(o: &ServiceOrder) -> pb::ServiceOrderUpdated {
+    pb::ServiceOrderUpdated {
+        service_order_id: o.service_order_id.to_string(),
+        claim_id: o.claim_id.to_string(),
+        centre_id: o.centre_id.clone(),
+        status: o.status.as_str().to_uppercase(),
+        at: Some(timestamp(o.updated_at)),
+    }
+}
+
+pub fn claim_resolved(c: &Claim, at: DateTime<Utc>) -> pb::ClaimResolved {
+    pb::ClaimResolved {
+        claim_id: c.claim_id.to_string(),
+        customer_id: c.customer_id.clone(),
+        remedy: c.remedy.map_or("", |r| r.as_str()).to_owned(),
+        resolved_at: Some(timestamp(at)),
+    }
+}
+
+pub fn refund_requested(r: &Refund, customer_id: &str) -> pb::ClaimRefundRequested {
+    pb::ClaimRefundRequested {
+        refund_id: r.refund_id.to_string(),
+        claim_id: r.claim_id.to_string(),
+        customer_id: customer_id.to_owned(),
+        amount: Some(money(r.amount)),
+        kind: r.kind.as_str().to_owned(),
     }
 }

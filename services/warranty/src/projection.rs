@@ -4,6 +4,7 @@
 
 use aftercare_kernel::clock::SharedClock;
 use aftercare_platform::outbox::{self, Event, EventHandler, HandlerFuture, required, required_time, topic};
+use aftercare_platform::wire::parse_money;
 use aftercare_proto::order_events::{OrderDelivered, OrderRecorded};
 use sqlx::PgConnection;
 
@@ -30,7 +31,14 @@ impl OrderRegistrations {
                     if l.quantity <= 0 {
                         return Err(format!("line {} has no units", l.line_id));
                     }
+                    let paid = l
+                        .paid_amount
+                        .as_ref()
+                        .ok_or("paid_amount missing")
+                        .and_then(|m| parse_money(m).map_err(|_| "bad paid_amount"))?;
                     Ok(OrderLine {
+                        paid_amount: paid.amount(),
+                        currency_code: paid.currency().code().to_owned(),
                         order_id: e.order_id.clone(),
                         line_id: required(&l.line_id, "line_id")?.to_owned(),
                         customer_id: customer_id.to_owned(),

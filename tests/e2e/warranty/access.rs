@@ -7,9 +7,11 @@ use super::*;
 
 /// Calls one RPC with real objects where it needs them: a permitted role
 /// gets past the role check, any other gets PERMISSION_DENIED.
-async fn call(client: &mut Warranty, rpc: &str, registration: &str, claim: &str) -> Result<(), tonic::Status> {
+async fn call(client: &mut Warranty, rpc: &str, objects: &Objects) -> Result<(), tonic::Status> {
     let key = uuid::Uuid::now_v7().to_string();
+    let (registration, claim) = (objects.registration.as_str(), objects.claim.as_str());
     let claim_id = claim.to_owned();
+    let order = objects.service_order.clone();
     match rpc {
         "GetTerms" => client.get_terms(GetTermsRequest::default()).await.map(drop),
         "ListTerms" => client.list_terms(ListTermsRequest {}).await.map(drop),
@@ -107,6 +109,7 @@ async fn call(client: &mut Warranty, rpc: &str, registration: &str, claim: &str)
                 claim_id,
                 remedy: Remedy::Repair as i32,
                 note: String::new(),
+                ..Default::default()
             })
             .await
             .map(drop),
@@ -141,16 +144,130 @@ async fn call(client: &mut Warranty, rpc: &str, registration: &str, claim: &str)
             })
             .await
             .map(drop),
+        "UpsertServiceCentre" => client
+            .upsert_service_centre(UpsertServiceCentreRequest {
+                centre: Some(ServiceCentre {
+                    centre_id: "centre-9".into(),
+                    name: "Nine".into(),
+                    kind: "partner".into(),
+                    active: true,
+                }),
+            })
+            .await
+            .map(drop),
+        "ListServiceCentres" => client
+            .list_service_centres(ListServiceCentresRequest {})
+            .await
+            .map(drop),
+        "CreateServiceOrder" => client
+            .create_service_order(CreateServiceOrderRequest {
+                claim_id: objects.approved.clone(),
+                centre_id: CENTRE.into(),
+                inbound_tracking: String::new(),
+            })
+            .await
+            .map(drop),
+        "GetServiceOrder" => client
+            .get_service_order(GetServiceOrderRequest {
+                service_order_id: order,
+            })
+            .await
+            .map(drop),
+        "ListServiceOrders" => client
+            .list_service_orders(ListServiceOrdersRequest::default())
+            .await
+            .map(drop),
+        "UpdateServiceOrder" => client
+            .update_service_order(UpdateServiceOrderRequest {
+                service_order_id: order,
+                step: Some(update_service_order_request::Step::Received(
+                    update_service_order_request::Received {},
+                )),
+            })
+            .await
+            .map(drop),
+        "AnswerQuote" => client
+            .answer_quote(AnswerQuoteRequest {
+                service_order_id: order,
+                accept: true,
+            })
+            .await
+            .map(drop),
+        "ReplaceProduct" => client
+            .replace_product(ReplaceProductRequest {
+                claim_id,
+                serial_number: key,
+                note: String::new(),
+            })
+            .await
+            .map(drop),
+        "IssueClaimRefund" => client
+            .issue_claim_refund(IssueClaimRefundRequest {
+                claim_id,
+                amount: None,
+                request_id: key,
+            })
+            .await
+            .map(drop),
+        "SettleClaimRefund" => client
+            .settle_claim_refund(SettleClaimRefundRequest {
+                refund_id: objects.refund.clone(),
+                provider_reference: "psp".into(),
+                failure_reason: String::new(),
+            })
+            .await
+            .map(drop),
+        "CloseClaim" => client.close_claim(CloseClaimRequest { claim_id }).await.map(drop),
         other => panic!("no call for {other}"),
+    }
+}
+
+/// Real objects for every RPC: a registration, a submitted claim, an
+/// approved one, a service order at [`CENTRE`], a pending refund.
+struct Objects {
+    registration: String,
+    claim: String,
+    approved: String,
+    service_order: String,
+    refund: String,
+}
+
+const CENTRE: &str = "centre-1";
+
+async fn objects(app: &TestApp) -> Objects {
+    delivered(app).await;
+    let registration = unit(app, "L1", 1).await.registration_id;
+    let claim = file(app, &registration).await.claim_id;
+    let approved = super::remedies::approved(app, &unit(app, "L1", 2).await.registration_id, Remedy::Repair).await;
+    super::remedies::centre(app, CENTRE).await;
+    let repair = super::remedies::approved(app, &unit(app, "L2", 1).await.registration_id, Remedy::Repair).await;
+    let service_order = super::remedies::service_order(app, &repair, CENTRE)
+        .await
+        .service_order_id;
+    let refunded = super::remedies::approved(app, &unit(app, "L3", 1).await.registration_id, Remedy::Refund).await;
+    let refund = agent(app, "agent-1")
+        .issue_claim_refund(IssueClaimRefundRequest {
+            claim_id: refunded,
+            amount: None,
+            request_id: "objects".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .refund_id;
+    Objects {
+        registration,
+        claim,
+        approved,
+        service_order,
+        refund,
     }
 }
 
 #[tokio::test]
 async fn every_role_against_every_rpc_with_real_objects() {
     let app = TestApp::spawn().await;
-    delivered(&app).await;
-    let registration = unit(&app, "L1", 1).await.registration_id;
-    let claim = file(&app, &registration).await.claim_id;
+    let objects = objects(&app).await;
     use Role::*;
     let matrix: &[(&str, &[Role])] = &[
         ("GetTerms", &[Customer, Service, Agent, Admin]),
@@ -174,16 +291,26 @@ async fn every_role_against_every_rpc_with_real_objects() {
         ("AppealClaim", &[Customer, Service]),
         ("CancelClaim", &[Customer, Service, Agent]),
         ("AddClaimMessage", &[Customer, Service, Agent, Admin]),
+        ("UpsertServiceCentre", &[Admin]),
+        ("ListServiceCentres", &[Agent, Admin]),
+        ("CreateServiceOrder", &[Agent]),
+        ("GetServiceOrder", &[Agent, Admin, Partner]),
+        ("ListServiceOrders", &[Agent, Admin, Partner]),
+        ("UpdateServiceOrder", &[Agent, Partner]),
+        ("AnswerQuote", &[Customer, Service]),
+        ("ReplaceProduct", &[Agent]),
+        ("IssueClaimRefund", &[Agent, Service]),
+        ("SettleClaimRefund", &[Agent, Service]),
+        ("CloseClaim", &[Customer, Service, Agent]),
     ];
     let table: Vec<&str> = aftercare_warranty::grpc::ROLES.iter().map(|(rpc, _)| *rpc).collect();
     assert_eq!(table, matrix.iter().map(|(rpc, _)| *rpc).collect::<Vec<_>>());
     for (rpc, allowed) in matrix {
         for role in Role::ALL {
-            let mut client = app.warranty(role, CUSTOMER);
-            let code = call(&mut client, rpc, &registration, &claim)
-                .await
-                .err()
-                .map(|e| e.code());
+            // A partner is the centre the service order is at.
+            let subject = if role == Partner { CENTRE } else { CUSTOMER };
+            let mut client = app.warranty(role, subject);
+            let code = call(&mut client, rpc, &objects).await.err().map(|e| e.code());
             if allowed.contains(&role) {
                 assert_ne!(code, Some(Code::PermissionDenied), "{role} may call {rpc}");
                 assert_ne!(code, Some(Code::Internal), "{role} {rpc}");
@@ -198,9 +325,7 @@ async fn every_role_against_every_rpc_with_real_objects() {
 #[tokio::test]
 async fn a_customer_never_sees_another_customers_products_or_claims() {
     let app = TestApp::spawn().await;
-    delivered(&app).await;
-    let registration = unit(&app, "L1", 1).await.registration_id;
-    let claim = file(&app, &registration).await.claim_id;
+    let objects = objects(&app).await;
     let mut other = app.warranty(Role::Customer, "c-2");
     for rpc in [
         "GetRegistration",
@@ -211,22 +336,41 @@ async fn a_customer_never_sees_another_customers_products_or_claims() {
         "AppealClaim",
         "CancelClaim",
         "AddClaimMessage",
+        "AnswerQuote",
+        "CloseClaim",
     ] {
-        let status = call(&mut other, rpc, &registration, &claim).await.unwrap_err();
+        let status = call(&mut other, rpc, &objects).await.unwrap_err();
         assert_eq!(status.code(), Code::NotFound, "{rpc}: {status:?}");
     }
-    let list = call(&mut other, "ListRegistrations", &registration, &claim)
-        .await
-        .unwrap_err();
+    let list = call(&mut other, "ListRegistrations", &objects).await.unwrap_err();
     assert_eq!(list.code(), Code::NotFound);
-    let claims = call(&mut other, "ListClaims", &registration, &claim).await.unwrap_err();
+    let claims = call(&mut other, "ListClaims", &objects).await.unwrap_err();
     assert_eq!(violated_fields(&claims), ["customer_id"]);
     let mut mine = manual("SN-X", "x");
     mine.customer_id = CUSTOMER.into();
+    let before = app.count("SELECT count(*) FROM warranty.claim_timeline").await;
     let for_another = other.register_product(mine).await.unwrap_err();
     assert_eq!(for_another.code(), Code::NotFound);
-    assert_eq!(app.count("SELECT count(*) FROM warranty.claims").await, 1);
-    assert_eq!(app.count("SELECT count(*) FROM warranty.claim_timeline").await, 1);
+    assert_eq!(app.count("SELECT count(*) FROM warranty.claims").await, 4);
+    assert_eq!(app.count("SELECT count(*) FROM warranty.claim_timeline").await, before);
+    // A partner of another centre finds none of this centre's orders.
+    let mut stranger = app.warranty(Role::Partner, "centre-2");
+    for rpc in ["GetServiceOrder", "UpdateServiceOrder"] {
+        let status = call(&mut stranger, rpc, &objects).await.unwrap_err();
+        assert_eq!(status.code(), Code::NotFound, "{rpc}: {status:?}");
+    }
+    let listed = stranger
+        .list_service_orders(ListServiceOrdersRequest {
+            centre_id: CENTRE.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        listed.service_orders.is_empty(),
+        "a partner lists its own centre's only"
+    );
 }
 
 #[tokio::test]
@@ -320,6 +464,7 @@ async fn hostile_input_is_invalid_argument_and_writes_nothing() {
             claim_id: uuid::Uuid::now_v7().to_string(),
             remedy: 0,
             note: long,
+            ..Default::default()
         })
         .await
         .unwrap_err();

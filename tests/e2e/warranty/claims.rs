@@ -66,6 +66,7 @@ async fn a_claim_goes_from_filing_through_a_question_to_approval() {
             claim_id: c.claim_id.clone(),
             remedy: Remedy::Repair as i32,
             note: String::new(),
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -95,15 +96,16 @@ async fn a_claim_goes_from_filing_through_a_question_to_approval() {
     );
     let events = topics(&app, "aftercare.warranty.events.v1.Claim").await;
     assert_eq!(events.len(), 5, "{events:?}");
-    // Approved is final here: no cancel, no second approval.
-    let cancel = customer(&app)
-        .cancel_claim(CancelClaimRequest {
+    // Approved once: a second approval is refused.
+    let again = agent(&app, "agent-1")
+        .approve_claim(ApproveClaimRequest {
             claim_id: c.claim_id.clone(),
-            reason: String::new(),
+            remedy: Remedy::Replacement as i32,
+            ..Default::default()
         })
         .await
         .unwrap_err();
-    assert_eq!(reason(&cancel), "INVALID_STATUS");
+    assert_eq!(reason(&again), "INVALID_STATUS");
 }
 
 #[tokio::test]
@@ -153,6 +155,7 @@ async fn a_rejection_is_appealed_once_to_another_agent() {
             claim_id: c.claim_id.clone(),
             remedy: Remedy::Repair as i32,
             note: String::new(),
+            ..Default::default()
         })
         .await
         .unwrap_err();
@@ -179,6 +182,7 @@ async fn approval_needs_coverage_when_filed_and_an_offered_remedy() {
             claim_id: late.claim_id.clone(),
             remedy: Remedy::Repair as i32,
             note: String::new(),
+            ..Default::default()
         })
         .await
         .unwrap_err();
@@ -208,6 +212,7 @@ async fn approval_needs_coverage_when_filed_and_an_offered_remedy() {
             claim_id: in_time.claim_id.clone(),
             remedy: Remedy::Refund as i32,
             note: "Refund approved.".into(),
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -234,6 +239,7 @@ async fn approval_needs_coverage_when_filed_and_an_offered_remedy() {
             claim_id: c.claim_id.clone(),
             remedy: Remedy::Refund as i32,
             note: String::new(),
+            ..Default::default()
         })
         .await
         .unwrap_err();

@@ -6,6 +6,7 @@ mod access;
 mod claims;
 mod coverage;
 mod registrations;
+mod remedies;
 mod sla;
 
 use aftercare_platform::auth::Role;

@@ -8,10 +8,11 @@ use aftercare_kernel::{DateTime, Duration, Utc};
 use aftercare_platform::auth::{Caller, Role};
 use aftercare_platform::error::Error;
 use aftercare_platform::paging;
-use aftercare_platform::uow::Replay;
+use aftercare_platform::uow::{Replay, UnitOfWork};
 use uuid::Uuid;
 
 use super::{Warranty, entry, next_page_token, visible};
+use crate::domain::repeat;
 use crate::domain::{
     Claim, ClaimId, ClaimStatus, ClaimStep, MAX_PHOTOS, RegistrationId, RejectionReason, Remedy, Sla, Terms,
     WarrantyError,
@@ -58,6 +59,10 @@ pub enum StepInput {
     Approve {
         remedy: Remedy,
         note: String,
+        /// Out of coverage: a repair the customer pays for.
+        paid: bool,
+        /// Required to approve a repair over an entitlement.
+        override_reason: String,
     },
     Reject {
         reason: RejectionReason,
@@ -69,6 +74,7 @@ pub enum StepInput {
     Cancel {
         reason: String,
     },
+    Close,
 }
 
 impl StepInput {
@@ -81,6 +87,7 @@ impl StepInput {
             StepInput::Reject { .. } => ClaimStep::Reject,
             StepInput::Appeal { .. } => ClaimStep::Appeal,
             StepInput::Cancel { .. } => ClaimStep::Cancel,
+            StepInput::Close => ClaimStep::Close,
         }
     }
 }
@@ -121,6 +128,20 @@ impl Warranty {
         let coverage = registration.coverage(&terms, now, None)?;
         let calendar = store::calendars::default(uow.conn()).await?;
         let sla = targets(&terms, &calendar, now)?;
+        // What earlier failures entitle the customer to.
+        let past = store::claims::past_faults(uow.conn(), f.registration_id).await?;
+        let overran = store::claims::repair_overran(
+            uow.conn(),
+            f.registration_id,
+            &calendar.days,
+            calendar.time_zone,
+            terms.max_repair_working_days,
+        )
+        .await?;
+        let entitlement = coverage
+            .covered()
+            .then(|| repeat::entitlement(&terms.repeat_failure, &past, overran, &f.fault_category, now))
+            .flatten();
         let filed = entry(
             Some(caller),
             Some(ClaimStatus::Submitted),
@@ -140,6 +161,8 @@ impl Warranty {
             channel: f.channel,
             coverage_at_filing: coverage,
             remedy: None,
+            paid_repair: false,
+            entitlement,
             rejection_reason: None,
             appealed: false,
             reviewer: None,
@@ -213,6 +236,7 @@ impl Warranty {
             return Err(WarrantyError::TimelineFull.into());
         }
         let step = input.step();
+        let mut internal = Vec::new();
         let (text, channel) = match input {
             StepInput::Review => ("An agent is reviewing your claim.".to_owned(), None),
             StepInput::RequestInfo { question } => (question, None),
@@ -230,9 +254,23 @@ impl Warranty {
                 claim.photo_urls.extend(photo_urls);
                 (answer, Some(channel))
             }
-            StepInput::Approve { remedy, note } => {
-                claim.check_remedy(remedy)?;
+            StepInput::Approve {
+                remedy,
+                note,
+                paid,
+                override_reason,
+            } => {
+                claim.check_remedy(remedy, paid, Some(&override_reason))?;
                 claim.remedy = Some(remedy);
+                claim.paid_repair = !claim.coverage_at_filing.covered();
+                if let Some(e) = claim.entitlement.as_ref().filter(|_| remedy == Remedy::Repair) {
+                    // The override is on the record, for staff.
+                    let why = format!(
+                        "Repair approved over the customer's entitlement ({}): {override_reason}",
+                        e.trigger.as_str()
+                    );
+                    internal.push(entry(Some(caller), None, why, None, false, now));
+                }
                 (or(note, claim_approved(remedy)), None)
             }
             StepInput::Reject { reason, note } => {
@@ -241,6 +279,7 @@ impl Warranty {
             }
             StepInput::Appeal { message } => (message, None),
             StepInput::Cancel { reason } => (or(reason, "Claim canceled.".into()), None),
+            StepInput::Close => ("Claim closed.".to_owned(), None),
         };
         let from = claim.apply(step, &caller.subject, now)?;
         if let Some((started, ended)) = claim.clock(step, now) {
@@ -287,6 +326,36 @@ impl Warranty {
         uow.commit().await?;
         Ok(claim)
     }
+}
+
+/// Resolves a locked claim whose remedy was carried out, in the caller's
+/// unit of work: the status step, the timeline, both events.
+pub(crate) async fn resolve(
+    uow: &mut UnitOfWork,
+    claim: &mut Claim,
+    by: Option<&Caller>,
+    text: String,
+) -> Result<(), Error> {
+    let now = uow.now();
+    let from = claim.apply(ClaimStep::Resolve, by.map_or("system", |c| c.subject.as_str()), now)?;
+    claim.clock(ClaimStep::Resolve, now);
+    let e = entry(by, Some(claim.status), text, None, true, now);
+    store::claims::update(uow.conn(), claim).await?;
+    store::claims::add_timeline(uow.conn(), claim.claim_id, &e).await?;
+    claim.timeline.push(e);
+    let aggregate = claim.claim_id.to_string();
+    uow.emit(&aggregate, &events::status_changed(claim, from, now)).await?;
+    uow.emit(&aggregate, &events::claim_resolved(claim, now)).await?;
+    Ok(())
+}
+
+/// Loads a claim the caller may see, locked.
+pub(crate) async fn locked_claim(uow: &mut UnitOfWork, caller: &Caller, id: ClaimId) -> Result<Claim, Error> {
+    let claim = store::claims::get(uow.conn(), id, true)
+        .await?
+        .ok_or_else(|| WarrantyError::not_found("claim", id.to_string()))?;
+    visible(caller, &claim.customer_id, "claim", id)?;
+    Ok(claim)
 }
 
 /// A new claim's clocks: the first response due within the terms' hours,

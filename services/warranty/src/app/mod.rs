@@ -7,10 +7,14 @@
 //!   verifying them, and whether they are covered;
 //! - [`claims`] — filing claims and taking them through their lifecycle,
 //!   with their service-level clocks;
-//! - [`sla`] — the job raising at-risk and breached alarms, each once.
+//! - [`sla`] — the job raising at-risk and breached alarms, each once;
+//! - [`service`] — repairs at service centres;
+//! - [`remedies`] — replacements, and money paid back once.
 
 pub mod claims;
 pub mod registrations;
+pub mod remedies;
+pub mod service;
 pub mod sla;
 pub mod terms;
 

@@ -3,7 +3,7 @@
 //! and whether they are covered on a day.
 
 use aftercare_kernel::zone::Tz;
-use aftercare_kernel::{DateTime, Utc};
+use aftercare_kernel::{Currency, DateTime, Money, Utc};
 use aftercare_platform::auth::Caller;
 use aftercare_platform::error::Error;
 use aftercare_platform::paging;
@@ -124,6 +124,8 @@ impl Warranty {
             time_zone,
             repair_extension_days: 0,
             verification_note: String::new(),
+            unit_price: None,
+            replaces: None,
             created_at: now,
         };
         store::registrations::insert(uow.conn(), &registration).await?;
@@ -258,17 +260,28 @@ pub async fn register_delivered(
             time_zone,
             repair_extension_days: 0,
             verification_note: String::new(),
+            unit_price: None,
+            replaces: None,
             created_at: now,
         };
+        // Each unit's share of what the line cost, the shares summing to it.
+        let currency = Currency::from_code(&line.currency_code)
+            .ok_or_else(|| WarrantyError::Corrupt(format!("stored currency {:?}", line.currency_code)))?;
+        let paid = Money::from_decimal(currency, line.paid_amount);
+        let one = Money::from_minor(currency, 1);
+        let prices = paid.split(&vec![one; line.quantity.unsigned_abs() as usize]);
         // One statement per line, however many units it has.
         let units: Vec<_> = (1..=line.quantity)
-            .map(|unit| (RegistrationId::new(), Some(unit), None))
+            .zip(prices)
+            .map(|(unit, price)| (RegistrationId::new(), Some(unit), None, Some(price)))
             .collect();
         let written = store::registrations::insert_units(conn, &template, &units).await?;
-        for (id, unit, _) in units.iter().filter(|(id, ..)| written.contains(id)) {
+        let written: std::collections::HashSet<RegistrationId> = written.into_iter().collect();
+        for (id, unit, _, price) in units.iter().filter(|(id, ..)| written.contains(id)) {
             let mut r = template.clone();
             r.registration_id = *id;
             r.order_line = Some((line.order_id.clone(), line.line_id.clone(), unit.unwrap_or(1)));
+            r.unit_price = *price;
             out.push(events::product_registered(&r)?);
         }
     }

@@ -3,13 +3,16 @@
 //! ```text
 //! SUBMITTED -> IN_REVIEW -> (AWAITING_CUSTOMER <-> IN_REVIEW) -> APPROVED | REJECTED
 //! REJECTED  -> SUBMITTED                        (an appeal, once; another reviewer)
-//! SUBMITTED | IN_REVIEW | AWAITING_CUSTOMER -> CANCELED
+//! APPROVED  -> IN_SERVICE                       (a repair's service order)
+//! APPROVED | IN_SERVICE -> RESOLVED -> CLOSED   (the remedy carried out)
+//! SUBMITTED | IN_REVIEW | AWAITING_CUSTOMER | APPROVED -> CANCELED
 //! ```
 
 use aftercare_kernel::channel::Channel;
 use aftercare_kernel::{DateTime, Utc, named_enum};
 
 use super::registration::Coverage;
+use super::repeat::Entitlement;
 use super::sla::Sla;
 use super::terms::Remedy;
 use super::{ClaimId, RegistrationId, WarrantyError};
@@ -22,6 +25,9 @@ named_enum!(
         Approved = "approved",
         Rejected = "rejected",
         Canceled = "canceled",
+        InService = "in_service",
+        Resolved = "resolved",
+        Closed = "closed",
     }
 );
 
@@ -43,6 +49,9 @@ pub enum ClaimStep {
     Reject,
     Appeal,
     Cancel,
+    StartService,
+    Resolve,
+    Close,
 }
 
 impl ClaimStep {
@@ -55,6 +64,9 @@ impl ClaimStep {
             ClaimStep::Reject => "reject",
             ClaimStep::Appeal => "appeal",
             ClaimStep::Cancel => "cancel",
+            ClaimStep::StartService => "send to service",
+            ClaimStep::Resolve => "resolve",
+            ClaimStep::Close => "close",
         }
     }
 }
@@ -70,7 +82,10 @@ pub fn next(status: ClaimStatus, step: ClaimStep) -> Option<ClaimStatus> {
         (InReview, S::Approve) => Some(Approved),
         (InReview, S::Reject) => Some(Rejected),
         (Rejected, S::Appeal) => Some(Submitted),
-        (Submitted | InReview | AwaitingCustomer, S::Cancel) => Some(Canceled),
+        (Submitted | InReview | AwaitingCustomer | Approved, S::Cancel) => Some(Canceled),
+        (Approved, S::StartService) => Some(InService),
+        (Approved | InService, S::Resolve) => Some(Resolved),
+        (Resolved, S::Close) => Some(Closed),
         _ => None,
     }
 }
@@ -106,6 +121,11 @@ pub struct Claim {
     pub channel: Channel,
     pub coverage_at_filing: Coverage,
     pub remedy: Option<Remedy>,
+    /// An out-of-warranty repair the customer pays for (after a quote).
+    pub paid_repair: bool,
+    /// What the product's failures entitle the customer to instead of a
+    /// repair, and why.
+    pub entitlement: Option<Entitlement>,
     pub rejection_reason: Option<RejectionReason>,
     pub appealed: bool,
     /// The agent reviewing it.
@@ -178,19 +198,34 @@ impl Claim {
                 return closed;
             }
             ClaimStep::Appeal => self.sla.reopened(),
-            ClaimStep::Review => {}
+            ClaimStep::Resolve => self.sla.resolved(now),
+            ClaimStep::Review | ClaimStep::StartService | ClaimStep::Close => {}
         }
         None
     }
 
-    /// Checks an approval with `remedy`: only a claim covered when filed,
-    /// with one of the remedies its coverage offered.
-    pub fn check_remedy(&self, remedy: Remedy) -> Result<(), WarrantyError> {
-        if !self.coverage_at_filing.covered() {
-            return Err(WarrantyError::NotCovered(self.coverage_at_filing.reason));
+    /// Checks a remedy to approve or carry out: one the coverage offered
+    /// when filed or the customer is entitled to; out of coverage, only a
+    /// repair the customer pays for. A repair when the customer is entitled
+    /// to more needs an agent's stated override.
+    pub fn check_remedy(&self, remedy: Remedy, paid: bool, override_reason: Option<&str>) -> Result<(), WarrantyError> {
+        let cov = &self.coverage_at_filing;
+        if !cov.covered() {
+            return if paid && remedy == Remedy::Repair {
+                Ok(())
+            } else {
+                Err(WarrantyError::NotCovered(cov.reason))
+            };
         }
-        if !self.coverage_at_filing.remedies.contains(&remedy) {
+        let entitled = self.entitlement.as_ref().is_some_and(|e| e.remedies.contains(&remedy));
+        if !cov.remedies.contains(&remedy) && !entitled {
             return Err(WarrantyError::RemedyNotOffered(remedy));
+        }
+        if let Some(e) = &self.entitlement
+            && remedy == Remedy::Repair
+            && override_reason.is_none_or(str::is_empty)
+        {
+            return Err(WarrantyError::RepairNotAllowed(e.trigger));
         }
         Ok(())
     }
@@ -229,6 +264,9 @@ impl Claim {
             ClaimStatus::Rejected if self.appealed => "Your claim was rejected after a second review.".into(),
             ClaimStatus::Rejected => "Your claim was rejected; you may appeal once.".into(),
             ClaimStatus::Canceled => "This claim was canceled.".into(),
+            ClaimStatus::InService => "Your product is with our service centre.".into(),
+            ClaimStatus::Resolved => "Resolved: tell us if anything is still wrong.".into(),
+            ClaimStatus::Closed => "This claim is closed.".into(),
         }
     }
 }
@@ -237,6 +275,7 @@ impl Claim {
 mod tests {
     use super::*;
     use crate::domain::registration::CoverageReason;
+    use crate::domain::repeat::Trigger;
 
     fn claim() -> Claim {
         Claim {
@@ -258,6 +297,8 @@ mod tests {
                 covers_shipping: true,
             },
             remedy: None,
+            paid_repair: false,
+            entitlement: None,
             rejection_reason: None,
             appealed: false,
             reviewer: None,
@@ -281,15 +322,18 @@ mod tests {
                 ClaimStep::Reject,
                 ClaimStep::Appeal,
                 ClaimStep::Cancel,
+                ClaimStep::StartService,
+                ClaimStep::Resolve,
+                ClaimStep::Close,
             ] {
                 if let Some(to) = next(status, step) {
                     edges += 1;
                     assert_ne!(to, status, "{status} {step:?}");
-                    assert!(![ClaimStatus::Approved, ClaimStatus::Canceled].contains(&status));
+                    assert!(![ClaimStatus::Closed, ClaimStatus::Canceled].contains(&status));
                 }
             }
         }
-        assert_eq!(edges, 9);
+        assert_eq!(edges, 14);
     }
 
     #[test]
@@ -312,15 +356,31 @@ mod tests {
     #[test]
     fn only_a_covered_claim_gets_an_offered_remedy() {
         let mut c = claim();
-        assert!(c.check_remedy(Remedy::Repair).is_ok());
+        assert!(c.check_remedy(Remedy::Repair, false, None).is_ok());
         assert_eq!(
-            c.check_remedy(Remedy::Refund),
+            c.check_remedy(Remedy::Refund, false, None),
             Err(WarrantyError::RemedyNotOffered(Remedy::Refund))
+        );
+        // Entitled by repeat failures: refund allowed, repair needs an override.
+        c.entitlement = Some(Entitlement {
+            trigger: Trigger::SameFault,
+            remedies: vec![Remedy::Replacement, Remedy::Refund],
+        });
+        assert!(c.check_remedy(Remedy::Refund, false, None).is_ok());
+        assert_eq!(
+            c.check_remedy(Remedy::Repair, false, Some("")),
+            Err(WarrantyError::RepairNotAllowed(Trigger::SameFault))
+        );
+        assert!(
+            c.check_remedy(Remedy::Repair, false, Some("customer asked for it"))
+                .is_ok()
         );
         c.coverage_at_filing.reason = CoverageReason::Expired;
         assert_eq!(
-            c.check_remedy(Remedy::Repair),
+            c.check_remedy(Remedy::Repair, false, None),
             Err(WarrantyError::NotCovered(CoverageReason::Expired))
         );
+        assert!(c.check_remedy(Remedy::Repair, true, None).is_ok(), "a paid repair");
+        assert!(c.check_remedy(Remedy::Refund, true, None).is_err());
     }
 }

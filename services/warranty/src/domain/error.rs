@@ -5,6 +5,8 @@ use aftercare_kernel::InvalidInput;
 
 use super::claim::{ClaimStatus, ClaimStep};
 use super::registration::{CoverageReason, RegistrationStatus};
+use super::repeat::Trigger;
+use super::service_order::ServiceOrderStatus;
 use super::terms::Remedy;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -29,6 +31,25 @@ pub enum WarrantyError {
     AppealUsed,
     #[error("the claim's timeline is full")]
     TimelineFull,
+    #[error("the product's failures entitle the customer to a replacement or refund ({}); a repair needs an override reason", .0.as_str())]
+    RepairNotAllowed(Trigger),
+    #[error("a {status} service order cannot {step}")]
+    ServiceStepNotAllowed {
+        status: ServiceOrderStatus,
+        step: &'static str,
+    },
+    #[error("an out-of-warranty repair waits for the customer to accept a quote")]
+    QuoteRequired,
+    #[error("the claim's remedy is {0}, not a repair")]
+    NotARepair(Remedy),
+    #[error("a refund of this claim is already issued")]
+    RefundAlreadyIssued,
+    #[error("the refund is {0}, not pending")]
+    RefundNotPending(&'static str),
+    #[error("the amount is more than the {0} paid for the unit")]
+    AmountExceedsPrice(String),
+    #[error("the claim is not {0}")]
+    WrongRemedy(&'static str),
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
 }

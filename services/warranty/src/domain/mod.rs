@@ -1,17 +1,22 @@
 //! Warranty's rules, free of transport and storage: the terms
 //! ([`terms`]), registrations and whether they are covered on a day
-//! ([`registration`]), claims with their status graph ([`claim`]) and
-//! their service-level clocks ([`sla`]).
+//! ([`registration`]), claims with their status graph ([`claim`]), their
+//! service-level clocks ([`sla`]), repeat-failure rights ([`repeat`]) and
+//! repairs at service centres ([`service_order`]).
 
 pub mod claim;
 pub mod error;
 pub mod registration;
+pub mod repeat;
+pub mod service_order;
 pub mod sla;
 pub mod terms;
 
 pub use claim::{Claim, ClaimStatus, ClaimStep, RejectionReason, TimelineEntry};
 pub use error::WarrantyError;
 pub use registration::{Coverage, CoverageReason, Registration, RegistrationStatus, Source, TermsRef};
+pub use repeat::{Entitlement, PastFault, Trigger};
+pub use service_order::{CentreKind, ServiceOrder, ServiceOrderStatus, ServiceStep};
 pub use sla::{Alarm, Sla};
 pub use terms::{Exclusion, Remedy, RepeatFailureRule, Terms};
 
@@ -22,6 +27,14 @@ aftercare_kernel::uuid_id!(
 aftercare_kernel::uuid_id!(
     /// A warranty claim.
     ClaimId
+);
+aftercare_kernel::uuid_id!(
+    /// A repair at a service centre.
+    ServiceOrderId
+);
+aftercare_kernel::uuid_id!(
+    /// Money paid back on a claim (a refund or a price reduction).
+    ClaimRefundId
 );
 
 /// Customer ids, SKUs, order ids and references are the storefront's.

@@ -7,7 +7,7 @@
 //! whole of its last day in the customer's zone.
 
 use aftercare_kernel::zone::{self, Tz};
-use aftercare_kernel::{DateTime, NaiveDate, Utc, named_enum};
+use aftercare_kernel::{DateTime, Money, NaiveDate, Utc, named_enum};
 
 use super::terms::{Exclusion, Remedy, Terms};
 use super::{RegistrationId, WarrantyError};
@@ -17,6 +17,7 @@ named_enum!(
         PendingVerification = "pending_verification",
         Active = "active",
         Rejected = "rejected",
+        Replaced = "replaced",
     }
 );
 
@@ -24,6 +25,7 @@ named_enum!(
     Source {
         Order = "order",
         Manual = "manual",
+        Replacement = "replacement",
     }
 );
 
@@ -66,6 +68,10 @@ pub struct Registration {
     pub time_zone: Tz,
     pub repair_extension_days: i32,
     pub verification_note: String,
+    /// What one unit cost, when known: the most paid back on it.
+    pub unit_price: Option<Money>,
+    /// The unit a replacement took over from.
+    pub replaces: Option<RegistrationId>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -79,6 +85,7 @@ named_enum!(
         Excluded = "excluded",
         Rejected = "rejected",
         NotStarted = "not_started",
+        Replaced = "replaced",
     }
 );
 
@@ -144,6 +151,7 @@ impl Registration {
         let day = zone::local_date(at, self.time_zone);
         let reason = match self.status {
             RegistrationStatus::Rejected => CoverageReason::Rejected,
+            RegistrationStatus::Replaced => CoverageReason::Replaced,
             RegistrationStatus::PendingVerification => CoverageReason::PendingVerification,
             RegistrationStatus::Active if day < zone::local_date(self.coverage_starts_at, self.time_zone) => {
                 CoverageReason::NotStarted
@@ -196,6 +204,8 @@ mod tests {
             time_zone: zone::parse(zone_name).unwrap(),
             repair_extension_days: 0,
             verification_note: String::new(),
+            unit_price: None,
+            replaces: None,
             created_at: start,
         }
     }

@@ -4,14 +4,16 @@
 use aftercare_kernel::zone::WorkingDays;
 use aftercare_kernel::{DateTime, Utc};
 use aftercare_platform::auth::Role;
-use aftercare_platform::wire::{channel_to_proto, timestamp};
+use aftercare_platform::wire::{channel_to_proto, money, timestamp};
 use aftercare_proto::warranty as pb;
 
+use crate::app::service::OrderView;
 use crate::domain::{
     Claim, ClaimStatus, Coverage, CoverageReason, Exclusion, Registration, RegistrationStatus, RejectionReason, Remedy,
-    Sla, Source, Terms,
+    ServiceOrderStatus, Sla, Source, Terms,
 };
 use crate::store::calendars::Calendar;
+use crate::store::service::{Centre, Refund};
 
 pub fn remedy(r: Remedy) -> pb::Remedy {
     match r {
@@ -79,11 +81,13 @@ pub fn registration(r: &Registration) -> pb::Registration {
         source: match r.source {
             Source::Order => pb::RegistrationSource::Order,
             Source::Manual => pb::RegistrationSource::Manual,
+            Source::Replacement => pb::RegistrationSource::Replacement,
         } as i32,
         status: match r.status {
             RegistrationStatus::PendingVerification => pb::RegistrationStatus::PendingVerification,
             RegistrationStatus::Active => pb::RegistrationStatus::Active,
             RegistrationStatus::Rejected => pb::RegistrationStatus::Rejected,
+            RegistrationStatus::Replaced => pb::RegistrationStatus::Replaced,
         } as i32,
         sku: r.sku.clone(),
         category: r.category.clone(),
@@ -103,6 +107,8 @@ pub fn registration(r: &Registration) -> pb::Registration {
         covered_through: r.covered_through().map(|d| d.to_string()).unwrap_or_default(),
         verification_note: r.verification_note.clone(),
         created_at: Some(timestamp(r.created_at)),
+        unit_price: r.unit_price.map(money),
+        replaces: r.replaces.map(|id| id.to_string()).unwrap_or_default(),
     }
 }
 
@@ -117,6 +123,7 @@ pub fn coverage(c: &Coverage) -> pb::Coverage {
             CoverageReason::Excluded => pb::CoverageReason::Excluded,
             CoverageReason::Rejected => pb::CoverageReason::Rejected,
             CoverageReason::NotStarted => pb::CoverageReason::NotStarted,
+            CoverageReason::Replaced => pb::CoverageReason::Replaced,
         } as i32,
         registration_id: c.registration_id.map(|r| r.to_string()).unwrap_or_default(),
         covered_through: c.covered_through.map(|d| d.to_string()).unwrap_or_default(),
@@ -135,6 +142,9 @@ fn status(s: ClaimStatus) -> pb::ClaimStatus {
         ClaimStatus::Approved => pb::ClaimStatus::Approved,
         ClaimStatus::Rejected => pb::ClaimStatus::Rejected,
         ClaimStatus::Canceled => pb::ClaimStatus::Canceled,
+        ClaimStatus::InService => pb::ClaimStatus::InService,
+        ClaimStatus::Resolved => pb::ClaimStatus::Resolved,
+        ClaimStatus::Closed => pb::ClaimStatus::Closed,
     }
 }
 
@@ -196,5 +206,74 @@ pub fn claim(c: &Claim, viewer: Role, now: DateTime<Utc>) -> pb::Claim {
         filed_at: Some(timestamp(c.filed_at)),
         updated_at: Some(timestamp(c.updated_at)),
         sla: Some(sla(&c.sla, now)),
+        paid_repair: c.paid_repair,
+        entitled_remedies: c.entitlement.as_ref().map_or_else(Vec::new, |e| remedies(&e.remedies)),
+        entitlement_rule: c.entitlement.as_ref().map_or("", |e| e.trigger.as_str()).to_owned(),
+    }
+}
+
+pub fn centre(c: &Centre) -> pb::ServiceCentre {
+    pb::ServiceCentre {
+        centre_id: c.centre_id.clone(),
+        name: c.name.clone(),
+        kind: c.kind.as_str().to_owned(),
+        active: c.active,
+    }
+}
+
+fn order_status(s: ServiceOrderStatus) -> pb::ServiceOrderStatus {
+    match s {
+        ServiceOrderStatus::Created => pb::ServiceOrderStatus::Created,
+        ServiceOrderStatus::Received => pb::ServiceOrderStatus::Received,
+        ServiceOrderStatus::Diagnosed => pb::ServiceOrderStatus::Diagnosed,
+        ServiceOrderStatus::Quoted => pb::ServiceOrderStatus::Quoted,
+        ServiceOrderStatus::QuoteAccepted => pb::ServiceOrderStatus::QuoteAccepted,
+        ServiceOrderStatus::QuoteDeclined => pb::ServiceOrderStatus::QuoteDeclined,
+        ServiceOrderStatus::Repaired => pb::ServiceOrderStatus::Repaired,
+        ServiceOrderStatus::Unrepairable => pb::ServiceOrderStatus::Unrepairable,
+        ServiceOrderStatus::ShippedBack => pb::ServiceOrderStatus::ShippedBack,
+    }
+}
+
+pub fn service_order(v: &OrderView) -> pb::ServiceOrder {
+    let o = &v.order;
+    pb::ServiceOrder {
+        service_order_id: o.service_order_id.to_string(),
+        claim_id: o.claim_id.to_string(),
+        centre_id: o.centre_id.clone(),
+        status: order_status(o.status) as i32,
+        paid: o.paid,
+        sku: v.sku.clone(),
+        product_name: v.product_name.clone(),
+        serial_number: v.serial_number.clone(),
+        fault_category: v.fault_category.clone(),
+        fault_description: v.fault_description.clone(),
+        inbound_tracking: o.inbound_tracking.clone(),
+        diagnosis: o.diagnosis.clone(),
+        parts: o.parts.clone(),
+        labour_minutes: o.labour_minutes,
+        quote: o.quote.map(money),
+        result_notes: o.result_notes.clone(),
+        outbound_carrier: o.outbound_carrier.clone(),
+        outbound_tracking: o.outbound_tracking.clone(),
+        created_at: Some(timestamp(o.created_at)),
+        received_at: o.received_at.map(timestamp),
+        shipped_back_at: o.shipped_back_at.map(timestamp),
+    }
+}
+
+pub fn refund(r: &Refund) -> pb::ClaimRefund {
+    pb::ClaimRefund {
+        refund_id: r.refund_id.to_string(),
+        claim_id: r.claim_id.to_string(),
+        kind: remedy(r.kind) as i32,
+        amount: Some(money(r.amount)),
+        status: match r.status {
+            "pending" => pb::ClaimRefundStatus::Pending,
+            "succeeded" => pb::ClaimRefundStatus::Succeeded,
+            _ => pb::ClaimRefundStatus::Failed,
+        } as i32,
+        provider_reference: r.provider_reference.clone().unwrap_or_default(),
+        created_at: Some(timestamp(r.created_at)),
     }
 }

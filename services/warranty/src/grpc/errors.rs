@@ -27,6 +27,21 @@ impl From<WarrantyError> for Error {
             WarrantyError::SameReviewer => Error::precondition("SAME_REVIEWER", message),
             WarrantyError::AppealUsed => Error::precondition("APPEAL_USED", message),
             WarrantyError::TimelineFull => Error::precondition("CLAIM_TIMELINE_FULL", message),
+            WarrantyError::RepairNotAllowed(trigger) => {
+                Error::precondition("REPAIR_NOT_ALLOWED", message).with_metadata("entitlement_rule", trigger.as_str())
+            }
+            WarrantyError::ServiceStepNotAllowed { status, .. } => {
+                Error::precondition("INVALID_SERVICE_STATUS", message)
+                    .with_metadata("status", status.as_str().to_uppercase())
+            }
+            WarrantyError::QuoteRequired => Error::precondition("QUOTE_REQUIRED", message),
+            WarrantyError::NotARepair(_) => Error::precondition("NOT_A_REPAIR", message),
+            WarrantyError::RefundAlreadyIssued => Error::precondition("REFUND_ALREADY_ISSUED", message),
+            WarrantyError::RefundNotPending(status) => {
+                Error::precondition("REFUND_NOT_PENDING", message).with_metadata("status", status.to_uppercase())
+            }
+            WarrantyError::AmountExceedsPrice(_) => Error::precondition("AMOUNT_EXCEEDS_PRICE", message),
+            WarrantyError::WrongRemedy(_) => Error::precondition("WRONG_REMEDY", message),
             WarrantyError::Corrupt(_) => Error::internal(message),
         }
     }

@@ -5,6 +5,7 @@
 mod convert;
 mod errors;
 mod parse;
+mod service;
 
 use aftercare_kernel::Violations;
 use aftercare_platform::auth::{Role, RoleTable, caller};
@@ -16,7 +17,7 @@ use tonic::{Request, Response, Status};
 use crate::app::Warranty;
 use crate::app::claims::StepInput;
 
-use Role::{Admin, Agent, Customer, Service};
+use Role::{Admin, Agent, Customer, Partner, Service};
 
 /// Who may call what. A customer additionally sees only their own
 /// registrations and claims.
@@ -42,6 +43,17 @@ pub const ROLES: RoleTable = &[
     ("AppealClaim", &[Customer, Service]),
     ("CancelClaim", &[Customer, Service, Agent]),
     ("AddClaimMessage", &[Customer, Service, Agent, Admin]),
+    ("UpsertServiceCentre", &[Admin]),
+    ("ListServiceCentres", &[Agent, Admin]),
+    ("CreateServiceOrder", &[Agent]),
+    ("GetServiceOrder", &[Agent, Admin, Partner]),
+    ("ListServiceOrders", &[Agent, Admin, Partner]),
+    ("UpdateServiceOrder", &[Agent, Partner]),
+    ("AnswerQuote", &[Customer, Service]),
+    ("ReplaceProduct", &[Agent]),
+    ("IssueClaimRefund", &[Agent, Service]),
+    ("SettleClaimRefund", &[Agent, Service]),
+    ("CloseClaim", &[Customer, Service, Agent]),
 ];
 
 pub const SERVICE_NAME: &str = pb::warranty_service_server::SERVICE_NAME;
@@ -294,5 +306,80 @@ impl WarrantyService for WarrantyGrpc {
             .add_message(&caller, id, r.text.clone(), r.customer_visible, channel)
             .await?;
         Ok(Response::new(convert::claim(&claim, caller.role, self.app.now())))
+    }
+
+    async fn upsert_service_centre(
+        &self,
+        request: Request<pb::UpsertServiceCentreRequest>,
+    ) -> Result<Response<pb::ServiceCentre>, Status> {
+        service::upsert_centre(&self.app, request).await
+    }
+
+    async fn list_service_centres(
+        &self,
+        request: Request<pb::ListServiceCentresRequest>,
+    ) -> Result<Response<pb::ListServiceCentresResponse>, Status> {
+        service::centres(&self.app, request).await
+    }
+
+    async fn create_service_order(
+        &self,
+        request: Request<pb::CreateServiceOrderRequest>,
+    ) -> Result<Response<pb::ServiceOrder>, Status> {
+        service::create_order(&self.app, request).await
+    }
+
+    async fn get_service_order(
+        &self,
+        request: Request<pb::GetServiceOrderRequest>,
+    ) -> Result<Response<pb::ServiceOrder>, Status> {
+        service::get_order(&self.app, request).await
+    }
+
+    async fn list_service_orders(
+        &self,
+        request: Request<pb::ListServiceOrdersRequest>,
+    ) -> Result<Response<pb::ListServiceOrdersResponse>, Status> {
+        service::list_orders(&self.app, request).await
+    }
+
+    async fn update_service_order(
+        &self,
+        request: Request<pb::UpdateServiceOrderRequest>,
+    ) -> Result<Response<pb::ServiceOrder>, Status> {
+        service::update_order(&self.app, request).await
+    }
+
+    async fn answer_quote(
+        &self,
+        request: Request<pb::AnswerQuoteRequest>,
+    ) -> Result<Response<pb::ServiceOrder>, Status> {
+        service::answer_quote(&self.app, request).await
+    }
+
+    async fn replace_product(
+        &self,
+        request: Request<pb::ReplaceProductRequest>,
+    ) -> Result<Response<pb::Claim>, Status> {
+        service::replace(&self.app, request).await
+    }
+
+    async fn issue_claim_refund(
+        &self,
+        request: Request<pb::IssueClaimRefundRequest>,
+    ) -> Result<Response<pb::ClaimRefund>, Status> {
+        service::issue_refund(&self.app, request).await
+    }
+
+    async fn settle_claim_refund(
+        &self,
+        request: Request<pb::SettleClaimRefundRequest>,
+    ) -> Result<Response<pb::ClaimRefund>, Status> {
+        service::settle_refund(&self.app, request).await
+    }
+
+    async fn close_claim(&self, request: Request<pb::CloseClaimRequest>) -> Result<Response<pb::Claim>, Status> {
+        let id = parse::required_claim_id(&request.get_ref().claim_id)?;
+        self.step(&request, id, StepInput::Close).await
     }
 }

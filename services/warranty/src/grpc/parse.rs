@@ -3,9 +3,10 @@
 
 use aftercare_kernel::channel::Channel;
 use aftercare_kernel::zone::{self, WorkingDays};
-use aftercare_kernel::{DateTime, Datelike, NaiveDate, Utc, Violations, validate};
+use aftercare_kernel::{DateTime, Datelike, Money, NaiveDate, Utc, Violations, validate};
 use aftercare_platform::error::Error;
-use aftercare_platform::wire::{channel_from_proto, from_timestamp};
+use aftercare_platform::wire::{channel_from_proto, from_timestamp, parse_money};
+use aftercare_proto::common::Money as PbMoney;
 use aftercare_proto::warranty as pb;
 use prost_types::Timestamp;
 
@@ -14,10 +15,11 @@ use crate::app::registrations::{CoverageQuery, Product, ProductRegistration};
 use crate::domain::registration::serial_key;
 use crate::domain::terms::MAX_KEY_LEN;
 use crate::domain::{
-    ClaimId, ClaimStatus, Exclusion, MAX_ID_LEN, MAX_NOTE_LEN, MAX_PHOTOS, MAX_SERIAL_LEN, MAX_TEXT_LEN,
-    RegistrationId, RejectionReason, Remedy, RepeatFailureRule, Terms,
+    CentreKind, ClaimId, ClaimStatus, Exclusion, MAX_ID_LEN, MAX_NOTE_LEN, MAX_PHOTOS, MAX_SERIAL_LEN, MAX_TEXT_LEN,
+    RegistrationId, RejectionReason, Remedy, RepeatFailureRule, ServiceOrderId, ServiceStep, Terms,
 };
 use crate::store::calendars::Calendar;
+use crate::store::service::Centre;
 
 const MAX_URL: usize = 2048;
 const MAX_HOLIDAYS: usize = 400;
@@ -120,6 +122,9 @@ pub fn status(value: i32) -> Result<Option<ClaimStatus>, Error> {
         Ok(pb::ClaimStatus::Approved) => Some(ClaimStatus::Approved),
         Ok(pb::ClaimStatus::Rejected) => Some(ClaimStatus::Rejected),
         Ok(pb::ClaimStatus::Canceled) => Some(ClaimStatus::Canceled),
+        Ok(pb::ClaimStatus::InService) => Some(ClaimStatus::InService),
+        Ok(pb::ClaimStatus::Resolved) => Some(ClaimStatus::Resolved),
+        Ok(pb::ClaimStatus::Closed) => Some(ClaimStatus::Closed),
         Err(_) => return Err(Error::invalid("status", "must be a claim status")),
     };
     Ok(status)
@@ -334,6 +339,7 @@ pub fn approval(r: &pb::ApproveClaimRequest) -> Result<(ClaimId, StepInput), Err
         None
     });
     validate::text(&mut v, "note", &r.note, MAX_NOTE_LEN);
+    validate::text(&mut v, "override_reason", &r.override_reason, MAX_NOTE_LEN);
     v.finish()?;
     let (id, remedy) = id
         .zip(remedy)
@@ -343,6 +349,8 @@ pub fn approval(r: &pb::ApproveClaimRequest) -> Result<(ClaimId, StepInput), Err
         StepInput::Approve {
             remedy,
             note: r.note.clone(),
+            paid: r.paid_repair,
+            override_reason: r.override_reason.clone(),
         },
     ))
 }
@@ -382,4 +390,98 @@ pub fn message(r: &pb::AddClaimMessageRequest) -> Result<(ClaimId, Option<Channe
         c => Some(channel(&mut v, c)),
     };
     Ok((v.finish_with(id)?, channel))
+}
+
+pub fn centre(c: Option<&pb::ServiceCentre>) -> Result<Centre, Error> {
+    let c = c.ok_or_else(|| Error::invalid("centre", "is required"))?;
+    let mut v = Violations::new();
+    validate::id(&mut v, "centre.centre_id", &c.centre_id, MAX_ID_LEN);
+    validate::required_text(&mut v, "centre.name", &c.name, MAX_KEY_LEN);
+    let kind = CentreKind::parse(&c.kind).or_else(|| {
+        v.add("centre.kind", "must be \"internal\" or \"partner\"");
+        None
+    });
+    let kind = v.finish_with(kind)?;
+    Ok(Centre {
+        centre_id: c.centre_id.clone(),
+        name: c.name.clone(),
+        kind,
+        active: c.active,
+    })
+}
+
+pub fn service_order_id(v: &mut Violations, value: &str) -> Option<ServiceOrderId> {
+    uuid_field(v, "service_order_id", value, ServiceOrderId::parse)
+}
+
+/// A service order's step, every field checked.
+pub fn service_step(r: &pb::UpdateServiceOrderRequest) -> Result<(ServiceOrderId, ServiceStep), Error> {
+    use pb::update_service_order_request::Step;
+    let mut v = Violations::new();
+    let id = service_order_id(&mut v, &r.service_order_id);
+    let step = match &r.step {
+        None => {
+            v.add("step", "is required");
+            None
+        }
+        Some(Step::Received(_)) => Some(ServiceStep::Receive),
+        Some(Step::Diagnosed(d)) => {
+            validate::required_text(&mut v, "diagnosed.diagnosis", &d.diagnosis, MAX_NOTE_LEN);
+            validate::text(&mut v, "diagnosed.parts", &d.parts, MAX_NOTE_LEN);
+            if !(0..=100_000).contains(&d.labour_minutes) {
+                v.add("diagnosed.labour_minutes", "must be 0 to 100000");
+            }
+            Some(ServiceStep::Diagnose {
+                diagnosis: d.diagnosis.clone(),
+                parts: d.parts.clone(),
+                labour_minutes: d.labour_minutes,
+            })
+        }
+        Some(Step::Quote(m)) => match parse_money(m) {
+            Ok(amount) if amount.is_positive() && !amount.exceeds_limit() => Some(ServiceStep::Quote { amount }),
+            Ok(_) => {
+                v.add("quote", "must be more than zero, within the money limit");
+                None
+            }
+            Err(e) => {
+                v.add("quote", e.to_string());
+                None
+            }
+        },
+        Some(Step::Repaired(notes)) => {
+            validate::text(&mut v, "repaired", notes, MAX_NOTE_LEN);
+            Some(ServiceStep::Repaired { notes: notes.clone() })
+        }
+        Some(Step::Unrepairable(notes)) => {
+            validate::required_text(&mut v, "unrepairable", notes, MAX_NOTE_LEN);
+            Some(ServiceStep::Unrepairable { notes: notes.clone() })
+        }
+        Some(Step::ShippedBack(s)) => {
+            validate::required_text(&mut v, "shipped_back.carrier", &s.carrier, MAX_KEY_LEN);
+            validate::id(&mut v, "shipped_back.tracking_number", &s.tracking_number, MAX_ID_LEN);
+            Some(ServiceStep::ShipBack {
+                carrier: s.carrier.clone(),
+                tracking_number: s.tracking_number.clone(),
+            })
+        }
+    };
+    v.finish()?;
+    id.zip(step)
+        .ok_or_else(|| Error::invalid("service_order_id", "is required"))
+}
+
+/// An optional amount: more than zero, within the money limit.
+pub fn optional_amount(v: &mut Violations, field: &str, m: Option<&PbMoney>) -> Option<Money> {
+    match m.map(parse_money) {
+        None => None,
+        Some(Ok(a)) if a.is_positive() && !a.exceeds_limit() => Some(a),
+        Some(Ok(_)) => {
+            v.add(field, "must be more than zero, within the money limit");
+            None
+        }
+        Some(Err(e)) => {
+            v.add(field, e.to_string());
+            None
+        }
+    }
 }

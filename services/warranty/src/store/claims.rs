@@ -11,8 +11,8 @@ use uuid::Uuid;
 
 use super::{parse, parse_all};
 use crate::domain::{
-    Alarm, Claim, ClaimId, ClaimStatus, Coverage, CoverageReason, RegistrationId, RejectionReason, Remedy, Sla,
-    TimelineEntry, WarrantyError,
+    Alarm, Claim, ClaimId, ClaimStatus, Coverage, CoverageReason, Entitlement, PastFault, RegistrationId,
+    RejectionReason, Remedy, Sla, TimelineEntry, Trigger, WarrantyError,
 };
 
 #[derive(sqlx::FromRow)]
@@ -32,6 +32,9 @@ struct ClaimRow {
     covers_labour: bool,
     covers_shipping: bool,
     remedy: Option<String>,
+    paid_repair: bool,
+    entitlement_trigger: Option<String>,
+    entitlement_remedies: Option<Vec<String>>,
     rejection_reason: Option<String>,
     appealed: bool,
     reviewer: Option<String>,
@@ -104,6 +107,14 @@ impl TryFrom<ClaimRow> for Claim {
                 .as_deref()
                 .map(|s| parse(s, "remedy", Remedy::parse))
                 .transpose()?,
+            paid_repair: r.paid_repair,
+            entitlement: match (r.entitlement_trigger, r.entitlement_remedies) {
+                (Some(t), Some(remedies)) => Some(Entitlement {
+                    trigger: parse(&t, "entitlement trigger", Trigger::parse)?,
+                    remedies: parse_all(&remedies, "remedy", Remedy::parse)?,
+                }),
+                _ => None,
+            },
             rejection_reason: r
                 .rejection_reason
                 .as_deref()
@@ -236,8 +247,9 @@ pub async fn insert(conn: &mut PgConnection, c: &Claim) -> Result<(), Error> {
     sqlx::query(
         "INSERT INTO warranty.claims (claim_id, registration_id, customer_id, status, fault_category, description,
              photo_urls, channel, coverage_reason, covered_through, offered_remedies, covers_parts, covers_labour,
-             covers_shipping, filed_at, updated_at, first_response_due, resolution_due, next_alarm_at, next_due_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16, $17, $18, $19)",
+             covers_shipping, filed_at, updated_at, first_response_due, resolution_due, next_alarm_at, next_due_at,
+             entitlement_trigger, entitlement_remedies)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16, $17, $18, $19, $20, $21)",
     )
     .bind(c.claim_id.as_uuid())
     .bind(c.registration_id.as_uuid())
@@ -258,6 +270,12 @@ pub async fn insert(conn: &mut PgConnection, c: &Claim) -> Result<(), Error> {
     .bind(c.sla.resolution_due)
     .bind(c.sla.next_alarm())
     .bind(c.sla.next_due())
+    .bind(c.entitlement.as_ref().map(|e| e.trigger.as_str()))
+    .bind(
+        c.entitlement
+            .as_ref()
+            .map(|e| e.remedies.iter().map(|r| r.as_str()).collect::<Vec<_>>()),
+    )
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -268,7 +286,8 @@ pub async fn update(conn: &mut PgConnection, c: &Claim) -> Result<(), Error> {
     sqlx::query(
         "UPDATE warranty.claims SET status = $2, remedy = $3, rejection_reason = $4, appealed = $5, reviewer = $6,
              rejected_by = $7, updated_at = $8, photo_urls = $9, paused_micros = $10, paused_since = $11,
-             first_response_at = $12, resolved_at = $13, alarms_sent = $14, next_alarm_at = $15, next_due_at = $16
+             first_response_at = $12, resolved_at = $13, alarms_sent = $14, next_alarm_at = $15, next_due_at = $16,
+             paid_repair = $17
          WHERE claim_id = $1",
     )
     .bind(c.claim_id.as_uuid())
@@ -287,6 +306,7 @@ pub async fn update(conn: &mut PgConnection, c: &Claim) -> Result<(), Error> {
     .bind(alarms(&c.sla))
     .bind(c.sla.next_alarm())
     .bind(c.sla.next_due())
+    .bind(c.paid_repair)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -307,4 +327,46 @@ pub async fn add_timeline(conn: &mut PgConnection, id: ClaimId, e: &TimelineEntr
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+/// The registration's earlier faults: its other claims accepted for a
+/// repair.
+pub async fn past_faults(conn: &mut PgConnection, registration: RegistrationId) -> Result<Vec<PastFault>, Error> {
+    let rows: Vec<(String, DateTime<Utc>)> = sqlx::query_as(
+        "SELECT fault_category, filed_at FROM warranty.claims
+         WHERE registration_id = $1 AND remedy = 'repair' AND status IN ('approved', 'in_service', 'resolved', 'closed')",
+    )
+    .bind(registration.as_uuid())
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(fault_category, filed_at)| PastFault {
+            fault_category,
+            filed_at,
+        })
+        .collect())
+}
+
+/// Whether a repair of the registration ever took longer than
+/// `max_working_days` working days of `days` (arrival to shipping back).
+pub async fn repair_overran(
+    conn: &mut PgConnection,
+    registration: RegistrationId,
+    days: &aftercare_kernel::zone::WorkingDays,
+    tz: aftercare_kernel::zone::Tz,
+    max_working_days: i32,
+) -> Result<bool, Error> {
+    let spans: Vec<(DateTime<Utc>, DateTime<Utc>)> = sqlx::query_as(
+        "SELECT o.received_at, o.shipped_back_at FROM warranty.service_orders o
+         JOIN warranty.claims c USING (claim_id)
+         WHERE c.registration_id = $1 AND o.received_at IS NOT NULL AND o.shipped_back_at IS NOT NULL",
+    )
+    .bind(registration.as_uuid())
+    .fetch_all(&mut *conn)
+    .await?;
+    let zone = aftercare_kernel::zone::local_date;
+    Ok(spans
+        .into_iter()
+        .any(|(from, to)| i64::from(days.between(zone(from, tz), zone(to, tz))) > i64::from(max_working_days)))
 }

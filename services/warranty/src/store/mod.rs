@@ -5,12 +5,14 @@
 //! - [`calendars`] — business calendars per country;
 //! - [`order_lines`] — order lines as order events told them;
 //! - [`registrations`] — registered products;
-//! - [`claims`] — claims and their timelines.
+//! - [`claims`] — claims, their timelines and pauses;
+//! - [`service`] — service centres, service orders, money paid back.
 
 pub mod calendars;
 pub mod claims;
 pub mod order_lines;
 pub mod registrations;
+pub mod service;
 pub mod terms;
 
 use crate::domain::WarrantyError;

@@ -1,6 +1,6 @@
 //! Order lines as order events told them.
 
-use aftercare_kernel::{DateTime, Utc};
+use aftercare_kernel::{DateTime, Decimal, Utc};
 use aftercare_platform::error::Error;
 use sqlx::PgConnection;
 
@@ -15,6 +15,9 @@ pub struct OrderLine {
     pub category: String,
     pub quantity: i32,
     pub placed_at: DateTime<Utc>,
+    /// What the whole line cost after discounts.
+    pub paid_amount: Decimal,
+    pub currency_code: String,
 }
 
 /// Keeps the lines of a recorded order; a replayed event changes nothing.
@@ -22,8 +25,8 @@ pub async fn insert(conn: &mut PgConnection, lines: &[OrderLine]) -> Result<(), 
     for l in lines {
         sqlx::query(
             "INSERT INTO warranty.order_lines (order_id, line_id, customer_id, sku, product_name, category,
-                 quantity, placed_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (order_id, line_id) DO NOTHING",
+                 quantity, placed_at, paid_amount, currency_code)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (order_id, line_id) DO NOTHING",
         )
         .bind(&l.order_id)
         .bind(&l.line_id)
@@ -33,6 +36,8 @@ pub async fn insert(conn: &mut PgConnection, lines: &[OrderLine]) -> Result<(), 
         .bind(&l.category)
         .bind(l.quantity)
         .bind(l.placed_at)
+        .bind(l.paid_amount)
+        .bind(&l.currency_code)
         .execute(&mut *conn)
         .await?;
     }

@@ -1,7 +1,7 @@
 //! Registered products.
 
 use aftercare_kernel::zone;
-use aftercare_kernel::{DateTime, Utc};
+use aftercare_kernel::{Currency, DateTime, Decimal, Money, Utc};
 use aftercare_platform::error::Error;
 use aftercare_platform::paging::Cursor;
 use aftercare_platform::sqlstate::{ConstraintKind, constraint};
@@ -35,6 +35,9 @@ struct RegistrationRow {
     time_zone: String,
     repair_extension_days: i32,
     verification_note: String,
+    unit_price: Option<Decimal>,
+    currency_code: Option<String>,
+    replaces: Option<Uuid>,
     created_at: DateTime<Utc>,
 }
 
@@ -67,13 +70,21 @@ impl TryFrom<RegistrationRow> for Registration {
             duration_months: r.duration_months,
             repair_extension_days: r.repair_extension_days,
             verification_note: r.verification_note,
+            unit_price: match (r.unit_price, r.currency_code) {
+                (Some(amount), Some(code)) => Some(Money::from_decimal(
+                    parse(&code, "currency", Currency::from_code)?,
+                    amount,
+                )),
+                _ => None,
+            },
+            replaces: r.replaces.map(RegistrationId::from_uuid),
             created_at: r.created_at,
         })
     }
 }
 
-/// A unit of [`insert_units`]: its id, unit number and serial.
-pub type Unit = (RegistrationId, Option<i32>, Option<String>);
+/// A unit of [`insert_units`]: its id, unit number, serial and price.
+pub type Unit = (RegistrationId, Option<i32>, Option<String>, Option<Money>);
 
 /// Writes one registration (a product registered by hand); a serial
 /// registered before is [`WarrantyError::SerialRegistered`].
@@ -82,6 +93,7 @@ pub async fn insert(conn: &mut PgConnection, r: &Registration) -> Result<(), Err
         r.registration_id,
         r.order_line.as_ref().map(|(_, _, u)| *u),
         r.serial_number.clone(),
+        r.unit_price,
     );
     insert_units(conn, r, &[unit]).await.map(drop)
 }
@@ -100,18 +112,19 @@ pub async fn insert_units(
         Some((o, l, _)) => (Some(o.as_str()), Some(l.as_str())),
         None => (None, None),
     };
-    let ids: Vec<Uuid> = units.iter().map(|(id, _, _)| id.as_uuid()).collect();
-    let numbers: Vec<Option<i32>> = units.iter().map(|(_, n, _)| *n).collect();
-    let serials: Vec<Option<String>> = units.iter().map(|(_, _, s)| s.clone()).collect();
-    let keys: Vec<Option<String>> = units.iter().map(|(_, _, s)| s.as_deref().map(serial_key)).collect();
+    let ids: Vec<Uuid> = units.iter().map(|(id, ..)| id.as_uuid()).collect();
+    let numbers: Vec<Option<i32>> = units.iter().map(|(_, n, ..)| *n).collect();
+    let serials: Vec<Option<String>> = units.iter().map(|(_, _, s, _)| s.clone()).collect();
+    let keys: Vec<Option<String>> = units.iter().map(|(_, _, s, _)| s.as_deref().map(serial_key)).collect();
+    let prices: Vec<Option<Decimal>> = units.iter().map(|(.., p)| p.map(|m| m.amount())).collect();
     let result = sqlx::query_scalar(
         "INSERT INTO warranty.registrations (registration_id, unit, serial_number, serial_key, customer_id, source,
              status, sku, category, product_name, order_id, line_id, purchased_at, proof_of_purchase_ref,
              coverage_starts_at, terms_category, terms_sku, terms_version, duration_months, time_zone,
-             repair_extension_days, verification_note, created_at, updated_at)
+             repair_extension_days, verification_note, created_at, updated_at, unit_price, currency_code, replaces)
          SELECT u.id, u.unit, u.serial, u.key, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
-             $20, $21, $22, $23, $23
-         FROM UNNEST($1::uuid[], $2::int[], $3::text[], $4::text[]) AS u (id, unit, serial, key)
+             $20, $21, $22, $23, $23, u.price, $25, $26
+         FROM UNNEST($1::uuid[], $2::int[], $3::text[], $4::text[], $24::numeric[]) AS u (id, unit, serial, key, price)
          ON CONFLICT (order_id, line_id, unit) WHERE source = 'order' DO NOTHING
          RETURNING registration_id",
     )
@@ -138,6 +151,15 @@ pub async fn insert_units(
     .bind(r.repair_extension_days)
     .bind(&r.verification_note)
     .bind(r.created_at)
+    .bind(prices)
+    .bind(
+        units
+            .iter()
+            .find_map(|(.., p)| *p)
+            .or(r.unit_price)
+            .map(|m| m.currency().code()),
+    )
+    .bind(r.replaces.map(|id| id.as_uuid()))
     .fetch_all(&mut *conn)
     .await;
     match result {
@@ -207,5 +229,29 @@ pub async fn set_verified(conn: &mut PgConnection, r: &Registration, now: DateTi
     .bind(now)
     .execute(&mut *conn)
     .await?;
+    Ok(())
+}
+
+/// Adds days spent in repair to a registration's coverage.
+pub async fn extend(conn: &mut PgConnection, id: RegistrationId, days: i32, now: DateTime<Utc>) -> Result<(), Error> {
+    sqlx::query(
+        "UPDATE warranty.registrations SET repair_extension_days = repair_extension_days + $2, updated_at = $3
+         WHERE registration_id = $1",
+    )
+    .bind(id.as_uuid())
+    .bind(days)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Marks a registration replaced by another unit.
+pub async fn set_replaced(conn: &mut PgConnection, id: RegistrationId, now: DateTime<Utc>) -> Result<(), Error> {
+    sqlx::query("UPDATE warranty.registrations SET status = 'replaced', updated_at = $2 WHERE registration_id = $1")
+        .bind(id.as_uuid())
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }

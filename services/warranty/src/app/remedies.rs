@@ -1,0 +1,209 @@
+//! Remedies other than repair: a replacement unit that continues the
+//! remaining coverage, and money paid back (a refund or a price
+//! reduction) exactly once per claim, settled by the payment tool.
+
+use aftercare_kernel::Money;
+use aftercare_platform::auth::Caller;
+use aftercare_platform::error::Error;
+use aftercare_platform::uow::Replay;
+use uuid::Uuid;
+
+use super::Warranty;
+use super::claims::{locked_claim, resolve};
+use crate::domain::{
+    ClaimId, ClaimRefundId, ClaimStatus, Registration, RegistrationId, RegistrationStatus, Remedy, Source,
+    WarrantyError,
+};
+use crate::events;
+use crate::store;
+use crate::store::service::Refund;
+
+/// How a payment tool settled a refund.
+pub enum Settlement {
+    Paid(String),
+    Failed(String),
+}
+
+impl Warranty {
+    /// Sends a replacement: a new registration with the new serial carries
+    /// the old one's remaining coverage; the claim is resolved.
+    pub async fn replace(
+        &self,
+        caller: &Caller,
+        claim_id: ClaimId,
+        serial: String,
+        note: String,
+    ) -> Result<crate::domain::Claim, Error> {
+        let mut uow = self.ctx.begin().await?;
+        let now = uow.now();
+        let mut claim = locked_claim(&mut uow, caller, claim_id).await?;
+        if claim.remedy != Some(Remedy::Replacement) {
+            return Err(WarrantyError::WrongRemedy("approved for a replacement").into());
+        }
+        if !matches!(claim.status, ClaimStatus::Approved | ClaimStatus::InService) {
+            return Err(WarrantyError::StepNotAllowed {
+                status: claim.status,
+                step: crate::domain::ClaimStep::Resolve,
+            }
+            .into());
+        }
+        let old = store::registrations::get(uow.conn(), claim.registration_id, true)
+            .await?
+            .ok_or_else(|| WarrantyError::Corrupt("a claim without its registration".into()))?;
+        let new = Registration {
+            registration_id: RegistrationId::new(),
+            source: Source::Replacement,
+            status: RegistrationStatus::Active,
+            serial_number: Some(serial.clone()),
+            order_line: None,
+            proof_of_purchase_ref: None,
+            replaces: Some(old.registration_id),
+            created_at: now,
+            verification_note: String::new(),
+            ..old.clone()
+        };
+        store::registrations::insert(uow.conn(), &new).await?;
+        store::registrations::set_replaced(uow.conn(), old.registration_id, now).await?;
+        let text = if note.is_empty() {
+            format!("A replacement is on its way (serial {serial}); it keeps the remaining warranty.")
+        } else {
+            note
+        };
+        resolve(&mut uow, &mut claim, Some(caller), text).await?;
+        uow.emit(&new.registration_id.to_string(), &events::product_registered(&new)?)
+            .await?;
+        uow.commit().await?;
+        Ok(claim)
+    }
+
+    /// Issues the claim's money once: the unit's price for a refund, the
+    /// amount asked (up to it) for a price reduction.
+    pub async fn issue_refund(
+        &self,
+        caller: &Caller,
+        claim_id: ClaimId,
+        amount: Option<Money>,
+        request_id: &str,
+    ) -> Result<Refund, Error> {
+        let mut uow = self.ctx.begin().await?;
+        let refund_id = ClaimRefundId::new();
+        let request = format!(
+            "{claim_id}\u{0}{}",
+            amount
+                .map(|m| format!("{} {}", m.currency().code(), m.to_amount_string()))
+                .unwrap_or_default()
+        );
+        if let Replay::Stored(stored) = uow
+            .claim_answered(
+                "warranty.IssueClaimRefund",
+                caller,
+                "request_id",
+                request_id,
+                request.as_bytes(),
+                refund_id.as_uuid().as_bytes(),
+            )
+            .await?
+        {
+            let id = ClaimRefundId::from_uuid(Uuid::from_slice(&stored).map_err(Error::internal)?);
+            return store::service::refund(uow.conn(), id, false)
+                .await?
+                .ok_or_else(|| Error::internal("a stored refund is gone"));
+        }
+        let now = uow.now();
+        let claim = locked_claim(&mut uow, caller, claim_id).await?;
+        let kind = match claim.remedy {
+            Some(r @ (Remedy::Refund | Remedy::PriceReduction)) => r,
+            _ => return Err(WarrantyError::WrongRemedy("approved for a refund or a price reduction").into()),
+        };
+        if claim.status != ClaimStatus::Approved {
+            return Err(WarrantyError::StepNotAllowed {
+                status: claim.status,
+                step: crate::domain::ClaimStep::Resolve,
+            }
+            .into());
+        }
+        let registration = store::registrations::get(uow.conn(), claim.registration_id, false)
+            .await?
+            .ok_or_else(|| WarrantyError::Corrupt("a claim without its registration".into()))?;
+        let amount = refund_amount(kind, amount, registration.unit_price)?;
+        let refund = Refund {
+            refund_id,
+            claim_id,
+            kind,
+            amount,
+            status: "pending",
+            provider_reference: None,
+            failure_reason: None,
+            created_at: now,
+        };
+        store::service::insert_refund(uow.conn(), &refund).await?;
+        uow.emit(
+            &claim_id.to_string(),
+            &events::refund_requested(&refund, &claim.customer_id),
+        )
+        .await?;
+        uow.commit().await?;
+        Ok(refund)
+    }
+
+    /// The payment tool's answer: paid resolves the claim; failed lets a
+    /// new refund be issued. The same answer again is answered as is.
+    pub async fn settle_refund(&self, caller: &Caller, id: ClaimRefundId, s: Settlement) -> Result<Refund, Error> {
+        let mut uow = self.ctx.begin().await?;
+        let now = uow.now();
+        let peek = store::service::refund(uow.conn(), id, false)
+            .await?
+            .ok_or_else(|| WarrantyError::not_found("refund", id.to_string()))?;
+        let mut claim = locked_claim(&mut uow, caller, peek.claim_id).await?;
+        let mut refund = store::service::refund(uow.conn(), id, true)
+            .await?
+            .ok_or_else(|| WarrantyError::not_found("refund", id.to_string()))?;
+        match (&s, refund.status) {
+            (Settlement::Paid(reference), "succeeded") if refund.provider_reference.as_ref() == Some(reference) => {
+                return Ok(refund);
+            }
+            (_, "pending") => {}
+            (_, status) => return Err(WarrantyError::RefundNotPending(status).into()),
+        }
+        match s {
+            Settlement::Paid(reference) => {
+                refund.status = "succeeded";
+                refund.provider_reference = Some(reference);
+                store::service::settle_refund(uow.conn(), &refund, now).await?;
+                let text = format!(
+                    "{} paid back to you.",
+                    refund.amount.currency().format(refund.amount.amount())
+                );
+                resolve(&mut uow, &mut claim, Some(caller), text).await?;
+            }
+            Settlement::Failed(reason) => {
+                refund.status = "failed";
+                refund.failure_reason = Some(reason);
+                store::service::settle_refund(uow.conn(), &refund, now).await?;
+            }
+        }
+        uow.commit().await?;
+        Ok(refund)
+    }
+}
+
+/// What a refund pays: a refund the unit's price (or, with no recorded
+/// price, the amount named); a price reduction the amount named, never more
+/// than the price.
+fn refund_amount(kind: Remedy, asked: Option<Money>, price: Option<Money>) -> Result<Money, Error> {
+    match (kind, asked, price) {
+        (Remedy::Refund, None, Some(price)) => Ok(price),
+        (_, None, _) => Err(Error::invalid(
+            "amount",
+            "is required: no price is recorded for this unit",
+        )),
+        (_, Some(a), Some(p)) if a.currency() != p.currency() => Err(Error::invalid(
+            "amount.currency_code",
+            format!("must be {}", p.currency().code()),
+        )),
+        (_, Some(a), Some(p)) if a.checked_sub(p).is_ok_and(|d| d.is_positive()) => {
+            Err(WarrantyError::AmountExceedsPrice(p.currency().format(p.amount())).into())
+        }
+        (_, Some(a), _) => Ok(a),
+    }
+}

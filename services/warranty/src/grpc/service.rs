@@ -1,0 +1,165 @@
+//! The service-centre, replacement and refund RPCs: parse -> app ->
+//! convert, called from the service's one tonic impl.
+
+use aftercare_kernel::{Violations, validate};
+use aftercare_platform::auth::caller;
+use aftercare_platform::error::Error;
+use aftercare_proto::warranty as pb;
+use tonic::{Request, Response, Status};
+
+use super::{convert, parse};
+use crate::app::Warranty;
+use crate::app::remedies::Settlement;
+use crate::domain::{ClaimRefundId, MAX_ID_LEN, MAX_NOTE_LEN, MAX_SERIAL_LEN, ServiceStep};
+
+type Answer<T> = Result<Response<T>, Status>;
+
+pub async fn upsert_centre(app: &Warranty, r: Request<pb::UpsertServiceCentreRequest>) -> Answer<pb::ServiceCentre> {
+    caller(&r)?;
+    let centre = parse::centre(r.get_ref().centre.as_ref())?;
+    Ok(Response::new(convert::centre(&app.upsert_centre(centre).await?)))
+}
+
+pub async fn centres(
+    app: &Warranty,
+    r: Request<pb::ListServiceCentresRequest>,
+) -> Answer<pb::ListServiceCentresResponse> {
+    caller(&r)?;
+    let centres = app.centres().await?;
+    Ok(Response::new(pb::ListServiceCentresResponse {
+        centres: centres.iter().map(convert::centre).collect(),
+    }))
+}
+
+pub async fn create_order(app: &Warranty, r: Request<pb::CreateServiceOrderRequest>) -> Answer<pb::ServiceOrder> {
+    let caller = caller(&r)?;
+    let req = r.get_ref();
+    let mut v = Violations::new();
+    let claim = parse::claim_id(&mut v, &req.claim_id);
+    validate::id(&mut v, "centre_id", &req.centre_id, MAX_ID_LEN);
+    if !req.inbound_tracking.is_empty() {
+        validate::id(&mut v, "inbound_tracking", &req.inbound_tracking, MAX_ID_LEN);
+    }
+    let claim = v.finish_with(claim).map_err(Error::from)?;
+    let order = app
+        .create_service_order(&caller, claim, &req.centre_id, req.inbound_tracking.clone())
+        .await?;
+    Ok(Response::new(convert::service_order(&order)))
+}
+
+pub async fn get_order(app: &Warranty, r: Request<pb::GetServiceOrderRequest>) -> Answer<pb::ServiceOrder> {
+    let caller = caller(&r)?;
+    let mut v = Violations::new();
+    let id = parse::service_order_id(&mut v, &r.get_ref().service_order_id);
+    let id = v.finish_with(id).map_err(Error::from)?;
+    Ok(Response::new(convert::service_order(
+        &app.service_order(&caller, id).await?,
+    )))
+}
+
+pub async fn list_orders(
+    app: &Warranty,
+    r: Request<pb::ListServiceOrdersRequest>,
+) -> Answer<pb::ListServiceOrdersResponse> {
+    let caller = caller(&r)?;
+    let req = r.get_ref();
+    let mut v = Violations::new();
+    if !req.centre_id.is_empty() {
+        validate::id(&mut v, "centre_id", &req.centre_id, MAX_ID_LEN);
+    }
+    v.finish().map_err(Error::from)?;
+    let centre = (!req.centre_id.is_empty()).then_some(req.centre_id.as_str());
+    let page = app
+        .service_orders(&caller, centre, req.page_size, &req.page_token)
+        .await?;
+    Ok(Response::new(pb::ListServiceOrdersResponse {
+        service_orders: page.orders.iter().map(convert::service_order).collect(),
+        next_page_token: page.next_page_token,
+    }))
+}
+
+pub async fn update_order(app: &Warranty, r: Request<pb::UpdateServiceOrderRequest>) -> Answer<pb::ServiceOrder> {
+    let caller = caller(&r)?;
+    let (id, step) = parse::service_step(r.get_ref())?;
+    Ok(Response::new(convert::service_order(
+        &app.update_service_order(&caller, id, step).await?,
+    )))
+}
+
+pub async fn answer_quote(app: &Warranty, r: Request<pb::AnswerQuoteRequest>) -> Answer<pb::ServiceOrder> {
+    let caller = caller(&r)?;
+    let mut v = Violations::new();
+    let id = parse::service_order_id(&mut v, &r.get_ref().service_order_id);
+    let id = v.finish_with(id).map_err(Error::from)?;
+    let step = ServiceStep::AnswerQuote {
+        accept: r.get_ref().accept,
+    };
+    Ok(Response::new(convert::service_order(
+        &app.update_service_order(&caller, id, step).await?,
+    )))
+}
+
+pub async fn replace(app: &Warranty, r: Request<pb::ReplaceProductRequest>) -> Answer<pb::Claim> {
+    let caller = caller(&r)?;
+    let req = r.get_ref();
+    let mut v = Violations::new();
+    let id = parse::claim_id(&mut v, &req.claim_id);
+    validate::id(&mut v, "serial_number", &req.serial_number, MAX_SERIAL_LEN);
+    validate::text(&mut v, "note", &req.note, MAX_NOTE_LEN);
+    let id = v.finish_with(id).map_err(Error::from)?;
+    let claim = app
+        .replace(&caller, id, req.serial_number.clone(), req.note.clone())
+        .await?;
+    Ok(Response::new(convert::claim(&claim, caller.role, app.now())))
+}
+
+pub async fn issue_refund(app: &Warranty, r: Request<pb::IssueClaimRefundRequest>) -> Answer<pb::ClaimRefund> {
+    let caller = caller(&r)?;
+    let req = r.get_ref();
+    let mut v = Violations::new();
+    let id = parse::claim_id(&mut v, &req.claim_id);
+    let amount = parse::optional_amount(&mut v, "amount", req.amount.as_ref());
+    validate::id(&mut v, "request_id", &req.request_id, MAX_ID_LEN);
+    let id = v.finish_with(id).map_err(Error::from)?;
+    let refund = app.issue_refund(&caller, id, amount, &req.request_id).await?;
+    Ok(Response::new(convert::refund(&refund)))
+}
+
+pub async fn settle_refund(app: &Warranty, r: Request<pb::SettleClaimRefundRequest>) -> Answer<pb::ClaimRefund> {
+    let caller = caller(&r)?;
+    let req = r.get_ref();
+    let mut v = Violations::new();
+    let id = if req.refund_id.is_empty() {
+        v.add("refund_id", "is required");
+        None
+    } else {
+        v.take(
+            "refund_id",
+            ClaimRefundId::parse(&req.refund_id).ok_or("is not a valid id"),
+        )
+    };
+    let settlement = match (req.provider_reference.as_str(), req.failure_reason.as_str()) {
+        (reference, "") if !reference.is_empty() => {
+            validate::id(&mut v, "provider_reference", reference, MAX_ID_LEN);
+            Some(Settlement::Paid(reference.to_owned()))
+        }
+        ("", reason) if !reason.is_empty() => {
+            validate::text(&mut v, "failure_reason", reason, MAX_NOTE_LEN);
+            Some(Settlement::Failed(reason.to_owned()))
+        }
+        _ => {
+            v.add(
+                "provider_reference",
+                "exactly one of provider_reference and failure_reason",
+            );
+            None
+        }
+    };
+    v.finish().map_err(Error::from)?;
+    let (id, settlement) = id
+        .zip(settlement)
+        .ok_or_else(|| Error::invalid("refund_id", "is required"))?;
+    Ok(Response::new(convert::refund(
+        &app.settle_refund(&caller, id, settlement).await?,
+    )))
+}
