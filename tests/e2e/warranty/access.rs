@@ -218,6 +218,14 @@ async fn call(client: &mut Warranty, rpc: &str, objects: &Objects) -> Result<(),
             .await
             .map(drop),
         "CloseClaim" => client.close_claim(CloseClaimRequest { claim_id }).await.map(drop),
+        "GetServiceMetrics" => client
+            .get_service_metrics(GetServiceMetricsRequest {
+                from: ts(start_time()),
+                to: ts(start_time() + chrono::Duration::days(1)),
+                channel: 0,
+            })
+            .await
+            .map(drop),
         other => panic!("no call for {other}"),
     }
 }
@@ -302,6 +310,7 @@ async fn every_role_against_every_rpc_with_real_objects() {
         ("IssueClaimRefund", &[Agent, Service]),
         ("SettleClaimRefund", &[Agent, Service]),
         ("CloseClaim", &[Customer, Service, Agent]),
+        ("GetServiceMetrics", &[Agent, Admin]),
     ];
     let table: Vec<&str> = aftercare_warranty::grpc::ROLES.iter().map(|(rpc, _)| *rpc).collect();
     assert_eq!(table, matrix.iter().map(|(rpc, _)| *rpc).collect::<Vec<_>>());

@@ -201,3 +201,104 @@ async fn three_servers_raise_each_alarm_once() {
     assert_eq!(per_claim.len(), claims.len());
     assert!(per_claim.iter().all(|(_, n)| *n == 4), "{per_claim:?}");
 }
+
+#[tokio::test]
+async fn the_support_leads_figures_add_up() {
+    let app = TestApp::spawn().await;
+    delivered(&app).await;
+    let first = file(&app, &unit(&app, "L1", 1).await.registration_id).await;
+    let second = file(&app, &unit(&app, "L1", 2).await.registration_id).await;
+    // The third is never answered.
+    file(&app, &unit(&app, "L2", 1).await.registration_id).await;
+    let answer = |claim_id: String| AddClaimMessageRequest {
+        claim_id,
+        text: "Looking into it.".into(),
+        customer_visible: true,
+        channel: 0,
+    };
+    app.clock.advance(Duration::hours(2));
+    agent(&app, "agent-1")
+        .add_claim_message(answer(first.claim_id.clone()))
+        .await
+        .unwrap();
+    app.clock.advance(Duration::hours(4));
+    agent(&app, "agent-1")
+        .add_claim_message(answer(second.claim_id.clone()))
+        .await
+        .unwrap();
+    // The first is rejected ten hours after filing: resolved.
+    app.clock.advance(Duration::hours(4));
+    let mut staff = agent(&app, "agent-1");
+    staff
+        .review_claim(ReviewClaimRequest {
+            claim_id: first.claim_id.clone(),
+        })
+        .await
+        .unwrap();
+    staff
+        .reject_claim(RejectClaimRequest {
+            claim_id: first.claim_id.clone(),
+            reason: RejectionReason::NoFaultFound as i32,
+            note: "No fault found.".into(),
+        })
+        .await
+        .unwrap();
+    // The third is never answered: breached a day later.
+    app.clock.advance(Duration::hours(20));
+    app.run_jobs().await;
+    let m = agent(&app, "agent-1")
+        .get_service_metrics(GetServiceMetricsRequest {
+            from: ts(start_time()),
+            to: ts(start_time() + Duration::days(2)),
+            channel: 0,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(m.claims_filed, 3);
+    let fr = m.first_response.unwrap();
+    assert_eq!((fr.count, fr.p50_seconds, fr.p90_seconds), (2, 2 * 3600, 6 * 3600));
+    let res = m.resolution.unwrap();
+    assert_eq!((res.count, res.p50_seconds), (1, 10 * 3600));
+    assert_eq!((m.first_response_breaches, m.resolution_breaches), (1, 0));
+    assert_eq!(
+        m.by_fault_category,
+        [ClaimCount {
+            key: "does not heat".into(),
+            claims: 3
+        }]
+    );
+    assert_eq!(
+        m.by_product,
+        [
+            ClaimCount {
+                key: "SKU-L1".into(),
+                claims: 2
+            },
+            ClaimCount {
+                key: "SKU-L2".into(),
+                claims: 1
+            }
+        ]
+    );
+    // Another channel, another period: nothing.
+    let web = agent(&app, "agent-1")
+        .get_service_metrics(GetServiceMetricsRequest {
+            from: ts(start_time()),
+            to: ts(start_time() + Duration::days(2)),
+            channel: aftercare_proto::common::Channel::Phone as i32,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(web.claims_filed, 0);
+    let bad = agent(&app, "agent-1")
+        .get_service_metrics(GetServiceMetricsRequest {
+            from: ts(start_time()),
+            to: ts(start_time() + Duration::days(401)),
+            channel: 99,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(violated_fields(&bad), ["channel", "to"]);
+}

@@ -1,4 +1,4 @@
-//! Terms and business calendars (admin-managed).
+//! Terms and business calendars (admin-managed), and the service metrics.
 
 use aftercare_kernel::Violations;
 use aftercare_platform::error::Error;
@@ -27,6 +27,16 @@ impl Warranty {
         let saved = store::terms::insert_next(uow.conn(), &terms, now).await?;
         uow.commit().await?;
         Ok(saved)
+    }
+
+    /// The support lead's figures for claims filed in `[from, to)`.
+    pub async fn metrics(
+        &self,
+        from: aftercare_kernel::DateTime<aftercare_kernel::Utc>,
+        to: aftercare_kernel::DateTime<aftercare_kernel::Utc>,
+        channel: Option<aftercare_kernel::channel::Channel>,
+    ) -> Result<store::metrics::Metrics, Error> {
+        store::metrics::metrics(&mut *self.ctx.read().await?, from, to, channel).await
     }
 
     pub async fn calendar(&self, country_code: &str) -> Result<Calendar, Error> {

@@ -54,6 +54,7 @@ pub const ROLES: RoleTable = &[
     ("IssueClaimRefund", &[Agent, Service]),
     ("SettleClaimRefund", &[Agent, Service]),
     ("CloseClaim", &[Customer, Service, Agent]),
+    ("GetServiceMetrics", &[Agent, Admin]),
 ];
 
 pub const SERVICE_NAME: &str = pb::warranty_service_server::SERVICE_NAME;
@@ -381,5 +382,12 @@ impl WarrantyService for WarrantyGrpc {
     async fn close_claim(&self, request: Request<pb::CloseClaimRequest>) -> Result<Response<pb::Claim>, Status> {
         let id = parse::required_claim_id(&request.get_ref().claim_id)?;
         self.step(&request, id, StepInput::Close).await
+    }
+
+    async fn get_service_metrics(
+        &self,
+        request: Request<pb::GetServiceMetricsRequest>,
+    ) -> Result<Response<pb::ServiceMetrics>, Status> {
+        service::metrics(&self.app, request).await
     }
 }

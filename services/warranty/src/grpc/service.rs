@@ -4,6 +4,7 @@
 use aftercare_kernel::{Violations, validate};
 use aftercare_platform::auth::caller;
 use aftercare_platform::error::Error;
+use aftercare_platform::wire::{channel_from_proto, from_timestamp};
 use aftercare_proto::warranty as pb;
 use tonic::{Request, Response, Status};
 
@@ -11,6 +12,7 @@ use super::{convert, parse};
 use crate::app::Warranty;
 use crate::app::remedies::Settlement;
 use crate::domain::{ClaimRefundId, MAX_ID_LEN, MAX_NOTE_LEN, MAX_SERIAL_LEN, ServiceStep};
+use crate::store;
 
 type Answer<T> = Result<Response<T>, Status>;
 
@@ -162,4 +164,62 @@ pub async fn settle_refund(app: &Warranty, r: Request<pb::SettleClaimRefundReque
     Ok(Response::new(convert::refund(
         &app.settle_refund(&caller, id, settlement).await?,
     )))
+}
+
+/// The longest period the metrics cover at once.
+const MAX_METRICS_DAYS: i64 = 400;
+
+pub async fn metrics(app: &Warranty, r: Request<pb::GetServiceMetricsRequest>) -> Answer<pb::ServiceMetrics> {
+    caller(&r)?;
+    let req = r.get_ref();
+    let mut v = Violations::new();
+    let mut time = |field: &str, t: Option<&prost_types::Timestamp>| match t {
+        None => {
+            v.add(field, "is required");
+            None
+        }
+        Some(t) => v.take(field, from_timestamp(t).ok_or("is not a valid timestamp")),
+    };
+    let (from, to) = (time("from", req.from.as_ref()), time("to", req.to.as_ref()));
+    let channel = match req.channel {
+        0 => None,
+        c => channel_from_proto(c).or_else(|| {
+            v.add("channel", "must be a channel");
+            None
+        }),
+    };
+    if let (Some(from), Some(to)) = (from, to)
+        && (to <= from || to - from > aftercare_kernel::Duration::days(MAX_METRICS_DAYS))
+    {
+        v.add(
+            "to",
+            format!("must be after from, at most {MAX_METRICS_DAYS} days later"),
+        );
+    }
+    v.finish().map_err(Error::from)?;
+    let (from, to) = from.zip(to).ok_or_else(|| Error::invalid("from", "is required"))?;
+    let m = app.metrics(from, to, channel).await?;
+    let p = |p: store::metrics::Percentiles| pb::DurationPercentiles {
+        count: p.count,
+        p50_seconds: p.p50,
+        p90_seconds: p.p90,
+        p99_seconds: p.p99,
+    };
+    let counts = |list: &[(String, i64)]| {
+        list.iter()
+            .map(|(key, claims)| pb::ClaimCount {
+                key: key.clone(),
+                claims: *claims,
+            })
+            .collect()
+    };
+    Ok(Response::new(pb::ServiceMetrics {
+        claims_filed: m.claims_filed,
+        first_response: Some(p(m.first_response)),
+        resolution: Some(p(m.resolution)),
+        first_response_breaches: m.first_response_breaches,
+        resolution_breaches: m.resolution_breaches,
+        by_fault_category: counts(&m.by_fault_category),
+        by_product: counts(&m.by_product),
+    }))
 }

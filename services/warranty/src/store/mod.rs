@@ -6,10 +6,12 @@
 //! - [`order_lines`] — order lines as order events told them;
 //! - [`registrations`] — registered products;
 //! - [`claims`] — claims, their timelines and pauses;
-//! - [`service`] — service centres, service orders, money paid back.
+//! - [`service`] — service centres, service orders, money paid back;
+//! - [`metrics`] — the support lead's figures.
 
 pub mod calendars;
 pub mod claims;
+pub mod metrics;
 pub mod order_lines;
 pub mod registrations;
 pub mod service;
