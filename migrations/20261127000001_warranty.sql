@@ -71,7 +71,7 @@ CREATE TABLE warranty.registrations (
     customer_id            text        NOT NULL,
     source                 text        NOT NULL CHECK (source IN ('order', 'manual', 'replacement')),
     status                 text        NOT NULL CHECK (status IN ('pending_verification', 'active', 'rejected',
-                                                                  'replaced')),
+                                                                  'replaced', 'refunded')),
     sku                    text        NOT NULL,
     category               text        NOT NULL,
     product_name           text        NOT NULL,
@@ -170,11 +170,12 @@ CREATE INDEX claims_due_idx ON warranty.claims (next_due_at, claim_id) WHERE nex
 
 -- Every time a claim's clocks stopped (waiting for the customer).
 CREATE TABLE warranty.claim_pauses (
+    id          bigserial   PRIMARY KEY,
     claim_id    uuid        NOT NULL REFERENCES warranty.claims (claim_id),
     started_at  timestamptz NOT NULL,
-    ended_at    timestamptz NOT NULL CHECK (ended_at >= started_at),
-    PRIMARY KEY (claim_id, started_at)
+    ended_at    timestamptz NOT NULL CHECK (ended_at >= started_at)
 );
+CREATE INDEX claim_pauses_claim_idx ON warranty.claim_pauses (claim_id);
 CREATE INDEX claims_registration_idx ON warranty.claims (registration_id);
 
 CREATE TABLE warranty.claim_timeline (

@@ -592,3 +592,255 @@ async fn a_repair_longer_than_the_maximum_entitles_the_next_claim() {
     step(&app, "fixit", &order, shipped()).await.unwrap();
     assert_eq!(entitlement(&app, &r, "something else").await.1, "repair_too_long");
 }
+
+#[tokio::test]
+async fn a_unit_is_never_paid_back_more_than_its_price_whatever_its_claims() {
+    let app = TestApp::spawn().await;
+    delivered(&app).await;
+    let r = unit(&app, "L1", 1).await;
+    let price = r.unit_price.clone().unwrap();
+    let mut staff = agent(&app, "agent-1");
+    let pay = |refund_id: String| SettleClaimRefundRequest {
+        refund_id,
+        provider_reference: uuid::Uuid::now_v7().to_string(),
+        failure_reason: String::new(),
+    };
+    // A price reduction of 2.50 first, paid.
+    let reduced = approved(&app, &r.registration_id, Remedy::PriceReduction).await;
+    let first = staff
+        .issue_claim_refund(IssueClaimRefundRequest {
+            claim_id: reduced,
+            amount: crate::fixtures::eur("2.50"),
+            request_id: "p-1".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    staff.settle_claim_refund(pay(first.refund_id)).await.unwrap();
+    // Then a refund on another claim of the same unit: what is left.
+    let refunded = approved(&app, &r.registration_id, Remedy::Refund).await;
+    let second = staff
+        .issue_claim_refund(IssueClaimRefundRequest {
+            claim_id: refunded.clone(),
+            amount: None,
+            request_id: "p-2".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let cents = |m: &Option<aftercare_proto::common::Money>| -> i64 {
+        let d: rust_decimal::Decimal = m.as_ref().unwrap().amount.parse().unwrap();
+        (d * rust_decimal::Decimal::from(100)).try_into().unwrap()
+    };
+    assert_eq!(cents(&second.amount) + 250, cents(&Some(price)), "to the cent");
+    staff.settle_claim_refund(pay(second.refund_id)).await.unwrap();
+    let settled = agent(&app, "agent-1")
+        .get_registration(GetRegistrationRequest {
+            registration_id: r.registration_id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(settled.status(), RegistrationStatus::Refunded);
+    // Refunded: no longer covered, so nothing more can be approved on it.
+    let late = file(&app, &r.registration_id).await;
+    assert_eq!(late.coverage_at_filing.unwrap().reason(), CoverageReason::Refunded);
+}
+
+#[tokio::test]
+async fn an_unrepairable_product_is_replaced_and_the_override_is_on_record() {
+    let app = TestApp::spawn().await;
+    delivered(&app).await;
+    centre(&app, "fixit").await;
+    let r = unit(&app, "L2", 1).await.registration_id;
+    let c = approved(&app, &r, Remedy::Repair).await;
+    let order = service_order(&app, &c, "fixit").await.service_order_id;
+    step(&app, "fixit", &order, Step::Received(Received {})).await.unwrap();
+    step(&app, "fixit", &order, diagnosed()).await.unwrap();
+    step(&app, "fixit", &order, Step::Unrepairable("No parts exist.".into()))
+        .await
+        .unwrap();
+    // Still out with the centre: no other remedy yet.
+    let early = agent(&app, "agent-1")
+        .approve_claim(ApproveClaimRequest {
+            claim_id: c.clone(),
+            remedy: Remedy::Replacement as i32,
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&early), "SERVICE_ORDER_OPEN");
+    step(&app, "fixit", &order, shipped()).await.unwrap();
+    let waiting = claim(&app, &c).await;
+    assert_eq!(
+        (waiting.status(), waiting.entitlement_rule.as_str()),
+        (ClaimStatus::InService, "unrepairable")
+    );
+    // Another repair now needs an override, kept as an internal note.
+    let repair = agent(&app, "agent-1")
+        .approve_claim(ApproveClaimRequest {
+            claim_id: c.clone(),
+            remedy: Remedy::Repair as i32,
+            override_reason: "The customer wants their own unit back.".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let note = repair
+        .timeline
+        .iter()
+        .find(|e| e.text.contains("wants their own unit"))
+        .expect("the override is on the timeline");
+    assert!(!note.customer_visible);
+    let seen = customer(&app)
+        .get_claim(GetClaimRequest { claim_id: c.clone() })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!seen.timeline.iter().any(|e| e.text.contains("wants their own unit")));
+    // A replacement instead (the customer changed their mind): a second
+    // claim on the new unit is covered.
+    let other = unit(&app, "L3", 1).await.registration_id;
+    let c2 = approved(&app, &other, Remedy::Repair).await;
+    let order2 = service_order(&app, &c2, "fixit").await.service_order_id;
+    step(&app, "fixit", &order2, Step::Received(Received {})).await.unwrap();
+    step(&app, "fixit", &order2, diagnosed()).await.unwrap();
+    step(&app, "fixit", &order2, Step::Unrepairable("Cracked base.".into()))
+        .await
+        .unwrap();
+    step(&app, "fixit", &order2, shipped()).await.unwrap();
+    agent(&app, "agent-1")
+        .approve_claim(ApproveClaimRequest {
+            claim_id: c2.clone(),
+            remedy: Remedy::Replacement as i32,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let bad = agent(&app, "agent-1")
+        .replace_product(ReplaceProductRequest {
+            claim_id: c2.clone(),
+            serial_number: "---".into(),
+            note: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(violated_fields(&bad), ["serial_number"]);
+    let replaced = agent(&app, "agent-1")
+        .replace_product(ReplaceProductRequest {
+            claim_id: c2,
+            serial_number: "R-2".into(),
+            note: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(replaced.status(), ClaimStatus::Resolved);
+}
+
+#[tokio::test]
+async fn the_customer_sees_the_quote_and_a_partner_not_their_words() {
+    let app = TestApp::spawn().await;
+    delivered(&app).await;
+    centre(&app, "fixit").await;
+    app.clock.set("2028-06-01T09:00:00Z".parse().unwrap());
+    let r = unit(&app, "L1", 1).await.registration_id;
+    let c = file(&app, &r).await;
+    let mut staff = agent(&app, "agent-1");
+    staff
+        .review_claim(ReviewClaimRequest {
+            claim_id: c.claim_id.clone(),
+        })
+        .await
+        .unwrap();
+    staff
+        .approve_claim(ApproveClaimRequest {
+            claim_id: c.claim_id.clone(),
+            remedy: Remedy::Repair as i32,
+            paid_repair: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let order = service_order(&app, &c.claim_id, "fixit").await.service_order_id;
+    step(&app, "fixit", &order, Step::Received(Received {})).await.unwrap();
+    let partner_view = step(&app, "fixit", &order, diagnosed()).await.unwrap();
+    assert_eq!(
+        (
+            partner_view.fault_category.as_str(),
+            partner_view.fault_description.as_str()
+        ),
+        ("does not heat", "")
+    );
+    step(
+        &app,
+        "fixit",
+        &order,
+        Step::Quote(crate::fixtures::eur("49.90").unwrap()),
+    )
+    .await
+    .unwrap();
+    let seen = customer(&app)
+        .get_claim(GetClaimRequest {
+            claim_id: c.claim_id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        seen.timeline
+            .iter()
+            .any(|e| e.customer_visible && e.text.contains("49.90"))
+    );
+    // Another customer cannot answer it, nor learn whose it is.
+    let stranger = app
+        .warranty(Role::Customer, "c-2")
+        .answer_quote(AnswerQuoteRequest {
+            service_order_id: order.clone(),
+            accept: true,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(stranger.code(), Code::NotFound);
+    assert!(!stranger.message().contains(&c.claim_id));
+}
+
+#[tokio::test]
+async fn a_unit_without_a_recorded_price_is_paid_back_on_an_agents_amount_only() {
+    let app = TestApp::spawn().await;
+    let r = customer(&app)
+        .register_product(manual("SN-P", "p"))
+        .await
+        .unwrap()
+        .into_inner();
+    agent(&app, "agent-1")
+        .verify_registration(VerifyRegistrationRequest {
+            registration_id: r.registration_id.clone(),
+            accept: true,
+            note: String::new(),
+        })
+        .await
+        .unwrap();
+    let c = approved(&app, &r.registration_id, Remedy::Refund).await;
+    let shop = app
+        .warranty(Role::Service, "payments")
+        .issue_claim_refund(IssueClaimRefundRequest {
+            claim_id: c.clone(),
+            amount: crate::fixtures::eur("1000000.00"),
+            request_id: "s-1".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&shop), "PRICE_UNKNOWN");
+    let refund = agent(&app, "agent-1")
+        .issue_claim_refund(IssueClaimRefundRequest {
+            claim_id: c,
+            amount: crate::fixtures::eur("39.90"),
+            request_id: "a-1".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(refund.amount, crate::fixtures::eur("39.90"));
+}

@@ -302,3 +302,30 @@ async fn the_support_leads_figures_add_up() {
         .unwrap_err();
     assert_eq!(violated_fields(&bad), ["channel", "to"]);
 }
+
+#[tokio::test]
+async fn a_claim_canceled_before_any_answer_raises_nothing_and_leaves_the_queue() {
+    let app = TestApp::spawn().await;
+    delivered(&app).await;
+    let c = file(&app, &unit(&app, "L1", 1).await.registration_id).await;
+    customer(&app)
+        .cancel_claim(CancelClaimRequest {
+            claim_id: c.claim_id.clone(),
+            reason: "Found the fuse.".into(),
+        })
+        .await
+        .unwrap();
+    app.clock.advance(Duration::days(60));
+    app.run_jobs().await;
+    assert!(alarms(&app, "ClaimSlaAtRisk").await.is_empty());
+    assert!(alarms(&app, "ClaimSlaBreached").await.is_empty());
+    let queue = agent(&app, "agent-1")
+        .list_claims(ListClaimsRequest {
+            order_by: ClaimOrder::TimeToBreach as i32,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(queue.claims.is_empty());
+}

@@ -281,14 +281,27 @@ impl Warranty {
             StepInput::Cancel { reason } => (or(reason, "Claim canceled.".into()), None),
             StepInput::Close => ("Claim closed.".to_owned(), None),
         };
+        match step {
+            ClaimStep::Cancel if store::service::live_refund(uow.conn(), id).await? => {
+                return Err(WarrantyError::RefundLive.into());
+            }
+            ClaimStep::Approve
+                if claim.status == ClaimStatus::InService && store::service::open_order(uow.conn(), id).await? =>
+            {
+                return Err(WarrantyError::ServiceOrderOpen.into());
+            }
+            _ => {}
+        }
         let from = claim.apply(step, &caller.subject, now)?;
         if let Some((started, ended)) = claim.clock(step, now) {
             store::claims::add_pause(uow.conn(), id, started, ended).await?;
         }
         let e = entry(Some(caller), Some(claim.status), text, channel, true, now);
         store::claims::update(uow.conn(), &claim).await?;
-        store::claims::add_timeline(uow.conn(), id, &e).await?;
-        claim.timeline.push(e);
+        for e in internal.into_iter().chain([e]) {
+            store::claims::add_timeline(uow.conn(), id, &e).await?;
+            claim.timeline.push(e);
+        }
         uow.emit(&id.to_string(), &events::status_changed(&claim, from, now))
             .await?;
         uow.commit().await?;

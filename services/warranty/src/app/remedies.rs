@@ -3,7 +3,7 @@
 //! reduction) exactly once per claim, settled by the payment tool.
 
 use aftercare_kernel::Money;
-use aftercare_platform::auth::Caller;
+use aftercare_platform::auth::{Caller, Role};
 use aftercare_platform::error::Error;
 use aftercare_platform::uow::Replay;
 use uuid::Uuid;
@@ -50,6 +50,9 @@ impl Warranty {
         let old = store::registrations::get(uow.conn(), claim.registration_id, true)
             .await?
             .ok_or_else(|| WarrantyError::Corrupt("a claim without its registration".into()))?;
+        if old.status != RegistrationStatus::Active {
+            return Err(WarrantyError::UnitSettled(old.status.as_str()).into());
+        }
         let new = Registration {
             registration_id: RegistrationId::new(),
             source: Source::Replacement,
@@ -63,7 +66,7 @@ impl Warranty {
             ..old.clone()
         };
         store::registrations::insert(uow.conn(), &new).await?;
-        store::registrations::set_replaced(uow.conn(), old.registration_id, now).await?;
+        store::registrations::set_status(uow.conn(), old.registration_id, "replaced", now).await?;
         let text = if note.is_empty() {
             format!("A replacement is on its way (serial {serial}); it keeps the remaining warranty.")
         } else {
@@ -122,10 +125,35 @@ impl Warranty {
             }
             .into());
         }
-        let registration = store::registrations::get(uow.conn(), claim.registration_id, false)
+        // The unit, locked: whatever its claims, it is paid back at most its
+        // price, and nothing once refunded or replaced.
+        let registration = store::registrations::get(uow.conn(), claim.registration_id, true)
             .await?
             .ok_or_else(|| WarrantyError::Corrupt("a claim without its registration".into()))?;
-        let amount = refund_amount(kind, amount, registration.unit_price)?;
+        if store::service::live_refund(uow.conn(), claim_id).await? {
+            return Err(WarrantyError::RefundAlreadyIssued.into());
+        }
+        match registration.status {
+            RegistrationStatus::Replaced => return Err(WarrantyError::UnitSettled("replaced").into()),
+            RegistrationStatus::Refunded => return Err(WarrantyError::UnitSettled("refunded").into()),
+            _ => {}
+        }
+        let left = match registration.unit_price {
+            Some(price) => {
+                let paid =
+                    store::service::paid_back(uow.conn(), registration.registration_id, price.currency()).await?;
+                Some(
+                    price
+                        .checked_sub(paid)
+                        .map_err(Error::internal)?
+                        .max(Money::zero(price.currency())),
+                )
+            }
+            // No recorded price: only an agent names what is paid back.
+            None if caller.role != Role::Agent => return Err(WarrantyError::PriceUnknown.into()),
+            None => None,
+        };
+        let amount = refund_amount(kind, amount, left)?;
         let refund = Refund {
             refund_id,
             claim_id,
@@ -170,6 +198,10 @@ impl Warranty {
                 refund.status = "succeeded";
                 refund.provider_reference = Some(reference);
                 store::service::settle_refund(uow.conn(), &refund, now).await?;
+                if refund.kind == Remedy::Refund {
+                    // Paid back in full: the unit is no longer covered.
+                    store::registrations::set_status(uow.conn(), claim.registration_id, "refunded", now).await?;
+                }
                 let text = format!(
                     "{} paid back to you.",
                     refund.amount.currency().format(refund.amount.amount())
@@ -187,12 +219,15 @@ impl Warranty {
     }
 }
 
-/// What a refund pays: a refund the unit's price (or, with no recorded
-/// price, the amount named); a price reduction the amount named, never more
-/// than the price.
-fn refund_amount(kind: Remedy, asked: Option<Money>, price: Option<Money>) -> Result<Money, Error> {
-    match (kind, asked, price) {
-        (Remedy::Refund, None, Some(price)) => Ok(price),
+/// What a refund pays: a refund what is left of the unit's price (or, with
+/// no recorded price, the amount an agent names); a price reduction the
+/// amount named, never more than what is left.
+fn refund_amount(kind: Remedy, asked: Option<Money>, left: Option<Money>) -> Result<Money, Error> {
+    if left.is_some_and(|l| l.is_zero()) {
+        return Err(WarrantyError::UnitSettled("paid back in full").into());
+    }
+    match (kind, asked, left) {
+        (Remedy::Refund, None, Some(left)) => Ok(left),
         (_, None, _) => Err(Error::invalid(
             "amount",
             "is required: no price is recorded for this unit",

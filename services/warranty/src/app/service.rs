@@ -11,14 +11,15 @@ use aftercare_platform::paging;
 use super::claims::{locked_claim, resolve};
 use super::{Warranty, entry, next_page_token};
 use crate::domain::{
-    Claim, ClaimStep, Remedy, ServiceOrder, ServiceOrderId, ServiceOrderStatus, ServiceStep, WarrantyError,
+    Claim, ClaimStep, Entitlement, Remedy, ServiceOrder, ServiceOrderId, ServiceOrderStatus, ServiceStep, Trigger,
+    WarrantyError,
 };
 use crate::events;
 use crate::store;
 use crate::store::service::Centre;
 
 /// A service order with what a centre needs of its claim: the product and
-/// the fault, never the customer.
+/// the fault category, never the customer nor their own words.
 pub struct OrderView {
     pub order: ServiceOrder,
     pub sku: String,
@@ -173,7 +174,10 @@ impl Warranty {
             .ok_or_else(|| WarrantyError::not_found("service order", id.to_string()))?;
         reachable(caller, &peek)?;
         let mut claim = if customer_step {
-            locked_claim(&mut uow, caller, peek.claim_id).await?
+            // Another customer's order is as absent as a missing one.
+            locked_claim(&mut uow, caller, peek.claim_id)
+                .await
+                .map_err(|_| WarrantyError::not_found("service order", id.to_string()))?
         } else {
             store::claims::get(uow.conn(), peek.claim_id, true)
                 .await?
@@ -182,8 +186,21 @@ impl Warranty {
         let mut order = store::service::order(uow.conn(), id, true)
             .await?
             .ok_or_else(|| WarrantyError::not_found("service order", id.to_string()))?;
+        let quote = match &step {
+            ServiceStep::Quote { amount } => Some(*amount),
+            _ => None,
+        };
         order.apply(step, now)?;
         store::service::update_order(uow.conn(), &order).await?;
+        if let Some(amount) = quote {
+            // The customer sees what they are asked to accept.
+            let text = format!(
+                "Repair quote: {}. Accept or decline it to go on.",
+                amount.currency().format(amount.amount())
+            );
+            let e = entry(Some(caller), None, text, None, true, now);
+            store::claims::add_timeline(uow.conn(), claim.claim_id, &e).await?;
+        }
         let aggregate = claim.claim_id.to_string();
         uow.emit(&aggregate, &events::service_order_updated(&order)).await?;
         if order.status == ServiceOrderStatus::ShippedBack {
@@ -219,7 +236,14 @@ async fn shipped_back(
         return resolve(uow, claim, Some(caller), "Repaired and shipped back to you.".into()).await;
     }
     let text = match order.repaired {
-        Some(false) => "Your product could not be repaired and is on its way back; an agent will contact you.",
+        Some(false) if !claim.paid_repair => {
+            // Not repairable under warranty: a replacement or a refund is
+            // the customer's; an agent approves one (IN_SERVICE -> APPROVED).
+            claim.entitlement = Some(Entitlement::to(Trigger::Unrepairable));
+            store::claims::update(uow.conn(), claim).await?;
+            "Your product could not be repaired and is on its way back; you are entitled to a replacement or a refund."
+        }
+        Some(false) => "Your product could not be repaired and is on its way back.",
         _ => "The quote was declined; your product is on its way back.",
     };
     let e = entry(Some(caller), None, text.into(), None, true, now);

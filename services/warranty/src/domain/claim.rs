@@ -4,6 +4,7 @@
 //! SUBMITTED -> IN_REVIEW -> (AWAITING_CUSTOMER <-> IN_REVIEW) -> APPROVED | REJECTED
 //! REJECTED  -> SUBMITTED                        (an appeal, once; another reviewer)
 //! APPROVED  -> IN_SERVICE                       (a repair's service order)
+//! IN_SERVICE -> APPROVED                        (not repaired: another remedy)
 //! APPROVED | IN_SERVICE -> RESOLVED -> CLOSED   (the remedy carried out)
 //! SUBMITTED | IN_REVIEW | AWAITING_CUSTOMER | APPROVED -> CANCELED
 //! ```
@@ -80,6 +81,8 @@ pub fn next(status: ClaimStatus, step: ClaimStep) -> Option<ClaimStatus> {
         (InReview, S::RequestInfo) => Some(AwaitingCustomer),
         (AwaitingCustomer, S::Answer) => Some(InReview),
         (InReview, S::Approve) => Some(Approved),
+        // A repair that could not be done: another remedy.
+        (InService, S::Approve) => Some(Approved),
         (InReview, S::Reject) => Some(Rejected),
         (Rejected, S::Appeal) => Some(Submitted),
         (Submitted | InReview | AwaitingCustomer | Approved, S::Cancel) => Some(Canceled),
@@ -190,6 +193,8 @@ impl Claim {
             ClaimStep::Reject => {
                 self.sla.responded(now);
                 self.sla.resolved(now);
+                // Time rejected does not count if the customer appeals.
+                self.sla.pause(now);
             }
             ClaimStep::Cancel => {
                 // Waiting for the customer ends with the claim.
@@ -197,7 +202,10 @@ impl Claim {
                 self.sla.resolved(now);
                 return closed;
             }
-            ClaimStep::Appeal => self.sla.reopened(),
+            ClaimStep::Appeal => {
+                self.sla.reopened();
+                return self.sla.resume(now);
+            }
             ClaimStep::Resolve => self.sla.resolved(now),
             ClaimStep::Review | ClaimStep::StartService | ClaimStep::Close => {}
         }
@@ -333,7 +341,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(edges, 14);
+        assert_eq!(edges, 15);
     }
 
     #[test]

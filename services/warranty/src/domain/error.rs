@@ -50,6 +50,14 @@ pub enum WarrantyError {
     AmountExceedsPrice(String),
     #[error("the claim is not {0}")]
     WrongRemedy(&'static str),
+    #[error("a refund of this claim is pending or paid")]
+    RefundLive,
+    #[error("the claim's service order is still open")]
+    ServiceOrderOpen,
+    #[error("the unit was {0}: nothing more is paid back on it")]
+    UnitSettled(&'static str),
+    #[error("no price is recorded for this unit: an agent names the amount")]
+    PriceUnknown,
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
 }

@@ -18,6 +18,7 @@ named_enum!(
         Active = "active",
         Rejected = "rejected",
         Replaced = "replaced",
+        Refunded = "refunded",
     }
 );
 
@@ -86,6 +87,7 @@ named_enum!(
         Rejected = "rejected",
         NotStarted = "not_started",
         Replaced = "replaced",
+        Refunded = "refunded",
     }
 );
 
@@ -152,6 +154,7 @@ impl Registration {
         let reason = match self.status {
             RegistrationStatus::Rejected => CoverageReason::Rejected,
             RegistrationStatus::Replaced => CoverageReason::Replaced,
+            RegistrationStatus::Refunded => CoverageReason::Refunded,
             RegistrationStatus::PendingVerification => CoverageReason::PendingVerification,
             RegistrationStatus::Active if day < zone::local_date(self.coverage_starts_at, self.time_zone) => {
                 CoverageReason::NotStarted

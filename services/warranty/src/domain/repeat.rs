@@ -24,6 +24,8 @@ pub enum Trigger {
     TotalFaults,
     /// A repair took longer than the terms' maximum repair time.
     RepairTooLong,
+    /// The product could not be repaired.
+    Unrepairable,
 }
 
 impl Trigger {
@@ -33,6 +35,7 @@ impl Trigger {
             Trigger::DifferentFaults => "different_faults",
             Trigger::TotalFaults => "total_faults",
             Trigger::RepairTooLong => "repair_too_long",
+            Trigger::Unrepairable => "unrepairable",
         }
     }
 
@@ -42,6 +45,7 @@ impl Trigger {
             Trigger::DifferentFaults,
             Trigger::TotalFaults,
             Trigger::RepairTooLong,
+            Trigger::Unrepairable,
         ]
         .into_iter()
         .find(|t| t.as_str() == s)
@@ -55,9 +59,10 @@ pub struct Entitlement {
     pub remedies: Vec<Remedy>,
 }
 
-/// Fault categories compare without case or surrounding blanks.
+/// Fault categories compare without case (any script's) or surrounding
+/// blanks.
 fn same(a: &str, b: &str) -> bool {
-    a.trim().eq_ignore_ascii_case(b.trim())
+    a.trim().to_lowercase() == b.trim().to_lowercase()
 }
 
 /// Whether a claim for `fault` filed at `now` entitles the customer to a
@@ -92,10 +97,17 @@ pub fn entitlement(
     } else {
         return None;
     };
-    Some(Entitlement {
-        trigger,
-        remedies: vec![Remedy::Replacement, Remedy::Refund],
-    })
+    Some(Entitlement::to(trigger))
+}
+
+impl Entitlement {
+    /// A replacement or a refund, for `trigger`.
+    pub fn to(trigger: Trigger) -> Entitlement {
+        Entitlement {
+            trigger,
+            remedies: vec![Remedy::Replacement, Remedy::Refund],
+        }
+    }
 }
 
 #[cfg(test)]
@@ -109,6 +121,17 @@ mod tests {
             fault_category: category.into(),
             filed_at: now - Duration::days(days_ago),
         }
+    }
+
+    #[test]
+    fn faults_compare_without_case_in_any_script() {
+        let now = DateTime::UNIX_EPOCH + Duration::days(5000);
+        let twice = [fault("ÜSTÜ ÇÖKÜK", 10, now), fault("üstü çökük", 20, now)];
+        let rule = RepeatFailureRule::default();
+        assert_eq!(
+            entitlement(&rule, &twice, false, " Üstü Çökük ", now).map(|e| e.trigger),
+            Some(Trigger::SameFault)
+        );
     }
 
     #[test]

@@ -69,8 +69,10 @@ impl Sla {
     /// Restarts the clocks; the closed pause, if one was open.
     pub fn resume(&mut self, now: DateTime<Utc>) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
         let since = self.paused_since.take()?;
-        self.paused += (now - since).max(Duration::zero());
-        Some((since, now))
+        // A clock behind the one that paused never makes a pause negative.
+        let end = now.max(since);
+        self.paused += end - since;
+        Some((since, end))
     }
 
     /// Time on the clock at `now`: elapsed since filing, less the pauses.
@@ -117,7 +119,9 @@ impl Sla {
 
     /// Each alarm with the moment it goes off, while its clock runs.
     fn schedule(&self) -> Vec<(Alarm, DateTime<Utc>)> {
-        if self.paused_since.is_some() {
+        // Stopped, or over: a resolved claim (rejected, canceled, remedied)
+        // owes nothing more, a first answer included.
+        if self.paused_since.is_some() || self.resolved_at.is_some() {
             return Vec::new();
         }
         let mut out = Vec::new();
@@ -158,7 +162,7 @@ impl Sla {
     /// The earliest target still to meet, for a queue sorted by time to
     /// breach; `None` while paused or when nothing is due.
     pub fn next_due(&self) -> Option<DateTime<Utc>> {
-        if self.paused_since.is_some() {
+        if self.paused_since.is_some() || self.resolved_at.is_some() {
             return None;
         }
         [
@@ -213,6 +217,14 @@ mod tests {
         assert_eq!(s.next_due(), Some(t(29)));
         assert_eq!(s.raise(t(28)), vec![(Alarm::FirstResponseAtRisk, t(29))]);
         assert_eq!(s.running(t(28)), Duration::hours(23));
+    }
+
+    #[test]
+    fn a_claim_over_before_an_answer_raises_nothing() {
+        let mut s = sla();
+        s.resolved(t(1));
+        assert_eq!((s.next_alarm(), s.next_due()), (None, None));
+        assert!(s.raise(t(1000)).is_empty());
     }
 
     #[test]

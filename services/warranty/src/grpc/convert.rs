@@ -88,6 +88,7 @@ pub fn registration(r: &Registration) -> pb::Registration {
             RegistrationStatus::Active => pb::RegistrationStatus::Active,
             RegistrationStatus::Rejected => pb::RegistrationStatus::Rejected,
             RegistrationStatus::Replaced => pb::RegistrationStatus::Replaced,
+            RegistrationStatus::Refunded => pb::RegistrationStatus::Refunded,
         } as i32,
         sku: r.sku.clone(),
         category: r.category.clone(),
@@ -124,6 +125,7 @@ pub fn coverage(c: &Coverage) -> pb::Coverage {
             CoverageReason::Rejected => pb::CoverageReason::Rejected,
             CoverageReason::NotStarted => pb::CoverageReason::NotStarted,
             CoverageReason::Replaced => pb::CoverageReason::Replaced,
+            CoverageReason::Refunded => pb::CoverageReason::Refunded,
         } as i32,
         registration_id: c.registration_id.map(|r| r.to_string()).unwrap_or_default(),
         covered_through: c.covered_through.map(|d| d.to_string()).unwrap_or_default(),
@@ -235,7 +237,9 @@ fn order_status(s: ServiceOrderStatus) -> pb::ServiceOrderStatus {
     }
 }
 
-pub fn service_order(v: &OrderView) -> pb::ServiceOrder {
+/// A service order as `viewer` sees it: a partner gets the fault category,
+/// not the customer's own words (which may say who they are).
+pub fn service_order(v: &OrderView, viewer: Role) -> pb::ServiceOrder {
     let o = &v.order;
     pb::ServiceOrder {
         service_order_id: o.service_order_id.to_string(),
@@ -247,7 +251,11 @@ pub fn service_order(v: &OrderView) -> pb::ServiceOrder {
         product_name: v.product_name.clone(),
         serial_number: v.serial_number.clone(),
         fault_category: v.fault_category.clone(),
-        fault_description: v.fault_description.clone(),
+        fault_description: if viewer == Role::Partner {
+            String::new()
+        } else {
+            v.fault_description.clone()
+        },
         inbound_tracking: o.inbound_tracking.clone(),
         diagnosis: o.diagnosis.clone(),
         parts: o.parts.clone(),

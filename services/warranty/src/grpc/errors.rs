@@ -42,6 +42,10 @@ impl From<WarrantyError> for Error {
             }
             WarrantyError::AmountExceedsPrice(_) => Error::precondition("AMOUNT_EXCEEDS_PRICE", message),
             WarrantyError::WrongRemedy(_) => Error::precondition("WRONG_REMEDY", message),
+            WarrantyError::RefundLive => Error::precondition("REFUND_LIVE", message),
+            WarrantyError::ServiceOrderOpen => Error::precondition("SERVICE_ORDER_OPEN", message),
+            WarrantyError::UnitSettled(_) => Error::precondition("UNIT_SETTLED", message),
+            WarrantyError::PriceUnknown => Error::precondition("PRICE_UNKNOWN", message),
             WarrantyError::Corrupt(_) => Error::internal(message),
         }
     }

@@ -11,6 +11,7 @@ use tonic::{Request, Response, Status};
 use super::{convert, parse};
 use crate::app::Warranty;
 use crate::app::remedies::Settlement;
+use crate::domain::registration::serial_key;
 use crate::domain::{ClaimRefundId, MAX_ID_LEN, MAX_NOTE_LEN, MAX_SERIAL_LEN, ServiceStep};
 use crate::store;
 
@@ -46,7 +47,7 @@ pub async fn create_order(app: &Warranty, r: Request<pb::CreateServiceOrderReque
     let order = app
         .create_service_order(&caller, claim, &req.centre_id, req.inbound_tracking.clone())
         .await?;
-    Ok(Response::new(convert::service_order(&order)))
+    Ok(Response::new(convert::service_order(&order, caller.role)))
 }
 
 pub async fn get_order(app: &Warranty, r: Request<pb::GetServiceOrderRequest>) -> Answer<pb::ServiceOrder> {
@@ -56,6 +57,7 @@ pub async fn get_order(app: &Warranty, r: Request<pb::GetServiceOrderRequest>) -
     let id = v.finish_with(id).map_err(Error::from)?;
     Ok(Response::new(convert::service_order(
         &app.service_order(&caller, id).await?,
+        caller.role,
     )))
 }
 
@@ -75,7 +77,11 @@ pub async fn list_orders(
         .service_orders(&caller, centre, req.page_size, &req.page_token)
         .await?;
     Ok(Response::new(pb::ListServiceOrdersResponse {
-        service_orders: page.orders.iter().map(convert::service_order).collect(),
+        service_orders: page
+            .orders
+            .iter()
+            .map(|o| convert::service_order(o, caller.role))
+            .collect(),
         next_page_token: page.next_page_token,
     }))
 }
@@ -85,6 +91,7 @@ pub async fn update_order(app: &Warranty, r: Request<pb::UpdateServiceOrderReque
     let (id, step) = parse::service_step(r.get_ref())?;
     Ok(Response::new(convert::service_order(
         &app.update_service_order(&caller, id, step).await?,
+        caller.role,
     )))
 }
 
@@ -98,6 +105,7 @@ pub async fn answer_quote(app: &Warranty, r: Request<pb::AnswerQuoteRequest>) ->
     };
     Ok(Response::new(convert::service_order(
         &app.update_service_order(&caller, id, step).await?,
+        caller.role,
     )))
 }
 
@@ -107,6 +115,9 @@ pub async fn replace(app: &Warranty, r: Request<pb::ReplaceProductRequest>) -> A
     let mut v = Violations::new();
     let id = parse::claim_id(&mut v, &req.claim_id);
     validate::id(&mut v, "serial_number", &req.serial_number, MAX_SERIAL_LEN);
+    if !req.serial_number.is_empty() && serial_key(&req.serial_number).is_empty() {
+        v.add("serial_number", "must have a letter or a digit");
+    }
     validate::text(&mut v, "note", &req.note, MAX_NOTE_LEN);
     let id = v.finish_with(id).map_err(Error::from)?;
     let claim = app

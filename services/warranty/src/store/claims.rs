@@ -287,7 +287,7 @@ pub async fn update(conn: &mut PgConnection, c: &Claim) -> Result<(), Error> {
         "UPDATE warranty.claims SET status = $2, remedy = $3, rejection_reason = $4, appealed = $5, reviewer = $6,
              rejected_by = $7, updated_at = $8, photo_urls = $9, paused_micros = $10, paused_since = $11,
              first_response_at = $12, resolved_at = $13, alarms_sent = $14, next_alarm_at = $15, next_due_at = $16,
-             paid_repair = $17
+             paid_repair = $17, entitlement_trigger = $18, entitlement_remedies = $19
          WHERE claim_id = $1",
     )
     .bind(c.claim_id.as_uuid())
@@ -307,6 +307,12 @@ pub async fn update(conn: &mut PgConnection, c: &Claim) -> Result<(), Error> {
     .bind(c.sla.next_alarm())
     .bind(c.sla.next_due())
     .bind(c.paid_repair)
+    .bind(c.entitlement.as_ref().map(|e| e.trigger.as_str()))
+    .bind(
+        c.entitlement
+            .as_ref()
+            .map(|e| e.remedies.iter().map(|r| r.as_str()).collect::<Vec<_>>()),
+    )
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -329,12 +335,14 @@ pub async fn add_timeline(conn: &mut PgConnection, id: ClaimId, e: &TimelineEntr
     Ok(())
 }
 
-/// The registration's earlier faults: its other claims accepted for a
-/// repair.
+/// The registration's earlier faults: its other claims accepted under
+/// warranty for a repair or a price reduction (the customer kept the
+/// faulty product either way).
 pub async fn past_faults(conn: &mut PgConnection, registration: RegistrationId) -> Result<Vec<PastFault>, Error> {
     let rows: Vec<(String, DateTime<Utc>)> = sqlx::query_as(
         "SELECT fault_category, filed_at FROM warranty.claims
-         WHERE registration_id = $1 AND remedy = 'repair' AND status IN ('approved', 'in_service', 'resolved', 'closed')",
+         WHERE registration_id = $1 AND remedy IN ('repair', 'price_reduction') AND NOT paid_repair
+           AND coverage_reason = 'covered' AND status IN ('approved', 'in_service', 'resolved', 'closed')",
     )
     .bind(registration.as_uuid())
     .fetch_all(&mut *conn)
@@ -360,7 +368,8 @@ pub async fn repair_overran(
     let spans: Vec<(DateTime<Utc>, DateTime<Utc>)> = sqlx::query_as(
         "SELECT o.received_at, o.shipped_back_at FROM warranty.service_orders o
          JOIN warranty.claims c USING (claim_id)
-         WHERE c.registration_id = $1 AND o.received_at IS NOT NULL AND o.shipped_back_at IS NOT NULL",
+         WHERE c.registration_id = $1 AND NOT o.paid
+           AND o.received_at IS NOT NULL AND o.shipped_back_at IS NOT NULL",
     )
     .bind(registration.as_uuid())
     .fetch_all(&mut *conn)

@@ -246,10 +246,17 @@ pub async fn extend(conn: &mut PgConnection, id: RegistrationId, days: i32, now:
     Ok(())
 }
 
-/// Marks a registration replaced by another unit.
-pub async fn set_replaced(conn: &mut PgConnection, id: RegistrationId, now: DateTime<Utc>) -> Result<(), Error> {
-    sqlx::query("UPDATE warranty.registrations SET status = 'replaced', updated_at = $2 WHERE registration_id = $1")
+/// Marks a registration settled: `replaced` by another unit, or
+/// `refunded`.
+pub async fn set_status(
+    conn: &mut PgConnection,
+    id: RegistrationId,
+    status: &str,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    sqlx::query("UPDATE warranty.registrations SET status = $2, updated_at = $3 WHERE registration_id = $1")
         .bind(id.as_uuid())
+        .bind(status)
         .bind(now)
         .execute(&mut *conn)
         .await?;

@@ -300,3 +300,41 @@ pub async fn settle_refund(conn: &mut PgConnection, r: &Refund, now: DateTime<Ut
     .await?;
     Ok(())
 }
+
+/// Whether the claim has a refund pending or paid.
+pub async fn live_refund(conn: &mut PgConnection, claim: ClaimId) -> Result<bool, Error> {
+    Ok(
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM warranty.refunds WHERE claim_id = $1 AND status <> 'failed')")
+            .bind(claim.as_uuid())
+            .fetch_one(&mut *conn)
+            .await?,
+    )
+}
+
+/// Whether the claim has a service order not shipped back yet.
+pub async fn open_order(conn: &mut PgConnection, claim: ClaimId) -> Result<bool, Error> {
+    Ok(sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM warranty.service_orders WHERE claim_id = $1 AND status <> 'shipped_back')",
+    )
+    .bind(claim.as_uuid())
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+/// What the unit's claims have paid back or are paying back (pending or
+/// succeeded refunds), in the unit's currency.
+pub async fn paid_back(
+    conn: &mut PgConnection,
+    registration: crate::domain::RegistrationId,
+    currency: Currency,
+) -> Result<Money, Error> {
+    let total: Decimal = sqlx::query_scalar(
+        "SELECT COALESCE(sum(f.amount), 0) FROM warranty.refunds f JOIN warranty.claims c USING (claim_id)
+         WHERE c.registration_id = $1 AND f.status <> 'failed' AND f.currency_code = $2",
+    )
+    .bind(registration.as_uuid())
+    .bind(currency.code())
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(Money::from_decimal(currency, total))
+}
