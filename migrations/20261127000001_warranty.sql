@@ -63,6 +63,9 @@ CREATE TABLE warranty.order_lines (
     placed_at     timestamptz NOT NULL,
     paid_amount   numeric(20,4) NOT NULL CHECK (paid_amount >= 0),
     currency_code text        NOT NULL CHECK (currency_code ~ '^[A-Z]{3}$'),
+    -- An extended-warranty plan: the line it extends.
+    extends_line_id text,
+    serial_numbers text[]     NOT NULL DEFAULT '{}',
     PRIMARY KEY (order_id, line_id)
 );
 
@@ -90,6 +93,8 @@ CREATE TABLE warranty.registrations (
     duration_months        integer     NOT NULL CHECK (duration_months BETWEEN 1 AND 600),
     time_zone              text        NOT NULL,
     repair_extension_days  integer     NOT NULL DEFAULT 0 CHECK (repair_extension_days >= 0),
+    -- Months an extended-warranty plan adds after the base warranty.
+    extended_months        integer     NOT NULL DEFAULT 0 CHECK (extended_months BETWEEN 0 AND 600),
     verification_note      text        NOT NULL DEFAULT '',
     -- What one unit cost (an order unit's share of its line), when known:
     -- the most a refund or price reduction pays back.
@@ -229,22 +234,57 @@ CREATE TABLE warranty.service_orders (
 CREATE UNIQUE INDEX service_orders_open_key ON warranty.service_orders (claim_id) WHERE status <> 'shipped_back';
 CREATE INDEX service_orders_centre_idx ON warranty.service_orders (centre_id, created_at DESC, service_order_id DESC);
 
--- Money paid back on a claim: a refund or a price reduction. One live
--- (pending or succeeded) per claim, whatever races: a failed one may be
--- issued again.
+-- Extended-warranty plans the store sells, by SKU (admin).
+CREATE TABLE warranty.plans (
+    sku               text        PRIMARY KEY CHECK (length(sku) BETWEEN 1 AND 128),
+    name              text        NOT NULL,
+    months            integer     NOT NULL CHECK (months BETWEEN 1 AND 120),
+    cooling_off_days  integer     NOT NULL CHECK (cooling_off_days BETWEEN 0 AND 365),
+    active            boolean     NOT NULL,
+    updated_at        timestamptz NOT NULL
+);
+
+-- A plan sold on an order line, extending another line's units.
+CREATE TABLE warranty.extensions (
+    extension_id     uuid          PRIMARY KEY,
+    order_id         text          NOT NULL,
+    plan_line_id     text          NOT NULL,
+    extends_line_id  text          NOT NULL,
+    customer_id      text          NOT NULL,
+    sku              text          NOT NULL,
+    months           integer       NOT NULL CHECK (months BETWEEN 1 AND 120),
+    price            numeric(20,4) NOT NULL CHECK (price >= 0),
+    currency_code    text          NOT NULL CHECK (currency_code ~ '^[A-Z]{3}$'),
+    delivered_at     timestamptz   NOT NULL,
+    cooling_off_until timestamptz  NOT NULL,
+    status           text          NOT NULL CHECK (status IN ('active', 'canceled')),
+    canceled_at      timestamptz,
+    created_at       timestamptz   NOT NULL,
+    UNIQUE (order_id, plan_line_id),
+    CHECK ((status = 'canceled') = (canceled_at IS NOT NULL))
+);
+CREATE INDEX extensions_line_idx ON warranty.extensions (order_id, extends_line_id);
+CREATE INDEX extensions_customer_idx ON warranty.extensions (customer_id);
+
+-- Money paid back on a claim (a refund or a price reduction) or on a
+-- canceled plan. One live (pending or succeeded) per claim and per plan,
+-- whatever races: a failed one may be issued again.
 CREATE TABLE warranty.refunds (
     refund_id          uuid          PRIMARY KEY,
-    claim_id           uuid          NOT NULL REFERENCES warranty.claims (claim_id),
-    kind               text          NOT NULL CHECK (kind IN ('refund', 'price_reduction')),
+    claim_id           uuid          REFERENCES warranty.claims (claim_id),
+    extension_id       uuid          REFERENCES warranty.extensions (extension_id),
+    kind               text          NOT NULL CHECK (kind IN ('refund', 'price_reduction', 'plan_cancellation')),
     amount             numeric(20,4) NOT NULL CHECK (amount > 0),
     currency_code      text          NOT NULL CHECK (currency_code ~ '^[A-Z]{3}$'),
     status             text          NOT NULL CHECK (status IN ('pending', 'succeeded', 'failed')),
     provider_reference text,
     failure_reason     text,
     created_at         timestamptz   NOT NULL,
-    updated_at         timestamptz   NOT NULL
+    updated_at         timestamptz   NOT NULL,
+    CHECK ((claim_id IS NULL) <> (extension_id IS NULL))
 );
 CREATE UNIQUE INDEX refunds_live_key ON warranty.refunds (claim_id) WHERE status <> 'failed';
+CREATE UNIQUE INDEX refunds_live_plan_key ON warranty.refunds (extension_id) WHERE status <> 'failed';
 
 -- Order events from the start, so no delivery is missed before the
 -- service first starts.

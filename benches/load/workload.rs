@@ -92,6 +92,7 @@ fn order(id: &str, customer: &str, quantity: i32) -> RecordOrderRequest {
         unit_price: eur("24.95"),
         discount: None,
         serial_numbers: vec![],
+        extends_line_id: String::new(),
     };
     RecordOrderRequest {
         order_id: id.into(),

@@ -28,6 +28,7 @@ pub fn line(id: &str, quantity: i32, unit_price: &str) -> OrderLineInput {
         unit_price: eur(unit_price),
         discount: None,
         serial_numbers: vec![],
+        extends_line_id: String::new(),
     }
 }
 

@@ -26,6 +26,8 @@ pub fn order_recorded(o: &Order) -> ev::OrderRecorded {
                 category: l.category.clone(),
                 quantity: l.quantity,
                 paid_amount: Some(money(l.paid_amount)),
+                extends_line_id: l.extends_line_id.clone().unwrap_or_default(),
+                serial_numbers: l.serial_numbers.clone(),
             })
             .collect(),
     }

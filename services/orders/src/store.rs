@@ -33,13 +33,13 @@ pub async fn insert_order(tx: &mut PgConnection, p: &PricedOrder, now: DateTime<
              ON CONFLICT (order_id) DO NOTHING
              RETURNING order_id)
          INSERT INTO orders.order_lines (order_id, line_id, position, sku, product_name, category, quantity,
-             unit_price, line_discount, order_discount_allocation, paid_amount, serial_numbers)
+             unit_price, line_discount, order_discount_allocation, paid_amount, serial_numbers, extends_line_id)
          SELECT o.order_id, l.line_id, l.position, l.sku, l.product_name, l.category, l.quantity, l.unit_price,
-                l.line_discount, l.allocation, l.paid, ARRAY(SELECT jsonb_array_elements_text(l.serials))
+                l.line_discount, l.allocation, l.paid, ARRAY(SELECT jsonb_array_elements_text(l.serials)), l.extends
          FROM o, UNNEST($13::text[], $14::int[], $15::text[], $16::text[], $17::text[], $18::int[],
-                        $19::numeric[], $20::numeric[], $21::numeric[], $22::numeric[], $23::jsonb[])
+                        $19::numeric[], $20::numeric[], $21::numeric[], $22::numeric[], $23::jsonb[], $24::text[])
               AS l(line_id, position, sku, product_name, category, quantity, unit_price, line_discount,
-                   allocation, paid, serials)",
+                   allocation, paid, serials, extends)",
     )
     .bind(&o.order_id)
     .bind(&o.customer_id)
@@ -64,6 +64,12 @@ pub async fn insert_order(tx: &mut PgConnection, p: &PricedOrder, now: DateTime<
     .bind(num(|l| l.order_discount_allocation))
     .bind(num(|l| l.paid_amount))
     .bind(serials)
+    .bind(
+        p.lines
+            .iter()
+            .map(|l| l.line.extends_line_id.clone())
+            .collect::<Vec<Option<String>>>(),
+    )
     .execute(&mut *tx)
     .await?
     .rows_affected();
@@ -101,6 +107,7 @@ struct LineRow {
     order_discount_allocation: Decimal,
     paid_amount: Decimal,
     serial_numbers: Vec<String>,
+    extends_line_id: Option<String>,
     delivered_at: Option<DateTime<Utc>>,
 }
 
@@ -117,7 +124,7 @@ struct OrderLineRow {
 const COLUMNS: &str = "o.order_id, o.customer_id, o.placed_at, o.currency_code, o.channel, o.subtotal,
      o.discount_total, o.order_discount, o.shipping_amount, o.total, o.canceled_at, o.created_at, o.updated_at,
      o.content_hash, l.line_id, l.sku, l.product_name, l.category, l.quantity, l.unit_price, l.line_discount,
-     l.order_discount_allocation, l.paid_amount, l.serial_numbers, l.delivered_at";
+     l.order_discount_allocation, l.paid_amount, l.serial_numbers, l.extends_line_id, l.delivered_at";
 
 /// An order as recorded, with the content hash it was recorded with.
 pub struct Recorded {
@@ -188,6 +195,7 @@ fn assemble(rows: Vec<OrderLineRow>) -> Result<Vec<Recorded>, Error> {
             order_discount_allocation: m(l.order_discount_allocation),
             paid_amount: m(l.paid_amount),
             serial_numbers: l.serial_numbers,
+            extends_line_id: l.extends_line_id,
             delivered_at: l.delivered_at,
         };
         order.lines.push(line);

@@ -98,7 +98,8 @@ pub fn claim_resolved(c: &Claim, at: DateTime<Utc>) -> pb::ClaimResolved {
 pub fn refund_requested(r: &Refund, customer_id: &str) -> pb::ClaimRefundRequested {
     pb::ClaimRefundRequested {
         refund_id: r.refund_id.to_string(),
-        claim_id: r.claim_id.to_string(),
+        claim_id: r.claim_id.map(|c| c.to_string()).unwrap_or_default(),
+        extension_id: r.extension_id.map(|e| e.to_string()).unwrap_or_default(),
         customer_id: customer_id.to_owned(),
         amount: Some(money(r.amount)),
         kind: r.kind.as_str().to_owned(),

@@ -37,6 +37,8 @@ impl OrderRegistrations {
                         .ok_or("paid_amount missing")
                         .and_then(|m| parse_money(m).map_err(|_| "bad paid_amount"))?;
                     Ok(OrderLine {
+                        extends_line_id: (!l.extends_line_id.is_empty()).then(|| l.extends_line_id.clone()),
+                        serial_numbers: l.serial_numbers.clone(),
                         paid_amount: paid.amount(),
                         currency_code: paid.currency().code().to_owned(),
                         order_id: e.order_id.clone(),

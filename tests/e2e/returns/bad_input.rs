@@ -212,6 +212,7 @@ async fn order_facts_arriving_out_of_order_are_retried_not_lost() {
                 category: "kitchen".into(),
                 quantity: 1,
                 paid_amount: eur("9.99"),
+                ..Default::default()
             }],
             ..Default::default()
         }

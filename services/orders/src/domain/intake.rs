@@ -33,6 +33,8 @@ pub struct NewLine {
     pub unit_price: Money,
     pub discount: Money,
     pub serial_numbers: Vec<String>,
+    /// An extended-warranty plan: the line of this order it extends.
+    pub extends_line_id: Option<String>,
 }
 
 impl NewLine {
@@ -78,6 +80,16 @@ impl NewOrder {
                     format!("lines[{i}].serial_numbers"),
                     "must not list more serial numbers than the quantity",
                 );
+            }
+            if let Some(target) = &line.extends_line_id {
+                // A plan extends another product line of this order.
+                let extended = self.lines.iter().find(|l| &l.line_id == target);
+                if target == &line.line_id || extended.is_none_or(|l| l.extends_line_id.is_some()) {
+                    v.add(
+                        format!("lines[{i}].extends_line_id"),
+                        "must be another line of this order that is not itself a plan",
+                    );
+                }
             }
         }
         let gross = Money::sum(self.currency, self.lines.iter().map(NewLine::gross));
@@ -148,6 +160,10 @@ impl NewOrder {
             for s in &l.serial_numbers {
                 h.field(s);
             }
+            // Only plans carry it, so orders recorded before keep their hash.
+            if let Some(target) = &l.extends_line_id {
+                h.field("\u{1f}").field(target);
+            }
         }
         h.finish()
     }
@@ -196,6 +212,7 @@ impl PricedOrder {
                     order_discount_allocation: p.order_discount_allocation,
                     paid_amount: p.paid_amount,
                     serial_numbers: p.line.serial_numbers,
+                    extends_line_id: p.line.extends_line_id,
                     delivered_at: None,
                 })
                 .collect(),
@@ -234,6 +251,7 @@ mod tests {
             unit_price: eur(price),
             discount: eur(discount),
             serial_numbers: vec![],
+            extends_line_id: None,
         }
     }
 
@@ -319,6 +337,19 @@ mod tests {
         let mut serials = order(vec![line("a", 1, "5", "0")], "0");
         serials.lines[0].serial_numbers = vec!["s1".into(), "s2".into()];
         assert_eq!(violations(&serials), ["lines[0].serial_numbers"]);
+        // A plan extends another line of the order, never itself or a plan.
+        let mut plans = order(
+            vec![line("a", 1, "10", "0"), line("p", 1, "2", "0"), line("q", 1, "2", "0")],
+            "0",
+        );
+        plans.lines[1].extends_line_id = Some("a".into());
+        assert!(violations(&plans).is_empty());
+        plans.lines[2].extends_line_id = Some("p".into());
+        assert_eq!(violations(&plans), ["lines[2].extends_line_id"]);
+        plans.lines[2].extends_line_id = Some("q".into());
+        assert_eq!(violations(&plans), ["lines[2].extends_line_id"]);
+        plans.lines[2].extends_line_id = Some("nope".into());
+        assert_eq!(violations(&plans), ["lines[2].extends_line_id"]);
     }
 
     #[test]

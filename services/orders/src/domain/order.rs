@@ -36,6 +36,8 @@ pub struct Line {
     pub order_discount_allocation: Money,
     pub paid_amount: Money,
     pub serial_numbers: Vec<String>,
+    /// An extended-warranty plan: the line it extends.
+    pub extends_line_id: Option<String>,
     pub delivered_at: Option<DateTime<Utc>>,
 }
 
@@ -137,6 +139,7 @@ mod tests {
                     order_discount_allocation: m("0"),
                     paid_amount: m("1"),
                     serial_numbers: vec![],
+                    extends_line_id: None,
                     delivered_at: delivered.map(t),
                 })
                 .collect(),

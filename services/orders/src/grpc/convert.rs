@@ -26,6 +26,7 @@ pub fn order_to_proto(o: &Order) -> pb::Order {
                 order_discount_allocation: Some(money(l.order_discount_allocation)),
                 paid_amount: Some(money(l.paid_amount)),
                 serial_numbers: l.serial_numbers.clone(),
+                extends_line_id: l.extends_line_id.clone().unwrap_or_default(),
                 delivered_at: l.delivered_at.map(timestamp),
             })
             .collect(),

@@ -117,6 +117,7 @@ pub fn record(req: &pb::RecordOrderRequest) -> Result<NewOrder, Error> {
                     unit_price,
                     discount,
                     serial_numbers: l.serial_numbers.clone(),
+                    extends_line_id: (!l.extends_line_id.is_empty()).then(|| l.extends_line_id.clone()),
                 });
             }
         }

@@ -9,9 +9,11 @@
 //!   with their service-level clocks;
 //! - [`sla`] — the job raising at-risk and breached alarms, each once;
 //! - [`service`] — repairs at service centres;
-//! - [`remedies`] — replacements, and money paid back once.
+//! - [`remedies`] — replacements, and money paid back once;
+//! - [`extensions`] — extended-warranty plans, canceled and paid back once.
 
 pub mod claims;
+pub mod extensions;
 pub mod registrations;
 pub mod remedies;
 pub mod service;

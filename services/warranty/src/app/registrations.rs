@@ -13,8 +13,10 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::{Warranty, next_page_token, visible};
+use crate::domain::registration::serial_key;
 use crate::domain::{
-    Coverage, Exclusion, Registration, RegistrationId, RegistrationStatus, Source, TermsRef, WarrantyError,
+    Coverage, Exclusion, Extension, ExtensionId, Registration, RegistrationId, RegistrationStatus, Source, TermsRef,
+    WarrantyError,
 };
 use crate::events;
 use crate::store;
@@ -121,6 +123,7 @@ impl Warranty {
                 version: terms.version,
             },
             duration_months: terms.duration_months,
+            extended_months: 0,
             time_zone,
             repair_extension_days: 0,
             verification_note: String::new(),
@@ -236,8 +239,13 @@ pub async fn register_delivered(
     }
     let time_zone = store::calendars::default(conn).await?.time_zone;
     let mut out = Vec::new();
-    for line in lines {
+    // Products first, then the plans extending them (so a plan delivered
+    // with its product extends the units just registered).
+    let (plans, products): (Vec<_>, Vec<_>) = lines.into_iter().partition(|l| l.extends_line_id.is_some());
+    for line in products {
         let terms = store::terms::in_force(conn, &line.category, &line.sku).await?;
+        // Plans delivered before the product extend it from the start.
+        let extended_months = store::plans::active_months(conn, &line.order_id, &line.line_id).await?;
         let template = Registration {
             registration_id: RegistrationId::new(),
             customer_id: line.customer_id.clone(),
@@ -257,6 +265,7 @@ pub async fn register_delivered(
                 version: terms.version,
             },
             duration_months: terms.duration_months,
+            extended_months,
             time_zone,
             repair_extension_days: 0,
             verification_note: String::new(),
@@ -271,19 +280,73 @@ pub async fn register_delivered(
         let one = Money::from_minor(currency, 1);
         let prices = paid.split(&vec![one; line.quantity.unsigned_abs() as usize]);
         // One statement per line, however many units it has.
+        // The storefront's serials, unit by unit; one registered already
+        // (by hand, before delivery) is left for an agent to sort out.
+        let keys: Vec<String> = line.serial_numbers.iter().map(|s| serial_key(s)).collect();
+        let taken = store::registrations::taken_serials(conn, &keys).await?;
+        let serial = |unit: i32| {
+            let s = line.serial_numbers.get(usize::try_from(unit - 1).ok()?)?;
+            let key = serial_key(s);
+            if key.is_empty() || taken.contains(&key) {
+                tracing::warn!(order_id, line_id = %line.line_id, "a delivered unit's serial is registered already");
+                return None;
+            }
+            Some(s.clone())
+        };
         let units: Vec<_> = (1..=line.quantity)
             .zip(prices)
-            .map(|(unit, price)| (RegistrationId::new(), Some(unit), None, Some(price)))
+            .map(|(unit, price)| (RegistrationId::new(), Some(unit), serial(unit), Some(price)))
             .collect();
         let written = store::registrations::insert_units(conn, &template, &units).await?;
         let written: std::collections::HashSet<RegistrationId> = written.into_iter().collect();
-        for (id, unit, _, price) in units.iter().filter(|(id, ..)| written.contains(id)) {
+        for (id, unit, serial, price) in units.iter().filter(|(id, ..)| written.contains(id)) {
             let mut r = template.clone();
             r.registration_id = *id;
             r.order_line = Some((line.order_id.clone(), line.line_id.clone(), unit.unwrap_or(1)));
+            r.serial_number = serial.clone();
             r.unit_price = *price;
             out.push(events::product_registered(&r)?);
         }
     }
+    for line in plans {
+        extension_delivered(conn, &line, delivered_at, now).await?;
+    }
     Ok(out)
+}
+
+/// A plan line delivered: the plan is recorded once, and the units of the
+/// line it extends gain its months. A plan SKU the store never configured
+/// extends nothing (logged, for an admin to add the plan).
+async fn extension_delivered(
+    conn: &mut PgConnection,
+    line: &store::order_lines::OrderLine,
+    delivered_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    let Some(target) = &line.extends_line_id else {
+        return Ok(());
+    };
+    let Some(plan) = store::plans::plan(conn, &line.sku).await? else {
+        tracing::warn!(order_id = %line.order_id, sku = %line.sku, "a plan line of no configured plan");
+        return Ok(());
+    };
+    let currency = Currency::from_code(&line.currency_code)
+        .ok_or_else(|| WarrantyError::Corrupt(format!("stored currency {:?}", line.currency_code)))?;
+    let extension = Extension {
+        extension_id: ExtensionId::new(),
+        order_id: line.order_id.clone(),
+        plan_line_id: line.line_id.clone(),
+        extends_line_id: target.clone(),
+        customer_id: line.customer_id.clone(),
+        sku: line.sku.clone(),
+        months: plan.months,
+        price: Money::from_decimal(currency, line.paid_amount),
+        delivered_at,
+        cooling_off_until: delivered_at + aftercare_kernel::Duration::days(plan.cooling_off_days.into()),
+        canceled_at: None,
+    };
+    if store::plans::insert_extension(conn, &extension, now).await? {
+        store::registrations::extend_line(conn, &line.order_id, target, plan.months, now).await?;
+    }
+    Ok(())
 }

@@ -16,7 +16,7 @@ use crate::domain::{
 };
 use crate::events;
 use crate::store;
-use crate::store::service::Refund;
+use crate::store::service::{Refund, RefundKind};
 
 /// How a payment tool settled a refund.
 pub enum Settlement {
@@ -114,9 +114,8 @@ impl Warranty {
         }
         let now = uow.now();
         let claim = locked_claim(&mut uow, caller, claim_id).await?;
-        let kind = match claim.remedy {
-            Some(r @ (Remedy::Refund | Remedy::PriceReduction)) => r,
-            _ => return Err(WarrantyError::WrongRemedy("approved for a refund or a price reduction").into()),
+        let Some(kind) = claim.remedy.and_then(RefundKind::of) else {
+            return Err(WarrantyError::WrongRemedy("approved for a refund or a price reduction").into());
         };
         if claim.status != ClaimStatus::Approved {
             return Err(WarrantyError::StepNotAllowed {
@@ -156,7 +155,8 @@ impl Warranty {
         let amount = refund_amount(kind, amount, left)?;
         let refund = Refund {
             refund_id,
-            claim_id,
+            claim_id: Some(claim_id),
+            extension_id: None,
             kind,
             amount,
             status: "pending",
@@ -182,7 +182,18 @@ impl Warranty {
         let peek = store::service::refund(uow.conn(), id, false)
             .await?
             .ok_or_else(|| WarrantyError::not_found("refund", id.to_string()))?;
-        let mut claim = locked_claim(&mut uow, caller, peek.claim_id).await?;
+        // The claim or the plan first, then the refund: the order every
+        // writer locks in.
+        let mut claim = match peek.claim_id {
+            Some(claim_id) => Some(locked_claim(&mut uow, caller, claim_id).await?),
+            None => {
+                let plan = peek
+                    .extension_id
+                    .ok_or_else(|| Error::internal("a refund of nothing"))?;
+                store::plans::extension(uow.conn(), plan, true).await?;
+                None
+            }
+        };
         let mut refund = store::service::refund(uow.conn(), id, true)
             .await?
             .ok_or_else(|| WarrantyError::not_found("refund", id.to_string()))?;
@@ -198,15 +209,17 @@ impl Warranty {
                 refund.status = "succeeded";
                 refund.provider_reference = Some(reference);
                 store::service::settle_refund(uow.conn(), &refund, now).await?;
-                if refund.kind == Remedy::Refund {
-                    // Paid back in full: the unit is no longer covered.
-                    store::registrations::set_status(uow.conn(), claim.registration_id, "refunded", now).await?;
+                if let Some(claim) = claim.as_mut() {
+                    if refund.kind == RefundKind::Refund {
+                        // Paid back in full: the unit is no longer covered.
+                        store::registrations::set_status(uow.conn(), claim.registration_id, "refunded", now).await?;
+                    }
+                    let text = format!(
+                        "{} paid back to you.",
+                        refund.amount.currency().format(refund.amount.amount())
+                    );
+                    resolve(&mut uow, claim, Some(caller), text).await?;
                 }
-                let text = format!(
-                    "{} paid back to you.",
-                    refund.amount.currency().format(refund.amount.amount())
-                );
-                resolve(&mut uow, &mut claim, Some(caller), text).await?;
             }
             Settlement::Failed(reason) => {
                 refund.status = "failed";
@@ -222,12 +235,12 @@ impl Warranty {
 /// What a refund pays: a refund what is left of the unit's price (or, with
 /// no recorded price, the amount an agent names); a price reduction the
 /// amount named, never more than what is left.
-fn refund_amount(kind: Remedy, asked: Option<Money>, left: Option<Money>) -> Result<Money, Error> {
+fn refund_amount(kind: RefundKind, asked: Option<Money>, left: Option<Money>) -> Result<Money, Error> {
     if left.is_some_and(|l| l.is_zero()) {
         return Err(WarrantyError::UnitSettled("paid back in full").into());
     }
     match (kind, asked, left) {
-        (Remedy::Refund, None, Some(left)) => Ok(left),
+        (RefundKind::Refund, None, Some(left)) => Ok(left),
         (_, None, _) => Err(Error::invalid(
             "amount",
             "is required: no price is recorded for this unit",

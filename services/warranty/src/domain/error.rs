@@ -58,6 +58,8 @@ pub enum WarrantyError {
     UnitSettled(&'static str),
     #[error("no price is recorded for this unit: an agent names the amount")]
     PriceUnknown,
+    #[error("the extended warranty is canceled already")]
+    PlanCanceled,
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
 }

@@ -6,6 +6,7 @@
 
 pub mod claim;
 pub mod error;
+pub mod extension;
 pub mod registration;
 pub mod repeat;
 pub mod service_order;
@@ -14,6 +15,7 @@ pub mod terms;
 
 pub use claim::{Claim, ClaimStatus, ClaimStep, RejectionReason, TimelineEntry};
 pub use error::WarrantyError;
+pub use extension::{Base, Extension, Plan};
 pub use registration::{Coverage, CoverageReason, Registration, RegistrationStatus, Source, TermsRef};
 pub use repeat::{Entitlement, PastFault, Trigger};
 pub use service_order::{CentreKind, ServiceOrder, ServiceOrderStatus, ServiceStep};
@@ -33,8 +35,13 @@ aftercare_kernel::uuid_id!(
     ServiceOrderId
 );
 aftercare_kernel::uuid_id!(
-    /// Money paid back on a claim (a refund or a price reduction).
+    /// Money paid back on a claim (a refund or a price reduction) or a
+    /// canceled plan.
     ClaimRefundId
+);
+aftercare_kernel::uuid_id!(
+    /// An extended-warranty plan sold on an order line.
+    ExtensionId
 );
 
 /// Customer ids, SKUs, order ids and references are the storefront's.

@@ -66,6 +66,8 @@ pub struct Registration {
     pub terms: TermsRef,
     /// The terms' months, fixed when registered.
     pub duration_months: i32,
+    /// Months extended-warranty plans add after them.
+    pub extended_months: i32,
     pub time_zone: Tz,
     pub repair_extension_days: i32,
     pub verification_note: String,
@@ -126,7 +128,7 @@ impl Registration {
     /// The last covered day in the customer's zone.
     pub fn covered_through(&self) -> Result<NaiveDate, WarrantyError> {
         let start = zone::local_date(self.coverage_starts_at, self.time_zone);
-        let months = u32::try_from(self.duration_months).unwrap_or(0);
+        let months = u32::try_from(self.duration_months + self.extended_months).unwrap_or(0);
         let days = u64::try_from(self.repair_extension_days).unwrap_or(0);
         // N months exactly: the day before the N-month anniversary is the
         // last (15 January + 24 months covers through 14 January).
@@ -204,6 +206,7 @@ mod tests {
                 version: 1,
             },
             duration_months: 24,
+            extended_months: 0,
             time_zone: zone::parse(zone_name).unwrap(),
             repair_extension_days: 0,
             verification_note: String::new(),

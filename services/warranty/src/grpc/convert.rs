@@ -110,6 +110,7 @@ pub fn registration(r: &Registration) -> pb::Registration {
         created_at: Some(timestamp(r.created_at)),
         unit_price: r.unit_price.map(money),
         replaces: r.replaces.map(|id| id.to_string()).unwrap_or_default(),
+        extended_months: r.extended_months,
     }
 }
 
@@ -273,8 +274,9 @@ pub fn service_order(v: &OrderView, viewer: Role) -> pb::ServiceOrder {
 pub fn refund(r: &Refund) -> pb::ClaimRefund {
     pb::ClaimRefund {
         refund_id: r.refund_id.to_string(),
-        claim_id: r.claim_id.to_string(),
-        kind: remedy(r.kind) as i32,
+        claim_id: r.claim_id.map(|c| c.to_string()).unwrap_or_default(),
+        extension_id: r.extension_id.map(|e| e.to_string()).unwrap_or_default(),
+        kind: r.kind.as_str().to_owned(),
         amount: Some(money(r.amount)),
         status: match r.status {
             "pending" => pb::ClaimRefundStatus::Pending,

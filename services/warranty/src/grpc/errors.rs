@@ -46,6 +46,7 @@ impl From<WarrantyError> for Error {
             WarrantyError::ServiceOrderOpen => Error::precondition("SERVICE_ORDER_OPEN", message),
             WarrantyError::UnitSettled(_) => Error::precondition("UNIT_SETTLED", message),
             WarrantyError::PriceUnknown => Error::precondition("PRICE_UNKNOWN", message),
+            WarrantyError::PlanCanceled => Error::precondition("PLAN_CANCELED", message),
             WarrantyError::Corrupt(_) => Error::internal(message),
         }
     }

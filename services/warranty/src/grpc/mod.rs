@@ -5,6 +5,7 @@
 mod convert;
 mod errors;
 mod parse;
+mod plans;
 mod service;
 
 use aftercare_kernel::Violations;
@@ -55,6 +56,10 @@ pub const ROLES: RoleTable = &[
     ("SettleClaimRefund", &[Agent, Service]),
     ("CloseClaim", &[Customer, Service, Agent]),
     ("GetServiceMetrics", &[Agent, Admin]),
+    ("UpsertPlan", &[Admin]),
+    ("ListPlans", &[Customer, Service, Agent, Admin]),
+    ("ListExtendedWarranties", &[Customer, Service, Agent, Admin]),
+    ("CancelExtendedWarranty", &[Customer, Service, Agent]),
 ];
 
 pub const SERVICE_NAME: &str = pb::warranty_service_server::SERVICE_NAME;
@@ -389,5 +394,30 @@ impl WarrantyService for WarrantyGrpc {
         request: Request<pb::GetServiceMetricsRequest>,
     ) -> Result<Response<pb::ServiceMetrics>, Status> {
         service::metrics(&self.app, request).await
+    }
+
+    async fn upsert_plan(&self, request: Request<pb::UpsertPlanRequest>) -> Result<Response<pb::Plan>, Status> {
+        plans::upsert(&self.app, request).await
+    }
+
+    async fn list_plans(
+        &self,
+        request: Request<pb::ListPlansRequest>,
+    ) -> Result<Response<pb::ListPlansResponse>, Status> {
+        plans::list(&self.app, request).await
+    }
+
+    async fn list_extended_warranties(
+        &self,
+        request: Request<pb::ListExtendedWarrantiesRequest>,
+    ) -> Result<Response<pb::ListExtendedWarrantiesResponse>, Status> {
+        plans::sold(&self.app, request).await
+    }
+
+    async fn cancel_extended_warranty(
+        &self,
+        request: Request<pb::CancelExtendedWarrantyRequest>,
+    ) -> Result<Response<pb::ExtendedWarrantyCancellation>, Status> {
+        plans::cancel(&self.app, request).await
     }
 }

@@ -4,6 +4,7 @@
 //! - [`terms`] — terms, one row per version;
 //! - [`calendars`] — business calendars per country;
 //! - [`order_lines`] — order lines as order events told them;
+//! - [`plans`] — extended-warranty plans and the plans sold;
 //! - [`registrations`] — registered products;
 //! - [`claims`] — claims, their timelines and pauses;
 //! - [`service`] — service centres, service orders, money paid back;
@@ -13,6 +14,7 @@ pub mod calendars;
 pub mod claims;
 pub mod metrics;
 pub mod order_lines;
+pub mod plans;
 pub mod registrations;
 pub mod service;
 pub mod terms;

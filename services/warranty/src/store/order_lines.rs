@@ -18,6 +18,9 @@ pub struct OrderLine {
     /// What the whole line cost after discounts.
     pub paid_amount: Decimal,
     pub currency_code: String,
+    /// An extended-warranty plan: the line it extends.
+    pub extends_line_id: Option<String>,
+    pub serial_numbers: Vec<String>,
 }
 
 /// Keeps the lines of a recorded order; a replayed event changes nothing.
@@ -25,8 +28,8 @@ pub async fn insert(conn: &mut PgConnection, lines: &[OrderLine]) -> Result<(), 
     for l in lines {
         sqlx::query(
             "INSERT INTO warranty.order_lines (order_id, line_id, customer_id, sku, product_name, category,
-                 quantity, placed_at, paid_amount, currency_code)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (order_id, line_id) DO NOTHING",
+                 quantity, placed_at, paid_amount, currency_code, extends_line_id, serial_numbers)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (order_id, line_id) DO NOTHING",
         )
         .bind(&l.order_id)
         .bind(&l.line_id)
@@ -38,6 +41,8 @@ pub async fn insert(conn: &mut PgConnection, lines: &[OrderLine]) -> Result<(), 
         .bind(l.placed_at)
         .bind(l.paid_amount)
         .bind(&l.currency_code)
+        .bind(l.extends_line_id.as_deref())
+        .bind(&l.serial_numbers)
         .execute(&mut *conn)
         .await?;
     }

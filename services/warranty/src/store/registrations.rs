@@ -32,6 +32,7 @@ struct RegistrationRow {
     terms_sku: String,
     terms_version: i32,
     duration_months: i32,
+    extended_months: i32,
     time_zone: String,
     repair_extension_days: i32,
     verification_note: String,
@@ -68,6 +69,7 @@ impl TryFrom<RegistrationRow> for Registration {
                 version: r.terms_version,
             },
             duration_months: r.duration_months,
+            extended_months: r.extended_months,
             repair_extension_days: r.repair_extension_days,
             verification_note: r.verification_note,
             unit_price: match (r.unit_price, r.currency_code) {
@@ -121,9 +123,10 @@ pub async fn insert_units(
         "INSERT INTO warranty.registrations (registration_id, unit, serial_number, serial_key, customer_id, source,
              status, sku, category, product_name, order_id, line_id, purchased_at, proof_of_purchase_ref,
              coverage_starts_at, terms_category, terms_sku, terms_version, duration_months, time_zone,
-             repair_extension_days, verification_note, created_at, updated_at, unit_price, currency_code, replaces)
+             repair_extension_days, verification_note, created_at, updated_at, unit_price, currency_code, replaces,
+             extended_months)
          SELECT u.id, u.unit, u.serial, u.key, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
-             $20, $21, $22, $23, $23, u.price, $25, $26
+             $20, $21, $22, $23, $23, u.price, $25, $26, $27
          FROM UNNEST($1::uuid[], $2::int[], $3::text[], $4::text[], $24::numeric[]) AS u (id, unit, serial, key, price)
          ON CONFLICT (order_id, line_id, unit) WHERE source = 'order' DO NOTHING
          RETURNING registration_id",
@@ -160,6 +163,7 @@ pub async fn insert_units(
             .map(|m| m.currency().code()),
     )
     .bind(r.replaces.map(|id| id.as_uuid()))
+    .bind(r.extended_months)
     .fetch_all(&mut *conn)
     .await;
     match result {
@@ -261,4 +265,48 @@ pub async fn set_status(
         .execute(&mut *conn)
         .await?;
     Ok(())
+}
+
+/// Moves the extended months of an order line's units by `months` (a plan
+/// delivered, or canceled with a negative count).
+pub async fn extend_line(
+    conn: &mut PgConnection,
+    order_id: &str,
+    line_id: &str,
+    months: i32,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    sqlx::query(
+        "UPDATE warranty.registrations SET extended_months = extended_months + $3, updated_at = $4
+         WHERE order_id = $1 AND line_id = $2 AND source = 'order'",
+    )
+    .bind(order_id)
+    .bind(line_id)
+    .bind(months)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The first unit of an order line, if registered.
+pub async fn first_unit(conn: &mut PgConnection, order_id: &str, line_id: &str) -> Result<Option<Registration>, Error> {
+    let row: Option<RegistrationRow> = sqlx::query_as(&format!(
+        "{SELECT} WHERE order_id = $1 AND line_id = $2 AND source = 'order' ORDER BY unit LIMIT 1"
+    ))
+    .bind(order_id)
+    .bind(line_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.map(Registration::try_from).transpose()?)
+}
+
+/// The serials among `keys` registered already (not rejected).
+pub async fn taken_serials(conn: &mut PgConnection, keys: &[String]) -> Result<Vec<String>, Error> {
+    Ok(sqlx::query_scalar(
+        "SELECT serial_key FROM warranty.registrations WHERE serial_key = ANY ($1) AND status <> 'rejected'",
+    )
+    .bind(keys)
+    .fetch_all(&mut *conn)
+    .await?)
 }

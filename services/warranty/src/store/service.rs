@@ -9,7 +9,8 @@ use uuid::Uuid;
 
 use super::parse;
 use crate::domain::{
-    CentreKind, ClaimId, ClaimRefundId, Remedy, ServiceOrder, ServiceOrderId, ServiceOrderStatus, WarrantyError,
+    CentreKind, ClaimId, ClaimRefundId, ExtensionId, Remedy, ServiceOrder, ServiceOrderId, ServiceOrderStatus,
+    WarrantyError,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -204,13 +205,34 @@ pub async fn orders(
         .collect()
 }
 
-/// Money paid back on a claim.
+aftercare_kernel::named_enum!(
+    /// What money is paid back for.
+    RefundKind {
+        Refund = "refund",
+        PriceReduction = "price_reduction",
+        PlanCancellation = "plan_cancellation",
+    }
+);
+
+impl RefundKind {
+    /// The kind of a claim's remedy that pays money back.
+    pub fn of(remedy: Remedy) -> Option<RefundKind> {
+        match remedy {
+            Remedy::Refund => Some(RefundKind::Refund),
+            Remedy::PriceReduction => Some(RefundKind::PriceReduction),
+            _ => None,
+        }
+    }
+}
+
+/// Money paid back on a claim or a canceled plan.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refund {
     pub refund_id: ClaimRefundId,
-    pub claim_id: ClaimId,
-    /// Refund or price reduction.
-    pub kind: Remedy,
+    /// What it pays back: a claim, or a canceled plan.
+    pub claim_id: Option<ClaimId>,
+    pub extension_id: Option<ExtensionId>,
+    pub kind: RefundKind,
     pub amount: Money,
     pub status: &'static str,
     pub provider_reference: Option<String>,
@@ -221,7 +243,8 @@ pub struct Refund {
 #[derive(sqlx::FromRow)]
 struct RefundRow {
     refund_id: Uuid,
-    claim_id: Uuid,
+    claim_id: Option<Uuid>,
+    extension_id: Option<Uuid>,
     kind: String,
     amount: Decimal,
     currency_code: String,
@@ -238,8 +261,9 @@ impl TryFrom<RefundRow> for Refund {
     fn try_from(r: RefundRow) -> Result<Refund, WarrantyError> {
         Ok(Refund {
             refund_id: ClaimRefundId::from_uuid(r.refund_id),
-            claim_id: ClaimId::from_uuid(r.claim_id),
-            kind: parse(&r.kind, "refund kind", Remedy::parse)?,
+            claim_id: r.claim_id.map(ClaimId::from_uuid),
+            extension_id: r.extension_id.map(ExtensionId::from_uuid),
+            kind: parse(&r.kind, "refund kind", RefundKind::parse)?,
             amount: Money::from_decimal(parse(&r.currency_code, "currency", Currency::from_code)?, r.amount),
             status: parse(&r.status, "refund status", |s| {
                 REFUND_STATUSES.into_iter().find(|x| *x == s)
@@ -255,16 +279,17 @@ impl TryFrom<RefundRow> for Refund {
 /// succeeded) is [`WarrantyError::RefundAlreadyIssued`], whatever races.
 pub async fn insert_refund(conn: &mut PgConnection, r: &Refund) -> Result<(), Error> {
     let result = sqlx::query(
-        "INSERT INTO warranty.refunds (refund_id, claim_id, kind, amount, currency_code, status, created_at,
-             updated_at)
-         VALUES ($1, $2, $3, $4, $5, 'pending', $6, $6)",
+        "INSERT INTO warranty.refunds (refund_id, claim_id, extension_id, kind, amount, currency_code, status,
+             created_at, updated_at)
+         VALUES ($1, $2, $7, $3, $4, $5, 'pending', $6, $6)",
     )
     .bind(r.refund_id.as_uuid())
-    .bind(r.claim_id.as_uuid())
+    .bind(r.claim_id.map(|c| c.as_uuid()))
     .bind(r.kind.as_str())
     .bind(r.amount.amount())
     .bind(r.amount.currency().code())
     .bind(r.created_at)
+    .bind(r.extension_id.map(|e| e.as_uuid()))
     .execute(&mut *conn)
     .await;
     match result {
@@ -337,4 +362,14 @@ pub async fn paid_back(
     .fetch_one(&mut *conn)
     .await?;
     Ok(Money::from_decimal(currency, total))
+}
+
+/// Whether the plan has a refund pending or paid.
+pub async fn live_plan_refund(conn: &mut PgConnection, extension: ExtensionId) -> Result<bool, Error> {
+    Ok(sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM warranty.refunds WHERE extension_id = $1 AND status <> 'failed')",
+    )
+    .bind(extension.as_uuid())
+    .fetch_one(&mut *conn)
+    .await?)
 }

@@ -1,0 +1,4 @@
+-- An extended-warranty plan is sold as an order line linked to the line it
+-- extends (in the same order).
+ALTER TABLE orders.order_lines ADD COLUMN extends_line_id text
+    CHECK (extends_line_id IS NULL OR extends_line_id <> line_id);
