@@ -60,11 +60,8 @@ impl OrderRegistrations {
             let registered = register_delivered(tx, &e.order_id, &e.line_ids, delivered_at, now)
                 .await
                 .map_err(err)?;
-            for r in registered {
-                outbox::enqueue(tx, &r.registration_id.clone(), &r, now)
-                    .await
-                    .map_err(err)?;
-            }
+            let events: Vec<(String, _)> = registered.into_iter().map(|r| (r.registration_id.clone(), r)).collect();
+            outbox::enqueue_many(tx, &events, now).await.map_err(err)?;
             return Ok(());
         }
         Err(format!("unexpected topic {}", event.topic))

@@ -155,3 +155,37 @@ async fn a_serial_is_registered_once_and_never_tells_its_owner() {
         2
     );
 }
+
+#[tokio::test]
+async fn a_line_of_thousands_of_units_registers_each_in_one_delivery() {
+    let app = TestApp::spawn().await;
+    let mut big = crate::fixtures::order("o-big", CUSTOMER);
+    big.lines = vec![crate::fixtures::line("L1", 5000, "1.00")];
+    big.order_discount = crate::fixtures::eur("0");
+    let mut orders = app.storefront();
+    orders.record_order(big).await.unwrap();
+    orders
+        .record_delivery(RecordDeliveryRequest {
+            order_id: "o-big".into(),
+            line_ids: vec![],
+            delivered_at: ts(start_time()),
+        })
+        .await
+        .unwrap();
+    app.settle().await;
+    assert_eq!(app.count("SELECT count(*) FROM warranty.registrations").await, 5000);
+    assert_eq!(
+        app.count(
+            "SELECT count(DISTINCT aggregate_id) FROM platform.outbox_events
+             WHERE topic = 'aftercare.warranty.events.v1.ProductRegistered'"
+        )
+        .await,
+        5000
+    );
+    // Each unit's price is its share of the line, to the cent.
+    assert_eq!(
+        app.count("SELECT count(*) FROM warranty.registrations WHERE unit_price = 1.00")
+            .await,
+        5000
+    );
+}

@@ -132,6 +132,43 @@ pub async fn enqueue_raw(
     Ok(id)
 }
 
+/// Writes many events of one type in one statement, each about its own
+/// aggregate, in the order given (a delivery of a 10,000-unit line writes
+/// 10,000 registrations' events at once, not one round trip each).
+pub async fn enqueue_many<M: prost::Message + prost::Name>(
+    tx: &mut PgConnection,
+    events: &[(String, M)],
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Uuid> = events.iter().map(|_| Uuid::now_v7()).collect();
+    let aggregates: Vec<&str> = events.iter().map(|(a, _)| a.as_str()).collect();
+    let payloads: Vec<Vec<u8>> = events.iter().map(|(_, m)| m.encode_to_vec()).collect();
+    let positions: Vec<i32> = (0..events.len() as i32).collect();
+    sqlx::query(
+        "WITH event AS (
+             INSERT INTO platform.outbox_events (id, topic, aggregate_id, payload, occurred_at)
+             SELECT e.id, $1, e.aggregate_id, e.payload, $5
+             FROM UNNEST($2::uuid[], $3::text[], $4::bytea[], $6::int[]) AS e (id, aggregate_id, payload, position)
+             ORDER BY e.position
+             RETURNING id, aggregate_id, seq)
+         INSERT INTO platform.outbox_deliveries (consumer, event_id, aggregate_id, seq, next_attempt_at)
+         SELECT c.name, event.id, event.aggregate_id, event.seq, $5 FROM platform.outbox_consumers c, event
+         WHERE cardinality(c.topics) = 0 OR $1 = ANY (c.topics)",
+    )
+    .bind(M::full_name())
+    .bind(ids)
+    .bind(aggregates)
+    .bind(payloads)
+    .bind(now)
+    .bind(positions)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
 /// Registers (or updates) a consumer. It receives events emitted after this.
 pub async fn register_consumer(pool: &PgPool, name: &str, topics: &[String]) -> Result<(), Error> {
     sqlx::query(
