@@ -38,9 +38,6 @@ impl Server {
             .args(["serve", "--listen", &grpc, "--admin-listen", &admin])
             .env("AFTERCARE_DATABASE_URL", database_url)
             .env("AFTERCARE_JWT_SECRET", secret)
-            // Warranty has no rows here yet; run, it would register every
-            // unit of the benchmark's 10,000-unit lines (see main.rs).
-            .env("AFTERCARE_SERVICES", "orders,returns,loyalty,store-credit")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(log).expect("server log"))

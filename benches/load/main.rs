@@ -21,6 +21,7 @@
 mod external;
 mod loyalty;
 mod measure;
+mod warranty;
 mod workload;
 
 use std::path::PathBuf;
@@ -91,9 +92,9 @@ async fn main() {
 
     let binary = PathBuf::from(env!("CARGO_BIN_EXE_aftercare"));
     let server = external::Server::start(&binary, &url, SECRET, &dir.join("server.log")).await;
-    // Warranty is not served here (no rows of its own yet): its order
-    // subscription, made by the migrations, would hold every order event
-    // undelivered and the outbox would never drain.
+    // Warranty's rows use products registered directly (warranty.rs): its
+    // order subscription would register every unit of the 10,000-unit lines
+    // recorded here, load the cluster under every other row, and is dropped.
     sqlx::query("DELETE FROM platform.outbox_consumers WHERE name = 'warranty.orders'")
         .execute(&db.pool)
         .await
@@ -114,7 +115,7 @@ async fn main() {
         pgbench.run("pgbench one-row update", Script::OneRowUpdate, c, duration, pid),
     ));
 
-    let w = Workload::prepare(&server.url(), auth.clone(), c).await;
+    let w = Workload::prepare(&server.url(), auth.clone(), c, &db.pool).await;
     let mut half: Vec<Row> = Vec::new();
     // Ours, by closed loop (peak) then open loop at half of that peak:
     // reads first (then h2load's), writes last, so that no read row runs
@@ -126,6 +127,7 @@ async fn main() {
         ("CheckEligibility", Some(Kind::Read)),
         ("ListOrders (page 20)", Some(Kind::Read)),
         ("GetAccount", Some(Kind::Read)),
+        ("CheckCoverage", Some(Kind::Read)),
     ];
     let writes = [
         ("RecordOrder (new)", Some(Kind::Write)),
@@ -134,6 +136,7 @@ async fn main() {
         ("IssueRefund", Some(Kind::Write)),
         ("Hold+Capture (many accounts)", Some(Kind::Write)),
         ("Hold+Capture (one hot account)", Some(Kind::HotWrite)),
+        ("FileClaim", Some(Kind::Write)),
     ];
     for (name, kind) in reads {
         let (peak, at_half) = peak_and_half(&w, name, pid, c, duration).await;
@@ -225,6 +228,10 @@ async fn main() {
     );
     let expiry_entries = loyalty::expired_entries(&db.pool).await;
     half.push(during);
+    // The SLA breach scan: a million open claims, a million closed.
+    warranty::seed_claims(&db.pool).await;
+    let scan_took = warranty::until_raised(&db.pool).await;
+    let (alarms, scan_plan) = warranty::report(&db.pool).await;
     let rss_load_kb = server.memory_kb("VmHWM");
 
     let rss_before_conns_kb = server.memory_kb("VmRSS");
@@ -249,6 +256,19 @@ async fn main() {
         loyalty::EXPIRING_LOTS as f64 / took.as_secs_f64().max(1e-9),
         expiry_entries,
     );
+    println!(
+        "\nSLA breach scan: {} open claims ({} of them due: at risk and breached at once) beside {} closed \
+         ones; the job raised {} alarms in {:.1} s from their commit ({:.0} claims/s). Its scan's plan:\n",
+        warranty::OPEN_CLAIMS,
+        warranty::DUE_CLAIMS,
+        warranty::CLOSED_CLAIMS,
+        alarms,
+        scan_took.as_secs_f64(),
+        warranty::DUE_CLAIMS as f64 / scan_took.as_secs_f64().max(1e-9),
+    );
+    for line in &scan_plan {
+        println!("    {line}");
+    }
     println!(
         "\nServer memory: {} MB at start, {} MB peak (VmHWM) under the load above, {} MB with 1,000 idle \
          HTTP/2 connections open ({:+} MB for them).",

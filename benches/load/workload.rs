@@ -29,6 +29,7 @@ use tonic_health::pb::health_client::HealthClient;
 
 use crate::loyalty::LoyaltyLoad;
 use crate::measure::CallResult;
+use crate::warranty::WarrantyLoad;
 
 type Orders = OrderServiceClient<InterceptedService<Channel, Bearer>>;
 type Returns = ReturnServiceClient<InterceptedService<Channel, Bearer>>;
@@ -64,6 +65,7 @@ pub struct Workload {
     refundable: Arc<Vec<String>>,
     refunded: Arc<AtomicUsize>,
     loyalty: Option<LoyaltyLoad>,
+    warranty: Option<WarrantyLoad>,
 }
 
 const SEED_ORDERS: usize = 50;
@@ -158,7 +160,7 @@ where
 }
 
 impl Workload {
-    pub async fn prepare(url: &str, auth: Arc<Authenticator>, connections: usize) -> Workload {
+    pub async fn prepare(url: &str, auth: Arc<Authenticator>, connections: usize, pool: &sqlx::PgPool) -> Workload {
         let mut channels = Vec::new();
         for _ in 0..connections.max(1) {
             channels.push(
@@ -181,6 +183,7 @@ impl Workload {
             refundable: Arc::default(),
             refunded: Arc::default(),
             loyalty: None,
+            warranty: None,
         };
         let orders = w.orders(0);
         in_parallel(SEED_ORDERS, connections, move |i| {
@@ -258,6 +261,7 @@ impl Workload {
         .await;
         w.refundable = Arc::new(ids);
         w.loyalty = Some(LoyaltyLoad::prepare(&w.channels, &auth).await);
+        w.warranty = Some(WarrantyLoad::prepare(&w.channels, &auth, pool).await);
         w
     }
 
@@ -346,6 +350,7 @@ impl Workload {
                         as Pin<Box<dyn Future<Output = CallResult> + Send>>)
                 })
             }
+            "CheckCoverage" | "FileClaim" => self.warranty.as_ref().expect("warranty prepared").call(row, peak),
             other => self.loyalty.as_ref().expect("loyalty prepared").call(other, peak),
         }
     }
