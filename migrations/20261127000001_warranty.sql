@@ -259,9 +259,11 @@ CREATE TABLE warranty.extensions (
     cooling_off_until timestamptz  NOT NULL,
     status           text          NOT NULL CHECK (status IN ('active', 'canceled')),
     canceled_at      timestamptz,
+    -- What canceling it pays back, fixed when canceled.
+    refund_amount    numeric(20,4) CHECK (refund_amount >= 0),
     created_at       timestamptz   NOT NULL,
     UNIQUE (order_id, plan_line_id),
-    CHECK ((status = 'canceled') = (canceled_at IS NOT NULL))
+    CHECK ((status = 'canceled') = (canceled_at IS NOT NULL AND refund_amount IS NOT NULL))
 );
 CREATE INDEX extensions_line_idx ON warranty.extensions (order_id, extends_line_id);
 CREATE INDEX extensions_customer_idx ON warranty.extensions (customer_id);

@@ -87,9 +87,10 @@ impl OrderProjection {
                  ON CONFLICT (order_id) DO NOTHING
                  RETURNING order_id)
              INSERT INTO returns.order_lines (order_id, line_id, position, sku, product_name, category,
-                 quantity, paid_amount)
+                 quantity, paid_amount, is_plan)
              SELECT o.order_id, l.* FROM o,
-                 UNNEST($4::text[], $5::int[], $6::text[], $7::text[], $8::text[], $9::int[], $10::numeric[]) AS l",
+                 UNNEST($4::text[], $5::int[], $6::text[], $7::text[], $8::text[], $9::int[], $10::numeric[],
+                        $11::bool[]) AS l",
         )
         .bind(order_id)
         .bind(required(&e.customer_id, "customer_id")?)
@@ -101,6 +102,12 @@ impl OrderProjection {
         .bind(col(|l| &l.category))
         .bind(quantities)
         .bind(paid)
+        .bind(
+            e.lines
+                .iter()
+                .map(|l| !l.extends_line_id.is_empty())
+                .collect::<Vec<bool>>(),
+        )
         .execute(&mut *tx)
         .await
         .map_err(db)?;

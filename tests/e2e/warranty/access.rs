@@ -245,11 +245,10 @@ async fn call(client: &mut Warranty, rpc: &str, objects: &Objects) -> Result<(),
             })
             .await
             .map(drop),
-        // An unknown plan: past the role check, NOT_FOUND (the matrix
-        // accepts it for this one call).
+        // The first permitted caller cancels it; the next find it canceled.
         "CancelExtendedWarranty" => client
             .cancel_extended_warranty(CancelExtendedWarrantyRequest {
-                extension_id: uuid::Uuid::now_v7().to_string(),
+                extension_id: objects.plan.clone(),
                 request_id: key,
             })
             .await
@@ -266,6 +265,7 @@ struct Objects {
     approved: String,
     service_order: String,
     refund: String,
+    plan: String,
 }
 
 const CENTRE: &str = "centre-1";
@@ -291,12 +291,15 @@ async fn objects(app: &TestApp) -> Objects {
         .unwrap()
         .into_inner()
         .refund_id;
+    super::plans::plan(app).await;
+    let plan = super::plans::sold(app).await.extension_id;
     Objects {
         registration,
         claim,
         approved,
         service_order,
         refund,
+        plan,
     }
 }
 
@@ -355,9 +358,7 @@ async fn every_role_against_every_rpc_with_real_objects() {
             if allowed.contains(&role) {
                 assert_ne!(code, Some(Code::PermissionDenied), "{role} may call {rpc}");
                 assert_ne!(code, Some(Code::Internal), "{role} {rpc}");
-                if *rpc != "CancelExtendedWarranty" {
-                    assert_ne!(code, Some(Code::NotFound), "{role} {rpc}: the objects are real");
-                }
+                assert_ne!(code, Some(Code::NotFound), "{role} {rpc}: the objects are real");
             } else {
                 assert_eq!(code, Some(Code::PermissionDenied), "{role} may not call {rpc}");
             }
@@ -381,6 +382,7 @@ async fn a_customer_never_sees_another_customers_products_or_claims() {
         "AddClaimMessage",
         "AnswerQuote",
         "CloseClaim",
+        "CancelExtendedWarranty",
     ] {
         let status = call(&mut other, rpc, &objects).await.unwrap_err();
         assert_eq!(status.code(), Code::NotFound, "{rpc}: {status:?}");

@@ -9,7 +9,7 @@ use tonic::Code;
 use super::*;
 use crate::fixtures::{eur, line};
 
-async fn plan(app: &TestApp) {
+pub(super) async fn plan(app: &TestApp) {
     admin(app)
         .upsert_plan(UpsertPlanRequest {
             plan: Some(Plan {
@@ -26,7 +26,7 @@ async fn plan(app: &TestApp) {
 
 /// o-9 of c-1: two kettles (serials SN-A, SN-B) and a plan extending them,
 /// delivered at the start.
-async fn sold(app: &TestApp) -> ExtendedWarranty {
+pub(super) async fn sold(app: &TestApp) -> ExtendedWarranty {
     let mut kettles = line("L1", 2, "100.00");
     kettles.serial_numbers = vec!["SN-A".into(), "SN-B".into()];
     let mut cover = line("P1", 1, "19.99");
@@ -110,6 +110,22 @@ async fn a_plan_extends_its_line_and_a_cancellation_within_cooling_off_pays_it_a
         .unwrap()
         .into_inner();
     assert!(by_serial.covered, "covered in the plan's year");
+    // The plan is canceled through warranty, never returned: it is never
+    // paid back twice.
+    let lines = app
+        .returns(Role::Customer, CUSTOMER)
+        .check_eligibility(aftercare_proto::returns::CheckEligibilityRequest {
+            order_id: "o-9".into(),
+            line_ids: vec!["P1".into()],
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .lines;
+    assert!(
+        lines[0].reasons.contains(&"EXTENDED_WARRANTY_PLAN".to_owned()),
+        "{lines:?}"
+    );
     // Canceled on day five: all of it back, once.
     app.clock.advance(chrono::Duration::days(5));
     let canceled = customer(&app)

@@ -844,3 +844,70 @@ async fn a_unit_without_a_recorded_price_is_paid_back_on_an_agents_amount_only()
         .into_inner();
     assert_eq!(refund.amount, crate::fixtures::eur("39.90"));
 }
+
+#[tokio::test]
+async fn a_replacement_waits_for_money_being_paid_and_the_price_caps_the_whole_chain() {
+    let app = TestApp::spawn().await;
+    delivered(&app).await;
+    let r = unit(&app, "L1", 1).await;
+    let price = r.unit_price.clone().unwrap();
+    let mut staff = agent(&app, "agent-1");
+    // A price reduction of 2.50, pending.
+    let reduced = approved(&app, &r.registration_id, Remedy::PriceReduction).await;
+    let pending = staff
+        .issue_claim_refund(IssueClaimRefundRequest {
+            claim_id: reduced,
+            amount: crate::fixtures::eur("2.50"),
+            request_id: "r-1".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let replaced = approved(&app, &r.registration_id, Remedy::Replacement).await;
+    let early = staff
+        .replace_product(ReplaceProductRequest {
+            claim_id: replaced.clone(),
+            serial_number: "NEW-1".into(),
+            note: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&early), "REFUND_LIVE");
+    staff
+        .settle_claim_refund(SettleClaimRefundRequest {
+            refund_id: pending.refund_id,
+            provider_reference: "psp-r".into(),
+            failure_reason: String::new(),
+        })
+        .await
+        .unwrap();
+    staff
+        .replace_product(ReplaceProductRequest {
+            claim_id: replaced,
+            serial_number: "NEW-1".into(),
+            note: String::new(),
+        })
+        .await
+        .unwrap();
+    // A refund on the replacement pays what is left of the one price.
+    let new = registrations(&app, CUSTOMER)
+        .await
+        .into_iter()
+        .find(|x| x.serial_number == "NEW-1")
+        .unwrap();
+    let refunded = approved(&app, &new.registration_id, Remedy::Refund).await;
+    let last = staff
+        .issue_claim_refund(IssueClaimRefundRequest {
+            claim_id: refunded,
+            amount: None,
+            request_id: "r-2".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let cents = |m: &Option<aftercare_proto::common::Money>| -> i64 {
+        let d: rust_decimal::Decimal = m.as_ref().unwrap().amount.parse().unwrap();
+        (d * rust_decimal::Decimal::from(100)).try_into().unwrap()
+    };
+    assert_eq!(cents(&last.amount) + 250, cents(&Some(price)));
+}

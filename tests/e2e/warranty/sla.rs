@@ -292,6 +292,16 @@ async fn the_support_leads_figures_add_up() {
         .unwrap()
         .into_inner();
     assert_eq!(web.claims_filed, 0);
+    let app_channel = agent(&app, "agent-1")
+        .get_service_metrics(GetServiceMetricsRequest {
+            from: ts(start_time()),
+            to: ts(start_time() + Duration::days(2)),
+            channel: aftercare_proto::common::Channel::MobileApp as i32,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(app_channel.claims_filed, 3, "the claims came from the app");
     let bad = agent(&app, "agent-1")
         .get_service_metrics(GetServiceMetricsRequest {
             from: ts(start_time()),

@@ -84,10 +84,14 @@ impl NewOrder {
             if let Some(target) = &line.extends_line_id {
                 // A plan extends another product line of this order.
                 let extended = self.lines.iter().find(|l| &l.line_id == target);
-                if target == &line.line_id || extended.is_none_or(|l| l.extends_line_id.is_some()) {
+                // One plan per line: a second would stack its months.
+                let second = self.lines[..i]
+                    .iter()
+                    .any(|l| l.extends_line_id.as_ref() == Some(target));
+                if target == &line.line_id || second || extended.is_none_or(|l| l.extends_line_id.is_some()) {
                     v.add(
                         format!("lines[{i}].extends_line_id"),
-                        "must be another line of this order that is not itself a plan",
+                        "must be another line of this order, not itself a plan nor extended by another",
                     );
                 }
             }
@@ -349,6 +353,9 @@ mod tests {
         plans.lines[2].extends_line_id = Some("q".into());
         assert_eq!(violations(&plans), ["lines[2].extends_line_id"]);
         plans.lines[2].extends_line_id = Some("nope".into());
+        assert_eq!(violations(&plans), ["lines[2].extends_line_id"]);
+        // A second plan on one line would stack its months.
+        plans.lines[2].extends_line_id = Some("a".into());
         assert_eq!(violations(&plans), ["lines[2].extends_line_id"]);
     }
 

@@ -140,9 +140,19 @@ pub async fn enqueue_many<M: prost::Message + prost::Name>(
     events: &[(String, M)],
     now: DateTime<Utc>,
 ) -> Result<(), Error> {
-    if events.is_empty() {
-        return Ok(());
+    // Statements of at most CHUNK events keep each one's arrays small.
+    const CHUNK: usize = 5_000;
+    for chunk in events.chunks(CHUNK) {
+        enqueue_chunk(tx, chunk, now).await?;
     }
+    Ok(())
+}
+
+async fn enqueue_chunk<M: prost::Message + prost::Name>(
+    tx: &mut PgConnection,
+    events: &[(String, M)],
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
     let ids: Vec<Uuid> = events.iter().map(|_| Uuid::now_v7()).collect();
     let aggregates: Vec<&str> = events.iter().map(|(a, _)| a.as_str()).collect();
     let payloads: Vec<Vec<u8>> = events.iter().map(|(_, m)| m.encode_to_vec()).collect();

@@ -44,6 +44,9 @@ pub fn eligibility(
     if policy.final_sale {
         reasons.push("FINAL_SALE");
     }
+    if line.is_plan {
+        reasons.push("EXTENDED_WARRANTY_PLAN");
+    }
     let returnable = line.returnable_quantity();
     if line.delivered_at.is_some() && returnable == 0 {
         reasons.push("ALREADY_RETURNED");
@@ -94,6 +97,7 @@ pub(crate) mod tests {
             refunded_units: 0,
             refunded_amount: m("0"),
             refunded_value: m("0"),
+            is_plan: false,
         }
     }
 
@@ -130,6 +134,12 @@ pub(crate) mod tests {
         assert_eq!(
             eligibility(&line(1, "10"), false, &final_sale, eur(), now).reasons,
             ["FINAL_SALE"]
+        );
+        let mut plan = line(1, "10");
+        plan.is_plan = true;
+        assert_eq!(
+            eligibility(&plan, false, &policy(), eur(), now).reasons,
+            ["EXTENDED_WARRANTY_PLAN"]
         );
         let mut returned = line(2, "10");
         returned.requested_quantity = 2;

@@ -88,6 +88,9 @@ aftercare_kernel::named_enum!(RefundMethod {
 pub struct OrderLine {
     pub order_id: String,
     pub line_id: String,
+    /// An extended-warranty plan: canceled through warranty, never
+    /// returned (so never paid back twice).
+    pub is_plan: bool,
     pub sku: String,
     pub product_name: String,
     pub category: String,

@@ -28,6 +28,7 @@ struct FactsRow {
     refunded_units: i32,
     refunded_amount: Decimal,
     refunded_value: Decimal,
+    is_plan: bool,
     policy_category: Option<String>,
     policy_version: Option<i32>,
     perk_tier: Option<String>,
@@ -66,7 +67,7 @@ pub async fn order(
     let rows: Vec<FactsRow> = sqlx::query_as(&format!(
         "SELECT p.pending, o.customer_id, o.currency_code, o.canceled_at, l.order_id, l.line_id, l.sku,
                 l.product_name, l.category, l.quantity, l.paid_amount, l.delivered_at, l.requested_quantity,
-                l.refunded_units, l.refunded_amount, l.refunded_value,
+                l.refunded_units, l.refunded_amount, l.refunded_value, l.is_plan,
                 pol.category AS policy_category, pol.version AS policy_version,
                 cp.tier AS perk_tier, cp.extra_return_days AS perk_extra_return_days,
                 cp.free_return_shipping AS perk_free_return_shipping
@@ -121,6 +122,7 @@ pub async fn order(
             refunded_units: l.refunded_units,
             refunded_amount: m(l.refunded_amount),
             refunded_value: m(l.refunded_value),
+            is_plan: l.is_plan,
         });
     }
     Ok(Some(view))

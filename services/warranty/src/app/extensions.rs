@@ -72,28 +72,35 @@ impl Warranty {
         if extension.canceled_at.is_some() && store::service::live_plan_refund(uow.conn(), id).await? {
             return Err(WarrantyError::PlanCanceled.into());
         }
-        let canceled_at = *extension.canceled_at.get_or_insert(now);
-        if canceled_at == now {
-            store::plans::cancel(uow.conn(), id, now).await?;
-            store::registrations::extend_line(
-                uow.conn(),
-                &extension.order_id,
-                &extension.extends_line_id,
-                -extension.months,
-                now,
-            )
-            .await?;
-        }
-        // What it pays back is decided as of the cancellation, whenever
-        // a failed refund is issued again.
-        let base = store::registrations::first_unit(uow.conn(), &extension.order_id, &extension.extends_line_id)
-            .await?
-            .map(|r| Base {
-                starts_at: r.coverage_starts_at,
-                months: r.duration_months,
-                zone: r.time_zone,
-            });
-        let amount = extension.refund_at(base, canceled_at);
+        // What it pays back is decided when it is canceled, and kept: a
+        // failed refund is issued again for the same amount.
+        let amount = match extension.refund_due {
+            Some(due) => due,
+            None => {
+                let base =
+                    store::registrations::first_unit(uow.conn(), &extension.order_id, &extension.extends_line_id)
+                        .await?
+                        .map(|r| Base {
+                            starts_at: r.coverage_starts_at,
+                            months: r.duration_months,
+                            repair_days: r.repair_extension_days,
+                            zone: r.time_zone,
+                        });
+                let due = extension.refund_at(base, now);
+                store::plans::cancel(uow.conn(), id, due, now).await?;
+                store::registrations::extend_line(
+                    uow.conn(),
+                    &extension.order_id,
+                    &extension.extends_line_id,
+                    -extension.months,
+                    now,
+                )
+                .await?;
+                extension.canceled_at = Some(now);
+                extension.refund_due = Some(due);
+                due
+            }
+        };
         let refund = if amount.is_positive() {
             let refund = Refund {
                 refund_id,

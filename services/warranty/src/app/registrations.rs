@@ -284,10 +284,12 @@ pub async fn register_delivered(
         // (by hand, before delivery) is left for an agent to sort out.
         let keys: Vec<String> = line.serial_numbers.iter().map(|s| serial_key(s)).collect();
         let taken = store::registrations::taken_serials(conn, &keys).await?;
+        // A serial given twice in the line goes to its first unit only.
         let serial = |unit: i32| {
-            let s = line.serial_numbers.get(usize::try_from(unit - 1).ok()?)?;
+            let at = usize::try_from(unit - 1).ok()?;
+            let s = line.serial_numbers.get(at)?;
             let key = serial_key(s);
-            if key.is_empty() || taken.contains(&key) {
+            if key.is_empty() || taken.contains(&key) || keys[..at].contains(&key) {
                 tracing::warn!(order_id, line_id = %line.line_id, "a delivered unit's serial is registered already");
                 return None;
             }
@@ -326,9 +328,12 @@ async fn extension_delivered(
     let Some(target) = &line.extends_line_id else {
         return Ok(());
     };
+    // A plan sold but never configured is not dropped: the delivery waits
+    // (retried, then a dead letter an admin replays once the plan exists).
     let Some(plan) = store::plans::plan(conn, &line.sku).await? else {
-        tracing::warn!(order_id = %line.order_id, sku = %line.sku, "a plan line of no configured plan");
-        return Ok(());
+        return Err(
+            WarrantyError::Corrupt(format!("no plan is configured for the sold plan SKU {:?}", line.sku)).into(),
+        );
     };
     let currency = Currency::from_code(&line.currency_code)
         .ok_or_else(|| WarrantyError::Corrupt(format!("stored currency {:?}", line.currency_code)))?;
@@ -344,6 +349,7 @@ async fn extension_delivered(
         delivered_at,
         cooling_off_until: delivered_at + aftercare_kernel::Duration::days(plan.cooling_off_days.into()),
         canceled_at: None,
+        refund_due: None,
     };
     if store::plans::insert_extension(conn, &extension, now).await? {
         store::registrations::extend_line(conn, &line.order_id, target, plan.months, now).await?;

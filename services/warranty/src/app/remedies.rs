@@ -53,6 +53,10 @@ impl Warranty {
         if old.status != RegistrationStatus::Active {
             return Err(WarrantyError::UnitSettled(old.status.as_str()).into());
         }
+        // Money being paid back on the unit first settles or fails.
+        if store::service::unit_refund_live(uow.conn(), old.registration_id).await? {
+            return Err(WarrantyError::RefundLive.into());
+        }
         let new = Registration {
             registration_id: RegistrationId::new(),
             source: Source::Replacement,
@@ -212,7 +216,7 @@ impl Warranty {
                 if let Some(claim) = claim.as_mut() {
                     if refund.kind == RefundKind::Refund {
                         // Paid back in full: the unit is no longer covered.
-                        store::registrations::set_status(uow.conn(), claim.registration_id, "refunded", now).await?;
+                        store::registrations::settle_refunded(uow.conn(), claim.registration_id, now).await?;
                     }
                     let text = format!(
                         "{} paid back to you.",

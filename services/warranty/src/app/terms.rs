@@ -36,7 +36,7 @@ impl Warranty {
         to: aftercare_kernel::DateTime<aftercare_kernel::Utc>,
         channel: Option<aftercare_kernel::channel::Channel>,
     ) -> Result<store::metrics::Metrics, Error> {
-        store::metrics::metrics(&mut *self.ctx.read().await?, from, to, channel).await
+        store::metrics::metrics(&mut *self.ctx.read().await?, from, to, channel, self.ctx.clock.now()).await
     }
 
     pub async fn calendar(&self, country_code: &str) -> Result<Calendar, Error> {

@@ -30,6 +30,8 @@ pub struct Extension {
     pub delivered_at: DateTime<Utc>,
     pub cooling_off_until: DateTime<Utc>,
     pub canceled_at: Option<DateTime<Utc>>,
+    /// What canceling it pays back, fixed when it was canceled.
+    pub refund_due: Option<Money>,
 }
 
 /// The base coverage the extension follows: the extended unit's start, in
@@ -38,6 +40,8 @@ pub struct Extension {
 pub struct Base {
     pub starts_at: DateTime<Utc>,
     pub months: i32,
+    /// Days in repair, which push the extra coverage back.
+    pub repair_days: i32,
     pub zone: Tz,
 }
 
@@ -51,7 +55,9 @@ impl Extension {
             return self.price;
         };
         let start = zone::local_date(base.starts_at, base.zone);
-        let months = |m: i32| zone::add_months(start, u32::try_from(m).unwrap_or(0));
+        let shift = u64::try_from(base.repair_days).unwrap_or(0);
+        let months =
+            |m: i32| zone::add_months(start, u32::try_from(m).unwrap_or(0)).and_then(|d| zone::add_days(d, shift));
         let (Some(from), Some(to)) = (months(base.months), months(base.months + self.months)) else {
             return self.price;
         };
@@ -83,6 +89,7 @@ mod tests {
             delivered_at: t,
             cooling_off_until: t + Duration::days(14),
             canceled_at: None,
+            refund_due: None,
         }
     }
 
@@ -90,6 +97,7 @@ mod tests {
         Base {
             starts_at: Utc.with_ymd_and_hms(2026, 1, 15, 9, 0, 0).unwrap(),
             months: 24,
+            repair_days: 0,
             zone: zone::parse("Europe/Istanbul").unwrap(),
         }
     }
@@ -111,5 +119,12 @@ mod tests {
         assert_eq!(e.refund_at(Some(base()), over), eur("0"));
         // The product never arrived: all of it.
         assert_eq!(e.refund_at(None, over), eur("99.99"));
+        // Days in repair push the extra year back: on the same day, more of
+        // it is left (all of it, 200 days of repair later).
+        let repaired = Base {
+            repair_days: 200,
+            ..base()
+        };
+        assert_eq!(e.refund_at(Some(repaired), half), eur("99.99"));
     }
 }

@@ -51,11 +51,15 @@ fn percentiles(values: Option<Vec<f64>>, count: i64) -> Percentiles {
     }
 }
 
+/// Breaches are counted from the targets, whatever the job has raised so
+/// far: an answer after its target is a breach, an open claim past its
+/// target at `now` too (time paused moves the targets).
 pub async fn metrics(
     conn: &mut PgConnection,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     channel: Option<Channel>,
+    now: DateTime<Utc>,
 ) -> Result<Metrics, Error> {
     const SCOPE: &str = "c.filed_at >= $1 AND c.filed_at < $2 AND ($3::text IS NULL OR c.channel = $3)";
     let row: Row = sqlx::query_as(&format!(
@@ -68,13 +72,18 @@ pub async fn metrics(
                  ORDER BY extract(epoch FROM c.resolved_at - c.filed_at)::float8 - c.paused_micros / 1e6)
                  FILTER (WHERE c.resolved_at IS NOT NULL) AS resolution,
              count(c.resolved_at) AS resolved,
-             count(*) FILTER (WHERE 'first_response_breached' = ANY (c.alarms_sent)) AS first_response_breaches,
-             count(*) FILTER (WHERE 'resolution_breached' = ANY (c.alarms_sent)) AS resolution_breaches
+             count(*) FILTER (WHERE COALESCE(c.first_response_at, c.resolved_at, $4)
+                                    > c.first_response_due + c.paused_micros * interval '1 microsecond')
+                 AS first_response_breaches,
+             count(*) FILTER (WHERE COALESCE(c.resolved_at, $4)
+                                    > c.resolution_due + c.paused_micros * interval '1 microsecond')
+                 AS resolution_breaches
          FROM warranty.claims c WHERE {SCOPE}"
     ))
     .bind(from)
     .bind(to)
     .bind(channel.map(|c| c.as_str()))
+    .bind(now)
     .fetch_one(&mut *conn)
     .await?;
     let by_fault_category: Vec<(String, i64)> = sqlx::query_as(&format!(

@@ -60,14 +60,16 @@ struct ExtensionRow {
     delivered_at: DateTime<Utc>,
     cooling_off_until: DateTime<Utc>,
     canceled_at: Option<DateTime<Utc>>,
+    refund_amount: Option<Decimal>,
 }
 
 impl TryFrom<ExtensionRow> for Extension {
     type Error = WarrantyError;
     fn try_from(r: ExtensionRow) -> Result<Extension, WarrantyError> {
+        let currency = parse(&r.currency_code, "currency", Currency::from_code)?;
         Ok(Extension {
             extension_id: ExtensionId::from_uuid(r.extension_id),
-            price: Money::from_decimal(parse(&r.currency_code, "currency", Currency::from_code)?, r.price),
+            price: Money::from_decimal(currency, r.price),
             order_id: r.order_id,
             plan_line_id: r.plan_line_id,
             extends_line_id: r.extends_line_id,
@@ -77,6 +79,7 @@ impl TryFrom<ExtensionRow> for Extension {
             delivered_at: r.delivered_at,
             cooling_off_until: r.cooling_off_until,
             canceled_at: r.canceled_at,
+            refund_due: r.refund_amount.map(|a| Money::from_decimal(currency, a)),
         })
     }
 }
@@ -109,7 +112,7 @@ pub async fn insert_extension(conn: &mut PgConnection, e: &Extension, now: DateT
 }
 
 const SELECT: &str = "SELECT extension_id, order_id, plan_line_id, extends_line_id, customer_id, sku, months, price,
-     currency_code, delivered_at, cooling_off_until, canceled_at FROM warranty.extensions";
+     currency_code, delivered_at, cooling_off_until, canceled_at, refund_amount FROM warranty.extensions";
 
 pub async fn extension(conn: &mut PgConnection, id: ExtensionId, lock: bool) -> Result<Option<Extension>, Error> {
     let lock = if lock { " FOR UPDATE" } else { "" };
@@ -134,22 +137,31 @@ pub async fn customer_extensions(conn: &mut PgConnection, customer_id: &str) -> 
 
 /// Months of the order line's active plans, for units registered after
 /// their plan.
+/// The plans are read locked (FOR SHARE), so a cancellation racing the
+/// delivery either comes first (and is left out) or waits for the units.
 pub async fn active_months(conn: &mut PgConnection, order_id: &str, line_id: &str) -> Result<i32, Error> {
-    Ok(sqlx::query_scalar(
-        "SELECT COALESCE(sum(months), 0)::int FROM warranty.extensions
-         WHERE order_id = $1 AND extends_line_id = $2 AND status = 'active'",
+    let months: Vec<i32> = sqlx::query_scalar(
+        "SELECT months FROM warranty.extensions
+         WHERE order_id = $1 AND extends_line_id = $2 AND status = 'active' FOR SHARE",
     )
     .bind(order_id)
     .bind(line_id)
-    .fetch_one(&mut *conn)
-    .await?)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(months.into_iter().sum())
 }
 
-pub async fn cancel(conn: &mut PgConnection, id: ExtensionId, now: DateTime<Utc>) -> Result<(), Error> {
-    sqlx::query("UPDATE warranty.extensions SET status = 'canceled', canceled_at = $2 WHERE extension_id = $1")
-        .bind(id.as_uuid())
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
+/// Cancels a plan, keeping what canceling it pays back, so a failed
+/// refund is issued again for the same amount.
+pub async fn cancel(conn: &mut PgConnection, id: ExtensionId, refund: Money, now: DateTime<Utc>) -> Result<(), Error> {
+    sqlx::query(
+        "UPDATE warranty.extensions SET status = 'canceled', canceled_at = $2, refund_amount = $3
+         WHERE extension_id = $1 AND status = 'active'",
+    )
+    .bind(id.as_uuid())
+    .bind(now)
+    .bind(refund.amount())
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }

@@ -250,6 +250,20 @@ pub async fn extend(conn: &mut PgConnection, id: RegistrationId, days: i32, now:
     Ok(())
 }
 
+/// Marks a unit refunded, unless it was replaced meanwhile (its
+/// replacement carries on).
+pub async fn settle_refunded(conn: &mut PgConnection, id: RegistrationId, now: DateTime<Utc>) -> Result<(), Error> {
+    sqlx::query(
+        "UPDATE warranty.registrations SET status = 'refunded', updated_at = $2
+         WHERE registration_id = $1 AND status = 'active'",
+    )
+    .bind(id.as_uuid())
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 /// Marks a registration settled: `replaced` by another unit, or
 /// `refunded`.
 pub async fn set_status(
@@ -267,8 +281,17 @@ pub async fn set_status(
     Ok(())
 }
 
-/// Moves the extended months of an order line's units by `months` (a plan
-/// delivered, or canceled with a negative count).
+/// An order line's units and the replacements that carry their coverage
+/// on: a unit's registration and every replacement descending from it.
+const LINE_UNITS: &str = "WITH RECURSIVE chain (id) AS (
+         SELECT registration_id FROM warranty.registrations
+         WHERE order_id = $1 AND line_id = $2 AND source = 'order'
+         UNION
+         SELECT r.registration_id FROM warranty.registrations r JOIN chain ON r.replaces = chain.id)";
+
+/// Moves the extended months of an order line's units (and their
+/// replacements) by `months`: a plan delivered, or canceled with a negative
+/// count.
 pub async fn extend_line(
     conn: &mut PgConnection,
     order_id: &str,
@@ -276,10 +299,11 @@ pub async fn extend_line(
     months: i32,
     now: DateTime<Utc>,
 ) -> Result<(), Error> {
-    sqlx::query(
-        "UPDATE warranty.registrations SET extended_months = extended_months + $3, updated_at = $4
-         WHERE order_id = $1 AND line_id = $2 AND source = 'order'",
-    )
+    sqlx::query(&format!(
+        "{LINE_UNITS}
+         UPDATE warranty.registrations SET extended_months = extended_months + $3, updated_at = $4
+         WHERE registration_id IN (SELECT id FROM chain)"
+    ))
     .bind(order_id)
     .bind(line_id)
     .bind(months)

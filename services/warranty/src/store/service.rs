@@ -346,22 +346,55 @@ pub async fn open_order(conn: &mut PgConnection, claim: ClaimId) -> Result<bool,
     .await?)
 }
 
-/// What the unit's claims have paid back or are paying back (pending or
-/// succeeded refunds), in the unit's currency.
+/// A unit and the units it replaced, back to the one sold: money paid
+/// back on any of them counts against the one price.
+const UNIT_CHAIN: &str = "WITH RECURSIVE chain (id, replaces) AS (
+         SELECT registration_id, replaces FROM warranty.registrations WHERE registration_id = $1
+         UNION
+         SELECT r.registration_id, r.replaces FROM warranty.registrations r JOIN chain ON r.registration_id = chain.replaces)";
+
+/// Whether money is being paid back on the unit (a pending refund of one
+/// of its claims).
+pub async fn unit_refund_live(
+    conn: &mut PgConnection,
+    registration: crate::domain::RegistrationId,
+) -> Result<bool, Error> {
+    Ok(sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM warranty.refunds f JOIN warranty.claims c USING (claim_id)
+                        WHERE c.registration_id = $1 AND f.status = 'pending')",
+    )
+    .bind(registration.as_uuid())
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+/// What the unit (and the units it replaced) has been paid back or is
+/// being paid back (pending or succeeded refunds of its claims), in the
+/// unit's currency.
 pub async fn paid_back(
     conn: &mut PgConnection,
     registration: crate::domain::RegistrationId,
     currency: Currency,
 ) -> Result<Money, Error> {
-    let total: Decimal = sqlx::query_scalar(
-        "SELECT COALESCE(sum(f.amount), 0) FROM warranty.refunds f JOIN warranty.claims c USING (claim_id)
-         WHERE c.registration_id = $1 AND f.status <> 'failed' AND f.currency_code = $2",
-    )
+    let totals: Vec<(String, Decimal)> = sqlx::query_as(&format!(
+        "{UNIT_CHAIN}
+         SELECT f.currency_code, sum(f.amount) FROM warranty.refunds f JOIN warranty.claims c USING (claim_id)
+         WHERE c.registration_id IN (SELECT id FROM chain) AND f.status <> 'failed'
+         GROUP BY f.currency_code"
+    ))
     .bind(registration.as_uuid())
-    .bind(currency.code())
-    .fetch_one(&mut *conn)
+    .fetch_all(&mut *conn)
     .await?;
-    Ok(Money::from_decimal(currency, total))
+    let mut paid = Money::zero(currency);
+    for (code, amount) in totals {
+        if code != currency.code() {
+            return Err(
+                WarrantyError::Corrupt(format!("a refund in {code} on a unit priced in {}", currency.code())).into(),
+            );
+        }
+        paid = Money::from_decimal(currency, amount);
+    }
+    Ok(paid)
 }
 
 /// Whether the plan has a refund pending or paid.
