@@ -15,14 +15,14 @@ use crate::support::TestApp;
 
 /// One hostile value of each kind.
 #[derive(Clone)]
-struct Hostile {
-    text: String,
-    number: i32,
-    time: Option<Timestamp>,
-    money: Option<Money>,
+pub(crate) struct Hostile {
+    pub text: String,
+    pub number: i32,
+    pub time: Option<Timestamp>,
+    pub money: Option<Money>,
 }
 
-fn hostile_values() -> Vec<Hostile> {
+pub(crate) fn hostile_values() -> Vec<Hostile> {
     let money = |c: &str, a: &str| {
         Some(Money {
             currency_code: c.into(),
@@ -76,7 +76,7 @@ fn hostile_values() -> Vec<Hostile> {
     ]
 }
 
-fn checked(rpc: &str, result: Result<(), tonic::Status>) {
+pub(crate) fn checked(rpc: &str, result: Result<(), tonic::Status>) {
     if let Err(status) = result {
         assert!(
             !matches!(status.code(), Code::Internal | Code::Unknown),

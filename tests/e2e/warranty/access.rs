@@ -259,18 +259,18 @@ async fn call(client: &mut Warranty, rpc: &str, objects: &Objects) -> Result<(),
 
 /// Real objects for every RPC: a registration, a submitted claim, an
 /// approved one, a service order at [`CENTRE`], a pending refund.
-struct Objects {
-    registration: String,
-    claim: String,
-    approved: String,
-    service_order: String,
-    refund: String,
-    plan: String,
+pub(super) struct Objects {
+    pub registration: String,
+    pub claim: String,
+    pub approved: String,
+    pub service_order: String,
+    pub refund: String,
+    pub plan: String,
 }
 
-const CENTRE: &str = "centre-1";
+pub(super) const CENTRE: &str = "centre-1";
 
-async fn objects(app: &TestApp) -> Objects {
+pub(super) async fn objects(app: &TestApp) -> Objects {
     delivered(app).await;
     let registration = unit(app, "L1", 1).await.registration_id;
     let claim = file(app, &registration).await.claim_id;

@@ -5,6 +5,7 @@
 mod access;
 mod claims;
 mod coverage;
+mod hostile;
 mod plans;
 mod registrations;
 mod remedies;
