@@ -185,6 +185,13 @@ async fn main() {
                 w.check_eligibility_body(),
                 token,
             ),
+            (
+                Some(Kind::Read),
+                "h2load CheckCoverage",
+                "/aftercare.warranty.v1.WarrantyService/CheckCoverage",
+                w.check_coverage_body(),
+                token,
+            ),
         ];
         for (kind, name, path, message, token) in reads {
             let call = external::H2Call {

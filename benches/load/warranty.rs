@@ -57,6 +57,19 @@ impl WarrantyLoad {
         }
     }
 
+    /// One CheckCoverage request, encoded, for h2load.
+    pub fn check_coverage_body(&self) -> Vec<u8> {
+        use prost::Message;
+        CheckCoverageRequest {
+            product: Some(check_coverage_request::Product::RegistrationId(
+                self.registrations[0].clone(),
+            )),
+            at: None,
+            cause: 0,
+        }
+        .encode_to_vec()
+    }
+
     pub fn call(&self, row: &str, peak: bool) -> Call {
         let (clients, n) = (self.clients.clone(), self.clients.len());
         let ids = std::sync::Arc::new(self.registrations.clone());

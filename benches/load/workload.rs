@@ -376,6 +376,10 @@ impl Workload {
         .encode_to_vec()
     }
 
+    pub fn check_coverage_body(&self) -> Vec<u8> {
+        self.warranty.as_ref().expect("warranty prepared").check_coverage_body()
+    }
+
     pub fn check_eligibility_body(&self) -> Vec<u8> {
         CheckEligibilityRequest {
             order_id: "ret-0".into(),
