@@ -93,6 +93,22 @@ pub fn decode(field: &str, query: &str, token: &str) -> Result<Option<Cursor>, E
     Ok(Some(Cursor { at, id }))
 }
 
+/// Cuts a page read with one row more than `limit` back to `limit`, and
+/// the next page's token (empty on the last) from the last row's key.
+pub fn next_token<T>(
+    rows: &mut Vec<T>,
+    limit: i64,
+    query: &str,
+    key: impl Fn(&T) -> (DateTime<Utc>, String),
+) -> String {
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit.max(0) as usize);
+    match rows.last().map(key) {
+        Some((at, id)) if more => encode(query, &Cursor { at, id }),
+        _ => String::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

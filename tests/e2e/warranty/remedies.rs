@@ -104,6 +104,16 @@ fn shipped() -> Step {
     })
 }
 
+/// An approved repair of `registration` at `centre`, received and
+/// diagnosed there: the claim and its service order.
+async fn diagnosed_at(app: &TestApp, registration: &str, centre: &str) -> (String, String) {
+    let c = approved(app, registration, Remedy::Repair).await;
+    let order = service_order(app, &c, centre).await.service_order_id;
+    step(app, centre, &order, Step::Received(Received {})).await.unwrap();
+    step(app, centre, &order, diagnosed()).await.unwrap();
+    (c, order)
+}
+
 async fn claim(app: &TestApp, id: &str) -> Claim {
     agent(app, "agent-1")
         .get_claim(GetClaimRequest { claim_id: id.into() })
@@ -580,10 +590,7 @@ async fn a_repair_longer_than_the_maximum_entitles_the_next_claim() {
     delivered(&app).await;
     centre(&app, "fixit").await;
     let r = unit(&app, "L3", 1).await.registration_id;
-    let c = approved(&app, &r, Remedy::Repair).await;
-    let order = service_order(&app, &c, "fixit").await.service_order_id;
-    step(&app, "fixit", &order, Step::Received(Received {})).await.unwrap();
-    step(&app, "fixit", &order, diagnosed()).await.unwrap();
+    let (_, order) = diagnosed_at(&app, &r, "fixit").await;
     step(&app, "fixit", &order, Step::Repaired("Slow parts.".into()))
         .await
         .unwrap();
@@ -653,10 +660,7 @@ async fn an_unrepairable_product_is_replaced_and_the_override_is_on_record() {
     delivered(&app).await;
     centre(&app, "fixit").await;
     let r = unit(&app, "L2", 1).await.registration_id;
-    let c = approved(&app, &r, Remedy::Repair).await;
-    let order = service_order(&app, &c, "fixit").await.service_order_id;
-    step(&app, "fixit", &order, Step::Received(Received {})).await.unwrap();
-    step(&app, "fixit", &order, diagnosed()).await.unwrap();
+    let (c, order) = diagnosed_at(&app, &r, "fixit").await;
     step(&app, "fixit", &order, Step::Unrepairable("No parts exist.".into()))
         .await
         .unwrap();
@@ -702,10 +706,7 @@ async fn an_unrepairable_product_is_replaced_and_the_override_is_on_record() {
     // A replacement instead (the customer changed their mind): a second
     // claim on the new unit is covered.
     let other = unit(&app, "L3", 1).await.registration_id;
-    let c2 = approved(&app, &other, Remedy::Repair).await;
-    let order2 = service_order(&app, &c2, "fixit").await.service_order_id;
-    step(&app, "fixit", &order2, Step::Received(Received {})).await.unwrap();
-    step(&app, "fixit", &order2, diagnosed()).await.unwrap();
+    let (c2, order2) = diagnosed_at(&app, &other, "fixit").await;
     step(&app, "fixit", &order2, Step::Unrepairable("Cracked base.".into()))
         .await
         .unwrap();

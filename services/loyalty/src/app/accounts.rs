@@ -9,7 +9,7 @@ use aftercare_platform::uow::Replay;
 use uuid::Uuid;
 
 use super::checkout::take;
-use super::{Loyalty, actor, emit_all, next_page_token, repay_debt, settle, visible};
+use super::{Loyalty, actor, emit_all, repay_debt, settle, visible};
 use crate::domain::{Account, Changes, Entry, EntryId, EntryKind, LotId, LoyaltyError, Program};
 use crate::store;
 
@@ -70,7 +70,7 @@ impl Loyalty {
         let mut entries =
             store::accounts::list_entries(&mut *self.ctx.read().await?, customer_id, cursor.as_ref(), limit + 1)
                 .await?;
-        let next_page_token = next_page_token(&mut entries, limit, &query, |e| e);
+        let next_page_token = paging::next_token(&mut entries, limit, &query, |e| (e.at, e.entry_id.to_string()));
         Ok(EntryPage {
             entries,
             next_page_token,

@@ -24,7 +24,6 @@ use aftercare_kernel::{DateTime, Utc};
 use aftercare_platform::auth::Caller;
 use aftercare_platform::context::ServiceContext;
 use aftercare_platform::error::Error;
-use aftercare_platform::paging::{self, Cursor};
 use aftercare_platform::uow::UnitOfWork;
 use sqlx::PgConnection;
 
@@ -72,23 +71,6 @@ fn visible(caller: &Caller, customer_id: &str) -> Result<(), Error> {
         Ok(())
     } else {
         Err(Error::NotFound(format!("account of {customer_id:?} not found")))
-    }
-}
-
-/// Cuts a page read with one row more than `limit` back to `limit`, and
-/// the token of the next page (empty on the last), from the last entry.
-fn next_page_token<T>(rows: &mut Vec<T>, limit: i64, query: &str, entry: impl Fn(&T) -> &Entry) -> String {
-    let more = rows.len() as i64 > limit;
-    rows.truncate(limit as usize);
-    match rows.last().map(entry) {
-        Some(last) if more => paging::encode(
-            query,
-            &Cursor {
-                at: last.at,
-                id: last.entry_id.to_string(),
-            },
-        ),
-        _ => String::new(),
     }
 }
 

@@ -16,7 +16,7 @@ use aftercare_platform::uow::Replay;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::{actor, next_page_token, visible};
+use super::{actor, visible};
 use crate::domain::wallet::minor;
 use crate::domain::{
     Capture, Changes, CreditEntry, CreditHold, CreditLot, CreditedRefund, Entry, EntryKind, Hold, HoldId, HoldStatus,
@@ -87,7 +87,9 @@ impl StoreCredit {
         let mut conn = self.ctx.read().await?;
         let mut entries =
             wallet_store::list_entries(&mut conn, customer_id, currency, cursor.as_ref(), limit + 1).await?;
-        let next_page_token = next_page_token(&mut entries, limit, &query, |c| &c.entry);
+        let next_page_token = paging::next_token(&mut entries, limit, &query, |c| {
+            (c.entry.at, c.entry.entry_id.to_string())
+        });
         Ok(CreditPage {
             entries,
             next_page_token,

@@ -11,7 +11,7 @@ use aftercare_platform::paging;
 use aftercare_platform::uow::{Replay, UnitOfWork};
 use uuid::Uuid;
 
-use super::{Warranty, entry, next_page_token, visible};
+use super::{Warranty, entry, visible};
 use crate::domain::repeat;
 use crate::domain::{
     Claim, ClaimId, ClaimStatus, ClaimStep, MAX_PHOTOS, RegistrationId, RejectionReason, Remedy, Sla, Terms,
@@ -210,7 +210,7 @@ impl Warranty {
         let cursor = paging::decode("page_token", &query, page_token)?;
         let mut conn = self.ctx.read().await?;
         let mut claims = store::claims::list(&mut conn, customer_id, status, order, cursor.as_ref(), limit + 1).await?;
-        let next_page_token = next_page_token(&mut claims, limit, &query, |c| {
+        let next_page_token = paging::next_token(&mut claims, limit, &query, |c| {
             let at = match order {
                 Order::NewestFirst => c.filed_at,
                 Order::TimeToBreach => c.sla.next_due().unwrap_or(c.filed_at),

@@ -25,7 +25,6 @@ use aftercare_kernel::{DateTime, Utc};
 use aftercare_platform::auth::Caller;
 use aftercare_platform::context::ServiceContext;
 use aftercare_platform::error::Error;
-use aftercare_platform::paging::{self, Cursor};
 
 use crate::domain::{ClaimStatus, TimelineEntry, WarrantyError};
 
@@ -69,21 +68,5 @@ fn entry(
         actor_role: caller.map_or("system", |c| c.role.as_str()).to_owned(),
         channel,
         customer_visible,
-    }
-}
-
-/// Cuts a page read with one row more than `limit`, and the next page's
-/// token (empty on the last) from the last row's time and id.
-fn next_page_token<T>(
-    rows: &mut Vec<T>,
-    limit: i64,
-    query: &str,
-    key: impl Fn(&T) -> (DateTime<Utc>, String),
-) -> String {
-    let more = rows.len() as i64 > limit;
-    rows.truncate(limit as usize);
-    match rows.last().map(key) {
-        Some((at, id)) if more => paging::encode(query, &Cursor { at, id }),
-        _ => String::new(),
     }
 }

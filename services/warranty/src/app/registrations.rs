@@ -12,7 +12,7 @@ use aftercare_proto::warranty_events::ProductRegistered;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::{Warranty, next_page_token, visible};
+use super::{Warranty, visible};
 use crate::domain::registration::serial_key;
 use crate::domain::{
     Coverage, Exclusion, Extension, ExtensionId, Registration, RegistrationId, RegistrationStatus, Source, TermsRef,
@@ -181,7 +181,7 @@ impl Warranty {
         let cursor = paging::decode("page_token", &query, page_token)?;
         let mut conn = self.ctx.read().await?;
         let mut registrations = store::registrations::list(&mut conn, customer_id, cursor.as_ref(), limit + 1).await?;
-        let next_page_token = next_page_token(&mut registrations, limit, &query, |r| {
+        let next_page_token = paging::next_token(&mut registrations, limit, &query, |r| {
             (r.created_at, r.registration_id.to_string())
         });
         Ok(RegistrationPage {

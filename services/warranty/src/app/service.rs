@@ -9,7 +9,7 @@ use aftercare_platform::error::Error;
 use aftercare_platform::paging;
 
 use super::claims::{locked_claim, resolve};
-use super::{Warranty, entry, next_page_token};
+use super::{Warranty, entry};
 use crate::domain::{
     Claim, ClaimStep, Entitlement, Remedy, ServiceOrder, ServiceOrderId, ServiceOrderStatus, ServiceStep, Trigger,
     WarrantyError,
@@ -141,7 +141,7 @@ impl Warranty {
         let cursor = paging::decode("page_token", &query, page_token)?;
         let mut conn = self.ctx.read().await?;
         let mut orders = store::service::orders(&mut conn, centre, cursor.as_ref(), limit + 1).await?;
-        let next_page_token = next_page_token(&mut orders, limit, &query, |o| {
+        let next_page_token = paging::next_token(&mut orders, limit, &query, |o| {
             (o.created_at, o.service_order_id.to_string())
         });
         let mut views = Vec::with_capacity(orders.len());

@@ -43,7 +43,18 @@ pub async fn plans(conn: &mut PgConnection) -> Result<Vec<Plan>, Error> {
 }
 
 pub async fn plan(conn: &mut PgConnection, sku: &str) -> Result<Option<Plan>, Error> {
-    Ok(plans(conn).await?.into_iter().find(|p| p.sku == sku))
+    let row: Option<(String, String, i32, i32, bool)> =
+        sqlx::query_as("SELECT sku, name, months, cooling_off_days, active FROM warranty.plans WHERE sku = $1")
+            .bind(sku)
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(row.map(|(sku, name, months, cooling_off_days, active)| Plan {
+        sku,
+        name,
+        months,
+        cooling_off_days,
+        active,
+    }))
 }
 
 #[derive(sqlx::FromRow)]

@@ -54,7 +54,20 @@ pub async fn centres(conn: &mut PgConnection) -> Result<Vec<Centre>, Error> {
 }
 
 pub async fn centre(conn: &mut PgConnection, id: &str) -> Result<Option<Centre>, Error> {
-    Ok(centres(conn).await?.into_iter().find(|c| c.centre_id == id))
+    let row: Option<(String, String, String, bool)> =
+        sqlx::query_as("SELECT centre_id, name, kind, active FROM warranty.service_centres WHERE centre_id = $1")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    row.map(|(centre_id, name, kind, active)| {
+        Ok(Centre {
+            kind: parse(&kind, "centre kind", CentreKind::parse)?,
+            centre_id,
+            name,
+            active,
+        })
+    })
+    .transpose()
 }
 
 #[derive(sqlx::FromRow)]
