@@ -339,3 +339,31 @@ async fn a_claim_canceled_before_any_answer_raises_nothing_and_leaves_the_queue(
         .into_inner();
     assert!(queue.claims.is_empty());
 }
+
+/// A server keeps the default calendar in memory: a holiday added after it
+/// filed a claim still moves the next claim's target.
+#[tokio::test]
+async fn a_changed_calendar_moves_the_next_claims_target() {
+    let app = TestApp::spawn().await;
+    delivered(&app).await;
+    let before = file(&app, &unit(&app, "L1", 1).await.registration_id).await;
+    assert_eq!(before.sla.unwrap().resolution_due_at, at("2026-03-31T21:00:00Z"));
+    let mut tr = agent(&app, "agent-1")
+        .get_calendar(GetCalendarRequest {
+            country_code: "TR".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    tr.holidays.push("2026-03-31".into());
+    admin(&app)
+        .update_calendar(UpdateCalendarRequest { calendar: Some(tr) })
+        .await
+        .unwrap();
+    let after = file(&app, &unit(&app, "L1", 2).await.registration_id).await;
+    assert_eq!(
+        after.sla.unwrap().resolution_due_at,
+        at("2026-04-01T21:00:00Z"),
+        "31 March is a holiday now"
+    );
+}

@@ -120,27 +120,29 @@ impl Warranty {
                 .ok_or_else(|| Error::internal("a stored claim is gone"));
         }
         let now = uow.now();
-        let registration = store::registrations::get(uow.conn(), f.registration_id, false)
+        let found = store::registrations::with_history(uow.conn(), f.registration_id)
             .await?
             .ok_or_else(|| WarrantyError::not_found("registration", f.registration_id.to_string()))?;
+        let registration = found.registration;
         visible(caller, &registration.customer_id, "registration", f.registration_id)?;
-        let terms = store::terms::version(uow.conn(), &registration.terms).await?;
+        let terms = self.cache.terms(uow.conn(), &registration.terms).await?;
         let coverage = registration.coverage(&terms, now, None)?;
-        let calendar = store::calendars::default(uow.conn()).await?;
+        let calendar = self.cache.default_calendar(uow.conn(), &found.calendar).await?;
         let sla = targets(&terms, &calendar, now)?;
         // What earlier failures entitle the customer to.
-        let past = store::claims::past_faults(uow.conn(), f.registration_id).await?;
-        let overran = store::claims::repair_overran(
-            uow.conn(),
-            f.registration_id,
-            &calendar.days,
-            calendar.time_zone,
-            terms.max_repair_working_days,
-        )
-        .await?;
+        let (days, tz) = (&calendar.days, calendar.time_zone);
+        let overran = repeat::repair_overran(&found.repairs, days, tz, terms.max_repair_working_days);
         let entitlement = coverage
             .covered()
-            .then(|| repeat::entitlement(&terms.repeat_failure, &past, overran, &f.fault_category, now))
+            .then(|| {
+                repeat::entitlement(
+                    &terms.repeat_failure,
+                    &found.past_faults,
+                    overran,
+                    &f.fault_category,
+                    now,
+                )
+            })
             .flatten();
         let filed = entry(
             Some(caller),
@@ -167,13 +169,12 @@ impl Warranty {
             appealed: false,
             reviewer: None,
             rejected_by: None,
-            timeline: vec![filed.clone()],
+            timeline: vec![filed],
             filed_at: now,
             updated_at: now,
             sla,
         };
         store::claims::insert(uow.conn(), &claim).await?;
-        store::claims::add_timeline(uow.conn(), id, &filed).await?;
         uow.emit(&id.to_string(), &events::claim_filed(&claim)).await?;
         uow.commit().await?;
         Ok(claim)

@@ -3,6 +3,7 @@
 //! lock -> ask the domain -> store -> emit events -> commit.
 //!
 //! - [`terms`] — terms and business calendars;
+//! - [`cache`] — terms versions and the default calendar kept in memory;
 //! - [`registrations`] — registering products (from deliveries, by hand),
 //!   verifying them, and whether they are covered;
 //! - [`claims`] — filing claims and taking them through their lifecycle,
@@ -12,6 +13,7 @@
 //! - [`remedies`] — replacements, and money paid back once;
 //! - [`extensions`] — extended-warranty plans, canceled and paid back once.
 
+pub mod cache;
 pub mod claims;
 pub mod extensions;
 pub mod registrations;
@@ -30,11 +32,15 @@ use crate::domain::{ClaimStatus, TimelineEntry, WarrantyError};
 
 pub struct Warranty {
     ctx: ServiceContext,
+    cache: cache::Cache,
 }
 
 impl Warranty {
     pub fn new(ctx: ServiceContext) -> Warranty {
-        Warranty { ctx }
+        Warranty {
+            ctx,
+            cache: cache::Cache::default(),
+        }
     }
 
     /// The service clock's now, for answers that show running clocks.

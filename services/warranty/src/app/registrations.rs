@@ -214,7 +214,7 @@ impl Warranty {
                 _ => return Ok(Coverage::not_registered()),
             },
         };
-        let terms = store::terms::version(&mut conn, &registration.terms).await?;
+        let terms = self.cache.terms(&mut conn, &registration.terms).await?;
         let mut coverage = registration.coverage(&terms, q.at.unwrap_or_else(|| self.ctx.clock.now()), q.cause)?;
         if hide_owner {
             coverage.registration_id = None;

@@ -48,7 +48,7 @@ impl Warranty {
     pub async fn update_calendar(&self, mut calendar: Calendar) -> Result<Calendar, Error> {
         let mut uow = self.ctx.begin().await?;
         calendar.updated_at = uow.now();
-        store::calendars::upsert(uow.conn(), &calendar).await?;
+        calendar.revision = store::calendars::upsert(uow.conn(), &calendar).await?;
         uow.commit().await?;
         Ok(calendar)
     }

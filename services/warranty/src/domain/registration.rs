@@ -41,7 +41,7 @@ pub fn serial_key(serial: &str) -> String {
 }
 
 /// Which terms, and which version of them, a registration is covered by.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct TermsRef {
     pub category: String,
     pub sku: String,

@@ -2,7 +2,7 @@
 //! product that keeps failing, or whose repair took too long, entitles the
 //! customer to a replacement or a refund instead of another repair.
 
-use aftercare_kernel::{DateTime, Months, Utc};
+use aftercare_kernel::{DateTime, Months, Utc, zone};
 
 use super::terms::{Remedy, RepeatFailureRule};
 
@@ -63,6 +63,20 @@ pub struct Entitlement {
 /// blanks.
 fn same(a: &str, b: &str) -> bool {
     a.trim().to_lowercase() == b.trim().to_lowercase()
+}
+
+/// Whether any warranty repair (arrival to shipping back, in `tz`) took
+/// more than `max_working_days` working days of `days`.
+pub fn repair_overran(
+    repairs: &[(DateTime<Utc>, DateTime<Utc>)],
+    days: &zone::WorkingDays,
+    tz: zone::Tz,
+    max_working_days: i32,
+) -> bool {
+    let local = |t| zone::local_date(t, tz);
+    repairs
+        .iter()
+        .any(|(from, to)| i64::from(days.between(local(*from), local(*to))) > i64::from(max_working_days))
 }
 
 /// Whether a claim for `fault` filed at `now` entitles the customer to a

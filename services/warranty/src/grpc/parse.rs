@@ -220,6 +220,7 @@ pub fn calendar(c: Option<&pb::BusinessCalendar>) -> Result<Calendar, Error> {
         time_zone: tz.ok_or_else(|| Error::invalid("calendar.time_zone", "is required"))?,
         days: WorkingDays::new(c.working_weekdays.iter().map(|d| *d as u32), holidays),
         updated_at: DateTime::UNIX_EPOCH,
+        revision: 0,
     })
 }
 

@@ -11,8 +11,8 @@ use uuid::Uuid;
 
 use super::{parse, parse_all};
 use crate::domain::{
-    Alarm, Claim, ClaimId, ClaimStatus, Coverage, CoverageReason, Entitlement, PastFault, RegistrationId,
-    RejectionReason, Remedy, Sla, TimelineEntry, Trigger, WarrantyError,
+    Alarm, Claim, ClaimId, ClaimStatus, Coverage, CoverageReason, Entitlement, RegistrationId, RejectionReason, Remedy,
+    Sla, TimelineEntry, Trigger, WarrantyError,
 };
 
 #[derive(sqlx::FromRow)]
@@ -240,16 +240,26 @@ fn alarms(sla: &Sla) -> Vec<&'static str> {
     sla.alarms_sent.iter().map(|a| a.as_str()).collect()
 }
 
-/// Writes a new claim (its timeline apart, by [`add_timeline`]).
+/// Writes a new claim with its first timeline entry.
 pub async fn insert(conn: &mut PgConnection, c: &Claim) -> Result<(), Error> {
     let cov = &c.coverage_at_filing;
     let remedies: Vec<&str> = cov.remedies.iter().map(|r| r.as_str()).collect();
+    let first = c
+        .timeline
+        .first()
+        .ok_or_else(|| Error::internal("a new claim without its first timeline entry"))?;
+    // The claim and its first entry in one statement.
     sqlx::query(
-        "INSERT INTO warranty.claims (claim_id, registration_id, customer_id, status, fault_category, description,
-             photo_urls, channel, coverage_reason, covered_through, offered_remedies, covers_parts, covers_labour,
-             covers_shipping, filed_at, updated_at, first_response_due, resolution_due, next_alarm_at, next_due_at,
-             entitlement_trigger, entitlement_remedies)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16, $17, $18, $19, $20, $21)",
+        "WITH claim AS (
+             INSERT INTO warranty.claims (claim_id, registration_id, customer_id, status, fault_category, description,
+                 photo_urls, channel, coverage_reason, covered_through, offered_remedies, covers_parts, covers_labour,
+                 covers_shipping, filed_at, updated_at, first_response_due, resolution_due, next_alarm_at,
+                 next_due_at, entitlement_trigger, entitlement_remedies)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16, $17, $18, $19, $20,
+                 $21)
+             RETURNING claim_id)
+         INSERT INTO warranty.claim_timeline (claim_id, at, status, text, actor_role, channel, customer_visible)
+         SELECT claim_id, $22, $23, $24, $25, $26, $27 FROM claim",
     )
     .bind(c.claim_id.as_uuid())
     .bind(c.registration_id.as_uuid())
@@ -276,6 +286,12 @@ pub async fn insert(conn: &mut PgConnection, c: &Claim) -> Result<(), Error> {
             .as_ref()
             .map(|e| e.remedies.iter().map(|r| r.as_str()).collect::<Vec<_>>()),
     )
+    .bind(first.at)
+    .bind(first.status.map(|s| s.as_str()))
+    .bind(&first.text)
+    .bind(&first.actor_role)
+    .bind(first.channel.map(|c| c.as_str()))
+    .bind(first.customer_visible)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -333,49 +349,4 @@ pub async fn add_timeline(conn: &mut PgConnection, id: ClaimId, e: &TimelineEntr
     .execute(&mut *conn)
     .await?;
     Ok(())
-}
-
-/// The registration's earlier faults: its other claims accepted under
-/// warranty for a repair or a price reduction (the customer kept the
-/// faulty product either way).
-pub async fn past_faults(conn: &mut PgConnection, registration: RegistrationId) -> Result<Vec<PastFault>, Error> {
-    let rows: Vec<(String, DateTime<Utc>)> = sqlx::query_as(
-        "SELECT fault_category, filed_at FROM warranty.claims
-         WHERE registration_id = $1 AND remedy IN ('repair', 'price_reduction') AND NOT paid_repair
-           AND coverage_reason = 'covered' AND status IN ('approved', 'in_service', 'resolved', 'closed')",
-    )
-    .bind(registration.as_uuid())
-    .fetch_all(&mut *conn)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(fault_category, filed_at)| PastFault {
-            fault_category,
-            filed_at,
-        })
-        .collect())
-}
-
-/// Whether a repair of the registration ever took longer than
-/// `max_working_days` working days of `days` (arrival to shipping back).
-pub async fn repair_overran(
-    conn: &mut PgConnection,
-    registration: RegistrationId,
-    days: &aftercare_kernel::zone::WorkingDays,
-    tz: aftercare_kernel::zone::Tz,
-    max_working_days: i32,
-) -> Result<bool, Error> {
-    let spans: Vec<(DateTime<Utc>, DateTime<Utc>)> = sqlx::query_as(
-        "SELECT o.received_at, o.shipped_back_at FROM warranty.service_orders o
-         JOIN warranty.claims c USING (claim_id)
-         WHERE c.registration_id = $1 AND NOT o.paid
-           AND o.received_at IS NOT NULL AND o.shipped_back_at IS NOT NULL",
-    )
-    .bind(registration.as_uuid())
-    .fetch_all(&mut *conn)
-    .await?;
-    let zone = aftercare_kernel::zone::local_date;
-    Ok(spans
-        .into_iter()
-        .any(|(from, to)| i64::from(days.between(zone(from, tz), zone(to, tz))) > i64::from(max_working_days)))
 }

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::parse;
 use crate::domain::registration::serial_key;
-use crate::domain::{Registration, RegistrationId, RegistrationStatus, Source, TermsRef, WarrantyError};
+use crate::domain::{PastFault, Registration, RegistrationId, RegistrationStatus, Source, TermsRef, WarrantyError};
 
 #[derive(sqlx::FromRow)]
 struct RegistrationRow {
@@ -185,6 +185,76 @@ pub async fn get(conn: &mut PgConnection, id: RegistrationId, lock: bool) -> Res
         .fetch_optional(&mut *conn)
         .await?;
     Ok(row.map(Registration::try_from).transpose()?)
+}
+
+/// A registration with what a claim filed on it needs to know: its
+/// earlier faults, the spans of its warranty repairs, and which default
+/// calendar (country, revision) is in force — one statement.
+pub struct WithHistory {
+    pub registration: Registration,
+    pub past_faults: Vec<PastFault>,
+    pub repairs: Vec<(DateTime<Utc>, DateTime<Utc>)>,
+    pub calendar: (String, i64),
+}
+
+#[derive(sqlx::FromRow)]
+struct HistoryRow {
+    #[sqlx(flatten)]
+    registration: RegistrationRow,
+    fault_categories: Vec<String>,
+    faults_filed_at: Vec<DateTime<Utc>>,
+    repairs_received_at: Vec<DateTime<Utc>>,
+    repairs_shipped_at: Vec<DateTime<Utc>>,
+    calendar_country: String,
+    calendar_revision: i64,
+}
+
+pub async fn with_history(conn: &mut PgConnection, id: RegistrationId) -> Result<Option<WithHistory>, Error> {
+    // Earlier faults are other claims accepted under warranty for a repair
+    // or a price reduction (the customer kept the faulty product either
+    // way); repairs count from arrival to shipping back, paid ones aside.
+    let row: Option<HistoryRow> = sqlx::query_as(
+        "SELECT r.*, f.fault_categories, f.faults_filed_at, s.repairs_received_at, s.repairs_shipped_at,
+             d.country_code AS calendar_country, d.revision AS calendar_revision
+         FROM warranty.registrations r
+         CROSS JOIN LATERAL (
+             SELECT COALESCE(array_agg(c.fault_category), '{}') AS fault_categories,
+                    COALESCE(array_agg(c.filed_at), '{}') AS faults_filed_at
+             FROM warranty.claims c
+             WHERE c.registration_id = r.registration_id AND c.remedy IN ('repair', 'price_reduction')
+               AND NOT c.paid_repair AND c.coverage_reason = 'covered'
+               AND c.status IN ('approved', 'in_service', 'resolved', 'closed')) f
+         CROSS JOIN LATERAL (
+             SELECT COALESCE(array_agg(o.received_at), '{}') AS repairs_received_at,
+                    COALESCE(array_agg(o.shipped_back_at), '{}') AS repairs_shipped_at
+             FROM warranty.service_orders o JOIN warranty.claims c USING (claim_id)
+             WHERE c.registration_id = r.registration_id AND NOT o.paid
+               AND o.received_at IS NOT NULL AND o.shipped_back_at IS NOT NULL) s
+         CROSS JOIN warranty.calendars d
+         WHERE r.registration_id = $1 AND d.is_default",
+    )
+    .bind(id.as_uuid())
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    Ok(Some(WithHistory {
+        registration: row.registration.try_into()?,
+        past_faults: row
+            .fault_categories
+            .into_iter()
+            .zip(row.faults_filed_at)
+            .map(|(fault_category, filed_at)| PastFault {
+                fault_category,
+                filed_at,
+            })
+            .collect(),
+        repairs: row
+            .repairs_received_at
+            .into_iter()
+            .zip(row.repairs_shipped_at)
+            .collect(),
+        calendar: (row.calendar_country, row.calendar_revision),
+    }))
 }
 
 /// The live (not rejected) registration of a serial number.
