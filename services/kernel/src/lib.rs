@@ -1,6 +1,7 @@
 //! The I/O-free core every aftercare domain is written on: [`money`]
 //! (currencies and currency-checked arithmetic), [`percent`], the [`clock`],
-//! customers' local days and working days ([`zone`]), typed [`ids`],
+//! customers' local days and working days ([`zone`]), time as a service
+//! clock counts it ([`working_time`]), typed [`ids`],
 //! [`channel`]s, input checks ([`violations`], [`validate`]) and a content
 //! [`fingerprint`].
 //!
@@ -19,9 +20,10 @@ pub mod named;
 pub mod percent;
 pub mod validate;
 pub mod violations;
+pub mod working_time;
 pub mod zone;
 
-pub use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, TimeZone, Utc, Weekday};
+pub use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
 pub use currency::Currency;
 pub use money::{Money, MoneyError};
 pub use percent::Percent;

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use chrono::{DateTime, Datelike, Days, Months, NaiveDate, TimeZone, Utc, Weekday};
+use chrono::{DateTime, Datelike, Days, Months, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
 pub use chrono_tz::Tz;
 
 /// An IANA time zone by name ("Europe/Istanbul"), exactly as spelled.
@@ -21,15 +21,20 @@ pub fn local_date(at: DateTime<Utc>, tz: Tz) -> NaiveDate {
 /// The first instant of `date` in `tz` (its midnight, or the first moment
 /// after a daylight-saving gap that swallowed midnight).
 pub fn start_of_day(date: NaiveDate, tz: Tz) -> DateTime<Utc> {
-    let mut t = date.and_hms_opt(0, 0, 0).expect("midnight exists");
-    // A gap at midnight moves the day's start to the first existing minute.
+    at_local(date, NaiveTime::MIN, tz)
+}
+
+/// The instant of `time` on `date` in `tz`: the earlier of a repeated
+/// hour, or the first moment after a daylight-saving gap that swallowed it.
+pub fn at_local(date: NaiveDate, time: NaiveTime, tz: Tz) -> DateTime<Utc> {
+    let mut t = date.and_time(time);
     for _ in 0..24 * 60 {
         if let Some(local) = tz.from_local_datetime(&t).earliest() {
             return local.with_timezone(&Utc);
         }
         t += chrono::Duration::minutes(1);
     }
-    unreachable!("no time zone skips a whole day's first 24 hours")
+    unreachable!("no time zone skips 24 hours")
 }
 
 /// `months` calendar months after `date`, clamped to the month's end (31

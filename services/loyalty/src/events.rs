@@ -161,7 +161,7 @@ impl LoyaltyEvent {
     }
 
     /// Writes the event in a unit of work.
-    pub async fn emit(&self, uow: &mut UnitOfWork) -> Result<(), Error> {
+    pub async fn emit(&self, uow: &mut UnitOfWork<'_>) -> Result<(), Error> {
         let customer = self.aggregate();
         match self {
             LoyaltyEvent::Earned(m) => uow.emit(&customer, m).await,

@@ -115,6 +115,9 @@ impl RefundReversals {
             return Err(format!("unexpected topic {}", event.topic));
         };
         let refund = e.refund.ok_or("refund missing")?;
+        if refund.order_id.is_empty() && !refund.warranty_refund_id.is_empty() {
+            return Ok(()); // warranty money for a product bought elsewhere: no points were earned
+        }
         let order = required(&refund.order_id, "order_id")?;
         // Its order's events reach loyalty on another consumer: a refund
         // that overtook them waits (is retried) until the lots exist.

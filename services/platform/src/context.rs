@@ -22,7 +22,7 @@ pub struct ServiceContext {
 
 impl ServiceContext {
     /// Opens the unit of work of one mutating call.
-    pub async fn begin(&self) -> Result<UnitOfWork, Error> {
+    pub async fn begin(&self) -> Result<UnitOfWork<'static>, Error> {
         UnitOfWork::begin(&self.pool, self.clock.now(), self.outbox_wake.clone()).await
     }
 

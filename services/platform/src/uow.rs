@@ -27,8 +27,8 @@ use crate::error::Error;
 use crate::idempotency::{self, Claim};
 use crate::outbox;
 
-pub struct UnitOfWork {
-    tx: Transaction<'static, Postgres>,
+pub struct UnitOfWork<'c> {
+    tx: Transaction<'c, Postgres>,
     now: DateTime<Utc>,
     wake: Arc<Notify>,
     /// A key claimed fresh (scope, owner, key), waiting for its response.
@@ -45,12 +45,28 @@ pub enum Replay {
     Stored(Vec<u8>),
 }
 
-impl UnitOfWork {
-    pub(crate) async fn begin(pool: &PgPool, now: DateTime<Utc>, wake: Arc<Notify>) -> Result<UnitOfWork, Error> {
+impl UnitOfWork<'static> {
+    pub(crate) async fn begin(pool: &PgPool, now: DateTime<Utc>, wake: Arc<Notify>) -> Result<Self, Error> {
         Ok(UnitOfWork {
             tx: pool.begin().await?,
             now,
             wake,
+            open_key: None,
+            events: 0,
+        })
+    }
+}
+
+impl<'c> UnitOfWork<'c> {
+    /// A unit of work inside a transaction already open (an event
+    /// consumer's delivery): a savepoint, so a use case runs in a consumer
+    /// as it runs for an RPC, and commits or rolls back with the delivery.
+    /// The dispatcher delivers what it emits on its next round.
+    pub async fn within(conn: &'c mut PgConnection, now: DateTime<Utc>) -> Result<UnitOfWork<'c>, Error> {
+        Ok(UnitOfWork {
+            tx: sqlx::Connection::begin(conn).await?,
+            now,
+            wake: Arc::new(Notify::new()),
             open_key: None,
             events: 0,
         })

@@ -1,11 +1,13 @@
 //! The events returns emit (`aftercare.returns.events.v1`), built from the
-//! domain. The payment tool follows `RefundRequested`; loyalty follows
-//! `RefundSucceeded` (its lines) to take back points of refunded units.
+//! domain. The payment tool follows `RefundRequested` (a return's refund
+//! or a warranty refund paid here); loyalty follows `RefundSucceeded` (its
+//! lines) to take back points of refunded units; warranty follows the
+//! outcome of its own.
 
 use aftercare_platform::wire::money;
 use aftercare_proto::return_events as ev;
 
-use crate::domain::{Charge, Refund, Resolution, Return};
+use crate::domain::{Charge, Refund, Resolution, Return, WarrantyRefund};
 use crate::wire::{
     charge_status_to_proto, refund_method_to_proto, refund_status_to_proto, resolution_to_proto, status_to_proto,
 };
@@ -34,6 +36,7 @@ pub fn refund_summary(r: &Return, f: &Refund) -> ev::RefundSummary {
         provider_reference: f.provider_reference.clone().unwrap_or_default(),
         failure_reason: f.failure_reason.clone().unwrap_or_default(),
         lines: refunded_lines(r),
+        warranty_refund_id: String::new(),
     }
 }
 
@@ -119,5 +122,50 @@ pub fn refund_succeeded(r: &Return, f: &Refund) -> ev::RefundSucceeded {
 pub fn refund_failed(r: &Return, f: &Refund) -> ev::RefundFailed {
     ev::RefundFailed {
         refund: Some(refund_summary(r, f)),
+    }
+}
+
+/// A warranty refund paid through returns: no return, the warranty
+/// refund's id, and the unit it takes back (none for a price reduction or
+/// a plan).
+fn warranty_refund_summary(w: &WarrantyRefund) -> ev::RefundSummary {
+    let (order_id, line_id) = w.order_line.clone().unwrap_or_default();
+    ev::RefundSummary {
+        refund_id: w.refund_id.to_string(),
+        return_id: String::new(),
+        order_id,
+        customer_id: w.customer_id.clone(),
+        status: refund_status_to_proto(w.status),
+        method: refund_method_to_proto(w.method),
+        amount: Some(money(w.amount)),
+        provider_reference: w.provider_reference.clone().unwrap_or_default(),
+        failure_reason: w.failure_reason.clone().unwrap_or_default(),
+        lines: if w.units > 0 {
+            vec![ev::RefundedLine {
+                line_id,
+                units: w.units,
+            }]
+        } else {
+            Vec::new()
+        },
+        warranty_refund_id: w.warranty_refund_id.to_string(),
+    }
+}
+
+pub fn warranty_refund_requested(w: &WarrantyRefund) -> ev::RefundRequested {
+    ev::RefundRequested {
+        refund: Some(warranty_refund_summary(w)),
+    }
+}
+
+pub fn warranty_refund_succeeded(w: &WarrantyRefund) -> ev::RefundSucceeded {
+    ev::RefundSucceeded {
+        refund: Some(warranty_refund_summary(w)),
+    }
+}
+
+pub fn warranty_refund_failed(w: &WarrantyRefund) -> ev::RefundFailed {
+    ev::RefundFailed {
+        refund: Some(warranty_refund_summary(w)),
     }
 }

@@ -8,7 +8,8 @@
 //!   `aftercare.returns.events.v1` messages it emits;
 //! - [`app`] — the use cases, each one unit of work;
 //! - [`grpc`] — `aftercare.returns.v1.ReturnService`: parse, call, convert;
-//! - [`projection`] — the order facts it keeps from order events.
+//! - [`projection`] — the order facts it keeps from order events, and
+//!   warranty's refund requests.
 
 pub mod app;
 pub mod domain;
@@ -39,8 +40,14 @@ fn routes(ctx: &ServiceContext, routes: &mut RoutesBuilder) {
     routes.add_service(grpc::ReturnGrpc::server(app::Returns::new(ctx.clone())));
 }
 
-/// Returns keeps the order facts it needs from order events, and the
-/// customers' tier perks from loyalty's.
-fn consumers(_ctx: &ServiceContext) -> Vec<Arc<dyn EventHandler>> {
-    vec![Arc::new(projection::OrderProjection), Arc::new(projection::TierPerks)]
+/// Returns keeps the order facts it needs from order events and the
+/// customers' tier perks from loyalty's, and pays warranty's refunds.
+fn consumers(ctx: &ServiceContext) -> Vec<Arc<dyn EventHandler>> {
+    vec![
+        Arc::new(projection::OrderProjection),
+        Arc::new(projection::TierPerks),
+        Arc::new(projection::WarrantyRefundRequests {
+            clock: ctx.clock.clone(),
+        }),
+    ]
 }

@@ -1,14 +1,20 @@
 //! The order facts this service keeps, from order intake's events: which
 //! lines exist, what was paid for them, when they were delivered, whether the
 //! order was canceled; and each customer's loyalty tier perks, from
-//! loyalty's events. Handlers are idempotent (events arrive at least once)
-//! and never read the `orders` schema.
+//! loyalty's events; and the refunds warranty asks it to pay. Handlers are
+//! idempotent (events arrive at least once) and never read another
+//! service's schema.
 
+use aftercare_kernel::clock::SharedClock;
 use aftercare_platform::outbox::{Event, EventHandler, HandlerFuture, required, required_time, topic};
+use aftercare_platform::uow::UnitOfWork;
 use aftercare_platform::wire::parse_money;
 use aftercare_proto::loyalty_events::TierChanged;
 use aftercare_proto::order_events::{OrderCanceled, OrderDelivered, OrderRecorded, RecordedLine};
+use aftercare_proto::warranty_events::ClaimRefundRequested;
 use sqlx::PgConnection;
+
+use crate::app::warranty_refunds::{self, Requested};
 
 /// The consumer name; its subscription is also made by the migrations, so
 /// no order event is missed before the service first starts.
@@ -194,6 +200,61 @@ impl EventHandler for TierPerks {
 
     fn topics(&self) -> Vec<String> {
         vec![topic::<TierChanged>()]
+    }
+
+    fn handle<'a>(&'a self, tx: &'a mut PgConnection, event: &'a Event) -> HandlerFuture<'a> {
+        Box::pin(self.apply(tx, event))
+    }
+}
+
+/// The consumer of warranty's refund requests; subscribed by the
+/// migrations too.
+pub const WARRANTY_CONSUMER: &str = "returns.warranty";
+
+/// Pays warranty's refunds through this service's refund path
+/// ([`crate::app::warranty_refunds`]), once per warranty refund.
+pub struct WarrantyRefundRequests {
+    pub clock: SharedClock,
+}
+
+impl WarrantyRefundRequests {
+    async fn apply(&self, tx: &mut PgConnection, event: &Event) -> Result<(), String> {
+        let Some(e) = event.decode::<ClaimRefundRequested>()? else {
+            return Err(format!("unexpected topic {}", event.topic));
+        };
+        let amount = e
+            .amount
+            .as_ref()
+            .ok_or("amount missing")
+            .and_then(|m| parse_money(m).map_err(|_| "bad amount"))?;
+        let order_line = match (e.order_id.as_str(), e.line_id.as_str()) {
+            ("", "") => None,
+            ("", _) | (_, "") => return Err("order_id and line_id come together".into()),
+            (o, l) => Some((o.to_owned(), l.to_owned())),
+        };
+        let requested = Requested {
+            warranty_refund_id: uuid::Uuid::parse_str(required(&e.refund_id, "refund_id")?)
+                .map_err(|_| "refund_id is not a uuid")?,
+            kind: required(&e.kind, "kind")?.to_owned(),
+            customer_id: required(&e.customer_id, "customer_id")?.to_owned(),
+            order_line,
+            units: e.units,
+            amount,
+        };
+        let err = |e: aftercare_platform::error::Error| e.to_string();
+        let mut uow = UnitOfWork::within(tx, self.clock.now()).await.map_err(err)?;
+        warranty_refunds::request(&mut uow, requested).await.map_err(err)?;
+        uow.commit().await.map_err(err)
+    }
+}
+
+impl EventHandler for WarrantyRefundRequests {
+    fn name(&self) -> &str {
+        WARRANTY_CONSUMER
+    }
+
+    fn topics(&self) -> Vec<String> {
+        vec![topic::<ClaimRefundRequested>()]
     }
 
     fn handle<'a>(&'a self, tx: &'a mut PgConnection, event: &'a Event) -> HandlerFuture<'a> {

@@ -7,7 +7,7 @@ use aftercare_platform::wire::{money, timestamp};
 use aftercare_proto::warranty_events as pb;
 
 use crate::domain::{Alarm, Claim, ClaimStatus, Registration, ServiceOrder, WarrantyError};
-use crate::store::service::Refund;
+use crate::store::service::{Refund, RefundKind};
 
 pub fn product_registered(r: &Registration) -> Result<pb::ProductRegistered, WarrantyError> {
     let (order_id, line_id) = r
@@ -95,8 +95,15 @@ pub fn claim_resolved(c: &Claim, at: DateTime<Utc>) -> pb::ClaimResolved {
     }
 }
 
-pub fn refund_requested(r: &Refund, customer_id: &str) -> pb::ClaimRefundRequested {
+/// Money to pay back, on the order line `paid_on` (order, line) when the
+/// store sold the product: a refund takes its unit back with it.
+pub fn refund_requested(r: &Refund, customer_id: &str, paid_on: Option<&(String, String)>) -> pb::ClaimRefundRequested {
+    let (order_id, line_id) = paid_on.cloned().unwrap_or_default();
+    let units = i32::from(paid_on.is_some() && r.kind == RefundKind::Refund);
     pb::ClaimRefundRequested {
+        order_id,
+        line_id,
+        units,
         refund_id: r.refund_id.to_string(),
         claim_id: r.claim_id.map(|c| c.to_string()).unwrap_or_default(),
         extension_id: r.extension_id.map(|e| e.to_string()).unwrap_or_default(),

@@ -8,7 +8,8 @@
 //! - [`events`] — the `aftercare.warranty.events.v1` messages it emits;
 //! - [`app`] — the use cases;
 //! - [`grpc`] — `aftercare.warranty.v1.WarrantyService`: parse, call, convert;
-//! - [`projection`] — order events in: delivered units register themselves.
+//! - [`projection`] — events in: delivered units register themselves;
+//!   refunds paid through returns are settled.
 
 pub mod app;
 pub mod domain;
@@ -40,9 +41,14 @@ fn routes(ctx: &ServiceContext, routes: &mut RoutesBuilder) {
 }
 
 fn consumers(ctx: &ServiceContext) -> Vec<Arc<dyn EventHandler>> {
-    vec![Arc::new(projection::OrderRegistrations {
-        clock: ctx.clock.clone(),
-    })]
+    vec![
+        Arc::new(projection::OrderRegistrations {
+            clock: ctx.clock.clone(),
+        }),
+        Arc::new(projection::RefundOutcomes {
+            clock: ctx.clock.clone(),
+        }),
+    ]
 }
 
 fn jobs(ctx: &ServiceContext) -> Vec<Arc<dyn Job>> {

@@ -1,14 +1,21 @@
-//! Order events in: recorded lines are kept, delivered lines register a
-//! product per unit ([`crate::app::registrations::register_delivered`]).
-//! Never reads the `orders` schema.
+//! Events in. Order events: recorded lines are kept, delivered lines
+//! register a product per unit
+//! ([`crate::app::registrations::register_delivered`]). Returns' refund
+//! outcomes: a warranty refund paid through returns is settled here
+//! ([`crate::app::remedies::settle_refund`]). Never reads another
+//! service's schema.
 
 use aftercare_kernel::clock::SharedClock;
 use aftercare_platform::outbox::{self, Event, EventHandler, HandlerFuture, required, required_time, topic};
+use aftercare_platform::uow::UnitOfWork;
 use aftercare_platform::wire::parse_money;
 use aftercare_proto::order_events::{OrderDelivered, OrderRecorded};
+use aftercare_proto::return_events::{RefundFailed, RefundSucceeded};
 use sqlx::PgConnection;
 
 use crate::app::registrations::register_delivered;
+use crate::app::remedies::{Settlement, settle_refund};
+use crate::domain::ClaimRefundId;
 use crate::store::order_lines::{self, OrderLine};
 
 /// The consumer name; its subscription is also made by the migrations.
@@ -75,6 +82,53 @@ impl EventHandler for OrderRegistrations {
 
     fn topics(&self) -> Vec<String> {
         vec![topic::<OrderRecorded>(), topic::<OrderDelivered>()]
+    }
+
+    fn handle<'a>(&'a self, tx: &'a mut PgConnection, event: &'a Event) -> HandlerFuture<'a> {
+        Box::pin(self.apply(tx, event))
+    }
+}
+
+/// The consumer of returns' refund outcomes; subscribed by the migrations.
+pub const REFUND_CONSUMER: &str = "warranty.refunds";
+
+/// Settles warranty's refunds as returns paid them (or could not).
+pub struct RefundOutcomes {
+    pub clock: SharedClock,
+}
+
+impl RefundOutcomes {
+    async fn apply(&self, tx: &mut PgConnection, event: &Event) -> Result<(), String> {
+        let (refund, paid) = if let Some(e) = event.decode::<RefundSucceeded>()? {
+            (e.refund.ok_or("refund missing")?, true)
+        } else if let Some(e) = event.decode::<RefundFailed>()? {
+            (e.refund.ok_or("refund missing")?, false)
+        } else {
+            return Err(format!("unexpected topic {}", event.topic));
+        };
+        if refund.warranty_refund_id.is_empty() {
+            return Ok(()); // a return's refund
+        }
+        let id = ClaimRefundId::parse(&refund.warranty_refund_id).ok_or("warranty_refund_id is not a uuid")?;
+        let settlement = if paid {
+            Settlement::Paid(required(&refund.provider_reference, "provider_reference")?.to_owned())
+        } else {
+            Settlement::Failed(required(&refund.failure_reason, "failure_reason")?.to_owned())
+        };
+        let err = |e: aftercare_platform::error::Error| e.to_string();
+        let mut uow = UnitOfWork::within(tx, self.clock.now()).await.map_err(err)?;
+        settle_refund(&mut uow, id, settlement).await.map_err(err)?;
+        uow.commit().await.map_err(err)
+    }
+}
+
+impl EventHandler for RefundOutcomes {
+    fn name(&self) -> &str {
+        REFUND_CONSUMER
+    }
+
+    fn topics(&self) -> Vec<String> {
+        vec![topic::<RefundSucceeded>(), topic::<RefundFailed>()]
     }
 
     fn handle<'a>(&'a self, tx: &'a mut PgConnection, event: &'a Event) -> HandlerFuture<'a> {

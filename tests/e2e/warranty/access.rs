@@ -209,11 +209,9 @@ async fn call(client: &mut Warranty, rpc: &str, objects: &Objects) -> Result<(),
             })
             .await
             .map(drop),
-        "SettleClaimRefund" => client
-            .settle_claim_refund(SettleClaimRefundRequest {
+        "GetClaimRefund" => client
+            .get_claim_refund(GetClaimRefundRequest {
                 refund_id: objects.refund.clone(),
-                provider_reference: "psp".into(),
-                failure_reason: String::new(),
             })
             .await
             .map(drop),
@@ -339,7 +337,7 @@ async fn every_role_against_every_rpc_with_real_objects() {
         ("AnswerQuote", &[Customer, Service]),
         ("ReplaceProduct", &[Agent]),
         ("IssueClaimRefund", &[Agent, Service]),
-        ("SettleClaimRefund", &[Agent, Service]),
+        ("GetClaimRefund", &[Customer, Agent, Service, Admin]),
         ("CloseClaim", &[Customer, Service, Agent]),
         ("GetServiceMetrics", &[Agent, Admin]),
         ("UpsertPlan", &[Admin]),
@@ -381,6 +379,7 @@ async fn a_customer_never_sees_another_customers_products_or_claims() {
         "CancelClaim",
         "AddClaimMessage",
         "AnswerQuote",
+        "GetClaimRefund",
         "CloseClaim",
         "CancelExtendedWarranty",
     ] {

@@ -252,6 +252,8 @@ async fn bad_terms_and_calendars_are_refused_and_write_nothing() {
                 working_weekdays: vec![0, 8],
                 holidays: vec!["2026-02-30".into(), "-5000-01-01".into()],
                 updated_at: None,
+                business_hours_start: "25:00".into(),
+                business_hours_end: String::new(),
             }),
         })
         .await
@@ -263,7 +265,9 @@ async fn bad_terms_and_calendars_are_refused_and_write_nothing() {
             "calendar.time_zone",
             "calendar.working_weekdays",
             "calendar.holidays[0]",
-            "calendar.holidays[1]"
+            "calendar.holidays[1]",
+            "calendar.business_hours_start",
+            "calendar.business_hours_end"
         ]
     );
     assert_eq!(app.count("SELECT count(*) FROM warranty.terms").await, 1);
@@ -283,6 +287,7 @@ async fn bad_terms_and_calendars_are_refused_and_write_nothing() {
                 working_weekdays: vec![1, 2, 3, 4, 5],
                 holidays: vec!["2026-10-03".into()],
                 updated_at: None,
+                ..Default::default()
             }),
         })
         .await

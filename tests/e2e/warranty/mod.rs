@@ -7,6 +7,7 @@ mod claims;
 mod coverage;
 mod hostile;
 mod plans;
+mod refund_path;
 mod registrations;
 mod remedies;
 mod sla;
@@ -117,4 +118,60 @@ async fn topics(app: &TestApp, prefix: &str) -> Vec<String> {
         .fetch_all(&app.pool)
         .await
         .unwrap()
+}
+
+/// Returns' refund that pays a warranty refund, once returns took the
+/// request in (its RefundRequested is what the payment tool follows).
+async fn returns_refund_of(app: &TestApp, warranty_refund_id: &str) -> aftercare_proto::returns::Refund {
+    app.settle().await;
+    let (refund_id, status): (uuid::Uuid, String) =
+        sqlx::query_as("SELECT refund_id, status FROM returns.warranty_refunds WHERE warranty_refund_id = $1::uuid")
+            .bind(warranty_refund_id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    aftercare_proto::returns::Refund {
+        refund_id: refund_id.to_string(),
+        status: match status.as_str() {
+            "pending" => aftercare_proto::returns::RefundStatus::Pending,
+            "succeeded" => aftercare_proto::returns::RefundStatus::Succeeded,
+            _ => aftercare_proto::returns::RefundStatus::Failed,
+        } as i32,
+        warranty_refund_id: warranty_refund_id.into(),
+        ..Default::default()
+    }
+}
+
+/// Settles a warranty refund the way the payment tool does: with
+/// ReturnService ConfirmRefund (`Ok(reference)`) or FailRefund
+/// (`Err(reason)`) on the refund returns made of it; then warranty learns
+/// the outcome. The warranty refund as it then stands.
+async fn settle_refund(app: &TestApp, warranty_refund_id: &str, outcome: Result<&str, &str>) -> ClaimRefund {
+    let refund_id = returns_refund_of(app, warranty_refund_id).await.refund_id;
+    let mut payments = app.returns(Role::Service, "payments");
+    let paid = match outcome {
+        Ok(reference) => payments
+            .confirm_refund(aftercare_proto::returns::ConfirmRefundRequest {
+                refund_id,
+                provider_reference: reference.into(),
+            })
+            .await
+            .unwrap(),
+        Err(reason) => payments
+            .fail_refund(aftercare_proto::returns::FailRefundRequest {
+                refund_id,
+                reason: reason.into(),
+            })
+            .await
+            .unwrap(),
+    };
+    assert_eq!(paid.get_ref().warranty_refund_id, warranty_refund_id);
+    app.settle().await;
+    agent(app, "agent-1")
+        .get_claim_refund(GetClaimRefundRequest {
+            refund_id: warranty_refund_id.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
 }

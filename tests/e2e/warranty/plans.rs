@@ -157,17 +157,8 @@ async fn a_plan_extends_its_line_and_a_cancellation_within_cooling_off_pays_it_a
             .await,
         1
     );
-    // Settled by the payment tool like any refund.
-    let paid = app
-        .warranty(Role::Service, "payments")
-        .settle_claim_refund(SettleClaimRefundRequest {
-            refund_id: refund.refund_id,
-            provider_reference: "psp-9".into(),
-            failure_reason: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    // Paid through returns like any refund, on the plan's own line.
+    let paid = settle_refund(&app, &refund.refund_id, Ok("psp-9")).await;
     assert_eq!(paid.status(), ClaimRefundStatus::Succeeded);
 }
 
@@ -190,16 +181,7 @@ async fn later_it_pays_back_the_extra_days_left_and_a_failed_refund_is_issued_ag
     let expected = 1999 * days_left / 365;
     let refund = first.refund.unwrap();
     assert_eq!(refund.amount, eur(&format!("{}.{:02}", expected / 100, expected % 100)));
-    let failed = app
-        .warranty(Role::Service, "payments")
-        .settle_claim_refund(SettleClaimRefundRequest {
-            refund_id: refund.refund_id.clone(),
-            provider_reference: String::new(),
-            failure_reason: "card closed".into(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let failed = settle_refund(&app, &refund.refund_id, Err("card closed")).await;
     assert_eq!(failed.status(), ClaimRefundStatus::Failed);
     // Weeks later, issued again for what it was worth when canceled.
     app.clock.advance(chrono::Duration::days(30));

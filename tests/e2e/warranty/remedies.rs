@@ -273,6 +273,11 @@ async fn out_of_warranty_a_repair_waits_for_the_customers_answer_to_a_quote() {
     };
     // Accepted: repaired, shipped back, resolved; a paid repair adds no days.
     let (accepted, order, registration) = file_paid("L1", 1).await;
+    // Waiting on the customer's answer to the quote stops the clocks.
+    let waiting = claim(&app, &accepted).await.sla.unwrap();
+    assert!(waiting.paused);
+    assert_eq!(waiting.resolution_due_at, None, "it moves while paused");
+    app.clock.advance(Duration::days(2));
     customer(&app)
         .answer_quote(AnswerQuoteRequest {
             service_order_id: order.clone(),
@@ -280,6 +285,16 @@ async fn out_of_warranty_a_repair_waits_for_the_customers_answer_to_a_quote() {
         })
         .await
         .unwrap();
+    let answered = claim(&app, &accepted).await.sla.unwrap();
+    assert!(!answered.paused);
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) FROM warranty.claim_pauses WHERE claim_id = '{accepted}'
+             AND ended_at - started_at = interval '2 days'"
+        ))
+        .await,
+        1
+    );
     step(&app, "fixit", &order, Step::Repaired("Fixed.".into()))
         .await
         .unwrap();
@@ -398,27 +413,24 @@ async fn fifty_racing_refund_requests_pay_once() {
             .len(),
         1
     );
-    let mut payments = app.warranty(Role::Service, "payments");
-    let settle = |reference: &str| SettleClaimRefundRequest {
-        refund_id: issued[0].refund_id.clone(),
-        provider_reference: reference.into(),
-        failure_reason: String::new(),
-    };
-    let paid = payments
-        .settle_claim_refund(settle("psp-1"))
-        .await
-        .unwrap()
-        .into_inner();
+    let paid = settle_refund(&app, &issued[0].refund_id, Ok("psp-1")).await;
     assert_eq!(paid.status(), ClaimRefundStatus::Succeeded);
-    let again = payments
-        .settle_claim_refund(settle("psp-1"))
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(again, paid, "the same confirmation answers the same");
-    let other = payments.settle_claim_refund(settle("psp-2")).await.unwrap_err();
+    assert_eq!(paid.provider_reference, "psp-1");
+    // The payment tool confirming again is answered the same; another
+    // reference is refused.
+    let in_returns = returns_refund_of(&app, &issued[0].refund_id).await;
+    let mut tool = app.returns(Role::Service, "payments");
+    let confirm = |reference: &str| aftercare_proto::returns::ConfirmRefundRequest {
+        refund_id: in_returns.refund_id.clone(),
+        provider_reference: reference.into(),
+    };
+    let again = tool.confirm_refund(confirm("psp-1")).await.unwrap().into_inner();
+    assert_eq!(again.status(), aftercare_proto::returns::RefundStatus::Succeeded);
+    let other = tool.confirm_refund(confirm("psp-2")).await.unwrap_err();
     assert_eq!(reason(&other), "REFUND_NOT_PENDING");
+    app.settle().await;
     assert_eq!(claim(&app, &c).await.status(), ClaimStatus::Resolved);
+    let mut payments = app.warranty(Role::Service, "payments");
     let more = payments
         .issue_claim_refund(IssueClaimRefundRequest {
             claim_id: c,
@@ -459,16 +471,9 @@ async fn a_price_reduction_is_capped_by_the_price_and_a_failed_one_can_be_issued
         .await
         .unwrap()
         .into_inner();
-    let failed = staff
-        .settle_claim_refund(SettleClaimRefundRequest {
-            refund_id: first.refund_id.clone(),
-            provider_reference: String::new(),
-            failure_reason: "card expired".into(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let failed = settle_refund(&app, &first.refund_id, Err("card expired")).await;
     assert_eq!(failed.status(), ClaimRefundStatus::Failed);
+    assert_eq!(failed.failure_reason, "card expired");
     assert_eq!(claim(&app, &c).await.status(), ClaimStatus::Approved);
     let second = staff
         .issue_claim_refund(issue("2.50", "k-3"))
@@ -607,11 +612,6 @@ async fn a_unit_is_never_paid_back_more_than_its_price_whatever_its_claims() {
     let r = unit(&app, "L1", 1).await;
     let price = r.unit_price.clone().unwrap();
     let mut staff = agent(&app, "agent-1");
-    let pay = |refund_id: String| SettleClaimRefundRequest {
-        refund_id,
-        provider_reference: uuid::Uuid::now_v7().to_string(),
-        failure_reason: String::new(),
-    };
     // A price reduction of 2.50 first, paid.
     let reduced = approved(&app, &r.registration_id, Remedy::PriceReduction).await;
     let first = staff
@@ -623,7 +623,7 @@ async fn a_unit_is_never_paid_back_more_than_its_price_whatever_its_claims() {
         .await
         .unwrap()
         .into_inner();
-    staff.settle_claim_refund(pay(first.refund_id)).await.unwrap();
+    settle_refund(&app, &first.refund_id, Ok("psp-1")).await;
     // Then a refund on another claim of the same unit: what is left.
     let refunded = approved(&app, &r.registration_id, Remedy::Refund).await;
     let second = staff
@@ -640,7 +640,7 @@ async fn a_unit_is_never_paid_back_more_than_its_price_whatever_its_claims() {
         (d * rust_decimal::Decimal::from(100)).try_into().unwrap()
     };
     assert_eq!(cents(&second.amount) + 250, cents(&Some(price)), "to the cent");
-    staff.settle_claim_refund(pay(second.refund_id)).await.unwrap();
+    settle_refund(&app, &second.refund_id, Ok("psp-2")).await;
     let settled = agent(&app, "agent-1")
         .get_registration(GetRegistrationRequest {
             registration_id: r.registration_id.clone(),
@@ -874,14 +874,7 @@ async fn a_replacement_waits_for_money_being_paid_and_the_price_caps_the_whole_c
         .await
         .unwrap_err();
     assert_eq!(reason(&early), "REFUND_LIVE");
-    staff
-        .settle_claim_refund(SettleClaimRefundRequest {
-            refund_id: pending.refund_id,
-            provider_reference: "psp-r".into(),
-            failure_reason: String::new(),
-        })
-        .await
-        .unwrap();
+    settle_refund(&app, &pending.refund_id, Ok("psp-r")).await;
     staff
         .replace_product(ReplaceProductRequest {
             claim_id: replaced,

@@ -87,18 +87,22 @@ async fn targets_skip_holidays_stop_while_waiting_and_alarm_once() {
         .unwrap()
         .into_inner();
     let sla = answered.sla.unwrap();
-    assert_eq!(
-        sla.resolution_due_at,
-        at("2026-05-30T21:00:00Z"),
-        "31 March + the 60 days paused"
-    );
+    // The pause (Tuesday 3 March 07:12 to Saturday 2 May 07:12 in
+    // Istanbul) covered 40 working days and 16:48 hours of a 41st, the
+    // holidays of 20 March, 23 April and 1 May not among them; the target
+    // moves by that much working time, past the holidays of 19 and 27-29
+    // May: to Thursday 4 June 16:48.
+    assert_eq!(sla.resolution_due_at, at("2026-06-04T13:48:00Z"));
     assert_eq!(
         app.count("SELECT count(*) FROM warranty.claim_pauses WHERE ended_at - started_at = interval '60 days'")
             .await,
         1
     );
-    // Past the moved target: at risk and breached, once each.
-    app.clock.set("2026-05-31T00:00:00Z".parse().unwrap());
+    // Just before the moved target nothing is breached; at it, once.
+    app.clock.set("2026-06-04T13:47:59Z".parse().unwrap());
+    app.run_jobs().await;
+    assert!(alarms(&app, "ClaimSlaBreached").await.is_empty());
+    app.clock.set("2026-06-04T13:48:00Z".parse().unwrap());
     app.run_jobs().await;
     app.run_jobs().await;
     assert_eq!(alarms(&app, "ClaimSlaBreached").await.len(), 1);
@@ -366,4 +370,53 @@ async fn a_changed_calendar_moves_the_next_claims_target() {
         at("2026-04-01T21:00:00Z"),
         "31 March is a holiday now"
     );
+}
+
+/// With business hours on the calendar, "answered within 24 hours" means
+/// 24 business hours of working days; without them, 24 hours.
+#[tokio::test]
+async fn the_first_response_counts_business_hours_when_the_calendar_has_them() {
+    let app = TestApp::spawn().await;
+    delivered(&app).await;
+    let mut tr = agent(&app, "agent-1")
+        .get_calendar(GetCalendarRequest {
+            country_code: "TR".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (tr.business_hours_start.as_str(), tr.business_hours_end.as_str()),
+        ("", "")
+    );
+    tr.business_hours_start = "09:00".into();
+    tr.business_hours_end = "18:00".into();
+    let stored = admin(&app)
+        .update_calendar(UpdateCalendarRequest { calendar: Some(tr) })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(stored.business_hours_end, "18:00");
+    // Thursday 19 March, 17:00 in Istanbul; Friday 20 March a holiday:
+    // 1 hour Thursday, 9 Monday, 9 Tuesday, 5 Wednesday.
+    app.clock.set("2026-03-19T14:00:00Z".parse().unwrap());
+    let c = file(&app, &unit(&app, "L1", 1).await.registration_id).await;
+    let sla = c.sla.unwrap();
+    assert_eq!(sla.first_response_due_at, at("2026-03-25T11:00:00Z"));
+    // At risk at 80%: 19.2 business hours, Wednesday 09:12.
+    app.clock.set("2026-03-25T06:11:59Z".parse().unwrap());
+    app.run_jobs().await;
+    assert!(alarms(&app, "ClaimSlaAtRisk").await.is_empty());
+    app.clock.set("2026-03-25T06:12:00Z".parse().unwrap());
+    app.run_jobs().await;
+    assert_eq!(alarms(&app, "ClaimSlaAtRisk").await.len(), 1);
+    // Hours that are not business hours are refused as such.
+    let mut bad = stored.clone();
+    bad.business_hours_start = "18:00".into();
+    bad.business_hours_end = "9am".into();
+    let refused = admin(&app)
+        .update_calendar(UpdateCalendarRequest { calendar: Some(bad) })
+        .await
+        .unwrap_err();
+    assert_eq!(violated_fields(&refused), ["calendar.business_hours_end"]);
 }

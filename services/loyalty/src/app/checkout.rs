@@ -238,7 +238,7 @@ pub(super) async fn take(
 
 /// Locks the hold's account (the account first, as every change does), then
 /// reads the hold; with the account's debt, which points given back repay.
-async fn locked_hold(uow: &mut UnitOfWork, hold_id: HoldId) -> Result<(Hold, Vec<Lot>, i64), Error> {
+async fn locked_hold(uow: &mut UnitOfWork<'_>, hold_id: HoldId) -> Result<(Hold, Vec<Lot>, i64), Error> {
     let (_, locked) = store::accounts::lock_by_hold(uow.conn(), hold_id)
         .await?
         .ok_or(LoyaltyError::HoldNotFound(hold_id))?;

@@ -75,7 +75,7 @@ fn visible(caller: &Caller, customer_id: &str) -> Result<(), Error> {
 }
 
 /// Writes events in a unit of work.
-async fn emit_all(uow: &mut UnitOfWork, events: &[LoyaltyEvent]) -> Result<(), Error> {
+async fn emit_all(uow: &mut UnitOfWork<'_>, events: &[LoyaltyEvent]) -> Result<(), Error> {
     for event in events {
         event.emit(uow).await?;
     }

@@ -7,6 +7,7 @@
 //! - [`create`] — new returns and their triage;
 //! - [`lifecycle`] — approve, reject, cancel, ship, receive, exchange, messages;
 //! - [`refunds`] — refunds issued exactly once, confirmed or failed;
+//! - [`warranty_refunds`] — warranty's refunds, paid on the order lines here;
 //! - [`charges`] — exchange prices, and differences charged exactly once;
 //! - [`queries`] — reading and listing returns.
 
@@ -17,6 +18,7 @@ pub mod lifecycle;
 pub mod policies;
 pub mod queries;
 pub mod refunds;
+pub mod warranty_refunds;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -64,7 +66,12 @@ impl Returns {
     }
 
     /// Writes the return's changes and commits the unit of work.
-    async fn finish(&self, mut uow: UnitOfWork, r: Return, policies: Policies) -> Result<(Return, Policies), Error> {
+    async fn finish(
+        &self,
+        mut uow: UnitOfWork<'_>,
+        r: Return,
+        policies: Policies,
+    ) -> Result<(Return, Policies), Error> {
         return_store::update_return(uow.conn(), &r).await?;
         uow.commit().await?;
         Ok((r, policies))
@@ -212,7 +219,7 @@ async fn note(
 
 /// Takes a lifecycle step that changes the status, with its timeline entry.
 async fn transition(
-    uow: &mut UnitOfWork,
+    uow: &mut UnitOfWork<'_>,
     r: &mut Return,
     policies: &Policies,
     step: Step,
@@ -226,7 +233,7 @@ async fn transition(
 }
 
 /// Completes a settled return: its refund paid, or its exchange shipped.
-async fn complete(uow: &mut UnitOfWork, r: &mut Return, policies: &Policies, by: &Author) -> Result<(), Error> {
+async fn complete(uow: &mut UnitOfWork<'_>, r: &mut Return, policies: &Policies, by: &Author) -> Result<(), Error> {
     transition(uow, r, policies, Step::Complete, "Return completed.".into(), by).await?;
     uow.emit(&r.return_id.to_string(), &events::return_completed(r)).await
 }
@@ -234,7 +241,12 @@ async fn complete(uow: &mut UnitOfWork, r: &mut Return, policies: &Policies, by:
 /// Creates the return's refund (PENDING) and asks the payment tool for it.
 /// `refund_id` is new (IssueRefund makes it before claiming its request id,
 /// so that the key is stored with its answer).
-async fn issue_refund(uow: &mut UnitOfWork, r: &mut Return, refund_id: RefundId, by: &Author) -> Result<Refund, Error> {
+async fn issue_refund(
+    uow: &mut UnitOfWork<'_>,
+    r: &mut Return,
+    refund_id: RefundId,
+    by: &Author,
+) -> Result<Refund, Error> {
     if !r.settlement.refund_total.is_positive() {
         return Err(ReturnError::NothingToRefund.into());
     }
@@ -267,7 +279,7 @@ async fn issue_refund(uow: &mut UnitOfWork, r: &mut Return, refund_id: RefundId,
 /// What approval sets in motion: a ship-by date, or — when triage let the
 /// customer keep the items — their refund at once. Whoever approves, the
 /// decision is triage's, made at creation.
-async fn on_approved(uow: &mut UnitOfWork, r: &mut Return, policies: &Policies, by: &Author) -> Result<(), Error> {
+async fn on_approved(uow: &mut UnitOfWork<'_>, r: &mut Return, policies: &Policies, by: &Author) -> Result<(), Error> {
     let now = uow.now();
     uow.emit(&r.return_id.to_string(), &events::return_approved(r)).await?;
     if !r.keep_allowed {

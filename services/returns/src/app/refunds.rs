@@ -6,7 +6,7 @@ use aftercare_platform::auth::Caller;
 use aftercare_platform::error::Error;
 use aftercare_platform::uow::Replay;
 
-use super::{Author, Outcome, Returns, complete, issue_refund, note};
+use super::{Author, Outcome, Returns, complete, issue_refund, note, warranty_refunds};
 use crate::domain::*;
 use crate::events;
 use crate::store::{refunds as store, returns as return_store};
@@ -43,15 +43,23 @@ impl Returns {
         Ok(refund)
     }
 
-    /// Settles a pending refund; a repeated confirmation with the same
-    /// reference answers the settled refund.
-    pub async fn settle_refund(&self, caller: &Caller, refund_id: RefundId, outcome: Outcome) -> Result<Refund, Error> {
+    /// Settles a pending refund (a return's, or a warranty refund paid
+    /// here); a repeated confirmation with the same reference answers the
+    /// settled refund.
+    pub async fn settle_refund(
+        &self,
+        caller: &Caller,
+        refund_id: RefundId,
+        outcome: Outcome,
+    ) -> Result<Settled, Error> {
         let mut uow = self.ctx.begin().await?;
         let now = uow.now();
         let not_found = || ReturnError::not_found("refund", refund_id.to_string());
-        let refund = store::get_refund(uow.conn(), refund_id, false)
-            .await?
-            .ok_or_else(not_found)?;
+        let Some(refund) = store::get_refund(uow.conn(), refund_id, false).await? else {
+            let w = warranty_refunds::settle(&mut uow, caller, refund_id, outcome).await?;
+            uow.commit().await?;
+            return Ok(Settled::Warranty(w));
+        };
         // Lock the return first, then the refund: the order every writer uses.
         let (mut r, policies) = self.visible_return(uow.conn(), caller, refund.return_id, true).await?;
         let mut refund = store::get_refund(uow.conn(), refund_id, true)
@@ -61,7 +69,7 @@ impl Returns {
             (Outcome::Paid(reference), RefundStatus::Succeeded)
                 if refund.provider_reference.as_deref() == Some(reference) =>
             {
-                return Ok(refund); // a repeated confirmation
+                return Ok(Settled::Return(refund)); // a repeated confirmation
             }
             (_, RefundStatus::Pending) => {}
             (_, status) => return Err(ReturnError::RefundNotPending(status).into()),
@@ -96,6 +104,12 @@ impl Returns {
         }
         return_store::update_return(uow.conn(), &r).await?;
         uow.commit().await?;
-        Ok(refund)
+        Ok(Settled::Return(refund))
     }
+}
+
+/// A settled refund: a return's, or a warranty refund paid here.
+pub enum Settled {
+    Return(Refund),
+    Warranty(WarrantyRefund),
 }

@@ -202,6 +202,31 @@ impl Refund {
     }
 }
 
+/// Money the warranty service pays back (a claim's refund or price
+/// reduction, a canceled plan), paid through this service's refund path so
+/// that every order line's refunds are counted in one place.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WarrantyRefund {
+    pub refund_id: RefundId,
+    /// Warranty's own id of the refund, which it is answered by.
+    pub warranty_refund_id: uuid::Uuid,
+    /// "refund", "price_reduction" or "plan_cancellation".
+    pub kind: String,
+    pub customer_id: String,
+    /// The order line (order, line) paid back on; `None` for a product
+    /// bought elsewhere, paid back as store credit.
+    pub order_line: Option<(String, String)>,
+    /// Units of the line taken back (1 for a refund, else 0).
+    pub units: i32,
+    pub status: RefundStatus,
+    pub method: RefundMethod,
+    pub amount: Money,
+    pub provider_reference: Option<String>,
+    pub failure_reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
 /// What the customer pays on an exchange whose replacements cost more than
 /// the credit for what they return: collected like a refund, the other way.
 #[derive(Debug, Clone, PartialEq)]

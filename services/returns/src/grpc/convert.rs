@@ -4,6 +4,7 @@
 use aftercare_platform::wire::{channel_to_proto, money, timestamp};
 use aftercare_proto::returns as pb;
 
+use crate::app::refunds::Settled;
 use crate::domain::*;
 use crate::wire::*;
 
@@ -18,6 +19,27 @@ pub fn refund_to_proto(f: &Refund) -> pb::Refund {
         failure_reason: f.failure_reason.clone().unwrap_or_default(),
         create_time: Some(timestamp(f.created_at)),
         update_time: Some(timestamp(f.updated_at)),
+        warranty_refund_id: String::new(),
+    }
+}
+
+/// A settled refund: a return's, or a warranty refund paid here (no
+/// return; warranty's refund id).
+pub fn settled_to_proto(s: &Settled) -> pb::Refund {
+    match s {
+        Settled::Return(f) => refund_to_proto(f),
+        Settled::Warranty(w) => pb::Refund {
+            refund_id: w.refund_id.to_string(),
+            return_id: String::new(),
+            status: refund_status_to_proto(w.status),
+            method: refund_method_to_proto(w.method),
+            amount: Some(money(w.amount)),
+            provider_reference: w.provider_reference.clone().unwrap_or_default(),
+            failure_reason: w.failure_reason.clone().unwrap_or_default(),
+            create_time: Some(timestamp(w.created_at)),
+            update_time: Some(timestamp(w.updated_at)),
+            warranty_refund_id: w.warranty_refund_id.to_string(),
+        },
     }
 }
 

@@ -271,8 +271,8 @@ impl ReturnService for ReturnGrpc {
         let req = request.into_inner();
         let outcome = parse::paid(req.provider_reference)?;
         let id = parse::required_refund_id(&req.refund_id)?;
-        let refund = self.app.settle_refund(&caller, id, outcome).await?;
-        Ok(Response::new(visible_to(refund_to_proto(&refund), &caller)))
+        let settled = self.app.settle_refund(&caller, id, outcome).await?;
+        Ok(Response::new(visible_to(settled_to_proto(&settled), &caller)))
     }
 
     async fn fail_refund(&self, request: Request<pb::FailRefundRequest>) -> Answer<pb::Refund> {
@@ -280,8 +280,8 @@ impl ReturnService for ReturnGrpc {
         let req = request.into_inner();
         let outcome = parse::failed(req.reason)?;
         let id = parse::required_refund_id(&req.refund_id)?;
-        let refund = self.app.settle_refund(&caller, id, outcome).await?;
-        Ok(Response::new(visible_to(refund_to_proto(&refund), &caller)))
+        let settled = self.app.settle_refund(&caller, id, outcome).await?;
+        Ok(Response::new(visible_to(settled_to_proto(&settled), &caller)))
     }
 
     async fn ship_exchange(&self, request: Request<pb::ShipExchangeRequest>) -> Answer<pb::Return> {

@@ -7,6 +7,7 @@
 //! - [`returns`] — reading returns with their items and timelines, listing;
 //! - [`return_writes`] — writing returns, their items and timelines;
 //! - [`refunds`] — refunds;
+//! - [`warranty_refunds`] — warranty's refunds paid through returns;
 //! - [`charges`] — charges of exchange differences.
 
 pub mod charges;
@@ -15,6 +16,7 @@ pub mod policies;
 pub mod refunds;
 pub mod return_writes;
 pub mod returns;
+pub mod warranty_refunds;
 
 use aftercare_kernel::Currency;
 

@@ -128,6 +128,33 @@ pub async fn order(
     Ok(Some(view))
 }
 
+/// What is left to pay back on an order line.
+pub struct LineBalance {
+    /// Units not taken into returns nor refunded by warranty.
+    pub units_free: i32,
+    /// Money paid for the line not yet refunded.
+    pub amount_left: Decimal,
+}
+
+/// An order line's balance, locked until the transaction ends so that
+/// whatever pays back on it next sees this one's effect; `None` when no
+/// order event told of the line (yet).
+pub async fn line_balance(tx: &mut PgConnection, order_id: &str, line_id: &str) -> Result<Option<LineBalance>, Error> {
+    let row: Option<(i32, Decimal)> = sqlx::query_as(
+        "SELECT CASE WHEN delivered_at IS NULL THEN 0 ELSE quantity END - requested_quantity,
+             paid_amount - refunded_amount
+         FROM returns.order_lines WHERE order_id = $1 AND line_id = $2 FOR UPDATE",
+    )
+    .bind(order_id)
+    .bind(line_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    Ok(row.map(|(units_free, amount_left)| LineBalance {
+        units_free,
+        amount_left,
+    }))
+}
+
 /// Takes `quantity` more units of a line into returns. The database refuses
 /// more than was delivered, whatever raced before.
 pub async fn reserve_units(tx: &mut PgConnection, order_id: &str, line_id: &str, quantity: i32) -> Result<(), Error> {

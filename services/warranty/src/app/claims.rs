@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::{Warranty, entry, visible};
 use crate::domain::repeat;
 use crate::domain::{
-    Claim, ClaimId, ClaimStatus, ClaimStep, MAX_PHOTOS, RegistrationId, RejectionReason, Remedy, Sla, Terms,
+    Claim, ClaimId, ClaimStatus, ClaimStep, Clocks, MAX_PHOTOS, RegistrationId, RejectionReason, Remedy, Sla, Terms,
     WarrantyError,
 };
 use crate::events;
@@ -294,7 +294,12 @@ impl Warranty {
             _ => {}
         }
         let from = claim.apply(step, &caller.subject, now)?;
-        if let Some((started, ended)) = claim.clock(step, now) {
+        // The calendar matters only to a pause being closed.
+        let clocks = match claim.sla.paused_since {
+            Some(_) => clocks(uow.conn()).await?,
+            None => Clocks::wall(),
+        };
+        if let Some((started, ended)) = claim.clock(step, now, &clocks) {
             store::claims::add_pause(uow.conn(), id, started, ended).await?;
         }
         let e = entry(Some(caller), Some(claim.status), text, channel, true, now);
@@ -345,14 +350,14 @@ impl Warranty {
 /// Resolves a locked claim whose remedy was carried out, in the caller's
 /// unit of work: the status step, the timeline, both events.
 pub(crate) async fn resolve(
-    uow: &mut UnitOfWork,
+    uow: &mut UnitOfWork<'_>,
     claim: &mut Claim,
     by: Option<&Caller>,
     text: String,
 ) -> Result<(), Error> {
     let now = uow.now();
     let from = claim.apply(ClaimStep::Resolve, by.map_or("system", |c| c.subject.as_str()), now)?;
-    claim.clock(ClaimStep::Resolve, now);
+    claim.clock(ClaimStep::Resolve, now, &Clocks::wall());
     let e = entry(by, Some(claim.status), text, None, true, now);
     store::claims::update(uow.conn(), claim).await?;
     store::claims::add_timeline(uow.conn(), claim.claim_id, &e).await?;
@@ -364,7 +369,7 @@ pub(crate) async fn resolve(
 }
 
 /// Loads a claim the caller may see, locked.
-pub(crate) async fn locked_claim(uow: &mut UnitOfWork, caller: &Caller, id: ClaimId) -> Result<Claim, Error> {
+pub(crate) async fn locked_claim(uow: &mut UnitOfWork<'_>, caller: &Caller, id: ClaimId) -> Result<Claim, Error> {
     let claim = store::claims::get(uow.conn(), id, true)
         .await?
         .ok_or_else(|| WarrantyError::not_found("claim", id.to_string()))?;
@@ -372,11 +377,12 @@ pub(crate) async fn locked_claim(uow: &mut UnitOfWork, caller: &Caller, id: Clai
     Ok(claim)
 }
 
-/// A new claim's clocks: the first response due within the terms' hours,
-/// the resolution by the end of the terms' last working day of repair in
-/// the default calendar (its weekends and holidays not counted).
+/// A new claim's clocks: the first response due within the terms' hours
+/// (business hours when the default calendar has them), the resolution by
+/// the end of the terms' last working day of repair in the default
+/// calendar (its weekends and holidays not counted).
 fn targets(terms: &Terms, calendar: &Calendar, now: DateTime<Utc>) -> Result<Sla, WarrantyError> {
-    let first_response = now + Duration::hours(terms.first_response_hours.into());
+    let first_response = Duration::hours(terms.first_response_hours.into());
     let filed_on = zone::local_date(now, calendar.time_zone);
     let last_day = calendar
         .days
@@ -385,9 +391,15 @@ fn targets(terms: &Terms, calendar: &Calendar, now: DateTime<Utc>) -> Result<Sla
         .ok_or_else(|| WarrantyError::Corrupt(format!("calendar {} has no working day", calendar.country_code)))?;
     Ok(Sla::new(
         now,
+        &calendar.clocks(),
         first_response,
         zone::start_of_day(last_day, calendar.time_zone),
     ))
+}
+
+/// The clocks of the default calendar as it is now (to close a pause).
+pub(crate) async fn clocks(conn: &mut sqlx::PgConnection) -> Result<Clocks, Error> {
+    Ok(store::calendars::default(conn).await?.clocks())
 }
 
 /// Agents and admins; a service acts for the customer.

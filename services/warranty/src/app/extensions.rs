@@ -116,7 +116,11 @@ impl Warranty {
             store::service::insert_refund(uow.conn(), &refund).await?;
             uow.emit(
                 &id.to_string(),
-                &events::refund_requested(&refund, &extension.customer_id),
+                &events::refund_requested(
+                    &refund,
+                    &extension.customer_id,
+                    Some(&(extension.order_id.clone(), extension.plan_line_id.clone())),
+                ),
             )
             .await?;
             Some(refund)

@@ -1,11 +1,13 @@
 //! Remedies other than repair: a replacement unit that continues the
 //! remaining coverage, and money paid back (a refund or a price
-//! reduction) exactly once per claim, settled by the payment tool.
+//! reduction) exactly once per claim, paid through the returns service's
+//! refund path (which counts it on the order line) and settled from its
+//! outcome.
 
 use aftercare_kernel::Money;
 use aftercare_platform::auth::{Caller, Role};
 use aftercare_platform::error::Error;
-use aftercare_platform::uow::Replay;
+use aftercare_platform::uow::{Replay, UnitOfWork};
 use uuid::Uuid;
 
 use super::Warranty;
@@ -169,71 +171,94 @@ impl Warranty {
             created_at: now,
         };
         store::service::insert_refund(uow.conn(), &refund).await?;
+        let line = store::registrations::origin_line(uow.conn(), registration.registration_id).await?;
         uow.emit(
             &claim_id.to_string(),
-            &events::refund_requested(&refund, &claim.customer_id),
+            &events::refund_requested(&refund, &claim.customer_id, line.as_ref()),
         )
         .await?;
         uow.commit().await?;
         Ok(refund)
     }
 
-    /// The payment tool's answer: paid resolves the claim; failed lets a
-    /// new refund be issued. The same answer again is answered as is.
-    pub async fn settle_refund(&self, caller: &Caller, id: ClaimRefundId, s: Settlement) -> Result<Refund, Error> {
-        let mut uow = self.ctx.begin().await?;
-        let now = uow.now();
-        let peek = store::service::refund(uow.conn(), id, false)
+    /// One refund of a claim or plan the caller may see.
+    pub async fn claim_refund(&self, caller: &Caller, id: ClaimRefundId) -> Result<Refund, Error> {
+        let mut conn = self.ctx.read().await?;
+        let not_found = || WarrantyError::not_found("refund", id.to_string());
+        let refund = store::service::refund(&mut conn, id, false)
             .await?
-            .ok_or_else(|| WarrantyError::not_found("refund", id.to_string()))?;
-        // The claim or the plan first, then the refund: the order every
-        // writer locks in.
-        let mut claim = match peek.claim_id {
-            Some(claim_id) => Some(locked_claim(&mut uow, caller, claim_id).await?),
-            None => {
-                let plan = peek
-                    .extension_id
-                    .ok_or_else(|| Error::internal("a refund of nothing"))?;
-                store::plans::extension(uow.conn(), plan, true).await?;
-                None
-            }
+            .ok_or_else(not_found)?;
+        let customer_id = match (refund.claim_id, refund.extension_id) {
+            (Some(claim_id), _) => store::claims::get(&mut conn, claim_id, false)
+                .await?
+                .map(|c| c.customer_id),
+            (None, Some(plan)) => store::plans::extension(&mut conn, plan, false)
+                .await?
+                .map(|e| e.customer_id),
+            (None, None) => None,
         };
-        let mut refund = store::service::refund(uow.conn(), id, true)
-            .await?
-            .ok_or_else(|| WarrantyError::not_found("refund", id.to_string()))?;
-        match (&s, refund.status) {
-            (Settlement::Paid(reference), "succeeded") if refund.provider_reference.as_ref() == Some(reference) => {
-                return Ok(refund);
-            }
-            (_, "pending") => {}
-            (_, status) => return Err(WarrantyError::RefundNotPending(status).into()),
+        match customer_id {
+            Some(c) if caller.may_see_customer(&c) => Ok(refund),
+            _ => Err(not_found().into()),
         }
-        match s {
-            Settlement::Paid(reference) => {
-                refund.status = "succeeded";
-                refund.provider_reference = Some(reference);
-                store::service::settle_refund(uow.conn(), &refund, now).await?;
-                if let Some(claim) = claim.as_mut() {
-                    if refund.kind == RefundKind::Refund {
-                        // Paid back in full: the unit is no longer covered.
-                        store::registrations::settle_refunded(uow.conn(), claim.registration_id, now).await?;
-                    }
-                    let text = format!(
-                        "{} paid back to you.",
-                        refund.amount.currency().format(refund.amount.amount())
-                    );
-                    resolve(&mut uow, claim, Some(caller), text).await?;
-                }
-            }
-            Settlement::Failed(reason) => {
-                refund.status = "failed";
-                refund.failure_reason = Some(reason);
-                store::service::settle_refund(uow.conn(), &refund, now).await?;
-            }
-        }
-        uow.commit().await?;
-        Ok(refund)
     }
+}
+
+/// How returns settled a warranty refund it paid (its `RefundSucceeded` or
+/// `RefundFailed`): paid resolves the claim and, for a refund, settles the
+/// unit; failed lets a new refund be issued. The same outcome delivered
+/// again changes nothing.
+pub async fn settle_refund(uow: &mut UnitOfWork<'_>, id: ClaimRefundId, s: Settlement) -> Result<(), Error> {
+    let now = uow.now();
+    let peek = store::service::refund(uow.conn(), id, false)
+        .await?
+        .ok_or_else(|| WarrantyError::not_found("refund", id.to_string()))?;
+    // The claim or the plan first, then the refund: the order every
+    // writer locks in.
+    let mut claim = match (peek.claim_id, peek.extension_id) {
+        (Some(claim_id), _) => Some(
+            store::claims::get(uow.conn(), claim_id, true)
+                .await?
+                .ok_or_else(|| WarrantyError::Corrupt("a refund without its claim".into()))?,
+        ),
+        (None, Some(plan)) => {
+            store::plans::extension(uow.conn(), plan, true).await?;
+            None
+        }
+        (None, None) => return Err(Error::internal("a refund of nothing")),
+    };
+    let mut refund = store::service::refund(uow.conn(), id, true)
+        .await?
+        .ok_or_else(|| WarrantyError::not_found("refund", id.to_string()))?;
+    match (&s, refund.status) {
+        (_, "pending") => {}
+        (Settlement::Paid(_), "succeeded") | (Settlement::Failed(_), "failed") => return Ok(()),
+        (_, status) => return Err(WarrantyError::RefundNotPending(status).into()),
+    }
+    match s {
+        Settlement::Paid(reference) => {
+            refund.status = "succeeded";
+            refund.provider_reference = Some(reference);
+            store::service::settle_refund(uow.conn(), &refund, now).await?;
+            if let Some(claim) = claim.as_mut() {
+                if refund.kind == RefundKind::Refund {
+                    // Paid back in full: the unit is no longer covered.
+                    store::registrations::settle_refunded(uow.conn(), claim.registration_id, now).await?;
+                }
+                let text = format!(
+                    "{} paid back to you.",
+                    refund.amount.currency().format(refund.amount.amount())
+                );
+                resolve(uow, claim, None, text).await?;
+            }
+        }
+        Settlement::Failed(reason) => {
+            refund.status = "failed";
+            refund.failure_reason = Some(reason);
+            store::service::settle_refund(uow.conn(), &refund, now).await?;
+        }
+    }
+    Ok(())
 }
 
 /// What a refund pays: a refund what is left of the unit's price (or, with

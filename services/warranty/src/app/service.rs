@@ -8,7 +8,7 @@ use aftercare_platform::auth::{Caller, Role};
 use aftercare_platform::error::Error;
 use aftercare_platform::paging;
 
-use super::claims::{locked_claim, resolve};
+use super::claims::{clocks, locked_claim, resolve};
 use super::{Warranty, entry};
 use crate::domain::{
     Claim, ClaimStep, Entitlement, Remedy, ServiceOrder, ServiceOrderId, ServiceOrderStatus, ServiceStep, Trigger,
@@ -192,6 +192,22 @@ impl Warranty {
         };
         order.apply(step, now)?;
         store::service::update_order(uow.conn(), &order).await?;
+        // Waiting on the customer's answer to a quote stops the claim's
+        // clocks, as a question does; the answer restarts them.
+        match order.status {
+            ServiceOrderStatus::Quoted => {
+                claim.sla.pause(now);
+                store::claims::update(uow.conn(), &claim).await?;
+            }
+            ServiceOrderStatus::QuoteAccepted | ServiceOrderStatus::QuoteDeclined => {
+                let clocks = clocks(uow.conn()).await?;
+                if let Some((started, ended)) = claim.sla.resume(now, &clocks) {
+                    store::claims::add_pause(uow.conn(), claim.claim_id, started, ended).await?;
+                }
+                store::claims::update(uow.conn(), &claim).await?;
+            }
+            _ => {}
+        }
         if let Some(amount) = quote {
             // The customer sees what they are asked to accept.
             let text = format!(
@@ -217,7 +233,7 @@ impl Warranty {
 /// repairable, a declined quote) leaves the claim in service for an agent
 /// to decide.
 async fn shipped_back(
-    uow: &mut aftercare_platform::uow::UnitOfWork,
+    uow: &mut aftercare_platform::uow::UnitOfWork<'_>,
     caller: &Caller,
     claim: &mut Claim,
     order: &ServiceOrder,

@@ -14,7 +14,7 @@ use aftercare_kernel::{DateTime, Utc, named_enum};
 
 use super::registration::Coverage;
 use super::repeat::Entitlement;
-use super::sla::Sla;
+use super::sla::{Clocks, Sla};
 use super::terms::Remedy;
 use super::{ClaimId, RegistrationId, WarrantyError};
 
@@ -182,13 +182,13 @@ impl Claim {
     /// counts as the first response, an answer restarts them, a decision is
     /// a response, a rejection or cancellation resolves the claim, an
     /// appeal opens it again. The pause an answer closed.
-    pub fn clock(&mut self, step: ClaimStep, now: DateTime<Utc>) -> ClosedPause {
+    pub fn clock(&mut self, step: ClaimStep, now: DateTime<Utc>, clocks: &Clocks) -> ClosedPause {
         match step {
             ClaimStep::RequestInfo => {
                 self.sla.responded(now);
                 self.sla.pause(now);
             }
-            ClaimStep::Answer => return self.sla.resume(now),
+            ClaimStep::Answer => return self.sla.resume(now, clocks),
             ClaimStep::Approve => self.sla.responded(now),
             ClaimStep::Reject => {
                 self.sla.responded(now);
@@ -198,13 +198,13 @@ impl Claim {
             }
             ClaimStep::Cancel => {
                 // Waiting for the customer ends with the claim.
-                let closed = self.sla.resume(now);
+                let closed = self.sla.resume(now, clocks);
                 self.sla.resolved(now);
                 return closed;
             }
             ClaimStep::Appeal => {
                 self.sla.reopened();
-                return self.sla.resume(now);
+                return self.sla.resume(now, clocks);
             }
             ClaimStep::Resolve => self.sla.resolved(now),
             ClaimStep::Review | ClaimStep::StartService | ClaimStep::Close => {}
@@ -314,7 +314,12 @@ mod tests {
             timeline: vec![],
             filed_at: DateTime::UNIX_EPOCH,
             updated_at: DateTime::UNIX_EPOCH,
-            sla: Sla::new(DateTime::UNIX_EPOCH, DateTime::UNIX_EPOCH, DateTime::UNIX_EPOCH),
+            sla: Sla::new(
+                DateTime::UNIX_EPOCH,
+                &Clocks::wall(),
+                aftercare_kernel::Duration::zero(),
+                DateTime::UNIX_EPOCH,
+            ),
         }
     }
 

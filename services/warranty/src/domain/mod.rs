@@ -19,7 +19,7 @@ pub use extension::{Base, Extension, Plan};
 pub use registration::{Coverage, CoverageReason, Registration, RegistrationStatus, Source, TermsRef};
 pub use repeat::{Entitlement, PastFault, Trigger};
 pub use service_order::{CentreKind, ServiceOrder, ServiceOrderStatus, ServiceStep};
-pub use sla::{Alarm, Sla};
+pub use sla::{Alarm, Clocks, Sla};
 pub use terms::{Exclusion, Remedy, RepeatFailureRule, Terms};
 
 aftercare_kernel::uuid_id!(

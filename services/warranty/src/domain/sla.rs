@@ -1,9 +1,13 @@
 //! A claim's service-level clocks: a first response and a resolution, each
-//! due by a target fixed when the claim was filed. The clocks stop while
-//! the claim waits for the customer; every pause is kept, and the time paused
-//! moves both targets. At 80% of a target the claim is at risk, past it
-//! breached; each alarm is raised once.
+//! due by a target fixed when the claim was filed, counted on its clock
+//! (business hours, working days, or every hour). The clocks stop while the
+//! claim waits for the customer; every pause is kept, and moves each target
+//! by the time its clock would have counted in it. At 80% of a target the
+//! claim is at risk, past it breached; each alarm is raised once.
 
+use aftercare_kernel::NaiveTime;
+use aftercare_kernel::working_time::WorkingTime;
+use aftercare_kernel::zone::{Tz, WorkingDays};
 use aftercare_kernel::{DateTime, Duration, Utc, named_enum};
 
 named_enum!(
@@ -32,13 +36,55 @@ impl Alarm {
 /// Where a target is at risk: this share of it elapsed.
 const AT_RISK_PERCENT: i32 = 80;
 
+/// What the two clocks count, from the default business calendar: the
+/// first response its business hours when it has them (every hour
+/// otherwise), the resolution its working days.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Clocks {
+    pub first_response: WorkingTime,
+    pub resolution: WorkingTime,
+}
+
+impl Clocks {
+    /// A business calendar's clocks: its working days in its zone, and its
+    /// business hours (if any) for the first response.
+    pub fn of_calendar(days: &WorkingDays, tz: Tz, business_hours: Option<(NaiveTime, NaiveTime)>) -> Clocks {
+        Clocks {
+            first_response: match business_hours {
+                Some(hours) => WorkingTime::Calendar {
+                    days: days.clone(),
+                    tz,
+                    hours: Some(hours),
+                },
+                None => WorkingTime::Wall,
+            },
+            resolution: WorkingTime::Calendar {
+                days: days.clone(),
+                tz,
+                hours: None,
+            },
+        }
+    }
+
+    /// Both on the wall clock.
+    pub fn wall() -> Clocks {
+        Clocks {
+            first_response: WorkingTime::Wall,
+            resolution: WorkingTime::Wall,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sla {
     pub filed_at: DateTime<Utc>,
-    /// The targets as fixed at filing, before any pause.
+    /// When each target is due and when it goes at risk: fixed at filing,
+    /// then moved by the counting time of every closed pause.
     pub first_response_due: DateTime<Utc>,
+    pub first_response_risk: DateTime<Utc>,
     pub resolution_due: DateTime<Utc>,
-    /// Closed pauses, in all.
+    pub resolution_risk: DateTime<Utc>,
+    /// Closed pauses, in all, on the wall clock.
     pub paused: Duration,
     /// The open pause, while waiting for the customer.
     pub paused_since: Option<DateTime<Utc>>,
@@ -48,11 +94,23 @@ pub struct Sla {
 }
 
 impl Sla {
-    pub fn new(filed_at: DateTime<Utc>, first_response_due: DateTime<Utc>, resolution_due: DateTime<Utc>) -> Sla {
+    /// A claim's clocks from `filed_at`: the first response due after
+    /// `first_response` of its clock's time, the resolution by
+    /// `resolution_due`; each at risk at 80% of its clock's time to it.
+    pub fn new(
+        filed_at: DateTime<Utc>,
+        clocks: &Clocks,
+        first_response: Duration,
+        resolution_due: DateTime<Utc>,
+    ) -> Sla {
+        let share = |d: Duration| d * AT_RISK_PERCENT / 100;
+        let resolution_span = clocks.resolution.measure(filed_at, resolution_due);
         Sla {
             filed_at,
-            first_response_due,
+            first_response_due: clocks.first_response.advance(filed_at, first_response),
+            first_response_risk: clocks.first_response.advance(filed_at, share(first_response)),
             resolution_due,
+            resolution_risk: clocks.resolution.advance(filed_at, share(resolution_span)),
             paused: Duration::zero(),
             paused_since: None,
             first_response_at: None,
@@ -66,12 +124,19 @@ impl Sla {
         self.paused_since.get_or_insert(now);
     }
 
-    /// Restarts the clocks; the closed pause, if one was open.
-    pub fn resume(&mut self, now: DateTime<Utc>) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+    /// Restarts the clocks; the closed pause, if one was open. Each target
+    /// moves by the time its clock would have counted in the pause: a
+    /// weekend paused moves a working-day target by nothing.
+    pub fn resume(&mut self, now: DateTime<Utc>, clocks: &Clocks) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
         let since = self.paused_since.take()?;
         // A clock behind the one that paused never makes a pause negative.
         let end = now.max(since);
         self.paused += end - since;
+        let moved = |clock: &WorkingTime, at: DateTime<Utc>| clock.advance(at, clock.measure(since, end));
+        self.first_response_due = moved(&clocks.first_response, self.first_response_due);
+        self.first_response_risk = moved(&clocks.first_response, self.first_response_risk);
+        self.resolution_due = moved(&clocks.resolution, self.resolution_due);
+        self.resolution_risk = moved(&clocks.resolution, self.resolution_risk);
         Some((since, end))
     }
 
@@ -98,23 +163,21 @@ impl Sla {
         self.resolved_at = None;
     }
 
-    fn due(&self, nominal: DateTime<Utc>) -> DateTime<Utc> {
-        nominal + self.paused
-    }
-
     /// When the first response is due; `None` while paused (it moves).
     pub fn first_response_due_at(&self) -> Option<DateTime<Utc>> {
-        self.paused_since.is_none().then(|| self.due(self.first_response_due))
+        self.paused_since.is_none().then_some(self.first_response_due)
     }
 
     /// When the resolution is due; `None` while paused (it moves).
     pub fn resolution_due_at(&self) -> Option<DateTime<Utc>> {
-        self.paused_since.is_none().then(|| self.due(self.resolution_due))
+        self.paused_since.is_none().then_some(self.resolution_due)
     }
 
-    fn at_risk(&self, nominal: DateTime<Utc>) -> DateTime<Utc> {
-        let span = nominal - self.filed_at;
-        self.filed_at + span * AT_RISK_PERCENT / 100 + self.paused
+    fn due_of(&self, alarm: Alarm) -> DateTime<Utc> {
+        match alarm.target() {
+            "first_response" => self.first_response_due,
+            _ => self.resolution_due,
+        }
     }
 
     /// Each alarm with the moment it goes off, while its clock runs.
@@ -126,31 +189,26 @@ impl Sla {
         }
         let mut out = Vec::new();
         if self.first_response_at.is_none() {
-            out.push((Alarm::FirstResponseAtRisk, self.at_risk(self.first_response_due)));
-            out.push((Alarm::FirstResponseBreached, self.due(self.first_response_due)));
+            out.push((Alarm::FirstResponseAtRisk, self.first_response_risk));
+            out.push((Alarm::FirstResponseBreached, self.first_response_due));
         }
-        if self.resolved_at.is_none() {
-            out.push((Alarm::ResolutionAtRisk, self.at_risk(self.resolution_due)));
-            out.push((Alarm::ResolutionBreached, self.due(self.resolution_due)));
-        }
+        out.push((Alarm::ResolutionAtRisk, self.resolution_risk));
+        out.push((Alarm::ResolutionBreached, self.resolution_due));
         out.retain(|(a, _)| !self.alarms_sent.contains(a));
         out
     }
 
-    /// The alarms due by `now`, not raised yet: marks them raised.
+    /// The alarms due by `now`, not raised yet: marks them raised. Each
+    /// with the due moment of its target, for its event.
     pub fn raise(&mut self, now: DateTime<Utc>) -> Vec<(Alarm, DateTime<Utc>)> {
-        let due: Vec<(Alarm, DateTime<Utc>)> = self.schedule().into_iter().filter(|(_, at)| *at <= now).collect();
-        self.alarms_sent.extend(due.iter().map(|(a, _)| *a));
-        // The due moment of each raised alarm's target, for its event.
-        due.into_iter()
-            .map(|(a, _)| {
-                let nominal = match a.target() {
-                    "first_response" => self.first_response_due,
-                    _ => self.resolution_due,
-                };
-                (a, self.due(nominal))
-            })
-            .collect()
+        let due: Vec<Alarm> = self
+            .schedule()
+            .into_iter()
+            .filter(|(_, at)| *at <= now)
+            .map(|(a, _)| a)
+            .collect();
+        self.alarms_sent.extend(due.iter().copied());
+        due.into_iter().map(|a| (a, self.due_of(a))).collect()
     }
 
     /// When the next alarm goes off; `None` when none will (paused, or
@@ -165,15 +223,8 @@ impl Sla {
         if self.paused_since.is_some() || self.resolved_at.is_some() {
             return None;
         }
-        [
-            self.first_response_at
-                .is_none()
-                .then(|| self.due(self.first_response_due)),
-            self.resolved_at.is_none().then(|| self.due(self.resolution_due)),
-        ]
-        .into_iter()
-        .flatten()
-        .min()
+        let first = self.first_response_at.is_none().then_some(self.first_response_due);
+        Some(first.map_or(self.resolution_due, |f| f.min(self.resolution_due)))
     }
 }
 
@@ -186,7 +237,7 @@ mod tests {
     }
 
     fn sla() -> Sla {
-        Sla::new(t(0), t(24), t(24 * 10))
+        Sla::new(t(0), &Clocks::wall(), Duration::hours(24), t(24 * 10))
     }
 
     #[test]
@@ -211,8 +262,8 @@ mod tests {
         assert_eq!(s.next_due(), None);
         assert!(s.raise(t(100)).is_empty(), "nothing goes off while paused");
         assert_eq!(s.running(t(15)), Duration::hours(10));
-        assert_eq!(s.resume(t(15)), Some((t(10), t(15))));
-        assert_eq!(s.resume(t(16)), None);
+        assert_eq!(s.resume(t(15), &Clocks::wall()), Some((t(10), t(15))));
+        assert_eq!(s.resume(t(16), &Clocks::wall()), None);
         // 24h target + 5h paused.
         assert_eq!(s.next_due(), Some(t(29)));
         assert_eq!(s.raise(t(28)), vec![(Alarm::FirstResponseAtRisk, t(29))]);

@@ -70,6 +70,14 @@ pub fn calendar(c: &Calendar) -> pb::BusinessCalendar {
         working_weekdays: weekdays.iter().map(|d| *d as i32).collect(),
         holidays: holidays.iter().map(|d| d.to_string()).collect(),
         updated_at: Some(timestamp(c.updated_at)),
+        business_hours_start: c
+            .business_hours
+            .map(|(s, _)| s.format("%H:%M").to_string())
+            .unwrap_or_default(),
+        business_hours_end: c
+            .business_hours
+            .map(|(_, e)| e.format("%H:%M").to_string())
+            .unwrap_or_default(),
     }
 }
 
@@ -285,5 +293,6 @@ pub fn refund(r: &Refund) -> pb::ClaimRefund {
         } as i32,
         provider_reference: r.provider_reference.clone().unwrap_or_default(),
         created_at: Some(timestamp(r.created_at)),
+        failure_reason: r.failure_reason.clone().unwrap_or_default(),
     }
 }

@@ -53,7 +53,7 @@ pub const ROLES: RoleTable = &[
     ("AnswerQuote", &[Customer, Service]),
     ("ReplaceProduct", &[Agent]),
     ("IssueClaimRefund", &[Agent, Service]),
-    ("SettleClaimRefund", &[Agent, Service]),
+    ("GetClaimRefund", &[Customer, Agent, Service, Admin]),
     ("CloseClaim", &[Customer, Service, Agent]),
     ("GetServiceMetrics", &[Agent, Admin]),
     ("UpsertPlan", &[Admin]),
@@ -377,11 +377,11 @@ impl WarrantyService for WarrantyGrpc {
         service::issue_refund(&self.app, request).await
     }
 
-    async fn settle_claim_refund(
+    async fn get_claim_refund(
         &self,
-        request: Request<pb::SettleClaimRefundRequest>,
+        request: Request<pb::GetClaimRefundRequest>,
     ) -> Result<Response<pb::ClaimRefund>, Status> {
-        service::settle_refund(&self.app, request).await
+        service::get_refund(&self.app, request).await
     }
 
     async fn close_claim(&self, request: Request<pb::CloseClaimRequest>) -> Result<Response<pb::Claim>, Status> {

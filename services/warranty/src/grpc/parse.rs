@@ -3,7 +3,7 @@
 
 use aftercare_kernel::channel::Channel;
 use aftercare_kernel::zone::{self, WorkingDays};
-use aftercare_kernel::{DateTime, Datelike, Money, NaiveDate, Utc, Violations, validate};
+use aftercare_kernel::{DateTime, Datelike, Money, NaiveDate, NaiveTime, Utc, Violations, validate};
 use aftercare_platform::error::Error;
 use aftercare_platform::wire::{channel_from_proto, from_timestamp, parse_money};
 use aftercare_proto::common::Money as PbMoney;
@@ -214,8 +214,31 @@ pub fn calendar(c: Option<&pb::BusinessCalendar>) -> Result<Calendar, Error> {
             ),
         }
     }
+    let hour = |v: &mut Violations, field: &str, s: &str| match NaiveTime::parse_from_str(s, "%H:%M") {
+        Ok(t) => Some(t),
+        Err(_) => {
+            v.add(field, "must be a local time \"HH:MM\"");
+            None
+        }
+    };
+    let business_hours = match (c.business_hours_start.as_str(), c.business_hours_end.as_str()) {
+        ("", "") => None,
+        (start, end) => {
+            let start = hour(&mut v, "calendar.business_hours_start", start);
+            let end = hour(&mut v, "calendar.business_hours_end", end);
+            match start.zip(end) {
+                Some((s, e)) if s < e => Some((s, e)),
+                Some(_) => {
+                    v.add("calendar.business_hours_end", "must be after business_hours_start");
+                    None
+                }
+                None => None,
+            }
+        }
+    };
     v.finish()?;
     Ok(Calendar {
+        business_hours,
         country_code: c.country_code.clone(),
         time_zone: tz.ok_or_else(|| Error::invalid("calendar.time_zone", "is required"))?,
         days: WorkingDays::new(c.working_weekdays.iter().map(|d| *d as u32), holidays),

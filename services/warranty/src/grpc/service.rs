@@ -2,7 +2,7 @@
 //! convert, called from the service's one tonic impl.
 
 use aftercare_kernel::{Violations, validate};
-use aftercare_platform::auth::caller;
+use aftercare_platform::auth::{Role, caller};
 use aftercare_platform::error::Error;
 use aftercare_platform::wire::{channel_from_proto, from_timestamp};
 use aftercare_proto::warranty as pb;
@@ -10,7 +10,6 @@ use tonic::{Request, Response, Status};
 
 use super::{convert, parse};
 use crate::app::Warranty;
-use crate::app::remedies::Settlement;
 use crate::domain::registration::serial_key;
 use crate::domain::{ClaimRefundId, MAX_ID_LEN, MAX_NOTE_LEN, MAX_SERIAL_LEN, ServiceStep};
 use crate::store;
@@ -138,43 +137,17 @@ pub async fn issue_refund(app: &Warranty, r: Request<pb::IssueClaimRefundRequest
     Ok(Response::new(convert::refund(&refund)))
 }
 
-pub async fn settle_refund(app: &Warranty, r: Request<pb::SettleClaimRefundRequest>) -> Answer<pb::ClaimRefund> {
+pub async fn get_refund(app: &Warranty, r: Request<pb::GetClaimRefundRequest>) -> Answer<pb::ClaimRefund> {
     let caller = caller(&r)?;
-    let req = r.get_ref();
-    let mut v = Violations::new();
-    let id = if req.refund_id.is_empty() {
-        v.add("refund_id", "is required");
-        None
-    } else {
-        v.take(
-            "refund_id",
-            ClaimRefundId::parse(&req.refund_id).ok_or("is not a valid id"),
-        )
-    };
-    let settlement = match (req.provider_reference.as_str(), req.failure_reason.as_str()) {
-        (reference, "") if !reference.is_empty() => {
-            validate::id(&mut v, "provider_reference", reference, MAX_ID_LEN);
-            Some(Settlement::Paid(reference.to_owned()))
-        }
-        ("", reason) if !reason.is_empty() => {
-            validate::text(&mut v, "failure_reason", reason, MAX_NOTE_LEN);
-            Some(Settlement::Failed(reason.to_owned()))
-        }
-        _ => {
-            v.add(
-                "provider_reference",
-                "exactly one of provider_reference and failure_reason",
-            );
-            None
-        }
-    };
-    v.finish().map_err(Error::from)?;
-    let (id, settlement) = id
-        .zip(settlement)
-        .ok_or_else(|| Error::invalid("refund_id", "is required"))?;
-    Ok(Response::new(convert::refund(
-        &app.settle_refund(&caller, id, settlement).await?,
-    )))
+    let id = match r.get_ref().refund_id.as_str() {
+        "" => Err(Error::invalid("refund_id", "is required")),
+        id => ClaimRefundId::parse(id).ok_or_else(|| Error::invalid("refund_id", "is not a valid id")),
+    }?;
+    let mut refund = convert::refund(&app.claim_refund(&caller, id).await?);
+    if caller.role == Role::Customer {
+        refund.failure_reason.clear();
+    }
+    Ok(Response::new(refund))
 }
 
 /// The longest period the metrics cover at once.

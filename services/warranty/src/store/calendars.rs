@@ -1,11 +1,11 @@
 //! Business calendars per country.
 
 use aftercare_kernel::zone::{self, WorkingDays};
-use aftercare_kernel::{DateTime, NaiveDate, Utc};
+use aftercare_kernel::{DateTime, NaiveDate, NaiveTime, Utc};
 use aftercare_platform::error::Error;
 use sqlx::PgConnection;
 
-use crate::domain::WarrantyError;
+use crate::domain::{Clocks, WarrantyError};
 
 /// A country's calendar.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,6 +16,16 @@ pub struct Calendar {
     pub updated_at: DateTime<Utc>,
     /// Moved by every change (0 for one not stored yet).
     pub revision: i64,
+    /// Local business hours `[start, end)` on working days, if the
+    /// calendar keeps them: a claim's first response counts only these.
+    pub business_hours: Option<(NaiveTime, NaiveTime)>,
+}
+
+impl Calendar {
+    /// The clocks a claim filed under this calendar runs on.
+    pub fn clocks(&self) -> Clocks {
+        Clocks::of_calendar(&self.days, self.time_zone, self.business_hours)
+    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -26,6 +36,8 @@ struct CalendarRow {
     holidays: Vec<NaiveDate>,
     updated_at: DateTime<Utc>,
     revision: i64,
+    business_hours_start: Option<NaiveTime>,
+    business_hours_end: Option<NaiveTime>,
 }
 
 impl TryFrom<CalendarRow> for Calendar {
@@ -38,12 +50,15 @@ impl TryFrom<CalendarRow> for Calendar {
             country_code: r.country_code,
             updated_at: r.updated_at,
             revision: r.revision,
+            business_hours: r.business_hours_start.zip(r.business_hours_end),
         })
     }
 }
 
 const SELECT: &str =
-    "SELECT country_code, time_zone, working_weekdays, holidays, updated_at, revision FROM warranty.calendars";
+    "SELECT country_code, time_zone, working_weekdays, holidays, updated_at, revision, business_hours_start,
+         business_hours_end
+     FROM warranty.calendars";
 
 pub async fn get(conn: &mut PgConnection, country_code: &str) -> Result<Option<Calendar>, Error> {
     let row: Option<CalendarRow> = sqlx::query_as(&format!("{SELECT} WHERE country_code = $1"))
@@ -66,10 +81,12 @@ pub async fn upsert(conn: &mut PgConnection, c: &Calendar) -> Result<i64, Error>
     let weekdays: Vec<i32> = c.days.weekdays.iter().map(|d| *d as i32).collect();
     let holidays: Vec<NaiveDate> = c.days.holidays.iter().copied().collect();
     let revision = sqlx::query_scalar(
-        "INSERT INTO warranty.calendars (country_code, time_zone, working_weekdays, holidays, updated_at)
-         VALUES ($1, $2, $3, $4, $5)
+        "INSERT INTO warranty.calendars (country_code, time_zone, working_weekdays, holidays, updated_at,
+             business_hours_start, business_hours_end)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT (country_code) DO UPDATE
-         SET time_zone = $2, working_weekdays = $3, holidays = $4, updated_at = $5,
+         SET time_zone = $2, working_weekdays = $3, holidays = $4, updated_at = $5, business_hours_start = $6,
+             business_hours_end = $7,
              revision = warranty.calendars.revision + 1
          RETURNING revision",
     )
@@ -78,6 +95,8 @@ pub async fn upsert(conn: &mut PgConnection, c: &Calendar) -> Result<i64, Error>
     .bind(weekdays)
     .bind(holidays)
     .bind(c.updated_at)
+    .bind(c.business_hours.map(|(s, _)| s))
+    .bind(c.business_hours.map(|(_, e)| e))
     .fetch_one(&mut *conn)
     .await?;
     Ok(revision)

@@ -42,7 +42,9 @@ struct ClaimRow {
     filed_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     first_response_due: DateTime<Utc>,
+    first_response_risk_at: DateTime<Utc>,
     resolution_due: DateTime<Utc>,
+    resolution_risk_at: DateTime<Utc>,
     paused_micros: i64,
     paused_since: Option<DateTime<Utc>>,
     first_response_at: Option<DateTime<Utc>>,
@@ -131,7 +133,9 @@ impl TryFrom<ClaimRow> for Claim {
             sla: Sla {
                 filed_at: r.filed_at,
                 first_response_due: r.first_response_due,
+                first_response_risk: r.first_response_risk_at,
                 resolution_due: r.resolution_due,
+                resolution_risk: r.resolution_risk_at,
                 paused: Duration::microseconds(r.paused_micros),
                 paused_since: r.paused_since,
                 first_response_at: r.first_response_at,
@@ -254,9 +258,9 @@ pub async fn insert(conn: &mut PgConnection, c: &Claim) -> Result<(), Error> {
              INSERT INTO warranty.claims (claim_id, registration_id, customer_id, status, fault_category, description,
                  photo_urls, channel, coverage_reason, covered_through, offered_remedies, covers_parts, covers_labour,
                  covers_shipping, filed_at, updated_at, first_response_due, resolution_due, next_alarm_at,
-                 next_due_at, entitlement_trigger, entitlement_remedies)
+                 next_due_at, entitlement_trigger, entitlement_remedies, first_response_risk_at, resolution_risk_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16, $17, $18, $19, $20,
-                 $21)
+                 $21, $28, $29)
              RETURNING claim_id)
          INSERT INTO warranty.claim_timeline (claim_id, at, status, text, actor_role, channel, customer_visible)
          SELECT claim_id, $22, $23, $24, $25, $26, $27 FROM claim",
@@ -292,6 +296,8 @@ pub async fn insert(conn: &mut PgConnection, c: &Claim) -> Result<(), Error> {
     .bind(&first.actor_role)
     .bind(first.channel.map(|c| c.as_str()))
     .bind(first.customer_visible)
+    .bind(c.sla.first_response_risk)
+    .bind(c.sla.resolution_risk)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -303,7 +309,8 @@ pub async fn update(conn: &mut PgConnection, c: &Claim) -> Result<(), Error> {
         "UPDATE warranty.claims SET status = $2, remedy = $3, rejection_reason = $4, appealed = $5, reviewer = $6,
              rejected_by = $7, updated_at = $8, photo_urls = $9, paused_micros = $10, paused_since = $11,
              first_response_at = $12, resolved_at = $13, alarms_sent = $14, next_alarm_at = $15, next_due_at = $16,
-             paid_repair = $17, entitlement_trigger = $18, entitlement_remedies = $19
+             paid_repair = $17, entitlement_trigger = $18, entitlement_remedies = $19, first_response_due = $20,
+             first_response_risk_at = $21, resolution_due = $22, resolution_risk_at = $23
          WHERE claim_id = $1",
     )
     .bind(c.claim_id.as_uuid())
@@ -329,6 +336,10 @@ pub async fn update(conn: &mut PgConnection, c: &Claim) -> Result<(), Error> {
             .as_ref()
             .map(|e| e.remedies.iter().map(|r| r.as_str()).collect::<Vec<_>>()),
     )
+    .bind(c.sla.first_response_due)
+    .bind(c.sla.first_response_risk)
+    .bind(c.sla.resolution_due)
+    .bind(c.sla.resolution_risk)
     .execute(&mut *conn)
     .await?;
     Ok(())

@@ -73,10 +73,10 @@ pub async fn metrics(
                  FILTER (WHERE c.resolved_at IS NOT NULL) AS resolution,
              count(c.resolved_at) AS resolved,
              count(*) FILTER (WHERE COALESCE(c.first_response_at, c.resolved_at, $4)
-                                    > c.first_response_due + c.paused_micros * interval '1 microsecond')
+                                    > c.first_response_due)
                  AS first_response_breaches,
              count(*) FILTER (WHERE COALESCE(c.resolved_at, $4)
-                                    > c.resolution_due + c.paused_micros * interval '1 microsecond')
+                                    > c.resolution_due)
                  AS resolution_breaches
          FROM warranty.claims c WHERE {SCOPE}"
     ))

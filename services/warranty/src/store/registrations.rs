@@ -257,6 +257,25 @@ pub async fn with_history(conn: &mut PgConnection, id: RegistrationId) -> Result
     }))
 }
 
+/// The order line a unit was sold on: its own, or for a replacement the
+/// line of the unit it replaced (however many times); `None` for a
+/// product bought elsewhere.
+pub async fn origin_line(conn: &mut PgConnection, id: RegistrationId) -> Result<Option<(String, String)>, Error> {
+    Ok(sqlx::query_as(
+        "WITH RECURSIVE chain AS (
+             SELECT replaces, order_id, line_id, 0 AS depth FROM warranty.registrations WHERE registration_id = $1
+             UNION ALL
+             SELECT r.replaces, r.order_id, r.line_id, c.depth + 1
+             FROM warranty.registrations r JOIN chain c ON r.registration_id = c.replaces
+             WHERE c.order_id IS NULL AND c.depth < 1000)
+         SELECT order_id, line_id FROM chain WHERE order_id IS NOT NULL AND line_id IS NOT NULL
+         ORDER BY depth LIMIT 1",
+    )
+    .bind(id.as_uuid())
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
 /// The live (not rejected) registration of a serial number.
 pub async fn by_serial(conn: &mut PgConnection, serial: &str) -> Result<Option<Registration>, Error> {
     let row: Option<RegistrationRow> =
