@@ -13,6 +13,8 @@ CREATE TABLE returns.warranty_refunds (
     -- The order line paid back on; none for a product bought elsewhere.
     order_id           text,
     line_id            text,
+    -- The unit as sold (its first registration); none for a plan.
+    unit_id            uuid,
     units              integer       NOT NULL CHECK (units BETWEEN 0 AND 1),
     status             text          NOT NULL CHECK (status IN ('pending', 'succeeded', 'failed')),
     method             text          NOT NULL CHECK (method IN ('original_payment', 'store_credit')),
@@ -27,17 +29,92 @@ CREATE TABLE returns.warranty_refunds (
     FOREIGN KEY (order_id, line_id) REFERENCES returns.order_lines (order_id, line_id)
 );
 
+-- The units warranty took from their lines, on each unit's first warranty
+-- money, at the value the line's next refunded unit was worth: no return
+-- refunds them after, and the line's other units keep their price.
+CREATE TABLE returns.warranty_units (
+    unit_id  uuid          PRIMARY KEY,
+    order_id text          NOT NULL,
+    line_id  text          NOT NULL,
+    value    numeric(20,4) NOT NULL CHECK (value >= 0),
+    taken_at timestamptz   NOT NULL,
+    FOREIGN KEY (order_id, line_id) REFERENCES returns.order_lines (order_id, line_id)
+);
+
 -- Returns pays what warranty asks; warranty learns how it went.
 INSERT INTO platform.outbox_consumers (name, topics)
 VALUES ('returns.warranty', '{aftercare.warranty.events.v1.ClaimRefundRequested}'),
        ('warranty.refunds', '{aftercare.returns.events.v1.RefundSucceeded,aftercare.returns.events.v1.RefundFailed}')
 ON CONFLICT (name) DO NOTHING;
 
--- Until now the payment tool settled warranty refunds with warranty's own
--- SettleClaimRefund, which is gone. A refund still pending has not been
--- paid as far as anything here knows: it fails, with why, so that it is
--- issued again and paid through returns.
-UPDATE warranty.refunds
-SET status = 'failed', updated_at = now(),
-    failure_reason = 'withdrawn unpaid when warranty refunds moved to the returns refund path; issue it again'
-WHERE status = 'pending';
+-- Warranty refunds from before, pending or paid, move into returns as they
+-- stand, each under its own id (so a payment tool that saw it requested
+-- settles it with ConfirmRefund / FailRefund by the id it knows), on the
+-- line of the unit as sold (a replacement's unit is the one it replaced).
+WITH RECURSIVE chain AS (
+    SELECT c.claim_id, r.registration_id, r.replaces, r.order_id, r.line_id, r.unit_price, 0 AS depth
+    FROM warranty.claims c JOIN warranty.registrations r USING (registration_id)
+    WHERE c.claim_id IN (SELECT claim_id FROM warranty.refunds WHERE status IN ('pending', 'succeeded'))
+    UNION ALL
+    SELECT ch.claim_id, r.registration_id, r.replaces, r.order_id, r.line_id, r.unit_price, ch.depth + 1
+    FROM chain ch JOIN warranty.registrations r ON r.registration_id = ch.replaces
+    WHERE ch.depth < 1000
+), origin AS (
+    SELECT DISTINCT ON (claim_id) claim_id, registration_id AS unit_id, order_id, line_id
+    FROM chain ORDER BY claim_id, depth DESC
+), moved AS (
+    SELECT f.refund_id, f.kind, c.customer_id, l.order_id, l.line_id, o.unit_id,
+           o.order_id IS NULL AS bought_elsewhere, f.status, f.amount, f.currency_code, f.provider_reference,
+           f.created_at, f.updated_at
+    FROM warranty.refunds f
+    JOIN warranty.claims c USING (claim_id)
+    JOIN origin o USING (claim_id)
+    LEFT JOIN returns.order_lines l ON (l.order_id, l.line_id) = (o.order_id, o.line_id)
+    WHERE f.status IN ('pending', 'succeeded')
+    UNION ALL
+    SELECT f.refund_id, f.kind, e.customer_id, l.order_id, l.line_id, NULL, false, f.status, f.amount,
+           f.currency_code, f.provider_reference, f.created_at, f.updated_at
+    FROM warranty.refunds f
+    JOIN warranty.extensions e USING (extension_id)
+    LEFT JOIN returns.order_lines l ON (l.order_id, l.line_id) = (e.order_id, e.plan_line_id)
+    WHERE f.status IN ('pending', 'succeeded')
+)
+INSERT INTO returns.warranty_refunds (refund_id, warranty_refund_id, kind, customer_id, order_id, line_id,
+    unit_id, units, status, method, amount, currency_code, provider_reference, created_at, updated_at)
+SELECT refund_id, refund_id, kind, customer_id, order_id, line_id, unit_id,
+       CASE WHEN kind = 'refund' AND order_id IS NOT NULL THEN 1 ELSE 0 END, status,
+       CASE WHEN bought_elsewhere THEN 'store_credit' ELSE 'original_payment' END,
+       amount, currency_code, provider_reference, created_at, updated_at
+FROM moved;
+
+-- Their units taken from their lines, at the unit's recorded price.
+INSERT INTO returns.warranty_units (unit_id, order_id, line_id, value, taken_at)
+SELECT DISTINCT ON (w.unit_id) w.unit_id, w.order_id, w.line_id, COALESCE(r.unit_price, 0), w.created_at
+FROM returns.warranty_refunds w JOIN warranty.registrations r ON r.registration_id = w.unit_id
+WHERE w.order_id IS NOT NULL
+ORDER BY w.unit_id, w.created_at;
+
+-- And their units and money counted on the lines. Capped at what the line
+-- allows: a unit that was also returned before this release must not stop
+-- the migration (the line simply has nothing left to pay back).
+UPDATE returns.order_lines l
+SET requested_quantity = LEAST(CASE WHEN l.delivered_at IS NULL THEN 0 ELSE l.quantity END,
+                               l.requested_quantity + u.units),
+    refunded_units     = LEAST(l.quantity, l.refunded_units + u.units),
+    refunded_value     = LEAST(l.paid_amount, l.refunded_value + u.value)
+FROM (SELECT order_id, line_id, count(*)::integer AS units, sum(value) AS value
+      FROM returns.warranty_units GROUP BY order_id, line_id) u
+WHERE (l.order_id, l.line_id) = (u.order_id, u.line_id);
+
+UPDATE returns.order_lines l
+SET refunded_amount = LEAST(l.paid_amount, l.refunded_amount + m.amount)
+FROM (SELECT order_id, line_id, sum(amount) AS amount
+      FROM returns.warranty_refunds WHERE order_id IS NOT NULL GROUP BY order_id, line_id) m
+WHERE (l.order_id, l.line_id) = (m.order_id, m.line_id);
+
+-- Returns' own refunds that warranty applied: a unit refunded by a return
+-- is no longer covered. Once per returns refund, however often delivered.
+CREATE TABLE warranty.returned_refunds (
+    refund_id  uuid        PRIMARY KEY,
+    applied_at timestamptz NOT NULL
+);

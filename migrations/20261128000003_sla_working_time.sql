@@ -13,17 +13,19 @@ ALTER TABLE warranty.calendars
 
 -- Until now a due moment was the target fixed at filing, moved by the
 -- closed pauses' wall time when read: store it moved, and the at-risk
--- moments (80% of the way) beside it, as they were computed.
+-- moments (80% of the way) beside it, as they were computed. Intervals in
+-- plain seconds: an interval with a days part would be added in the
+-- session's time zone, an hour off across a daylight-saving change.
 ALTER TABLE warranty.claims
     ADD COLUMN first_response_risk_at timestamptz,
     ADD COLUMN resolution_risk_at     timestamptz;
 UPDATE warranty.claims SET
-    first_response_risk_at = filed_at + (first_response_due - filed_at) * 0.8
-                             + paused_micros * interval '1 microsecond',
-    resolution_risk_at     = filed_at + (resolution_due - filed_at) * 0.8
-                             + paused_micros * interval '1 microsecond',
-    first_response_due     = first_response_due + paused_micros * interval '1 microsecond',
-    resolution_due         = resolution_due + paused_micros * interval '1 microsecond';
+    first_response_risk_at = filed_at + make_interval(secs => extract(epoch FROM first_response_due - filed_at) * 0.8
+                                                             + paused_micros / 1e6),
+    resolution_risk_at     = filed_at + make_interval(secs => extract(epoch FROM resolution_due - filed_at) * 0.8
+                                                             + paused_micros / 1e6),
+    first_response_due     = first_response_due + make_interval(secs => paused_micros / 1e6),
+    resolution_due         = resolution_due + make_interval(secs => paused_micros / 1e6);
 ALTER TABLE warranty.claims
     ALTER COLUMN first_response_risk_at SET NOT NULL,
     ALTER COLUMN resolution_risk_at SET NOT NULL;

@@ -149,6 +149,24 @@ impl TestDb {
         }
     }
 
+    /// A database with no migration applied, for testing migrations on
+    /// the data of an earlier release.
+    pub async fn empty() -> TestDb {
+        let (admin, _) = server().await;
+        let name = format!("aftercare_test_{}", uuid::Uuid::now_v7().simple());
+        let mut conn = admin.connect().await.unwrap();
+        sqlx::query(&format!("CREATE DATABASE {}", quote_ident(&name)))
+            .execute(&mut conn)
+            .await
+            .expect("creating an empty database");
+        conn.close().await.unwrap();
+        TestDb {
+            options: admin.clone().database(&name),
+            name,
+            admin: admin.clone(),
+        }
+    }
+
     pub async fn pool(&self, max_connections: u32) -> PgPool {
         PgPoolOptions::new()
             .max_connections(max_connections)

@@ -51,6 +51,20 @@ impl WorkingTime {
             .filter_map(move |d| days.and_then(|days| Self::window(days, tz, hours, d)))
     }
 
+    /// A window's nominal length: a working day counts 24 hours and its
+    /// business hours their local span, even on a day a daylight-saving
+    /// change makes 23 or 25 hours long (so "end of the working day" stays
+    /// the end of a day).
+    fn nominal(&self) -> i64 {
+        match self {
+            WorkingTime::Calendar {
+                hours: Some((start, end)),
+                ..
+            } => (*end - *start).num_microseconds().unwrap_or(0),
+            _ => Duration::days(1).num_microseconds().unwrap_or(0),
+        }
+    }
+
     /// The time that counts in `[from, to)`.
     pub fn measure(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Duration {
         if to <= from {
@@ -59,21 +73,24 @@ impl WorkingTime {
         if *self == WorkingTime::Wall {
             return to - from;
         }
-        let mut total = Duration::zero();
+        let nominal = self.nominal();
+        let mut total: i128 = 0;
         for (start, end) in self.windows(from) {
             if start >= to {
                 break;
             }
             let (s, e) = (start.max(from), end.min(to));
             if s < e {
-                total += e - s;
+                total += scale(micros(e - s), nominal, micros(end - start));
             }
         }
-        total
+        Duration::microseconds(i64::try_from(total).unwrap_or(i64::MAX))
     }
 
     /// The first instant by which `by` of counting time has passed since
-    /// `from` (`from` itself for nothing to count).
+    /// `from` (`from` itself for nothing to count). A calendar that cannot
+    /// count that much within ten years falls back to the wall clock: a
+    /// target is never due before `from + by`.
     pub fn advance(&self, from: DateTime<Utc>, by: Duration) -> DateTime<Utc> {
         if by <= Duration::zero() {
             return from;
@@ -81,24 +98,50 @@ impl WorkingTime {
         if *self == WorkingTime::Wall {
             return from + by;
         }
-        let mut left = by;
+        let nominal = self.nominal();
+        let mut left = i128::from(micros(by));
         let mut reached = from;
         for (start, end) in self.windows(from) {
             let s = start.max(from);
             if s >= end {
                 continue;
             }
-            if left <= end - s {
-                return s + left;
+            let actual = micros(end - start);
+            let counts = scale(micros(end - s), nominal, actual);
+            if left <= counts {
+                let wall = scale_back(left, actual, nominal);
+                return s + Duration::microseconds(wall);
             }
-            left -= end - s;
+            left -= counts;
             reached = end;
         }
-        reached
+        (from + by).max(reached)
     }
 }
 
 type Span = (DateTime<Utc>, DateTime<Utc>);
+
+fn micros(d: Duration) -> i64 {
+    d.num_microseconds().unwrap_or(i64::MAX)
+}
+
+/// `part` of a window `actual` long, in the window's `nominal` time.
+fn scale(part: i64, nominal: i64, actual: i64) -> i128 {
+    if actual <= 0 {
+        return 0;
+    }
+    i128::from(part) * i128::from(nominal) / i128::from(actual)
+}
+
+/// `counted` nominal time of a window back in wall time, rounded up (never
+/// due early).
+fn scale_back(counted: i128, actual: i64, nominal: i64) -> i64 {
+    if nominal <= 0 {
+        return 0;
+    }
+    let wall = (counted * i128::from(actual) + i128::from(nominal) - 1) / i128::from(nominal);
+    i64::try_from(wall).unwrap_or(i64::MAX)
+}
 
 #[cfg(test)]
 mod tests {
@@ -168,14 +211,40 @@ mod tests {
     }
 
     #[test]
-    fn a_calendar_without_working_days_never_reaches_a_target() {
+    fn a_calendar_that_cannot_count_falls_back_to_the_wall_clock() {
         let never = WorkingTime::Calendar {
             days: WorkingDays::new([], []),
             tz: Tz::UTC,
             hours: None,
         };
         let from = t("2026-03-13T09:00:00Z");
-        assert_eq!(never.advance(from, Duration::hours(1)), from);
+        assert_eq!(never.advance(from, Duration::hours(1)), from + Duration::hours(1));
         assert_eq!(never.measure(from, from + Duration::days(30)), Duration::zero());
+    }
+
+    #[test]
+    fn a_working_day_is_a_day_across_daylight_saving_changes() {
+        // New York, Monday to Friday; DST starts Sunday 8 March 2026 and
+        // ends Sunday 1 November 2026, both on weekends: use Sunday-working
+        // calendars to put the change inside a counted day.
+        let ny: Tz = "America/New_York".parse().unwrap();
+        let clock = WorkingTime::Calendar {
+            days: WorkingDays::new([7, 1], []),
+            tz: ny,
+            hours: None,
+        };
+        // Sunday 8 March is 23 hours long; one working day from its start
+        // ends at Monday's start, and Monday's end is two working days.
+        let sunday = zone::start_of_day("2026-03-08".parse().unwrap(), ny);
+        let monday = zone::start_of_day("2026-03-09".parse().unwrap(), ny);
+        let tuesday = zone::start_of_day("2026-03-10".parse().unwrap(), ny);
+        assert_eq!(clock.advance(sunday, Duration::days(1)), monday);
+        assert_eq!(clock.advance(sunday, Duration::days(2)), tuesday);
+        assert_eq!(clock.measure(sunday, tuesday), Duration::days(2));
+        // Sunday 1 November is 25 hours long.
+        let sunday = zone::start_of_day("2026-11-01".parse().unwrap(), ny);
+        let monday = zone::start_of_day("2026-11-02".parse().unwrap(), ny);
+        assert_eq!(clock.advance(sunday, Duration::days(1)), monday);
+        assert_eq!(clock.measure(sunday, monday), Duration::days(1));
     }
 }

@@ -232,13 +232,19 @@ impl WarrantyRefundRequests {
             ("", _) | (_, "") => return Err("order_id and line_id come together".into()),
             (o, l) => Some((o.to_owned(), l.to_owned())),
         };
+        let unit_id = match e.unit_id.as_str() {
+            "" => None,
+            id => Some(uuid::Uuid::parse_str(id).map_err(|_| "unit_id is not a uuid")?),
+        };
         let requested = Requested {
             warranty_refund_id: uuid::Uuid::parse_str(required(&e.refund_id, "refund_id")?)
                 .map_err(|_| "refund_id is not a uuid")?,
             kind: required(&e.kind, "kind")?.to_owned(),
             customer_id: required(&e.customer_id, "customer_id")?.to_owned(),
             order_line,
-            units: e.units,
+            bought_elsewhere: e.bought_elsewhere,
+            unit_id,
+            units: e.units.clamp(0, 1),
             amount,
         };
         let err = |e: aftercare_platform::error::Error| e.to_string();

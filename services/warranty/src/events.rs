@@ -6,7 +6,7 @@ use aftercare_kernel::{DateTime, Utc};
 use aftercare_platform::wire::{money, timestamp};
 use aftercare_proto::warranty_events as pb;
 
-use crate::domain::{Alarm, Claim, ClaimStatus, Registration, ServiceOrder, WarrantyError};
+use crate::domain::{Alarm, Claim, ClaimStatus, Registration, RegistrationId, ServiceOrder, WarrantyError};
 use crate::store::service::{Refund, RefundKind};
 
 pub fn product_registered(r: &Registration) -> Result<pb::ProductRegistered, WarrantyError> {
@@ -95,15 +95,23 @@ pub fn claim_resolved(c: &Claim, at: DateTime<Utc>) -> pb::ClaimResolved {
     }
 }
 
-/// Money to pay back, on the order line `paid_on` (order, line) when the
-/// store sold the product: a refund takes its unit back with it.
-pub fn refund_requested(r: &Refund, customer_id: &str, paid_on: Option<&(String, String)>) -> pb::ClaimRefundRequested {
+/// Money to pay back on `unit` (none for a plan), on the order line
+/// `paid_on` (order, line) when the store sold it: a refund pays the unit
+/// back in full.
+pub fn refund_requested(
+    r: &Refund,
+    customer_id: &str,
+    unit: Option<RegistrationId>,
+    paid_on: Option<&(String, String)>,
+) -> pb::ClaimRefundRequested {
     let (order_id, line_id) = paid_on.cloned().unwrap_or_default();
     let units = i32::from(paid_on.is_some() && r.kind == RefundKind::Refund);
     pb::ClaimRefundRequested {
         order_id,
         line_id,
         units,
+        unit_id: unit.map(|u| u.to_string()).unwrap_or_default(),
+        bought_elsewhere: paid_on.is_none(),
         refund_id: r.refund_id.to_string(),
         claim_id: r.claim_id.map(|c| c.to_string()).unwrap_or_default(),
         extension_id: r.extension_id.map(|e| e.to_string()).unwrap_or_default(),

@@ -16,6 +16,7 @@ use sqlx::PgConnection;
 use crate::app::registrations::register_delivered;
 use crate::app::remedies::{Settlement, settle_refund};
 use crate::domain::ClaimRefundId;
+use crate::store;
 use crate::store::order_lines::{self, OrderLine};
 
 /// The consumer name; its subscription is also made by the migrations.
@@ -92,7 +93,8 @@ impl EventHandler for OrderRegistrations {
 /// The consumer of returns' refund outcomes; subscribed by the migrations.
 pub const REFUND_CONSUMER: &str = "warranty.refunds";
 
-/// Settles warranty's refunds as returns paid them (or could not).
+/// Settles warranty's refunds as returns paid them (or could not), and
+/// takes the units a return refunded out of coverage.
 pub struct RefundOutcomes {
     pub clock: SharedClock,
 }
@@ -106,8 +108,24 @@ impl RefundOutcomes {
         } else {
             return Err(format!("unexpected topic {}", event.topic));
         };
+        let err = |e: aftercare_platform::error::Error| e.to_string();
         if refund.warranty_refund_id.is_empty() {
-            return Ok(()); // a return's refund
+            // A return's refund: the units it paid back are no longer
+            // covered (their claims can pay nothing more).
+            if !paid || refund.lines.is_empty() {
+                return Ok(());
+            }
+            let refund_id = uuid::Uuid::parse_str(&refund.refund_id).map_err(|_| "refund_id is not a uuid")?;
+            let order = required(&refund.order_id, "order_id")?;
+            let lines: Vec<(String, String, i32)> = refund
+                .lines
+                .iter()
+                .map(|l| (order.to_owned(), l.line_id.clone(), l.units))
+                .collect();
+            store::registrations::returned(tx, refund_id, &lines, self.clock.now())
+                .await
+                .map_err(err)?;
+            return Ok(());
         }
         let id = ClaimRefundId::parse(&refund.warranty_refund_id).ok_or("warranty_refund_id is not a uuid")?;
         let settlement = if paid {
@@ -115,7 +133,6 @@ impl RefundOutcomes {
         } else {
             Settlement::Failed(required(&refund.failure_reason, "failure_reason")?.to_owned())
         };
-        let err = |e: aftercare_platform::error::Error| e.to_string();
         let mut uow = UnitOfWork::within(tx, self.clock.now()).await.map_err(err)?;
         settle_refund(&mut uow, id, settlement).await.map_err(err)?;
         uow.commit().await.map_err(err)

@@ -6,6 +6,7 @@ mod access;
 mod claims;
 mod coverage;
 mod hostile;
+mod migrations;
 mod plans;
 mod refund_path;
 mod registrations;

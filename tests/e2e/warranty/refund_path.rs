@@ -5,13 +5,15 @@
 //! once however often its event is delivered.
 
 use aftercare_proto::loyalty::GetStoreCreditRequest;
-use aftercare_proto::returns::{CheckEligibilityRequest, RefundStatus};
+use aftercare_proto::returns::{
+    CheckEligibilityRequest, ConfirmRefundRequest, Grade, IssueRefundRequest, RefundStatus,
+};
 
 use rust_decimal::Decimal;
 
 use super::remedies::approved;
 use super::*;
-use crate::returns::{create, refund_item};
+use crate::returns::{create, received_return, refund_item};
 
 async fn issue(app: &TestApp, claim_id: &str, amount: Option<aftercare_proto::common::Money>) -> ClaimRefund {
     agent(app, "agent-1")
@@ -107,7 +109,7 @@ async fn a_unit_in_a_return_is_not_refunded_under_warranty_too() {
         .unwrap()
         .into_inner();
     assert_eq!(seen.status(), ClaimRefundStatus::Failed);
-    assert_eq!(seen.failure_reason, "the unit was returned or refunded before");
+    assert_eq!(seen.failure_reason, "the unit was returned before");
     // The customer sees that it failed, not the internal reason.
     let own = customer(&app)
         .get_claim_refund(GetClaimRefundRequest {
@@ -124,17 +126,20 @@ async fn a_unit_in_a_return_is_not_refunded_under_warranty_too() {
 }
 
 #[tokio::test]
-async fn a_failed_payment_gives_the_unit_back_and_a_new_refund_pays_once() {
+async fn a_failed_payment_gives_the_money_back_and_a_new_refund_pays_once() {
     let app = TestApp::spawn().await;
     delivered(&app).await;
     let r = unit(&app, "L3", 1).await;
+    let price: Decimal = r.unit_price.clone().unwrap().amount.parse().unwrap();
     let c = approved(&app, &r.registration_id, Remedy::Refund).await;
     let first = issue(&app, &c, None).await;
     settle_refund(&app, &first.refund_id, Err("card expired")).await;
-    assert_eq!(line(&app, "L3").await, (0, 0, Decimal::ZERO));
+    // The money goes back to the line; the unit stays with warranty, whose
+    // claim goes on (no return can refund it meanwhile).
+    assert_eq!(line(&app, "L3").await, (1, 1, Decimal::ZERO));
     let second = issue(&app, &c, None).await;
     settle_refund(&app, &second.refund_id, Ok("psp-2")).await;
-    assert_eq!(line(&app, "L3").await.1, 1);
+    assert_eq!(line(&app, "L3").await, (1, 1, price));
     assert_eq!(claim_status(&app, &c).await, ClaimStatus::Resolved);
 }
 
@@ -202,6 +207,18 @@ async fn a_product_bought_elsewhere_is_paid_back_as_store_credit() {
             .await
             .unwrap();
     assert_eq!(method, "store_credit");
+    // Store credit out of nothing but an agent's word: an agent, who named
+    // the amount, cannot also confirm it; the payment tool does.
+    let in_returns = returns_refund_of(&app, &refund.refund_id).await;
+    let by_agent = app
+        .returns(Role::Agent, "agent-1")
+        .confirm_refund(ConfirmRefundRequest {
+            refund_id: in_returns.refund_id,
+            provider_reference: "self-approved".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(by_agent.code(), tonic::Code::PermissionDenied);
     settle_refund(&app, &refund.refund_id, Ok("credit-1")).await;
     let credit = app
         .store_credit(Role::Customer, CUSTOMER)
@@ -229,4 +246,106 @@ async fn claim_timeline_len(app: &TestApp, id: &str) -> i64 {
         "SELECT count(*) FROM warranty.claim_timeline WHERE claim_id = '{id}'"
     ))
     .await
+}
+
+/// Refunds a return of one unit of `line` received resellable, and pays it.
+async fn returned_and_paid(app: &TestApp, line: &str) {
+    let r = received_return(app, "o-1", vec![refund_item(line, 1)], &[(line, 1, Grade::Resellable)]).await;
+    let mut tool = app.returns(Role::Service, "payments");
+    let refund = match r.refund {
+        Some(f) => f,
+        None => tool
+            .issue_refund(IssueRefundRequest {
+                return_id: r.return_id.clone(),
+                request_id: uuid::Uuid::now_v7().to_string(),
+            })
+            .await
+            .unwrap()
+            .into_inner(),
+    };
+    tool.confirm_refund(ConfirmRefundRequest {
+        refund_id: refund.refund_id,
+        provider_reference: uuid::Uuid::now_v7().to_string(),
+    })
+    .await
+    .unwrap();
+    app.settle().await;
+}
+
+#[tokio::test]
+async fn a_unit_refunded_by_a_return_is_no_longer_covered() {
+    let app = TestApp::spawn().await;
+    delivered(&app).await;
+    // A kettle of L1's two had a claim first: the other is taken as returned.
+    let kept = unit(&app, "L1", 1).await;
+    approved(&app, &kept.registration_id, Remedy::Repair).await;
+    returned_and_paid(&app, "L1").await;
+    let units = registrations(&app, CUSTOMER).await;
+    let status = |n: i32| {
+        units
+            .iter()
+            .find(|r| r.line_id == "L1" && r.unit == n)
+            .unwrap()
+            .status()
+    };
+    assert_eq!(
+        (status(1), status(2)),
+        (RegistrationStatus::Active, RegistrationStatus::Refunded)
+    );
+    // The returned unit can be paid nothing under warranty; the kept one can.
+    let gone = registrations(&app, CUSTOMER)
+        .await
+        .into_iter()
+        .find(|r| r.line_id == "L1" && r.unit == 2)
+        .unwrap();
+    let filed = file(&app, &gone.registration_id).await;
+    assert_eq!(filed.coverage_at_filing.unwrap().reason(), CoverageReason::Refunded);
+    // The same refund delivered again takes no other unit.
+    sqlx::query(
+        "UPDATE platform.outbox_deliveries SET delivered_at = NULL, next_attempt_at = '2000-01-01'
+         WHERE consumer = 'warranty.refunds'",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    app.settle().await;
+    assert_eq!(
+        app.count("SELECT count(*) FROM warranty.registrations WHERE line_id = 'L1' AND status = 'refunded'")
+            .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_price_reduction_keeps_the_lines_other_unit_at_its_price() {
+    let app = TestApp::spawn().await;
+    delivered(&app).await;
+    let (_, _, before) = line(&app, "L1").await;
+    assert_eq!(before, Decimal::ZERO);
+    let r = unit(&app, "L1", 1).await;
+    let price: Decimal = r.unit_price.clone().unwrap().amount.parse().unwrap();
+    let c = approved(&app, &r.registration_id, Remedy::PriceReduction).await;
+    let reduction = issue(&app, &c, crate::fixtures::eur("2.50")).await;
+    settle_refund(&app, &reduction.refund_id, Ok("psp-1")).await;
+    // The reduced kettle is the customer's to keep: only the other one can
+    // be returned, and it is refunded its full price.
+    let both = app
+        .returns(Role::Customer, CUSTOMER)
+        .create_return(create("o-1", vec![refund_item("L1", 2)]))
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&both), "ITEMS_NOT_ELIGIBLE");
+    returned_and_paid(&app, "L1").await;
+    let (requested, refunded_units, refunded_amount) = line(&app, "L1").await;
+    assert_eq!((requested, refunded_units), (2, 2));
+    let paid_for_line: Decimal =
+        sqlx::query_scalar("SELECT paid_amount FROM returns.order_lines WHERE order_id = 'o-1' AND line_id = 'L1'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    // 2.50 for the kept kettle plus the returned one's price: to the cent,
+    // and never more than the line was paid.
+    let other_price = paid_for_line - price;
+    assert_eq!(refunded_amount, Decimal::new(250, 2) + other_price);
+    assert!(refunded_amount <= paid_for_line);
 }

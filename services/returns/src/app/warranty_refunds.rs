@@ -5,15 +5,22 @@
 //! the line's balance and announced like a return's (`RefundRequested`),
 //! the payment tool settles it with ConfirmRefund / FailRefund, and
 //! warranty learns how it went from `RefundSucceeded` / `RefundFailed`.
+//!
+//! Returns knows lines, not units: a unit's first warranty money takes it
+//! out of the line's returnable units (at the value the next refunded unit
+//! of the line is worth), so the line's other units keep their price and no
+//! return refunds it after; every warranty payment counts against what was
+//! paid for the line.
 
 use aftercare_kernel::Money;
-use aftercare_platform::auth::Caller;
+use aftercare_platform::auth::{Caller, Role};
 use aftercare_platform::error::Error;
 use aftercare_platform::uow::UnitOfWork;
 
 use super::Outcome;
 use crate::domain::*;
 use crate::events;
+use crate::projection::CONSUMER as ORDER_CONSUMER;
 use crate::store::{orders, warranty_refunds as store};
 
 /// A refund warranty asks for, as its event told it.
@@ -22,43 +29,83 @@ pub struct Requested {
     pub kind: String,
     pub customer_id: String,
     pub order_line: Option<(String, String)>,
+    pub bought_elsewhere: bool,
+    /// The unit as sold (none for a plan).
+    pub unit_id: Option<uuid::Uuid>,
     pub units: i32,
     pub amount: Money,
 }
 
-/// Why an order line cannot pay a warranty refund, or `None` when it can.
-/// `Err` when the line is not known here yet (its order's events are on
-/// their way): the request waits for them.
-async fn unpayable(uow: &mut UnitOfWork<'_>, r: &Requested) -> Result<Option<&'static str>, Error> {
+/// Whether the line can pay a warranty refund.
+enum Verdict {
+    /// Yes; taking the unit out of returns first, worth this, when this is
+    /// the unit's first warranty money.
+    Pay { take_unit: Option<Money> },
+    /// No, and why: the refund fails at once.
+    Refuse(&'static str),
+}
+
+/// Decides on `r` with its line locked. `Err` only while the order's own
+/// events have yet to reach returns (the request is retried after them).
+async fn decide(uow: &mut UnitOfWork<'_>, r: &Requested) -> Result<Verdict, Error> {
+    use Verdict::*;
     let Some((order, line)) = &r.order_line else {
-        return Ok(None);
+        return Ok(match r.bought_elsewhere {
+            true => Pay { take_unit: None },
+            false => Refuse("names neither an order line nor a product bought elsewhere"),
+        });
     };
-    let Some(balance) = orders::line_balance(uow.conn(), order, line).await? else {
-        return Err(Error::internal(format!(
-            "order {order} line {line}: its order events have not reached returns yet"
-        )));
+    let balance = orders::line_balance(uow.conn(), order, line).await?;
+    let Some(b) = balance.filter(|b| b.delivered) else {
+        if orders::events_pending(uow.conn(), ORDER_CONSUMER, order).await? {
+            return Err(Error::internal(format!(
+                "order {order}: its events have not reached returns yet"
+            )));
+        }
+        return Ok(Refuse("the order line is unknown to returns or was never delivered"));
     };
-    Ok(if balance.units_free < r.units {
-        Some("the unit was returned or refunded before")
-    } else if r.amount.amount() > balance.amount_left {
-        Some("more than is left to pay back on the order line")
-    } else {
-        None
+    if r.amount.currency() != b.currency {
+        return Ok(Refuse("not in the order's currency"));
+    }
+    if r.amount
+        .checked_sub(b.paid - b.refunded_amount)
+        .is_ok_and(|over| over.is_positive())
+    {
+        return Ok(Refuse("more than is left to pay back on the order line"));
+    }
+    let Some(unit) = r.unit_id else {
+        return Ok(Pay { take_unit: None });
+    };
+    if store::unit_taken(uow.conn(), unit).await? {
+        return Ok(Pay { take_unit: None });
+    }
+    if b.units_free < 1 {
+        return Ok(Refuse("the unit was returned before"));
+    }
+    let left_units = b.quantity - b.refunded_units;
+    Ok(Pay {
+        take_unit: Some(next_units_value(b.paid, b.refunded_value, left_units, 1)),
     })
 }
 
 /// Writes warranty's refund once and announces it: pending for the payment
-/// tool, with its units and money taken from the line; or failed at once,
+/// tool, its money taken from the line (and, on the unit's first warranty
+/// money, the unit too: no return refunds it after); or failed at once,
 /// with why, when the line cannot pay it. A request delivered again does
 /// nothing.
 pub async fn request(uow: &mut UnitOfWork<'_>, r: Requested) -> Result<(), Error> {
     let now = uow.now();
-    let failure = unpayable(uow, &r).await?;
+    let verdict = decide(uow, &r).await?;
+    let failure = match verdict {
+        Verdict::Refuse(why) => Some(why),
+        Verdict::Pay { .. } => None,
+    };
     let w = WarrantyRefund {
         refund_id: RefundId::new(),
         warranty_refund_id: r.warranty_refund_id,
         kind: r.kind,
         customer_id: r.customer_id,
+        unit_id: r.unit_id,
         units: r.units,
         // Money for a product the store did not sell goes to the
         // customer's store credit: there is no payment to return it to.
@@ -80,8 +127,13 @@ pub async fn request(uow: &mut UnitOfWork<'_>, r: Requested) -> Result<(), Error
     if !store::insert(uow.conn(), &w).await? {
         return Ok(());
     }
-    if failure.is_none() {
-        take_from_line(uow, &w, 1).await?;
+    if let (Verdict::Pay { take_unit }, Some((order, line))) = (&verdict, &w.order_line) {
+        if let (Some(value), Some(unit)) = (take_unit, w.unit_id) {
+            orders::reserve_units(uow.conn(), order, line, 1).await?;
+            orders::refund_units(uow.conn(), order, line, 1, Money::zero(value.currency()), *value).await?;
+            store::take_unit(uow.conn(), unit, order, line, *value, now).await?;
+        }
+        orders::refund_money(uow.conn(), order, line, w.amount).await?;
     }
     let aggregate = w.warranty_refund_id.to_string();
     match w.status {
@@ -90,24 +142,11 @@ pub async fn request(uow: &mut UnitOfWork<'_>, r: Requested) -> Result<(), Error
     }
 }
 
-/// Takes (`sign` 1) or gives back (-1) the refund's units and money on
-/// its line.
-async fn take_from_line(uow: &mut UnitOfWork<'_>, w: &WarrantyRefund, sign: i32) -> Result<(), Error> {
-    let Some((order, line)) = &w.order_line else {
-        return Ok(());
-    };
-    let amount = if sign > 0 {
-        w.amount
-    } else {
-        Money::zero(w.amount.currency()) - w.amount
-    };
-    orders::reserve_units(uow.conn(), order, line, sign * w.units).await?;
-    orders::refund_units(uow.conn(), order, line, sign * w.units, amount, amount).await
-}
-
 /// Settles a pending warranty refund as the payment tool answered; the
 /// same confirmation again answers the settled refund. A failed one gives
-/// its units and money back to the line, and warranty may ask again.
+/// its money back to the line, and warranty may ask again. Store credit
+/// for a product the store did not sell is settled by the payment tool
+/// only: an agent alone never makes money out of nothing.
 pub async fn settle(
     uow: &mut UnitOfWork<'_>,
     caller: &Caller,
@@ -118,6 +157,11 @@ pub async fn settle(
     let mut w = store::get(uow.conn(), id, true).await?.ok_or_else(not_found)?;
     if !caller.may_see_customer(&w.customer_id) {
         return Err(not_found().into());
+    }
+    if w.order_line.is_none() && caller.role != Role::Service {
+        return Err(Error::PermissionDenied(
+            "store credit for a product bought elsewhere is settled by the payment tool".into(),
+        ));
     }
     match (&outcome, w.status) {
         (Outcome::Paid(reference), RefundStatus::Succeeded) if w.provider_reference.as_deref() == Some(reference) => {
@@ -139,7 +183,12 @@ pub async fn settle(
             w.status = RefundStatus::Failed;
             w.failure_reason = Some(reason);
             store::update(uow.conn(), &w).await?;
-            take_from_line(uow, &w, -1).await?;
+            // The money goes back to the line; the unit stays with
+            // warranty (its claim goes on there).
+            if let Some((order, line)) = &w.order_line {
+                let back = Money::zero(w.amount.currency()) - w.amount;
+                orders::refund_money(uow.conn(), order, line, back).await?;
+            }
             uow.emit(&aggregate, &events::warranty_refund_failed(&w)).await?;
         }
     }

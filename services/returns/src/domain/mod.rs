@@ -26,7 +26,7 @@ pub use lifecycle::{Actor, Facts, Step, next_status, next_step};
 pub use model::*;
 pub use perks::Perks;
 pub use policy::{PerCurrency, Policy, PolicyPatch, amount_in};
-pub use pricing::{PricedUnits, accepted_units, item_refund, settle};
+pub use pricing::{PricedUnits, accepted_units, item_refund, next_units_value, settle};
 pub use terms::{Policies, Terms};
 pub use triage::{Triage, triage};
 

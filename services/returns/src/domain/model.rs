@@ -216,7 +216,9 @@ pub struct WarrantyRefund {
     /// The order line (order, line) paid back on; `None` for a product
     /// bought elsewhere, paid back as store credit.
     pub order_line: Option<(String, String)>,
-    /// Units of the line taken back (1 for a refund, else 0).
+    /// The unit as sold (none for a plan's cancellation).
+    pub unit_id: Option<uuid::Uuid>,
+    /// Units of the line paid back in full (1 for a refund, else 0).
     pub units: i32,
     pub status: RefundStatus,
     pub method: RefundMethod,

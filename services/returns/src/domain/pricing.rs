@@ -14,18 +14,30 @@ impl OrderLine {
     /// every unit refunds exactly what was paid, and a unit given back by a
     /// canceled return is worth exactly what it took.
     pub fn price_of_next_units(&self, units: i32) -> Money {
-        let currency = self.paid_amount.currency();
-        let left_units = i128::from((self.quantity - self.refunded_units).max(0));
-        let units = i128::from(units.max(0)).min(left_units);
-        if units == 0 {
-            return Money::zero(currency);
-        }
-        // Largest remainder over equal units, in O(1): every unit gets the
-        // floor share and the first `extra` units one minor unit more.
-        let left = (self.paid_amount - self.refunded_value).to_minor().max(0);
-        let (share, extra) = (left / left_units, left % left_units);
-        Money::from_minor(currency, share * units + units.min(extra))
+        next_units_value(
+            self.paid_amount,
+            self.refunded_value,
+            self.quantity - self.refunded_units,
+            units,
+        )
     }
+}
+
+/// [`OrderLine::price_of_next_units`] from the line's figures: `paid` for
+/// the line, `refunded_value` of the units refunded so far, `left_units`
+/// not refunded yet.
+pub fn next_units_value(paid: Money, refunded_value: Money, left_units: i32, units: i32) -> Money {
+    let currency = paid.currency();
+    let left_units = i128::from(left_units.max(0));
+    let units = i128::from(units.max(0)).min(left_units);
+    if units == 0 {
+        return Money::zero(currency);
+    }
+    // Largest remainder over equal units, in O(1): every unit gets the
+    // floor share and the first `extra` units one minor unit more.
+    let left = (paid - refunded_value).to_minor().max(0);
+    let (share, extra) = (left / left_units, left % left_units);
+    Money::from_minor(currency, share * units + units.min(extra))
 }
 
 /// Units of an item accepted for a refund, for pricing.

@@ -1,7 +1,7 @@
 //! The order facts this service keeps (from order events), and the units
 //! returns take of each line and the money refunds take of it.
 
-use aftercare_kernel::{DateTime, Decimal, Money, Utc};
+use aftercare_kernel::{Currency, DateTime, Decimal, Money, Utc};
 use aftercare_platform::error::Error;
 use aftercare_platform::outbox::deliverable_sql;
 use aftercare_platform::sqlstate::{ConstraintKind, constraint, violates};
@@ -128,31 +128,82 @@ pub async fn order(
     Ok(Some(view))
 }
 
-/// What is left to pay back on an order line.
+/// An order line as paying it back needs it.
 pub struct LineBalance {
-    /// Units not taken into returns nor refunded by warranty.
+    pub currency: Currency,
+    pub delivered: bool,
+    pub quantity: i32,
+    /// Units not taken into returns (nor by warranty).
     pub units_free: i32,
-    /// Money paid for the line not yet refunded.
-    pub amount_left: Decimal,
+    pub refunded_units: i32,
+    pub paid: Money,
+    pub refunded_amount: Money,
+    pub refunded_value: Money,
+}
+
+#[derive(sqlx::FromRow)]
+struct BalanceRow {
+    currency_code: String,
+    delivered: bool,
+    quantity: i32,
+    requested_quantity: i32,
+    refunded_units: i32,
+    paid_amount: Decimal,
+    refunded_amount: Decimal,
+    refunded_value: Decimal,
 }
 
 /// An order line's balance, locked until the transaction ends so that
 /// whatever pays back on it next sees this one's effect; `None` when no
 /// order event told of the line (yet).
 pub async fn line_balance(tx: &mut PgConnection, order_id: &str, line_id: &str) -> Result<Option<LineBalance>, Error> {
-    let row: Option<(i32, Decimal)> = sqlx::query_as(
-        "SELECT CASE WHEN delivered_at IS NULL THEN 0 ELSE quantity END - requested_quantity,
-             paid_amount - refunded_amount
-         FROM returns.order_lines WHERE order_id = $1 AND line_id = $2 FOR UPDATE",
+    let row: Option<BalanceRow> = sqlx::query_as(
+        "SELECT o.currency_code, l.delivered_at IS NOT NULL AS delivered, l.quantity, l.requested_quantity,
+             l.refunded_units, l.paid_amount, l.refunded_amount, l.refunded_value
+         FROM returns.order_lines l JOIN returns.orders o USING (order_id)
+         WHERE l.order_id = $1 AND l.line_id = $2 FOR UPDATE OF l",
     )
     .bind(order_id)
     .bind(line_id)
     .fetch_optional(&mut *tx)
     .await?;
-    Ok(row.map(|(units_free, amount_left)| LineBalance {
-        units_free,
-        amount_left,
+    let Some(r) = row else { return Ok(None) };
+    let currency = currency(&r.currency_code)?;
+    let m = |d: Decimal| Money::from_decimal(currency, d);
+    Ok(Some(LineBalance {
+        currency,
+        delivered: r.delivered,
+        quantity: r.quantity,
+        units_free: if r.delivered {
+            r.quantity - r.requested_quantity
+        } else {
+            0
+        },
+        refunded_units: r.refunded_units,
+        paid: m(r.paid_amount),
+        refunded_amount: m(r.refunded_amount),
+        refunded_value: m(r.refunded_value),
     }))
+}
+
+/// Whether `consumer` still has events of the order to apply (not dead):
+/// what it knows of the order may be about to change.
+pub async fn events_pending(conn: &mut PgConnection, consumer: &str, order_id: &str) -> Result<bool, Error> {
+    Ok(sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM platform.outbox_deliveries
+                        WHERE consumer = $1 AND aggregate_id = $2 AND delivered_at IS NULL AND dead_at IS NULL)",
+    )
+    .bind(consumer)
+    .bind(order_id)
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+/// Moves money paid back on a line without units (a warranty price
+/// reduction or plan refund, or its failure given back with a negative
+/// amount). The database refuses more than was paid.
+pub async fn refund_money(tx: &mut PgConnection, order_id: &str, line_id: &str, amount: Money) -> Result<(), Error> {
+    refund_units(tx, order_id, line_id, 0, amount, Money::zero(amount.currency())).await
 }
 
 /// Takes `quantity` more units of a line into returns. The database refuses

@@ -17,6 +17,7 @@ struct Row {
     customer_id: String,
     order_id: Option<String>,
     line_id: Option<String>,
+    unit_id: Option<Uuid>,
     units: i32,
     status: String,
     method: String,
@@ -37,6 +38,7 @@ impl TryFrom<Row> for WarrantyRefund {
             kind: r.kind,
             customer_id: r.customer_id,
             order_line: r.order_id.zip(r.line_id),
+            unit_id: r.unit_id,
             units: r.units,
             status: parse(&r.status, "refund status", RefundStatus::parse)?,
             method: parse(&r.method, "refund method", RefundMethod::parse)?,
@@ -56,8 +58,8 @@ pub async fn insert(tx: &mut PgConnection, w: &WarrantyRefund) -> Result<bool, E
     let written = sqlx::query(
         "INSERT INTO returns.warranty_refunds (refund_id, warranty_refund_id, kind, customer_id, order_id, line_id,
              units, status, method, amount, currency_code, provider_reference, failure_reason, created_at,
-             updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)
+             updated_at, unit_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15)
          ON CONFLICT (warranty_refund_id) DO NOTHING",
     )
     .bind(w.refund_id.as_uuid())
@@ -74,10 +76,44 @@ pub async fn insert(tx: &mut PgConnection, w: &WarrantyRefund) -> Result<bool, E
     .bind(&w.provider_reference)
     .bind(&w.failure_reason)
     .bind(w.created_at)
+    .bind(w.unit_id)
     .execute(&mut *tx)
     .await?
     .rows_affected();
     Ok(written == 1)
+}
+
+/// Whether warranty took the unit from its line before.
+pub async fn unit_taken(conn: &mut PgConnection, unit: Uuid) -> Result<bool, Error> {
+    Ok(
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM returns.warranty_units WHERE unit_id = $1)")
+            .bind(unit)
+            .fetch_one(&mut *conn)
+            .await?,
+    )
+}
+
+/// Records the unit as taken from its line by warranty, worth `value`.
+pub async fn take_unit(
+    tx: &mut PgConnection,
+    unit: Uuid,
+    order_id: &str,
+    line_id: &str,
+    value: Money,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    sqlx::query(
+        "INSERT INTO returns.warranty_units (unit_id, order_id, line_id, value, taken_at)
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(unit)
+    .bind(order_id)
+    .bind(line_id)
+    .bind(value.amount())
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
 }
 
 pub async fn get(conn: &mut PgConnection, id: RefundId, lock: bool) -> Result<Option<WarrantyRefund>, Error> {

@@ -4,7 +4,9 @@
 //! when the revision a caller saw in the database has moved.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+// A panic while holding a lock leaves whole values behind (entries are
+// inserted whole), so a poisoned lock is used as is.
+use std::sync::{Arc, PoisonError, RwLock};
 
 use aftercare_platform::error::Error;
 use sqlx::PgConnection;
@@ -26,11 +28,11 @@ pub struct Cache {
 impl Cache {
     /// One version of a key's terms.
     pub async fn terms(&self, conn: &mut PgConnection, key: &TermsRef) -> Result<Arc<Terms>, Error> {
-        if let Some(t) = self.terms.read().map_err(poisoned)?.get(key) {
+        if let Some(t) = self.terms.read().unwrap_or_else(PoisonError::into_inner).get(key) {
             return Ok(t.clone());
         }
         let terms = Arc::new(store::terms::version(conn, key).await?);
-        let mut map = self.terms.write().map_err(poisoned)?;
+        let mut map = self.terms.write().unwrap_or_else(PoisonError::into_inner);
         if map.len() >= MAX_TERMS {
             map.clear();
         }
@@ -45,17 +47,13 @@ impl Cache {
         conn: &mut PgConnection,
         seen: &(String, i64),
     ) -> Result<Arc<Calendar>, Error> {
-        if let Some(c) = self.calendar.read().map_err(poisoned)?.as_ref()
+        if let Some(c) = self.calendar.read().unwrap_or_else(PoisonError::into_inner).as_ref()
             && (&c.country_code, c.revision) == (&seen.0, seen.1)
         {
             return Ok(c.clone());
         }
         let calendar = Arc::new(store::calendars::default(conn).await?);
-        *self.calendar.write().map_err(poisoned)? = Some(calendar.clone());
+        *self.calendar.write().unwrap_or_else(PoisonError::into_inner) = Some(calendar.clone());
         Ok(calendar)
     }
-}
-
-fn poisoned<T>(_: std::sync::PoisonError<T>) -> Error {
-    Error::internal("a warranty cache lock is poisoned")
 }

@@ -119,6 +119,7 @@ impl Warranty {
                 &events::refund_requested(
                     &refund,
                     &extension.customer_id,
+                    None,
                     Some(&(extension.order_id.clone(), extension.plan_line_id.clone())),
                 ),
             )

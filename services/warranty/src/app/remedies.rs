@@ -171,10 +171,15 @@ impl Warranty {
             created_at: now,
         };
         store::service::insert_refund(uow.conn(), &refund).await?;
-        let line = store::registrations::origin_line(uow.conn(), registration.registration_id).await?;
+        let origin = store::registrations::origin(uow.conn(), registration.registration_id).await?;
         uow.emit(
             &claim_id.to_string(),
-            &events::refund_requested(&refund, &claim.customer_id, line.as_ref()),
+            &events::refund_requested(
+                &refund,
+                &claim.customer_id,
+                Some(origin.unit),
+                origin.order_line.as_ref(),
+            ),
         )
         .await?;
         uow.commit().await?;

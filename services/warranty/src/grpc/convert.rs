@@ -279,6 +279,15 @@ pub fn service_order(v: &OrderView, viewer: Role) -> pb::ServiceOrder {
     }
 }
 
+/// A refund as `role` may see it: why it failed is for staff.
+pub fn refund_for(r: &Refund, role: aftercare_platform::auth::Role) -> pb::ClaimRefund {
+    let mut refund = refund(r);
+    if role == aftercare_platform::auth::Role::Customer {
+        refund.failure_reason.clear();
+    }
+    refund
+}
+
 pub fn refund(r: &Refund) -> pb::ClaimRefund {
     pb::ClaimRefund {
         refund_id: r.refund_id.to_string(),

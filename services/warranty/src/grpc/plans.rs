@@ -110,6 +110,6 @@ pub async fn cancel(
     let (e, refund) = app.cancel_extension(&caller, id, &req.request_id).await?;
     Ok(Response::new(pb::ExtendedWarrantyCancellation {
         extended_warranty: Some(extension(&e)),
-        refund: refund.as_ref().map(convert::refund),
+        refund: refund.as_ref().map(|r| convert::refund_for(r, caller.role)),
     }))
 }

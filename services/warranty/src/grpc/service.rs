@@ -2,7 +2,7 @@
 //! convert, called from the service's one tonic impl.
 
 use aftercare_kernel::{Violations, validate};
-use aftercare_platform::auth::{Role, caller};
+use aftercare_platform::auth::caller;
 use aftercare_platform::error::Error;
 use aftercare_platform::wire::{channel_from_proto, from_timestamp};
 use aftercare_proto::warranty as pb;
@@ -143,11 +143,10 @@ pub async fn get_refund(app: &Warranty, r: Request<pb::GetClaimRefundRequest>) -
         "" => Err(Error::invalid("refund_id", "is required")),
         id => ClaimRefundId::parse(id).ok_or_else(|| Error::invalid("refund_id", "is not a valid id")),
     }?;
-    let mut refund = convert::refund(&app.claim_refund(&caller, id).await?);
-    if caller.role == Role::Customer {
-        refund.failure_reason.clear();
-    }
-    Ok(Response::new(refund))
+    Ok(Response::new(convert::refund_for(
+        &app.claim_refund(&caller, id).await?,
+        caller.role,
+    )))
 }
 
 /// The longest period the metrics cover at once.

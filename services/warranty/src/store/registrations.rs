@@ -215,7 +215,7 @@ pub async fn with_history(conn: &mut PgConnection, id: RegistrationId) -> Result
     // way); repairs count from arrival to shipping back, paid ones aside.
     let row: Option<HistoryRow> = sqlx::query_as(
         "SELECT r.*, f.fault_categories, f.faults_filed_at, s.repairs_received_at, s.repairs_shipped_at,
-             d.country_code AS calendar_country, d.revision AS calendar_revision
+             COALESCE(d.country_code, '') AS calendar_country, COALESCE(d.revision, 0) AS calendar_revision
          FROM warranty.registrations r
          CROSS JOIN LATERAL (
              SELECT COALESCE(array_agg(c.fault_category), '{}') AS fault_categories,
@@ -230,8 +230,8 @@ pub async fn with_history(conn: &mut PgConnection, id: RegistrationId) -> Result
              FROM warranty.service_orders o JOIN warranty.claims c USING (claim_id)
              WHERE c.registration_id = r.registration_id AND NOT o.paid
                AND o.received_at IS NOT NULL AND o.shipped_back_at IS NOT NULL) s
-         CROSS JOIN warranty.calendars d
-         WHERE r.registration_id = $1 AND d.is_default",
+         LEFT JOIN warranty.calendars d ON d.is_default
+         WHERE r.registration_id = $1",
     )
     .bind(id.as_uuid())
     .fetch_optional(&mut *conn)
@@ -257,23 +257,73 @@ pub async fn with_history(conn: &mut PgConnection, id: RegistrationId) -> Result
     }))
 }
 
-/// The order line a unit was sold on: its own, or for a replacement the
-/// line of the unit it replaced (however many times); `None` for a
-/// product bought elsewhere.
-pub async fn origin_line(conn: &mut PgConnection, id: RegistrationId) -> Result<Option<(String, String)>, Error> {
-    Ok(sqlx::query_as(
+/// Marks `units` active units of an order line refunded by a return, once
+/// per returns refund (`false` when applied before). Returns counts units,
+/// not serials: units with no claim go first, the last numbered first.
+pub async fn returned(
+    conn: &mut PgConnection,
+    refund_id: Uuid,
+    lines: &[(String, String, i32)],
+    now: DateTime<Utc>,
+) -> Result<bool, Error> {
+    let fresh = sqlx::query(
+        "INSERT INTO warranty.returned_refunds (refund_id, applied_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+    )
+    .bind(refund_id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if fresh == 0 {
+        return Ok(false);
+    }
+    for (order_id, line_id, units) in lines {
+        sqlx::query(
+            "UPDATE warranty.registrations SET status = 'refunded', updated_at = $4
+             WHERE registration_id IN (
+                 SELECT r.registration_id FROM warranty.registrations r
+                 WHERE r.source = 'order' AND r.order_id = $1 AND r.line_id = $2 AND r.status = 'active'
+                 ORDER BY EXISTS (SELECT 1 FROM warranty.claims c WHERE c.registration_id = r.registration_id),
+                     r.unit DESC
+                 LIMIT $3 FOR UPDATE)",
+        )
+        .bind(order_id)
+        .bind(line_id)
+        .bind(i64::from((*units).max(0)))
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(true)
+}
+
+/// The unit as sold: its first registration (a replacement goes back
+/// through the units it replaced, however many times) and, when the store
+/// sold it, the order line (order, line).
+pub async fn origin(conn: &mut PgConnection, id: RegistrationId) -> Result<Origin, Error> {
+    let (unit, order_id, line_id): (Uuid, Option<String>, Option<String>) = sqlx::query_as(
         "WITH RECURSIVE chain AS (
-             SELECT replaces, order_id, line_id, 0 AS depth FROM warranty.registrations WHERE registration_id = $1
+             SELECT registration_id, replaces, order_id, line_id, 0 AS depth
+             FROM warranty.registrations WHERE registration_id = $1
              UNION ALL
-             SELECT r.replaces, r.order_id, r.line_id, c.depth + 1
+             SELECT r.registration_id, r.replaces, r.order_id, r.line_id, c.depth + 1
              FROM warranty.registrations r JOIN chain c ON r.registration_id = c.replaces
-             WHERE c.order_id IS NULL AND c.depth < 1000)
-         SELECT order_id, line_id FROM chain WHERE order_id IS NOT NULL AND line_id IS NOT NULL
-         ORDER BY depth LIMIT 1",
+             WHERE c.depth < 1000)
+         SELECT registration_id, order_id, line_id FROM chain ORDER BY depth DESC LIMIT 1",
     )
     .bind(id.as_uuid())
-    .fetch_optional(&mut *conn)
-    .await?)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(Origin {
+        unit: RegistrationId::from_uuid(unit),
+        order_line: order_id.zip(line_id),
+    })
+}
+
+/// See [`origin`].
+pub struct Origin {
+    pub unit: RegistrationId,
+    pub order_line: Option<(String, String)>,
 }
 
 /// The live (not rejected) registration of a serial number.
