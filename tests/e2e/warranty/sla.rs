@@ -344,6 +344,23 @@ async fn a_claim_canceled_before_any_answer_raises_nothing_and_leaves_the_queue(
     assert!(queue.claims.is_empty());
 }
 
+/// Changes the default (Turkish) calendar as an admin; the calendar stored.
+async fn change_tr(app: &TestApp, change: impl FnOnce(&mut BusinessCalendar)) -> BusinessCalendar {
+    let mut tr = agent(app, "agent-1")
+        .get_calendar(GetCalendarRequest {
+            country_code: "TR".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    change(&mut tr);
+    admin(app)
+        .update_calendar(UpdateCalendarRequest { calendar: Some(tr) })
+        .await
+        .unwrap()
+        .into_inner()
+}
+
 /// A server keeps the default calendar in memory: a holiday added after it
 /// filed a claim still moves the next claim's target.
 #[tokio::test]
@@ -352,18 +369,7 @@ async fn a_changed_calendar_moves_the_next_claims_target() {
     delivered(&app).await;
     let before = file(&app, &unit(&app, "L1", 1).await.registration_id).await;
     assert_eq!(before.sla.unwrap().resolution_due_at, at("2026-03-31T21:00:00Z"));
-    let mut tr = agent(&app, "agent-1")
-        .get_calendar(GetCalendarRequest {
-            country_code: "TR".into(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    tr.holidays.push("2026-03-31".into());
-    admin(&app)
-        .update_calendar(UpdateCalendarRequest { calendar: Some(tr) })
-        .await
-        .unwrap();
+    change_tr(&app, |tr| tr.holidays.push("2026-03-31".into())).await;
     let after = file(&app, &unit(&app, "L1", 2).await.registration_id).await;
     assert_eq!(
         after.sla.unwrap().resolution_due_at,
@@ -378,24 +384,15 @@ async fn a_changed_calendar_moves_the_next_claims_target() {
 async fn the_first_response_counts_business_hours_when_the_calendar_has_them() {
     let app = TestApp::spawn().await;
     delivered(&app).await;
-    let mut tr = agent(&app, "agent-1")
-        .get_calendar(GetCalendarRequest {
-            country_code: "TR".into(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(
-        (tr.business_hours_start.as_str(), tr.business_hours_end.as_str()),
-        ("", "")
-    );
-    tr.business_hours_start = "09:00".into();
-    tr.business_hours_end = "18:00".into();
-    let stored = admin(&app)
-        .update_calendar(UpdateCalendarRequest { calendar: Some(tr) })
-        .await
-        .unwrap()
-        .into_inner();
+    let stored = change_tr(&app, |tr| {
+        assert_eq!(
+            (tr.business_hours_start.as_str(), tr.business_hours_end.as_str()),
+            ("", "")
+        );
+        tr.business_hours_start = "09:00".into();
+        tr.business_hours_end = "18:00".into();
+    })
+    .await;
     assert_eq!(stored.business_hours_end, "18:00");
     // Thursday 19 March, 17:00 in Istanbul; Friday 20 March a holiday:
     // 1 hour Thursday, 9 Monday, 9 Tuesday, 5 Wednesday.
