@@ -47,6 +47,37 @@ VALUES ('returns.warranty', '{aftercare.warranty.events.v1.ClaimRefundRequested}
        ('warranty.refunds', '{aftercare.returns.events.v1.RefundSucceeded,aftercare.returns.events.v1.RefundFailed}')
 ON CONFLICT (name) DO NOTHING;
 
+-- Units returns refunded before this release are no longer covered (from
+-- now on a return's RefundSucceeded tells warranty). Returns counts units,
+-- not serials: of each line's units as sold, followed to their live
+-- registration, those warranty paid money on are left (no return refunds
+-- them), then units with no claim go first, the last numbered first.
+WITH RECURSIVE chain AS (
+    SELECT r.registration_id AS unit, r.order_id, r.line_id, r.unit AS unit_no, r.registration_id, 0 AS depth
+    FROM warranty.registrations r
+    JOIN returns.order_lines l ON (l.order_id, l.line_id) = (r.order_id, r.line_id)
+    WHERE r.source = 'order' AND l.refunded_units > 0
+    UNION ALL
+    SELECT c.unit, c.order_id, c.line_id, c.unit_no, r.registration_id, c.depth + 1
+    FROM chain c JOIN warranty.registrations r ON r.replaces = c.registration_id
+    WHERE c.depth < 1000
+), units AS (
+    SELECT c.unit, min(c.order_id) AS order_id, min(c.line_id) AS line_id, min(c.unit_no) AS unit_no,
+        (array_agg(r.registration_id) FILTER (WHERE r.status = 'active'))[1] AS live,
+        bool_or(EXISTS (SELECT 1 FROM warranty.claims k JOIN warranty.refunds f USING (claim_id)
+                        WHERE k.registration_id = r.registration_id)) AS taken,
+        bool_or(EXISTS (SELECT 1 FROM warranty.claims k WHERE k.registration_id = r.registration_id)) AS claimed
+    FROM chain c JOIN warranty.registrations r USING (registration_id)
+    GROUP BY c.unit
+), ranked AS (
+    SELECT u.live, l.refunded_units,
+        row_number() OVER (PARTITION BY u.order_id, u.line_id ORDER BY u.claimed, u.unit_no DESC) AS n
+    FROM units u JOIN returns.order_lines l USING (order_id, line_id)
+    WHERE u.live IS NOT NULL AND NOT u.taken
+)
+UPDATE warranty.registrations SET status = 'refunded', updated_at = now()
+WHERE registration_id IN (SELECT live FROM ranked WHERE n <= refunded_units);
+
 -- Warranty refunds from before, pending or paid, move into returns as they
 -- stand, each under its own id (so a payment tool that saw it requested
 -- settles it with ConfirmRefund / FailRefund by the id it knows), on the
@@ -94,23 +125,42 @@ FROM returns.warranty_refunds w JOIN warranty.registrations r ON r.registration_
 WHERE w.order_id IS NOT NULL
 ORDER BY w.unit_id, w.created_at;
 
--- And their units and money counted on the lines. Capped at what the line
--- allows: a unit that was also returned before this release must not stop
--- the migration (the line simply has nothing left to pay back).
-UPDATE returns.order_lines l
-SET requested_quantity = LEAST(CASE WHEN l.delivered_at IS NULL THEN 0 ELSE l.quantity END,
-                               l.requested_quantity + u.units),
-    refunded_units     = LEAST(l.quantity, l.refunded_units + u.units),
-    refunded_value     = LEAST(l.paid_amount, l.refunded_value + u.value)
+-- And their units and money counted on the lines. A line where a return
+-- also holds or refunded what warranty paid for cannot be counted both
+-- ways: the migration stops and names it, to be settled by hand first.
+CREATE TEMP TABLE warranty_on_lines ON COMMIT DROP AS
+SELECT order_id, line_id, COALESCE(u.units, 0) AS units, COALESCE(u.value, 0) AS value,
+       COALESCE(m.amount, 0) AS amount
 FROM (SELECT order_id, line_id, count(*)::integer AS units, sum(value) AS value
       FROM returns.warranty_units GROUP BY order_id, line_id) u
-WHERE (l.order_id, l.line_id) = (u.order_id, u.line_id);
+FULL JOIN (SELECT order_id, line_id, sum(amount) AS amount
+           FROM returns.warranty_refunds WHERE order_id IS NOT NULL GROUP BY order_id, line_id) m
+    USING (order_id, line_id);
+
+DO $$
+DECLARE
+    conflicts text;
+BEGIN
+    SELECT string_agg(format('%s/%s', l.order_id, l.line_id), ', ') INTO conflicts
+    FROM returns.order_lines l JOIN warranty_on_lines w USING (order_id, line_id)
+    WHERE l.requested_quantity + w.units > CASE WHEN l.delivered_at IS NULL THEN 0 ELSE l.quantity END
+       OR l.refunded_units + w.units > l.quantity
+       OR l.refunded_value + w.value > l.paid_amount
+       OR l.refunded_amount + w.amount > l.paid_amount;
+    IF conflicts IS NOT NULL THEN
+        RAISE EXCEPTION 'warranty refunds were paid on units a return also holds or refunded (order/line: %); '
+            'settle those lines by hand, then migrate', conflicts;
+    END IF;
+END
+$$;
 
 UPDATE returns.order_lines l
-SET refunded_amount = LEAST(l.paid_amount, l.refunded_amount + m.amount)
-FROM (SELECT order_id, line_id, sum(amount) AS amount
-      FROM returns.warranty_refunds WHERE order_id IS NOT NULL GROUP BY order_id, line_id) m
-WHERE (l.order_id, l.line_id) = (m.order_id, m.line_id);
+SET requested_quantity = l.requested_quantity + w.units,
+    refunded_units     = l.refunded_units + w.units,
+    refunded_value     = l.refunded_value + w.value,
+    refunded_amount    = l.refunded_amount + w.amount
+FROM warranty_on_lines w
+WHERE (l.order_id, l.line_id) = (w.order_id, w.line_id);
 
 -- Returns' own refunds that warranty applied: a unit refunded by a return
 -- is no longer covered. Once per returns refund, however often delivered.

@@ -164,6 +164,19 @@ pub fn warranty_refund_succeeded(w: &WarrantyRefund) -> ev::RefundSucceeded {
     }
 }
 
+/// A warranty refund request that could not be read: failed, with why.
+pub fn malformed_warranty_refund(warranty_refund_id: uuid::Uuid, customer_id: &str, why: &str) -> ev::RefundFailed {
+    ev::RefundFailed {
+        refund: Some(ev::RefundSummary {
+            customer_id: customer_id.to_owned(),
+            status: refund_status_to_proto(crate::domain::RefundStatus::Failed),
+            failure_reason: format!("the request could not be read: {why}"),
+            warranty_refund_id: warranty_refund_id.to_string(),
+            ..Default::default()
+        }),
+    }
+}
+
 pub fn warranty_refund_failed(w: &WarrantyRefund) -> ev::RefundFailed {
     ev::RefundFailed {
         refund: Some(warranty_refund_summary(w)),

@@ -217,39 +217,61 @@ pub struct WarrantyRefundRequests {
     pub clock: SharedClock,
 }
 
+/// The kinds of money warranty pays back.
+const KINDS: [&str; 3] = ["refund", "price_reduction", "plan_cancellation"];
+
+/// A request as its event told it, or why it cannot be paid.
+fn parse_request(e: &ClaimRefundRequested, warranty_refund_id: uuid::Uuid) -> Result<Requested, &'static str> {
+    let amount = e
+        .amount
+        .as_ref()
+        .ok_or("no amount")
+        .and_then(|m| parse_money(m).map_err(|_| "not an amount"))?;
+    if !amount.is_positive() {
+        return Err("an amount of nothing");
+    }
+    let order_line = match (e.order_id.as_str(), e.line_id.as_str()) {
+        ("", "") => None,
+        ("", _) | (_, "") => return Err("an order without its line, or a line without its order"),
+        (o, l) => Some((o.to_owned(), l.to_owned())),
+    };
+    let unit_id = match e.unit_id.as_str() {
+        "" => None,
+        id => Some(uuid::Uuid::parse_str(id).map_err(|_| "a unit id that is not one")?),
+    };
+    if !KINDS.contains(&e.kind.as_str()) {
+        return Err("an unknown kind of refund");
+    }
+    if e.customer_id.is_empty() {
+        return Err("no customer");
+    }
+    Ok(Requested {
+        warranty_refund_id,
+        kind: e.kind.clone(),
+        customer_id: e.customer_id.clone(),
+        order_line,
+        bought_elsewhere: e.bought_elsewhere,
+        unit_id,
+        units: e.units.clamp(0, 1),
+        amount,
+    })
+}
+
 impl WarrantyRefundRequests {
     async fn apply(&self, tx: &mut PgConnection, event: &Event) -> Result<(), String> {
         let Some(e) = event.decode::<ClaimRefundRequested>()? else {
             return Err(format!("unexpected topic {}", event.topic));
         };
-        let amount = e
-            .amount
-            .as_ref()
-            .ok_or("amount missing")
-            .and_then(|m| parse_money(m).map_err(|_| "bad amount"))?;
-        let order_line = match (e.order_id.as_str(), e.line_id.as_str()) {
-            ("", "") => None,
-            ("", _) | (_, "") => return Err("order_id and line_id come together".into()),
-            (o, l) => Some((o.to_owned(), l.to_owned())),
-        };
-        let unit_id = match e.unit_id.as_str() {
-            "" => None,
-            id => Some(uuid::Uuid::parse_str(id).map_err(|_| "unit_id is not a uuid")?),
-        };
-        let requested = Requested {
-            warranty_refund_id: uuid::Uuid::parse_str(required(&e.refund_id, "refund_id")?)
-                .map_err(|_| "refund_id is not a uuid")?,
-            kind: required(&e.kind, "kind")?.to_owned(),
-            customer_id: required(&e.customer_id, "customer_id")?.to_owned(),
-            order_line,
-            bought_elsewhere: e.bought_elsewhere,
-            unit_id,
-            units: e.units.clamp(0, 1),
-            amount,
-        };
+        // Without its id there is no one to answer: it stays a failure to
+        // see. Anything else wrong with it is answered as a failed refund.
+        let id = uuid::Uuid::parse_str(required(&e.refund_id, "refund_id")?).map_err(|_| "refund_id is not a uuid")?;
         let err = |e: aftercare_platform::error::Error| e.to_string();
         let mut uow = UnitOfWork::within(tx, self.clock.now()).await.map_err(err)?;
-        warranty_refunds::request(&mut uow, requested).await.map_err(err)?;
+        match parse_request(&e, id) {
+            Ok(requested) => warranty_refunds::request(&mut uow, requested).await,
+            Err(why) => warranty_refunds::refuse_malformed(&mut uow, id, &e.customer_id, why).await,
+        }
+        .map_err(err)?;
         uow.commit().await.map_err(err)
     }
 }

@@ -42,6 +42,17 @@ async fn seed_refunds(pool: &PgPool) {
              ('00000000-0000-0000-0000-000000000002', 'c-1', 'order', 'active', 'KETTLE-1', 'kitchen', 'Kettle',
               'o-1', 'L1', 2, '2026-02-27', '2026-03-01', '', '', 1, 24, 'Europe/Istanbul', 15.00, 'EUR',
               '2026-03-01', '2026-03-01');
+         INSERT INTO returns.order_lines (order_id, line_id, position, sku, product_name, category, quantity,
+             paid_amount, delivered_at, requested_quantity, refunded_units, refunded_amount, refunded_value)
+         VALUES ('o-1', 'L2', 1, 'KETTLE-1', 'Kettle', 'kitchen', 2, 30.00, '2026-03-01T09:00:00Z', 1, 1, 15.00,
+             15.00);
+         INSERT INTO warranty.registrations (registration_id, customer_id, source, status, sku, category,
+             product_name, order_id, line_id, unit, purchased_at, coverage_starts_at, terms_category, terms_sku,
+             terms_version, duration_months, time_zone, unit_price, currency_code, created_at, updated_at)
+         SELECT u.id, 'c-1', 'order', 'active', 'KETTLE-1', 'kitchen', 'Kettle', 'o-1', 'L2', u.n, '2026-02-27',
+             '2026-03-01', '', '', 1, 24, 'Europe/Istanbul', 15.00, 'EUR', '2026-03-01', '2026-03-01'
+         FROM (VALUES ('00000000-0000-0000-0000-000000000021'::uuid, 1),
+                      ('00000000-0000-0000-0000-000000000022'::uuid, 2)) u (id, n);
          INSERT INTO warranty.registrations (registration_id, customer_id, source, status, sku, category,
              product_name, serial_number, serial_key, purchased_at, coverage_starts_at, terms_category,
              terms_sku, terms_version, duration_months, time_zone, unit_price, currency_code, replaces,
@@ -127,6 +138,37 @@ async fn warranty_refunds_of_the_earlier_release_move_into_returns_as_they_stood
         1,
         "still pending, to be settled through returns"
     );
+    // L2's unit a return refunded before is no longer covered: one of two.
+    let l2: Vec<(i32, String)> =
+        sqlx::query_as("SELECT unit, status FROM warranty.registrations WHERE line_id = 'L2' ORDER BY unit")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(l2, [(1, "active".into()), (2, "refunded".into())]);
+}
+
+#[tokio::test]
+async fn a_line_paid_back_both_ways_before_stops_the_migration_naming_it() {
+    let db = TestDb::empty().await;
+    let pool = db.pool(2).await;
+    migrated_before(&pool, REFUNDS_MOVED).await;
+    seed_refunds(&pool).await;
+    // A return had refunded both kettles of L1 as well.
+    sqlx::query(
+        "UPDATE returns.order_lines SET requested_quantity = 2, refunded_units = 2, refunded_amount = 30.00,
+             refunded_value = 30.00 WHERE line_id = 'L1'",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let stopped = MIGRATOR.run(&pool).await.unwrap_err().to_string();
+    assert!(stopped.contains("o-1/L1"), "{stopped}");
+    let applied: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations WHERE version >= $1")
+        .bind(REFUNDS_MOVED)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(applied, 0, "nothing of it applied");
 }
 
 const SLA_STORED_MOVED: i64 = 20261128000003;
@@ -134,7 +176,8 @@ const SLA_STORED_MOVED: i64 = 20261128000003;
 #[tokio::test]
 async fn service_level_targets_are_stored_moved_by_their_pauses() {
     let db = TestDb::empty().await;
-    let pool = db.pool(2).await;
+    // One connection: the session's time zone below is the migration's.
+    let pool = db.pool(1).await;
     migrated_before(&pool, SLA_STORED_MOVED).await;
     seed_refunds(&pool).await;
     // The approved claim had been paused 2 hours, over the night New York

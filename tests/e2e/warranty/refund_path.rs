@@ -349,3 +349,78 @@ async fn a_price_reduction_keeps_the_lines_other_unit_at_its_price() {
     assert_eq!(refunded_amount, Decimal::new(250, 2) + other_price);
     assert!(refunded_amount <= paid_for_line);
 }
+
+#[tokio::test]
+async fn a_return_never_takes_coverage_from_a_unit_warranty_paid_on() {
+    let app = TestApp::spawn().await;
+    delivered(&app).await;
+    // Unit 2 was given a price reduction (warranty took it from the line);
+    // unit 1 has a repair claim. One kettle of L1 comes back: unit 1.
+    let two = unit(&app, "L1", 2).await;
+    let c = approved(&app, &two.registration_id, Remedy::PriceReduction).await;
+    let reduction = issue(&app, &c, crate::fixtures::eur("1.00")).await;
+    settle_refund(&app, &reduction.refund_id, Ok("psp-1")).await;
+    let one = unit(&app, "L1", 1).await;
+    approved(&app, &one.registration_id, Remedy::Repair).await;
+    returned_and_paid(&app, "L1").await;
+    let units = registrations(&app, CUSTOMER).await;
+    let status = |n: i32| {
+        units
+            .iter()
+            .find(|r| r.line_id == "L1" && r.unit == n)
+            .unwrap()
+            .status()
+    };
+    assert_eq!(
+        (status(1), status(2)),
+        (RegistrationStatus::Refunded, RegistrationStatus::Active)
+    );
+}
+
+#[tokio::test]
+async fn a_request_that_cannot_be_read_fails_the_refund_with_why() {
+    let app = TestApp::spawn().await;
+    delivered(&app).await;
+    let r = unit(&app, "L3", 1).await;
+    let c = approved(&app, &r.registration_id, Remedy::Refund).await;
+    // A refund written as an older or broken producer would: its request
+    // carries no amount.
+    let refund_id = uuid::Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO warranty.refunds (refund_id, claim_id, kind, amount, currency_code, status, created_at,
+             updated_at)
+         VALUES ($1, $2::uuid, 'refund', 10.00, 'EUR', 'pending', now(), now())",
+    )
+    .bind(refund_id)
+    .bind(&c)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let mut conn = app.pool.acquire().await.unwrap();
+    let broken = aftercare_proto::warranty_events::ClaimRefundRequested {
+        refund_id: refund_id.to_string(),
+        claim_id: c.clone(),
+        customer_id: CUSTOMER.into(),
+        kind: "refund".into(),
+        order_id: "o-1".into(),
+        line_id: "L3".into(),
+        units: 1,
+        ..Default::default()
+    };
+    aftercare_platform::outbox::enqueue(&mut conn, &c, &broken, crate::support::start_time())
+        .await
+        .unwrap();
+    drop(conn);
+    app.settle().await;
+    let seen = agent(&app, "agent-1")
+        .get_claim_refund(GetClaimRefundRequest {
+            refund_id: refund_id.to_string(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(seen.status(), ClaimRefundStatus::Failed);
+    assert_eq!(seen.failure_reason, "the request could not be read: no amount");
+    assert_eq!(app.count("SELECT count(*) FROM returns.warranty_refunds").await, 0);
+    assert_eq!(line(&app, "L3").await, (0, 0, Decimal::ZERO));
+}

@@ -142,6 +142,19 @@ pub async fn request(uow: &mut UnitOfWork<'_>, r: Requested) -> Result<(), Error
     }
 }
 
+/// Answers a request that cannot be read whole (a producer's bug) as a
+/// failed refund, with why, so that warranty's refund does not wait for
+/// ever; nothing is written or paid.
+pub async fn refuse_malformed(
+    uow: &mut UnitOfWork<'_>,
+    warranty_refund_id: uuid::Uuid,
+    customer_id: &str,
+    why: &str,
+) -> Result<(), Error> {
+    let event = events::malformed_warranty_refund(warranty_refund_id, customer_id, why);
+    uow.emit(&warranty_refund_id.to_string(), &event).await
+}
+
 /// Settles a pending warranty refund as the payment tool answered; the
 /// same confirmation again answers the settled refund. A failed one gives
 /// its money back to the line, and warranty may ask again. Store credit

@@ -257,9 +257,34 @@ pub async fn with_history(conn: &mut PgConnection, id: RegistrationId) -> Result
     }))
 }
 
-/// Marks `units` active units of an order line refunded by a return, once
-/// per returns refund (`false` when applied before). Returns counts units,
-/// not serials: units with no claim go first, the last numbered first.
+/// The units of order line ($1, $2) as sold: each with its live (active)
+/// registration, whether warranty paid money on it and whether it had a
+/// claim.
+const RETURNED_UNITS: &str = "WITH RECURSIVE chain AS (
+        SELECT r.registration_id AS unit, r.unit AS unit_no, r.registration_id, 0 AS depth
+        FROM warranty.registrations r
+        WHERE r.source = 'order' AND r.order_id = $1 AND r.line_id = $2
+        UNION ALL
+        SELECT c.unit, c.unit_no, r.registration_id, c.depth + 1
+        FROM chain c JOIN warranty.registrations r ON r.replaces = c.registration_id
+        WHERE c.depth < 1000
+    ), units AS (
+        SELECT c.unit, min(c.unit_no) AS unit_no,
+            (array_agg(r.registration_id) FILTER (WHERE r.status = 'active'))[1] AS live,
+            bool_or(EXISTS (SELECT 1 FROM warranty.claims k JOIN warranty.refunds f USING (claim_id)
+                            WHERE k.registration_id = r.registration_id)) AS taken,
+            bool_or(EXISTS (SELECT 1 FROM warranty.claims k WHERE k.registration_id = r.registration_id))
+                AS claimed
+        FROM chain c JOIN warranty.registrations r USING (registration_id)
+        GROUP BY c.unit)";
+
+/// Marks `units` units of an order line refunded by a return, once per
+/// returns refund (`false` when applied before). Returns counts units, not
+/// serials: of the line's units as sold, each followed to its live
+/// registration (a replacement continues the unit it replaced), those
+/// warranty paid money on are skipped (returns took them from the line, so
+/// no return refunds them), then units with no claim go first, the last
+/// numbered first.
 pub async fn returned(
     conn: &mut PgConnection,
     refund_id: Uuid,
@@ -278,15 +303,13 @@ pub async fn returned(
         return Ok(false);
     }
     for (order_id, line_id, units) in lines {
-        sqlx::query(
-            "UPDATE warranty.registrations SET status = 'refunded', updated_at = $4
+        sqlx::query(&format!(
+            "{RETURNED_UNITS}
+             UPDATE warranty.registrations SET status = 'refunded', updated_at = $4
              WHERE registration_id IN (
-                 SELECT r.registration_id FROM warranty.registrations r
-                 WHERE r.source = 'order' AND r.order_id = $1 AND r.line_id = $2 AND r.status = 'active'
-                 ORDER BY EXISTS (SELECT 1 FROM warranty.claims c WHERE c.registration_id = r.registration_id),
-                     r.unit DESC
-                 LIMIT $3 FOR UPDATE)",
-        )
+                 SELECT live FROM units WHERE live IS NOT NULL AND NOT taken
+                 ORDER BY claimed, unit_no DESC LIMIT $3)"
+        ))
         .bind(order_id)
         .bind(line_id)
         .bind(i64::from((*units).max(0)))
