@@ -16,6 +16,8 @@ const FILES: &[&str] = &[
     "aftercare/loyalty/events/v1/events.proto",
     "aftercare/warranty/v1/warranty.proto",
     "aftercare/warranty/events/v1/events.proto",
+    "aftercare/maintenance/v1/maintenance.proto",
+    "aftercare/maintenance/events/v1/events.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -8,6 +8,7 @@ pub const SERVICES: &[ServiceDef] = &[
     aftercare_loyalty::SERVICE,
     aftercare_loyalty::STORE_CREDIT,
     aftercare_warranty::SERVICE,
+    aftercare_maintenance::SERVICE,
 ];
 
 /// The services `names` selects (`all` selects every one), in registry

@@ -136,10 +136,11 @@ pub async fn seed_claims(pool: &sqlx::PgPool) {
             "INSERT INTO warranty.claims (claim_id, registration_id, customer_id, status, fault_category, description,
                  photo_urls, channel, coverage_reason, offered_remedies, covers_parts, covers_labour,
                  covers_shipping, filed_at, updated_at, first_response_due, resolution_due, first_response_at,
-                 resolved_at, next_alarm_at, next_due_at, remedy)
+                 resolved_at, next_alarm_at, next_due_at, remedy, first_response_risk_at, resolution_risk_at)
              SELECT gen_random_uuid(), $1, 'wc-1', {status}, 'f', 'd', '{{}}', 'web', 'covered', '{{repair}}',
                  true, true, true, now() - interval '2 days', now(), due, due + interval '30 days', {responded},
-                 {resolved}, {alarm}, {next_due}, {remedy}
+                 {resolved}, {alarm}, {next_due}, {remedy}, due - interval '4 hours 48 minutes',
+                 due + interval '24 days'
              FROM (SELECT g, CASE WHEN g <= $3 THEN now() - interval '1 hour' ELSE now() + interval '20 days' END
                           AS due
                    FROM generate_series(1, $2) g) s",

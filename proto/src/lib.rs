@@ -42,6 +42,16 @@ pub mod aftercare {
             }
         }
     }
+    pub mod maintenance {
+        pub mod v1 {
+            tonic::include_proto!("aftercare.maintenance.v1");
+        }
+        pub mod events {
+            pub mod v1 {
+                tonic::include_proto!("aftercare.maintenance.events.v1");
+            }
+        }
+    }
     pub mod warranty {
         pub mod v1 {
             tonic::include_proto!("aftercare.warranty.v1");
@@ -57,6 +67,8 @@ pub mod aftercare {
 pub use aftercare::common::v1 as common;
 pub use aftercare::loyalty::events::v1 as loyalty_events;
 pub use aftercare::loyalty::v1 as loyalty;
+pub use aftercare::maintenance::events::v1 as maintenance_events;
+pub use aftercare::maintenance::v1 as maintenance;
 pub use aftercare::orders::events::v1 as order_events;
 pub use aftercare::orders::v1 as orders;
 pub use aftercare::returns::events::v1 as return_events;

@@ -6,6 +6,7 @@ mod fixtures;
 mod hostile;
 mod idempotency;
 mod loyalty;
+mod maintenance;
 mod orders;
 mod outage;
 mod outbox;

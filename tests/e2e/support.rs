@@ -13,6 +13,7 @@ use aftercare_platform::outbox::DispatchOptions;
 use aftercare_platform::telemetry::Metrics;
 use aftercare_proto::loyalty::loyalty_service_client::LoyaltyServiceClient;
 use aftercare_proto::loyalty::store_credit_service_client::StoreCreditServiceClient;
+use aftercare_proto::maintenance::maintenance_service_client::MaintenanceServiceClient;
 use aftercare_proto::orders::order_service_client::OrderServiceClient;
 use aftercare_proto::returns::return_service_client::ReturnServiceClient;
 use aftercare_proto::warranty::warranty_service_client::WarrantyServiceClient;
@@ -56,6 +57,7 @@ pub type Returns = ReturnServiceClient<InterceptedService<Channel, Bearer>>;
 pub type Loyalty = LoyaltyServiceClient<InterceptedService<Channel, Bearer>>;
 pub type StoreCredit = StoreCreditServiceClient<InterceptedService<Channel, Bearer>>;
 pub type Warranty = WarrantyServiceClient<InterceptedService<Channel, Bearer>>;
+pub type Maintenance = MaintenanceServiceClient<InterceptedService<Channel, Bearer>>;
 
 /// The real server on a real socket over a fresh database.
 ///
@@ -260,6 +262,10 @@ impl TestApp {
         WarrantyServiceClient::with_interceptor(self.channel(), self.bearer(role, subject))
     }
 
+    pub fn maintenance(&self, role: Role, subject: &str) -> Maintenance {
+        MaintenanceServiceClient::with_interceptor(self.channel(), self.bearer(role, subject))
+    }
+
     /// Runs the loyalty service's background jobs until nothing is left due
     /// at the test clock's now: the same code the server's job loop runs.
     pub async fn run_jobs(&self) {
@@ -272,8 +278,10 @@ impl TestApp {
         while job.run().await.expect("the loyalty job ran") {}
         let job = aftercare_loyalty::app::store_credit::LapsedCreditHolds::new(ctx.clone());
         while job.run().await.expect("the store-credit job ran") {}
-        let job = aftercare_warranty::app::sla::SlaAlarms::new(ctx);
+        let job = aftercare_warranty::app::sla::SlaAlarms::new(ctx.clone());
         while job.run().await.expect("the warranty SLA job ran") {}
+        let job = aftercare_maintenance::app::reminders::Reminders::new(ctx);
+        while job.run().await.expect("the maintenance reminder job ran") {}
     }
 
     /// Waits until every event emitted so far has reached its consumers

@@ -26,6 +26,7 @@ pub fn product_registered(r: &Registration) -> Result<pb::ProductRegistered, War
         coverage_starts_at: Some(timestamp(r.coverage_starts_at)),
         covered_through: r.covered_through()?.to_string(),
         time_zone: r.time_zone.name().to_owned(),
+        product_name: r.product_name.clone(),
     })
 }
 

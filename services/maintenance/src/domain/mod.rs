@@ -2,12 +2,31 @@
 //! due ([`recurrence`]: calendar months without drift, fixed or
 //! completion-anchored, meter thresholds), when a customer may be contacted
 //! ([`timing`]: local time, quiet and preferred hours, daylight saving),
-//! and which reminders an occurrence gets ([`reminder`]).
+//! which reminders an occurrence gets ([`reminder`]), plans ([`plan`]) and
+//! schedules ([`schedule`]).
 
+pub mod error;
+pub mod plan;
 pub mod recurrence;
 pub mod reminder;
+pub mod schedule;
 pub mod timing;
 
+pub use error::MaintenanceError;
+pub use plan::{Plan, Task};
 pub use recurrence::{Anchor, Interval, Recurrence, UsageThreshold};
 pub use reminder::{ReminderKind, ReminderRule};
+pub use schedule::{Reach, Schedule};
 pub use timing::{ContactHours, DailySpan};
+
+aftercare_kernel::uuid_id!(
+    /// One product's maintenance task.
+    ScheduleId
+);
+aftercare_kernel::uuid_id!(
+    /// A reminder sent: the id the app acts on, the notifier's dedupe key.
+    ReminderId
+);
+
+pub const MAX_ID_LEN: usize = 128;
+pub const MAX_NOTE_LEN: usize = 2000;

@@ -1,0 +1,38 @@
+//! Maintenance's use cases, free of transport. Each mutating one runs the
+//! platform's unit of work.
+//!
+//! - [`plans`] — plans per category or SKU, versioned;
+//! - [`schedules`] — schedules made from registered products, read, and
+//!   completed;
+//! - [`preferences`] — contact preferences and consent;
+//! - [`reminders`] — the job sending each reminder once.
+
+pub mod plans;
+pub mod preferences;
+pub mod reminders;
+pub mod schedules;
+
+use aftercare_platform::auth::Caller;
+use aftercare_platform::context::ServiceContext;
+use aftercare_platform::error::Error;
+
+use crate::domain::MaintenanceError;
+
+pub struct Maintenance {
+    ctx: ServiceContext,
+}
+
+impl Maintenance {
+    pub fn new(ctx: ServiceContext) -> Maintenance {
+        Maintenance { ctx }
+    }
+}
+
+/// Another customer's data is as absent as a missing one.
+fn visible(caller: &Caller, customer_id: &str, what: &'static str, id: impl ToString) -> Result<(), Error> {
+    if caller.may_see_customer(customer_id) {
+        Ok(())
+    } else {
+        Err(MaintenanceError::not_found(what, id.to_string()).into())
+    }
+}

@@ -1,0 +1,43 @@
+//! Contact preferences: replaced whole; a change of opt-out is consent on
+//! record; every schedule's next reminder follows the new hours and zone.
+
+use aftercare_platform::auth::Caller;
+use aftercare_platform::error::Error;
+
+use super::{Maintenance, visible};
+use crate::store;
+use crate::store::preferences::Preferences;
+
+impl Maintenance {
+    pub async fn preferences(&self, caller: &Caller, customer_id: &str) -> Result<Preferences, Error> {
+        visible(caller, customer_id, "customer", customer_id)?;
+        store::preferences::get(&mut *self.ctx.read().await?, customer_id).await
+    }
+
+    pub async fn update_preferences(
+        &self,
+        caller: &Caller,
+        mut p: Preferences,
+        source: &str,
+    ) -> Result<Preferences, Error> {
+        visible(caller, &p.customer_id, "customer", &p.customer_id)?;
+        let mut uow = self.ctx.begin().await?;
+        let now = uow.now();
+        let was_opted_out = store::preferences::put(uow.conn(), &p, now).await?;
+        p.updated_at = Some(now);
+        if was_opted_out != p.opted_out || p.opted_out {
+            store::preferences::consent(uow.conn(), &p.customer_id, p.opted_out, source, now).await?;
+        }
+        // The next reminder of every schedule moves with the hours and the
+        // zone; an opted-out customer has none.
+        let reach = p.reach();
+        for mut s in store::schedules::of_customer(uow.conn(), &p.customer_id).await? {
+            let sent = store::schedules::sent(uow.conn(), s.schedule_id, s.slot).await?;
+            s.next_reminder_at = s.reminders_left(&reach, &sent).first().map(|(_, at)| *at);
+            s.updated_at = now;
+            store::schedules::update(uow.conn(), &s).await?;
+        }
+        uow.commit().await?;
+        Ok(p)
+    }
+}

@@ -1,0 +1,192 @@
+//! A schedule: one owned product's task, the occurrence it is on and when
+//! that is due, and which of its reminders goes out next.
+
+use aftercare_kernel::zone::Tz;
+use aftercare_kernel::{DateTime, NaiveDate, Utc};
+
+use super::ScheduleId;
+use super::plan::Task;
+use super::recurrence::Recurrence;
+use super::reminder::ReminderKind;
+use super::timing::ContactHours;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Schedule {
+    pub schedule_id: ScheduleId,
+    pub registration_id: aftercare_kernel::ids::Uuid,
+    pub customer_id: String,
+    pub sku: String,
+    pub product_name: String,
+    /// The plan version (category, SKU, version) it was made from.
+    pub plan: (String, String, i32),
+    pub task: Task,
+    /// The product's zone; the customer's preference wins when set.
+    pub time_zone: Tz,
+    pub start_date: NaiveDate,
+    /// The occurrence it is on (1 = the first) and its due date.
+    pub slot: i32,
+    pub due_date: NaiveDate,
+    pub last_done_on: Option<NaiveDate>,
+    pub next_reminder_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A reminder of an occurrence and the moment it goes out.
+pub type Planned = (ReminderKind, DateTime<Utc>);
+
+/// How a customer may be reached: where, when, and whether at all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reach {
+    pub time_zone: Option<Tz>,
+    pub hours: ContactHours,
+    pub opted_out: bool,
+}
+
+impl Reach {
+    pub fn defaults() -> Reach {
+        Reach {
+            time_zone: None,
+            hours: ContactHours::default_hours(),
+            opted_out: false,
+        }
+    }
+}
+
+impl Schedule {
+    pub fn recurrence(&self) -> Recurrence {
+        Recurrence {
+            interval: self.task.interval,
+            anchor: self.task.anchor,
+            start: self.start_date,
+        }
+    }
+
+    /// The zone its dates and reminders are in for this customer.
+    pub fn zone(&self, reach: &Reach) -> Tz {
+        reach.time_zone.unwrap_or(self.time_zone)
+    }
+
+    /// The current occurrence's reminders still to come, after the kinds
+    /// already `sent`: each at its moment, earliest first. A reminder
+    /// whose time passed while a later one was sent is not sent after it.
+    /// Nothing for an opted-out customer.
+    pub fn reminders_left(&self, reach: &Reach, sent: &[ReminderKind]) -> Vec<Planned> {
+        if reach.opted_out {
+            return Vec::new();
+        }
+        let planned = self
+            .task
+            .reminders
+            .planned(self.due_date, self.zone(reach), &reach.hours);
+        let after = planned.iter().rposition(|(k, _)| sent.contains(k)).map_or(0, |i| i + 1);
+        planned.into_iter().skip(after).collect()
+    }
+
+    /// The reminder to send at `now`, if any: the latest one due (an
+    /// earlier one missed is not sent after it), and when the next goes.
+    pub fn due_reminder(
+        &self,
+        reach: &Reach,
+        sent: &[ReminderKind],
+        now: DateTime<Utc>,
+    ) -> (Option<Planned>, Option<DateTime<Utc>>) {
+        let left = self.reminders_left(reach, sent);
+        let due = left.iter().rposition(|(_, at)| *at <= now);
+        match due {
+            Some(i) => (Some(left[i]), left.get(i + 1).map(|(_, at)| *at)),
+            None => (None, left.first().map(|(_, at)| *at)),
+        }
+    }
+
+    /// Completes the current occurrence, done on `done`: the next one and
+    /// its due date; `false` when the recurrence runs out of the calendar.
+    pub fn complete(&mut self, done: NaiveDate, now: DateTime<Utc>) -> bool {
+        let Some((slot, due)) = self.recurrence().after(self.slot.unsigned_abs(), done) else {
+            return false;
+        };
+        self.slot = i32::try_from(slot).unwrap_or(i32::MAX);
+        self.due_date = due;
+        self.last_done_on = Some(done);
+        self.updated_at = now;
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::recurrence::{Anchor, Interval};
+    use crate::domain::reminder::ReminderRule;
+
+    fn schedule() -> Schedule {
+        Schedule {
+            schedule_id: ScheduleId::new(),
+            registration_id: aftercare_kernel::ids::Uuid::nil(),
+            customer_id: "c-1".into(),
+            sku: "KETTLE-1".into(),
+            product_name: "Kettle".into(),
+            plan: (String::new(), String::new(), 1),
+            task: Task {
+                task_id: "descale".into(),
+                name: "Descale".into(),
+                interval: Interval::Months(6),
+                anchor: Anchor::Fixed,
+                reminders: ReminderRule {
+                    lead_days: 7,
+                    overdue_days: 14,
+                    max_per_occurrence: 3,
+                },
+            },
+            time_zone: "Europe/Istanbul".parse().unwrap(),
+            start_date: "2026-03-01".parse().unwrap(),
+            slot: 1,
+            due_date: "2026-09-01".parse().unwrap(),
+            last_done_on: None,
+            next_reminder_at: None,
+            created_at: DateTime::UNIX_EPOCH,
+            updated_at: DateTime::UNIX_EPOCH,
+        }
+    }
+
+    fn t(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn the_latest_reminder_due_goes_once_and_earlier_missed_ones_never() {
+        let s = schedule();
+        let reach = Reach::defaults();
+        // Before the lead reminder: none now, the lead one next.
+        assert_eq!(
+            s.due_reminder(&reach, &[], t("2026-08-20T00:00:00Z")),
+            (None, Some(t("2026-08-25T06:00:00Z")))
+        );
+        // Down past the due day: only the due one goes, the overdue next.
+        assert_eq!(
+            s.due_reminder(&reach, &[], t("2026-09-02T00:00:00Z")),
+            (
+                Some((ReminderKind::Due, t("2026-09-01T06:00:00Z"))),
+                Some(t("2026-09-15T06:00:00Z"))
+            )
+        );
+        // Once sent, it is not due again.
+        assert_eq!(
+            s.due_reminder(&reach, &[ReminderKind::Due], t("2026-09-02T00:00:00Z")),
+            (None, Some(t("2026-09-15T06:00:00Z")))
+        );
+        // An opted-out customer gets nothing.
+        let out = Reach {
+            opted_out: true,
+            ..Reach::defaults()
+        };
+        assert_eq!(s.due_reminder(&out, &[], t("2026-09-02T00:00:00Z")), (None, None));
+    }
+
+    #[test]
+    fn completing_moves_to_the_next_occurrence() {
+        let mut s = schedule();
+        assert!(s.complete("2026-09-03".parse().unwrap(), t("2026-09-03T10:00:00Z")));
+        assert_eq!((s.slot, s.due_date.to_string()), (2, "2027-03-01".into()));
+    }
+}

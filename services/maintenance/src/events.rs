@@ -1,0 +1,51 @@
+//! The events maintenance emits (`aftercare.maintenance.events.v1`): the
+//! notifier follows `MaintenanceReminderDue`.
+
+use aftercare_kernel::{DateTime, Utc};
+use aftercare_platform::wire::timestamp;
+use aftercare_proto::maintenance_events as pb;
+
+use crate::domain::{ReminderId, ReminderKind, Schedule};
+
+pub fn scheduled(s: &Schedule) -> pb::MaintenanceScheduled {
+    pb::MaintenanceScheduled {
+        schedule_id: s.schedule_id.to_string(),
+        registration_id: s.registration_id.to_string(),
+        customer_id: s.customer_id.clone(),
+        task_id: s.task.task_id.clone(),
+        due_date: s.due_date.to_string(),
+    }
+}
+
+pub fn reminder_due(
+    s: &Schedule,
+    id: ReminderId,
+    kind: ReminderKind,
+    channels: &[String],
+    send_at: DateTime<Utc>,
+) -> pb::MaintenanceReminderDue {
+    pb::MaintenanceReminderDue {
+        reminder_id: id.to_string(),
+        schedule_id: s.schedule_id.to_string(),
+        customer_id: s.customer_id.clone(),
+        task_id: s.task.task_id.clone(),
+        task_name: s.task.name.clone(),
+        product_name: s.product_name.clone(),
+        occurrence: s.slot,
+        kind: kind.as_str().to_owned(),
+        due_date: s.due_date.to_string(),
+        channels: channels.to_vec(),
+        send_at: Some(timestamp(send_at)),
+    }
+}
+
+pub fn completed(s: &Schedule, occurrence: i32) -> pb::MaintenanceCompleted {
+    pb::MaintenanceCompleted {
+        schedule_id: s.schedule_id.to_string(),
+        customer_id: s.customer_id.clone(),
+        task_id: s.task.task_id.clone(),
+        occurrence,
+        done_on: s.last_done_on.map(|d| d.to_string()).unwrap_or_default(),
+        next_due_date: s.due_date.to_string(),
+    }
+}

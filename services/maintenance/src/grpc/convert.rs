@@ -1,0 +1,70 @@
+//! Maintenance on the wire (`aftercare.maintenance.v1`).
+
+use aftercare_platform::wire::timestamp;
+use aftercare_proto::maintenance as pb;
+
+use crate::domain::{Anchor, Interval, Plan, Schedule, Task};
+use crate::store::preferences::Preferences;
+
+fn task(t: &Task) -> pb::MaintenanceTask {
+    let (interval_days, interval_months) = match t.interval {
+        Interval::Days(d) => (d as i32, 0),
+        Interval::Months(m) => (0, m as i32),
+    };
+    pb::MaintenanceTask {
+        task_id: t.task_id.clone(),
+        name: t.name.clone(),
+        interval_days,
+        interval_months,
+        anchor: match t.anchor {
+            Anchor::Fixed => "fixed",
+            Anchor::Completion => "completion",
+        }
+        .into(),
+        lead_days: t.reminders.lead_days as i32,
+        overdue_days: t.reminders.overdue_days as i32,
+        max_reminders: t.reminders.max_per_occurrence as i32,
+    }
+}
+
+pub fn plan(p: &Plan) -> pb::MaintenancePlan {
+    pb::MaintenancePlan {
+        category: p.category.clone(),
+        sku: p.sku.clone(),
+        version: p.version,
+        name: p.name.clone(),
+        tasks: p.tasks.iter().map(task).collect(),
+        created_at: Some(timestamp(p.created_at)),
+    }
+}
+
+pub fn schedule(s: &Schedule) -> pb::Schedule {
+    pb::Schedule {
+        schedule_id: s.schedule_id.to_string(),
+        registration_id: s.registration_id.to_string(),
+        customer_id: s.customer_id.clone(),
+        sku: s.sku.clone(),
+        product_name: s.product_name.clone(),
+        task_id: s.task.task_id.clone(),
+        task_name: s.task.name.clone(),
+        occurrence: s.slot,
+        due_date: s.due_date.to_string(),
+        last_done_on: s.last_done_on.map(|d| d.to_string()).unwrap_or_default(),
+        next_reminder_at: s.next_reminder_at.map(timestamp),
+    }
+}
+
+pub fn preferences(p: &Preferences) -> pb::Preferences {
+    let hm = |t: aftercare_kernel::NaiveTime| t.format("%H:%M").to_string();
+    pb::Preferences {
+        customer_id: p.customer_id.clone(),
+        time_zone: p.time_zone.map(|z| z.name().to_owned()).unwrap_or_default(),
+        quiet_start: hm(p.hours.quiet.start),
+        quiet_end: hm(p.hours.quiet.end),
+        preferred_start: p.hours.preferred.map(|s| hm(s.start)).unwrap_or_default(),
+        preferred_end: p.hours.preferred.map(|s| hm(s.end)).unwrap_or_default(),
+        channels: p.channels.clone(),
+        opted_out: p.opted_out,
+        updated_at: p.updated_at.map(timestamp),
+    }
+}

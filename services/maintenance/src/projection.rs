@@ -1,0 +1,58 @@
+//! Warranty's `ProductRegistered` in: each registered product is scheduled
+//! under the plan in force ([`crate::app::schedules::schedule_product`]).
+//! Never reads warranty's schema; idempotent (a product is scheduled once
+//! per task).
+
+use aftercare_kernel::clock::SharedClock;
+use aftercare_kernel::zone;
+use aftercare_platform::outbox::{Event, EventHandler, HandlerFuture, required, required_time, topic};
+use aftercare_proto::warranty_events::ProductRegistered;
+use sqlx::PgConnection;
+
+use crate::app::schedules::{Product, schedule_product};
+
+/// The consumer name; its subscription is also made by the migrations.
+pub const CONSUMER: &str = "maintenance.products";
+
+pub struct ProductSchedules {
+    pub clock: SharedClock,
+}
+
+impl ProductSchedules {
+    async fn apply(&self, tx: &mut PgConnection, event: &Event) -> Result<(), String> {
+        let Some(e) = event.decode::<ProductRegistered>()? else {
+            return Err(format!("unexpected topic {}", event.topic));
+        };
+        let product = Product {
+            registration_id: uuid::Uuid::parse_str(required(&e.registration_id, "registration_id")?)
+                .map_err(|_| "registration_id is not a uuid")?,
+            customer_id: required(&e.customer_id, "customer_id")?.to_owned(),
+            sku: required(&e.sku, "sku")?.to_owned(),
+            category: e.category.clone(),
+            product_name: if e.product_name.is_empty() {
+                e.sku.clone()
+            } else {
+                e.product_name.clone()
+            },
+            starts_at: required_time(e.coverage_starts_at.as_ref(), "coverage_starts_at")?,
+            time_zone: zone::parse(required(&e.time_zone, "time_zone")?).ok_or("time_zone is not an IANA zone")?,
+        };
+        schedule_product(tx, product, self.clock.now())
+            .await
+            .map_err(|e| e.to_string())
+    }
+}
+
+impl EventHandler for ProductSchedules {
+    fn name(&self) -> &str {
+        CONSUMER
+    }
+
+    fn topics(&self) -> Vec<String> {
+        vec![topic::<ProductRegistered>()]
+    }
+
+    fn handle<'a>(&'a self, tx: &'a mut PgConnection, event: &'a Event) -> HandlerFuture<'a> {
+        Box::pin(self.apply(tx, event))
+    }
+}

@@ -1,0 +1,16 @@
+//! Storage in the `maintenance` schema: queries returning domain types.
+//!
+//! - [`plans`] — plans and their tasks, one row set per version;
+//! - [`schedules`] — schedules, the reminders sent and services recorded;
+//! - [`preferences`] — contact preferences and consent.
+
+pub mod plans;
+pub mod preferences;
+pub mod schedules;
+
+use crate::domain::MaintenanceError;
+
+/// A stored name parsed back; an unknown one is corrupt data.
+fn parse<T>(value: &str, what: &str, f: impl Fn(&str) -> Option<T>) -> Result<T, MaintenanceError> {
+    f(value).ok_or_else(|| MaintenanceError::Corrupt(format!("stored {what} {value:?} is unknown")))
+}

@@ -1,0 +1,250 @@
+//! Schedules with their task, the reminders sent, and services recorded.
+
+use aftercare_kernel::zone;
+use aftercare_kernel::{DateTime, NaiveDate, Utc};
+use aftercare_platform::error::Error;
+use aftercare_platform::paging::Cursor;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::parse;
+use crate::domain::{MaintenanceError, ReminderId, ReminderKind, Schedule, ScheduleId, Task};
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    schedule_id: Uuid,
+    registration_id: Uuid,
+    customer_id: String,
+    sku: String,
+    product_name: String,
+    plan_category: String,
+    plan_sku: String,
+    plan_version: i32,
+    time_zone: String,
+    start_date: NaiveDate,
+    slot: i32,
+    due_date: NaiveDate,
+    last_done_on: Option<NaiveDate>,
+    next_reminder_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    #[sqlx(flatten)]
+    task: super::plans::TaskColumns,
+}
+
+impl TryFrom<Row> for Schedule {
+    type Error = MaintenanceError;
+    fn try_from(r: Row) -> Result<Schedule, MaintenanceError> {
+        Ok(Schedule {
+            task: Task::try_from(&r.task)?,
+            schedule_id: ScheduleId::from_uuid(r.schedule_id),
+            registration_id: r.registration_id,
+            customer_id: r.customer_id,
+            sku: r.sku,
+            product_name: r.product_name,
+            plan: (r.plan_category, r.plan_sku, r.plan_version),
+            time_zone: parse(&r.time_zone, "time zone", zone::parse)?,
+            start_date: r.start_date,
+            slot: r.slot,
+            due_date: r.due_date,
+            last_done_on: r.last_done_on,
+            next_reminder_at: r.next_reminder_at,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+const SELECT: &str = "SELECT s.schedule_id, s.registration_id, s.customer_id, s.sku, s.product_name,
+        s.plan_category, s.plan_sku, s.plan_version, s.time_zone, s.start_date, s.slot, s.due_date,
+        s.last_done_on, s.next_reminder_at, s.created_at, s.updated_at, t.task_id, t.name, t.interval_days,
+        t.interval_months, t.anchor, t.lead_days, t.overdue_days, t.max_reminders
+    FROM maintenance.schedules s
+    JOIN maintenance.plan_tasks t
+        ON (t.category, t.sku, t.version, t.task_id) = (s.plan_category, s.plan_sku, s.plan_version, s.task_id)";
+
+/// Writes new schedules; one a product has for its task already is left
+/// as it is (a registration delivered twice schedules once). The ones
+/// written.
+pub async fn insert_new(conn: &mut PgConnection, schedules: &[Schedule]) -> Result<Vec<ScheduleId>, Error> {
+    let mut written = Vec::new();
+    for s in schedules {
+        let id: Option<Uuid> = sqlx::query_scalar(
+            "INSERT INTO maintenance.schedules (schedule_id, registration_id, customer_id, sku, product_name,
+                 plan_category, plan_sku, plan_version, task_id, time_zone, start_date, slot, due_date, status,
+                 next_reminder_at, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'active', $14, $15, $15)
+             ON CONFLICT (registration_id, task_id) DO NOTHING
+             RETURNING schedule_id",
+        )
+        .bind(s.schedule_id.as_uuid())
+        .bind(s.registration_id)
+        .bind(&s.customer_id)
+        .bind(&s.sku)
+        .bind(&s.product_name)
+        .bind(&s.plan.0)
+        .bind(&s.plan.1)
+        .bind(s.plan.2)
+        .bind(&s.task.task_id)
+        .bind(s.time_zone.name())
+        .bind(s.start_date)
+        .bind(s.slot)
+        .bind(s.due_date)
+        .bind(s.next_reminder_at)
+        .bind(s.created_at)
+        .fetch_optional(&mut *conn)
+        .await?;
+        written.extend(id.map(ScheduleId::from_uuid));
+    }
+    Ok(written)
+}
+
+pub async fn get(conn: &mut PgConnection, id: ScheduleId, lock: bool) -> Result<Option<Schedule>, Error> {
+    let lock = if lock { " FOR UPDATE OF s" } else { "" };
+    let row: Option<Row> = sqlx::query_as(&format!("{SELECT} WHERE s.schedule_id = $1{lock}"))
+        .bind(id.as_uuid())
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(row.map(Schedule::try_from).transpose()?)
+}
+
+/// A customer's active schedules, soonest due first, after `cursor`.
+pub async fn list(
+    conn: &mut PgConnection,
+    customer_id: &str,
+    cursor: Option<&Cursor>,
+    limit: i64,
+) -> Result<Vec<Schedule>, Error> {
+    let (due, id) = match cursor {
+        Some(c) => (
+            Some(c.at.date_naive()),
+            Some(Uuid::parse_str(&c.id).map_err(|_| Error::invalid("page_token", "is not a valid page token"))?),
+        ),
+        None => (None, None),
+    };
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "{SELECT} WHERE s.customer_id = $1 AND s.status = 'active'
+           AND ($2::date IS NULL OR (s.due_date, s.schedule_id) > ($2, $3))
+         ORDER BY s.due_date, s.schedule_id LIMIT $4"
+    ))
+    .bind(customer_id)
+    .bind(due)
+    .bind(id)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.into_iter()
+        .map(|r| Schedule::try_from(r).map_err(Error::from))
+        .collect()
+}
+
+/// Every active schedule of a customer, locked (their reminders move with
+/// the customer's preferences).
+pub async fn of_customer(conn: &mut PgConnection, customer_id: &str) -> Result<Vec<Schedule>, Error> {
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "{SELECT} WHERE s.customer_id = $1 AND s.status = 'active' ORDER BY s.schedule_id FOR UPDATE OF s"
+    ))
+    .bind(customer_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.into_iter()
+        .map(|r| Schedule::try_from(r).map_err(Error::from))
+        .collect()
+}
+
+/// Schedules whose next reminder is due by `now`, claimed for this
+/// transaction: another server skips them.
+pub async fn reminders_due(conn: &mut PgConnection, now: DateTime<Utc>, limit: i64) -> Result<Vec<ScheduleId>, Error> {
+    let ids: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT schedule_id FROM maintenance.schedules WHERE next_reminder_at <= $1
+         ORDER BY next_reminder_at LIMIT $2 FOR UPDATE SKIP LOCKED",
+    )
+    .bind(now)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(ids.into_iter().map(ScheduleId::from_uuid).collect())
+}
+
+/// The kinds of reminder sent for an occurrence.
+pub async fn sent(conn: &mut PgConnection, id: ScheduleId, slot: i32) -> Result<Vec<ReminderKind>, Error> {
+    let kinds: Vec<String> =
+        sqlx::query_scalar("SELECT kind FROM maintenance.reminders WHERE schedule_id = $1 AND slot = $2")
+            .bind(id.as_uuid())
+            .bind(slot)
+            .fetch_all(&mut *conn)
+            .await?;
+    Ok(kinds
+        .iter()
+        .map(|k| parse(k, "reminder kind", ReminderKind::parse))
+        .collect::<Result<_, _>>()?)
+}
+
+/// Records a reminder as sent; `false` when this occurrence's reminder of
+/// that kind was sent before (the database's unique key).
+pub async fn insert_reminder(
+    conn: &mut PgConnection,
+    id: ReminderId,
+    s: &Schedule,
+    kind: ReminderKind,
+    now: DateTime<Utc>,
+) -> Result<bool, Error> {
+    let written = sqlx::query(
+        "INSERT INTO maintenance.reminders (reminder_id, schedule_id, slot, kind, due_date, sent_at)
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (schedule_id, slot, kind) DO NOTHING",
+    )
+    .bind(id.as_uuid())
+    .bind(s.schedule_id.as_uuid())
+    .bind(s.slot)
+    .bind(kind.as_str())
+    .bind(s.due_date)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(written == 1)
+}
+
+/// Writes what moves: the occurrence, its due date, the last service and
+/// the next reminder.
+pub async fn update(conn: &mut PgConnection, s: &Schedule) -> Result<(), Error> {
+    sqlx::query(
+        "UPDATE maintenance.schedules SET slot = $2, due_date = $3, last_done_on = $4, next_reminder_at = $5,
+             updated_at = $6
+         WHERE schedule_id = $1",
+    )
+    .bind(s.schedule_id.as_uuid())
+    .bind(s.slot)
+    .bind(s.due_date)
+    .bind(s.last_done_on)
+    .bind(s.next_reminder_at)
+    .bind(s.updated_at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Records an occurrence done (once per occurrence).
+pub async fn record_service(
+    conn: &mut PgConnection,
+    s: &Schedule,
+    slot: i32,
+    done_on: NaiveDate,
+    by_role: &str,
+    notes: &str,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    sqlx::query(
+        "INSERT INTO maintenance.services (schedule_id, slot, done_on, by_role, notes, recorded_at)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(s.schedule_id.as_uuid())
+    .bind(slot)
+    .bind(done_on)
+    .bind(by_role)
+    .bind(notes)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
