@@ -48,15 +48,34 @@ CREATE TABLE maintenance.preferences (
     CHECK ((preferred_start IS NULL) = (preferred_end IS NULL))
 );
 
--- Consent as given: when, from where, what.
+-- Consent as given: when, from where, by whom, what.
 CREATE TABLE maintenance.consents (
     id          bigserial   PRIMARY KEY,
     customer_id text        NOT NULL,
     at          timestamptz NOT NULL,
     source      text        NOT NULL CHECK (length(source) BETWEEN 1 AND 64),
+    by_role     text        NOT NULL,
+    by_subject  text        NOT NULL,
     opted_out   boolean     NOT NULL
 );
 CREATE INDEX consents_customer_idx ON maintenance.consents (customer_id, id);
+
+-- Registered products as warranty's events told them: what plans apply
+-- to, now and when a plan is written later. A replaced unit is inactive
+-- (its replacement carries its schedules on).
+CREATE TABLE maintenance.products (
+    registration_id uuid        PRIMARY KEY,
+    customer_id     text        NOT NULL,
+    sku             text        NOT NULL,
+    category        text        NOT NULL,
+    product_name    text        NOT NULL,
+    starts_at       timestamptz NOT NULL,
+    time_zone       text        NOT NULL,
+    replaces        uuid,
+    active          boolean     NOT NULL,
+    registered_at   timestamptz NOT NULL
+);
+CREATE INDEX products_category_idx ON maintenance.products (category, sku) WHERE active;
 
 -- One schedule per registered product and task: the occurrence it is on
 -- (slot) and its due date in the customer's zone, and when its next
@@ -111,13 +130,20 @@ CREATE TABLE maintenance.services (
     slot        integer     NOT NULL,
     done_on     date        NOT NULL,
     by_role     text        NOT NULL,
+    by_subject  text        NOT NULL,
     notes       text        NOT NULL CHECK (length(notes) <= 2000),
     recorded_at timestamptz NOT NULL,
     UNIQUE (schedule_id, slot)
 );
 
--- Registered products from warranty's events (never its tables), from the
--- start, so none is missed before the service first starts.
+-- Registered products from warranty's events (never its tables): those
+-- registered before this service existed are delivered too (events are
+-- kept), so every product is known when its plan is written.
 INSERT INTO platform.outbox_consumers (name, topics)
 VALUES ('maintenance.products', '{aftercare.warranty.events.v1.ProductRegistered}')
 ON CONFLICT (name) DO NOTHING;
+INSERT INTO platform.outbox_deliveries (consumer, event_id, aggregate_id, seq, next_attempt_at)
+SELECT 'maintenance.products', e.id, e.aggregate_id, e.seq, now()
+FROM platform.outbox_events e
+WHERE e.topic = 'aftercare.warranty.events.v1.ProductRegistered'
+ON CONFLICT DO NOTHING;

@@ -23,7 +23,7 @@ pub mod violations;
 pub mod working_time;
 pub mod zone;
 
-pub use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
+pub use chrono::{DateTime, Datelike, Duration, LocalResult, Months, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
 pub use currency::Currency;
 pub use money::{Money, MoneyError};
 pub use percent::Percent;

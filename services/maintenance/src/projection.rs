@@ -9,7 +9,8 @@ use aftercare_platform::outbox::{Event, EventHandler, HandlerFuture, required, r
 use aftercare_proto::warranty_events::ProductRegistered;
 use sqlx::PgConnection;
 
-use crate::app::schedules::{Product, schedule_product};
+use crate::app::schedules::schedule_product;
+use crate::domain::Product;
 
 /// The consumer name; its subscription is also made by the migrations.
 pub const CONSUMER: &str = "maintenance.products";
@@ -36,7 +37,17 @@ impl ProductSchedules {
             },
             starts_at: required_time(e.coverage_starts_at.as_ref(), "coverage_starts_at")?,
             time_zone: zone::parse(required(&e.time_zone, "time_zone")?).ok_or("time_zone is not an IANA zone")?,
+            replaces: match e.replaces_registration_id.as_str() {
+                "" => None,
+                id => Some(uuid::Uuid::parse_str(id).map_err(|_| "replaces_registration_id is not a uuid")?),
+            },
         };
+        // Dates a schedule can count from; anything else is a producer's
+        // bug, left visible as a dead letter.
+        let year = aftercare_kernel::Datelike::year(&product.starts_at);
+        if !(2000..=2200).contains(&year) {
+            return Err(format!("coverage_starts_at in {year}: outside 2000-2200"));
+        }
         schedule_product(tx, product, self.clock.now())
             .await
             .map_err(|e| e.to_string())

@@ -27,6 +27,7 @@ pub fn product_registered(r: &Registration) -> Result<pb::ProductRegistered, War
         covered_through: r.covered_through()?.to_string(),
         time_zone: r.time_zone.name().to_owned(),
         product_name: r.product_name.clone(),
+        replaces_registration_id: r.replaces.map(|id| id.to_string()).unwrap_or_default(),
     })
 }
 

@@ -1,8 +1,12 @@
-//! Plans: a new version per write; products scheduled before keep theirs.
+//! Plans: a new version per write. Products scheduled before keep their
+//! version; every known product the new plan applies to gets the tasks it
+//! has no schedule for (a first plan schedules every product registered
+//! before it).
 
 use aftercare_platform::error::Error;
 
 use super::Maintenance;
+use super::schedules::schedule_tasks;
 use crate::domain::Plan;
 use crate::store;
 
@@ -12,6 +16,17 @@ impl Maintenance {
         let now = uow.now();
         plan.version = store::plans::insert_next(uow.conn(), &plan, now).await?;
         plan.created_at = now;
+        let mut after = None;
+        loop {
+            let products = store::products::for_plan(uow.conn(), &plan.category, &plan.sku, after, 500).await?;
+            for p in &products {
+                schedule_tasks(uow.conn(), p, &[], now).await?;
+            }
+            match products.last() {
+                Some(p) if products.len() == 500 => after = Some(p.registration_id),
+                _ => break,
+            }
+        }
         uow.commit().await?;
         Ok(plan)
     }

@@ -1,5 +1,6 @@
-//! Contact preferences: replaced whole; a change of opt-out is consent on
-//! record; every schedule's next reminder follows the new hours and zone.
+//! Contact preferences: replaced whole; every save is consent on record
+//! (when, where from, by whom, opted in or out); every schedule's next
+//! reminder follows the new hours and zone.
 
 use aftercare_platform::auth::Caller;
 use aftercare_platform::error::Error;
@@ -23,11 +24,10 @@ impl Maintenance {
         visible(caller, &p.customer_id, "customer", &p.customer_id)?;
         let mut uow = self.ctx.begin().await?;
         let now = uow.now();
-        let was_opted_out = store::preferences::put(uow.conn(), &p, now).await?;
+        store::preferences::put(uow.conn(), &p, now).await?;
         p.updated_at = Some(now);
-        if was_opted_out != p.opted_out || p.opted_out {
-            store::preferences::consent(uow.conn(), &p.customer_id, p.opted_out, source, now).await?;
-        }
+        // Every save states the customer's consent as it now stands.
+        store::preferences::consent(uow.conn(), caller, &p.customer_id, p.opted_out, source, now).await?;
         // The next reminder of every schedule moves with the hours and the
         // zone; an opted-out customer has none.
         let reach = p.reach();

@@ -3,6 +3,13 @@
 //! SKIP LOCKED`; the reminder is recorded (unique per occurrence and kind)
 //! and its event written in the same transaction, so any number of servers
 //! send each reminder once, and a crash before the commit sends nothing.
+//!
+//! A reminder is only sent at a moment the customer may be contacted: one
+//! due while they are in quiet hours (the job was down, they opted back in
+//! at night, a completion moved it into the past) waits for the next
+//! allowed moment. A fixed schedule whose occurrence passed with all its
+//! reminders moves on to its next slot. Each schedule runs in its own
+//! savepoint: one that fails is put back an hour, the others go on.
 
 use std::sync::Arc;
 
@@ -11,12 +18,19 @@ use aftercare_platform::error::Error;
 use aftercare_platform::jobs::{Job, JobFuture};
 use aftercare_platform::outbox;
 
-use crate::domain::ReminderId;
+use aftercare_kernel::zone;
+use aftercare_kernel::{DateTime, Duration, Utc};
+use sqlx::PgConnection;
+
+use crate::domain::{ReminderId, ScheduleId};
 use crate::events;
 use crate::store;
 
 /// Schedules per transaction; a full batch runs again at once.
-pub const BATCH: i64 = 500;
+pub const BATCH: i64 = 100;
+
+/// How long a schedule that failed waits before it is tried again.
+const RETRY_AFTER_MINUTES: i64 = 60;
 
 pub struct Reminders {
     ctx: ServiceContext,
@@ -35,23 +49,19 @@ impl Reminders {
         let ids = store::schedules::reminders_due(&mut tx, now, BATCH).await?;
         let mut sent = 0;
         for id in &ids {
-            let mut s = store::schedules::get(&mut tx, *id, false)
-                .await?
-                .ok_or_else(|| Error::internal("a claimed schedule is gone"))?;
-            let prefs = store::preferences::get(&mut tx, &s.customer_id).await?;
-            let already = store::schedules::sent(&mut tx, s.schedule_id, s.slot).await?;
-            let (due, next) = s.due_reminder(&prefs.reach(), &already, now);
-            if let Some((kind, at)) = due {
-                let reminder = ReminderId::new();
-                if store::schedules::insert_reminder(&mut tx, reminder, &s, kind, now).await? {
-                    let event = events::reminder_due(&s, reminder, kind, &prefs.channels, at);
-                    outbox::enqueue(&mut tx, &s.schedule_id.to_string(), &event, now).await?;
-                    sent += 1;
+            let mut one = sqlx::Connection::begin(&mut *tx).await?;
+            match remind(&mut one, *id, now).await {
+                Ok(n) => {
+                    one.commit().await?;
+                    sent += n;
+                }
+                Err(e) => {
+                    one.rollback().await?;
+                    tracing::error!(schedule = %id, error = %e, "a schedule's reminder failed; retried later");
+                    let later = now + Duration::minutes(RETRY_AFTER_MINUTES);
+                    store::schedules::put_off(&mut tx, *id, later).await?;
                 }
             }
-            s.next_reminder_at = next;
-            s.updated_at = now;
-            store::schedules::update(&mut tx, &s).await?;
         }
         tx.commit().await?;
         if sent > 0 {
@@ -59,6 +69,42 @@ impl Reminders {
         }
         Ok(ids.len() as i64 == BATCH)
     }
+}
+
+/// Sends the schedule's due reminder, if one is due and the customer may
+/// be contacted now; sets when the next goes. The reminders sent (0 or 1).
+async fn remind(conn: &mut PgConnection, id: ScheduleId, now: DateTime<Utc>) -> Result<usize, Error> {
+    let mut s = store::schedules::get(conn, id, false)
+        .await?
+        .ok_or_else(|| Error::internal("a claimed schedule is gone"))?;
+    let prefs = store::preferences::get(conn, &s.customer_id).await?;
+    let reach = prefs.reach();
+    let zone = s.zone(&reach);
+    let already = store::schedules::sent(conn, s.schedule_id, s.slot).await?;
+    let (due, mut next) = s.due_reminder(&reach, &already, now);
+    let mut sent = 0;
+    match due {
+        Some(_) if reach.hours.next_allowed(now, zone) > now => {
+            // Due, but not a moment to contact them: at the next one.
+            next = Some(reach.hours.next_allowed(now, zone));
+        }
+        Some((kind, _)) => {
+            let reminder = ReminderId::new();
+            if store::schedules::insert_reminder(conn, reminder, &s, kind, now).await? {
+                let event = events::reminder_due(&s, reminder, kind, &prefs.channels, now);
+                outbox::enqueue(conn, &s.schedule_id.to_string(), &event, now).await?;
+                sent = 1;
+            }
+        }
+        None => {}
+    }
+    if next.is_none() && s.move_past_missed(zone::local_date(now, zone), now) {
+        next = s.reminders_left(&reach, &[]).first().map(|(_, at)| *at);
+    }
+    s.next_reminder_at = next;
+    s.updated_at = now;
+    store::schedules::update(conn, &s).await?;
+    Ok(sent)
 }
 
 impl Job for Reminders {

@@ -9,33 +9,45 @@ use aftercare_platform::outbox;
 use aftercare_platform::paging;
 use aftercare_platform::uow::Replay;
 use sqlx::PgConnection;
-use uuid::Uuid;
 
 use super::{Maintenance, visible};
-use crate::domain::{MaintenanceError, Schedule, ScheduleId};
+use crate::domain::{MaintenanceError, Product, Schedule, ScheduleId};
 use crate::events;
 use crate::store;
 
-/// A product as warranty registered it.
-pub struct Product {
-    pub registration_id: Uuid,
-    pub customer_id: String,
-    pub sku: String,
-    pub category: String,
-    pub product_name: String,
-    pub starts_at: DateTime<Utc>,
-    pub time_zone: Tz,
+/// Keeps a newly registered product and schedules every task of the plan
+/// in force for it (none without a plan: writing one later schedules it).
+/// A replacement carries on its old unit's schedules (their occurrence,
+/// due date and last service), which end. A product known before (its
+/// event delivered again) changes nothing.
+pub async fn schedule_product(conn: &mut PgConnection, p: Product, now: DateTime<Utc>) -> Result<(), Error> {
+    if !store::products::insert(conn, &p, now).await? {
+        return Ok(());
+    }
+    let carried = match p.replaces {
+        Some(old) => {
+            store::products::deactivate(conn, old).await?;
+            store::schedules::end_for(conn, old, now).await?
+        }
+        None => Vec::new(),
+    };
+    schedule_tasks(conn, &p, &carried, now).await.map(drop)
 }
 
-/// Schedules every task of the plan in force for `p` (none without a
-/// plan), from the product's first day in its zone, and announces them;
-/// a product scheduled before is left as it is.
-pub async fn schedule_product(conn: &mut PgConnection, p: Product, now: DateTime<Utc>) -> Result<(), Error> {
+/// Schedules the tasks of the plan in force for `p` it has no schedule
+/// for, and announces them; how many.
+pub(crate) async fn schedule_tasks(
+    conn: &mut PgConnection,
+    p: &Product,
+    carried: &[Schedule],
+    now: DateTime<Utc>,
+) -> Result<usize, Error> {
     let Some(plan) = store::plans::in_force(conn, &p.category, &p.sku).await? else {
-        return Ok(());
+        return Ok(0);
     };
     let reach = store::preferences::get(conn, &p.customer_id).await?.reach();
     let start = zone::local_date(p.starts_at, p.time_zone);
+    let today = zone::local_date(now, reach.time_zone.unwrap_or(p.time_zone));
     let mut schedules = Vec::new();
     for task in &plan.tasks {
         let mut s = Schedule {
@@ -55,10 +67,21 @@ pub async fn schedule_product(conn: &mut PgConnection, p: Product, now: DateTime
             created_at: now,
             updated_at: now,
         };
-        let Some((_, due)) = s.recurrence().first() else {
-            continue;
-        };
-        s.due_date = due;
+        match carried.iter().find(|old| old.task.task_id == task.task_id) {
+            Some(old) => {
+                (s.start_date, s.slot, s.due_date) = (old.start_date, old.slot, old.due_date);
+                s.last_done_on = old.last_done_on;
+            }
+            None => {
+                let Some((_, due)) = s.recurrence().first() else {
+                    tracing::warn!(task = %task.task_id, "a task with no first due date is not scheduled");
+                    continue;
+                };
+                s.due_date = due;
+                // A product registered late starts at its first slot to come.
+                s.move_past_missed(today, now);
+            }
+        }
         s.next_reminder_at = s.reminders_left(&reach, &[]).first().map(|(_, at)| *at);
         schedules.push(s);
     }
@@ -66,7 +89,7 @@ pub async fn schedule_product(conn: &mut PgConnection, p: Product, now: DateTime
     for s in schedules.iter().filter(|s| written.contains(&s.schedule_id)) {
         outbox::enqueue(conn, &s.schedule_id.to_string(), &events::scheduled(s), now).await?;
     }
-    Ok(())
+    Ok(written.len())
 }
 
 /// A page of schedules.
@@ -147,12 +170,24 @@ impl Maintenance {
         if c.done_on < s.start_date {
             return Err(Error::invalid("done_on", "must not be before the product's first day"));
         }
+        // The same visit recorded twice (the customer and a technician)
+        // must not skip an occurrence, nor an older one move it back.
+        match s.last_done_on {
+            Some(last) if c.done_on < last => {
+                return Err(Error::invalid(
+                    "done_on",
+                    "must not be before the last service recorded",
+                ));
+            }
+            Some(last) if c.done_on == last => return Err(MaintenanceError::AlreadyRecorded.into()),
+            _ => {}
+        }
         let slot = s.slot;
         if !s.complete(c.done_on, now) {
             return Err(MaintenanceError::ScheduleEnded.into());
         }
         s.next_reminder_at = s.reminders_left(&reach, &[]).first().map(|(_, at)| *at);
-        store::schedules::record_service(uow.conn(), &s, slot, c.done_on, caller.role.as_str(), &c.notes, now).await?;
+        store::schedules::record_service(uow.conn(), &s, slot, c.done_on, caller, &c.notes, now).await?;
         store::schedules::update(uow.conn(), &s).await?;
         uow.emit(&id.to_string(), &events::completed(&s, slot)).await?;
         uow.commit().await?;

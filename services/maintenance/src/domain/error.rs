@@ -7,6 +7,8 @@ pub enum MaintenanceError {
     NotFound { what: &'static str, id: String },
     #[error("the schedule has ended")]
     ScheduleEnded,
+    #[error("a service on that day is recorded already")]
+    AlreadyRecorded,
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
 }

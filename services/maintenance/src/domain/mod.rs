@@ -16,7 +16,7 @@ pub use error::MaintenanceError;
 pub use plan::{Plan, Task};
 pub use recurrence::{Anchor, Interval, Recurrence, UsageThreshold};
 pub use reminder::{ReminderKind, ReminderRule};
-pub use schedule::{Reach, Schedule};
+pub use schedule::{Product, Reach, Schedule};
 pub use timing::{ContactHours, DailySpan};
 
 aftercare_kernel::uuid_id!(

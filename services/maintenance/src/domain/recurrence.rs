@@ -63,7 +63,9 @@ impl Recurrence {
         match self.anchor {
             Anchor::Completion => Some((slot + 1, self.interval.times(done, 1)?)),
             Anchor::Fixed => {
-                let mut next = slot + 1;
+                // Straight to about the right slot, then at most a step or
+                // two: a long-missed schedule costs no walk through years.
+                let mut next = (slot + 1).max(self.slots_by(done));
                 loop {
                     let due = self.interval.times(self.start, next)?;
                     if due > done {
@@ -73,6 +75,24 @@ impl Recurrence {
                 }
             }
         }
+    }
+}
+
+impl Recurrence {
+    /// About how many whole intervals fit from the start to `day` (never
+    /// more than do): where a walk to the first slot after `day` begins.
+    fn slots_by(&self, day: NaiveDate) -> u32 {
+        use aftercare_kernel::Datelike;
+        let whole = match self.interval {
+            Interval::Days(0) | Interval::Months(0) => 0,
+            Interval::Days(d) => (day - self.start).num_days() / i64::from(d),
+            Interval::Months(m) => {
+                let months = (i64::from(day.year()) - i64::from(self.start.year())) * 12 + i64::from(day.month())
+                    - i64::from(self.start.month());
+                (months - 1) / i64::from(m)
+            }
+        };
+        u32::try_from(whole.max(0)).unwrap_or(u32::MAX)
     }
 }
 
@@ -124,6 +144,15 @@ mod tests {
         assert_eq!(r.after(1, d("2026-04-20")), Some((4, d("2026-05-15"))));
         // Done early: the next slot stays where it was.
         assert_eq!(r.after(1, d("2026-02-01")), Some((2, d("2026-03-15"))));
+    }
+
+    #[test]
+    fn a_schedule_missed_for_decades_finds_its_next_slot_at_once() {
+        let r = fixed(Interval::Days(1), "2000-01-01");
+        assert_eq!(r.after(1, d("2199-12-30")), Some((73048, d("2199-12-31"))));
+        let m = fixed(Interval::Months(1), "2000-01-31");
+        assert_eq!(m.after(1, d("2199-12-30")), Some((2399, d("2199-12-31"))));
+        assert_eq!(m.after(1, d("2199-12-31")), Some((2400, d("2200-01-31"))));
     }
 
     #[test]

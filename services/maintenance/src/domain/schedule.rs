@@ -6,7 +6,7 @@ use aftercare_kernel::{DateTime, NaiveDate, Utc};
 
 use super::ScheduleId;
 use super::plan::Task;
-use super::recurrence::Recurrence;
+use super::recurrence::{Anchor, Recurrence};
 use super::reminder::ReminderKind;
 use super::timing::ContactHours;
 
@@ -30,6 +30,20 @@ pub struct Schedule {
     pub next_reminder_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// A product as warranty registered it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Product {
+    pub registration_id: aftercare_kernel::ids::Uuid,
+    pub customer_id: String,
+    pub sku: String,
+    pub category: String,
+    pub product_name: String,
+    pub starts_at: DateTime<Utc>,
+    pub time_zone: Tz,
+    /// The unit it replaces, whose schedules it carries on.
+    pub replaces: Option<aftercare_kernel::ids::Uuid>,
 }
 
 /// A reminder of an occurrence and the moment it goes out.
@@ -96,6 +110,28 @@ impl Schedule {
         match due {
             Some(i) => (Some(left[i]), left.get(i + 1).map(|(_, at)| *at)),
             None => (None, left.first().map(|(_, at)| *at)),
+        }
+    }
+
+    /// A fixed schedule whose occurrence is past and reminded in full (or
+    /// never done) moves on to its first slot on or after `today`, so a
+    /// customer who never records the work is still reminded of the next;
+    /// whether it moved. A completion-anchored one waits for the work.
+    pub fn move_past_missed(&mut self, today: NaiveDate, now: DateTime<Utc>) -> bool {
+        if self.task.anchor != Anchor::Fixed || self.due_date >= today {
+            return false;
+        }
+        let Some(yesterday) = today.pred_opt() else {
+            return false;
+        };
+        match self.recurrence().after(self.slot.unsigned_abs(), yesterday) {
+            Some((slot, due)) => {
+                self.slot = i32::try_from(slot).unwrap_or(i32::MAX);
+                self.due_date = due;
+                self.updated_at = now;
+                true
+            }
+            None => false,
         }
     }
 
@@ -181,6 +217,16 @@ mod tests {
             ..Reach::defaults()
         };
         assert_eq!(s.due_reminder(&out, &[], t("2026-09-02T00:00:00Z")), (None, None));
+    }
+
+    #[test]
+    fn a_missed_fixed_occurrence_moves_on_to_the_next_slot() {
+        let mut s = schedule();
+        assert!(!s.move_past_missed("2026-09-01".parse().unwrap(), t("2026-09-01T10:00:00Z")));
+        assert!(s.move_past_missed("2027-04-10".parse().unwrap(), t("2027-04-10T10:00:00Z")));
+        assert_eq!((s.slot, s.due_date.to_string()), (3, "2027-09-01".into()));
+        s.task.anchor = crate::domain::recurrence::Anchor::Completion;
+        assert!(!s.move_past_missed("2028-01-01".parse().unwrap(), t("2028-01-01T10:00:00Z")));
     }
 
     #[test]

@@ -4,8 +4,9 @@
 //! Local times a daylight-saving change skips move on to the first that
 //! exists; a repeated hour counts its earlier instant.
 
+use aftercare_kernel::LocalResult;
 use aftercare_kernel::zone::{self, Tz};
-use aftercare_kernel::{DateTime, NaiveDate, NaiveTime, Utc};
+use aftercare_kernel::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
 
 /// A local daily span `[start, end)`, wrapping midnight when `end` is not
 /// after `start` (21:00 to 09:00); empty when they are equal.
@@ -73,9 +74,23 @@ impl ContactHours {
                 self.preferred.map_or(self.quiet.end, |p| p.start)
             };
             let day = if boundary > time { date } else { next_day(date) };
-            candidate = zone::at_local(day, boundary, tz).max(candidate);
+            candidate = after(day, boundary, tz, candidate);
         }
         candidate
+    }
+}
+
+/// `time` on `day` in `tz`, as the first instant after `candidate`: of a
+/// repeated hour, the second pass when the first is not after it.
+fn after(day: NaiveDate, time: NaiveTime, tz: Tz, candidate: DateTime<Utc>) -> DateTime<Utc> {
+    let first = zone::at_local(day, time, tz);
+    if first > candidate {
+        return first;
+    }
+    match tz.from_local_datetime(&day.and_time(time)) {
+        LocalResult::Ambiguous(_, second) if second.with_timezone(&Utc) > candidate => second.with_timezone(&Utc),
+        // No later instant of that local time: a minute on, and look again.
+        _ => candidate + aftercare_kernel::Duration::minutes(1),
     }
 }
 
@@ -168,6 +183,21 @@ mod tests {
             preferred: Some(DailySpan::new(hm(22, 0), hm(23, 0))),
         };
         assert!(!never.allows_any());
+    }
+
+    #[test]
+    fn a_quiet_end_inside_the_repeated_hour_is_reached_from_its_second_pass() {
+        // New York falls back on 1 November 2026: 01:00-02:00 happens twice.
+        // Quiet until 01:45; at 01:30 of the second pass (06:30Z) the end
+        // is 01:45 of the second pass (06:45Z).
+        let h = ContactHours {
+            quiet: DailySpan::new(hm(21, 0), hm(1, 45)),
+            preferred: None,
+        };
+        assert_eq!(
+            h.next_allowed(t("2026-11-01T06:30:00Z"), tz("America/New_York")),
+            t("2026-11-01T06:45:00Z")
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@ impl From<MaintenanceError> for Error {
         match e {
             MaintenanceError::NotFound { .. } => Error::NotFound(message),
             MaintenanceError::ScheduleEnded => Error::precondition("SCHEDULE_ENDED", message),
+            MaintenanceError::AlreadyRecorded => Error::precondition("ALREADY_RECORDED", message),
             MaintenanceError::Corrupt(_) => Error::internal(message),
         }
     }

@@ -14,7 +14,7 @@ use tonic::{Request, Response, Status};
 
 use crate::app::Maintenance;
 use crate::app::schedules::Completion;
-use Role::{Admin, Agent, Customer, Partner, Service};
+use Role::{Admin, Agent, Customer, Service};
 
 /// Who may call what. Customers additionally act on their own schedules
 /// and preferences only.
@@ -23,7 +23,7 @@ pub const ROLES: RoleTable = &[
     ("ListPlans", &[Agent, Admin, Service]),
     ("GetSchedule", &[Customer, Agent, Admin, Service]),
     ("ListSchedules", &[Customer, Agent, Admin, Service]),
-    ("RecordService", &[Customer, Agent, Service, Partner]),
+    ("RecordService", &[Customer, Agent, Service]),
     ("GetPreferences", &[Customer, Agent, Service]),
     ("UpdatePreferences", &[Customer, Service]),
 ];

@@ -186,6 +186,9 @@ pub fn preferences(p: Option<&pb::Preferences>, source: &str) -> Result<Preferen
     if p.channels.len() > CHANNELS.len() {
         v.add("preferences.channels", "at most three");
     }
+    if p.channels.is_empty() && !p.opted_out {
+        v.add("preferences.channels", "at least one, unless opted out");
+    }
     v.finish()?;
     Ok(Preferences {
         customer_id: p.customer_id.clone(),

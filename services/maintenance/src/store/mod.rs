@@ -2,10 +2,12 @@
 //!
 //! - [`plans`] — plans and their tasks, one row set per version;
 //! - [`schedules`] — schedules, the reminders sent and services recorded;
-//! - [`preferences`] — contact preferences and consent.
+//! - [`preferences`] — contact preferences and consent;
+//! - [`products`] — registered products, as warranty's events told them.
 
 pub mod plans;
 pub mod preferences;
+pub mod products;
 pub mod schedules;
 
 use crate::domain::MaintenanceError;

@@ -94,8 +94,8 @@ pub async fn in_force(conn: &mut PgConnection, category: &str, sku: &str) -> Res
     let rows: Vec<TaskRow> = sqlx::query_as(&format!(
         "{SELECT} WHERE (p.category, p.sku, p.version) = (
              SELECT category, sku, version FROM maintenance.plans
-             WHERE (category, sku) IN (($1, $2), ($1, ''), ('', ''))
-             ORDER BY (category = $1 AND sku = $2 AND $2 <> '') DESC, (category = $1) DESC, version DESC
+             WHERE (category, sku) IN (($1, $2), ('', $2), ($1, ''), ('', ''))
+             ORDER BY (sku = $2 AND $2 <> '') DESC, (category = $1 AND $1 <> '') DESC, version DESC
              LIMIT 1)
          ORDER BY t.task_id"
     ))

@@ -2,6 +2,7 @@
 
 use aftercare_kernel::zone::{self, Tz};
 use aftercare_kernel::{DateTime, NaiveTime, Utc};
+use aftercare_platform::auth::Caller;
 use aftercare_platform::error::Error;
 use sqlx::PgConnection;
 
@@ -91,14 +92,8 @@ pub async fn get(conn: &mut PgConnection, customer_id: &str) -> Result<Preferenc
     }
 }
 
-/// Replaces a customer's preferences; whether they were opted out before
-/// (locked until the transaction ends).
-pub async fn put(conn: &mut PgConnection, p: &Preferences, now: DateTime<Utc>) -> Result<bool, Error> {
-    let before: Option<bool> =
-        sqlx::query_scalar("SELECT opted_out FROM maintenance.preferences WHERE customer_id = $1 FOR UPDATE")
-            .bind(&p.customer_id)
-            .fetch_optional(&mut *conn)
-            .await?;
+/// Replaces a customer's preferences.
+pub async fn put(conn: &mut PgConnection, p: &Preferences, now: DateTime<Utc>) -> Result<(), Error> {
     sqlx::query(
         "INSERT INTO maintenance.preferences (customer_id, time_zone, quiet_start, quiet_end, preferred_start,
              preferred_end, channels, opted_out, updated_at)
@@ -117,23 +112,29 @@ pub async fn put(conn: &mut PgConnection, p: &Preferences, now: DateTime<Utc>) -
     .bind(now)
     .execute(&mut *conn)
     .await?;
-    Ok(before.unwrap_or(false))
+    Ok(())
 }
 
-/// Records consent (or its withdrawal) as given.
+/// Records consent (or its withdrawal) as given, and by whom.
 pub async fn consent(
     conn: &mut PgConnection,
+    by: &Caller,
     customer_id: &str,
     opted_out: bool,
     source: &str,
     now: DateTime<Utc>,
 ) -> Result<(), Error> {
-    sqlx::query("INSERT INTO maintenance.consents (customer_id, at, source, opted_out) VALUES ($1, $2, $3, $4)")
-        .bind(customer_id)
-        .bind(now)
-        .bind(source)
-        .bind(opted_out)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(
+        "INSERT INTO maintenance.consents (customer_id, at, source, by_role, by_subject, opted_out)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(customer_id)
+    .bind(now)
+    .bind(source)
+    .bind(by.role.as_str())
+    .bind(&by.subject)
+    .bind(opted_out)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }

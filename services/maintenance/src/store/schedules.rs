@@ -2,6 +2,7 @@
 
 use aftercare_kernel::zone;
 use aftercare_kernel::{DateTime, NaiveDate, Utc};
+use aftercare_platform::auth::Caller;
 use aftercare_platform::error::Error;
 use aftercare_platform::paging::Cursor;
 use sqlx::PgConnection;
@@ -72,8 +73,8 @@ pub async fn insert_new(conn: &mut PgConnection, schedules: &[Schedule]) -> Resu
         let id: Option<Uuid> = sqlx::query_scalar(
             "INSERT INTO maintenance.schedules (schedule_id, registration_id, customer_id, sku, product_name,
                  plan_category, plan_sku, plan_version, task_id, time_zone, start_date, slot, due_date, status,
-                 next_reminder_at, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'active', $14, $15, $15)
+                 next_reminder_at, created_at, updated_at, last_done_on)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'active', $14, $15, $15, $16)
              ON CONFLICT (registration_id, task_id) DO NOTHING
              RETURNING schedule_id",
         )
@@ -92,6 +93,7 @@ pub async fn insert_new(conn: &mut PgConnection, schedules: &[Schedule]) -> Resu
         .bind(s.due_date)
         .bind(s.next_reminder_at)
         .bind(s.created_at)
+        .bind(s.last_done_on)
         .fetch_optional(&mut *conn)
         .await?;
         written.extend(id.map(ScheduleId::from_uuid));
@@ -156,7 +158,7 @@ pub async fn of_customer(conn: &mut PgConnection, customer_id: &str) -> Result<V
 /// transaction: another server skips them.
 pub async fn reminders_due(conn: &mut PgConnection, now: DateTime<Utc>, limit: i64) -> Result<Vec<ScheduleId>, Error> {
     let ids: Vec<Uuid> = sqlx::query_scalar(
-        "SELECT schedule_id FROM maintenance.schedules WHERE next_reminder_at <= $1
+        "SELECT schedule_id FROM maintenance.schedules WHERE next_reminder_at <= $1 AND status = 'active'
          ORDER BY next_reminder_at LIMIT $2 FOR UPDATE SKIP LOCKED",
     )
     .bind(now)
@@ -164,6 +166,16 @@ pub async fn reminders_due(conn: &mut PgConnection, now: DateTime<Utc>, limit: i
     .fetch_all(&mut *conn)
     .await?;
     Ok(ids.into_iter().map(ScheduleId::from_uuid).collect())
+}
+
+/// Puts a schedule's next reminder off until `at` (after a failure).
+pub async fn put_off(conn: &mut PgConnection, id: ScheduleId, at: DateTime<Utc>) -> Result<(), Error> {
+    sqlx::query("UPDATE maintenance.schedules SET next_reminder_at = $2 WHERE schedule_id = $1")
+        .bind(id.as_uuid())
+        .bind(at)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }
 
 /// The kinds of reminder sent for an occurrence.
@@ -230,21 +242,43 @@ pub async fn record_service(
     s: &Schedule,
     slot: i32,
     done_on: NaiveDate,
-    by_role: &str,
+    by: &Caller,
     notes: &str,
     now: DateTime<Utc>,
 ) -> Result<(), Error> {
     sqlx::query(
-        "INSERT INTO maintenance.services (schedule_id, slot, done_on, by_role, notes, recorded_at)
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO maintenance.services (schedule_id, slot, done_on, by_role, by_subject, notes, recorded_at)
+         VALUES ($1, $2, $3, $4, $7, $5, $6)",
     )
     .bind(s.schedule_id.as_uuid())
     .bind(slot)
     .bind(done_on)
-    .bind(by_role)
+    .bind(by.role.as_str())
     .bind(notes)
     .bind(now)
+    .bind(&by.subject)
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+/// Ends a replaced unit's schedules; them as they were.
+pub async fn end_for(conn: &mut PgConnection, registration: Uuid, now: DateTime<Utc>) -> Result<Vec<Schedule>, Error> {
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "{SELECT} WHERE s.registration_id = $1 AND s.status = 'active' FOR UPDATE OF s"
+    ))
+    .bind(registration)
+    .fetch_all(&mut *conn)
+    .await?;
+    sqlx::query(
+        "UPDATE maintenance.schedules SET status = 'ended', next_reminder_at = NULL, updated_at = $2
+         WHERE registration_id = $1 AND status = 'active'",
+    )
+    .bind(registration)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    rows.into_iter()
+        .map(|r| Schedule::try_from(r).map_err(Error::from))
+        .collect()
 }
