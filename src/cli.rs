@@ -150,7 +150,7 @@ pub struct ServeArgs {
     pub admin_listen: SocketAddr,
 
     /// Services to serve, comma separated: `all`, or names from the
-    /// registry (orders, returns, loyalty).
+    /// registry (orders, returns, loyalty, store-credit, warranty, maintenance).
     #[arg(long, env = "AFTERCARE_SERVICES", value_delimiter = ',', default_value = "all", value_parser = parse_service)]
     pub services: Vec<String>,
 

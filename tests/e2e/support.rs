@@ -288,17 +288,32 @@ impl TestApp {
     /// (e.g. an order's delivery has reached the returns service). Polls the
     /// delivery rows: a wait on a condition, bounded, not a fixed sleep.
     pub async fn settle(&self) {
+        self.settle_consumers(&[]).await
+    }
+
+    /// [`TestApp::settle`] for the deliveries of `consumers` only (all when
+    /// empty): a test of one service's flood waits for that service, not
+    /// for every other consumer of the same events.
+    pub async fn settle_consumers(&self, consumers: &[&str]) {
         let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        let names: Vec<String> = consumers.iter().map(|c| c.to_string()).collect();
         loop {
-            let pending = self
-                .count("SELECT count(*) FROM platform.outbox_deliveries WHERE delivered_at IS NULL")
-                .await;
+            let pending: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM platform.outbox_deliveries
+                 WHERE delivered_at IS NULL AND (cardinality($1::text[]) = 0 OR consumer = ANY ($1))",
+            )
+            .bind(&names)
+            .fetch_one(&self.pool)
+            .await
+            .unwrap();
             if pending == 0 {
                 return;
             }
             let stuck: Option<String> = sqlx::query_scalar(
-                "SELECT last_error FROM platform.outbox_deliveries WHERE delivered_at IS NULL AND last_error IS NOT NULL LIMIT 1",
+                "SELECT last_error FROM platform.outbox_deliveries WHERE delivered_at IS NULL AND last_error IS NOT NULL
+                   AND (cardinality($1::text[]) = 0 OR consumer = ANY ($1)) LIMIT 1",
             )
+            .bind(&names)
             .fetch_optional(&self.pool)
             .await
             .unwrap();
