@@ -116,21 +116,24 @@ impl Dispatcher {
         }
         let mut loops = JoinSet::new();
         let wake = self.wake.clone();
-        // Every loop is woken on a commit; Notify wakes one waiter, so one
-        // relay task fans each wake-up out to all of them.
-        let (fan_tx, _) = tokio::sync::broadcast::channel::<()>(1);
+        // A commit wakes one loop of each consumer (its other loops go on
+        // polling, and join in when that one finds a batch): waking every
+        // loop of every consumer would cost Postgres one query per loop for
+        // every write that emits, however few consumers its events concern.
+        let consumer_wakes: Vec<Arc<Notify>> = self.handlers.iter().map(|_| Arc::new(Notify::new())).collect();
         // Each loop holds a connection (its claim, in which the handler
         // works): the loops together take at most half the pool, the rest
         // serves calls and catch-ups.
         let per_consumer = self.pool.options().get_max_connections() as usize / (2 * self.handlers.len());
         let workers = self.options.workers_per_consumer.min(per_consumer).max(1);
-        for handler in self
+        for (handler, woken) in self
             .handlers
             .iter()
-            .flat_map(|h| std::iter::repeat_n(h.clone(), workers))
+            .zip(&consumer_wakes)
+            .flat_map(|(h, w)| std::iter::repeat_n((h.clone(), w.clone()), workers))
         {
             let (pool, clock, options) = (self.pool.clone(), self.clock.clone(), self.options);
-            let (mut shutdown, mut woken) = (shutdown.clone(), fan_tx.subscribe());
+            let mut shutdown = shutdown.clone();
             loops.spawn(async move {
                 let name = handler.name().to_owned();
                 while !*shutdown.borrow() {
@@ -151,7 +154,7 @@ impl Dispatcher {
                                 break;
                             }
                         }
-                        _ = woken.recv() => {}
+                        _ = woken.notified() => {}
                         _ = tokio::time::sleep(options.poll_interval) => {}
                     }
                 }
@@ -161,7 +164,7 @@ impl Dispatcher {
         let mut shutdown_rx = shutdown.clone();
         loop {
             tokio::select! {
-                _ = wake.notified() => { let _ = fan_tx.send(()); }
+                _ = wake.notified() => consumer_wakes.iter().for_each(|w| w.notify_one()),
                 _ = shutdown_rx.wait_for(|stop| *stop) => break,
                 ended = loops.join_next() => {
                     let why = match ended {
