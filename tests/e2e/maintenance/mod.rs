@@ -91,6 +91,16 @@ async fn reminders(app: &TestApp) -> Vec<(String, String)> {
     rows
 }
 
+async fn preferences(app: &TestApp) -> Preferences {
+    customer(app)
+        .get_preferences(GetPreferencesRequest {
+            customer_id: CUSTOMER.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+}
+
 fn at(s: &str) -> DateTime<Utc> {
     s.parse().unwrap()
 }
@@ -157,13 +167,7 @@ async fn a_reminder_due_at_night_waits_for_the_morning() {
     let app = TestApp::spawn().await;
     kitchen_plan(&app).await;
     delivered(&app, "o-1").await;
-    let mut prefs = customer(&app)
-        .get_preferences(GetPreferencesRequest {
-            customer_id: CUSTOMER.into(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let mut prefs = preferences(&app).await;
     prefs.opted_out = true;
     let save = |p: Preferences| UpdatePreferencesRequest {
         preferences: Some(p),
@@ -312,13 +316,7 @@ async fn an_opted_out_customer_gets_nothing_and_consent_is_on_record() {
     let app = TestApp::spawn().await;
     kitchen_plan(&app).await;
     delivered(&app, "o-1").await;
-    let mut prefs = customer(&app)
-        .get_preferences(GetPreferencesRequest {
-            customer_id: CUSTOMER.into(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let mut prefs = preferences(&app).await;
     assert_eq!(
         (prefs.quiet_start.as_str(), prefs.quiet_end.as_str()),
         ("21:00", "09:00")

@@ -280,16 +280,8 @@ async fn a_unit_refunded_by_a_return_is_no_longer_covered() {
     let kept = unit(&app, "L1", 1).await;
     approved(&app, &kept.registration_id, Remedy::Repair).await;
     returned_and_paid(&app, "L1").await;
-    let units = registrations(&app, CUSTOMER).await;
-    let status = |n: i32| {
-        units
-            .iter()
-            .find(|r| r.line_id == "L1" && r.unit == n)
-            .unwrap()
-            .status()
-    };
     assert_eq!(
-        (status(1), status(2)),
+        l1_statuses(&app).await,
         (RegistrationStatus::Active, RegistrationStatus::Refunded)
     );
     // The returned unit can be paid nothing under warranty; the kept one can.
@@ -363,16 +355,8 @@ async fn a_return_never_takes_coverage_from_a_unit_warranty_paid_on() {
     let one = unit(&app, "L1", 1).await;
     approved(&app, &one.registration_id, Remedy::Repair).await;
     returned_and_paid(&app, "L1").await;
-    let units = registrations(&app, CUSTOMER).await;
-    let status = |n: i32| {
-        units
-            .iter()
-            .find(|r| r.line_id == "L1" && r.unit == n)
-            .unwrap()
-            .status()
-    };
     assert_eq!(
-        (status(1), status(2)),
+        l1_statuses(&app).await,
         (RegistrationStatus::Refunded, RegistrationStatus::Active)
     );
 }
@@ -423,4 +407,17 @@ async fn a_request_that_cannot_be_read_fails_the_refund_with_why() {
     assert_eq!(seen.failure_reason, "the request could not be read: no amount");
     assert_eq!(app.count("SELECT count(*) FROM returns.warranty_refunds").await, 0);
     assert_eq!(line(&app, "L3").await, (0, 0, Decimal::ZERO));
+}
+
+/// The statuses of L1's units 1 and 2.
+async fn l1_statuses(app: &TestApp) -> (RegistrationStatus, RegistrationStatus) {
+    let units = registrations(app, CUSTOMER).await;
+    let status = |n: i32| {
+        units
+            .iter()
+            .find(|r| r.line_id == "L1" && r.unit == n)
+            .unwrap()
+            .status()
+    };
+    (status(1), status(2))
 }
