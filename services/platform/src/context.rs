@@ -2,22 +2,20 @@
 //! wake the outbox dispatcher. Use cases start their transactions from here
 //! ([`ServiceContext::begin`]).
 
-use std::sync::Arc;
-
 use aftercare_kernel::clock::SharedClock;
 use sqlx::PgPool;
-use tokio::sync::Notify;
 
 use crate::error::Error;
+use crate::outbox::Waker;
 use crate::uow::UnitOfWork;
 
 #[derive(Clone)]
 pub struct ServiceContext {
     pub pool: PgPool,
     pub clock: SharedClock,
-    /// Notified after a transaction that wrote events commits, so they are
+    /// Woken after a transaction that wrote events commits, so they are
     /// delivered now rather than at the next poll.
-    pub outbox_wake: Arc<Notify>,
+    pub outbox_wake: Waker,
 }
 
 impl ServiceContext {

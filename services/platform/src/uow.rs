@@ -4,7 +4,7 @@
 //! ```text
 //! begin -> claim the request_id (replay / conflict) -> load with lock
 //!       -> domain decision -> store -> emit events -> complete the key
-//!       -> commit -> wake the dispatcher
+//!       -> commit -> wake the events' consumers
 //! ```
 //!
 //! A call that knows its response up front (the id it creates) claims the
@@ -12,28 +12,26 @@
 //!
 //! The idempotency key, the effect, the events and the stored response
 //! commit together or not at all. [`UnitOfWork::commit`] refuses to commit a
-//! claimed key without its response, and wakes the dispatcher only when
-//! events were written.
-
-use std::sync::Arc;
+//! claimed key without its response, and wakes only the consumers of the
+//! events written (none when there were none).
 
 use aftercare_kernel::fingerprint::sha256;
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
-use tokio::sync::Notify;
 
 use crate::auth::Caller;
 use crate::error::Error;
 use crate::idempotency::{self, Claim};
-use crate::outbox;
+use crate::outbox::{self, Waker};
 
 pub struct UnitOfWork<'c> {
     tx: Transaction<'c, Postgres>,
     now: DateTime<Utc>,
-    wake: Arc<Notify>,
+    wake: Waker,
     /// A key claimed fresh (scope, owner, key), waiting for its response.
     open_key: Option<(String, String, String)>,
-    events: usize,
+    /// The topics of the events written, to wake their consumers.
+    topics: Vec<String>,
 }
 
 /// What a claimed key says about this request.
@@ -46,13 +44,13 @@ pub enum Replay {
 }
 
 impl UnitOfWork<'static> {
-    pub(crate) async fn begin(pool: &PgPool, now: DateTime<Utc>, wake: Arc<Notify>) -> Result<Self, Error> {
+    pub(crate) async fn begin(pool: &PgPool, now: DateTime<Utc>, wake: Waker) -> Result<Self, Error> {
         Ok(UnitOfWork {
             tx: pool.begin().await?,
             now,
             wake,
             open_key: None,
-            events: 0,
+            topics: Vec::new(),
         })
     }
 }
@@ -66,9 +64,9 @@ impl<'c> UnitOfWork<'c> {
         Ok(UnitOfWork {
             tx: sqlx::Connection::begin(conn).await?,
             now,
-            wake: Arc::new(Notify::new()),
+            wake: Waker::default(),
             open_key: None,
-            events: 0,
+            topics: Vec::new(),
         })
     }
 
@@ -153,11 +151,14 @@ impl<'c> UnitOfWork<'c> {
         message: &M,
     ) -> Result<(), Error> {
         outbox::enqueue(&mut self.tx, aggregate_id, message, self.now).await?;
-        self.events += 1;
+        let topic = M::full_name();
+        if !self.topics.contains(&topic) {
+            self.topics.push(topic);
+        }
         Ok(())
     }
 
-    /// Commits everything, then wakes the dispatcher for the events.
+    /// Commits everything, then wakes the consumers of the events.
     pub async fn commit(self) -> Result<(), Error> {
         if let Some((scope, ..)) = &self.open_key {
             // Rolled back on drop: a key must never commit without its answer.
@@ -166,9 +167,7 @@ impl<'c> UnitOfWork<'c> {
             )));
         }
         self.tx.commit().await?;
-        if self.events > 0 {
-            self.wake.notify_one();
-        }
+        self.wake.wake(self.topics.iter().map(String::as_str));
         Ok(())
     }
 }

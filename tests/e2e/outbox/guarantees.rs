@@ -184,7 +184,7 @@ async fn a_hanging_consumer_does_not_stall_the_others_and_a_commit_wakes_them_al
     // The quick loops are idle now, for an hour unless woken; one commit
     // must wake both.
     emit(&pool, "test.Happened", "e1", manual.now()).await;
-    waker.notify_one();
+    waker.wake(["test.Happened"]);
     until("both quick consumers got e1", async || {
         handled_now(&handled).await.len() == 4
     })

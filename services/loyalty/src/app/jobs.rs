@@ -57,7 +57,7 @@ impl DueWork {
             }
         }
         if wrote_events {
-            self.ctx.outbox_wake.notify_one();
+            self.ctx.outbox_wake.wake_all();
         }
         // A full batch runs again at once, unless nothing of it could be
         // settled (every account busy or failing): then the next run.

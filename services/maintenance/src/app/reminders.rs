@@ -65,7 +65,7 @@ impl Reminders {
         }
         tx.commit().await?;
         if sent > 0 {
-            self.ctx.outbox_wake.notify_one();
+            self.ctx.outbox_wake.wake_all();
         }
         Ok(ids.len() as i64 == BATCH)
     }

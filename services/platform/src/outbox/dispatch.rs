@@ -8,12 +8,12 @@ use std::time::Duration;
 use aftercare_kernel::clock::SharedClock;
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
-use tokio::sync::{Notify, watch};
+use tokio::sync::watch;
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
 use super::attempt::{Outcome, attempt};
-use super::{Event, EventHandler, register_consumer};
+use super::{Event, EventHandler, Waker, register_consumer};
 use crate::error::Error;
 
 /// How many attempts a delivery gets before it becomes a dead letter, by
@@ -65,7 +65,7 @@ pub struct Dispatcher {
     clock: SharedClock,
     handlers: Vec<Arc<dyn EventHandler>>,
     options: DispatchOptions,
-    wake: Arc<Notify>,
+    waker: Waker,
 }
 
 impl Dispatcher {
@@ -75,7 +75,7 @@ impl Dispatcher {
             clock,
             handlers: Vec::new(),
             options,
-            wake: Arc::new(Notify::new()),
+            waker: Waker::default(),
         }
     }
 
@@ -86,10 +86,10 @@ impl Dispatcher {
         Ok(())
     }
 
-    /// A handle that makes the dispatcher look for work now instead of at its
-    /// next poll.
-    pub fn waker(&self) -> Arc<Notify> {
-        self.wake.clone()
+    /// A handle that makes the dispatcher's consumers of the topics just
+    /// committed look for work now instead of at their next poll.
+    pub fn waker(&self) -> Waker {
+        self.waker.clone()
     }
 
     /// Delivers up to a batch of due events to each handler, one handler
@@ -115,12 +115,10 @@ impl Dispatcher {
             return Ok(());
         }
         let mut loops = JoinSet::new();
-        let wake = self.wake.clone();
-        // A commit wakes one loop of each consumer (its other loops go on
-        // polling, and join in when that one finds a batch): waking every
-        // loop of every consumer would cost Postgres one query per loop for
-        // every write that emits, however few consumers its events concern.
-        let consumer_wakes: Vec<Arc<Notify>> = self.handlers.iter().map(|_| Arc::new(Notify::new())).collect();
+        // A commit wakes one loop of each consumer of its events' topics
+        // (the consumer's other loops go on polling, and join in when that
+        // one finds a batch): each woken loop costs Postgres a query.
+        let consumer_wakes: Vec<_> = self.handlers.iter().map(|h| self.waker.subscribe(h.topics())).collect();
         // Each loop holds a connection (its claim, in which the handler
         // works): the loops together take at most half the pool, the rest
         // serves calls and catch-ups.
@@ -162,19 +160,15 @@ impl Dispatcher {
             });
         }
         let mut shutdown_rx = shutdown.clone();
-        loop {
-            tokio::select! {
-                _ = wake.notified() => consumer_wakes.iter().for_each(|w| w.notify_one()),
-                _ = shutdown_rx.wait_for(|stop| *stop) => break,
-                ended = loops.join_next() => {
-                    let why = match ended {
-                        Some(Ok(name)) => format!("the loop of consumer {name} ended"),
-                        Some(Err(e)) => format!("a consumer loop died: {e}"),
-                        None => "no consumer loop is left".to_owned(),
-                    };
-                    if *shutdown.borrow() {
-                        break;
-                    }
+        tokio::select! {
+            _ = shutdown_rx.wait_for(|stop| *stop) => {}
+            ended = loops.join_next() => {
+                let why = match ended {
+                    Some(Ok(name)) => format!("the loop of consumer {name} ended"),
+                    Some(Err(e)) => format!("a consumer loop died: {e}"),
+                    None => "no consumer loop is left".to_owned(),
+                };
+                if !*shutdown.borrow() {
                     tracing::error!(%why, "outbox dispatcher is down");
                     loops.abort_all();
                     return Err(why);

@@ -30,6 +30,7 @@
 mod attempt;
 mod dead;
 mod dispatch;
+mod wake;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -45,6 +46,7 @@ pub use dispatch::{
     DEFAULT_HANDLER_TIMEOUT, DEFAULT_MAX_ATTEMPTS, DispatchOptions, Dispatcher, MAX_BACKOFF, backoff, catch_up,
     deliverable_sql,
 };
+pub use wake::Waker;
 
 /// A stored event as consumers see it.
 #[derive(Debug, Clone, PartialEq)]

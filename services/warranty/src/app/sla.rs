@@ -49,7 +49,7 @@ impl SlaAlarms {
         }
         tx.commit().await?;
         if raised > 0 {
-            self.ctx.outbox_wake.notify_one();
+            self.ctx.outbox_wake.wake_all();
         }
         Ok(ids.len() as i64 == BATCH)
     }
