@@ -78,12 +78,22 @@ pub struct TestApp {
 
 /// A server of [`TestApp::spawn_replica`].
 pub struct Replica {
-    _server: ServerThread,
+    server: ServerThread,
+}
+
+impl Replica {
+    /// Stops it as a crash would: no graceful shutdown, every task dropped
+    /// where it stands, its connections closed mid-transaction (Postgres
+    /// rolls back whatever they had not committed).
+    pub fn kill(mut self) {
+        self.server.end(false);
+    }
 }
 
 /// A server running on its own thread and runtime until stopped.
 struct ServerThread {
-    stop: Option<std::sync::mpsc::Sender<()>>,
+    /// `true`: stop gracefully; `false`: crash.
+    stop: Option<std::sync::mpsc::Sender<bool>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -96,7 +106,7 @@ impl ServerThread {
         job_interval: Duration,
     ) -> (ServerThread, SocketAddr, SocketAddr, Channel) {
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-        let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
+        let (stop_tx, stop_rx) = std::sync::mpsc::channel::<bool>();
         let thread = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
@@ -136,10 +146,17 @@ impl ServerThread {
                     .send((server.grpc_addr, server.admin_addr.unwrap(), channel))
                     .unwrap();
                 // Wait for the stop without holding a runtime worker.
-                let _ = tokio::task::spawn_blocking(move || stop_rx.recv()).await;
-                server.stop().await.unwrap();
-                pool.close().await;
+                let graceful = tokio::task::spawn_blocking(move || stop_rx.recv().unwrap_or(true)).await;
+                if graceful.unwrap_or(true) {
+                    server.stop().await.unwrap();
+                    pool.close().await;
+                } else {
+                    // A crash: the runtime goes down under every task.
+                    std::mem::forget(server);
+                }
             });
+            // Dropping the runtime drops what its tasks were doing.
+            drop(runtime);
         });
         let (grpc, admin, channel) = ready_rx.recv().expect("the test server started");
         (
@@ -154,8 +171,12 @@ impl ServerThread {
     }
 
     fn stop(&mut self) {
+        self.end(true);
+    }
+
+    fn end(&mut self, graceful: bool) {
         if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
+            let _ = stop.send(graceful);
         }
         if let Some(thread) = self.thread.take() {
             thread.join().expect("the test server stopped cleanly");
@@ -215,7 +236,7 @@ impl TestApp {
             services,
             job_interval,
         );
-        Replica { _server: server }
+        Replica { server }
     }
 
     pub fn token(&self, role: Role, subject: &str) -> String {

@@ -5,7 +5,7 @@ use aftercare_kernel::{DateTime, Utc};
 use aftercare_platform::wire::timestamp;
 use aftercare_proto::maintenance_events as pb;
 
-use crate::domain::{ReminderId, ReminderKind, Schedule};
+use crate::domain::{Appointment, Centre, ReminderId, ReminderKind, Schedule};
 
 pub fn scheduled(s: &Schedule) -> pb::MaintenanceScheduled {
     pb::MaintenanceScheduled {
@@ -36,6 +36,9 @@ pub fn reminder_due(
         due_date: s.due_date.to_string(),
         channels: channels.to_vec(),
         send_at: Some(timestamp(send_at)),
+        appointment_id: String::new(),
+        starts_at: None,
+        centre_name: String::new(),
     }
 }
 
@@ -47,5 +50,48 @@ pub fn completed(s: &Schedule, occurrence: i32) -> pb::MaintenanceCompleted {
         occurrence,
         done_on: s.last_done_on.map(|d| d.to_string()).unwrap_or_default(),
         next_due_date: s.due_date.to_string(),
+    }
+}
+
+pub fn booked(a: &Appointment, previous: Option<DateTime<Utc>>) -> pb::AppointmentBooked {
+    pb::AppointmentBooked {
+        appointment_id: a.appointment_id.to_string(),
+        schedule_id: a.schedule_id.to_string(),
+        customer_id: a.customer_id.clone(),
+        centre_id: a.centre_id.clone(),
+        occurrence: a.occurrence,
+        starts_at: Some(timestamp(a.starts_at)),
+        previous_starts_at: previous.map(timestamp),
+    }
+}
+
+pub fn canceled(a: &Appointment, by: &str) -> pb::AppointmentCanceled {
+    pb::AppointmentCanceled {
+        appointment_id: a.appointment_id.to_string(),
+        schedule_id: a.schedule_id.to_string(),
+        customer_id: a.customer_id.clone(),
+        centre_id: a.centre_id.clone(),
+        starts_at: Some(timestamp(a.starts_at)),
+        late: a.late,
+        by: by.to_owned(),
+    }
+}
+
+/// The reminder of a booked visit, a day before it.
+pub fn appointment_reminder(
+    s: &Schedule,
+    a: &Appointment,
+    c: &Centre,
+    id: ReminderId,
+    channels: &[String],
+    send_at: DateTime<Utc>,
+) -> pb::MaintenanceReminderDue {
+    pb::MaintenanceReminderDue {
+        kind: "appointment".into(),
+        occurrence: a.occurrence,
+        appointment_id: a.appointment_id.to_string(),
+        starts_at: Some(timestamp(a.starts_at)),
+        centre_name: c.name.clone(),
+        ..reminder_due(s, id, ReminderKind::Due, channels, send_at)
     }
 }

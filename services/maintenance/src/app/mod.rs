@@ -4,9 +4,11 @@
 //! - [`plans`] — plans per category or SKU, versioned;
 //! - [`schedules`] — schedules made from registered products, read, and
 //!   completed;
+//! - [`appointments`] — centres, slots and visits;
 //! - [`preferences`] — contact preferences and consent;
 //! - [`reminders`] — the job sending each reminder once.
 
+pub mod appointments;
 pub mod plans;
 pub mod preferences;
 pub mod reminders;

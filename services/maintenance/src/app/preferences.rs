@@ -1,11 +1,12 @@
 //! Contact preferences: replaced whole; every save is consent on record
 //! (when, where from, by whom, opted in or out); every schedule's next
-//! reminder follows the new hours and zone.
+//! reminder, and every booked visit's, follows the new hours and zone.
 
 use aftercare_platform::auth::Caller;
 use aftercare_platform::error::Error;
 
 use super::{Maintenance, visible};
+use crate::domain::appointment::reminder_moment;
 use crate::store;
 use crate::store::preferences::Preferences;
 
@@ -31,11 +32,22 @@ impl Maintenance {
         // The next reminder of every schedule moves with the hours and the
         // zone; an opted-out customer has none.
         let reach = p.reach();
-        for mut s in store::schedules::of_customer(uow.conn(), &p.customer_id).await? {
+        let schedules = store::schedules::of_customer(uow.conn(), &p.customer_id).await?;
+        for s in &schedules {
+            let mut s = s.clone();
             let sent = store::schedules::sent(uow.conn(), s.schedule_id, s.slot).await?;
             s.next_reminder_at = s.reminders_left(&reach, &sent).first().map(|(_, at)| *at);
             s.updated_at = now;
             store::schedules::update(uow.conn(), &s).await?;
+        }
+        // So do the reminders of booked visits not reminded yet.
+        for mut a in store::appointments::unreminded(uow.conn(), &p.customer_id, now).await? {
+            let Some(s) = schedules.iter().find(|s| s.schedule_id == a.schedule_id) else {
+                continue;
+            };
+            a.remind_at = reminder_moment(a.starts_at, &reach.hours, s.zone(&reach), reach.opted_out, now);
+            a.updated_at = now;
+            store::appointments::update(uow.conn(), &a).await?;
         }
         uow.commit().await?;
         Ok(p)

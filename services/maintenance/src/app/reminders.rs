@@ -10,6 +10,10 @@
 //! allowed moment. A fixed schedule whose occurrence passed with all its
 //! reminders moves on to its next slot. Each schedule runs in its own
 //! savepoint: one that fails is put back an hour, the others go on.
+//!
+//! Booked visits are reminded the same way, a day before (claimed by their
+//! reminder's time, cleared with the event in one transaction); a visit
+//! moved afterwards is reminded again for its new time.
 
 use std::sync::Arc;
 
@@ -22,7 +26,8 @@ use aftercare_kernel::zone;
 use aftercare_kernel::{DateTime, Duration, Utc};
 use sqlx::PgConnection;
 
-use crate::domain::{ReminderId, ScheduleId};
+use crate::domain::appointment::reminder_moment;
+use crate::domain::{AppointmentId, ReminderId, ScheduleId};
 use crate::events;
 use crate::store;
 
@@ -63,12 +68,60 @@ impl Reminders {
                 }
             }
         }
+        let visits = store::appointments::reminders_due(&mut tx, now, BATCH).await?;
+        for id in &visits {
+            let mut one = sqlx::Connection::begin(&mut *tx).await?;
+            match remind_visit(&mut one, *id, now).await {
+                Ok(n) => {
+                    one.commit().await?;
+                    sent += n;
+                }
+                Err(e) => {
+                    one.rollback().await?;
+                    tracing::error!(appointment = %id, error = %e, "a visit's reminder failed; retried later");
+                    let later = now + Duration::minutes(RETRY_AFTER_MINUTES);
+                    store::appointments::put_off(&mut tx, *id, later).await?;
+                }
+            }
+        }
         tx.commit().await?;
         if sent > 0 {
             self.ctx.outbox_wake.wake_all();
         }
-        Ok(ids.len() as i64 == BATCH)
+        Ok(ids.len() as i64 == BATCH || visits.len() as i64 == BATCH)
     }
+}
+
+/// Sends a booked visit's reminder when the customer may be contacted now
+/// (else it waits for the next allowed moment before the visit, or is
+/// dropped when there is none). The reminders sent (0 or 1).
+async fn remind_visit(conn: &mut PgConnection, id: AppointmentId, now: DateTime<Utc>) -> Result<usize, Error> {
+    let mut a = store::appointments::get(conn, id, false)
+        .await?
+        .ok_or_else(|| Error::internal("a claimed appointment is gone"))?;
+    let s = store::schedules::get(conn, a.schedule_id, false)
+        .await?
+        .ok_or_else(|| Error::internal("an appointment's schedule is gone"))?;
+    let prefs = store::preferences::get(conn, &s.customer_id).await?;
+    let reach = prefs.reach();
+    let zone = s.zone(&reach);
+    let allowed = reach.hours.next_allowed(now, zone);
+    if allowed > now || reach.opted_out {
+        a.remind_at = reminder_moment(a.starts_at, &reach.hours, zone, reach.opted_out, now);
+        a.updated_at = now;
+        store::appointments::update(conn, &a).await?;
+        return Ok(0);
+    }
+    let centre = store::appointments::centre(conn, &a.centre_id)
+        .await?
+        .ok_or_else(|| Error::internal("an appointment's centre is gone"))?;
+    let reminder = ReminderId::new();
+    if !store::appointments::reminded(conn, id, reminder).await? {
+        return Ok(0);
+    }
+    let event = events::appointment_reminder(&s, &a, &centre, reminder, &prefs.channels, now);
+    outbox::enqueue(conn, &s.schedule_id.to_string(), &event, now).await?;
+    Ok(1)
 }
 
 /// Sends the schedule's due reminder, if one is due and the customer may

@@ -9,6 +9,23 @@ pub enum MaintenanceError {
     ScheduleEnded,
     #[error("a service on that day is recorded already")]
     AlreadyRecorded,
+    #[error("a {status} appointment cannot {step}")]
+    AppointmentStep {
+        status: super::AppointmentStatus,
+        step: &'static str,
+    },
+    #[error("the appointment has started")]
+    AppointmentStarted,
+    #[error("the appointment has not started yet")]
+    AppointmentNotStarted,
+    #[error("the appointment's cut-off has passed: cancel it (late) and book again")]
+    PastCutoff,
+    #[error("an appointment may be moved {} times at most", super::appointment::MAX_RESCHEDULES)]
+    TooManyReschedules,
+    #[error("the slot has no seat left")]
+    SlotFull,
+    #[error("the occurrence has a booked visit already")]
+    AlreadyBooked,
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
 }

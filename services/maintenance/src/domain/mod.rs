@@ -2,9 +2,10 @@
 //! due ([`recurrence`]: calendar months without drift, fixed or
 //! completion-anchored, meter thresholds), when a customer may be contacted
 //! ([`timing`]: local time, quiet and preferred hours, daylight saving),
-//! which reminders an occurrence gets ([`reminder`]), plans ([`plan`]) and
-//! schedules ([`schedule`]).
+//! which reminders an occurrence gets ([`reminder`]), plans ([`plan`]),
+//! schedules ([`schedule`]), and centres' slots and visits ([`appointment`]).
 
+pub mod appointment;
 pub mod error;
 pub mod plan;
 pub mod recurrence;
@@ -12,6 +13,7 @@ pub mod reminder;
 pub mod schedule;
 pub mod timing;
 
+pub use appointment::{Appointment, AppointmentStatus, Centre, Opening};
 pub use error::MaintenanceError;
 pub use plan::{Plan, Task};
 pub use recurrence::{Anchor, Interval, Recurrence, UsageThreshold};
@@ -22,6 +24,10 @@ pub use timing::{ContactHours, DailySpan};
 aftercare_kernel::uuid_id!(
     /// One product's maintenance task.
     ScheduleId
+);
+aftercare_kernel::uuid_id!(
+    /// A visit booked at a service centre.
+    AppointmentId
 );
 aftercare_kernel::uuid_id!(
     /// A reminder sent: the id the app acts on, the notifier's dedupe key.

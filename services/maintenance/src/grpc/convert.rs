@@ -3,7 +3,7 @@
 use aftercare_platform::wire::timestamp;
 use aftercare_proto::maintenance as pb;
 
-use crate::domain::{Anchor, Interval, Plan, Schedule, Task};
+use crate::domain::{Anchor, Appointment, Centre, Interval, Plan, Schedule, Task};
 use crate::store::preferences::Preferences;
 
 fn task(t: &Task) -> pb::MaintenanceTask {
@@ -66,5 +66,43 @@ pub fn preferences(p: &Preferences) -> pb::Preferences {
         channels: p.channels.clone(),
         opted_out: p.opted_out,
         updated_at: p.updated_at.map(timestamp),
+    }
+}
+
+pub fn centre(c: &Centre) -> pb::Centre {
+    let hm = |t: aftercare_kernel::NaiveTime| t.format("%H:%M").to_string();
+    pb::Centre {
+        centre_id: c.centre_id.clone(),
+        name: c.name.clone(),
+        time_zone: c.time_zone.name().to_owned(),
+        opening: c
+            .opening
+            .iter()
+            .map(|o| pb::Opening {
+                weekday: o.weekday as i32,
+                open: hm(o.open),
+                close: hm(o.close),
+            })
+            .collect(),
+        slot_minutes: c.slot_minutes as i32,
+        capacity: c.capacity as i32,
+        cancel_cutoff_hours: c.cancel_cutoff_hours as i32,
+        updated_at: Some(timestamp(c.updated_at)),
+    }
+}
+
+pub fn appointment(a: &Appointment) -> pb::Appointment {
+    pb::Appointment {
+        appointment_id: a.appointment_id.to_string(),
+        centre_id: a.centre_id.clone(),
+        starts_at: Some(timestamp(a.starts_at)),
+        schedule_id: a.schedule_id.to_string(),
+        occurrence: a.occurrence,
+        customer_id: a.customer_id.clone(),
+        status: a.status.as_str().to_owned(),
+        late: a.late,
+        reschedules: a.reschedules,
+        remind_at: a.remind_at.map(timestamp),
+        booked_at: Some(timestamp(a.booked_at)),
     }
 }

@@ -11,6 +11,13 @@ impl From<MaintenanceError> for Error {
             MaintenanceError::NotFound { .. } => Error::NotFound(message),
             MaintenanceError::ScheduleEnded => Error::precondition("SCHEDULE_ENDED", message),
             MaintenanceError::AlreadyRecorded => Error::precondition("ALREADY_RECORDED", message),
+            MaintenanceError::AppointmentStep { .. } => Error::precondition("APPOINTMENT_NOT_BOOKED", message),
+            MaintenanceError::AppointmentStarted => Error::precondition("APPOINTMENT_STARTED", message),
+            MaintenanceError::AppointmentNotStarted => Error::precondition("APPOINTMENT_NOT_STARTED", message),
+            MaintenanceError::PastCutoff => Error::precondition("PAST_CUTOFF", message),
+            MaintenanceError::TooManyReschedules => Error::precondition("TOO_MANY_RESCHEDULES", message),
+            MaintenanceError::SlotFull => Error::precondition("SLOT_FULL", message),
+            MaintenanceError::AlreadyBooked => Error::precondition("ALREADY_BOOKED", message),
             MaintenanceError::Corrupt(_) => Error::internal(message),
         }
     }

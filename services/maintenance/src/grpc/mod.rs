@@ -13,8 +13,11 @@ use aftercare_proto::maintenance::maintenance_service_server::{MaintenanceServic
 use tonic::{Request, Response, Status};
 
 use crate::app::Maintenance;
+use crate::app::appointments::Booking;
 use crate::app::schedules::Completion;
-use Role::{Admin, Agent, Customer, Service};
+use crate::store::appointments::Of;
+use Role::{Admin, Agent, Customer, Partner, Service};
+use parse::appointments as visits;
 
 /// Who may call what. Customers additionally act on their own schedules
 /// and preferences only.
@@ -26,6 +29,16 @@ pub const ROLES: RoleTable = &[
     ("RecordService", &[Customer, Agent, Service]),
     ("GetPreferences", &[Customer, Agent, Service]),
     ("UpdatePreferences", &[Customer, Service]),
+    ("UpsertCentre", &[Admin]),
+    ("ListCentres", &[Customer, Agent, Admin, Service, Partner]),
+    ("ListSlots", &[Customer, Agent, Admin, Service, Partner]),
+    ("BookAppointment", &[Customer, Agent, Service]),
+    ("RescheduleAppointment", &[Customer, Agent, Service]),
+    ("CancelAppointment", &[Customer, Agent, Service, Partner]),
+    ("MarkNoShow", &[Agent, Partner]),
+    ("CompleteAppointment", &[Agent, Service, Partner]),
+    ("GetAppointment", &[Customer, Agent, Admin, Service, Partner]),
+    ("ListAppointments", &[Customer, Agent, Admin, Service, Partner]),
 ];
 
 pub const SERVICE_NAME: &str = pb::maintenance_service_server::SERVICE_NAME;
@@ -122,5 +135,160 @@ impl MaintenanceService for MaintenanceGrpc {
         Ok(Response::new(convert::preferences(
             &self.app.update_preferences(&caller, prefs, &r.source).await?,
         )))
+    }
+
+    async fn upsert_centre(&self, request: Request<pb::UpsertCentreRequest>) -> Answer<pb::Centre> {
+        caller(&request)?;
+        let centre = visits::centre(request.get_ref().centre.as_ref())?;
+        Ok(Response::new(convert::centre(&self.app.upsert_centre(centre).await?)))
+    }
+
+    async fn list_centres(&self, request: Request<pb::ListCentresRequest>) -> Answer<pb::ListCentresResponse> {
+        caller(&request)?;
+        Ok(Response::new(pb::ListCentresResponse {
+            centres: self.app.centres().await?.iter().map(convert::centre).collect(),
+        }))
+    }
+
+    async fn list_slots(&self, request: Request<pb::ListSlotsRequest>) -> Answer<pb::ListSlotsResponse> {
+        caller(&request)?;
+        let r = request.get_ref();
+        let mut v = Violations::new();
+        visits::centre_id(&mut v, "centre_id", &r.centre_id);
+        v.finish().map_err(Error::from)?;
+        let (from, to) = visits::span(r.from.as_ref(), r.to.as_ref())?;
+        let slots = self.app.slots(&r.centre_id, from, to).await?;
+        Ok(Response::new(pb::ListSlotsResponse {
+            slots: slots
+                .into_iter()
+                .map(|(at, left)| pb::Slot {
+                    starts_at: Some(aftercare_platform::wire::timestamp(at)),
+                    seats_left: left as i32,
+                })
+                .collect(),
+        }))
+    }
+
+    async fn book_appointment(&self, request: Request<pb::BookAppointmentRequest>) -> Answer<pb::Appointment> {
+        let caller = caller(&request)?;
+        let r = request.get_ref();
+        let mut v = Violations::new();
+        let schedule_id = v.take(
+            "schedule_id",
+            parse::schedule_id(&r.schedule_id).map_err(|_| "is not a valid id"),
+        );
+        visits::centre_id(&mut v, "centre_id", &r.centre_id);
+        let starts_at = visits::instant(&mut v, "starts_at", r.starts_at.as_ref());
+        parse::request_id(&mut v, &r.request_id);
+        v.finish().map_err(Error::from)?;
+        let (schedule_id, starts_at) = schedule_id
+            .zip(starts_at)
+            .ok_or_else(|| Error::invalid("schedule_id", "is required"))?;
+        let booking = Booking {
+            schedule_id,
+            centre_id: r.centre_id.clone(),
+            starts_at,
+            request_id: r.request_id.clone(),
+        };
+        Ok(Response::new(convert::appointment(
+            &self.app.book(&caller, booking).await?,
+        )))
+    }
+
+    async fn reschedule_appointment(
+        &self,
+        request: Request<pb::RescheduleAppointmentRequest>,
+    ) -> Answer<pb::Appointment> {
+        let caller = caller(&request)?;
+        let r = request.get_ref();
+        let mut v = Violations::new();
+        let id = v.take(
+            "appointment_id",
+            visits::appointment_id(&r.appointment_id).map_err(|_| "is not a valid id"),
+        );
+        let starts_at = visits::instant(&mut v, "starts_at", r.starts_at.as_ref());
+        parse::request_id(&mut v, &r.request_id);
+        v.finish().map_err(Error::from)?;
+        let (id, starts_at) = id
+            .zip(starts_at)
+            .ok_or_else(|| Error::invalid("appointment_id", "is required"))?;
+        let a = self.app.reschedule(&caller, id, starts_at, &r.request_id).await?;
+        Ok(Response::new(convert::appointment(&a)))
+    }
+
+    async fn cancel_appointment(&self, request: Request<pb::CancelAppointmentRequest>) -> Answer<pb::Appointment> {
+        let caller = caller(&request)?;
+        let r = request.get_ref();
+        let mut v = Violations::new();
+        let id = v.take(
+            "appointment_id",
+            visits::appointment_id(&r.appointment_id).map_err(|_| "is not a valid id"),
+        );
+        parse::request_id(&mut v, &r.request_id);
+        v.finish().map_err(Error::from)?;
+        let id = id.ok_or_else(|| Error::invalid("appointment_id", "is required"))?;
+        let a = self.app.cancel(&caller, id, &r.request_id).await?;
+        Ok(Response::new(convert::appointment(&a)))
+    }
+
+    async fn mark_no_show(&self, request: Request<pb::MarkNoShowRequest>) -> Answer<pb::Appointment> {
+        let caller = caller(&request)?;
+        let id = visits::appointment_id(&request.get_ref().appointment_id)?;
+        Ok(Response::new(convert::appointment(
+            &self.app.no_show(&caller, id).await?,
+        )))
+    }
+
+    async fn complete_appointment(&self, request: Request<pb::CompleteAppointmentRequest>) -> Answer<pb::Appointment> {
+        let caller = caller(&request)?;
+        let r = request.get_ref();
+        let mut v = Violations::new();
+        let id = v.take(
+            "appointment_id",
+            visits::appointment_id(&r.appointment_id).map_err(|_| "is not a valid id"),
+        );
+        parse::notes(&mut v, &r.notes);
+        parse::request_id(&mut v, &r.request_id);
+        v.finish().map_err(Error::from)?;
+        let id = id.ok_or_else(|| Error::invalid("appointment_id", "is required"))?;
+        let a = self.app.complete_visit(&caller, id, &r.notes, &r.request_id).await?;
+        Ok(Response::new(convert::appointment(&a)))
+    }
+
+    async fn get_appointment(&self, request: Request<pb::GetAppointmentRequest>) -> Answer<pb::Appointment> {
+        let caller = caller(&request)?;
+        let id = visits::appointment_id(&request.get_ref().appointment_id)?;
+        Ok(Response::new(convert::appointment(
+            &self.app.appointment(&caller, id).await?,
+        )))
+    }
+
+    async fn list_appointments(
+        &self,
+        request: Request<pb::ListAppointmentsRequest>,
+    ) -> Answer<pb::ListAppointmentsResponse> {
+        let caller = caller(&request)?;
+        let r = request.get_ref();
+        let mut v = Violations::new();
+        let of = match (r.customer_id.as_str(), r.centre_id.as_str()) {
+            (c, "") => {
+                parse::customer(&mut v, c);
+                Of::Customer(c)
+            }
+            ("", c) => {
+                visits::centre_id(&mut v, "centre_id", c);
+                Of::Centre(c)
+            }
+            _ => {
+                v.add("centre_id", "exactly one of customer_id and centre_id");
+                Of::Customer("")
+            }
+        };
+        v.finish().map_err(Error::from)?;
+        let page = self.app.appointments(&caller, of, r.page_size, &r.page_token).await?;
+        Ok(Response::new(pb::ListAppointmentsResponse {
+            appointments: page.appointments.iter().map(convert::appointment).collect(),
+            next_page_token: page.next_page_token,
+        }))
     }
 }

@@ -1,10 +1,12 @@
 //! Storage in the `maintenance` schema: queries returning domain types.
 //!
+//! - [`appointments`] — centres, slots' seats and appointments;
 //! - [`plans`] — plans and their tasks, one row set per version;
 //! - [`schedules`] — schedules, the reminders sent and services recorded;
 //! - [`preferences`] — contact preferences and consent;
 //! - [`products`] — registered products, as warranty's events told them.
 
+pub mod appointments;
 pub mod plans;
 pub mod preferences;
 pub mod products;

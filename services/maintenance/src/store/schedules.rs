@@ -110,6 +110,15 @@ pub async fn get(conn: &mut PgConnection, id: ScheduleId, lock: bool) -> Result<
     Ok(row.map(Schedule::try_from).transpose()?)
 }
 
+/// Whether the schedule goes on (its product was not replaced).
+pub async fn active(conn: &mut PgConnection, id: ScheduleId) -> Result<bool, Error> {
+    let status: Option<String> = sqlx::query_scalar("SELECT status FROM maintenance.schedules WHERE schedule_id = $1")
+        .bind(id.as_uuid())
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(status.as_deref() == Some("active"))
+}
+
 /// A customer's active schedules, soonest due first, after `cursor`.
 pub async fn list(
     conn: &mut PgConnection,

@@ -1,4 +1,7 @@
 //! Requests into the domain: every field checked, every bad one named.
+//! Centres and visits are in [`appointments`].
+
+pub mod appointments;
 
 use aftercare_kernel::zone;
 use aftercare_kernel::{NaiveDate, NaiveTime, Violations, validate};
@@ -13,7 +16,7 @@ use crate::store::preferences::Preferences;
 /// Plans and tasks are few and admin-written; this bounds a request.
 const MAX_TASKS: usize = 20;
 const MAX_KEY_LEN: usize = 100;
-const MAX_NAME_LEN: usize = 200;
+pub(super) const MAX_NAME_LEN: usize = 200;
 const CHANNELS: [&str; 3] = ["push", "email", "sms"];
 
 pub fn schedule_id(value: &str) -> Result<ScheduleId, Error> {
@@ -129,7 +132,7 @@ pub fn request_id(v: &mut Violations, value: &str) {
     validate::id(v, "request_id", value, MAX_ID_LEN);
 }
 
-fn hour(v: &mut Violations, field: &str, value: &str) -> Option<NaiveTime> {
+pub(super) fn hour(v: &mut Violations, field: &str, value: &str) -> Option<NaiveTime> {
     v.take(
         field,
         NaiveTime::parse_from_str(value, "%H:%M").map_err(|_| "must be a local time \"HH:MM\""),

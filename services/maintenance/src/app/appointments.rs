@@ -1,0 +1,387 @@
+//! Service centres and visits: slots with their seats left, booking a seat
+//! for a schedule's occurrence (the database keeps a slot within its
+//! seats), moving, canceling, and the visit's outcome (missed, or done,
+//! which completes the occurrence).
+
+use aftercare_kernel::zone;
+use aftercare_kernel::{DateTime, Utc};
+use aftercare_platform::auth::{Caller, Role};
+use aftercare_platform::error::Error;
+use aftercare_platform::paging;
+use aftercare_platform::uow::{Replay, UnitOfWork};
+
+use super::{Maintenance, visible};
+use crate::domain::appointment::reminder_moment;
+use crate::domain::{Appointment, AppointmentId, AppointmentStatus, Centre, MaintenanceError, ScheduleId};
+use crate::events;
+use crate::store;
+use crate::store::appointments::Of;
+
+/// A request to book a visit.
+pub struct Booking {
+    pub schedule_id: ScheduleId,
+    pub centre_id: String,
+    pub starts_at: DateTime<Utc>,
+    pub request_id: String,
+}
+
+pub struct AppointmentPage {
+    pub appointments: Vec<Appointment>,
+    pub next_page_token: String,
+}
+
+/// A partner reaches its own centre's visits only; a customer their own.
+/// Anything else is as absent as a missing one.
+fn reachable(caller: &Caller, a: &Appointment) -> Result<(), Error> {
+    let ok = match caller.role {
+        Role::Partner => caller.subject == a.centre_id,
+        _ => caller.may_see_customer(&a.customer_id),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(MaintenanceError::not_found("appointment", a.appointment_id.to_string()).into())
+    }
+}
+
+async fn centre(uow: &mut UnitOfWork<'_>, id: &str) -> Result<Centre, Error> {
+    store::appointments::centre(uow.conn(), id)
+        .await?
+        .ok_or_else(|| MaintenanceError::not_found("centre", id).into())
+}
+
+/// `start` is one of the centre's slots, and to come.
+fn bookable(c: &Centre, start: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), Error> {
+    if start <= now {
+        return Err(Error::invalid("starts_at", "must be in the future"));
+    }
+    if !c.offers(start) {
+        return Err(Error::invalid(
+            "starts_at",
+            "is not the start of one of the centre's slots",
+        ));
+    }
+    Ok(())
+}
+
+/// When the customer is reminded of a visit at `start`.
+async fn remind_at(
+    uow: &mut UnitOfWork<'_>,
+    schedule_id: ScheduleId,
+    start: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>, Error> {
+    let now = uow.now();
+    let s = store::schedules::get(uow.conn(), schedule_id, false)
+        .await?
+        .ok_or_else(|| Error::internal("an appointment's schedule is gone"))?;
+    let reach = store::preferences::get(uow.conn(), &s.customer_id).await?.reach();
+    Ok(reminder_moment(
+        start,
+        &reach.hours,
+        s.zone(&reach),
+        reach.opted_out,
+        now,
+    ))
+}
+
+impl Maintenance {
+    pub async fn upsert_centre(&self, mut c: Centre) -> Result<Centre, Error> {
+        let mut uow = self.ctx.begin().await?;
+        c.updated_at = uow.now();
+        store::appointments::upsert_centre(uow.conn(), &c, c.updated_at).await?;
+        uow.commit().await?;
+        Ok(c)
+    }
+
+    pub async fn centres(&self) -> Result<Vec<Centre>, Error> {
+        store::appointments::centres(&mut *self.ctx.read().await?).await
+    }
+
+    /// A centre's slots starting in `[from, to)` and not yet begun, with
+    /// their seats left.
+    pub async fn slots(
+        &self,
+        centre_id: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<(DateTime<Utc>, u32)>, Error> {
+        let mut conn = self.ctx.read().await?;
+        let c = store::appointments::centre(&mut conn, centre_id)
+            .await?
+            .ok_or_else(|| MaintenanceError::not_found("centre", centre_id))?;
+        let from = from.max(self.ctx.clock.now());
+        let booked = store::appointments::booked(&mut conn, centre_id, from, to).await?;
+        Ok(c.slots(from, to)
+            .into_iter()
+            .map(|start| {
+                let left = match booked.iter().find(|(at, ..)| *at == start) {
+                    Some((_, capacity, booked)) => (capacity - booked).max(0).unsigned_abs(),
+                    None => c.capacity,
+                };
+                (start, left)
+            })
+            .collect())
+    }
+
+    /// Books a seat for the schedule's current occurrence.
+    pub async fn book(&self, caller: &Caller, b: Booking) -> Result<Appointment, Error> {
+        let mut uow = self.ctx.begin().await?;
+        let id = AppointmentId::new();
+        let request = format!("{}\u{0}{}\u{0}{}", b.schedule_id, b.centre_id, b.starts_at.to_rfc3339());
+        if let Replay::Stored(stored) = uow
+            .claim_answered(
+                "maintenance.BookAppointment",
+                caller,
+                "request_id",
+                &b.request_id,
+                request.as_bytes(),
+                id.as_uuid().as_bytes(),
+            )
+            .await?
+        {
+            return self.stored(&mut uow, &stored).await;
+        }
+        let now = uow.now();
+        // The schedule's lock orders bookings of one occurrence.
+        let s = store::schedules::get(uow.conn(), b.schedule_id, true)
+            .await?
+            .ok_or_else(|| MaintenanceError::not_found("schedule", b.schedule_id.to_string()))?;
+        visible(caller, &s.customer_id, "schedule", b.schedule_id)?;
+        if !store::schedules::active(uow.conn(), b.schedule_id).await? {
+            return Err(MaintenanceError::ScheduleEnded.into());
+        }
+        let c = centre(&mut uow, &b.centre_id).await?;
+        bookable(&c, b.starts_at, now)?;
+        if !store::appointments::take_seat(uow.conn(), &c.centre_id, b.starts_at, c.capacity).await? {
+            return Err(MaintenanceError::SlotFull.into());
+        }
+        let a = Appointment {
+            appointment_id: id,
+            centre_id: c.centre_id.clone(),
+            starts_at: b.starts_at,
+            schedule_id: s.schedule_id,
+            occurrence: s.slot,
+            customer_id: s.customer_id.clone(),
+            status: AppointmentStatus::Booked,
+            late: false,
+            reschedules: 0,
+            remind_at: remind_at(&mut uow, s.schedule_id, b.starts_at).await?,
+            booked_at: now,
+            updated_at: now,
+        };
+        if !store::appointments::insert(uow.conn(), &a).await? {
+            return Err(MaintenanceError::AlreadyBooked.into());
+        }
+        uow.emit(&s.schedule_id.to_string(), &events::booked(&a, None)).await?;
+        uow.commit().await?;
+        Ok(a)
+    }
+
+    /// Moves a booked visit to another slot of its centre.
+    pub async fn reschedule(
+        &self,
+        caller: &Caller,
+        id: AppointmentId,
+        start: DateTime<Utc>,
+        request_id: &str,
+    ) -> Result<Appointment, Error> {
+        let mut uow = self.ctx.begin().await?;
+        let request = format!("{id}\u{0}{}", start.to_rfc3339());
+        let scope = "maintenance.RescheduleAppointment";
+        if let Replay::Stored(stored) = uow
+            .claim_answered(
+                scope,
+                caller,
+                "request_id",
+                request_id,
+                request.as_bytes(),
+                id.as_uuid().as_bytes(),
+            )
+            .await?
+        {
+            return self.stored(&mut uow, &stored).await;
+        }
+        let now = uow.now();
+        let mut a = self.locked(&mut uow, caller, id).await?;
+        let c = centre(&mut uow, &a.centre_id).await?;
+        bookable(&c, start, now)?;
+        if start == a.starts_at {
+            return Err(Error::invalid("starts_at", "is the slot the appointment holds"));
+        }
+        let old = a.starts_at;
+        a.reschedule(start, c.cutoff(old), now)?;
+        // Seats are taken and given back in the order of their slots, so
+        // two visits swapping slots cannot deadlock.
+        if start < old {
+            if !store::appointments::take_seat(uow.conn(), &c.centre_id, start, c.capacity).await? {
+                return Err(MaintenanceError::SlotFull.into());
+            }
+            store::appointments::free_seat(uow.conn(), &c.centre_id, old).await?;
+        } else {
+            store::appointments::free_seat(uow.conn(), &c.centre_id, old).await?;
+            if !store::appointments::take_seat(uow.conn(), &c.centre_id, start, c.capacity).await? {
+                return Err(MaintenanceError::SlotFull.into());
+            }
+        }
+        a.remind_at = remind_at(&mut uow, a.schedule_id, start).await?;
+        store::appointments::update(uow.conn(), &a).await?;
+        uow.emit(&a.schedule_id.to_string(), &events::booked(&a, Some(old)))
+            .await?;
+        uow.commit().await?;
+        Ok(a)
+    }
+
+    /// Cancels a booked visit and frees its seat; late after the cut-off.
+    pub async fn cancel(&self, caller: &Caller, id: AppointmentId, request_id: &str) -> Result<Appointment, Error> {
+        let mut uow = self.ctx.begin().await?;
+        let scope = "maintenance.CancelAppointment";
+        if let Replay::Stored(stored) = uow
+            .claim_answered(
+                scope,
+                caller,
+                "request_id",
+                request_id,
+                id.as_uuid().as_bytes(),
+                id.as_uuid().as_bytes(),
+            )
+            .await?
+        {
+            return self.stored(&mut uow, &stored).await;
+        }
+        let now = uow.now();
+        let mut a = self.locked(&mut uow, caller, id).await?;
+        let c = centre(&mut uow, &a.centre_id).await?;
+        a.cancel(c.cutoff(a.starts_at), now)?;
+        store::appointments::free_seat(uow.conn(), &a.centre_id, a.starts_at).await?;
+        store::appointments::update(uow.conn(), &a).await?;
+        let by = if caller.role == Role::Customer {
+            "customer"
+        } else {
+            "staff"
+        };
+        uow.emit(&a.schedule_id.to_string(), &events::canceled(&a, by)).await?;
+        uow.commit().await?;
+        Ok(a)
+    }
+
+    /// The customer did not come.
+    pub async fn no_show(&self, caller: &Caller, id: AppointmentId) -> Result<Appointment, Error> {
+        let mut uow = self.ctx.begin().await?;
+        let now = uow.now();
+        let mut a = self.locked(&mut uow, caller, id).await?;
+        a.no_show(now)?;
+        store::appointments::update(uow.conn(), &a).await?;
+        uow.commit().await?;
+        Ok(a)
+    }
+
+    /// The visit was done: it completes its occurrence, on the visit's day
+    /// in the customer's zone, unless that occurrence was recorded done
+    /// already (by the customer, say).
+    pub async fn complete_visit(
+        &self,
+        caller: &Caller,
+        id: AppointmentId,
+        notes: &str,
+        request_id: &str,
+    ) -> Result<Appointment, Error> {
+        let mut uow = self.ctx.begin().await?;
+        let request = format!("{id}\u{0}{notes}");
+        let scope = "maintenance.CompleteAppointment";
+        if let Replay::Stored(stored) = uow
+            .claim_answered(
+                scope,
+                caller,
+                "request_id",
+                request_id,
+                request.as_bytes(),
+                id.as_uuid().as_bytes(),
+            )
+            .await?
+        {
+            return self.stored(&mut uow, &stored).await;
+        }
+        let now = uow.now();
+        let mut a = self.locked(&mut uow, caller, id).await?;
+        a.complete(now)?;
+        store::appointments::update(uow.conn(), &a).await?;
+        let mut s = store::schedules::get(uow.conn(), a.schedule_id, true)
+            .await?
+            .ok_or_else(|| Error::internal("an appointment's schedule is gone"))?;
+        let reach = store::preferences::get(uow.conn(), &s.customer_id).await?.reach();
+        let done_on = zone::local_date(a.starts_at, s.zone(&reach));
+        let open = s.slot == a.occurrence && s.last_done_on.is_none_or(|last| done_on > last);
+        if open && store::schedules::active(uow.conn(), s.schedule_id).await? && s.complete(done_on, now) {
+            s.next_reminder_at = s.reminders_left(&reach, &[]).first().map(|(_, at)| *at);
+            store::schedules::record_service(uow.conn(), &s, a.occurrence, done_on, caller, notes, now).await?;
+            store::schedules::update(uow.conn(), &s).await?;
+            uow.emit(&s.schedule_id.to_string(), &events::completed(&s, a.occurrence))
+                .await?;
+        }
+        uow.commit().await?;
+        Ok(a)
+    }
+
+    pub async fn appointment(&self, caller: &Caller, id: AppointmentId) -> Result<Appointment, Error> {
+        let a = store::appointments::get(&mut *self.ctx.read().await?, id, false)
+            .await?
+            .ok_or_else(|| MaintenanceError::not_found("appointment", id.to_string()))?;
+        reachable(caller, &a)?;
+        Ok(a)
+    }
+
+    /// A customer's or a centre's appointments, soonest first.
+    pub async fn appointments(
+        &self,
+        caller: &Caller,
+        of: Of<'_>,
+        page_size: i32,
+        page_token: &str,
+    ) -> Result<AppointmentPage, Error> {
+        let query = match of {
+            Of::Customer(c) => {
+                visible(caller, c, "customer", c)?;
+                format!("appointments:customer:{c}")
+            }
+            Of::Centre(c) => {
+                let own = match caller.role {
+                    Role::Partner => caller.subject == c,
+                    Role::Customer => false,
+                    Role::Agent | Role::Admin | Role::Service => true,
+                };
+                if !own {
+                    return Err(MaintenanceError::not_found("centre", c).into());
+                }
+                format!("appointments:centre:{c}")
+            }
+        };
+        let limit = paging::page_size(page_size)?;
+        let cursor = paging::decode("page_token", &query, page_token)?;
+        let mut conn = self.ctx.read().await?;
+        let mut appointments = store::appointments::list(&mut conn, of, cursor.as_ref(), limit + 1).await?;
+        let next_page_token = paging::next_token(&mut appointments, limit, &query, |a| {
+            (a.starts_at, a.appointment_id.to_string())
+        });
+        Ok(AppointmentPage {
+            appointments,
+            next_page_token,
+        })
+    }
+
+    /// An appointment, locked, that the caller may act on.
+    async fn locked(&self, uow: &mut UnitOfWork<'_>, caller: &Caller, id: AppointmentId) -> Result<Appointment, Error> {
+        let a = store::appointments::get(uow.conn(), id, true)
+            .await?
+            .ok_or_else(|| MaintenanceError::not_found("appointment", id.to_string()))?;
+        reachable(caller, &a)?;
+        Ok(a)
+    }
+
+    /// A replayed call's answer: the appointment as it is now.
+    async fn stored(&self, uow: &mut UnitOfWork<'_>, stored: &[u8]) -> Result<Appointment, Error> {
+        let id = uuid::Uuid::from_slice(stored).map_err(|_| Error::internal("a stored answer is not an id"))?;
+        store::appointments::get(uow.conn(), AppointmentId::from_uuid(id), false)
+            .await?
+            .ok_or_else(|| Error::internal("a stored appointment is gone"))
+    }
+}

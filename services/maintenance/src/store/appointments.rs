@@ -1,0 +1,368 @@
+//! Centres with their opening hours, slots' seats, and appointments.
+
+use aftercare_kernel::zone;
+use aftercare_kernel::{DateTime, NaiveTime, Utc};
+use aftercare_platform::error::Error;
+use aftercare_platform::paging::Cursor;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::parse;
+use crate::domain::{
+    Appointment, AppointmentId, AppointmentStatus, Centre, MaintenanceError, Opening, ReminderId, ScheduleId,
+};
+
+#[derive(sqlx::FromRow)]
+struct CentreRow {
+    centre_id: String,
+    name: String,
+    time_zone: String,
+    slot_minutes: i32,
+    capacity: i32,
+    cancel_cutoff_hours: i32,
+    updated_at: DateTime<Utc>,
+    /// (weekday, open, close) as JSON: one statement per centre read.
+    opening: sqlx::types::Json<Vec<(i32, NaiveTime, NaiveTime)>>,
+}
+
+impl TryFrom<CentreRow> for Centre {
+    type Error = MaintenanceError;
+    fn try_from(r: CentreRow) -> Result<Centre, MaintenanceError> {
+        Ok(Centre {
+            time_zone: parse(&r.time_zone, "time zone", zone::parse)?,
+            centre_id: r.centre_id,
+            name: r.name,
+            opening: r
+                .opening
+                .0
+                .into_iter()
+                .map(|(weekday, open, close)| Opening {
+                    weekday: weekday.unsigned_abs(),
+                    open,
+                    close,
+                })
+                .collect(),
+            slot_minutes: r.slot_minutes.unsigned_abs(),
+            capacity: r.capacity.unsigned_abs(),
+            cancel_cutoff_hours: r.cancel_cutoff_hours.unsigned_abs(),
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+const CENTRE: &str = "SELECT c.centre_id, c.name, c.time_zone, c.slot_minutes, c.capacity, c.cancel_cutoff_hours,
+        c.updated_at,
+        COALESCE((SELECT json_agg(json_build_array(o.weekday, o.open, o.close) ORDER BY o.weekday, o.open)
+                  FROM maintenance.centre_opening o WHERE o.centre_id = c.centre_id), '[]') AS opening
+    FROM maintenance.centres c";
+
+/// Writes a centre and its opening hours; the seats of slots to come
+/// follow its capacity, never below what is booked.
+pub async fn upsert_centre(conn: &mut PgConnection, c: &Centre, now: DateTime<Utc>) -> Result<(), Error> {
+    sqlx::query(
+        "INSERT INTO maintenance.centres (centre_id, name, time_zone, slot_minutes, capacity, cancel_cutoff_hours,
+             updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (centre_id) DO UPDATE SET name = EXCLUDED.name, time_zone = EXCLUDED.time_zone,
+             slot_minutes = EXCLUDED.slot_minutes, capacity = EXCLUDED.capacity,
+             cancel_cutoff_hours = EXCLUDED.cancel_cutoff_hours, updated_at = EXCLUDED.updated_at",
+    )
+    .bind(&c.centre_id)
+    .bind(&c.name)
+    .bind(c.time_zone.name())
+    .bind(c.slot_minutes as i32)
+    .bind(c.capacity as i32)
+    .bind(c.cancel_cutoff_hours as i32)
+    .bind(c.updated_at)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("DELETE FROM maintenance.centre_opening WHERE centre_id = $1")
+        .bind(&c.centre_id)
+        .execute(&mut *conn)
+        .await?;
+    let weekdays: Vec<i32> = c.opening.iter().map(|o| o.weekday as i32).collect();
+    let opens: Vec<NaiveTime> = c.opening.iter().map(|o| o.open).collect();
+    let closes: Vec<NaiveTime> = c.opening.iter().map(|o| o.close).collect();
+    sqlx::query(
+        "INSERT INTO maintenance.centre_opening (centre_id, weekday, open, close)
+         SELECT $1, * FROM UNNEST($2::int[], $3::time[], $4::time[])",
+    )
+    .bind(&c.centre_id)
+    .bind(weekdays)
+    .bind(opens)
+    .bind(closes)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("UPDATE maintenance.slots SET capacity = GREATEST($2, booked) WHERE centre_id = $1 AND starts_at > $3")
+        .bind(&c.centre_id)
+        .bind(c.capacity as i32)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn centre(conn: &mut PgConnection, id: &str) -> Result<Option<Centre>, Error> {
+    let row: Option<CentreRow> = sqlx::query_as(&format!("{CENTRE} WHERE c.centre_id = $1"))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(row.map(Centre::try_from).transpose()?)
+}
+
+pub async fn centres(conn: &mut PgConnection) -> Result<Vec<Centre>, Error> {
+    let rows: Vec<CentreRow> = sqlx::query_as(&format!("{CENTRE} ORDER BY c.centre_id"))
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.into_iter()
+        .map(|r| Centre::try_from(r).map_err(Error::from))
+        .collect()
+}
+
+/// Seats booked in a centre's slots starting in `[from, to)`.
+pub async fn booked(
+    conn: &mut PgConnection,
+    centre: &str,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<(DateTime<Utc>, i32, i32)>, Error> {
+    Ok(sqlx::query_as(
+        "SELECT starts_at, capacity, booked FROM maintenance.slots
+         WHERE centre_id = $1 AND starts_at >= $2 AND starts_at < $3",
+    )
+    .bind(centre)
+    .bind(from)
+    .bind(to)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+/// Takes a seat of a slot (its row made by the first booking, with the
+/// centre's capacity); `false` when none is left. The row's lock orders
+/// concurrent bookings and its check keeps them within the seats.
+pub async fn take_seat(
+    conn: &mut PgConnection,
+    centre: &str,
+    start: DateTime<Utc>,
+    capacity: u32,
+) -> Result<bool, Error> {
+    let taken: Option<i32> = sqlx::query_scalar(
+        "INSERT INTO maintenance.slots (centre_id, starts_at, capacity, booked) VALUES ($1, $2, $3, 1)
+         ON CONFLICT (centre_id, starts_at) DO UPDATE SET booked = slots.booked + 1
+             WHERE slots.booked < slots.capacity
+         RETURNING booked",
+    )
+    .bind(centre)
+    .bind(start)
+    .bind(capacity as i32)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(taken.is_some())
+}
+
+/// Gives a seat back.
+pub async fn free_seat(conn: &mut PgConnection, centre: &str, start: DateTime<Utc>) -> Result<(), Error> {
+    sqlx::query("UPDATE maintenance.slots SET booked = booked - 1 WHERE centre_id = $1 AND starts_at = $2")
+        .bind(centre)
+        .bind(start)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    appointment_id: Uuid,
+    centre_id: String,
+    starts_at: DateTime<Utc>,
+    schedule_id: Uuid,
+    occurrence: i32,
+    customer_id: String,
+    status: String,
+    late: bool,
+    reschedules: i32,
+    remind_at: Option<DateTime<Utc>>,
+    booked_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<Row> for Appointment {
+    type Error = MaintenanceError;
+    fn try_from(r: Row) -> Result<Appointment, MaintenanceError> {
+        Ok(Appointment {
+            appointment_id: AppointmentId::from_uuid(r.appointment_id),
+            centre_id: r.centre_id,
+            starts_at: r.starts_at,
+            schedule_id: ScheduleId::from_uuid(r.schedule_id),
+            occurrence: r.occurrence,
+            customer_id: r.customer_id,
+            status: parse(&r.status, "appointment status", AppointmentStatus::parse)?,
+            late: r.late,
+            reschedules: r.reschedules,
+            remind_at: r.remind_at,
+            booked_at: r.booked_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+const SELECT: &str = "SELECT appointment_id, centre_id, starts_at, schedule_id, occurrence, customer_id, status,
+        late, reschedules, remind_at, booked_at, updated_at
+    FROM maintenance.appointments";
+
+/// Writes a new appointment; `false` when its occurrence has a booked one
+/// (the database's unique index).
+pub async fn insert(conn: &mut PgConnection, a: &Appointment) -> Result<bool, Error> {
+    let written = sqlx::query(
+        "INSERT INTO maintenance.appointments (appointment_id, centre_id, starts_at, schedule_id, occurrence,
+             customer_id, status, late, reschedules, remind_at, booked_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)
+         ON CONFLICT (schedule_id, occurrence) WHERE status = 'booked' DO NOTHING",
+    )
+    .bind(a.appointment_id.as_uuid())
+    .bind(&a.centre_id)
+    .bind(a.starts_at)
+    .bind(a.schedule_id.as_uuid())
+    .bind(a.occurrence)
+    .bind(&a.customer_id)
+    .bind(a.status.as_str())
+    .bind(a.late)
+    .bind(a.reschedules)
+    .bind(a.remind_at)
+    .bind(a.booked_at)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(written == 1)
+}
+
+pub async fn get(conn: &mut PgConnection, id: AppointmentId, lock: bool) -> Result<Option<Appointment>, Error> {
+    let lock = if lock { " FOR UPDATE" } else { "" };
+    let row: Option<Row> = sqlx::query_as(&format!("{SELECT} WHERE appointment_id = $1{lock}"))
+        .bind(id.as_uuid())
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(row.map(Appointment::try_from).transpose()?)
+}
+
+/// Writes what moves: the slot, the status, the reminder.
+pub async fn update(conn: &mut PgConnection, a: &Appointment) -> Result<(), Error> {
+    sqlx::query(
+        "UPDATE maintenance.appointments SET starts_at = $2, status = $3, late = $4, reschedules = $5,
+             remind_at = $6, updated_at = $7
+         WHERE appointment_id = $1",
+    )
+    .bind(a.appointment_id.as_uuid())
+    .bind(a.starts_at)
+    .bind(a.status.as_str())
+    .bind(a.late)
+    .bind(a.reschedules)
+    .bind(a.remind_at)
+    .bind(a.updated_at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Whose appointments a list is of.
+pub enum Of<'a> {
+    Customer(&'a str),
+    Centre(&'a str),
+}
+
+/// Appointments soonest first, after `cursor`.
+pub async fn list(
+    conn: &mut PgConnection,
+    of: Of<'_>,
+    cursor: Option<&Cursor>,
+    limit: i64,
+) -> Result<Vec<Appointment>, Error> {
+    let (column, key) = match of {
+        Of::Customer(c) => ("customer_id", c),
+        Of::Centre(c) => ("centre_id", c),
+    };
+    let (at, id) = match cursor {
+        Some(c) => (
+            Some(c.at),
+            Some(Uuid::parse_str(&c.id).map_err(|_| Error::invalid("page_token", "is not a valid page token"))?),
+        ),
+        None => (None, None),
+    };
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "{SELECT} WHERE {column} = $1 AND ($2::timestamptz IS NULL OR (starts_at, appointment_id) > ($2, $3))
+         ORDER BY starts_at, appointment_id LIMIT $4"
+    ))
+    .bind(key)
+    .bind(at)
+    .bind(id)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.into_iter()
+        .map(|r| Appointment::try_from(r).map_err(Error::from))
+        .collect()
+}
+
+/// Appointments whose reminder is due by `now`, claimed for this
+/// transaction: another server skips them.
+pub async fn reminders_due(
+    conn: &mut PgConnection,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<AppointmentId>, Error> {
+    let ids: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT appointment_id FROM maintenance.appointments WHERE remind_at <= $1
+         ORDER BY remind_at LIMIT $2 FOR UPDATE SKIP LOCKED",
+    )
+    .bind(now)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(ids.into_iter().map(AppointmentId::from_uuid).collect())
+}
+
+/// Records an appointment's reminder as sent, with its id; `false` when
+/// it was sent before (a moved appointment is reminded again).
+pub async fn reminded(conn: &mut PgConnection, id: AppointmentId, reminder: ReminderId) -> Result<bool, Error> {
+    let written = sqlx::query(
+        "UPDATE maintenance.appointments SET remind_at = NULL, reminder_id = $2, reminded_for = starts_at
+         WHERE appointment_id = $1 AND remind_at IS NOT NULL",
+    )
+    .bind(id.as_uuid())
+    .bind(reminder.as_uuid())
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(written == 1)
+}
+
+/// Puts a visit's reminder off until `at` (after a failure).
+pub async fn put_off(conn: &mut PgConnection, id: AppointmentId, at: DateTime<Utc>) -> Result<(), Error> {
+    sqlx::query("UPDATE maintenance.appointments SET remind_at = $2 WHERE appointment_id = $1")
+        .bind(id.as_uuid())
+        .bind(at)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// A customer's booked visits to come whose reminder is not sent yet,
+/// locked (their reminders move with the customer's preferences).
+pub async fn unreminded(
+    conn: &mut PgConnection,
+    customer_id: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<Appointment>, Error> {
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "{SELECT} WHERE customer_id = $1 AND status = 'booked' AND starts_at > $2
+           AND reminded_for IS DISTINCT FROM starts_at
+         ORDER BY appointment_id FOR UPDATE"
+    ))
+    .bind(customer_id)
+    .bind(now)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.into_iter()
+        .map(|r| Appointment::try_from(r).map_err(Error::from))
+        .collect()
+}
