@@ -50,6 +50,16 @@ pub fn completed(s: &Schedule, occurrence: i32) -> pb::MaintenanceCompleted {
         occurrence,
         done_on: s.last_done_on.map(|d| d.to_string()).unwrap_or_default(),
         next_due_date: s.due_date.to_string(),
+        skipped: false,
+    }
+}
+
+/// An occurrence skipped: "completed" without the work, on its due date.
+pub fn skipped(s: &Schedule, occurrence: i32, due: aftercare_kernel::NaiveDate) -> pb::MaintenanceCompleted {
+    pb::MaintenanceCompleted {
+        done_on: due.to_string(),
+        skipped: true,
+        ..completed(s, occurrence)
     }
 }
 

@@ -4,10 +4,14 @@
 //!   three servers), completion, opt-out, hostile plans;
 //! - [`crashes`] — a simulated year of 10,000 schedules on three servers
 //!   killed in turn: every reminder once;
+//! - [`access`] — every role against every RPC, a hostile request to each;
+//! - [`controls`] — snooze, dismiss, skip, muting, the daily cap;
 //! - [`appointments`] — centres' slots, booking races, moving, canceling,
 //!   the visit's reminder and outcome, who may see what.
 
+mod access;
 mod appointments;
+mod controls;
 mod crashes;
 mod schedules;
 

@@ -5,10 +5,12 @@
 //! - [`schedules`] — schedules made from registered products, read, and
 //!   completed;
 //! - [`appointments`] — centres, slots and visits;
+//! - [`controls`] — snooze, dismiss, skip;
 //! - [`preferences`] — contact preferences and consent;
 //! - [`reminders`] — the job sending each reminder once.
 
 pub mod appointments;
+pub mod controls;
 pub mod plans;
 pub mod preferences;
 pub mod reminders;

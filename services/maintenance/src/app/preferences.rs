@@ -36,7 +36,7 @@ impl Maintenance {
         for s in &schedules {
             let mut s = s.clone();
             let sent = store::schedules::sent(uow.conn(), s.schedule_id, s.slot).await?;
-            s.next_reminder_at = s.reminders_left(&reach, &sent).first().map(|(_, at)| *at);
+            s.next_reminder_at = s.next_wake(&reach, &sent);
             s.updated_at = now;
             store::schedules::update(uow.conn(), &s).await?;
         }

@@ -1,19 +1,25 @@
-//! The job sending reminders: schedules are claimed by their next
-//! reminder's time (an index of pending reminders only) with `FOR UPDATE
-//! SKIP LOCKED`; the reminder is recorded (unique per occurrence and kind)
-//! and its event written in the same transaction, so any number of servers
-//! send each reminder once, and a crash before the commit sends nothing.
+//! The job sending reminders, a batch of schedules per transaction:
+//! schedules are claimed by their next reminder's time (an index of
+//! pending reminders only) with `FOR UPDATE SKIP LOCKED`, each with the
+//! reminders its occurrence had, in one statement; what each sends and
+//! when its next goes is decided in memory; the reminders (unique per
+//! occurrence and kind), their events and the schedules are written in a
+//! statement each. So any number of servers send each reminder once, a
+//! crash before the commit sends nothing, and a batch costs a handful of
+//! statements however large.
 //!
 //! A reminder is only sent at a moment the customer may be contacted: one
 //! due while they are in quiet hours (the job was down, they opted back in
 //! at night, a completion moved it into the past) waits for the next
-//! allowed moment. A fixed schedule whose occurrence passed with all its
-//! reminders moves on to its next slot. Each schedule runs in its own
-//! savepoint: one that fails is put back an hour, the others go on.
+//! allowed moment, and one over the customer's daily cap for the next day.
+//! A fixed schedule whose occurrence passed with all its reminders moves
+//! on to its next slot. A schedule whose stored row cannot be read is put
+//! back an hour; the others go on.
 //!
-//! Booked visits are reminded the same way, a day before (claimed by their
-//! reminder's time, cleared with the event in one transaction); a visit
-//! moved afterwards is reminded again for its new time.
+//! Booked visits are reminded too, a day before (claimed by their
+//! reminder's time, cleared with the event in one transaction; not counted
+//! against the cap); a visit moved afterwards is reminded again for its new
+//! time.
 
 use std::sync::Arc;
 
@@ -23,16 +29,17 @@ use aftercare_platform::jobs::{Job, JobFuture};
 use aftercare_platform::outbox;
 
 use aftercare_kernel::zone;
-use aftercare_kernel::{DateTime, Duration, Utc};
+use aftercare_kernel::{DateTime, Duration, NaiveDate, Utc};
 use sqlx::PgConnection;
 
 use crate::domain::appointment::reminder_moment;
-use crate::domain::{AppointmentId, ReminderId, ScheduleId};
+use crate::domain::{AppointmentId, ReminderId, ReminderKind, Schedule};
 use crate::events;
 use crate::store;
+use crate::store::preferences::Preferences;
 
 /// Schedules per transaction; a full batch runs again at once.
-pub const BATCH: i64 = 100;
+pub const BATCH: i64 = 500;
 
 /// How long a schedule that failed waits before it is tried again.
 const RETRY_AFTER_MINUTES: i64 = 60;
@@ -46,28 +53,14 @@ impl Reminders {
         Arc::new(Reminders { ctx })
     }
 
-    /// Sends what is due now for up to [`BATCH`] schedules; whether the
-    /// batch was full.
+    /// Sends what is due now for up to [`BATCH`] schedules and as many
+    /// booked visits; whether a batch was full.
     pub async fn run(&self) -> Result<bool, Error> {
         let now = self.ctx.clock.now();
         let mut tx = self.ctx.pool.begin().await?;
-        let ids = store::schedules::reminders_due(&mut tx, now, BATCH).await?;
-        let mut sent = 0;
-        for id in &ids {
-            let mut one = sqlx::Connection::begin(&mut *tx).await?;
-            match remind(&mut one, *id, now).await {
-                Ok(n) => {
-                    one.commit().await?;
-                    sent += n;
-                }
-                Err(e) => {
-                    one.rollback().await?;
-                    tracing::error!(schedule = %id, error = %e, "a schedule's reminder failed; retried later");
-                    let later = now + Duration::minutes(RETRY_AFTER_MINUTES);
-                    store::schedules::put_off(&mut tx, *id, later).await?;
-                }
-            }
-        }
+        let due = store::schedules::claim_due(&mut tx, now, BATCH).await?;
+        let full = due.len() as i64 == BATCH;
+        let mut sent = remind_schedules(&mut tx, due, now).await?;
         let visits = store::appointments::reminders_due(&mut tx, now, BATCH).await?;
         for id in &visits {
             let mut one = sqlx::Connection::begin(&mut *tx).await?;
@@ -88,8 +81,151 @@ impl Reminders {
         if sent > 0 {
             self.ctx.outbox_wake.wake_all();
         }
-        Ok(ids.len() as i64 == BATCH || visits.len() as i64 == BATCH)
+        Ok(full || visits.len() as i64 == BATCH)
     }
+}
+
+/// One schedule's turn: the reminder it sends now, if any, with the
+/// schedule as it was sent about (its occurrence may move on after it).
+struct Turn {
+    schedule: Schedule,
+    send: Option<(ReminderKind, Schedule)>,
+    /// The customer's local day, for the cap.
+    day: NaiveDate,
+}
+
+/// Decides and writes the claimed schedules' reminders; how many went.
+async fn remind_schedules(
+    conn: &mut PgConnection,
+    due: Vec<store::schedules::Due>,
+    now: DateTime<Utc>,
+) -> Result<usize, Error> {
+    let (claimed, unreadable): (Vec<_>, Vec<_>) = due.into_iter().partition(Result::is_ok);
+    let unreadable: Vec<_> = unreadable.into_iter().filter_map(Result::err).collect();
+    if !unreadable.is_empty() {
+        tracing::error!(schedules = ?unreadable, "stored schedules cannot be read; retried later");
+        store::schedules::put_off(conn, &unreadable, now + Duration::minutes(RETRY_AFTER_MINUTES)).await?;
+    }
+    let claimed: Vec<_> = claimed.into_iter().filter_map(Result::ok).collect();
+    if claimed.is_empty() {
+        return Ok(0);
+    }
+    let mut customers: Vec<&str> = claimed.iter().map(|(s, _)| s.customer_id.as_str()).collect();
+    customers.sort_unstable();
+    customers.dedup();
+    let saved = store::preferences::of_customers(conn, &customers).await?;
+    let prefs_of = |customer: &str| {
+        saved
+            .iter()
+            .find(|p| p.customer_id == customer)
+            .cloned()
+            .unwrap_or_else(|| Preferences::defaults(customer))
+    };
+    let mut turns: Vec<(Turn, Preferences)> = claimed
+        .into_iter()
+        .map(|(s, sent)| {
+            let prefs = prefs_of(&s.customer_id);
+            (turn(s, &sent, &prefs, now), prefs)
+        })
+        .collect();
+    hold_over_cap(conn, &mut turns, now).await?;
+
+    let sends: Vec<(ReminderId, &Schedule, ReminderKind)> = turns
+        .iter()
+        .filter_map(|(t, _)| t.send.as_ref().map(|(kind, about)| (ReminderId::new(), about, *kind)))
+        .collect();
+    let written = store::schedules::insert_reminders(conn, &sends, now).await?;
+    let events: Vec<(String, _)> = sends
+        .iter()
+        .filter(|(id, ..)| written.contains(id))
+        .map(|(id, s, kind)| {
+            let channels = &turns
+                .iter()
+                .find(|(t, _)| t.schedule.schedule_id == s.schedule_id)
+                .map(|(_, p)| p.channels.clone())
+                .unwrap_or_default();
+            (
+                s.schedule_id.to_string(),
+                events::reminder_due(s, *id, *kind, channels, now),
+            )
+        })
+        .collect();
+    outbox::enqueue_many(conn, &events, now).await?;
+    let schedules: Vec<Schedule> = turns.into_iter().map(|(t, _)| t.schedule).collect();
+    store::schedules::update_many(conn, &schedules).await?;
+    Ok(events.len())
+}
+
+/// What a schedule sends now, if its customer may be contacted now, and
+/// when its next reminder goes.
+fn turn(mut s: Schedule, sent: &[ReminderKind], prefs: &Preferences, now: DateTime<Utc>) -> Turn {
+    let reach = prefs.reach();
+    let zone = s.zone(&reach);
+    let (due, mut next) = s.due_reminder(&reach, sent, now);
+    let mut send = None;
+    match due {
+        Some(_) if reach.hours.next_allowed(now, zone) > now => {
+            // Due, but not a moment to contact them: at the next one.
+            next = Some(reach.hours.next_allowed(now, zone));
+        }
+        Some((kind, _)) => send = Some((kind, s.clone())),
+        None => {}
+    }
+    let day = zone::local_date(now, zone);
+    if next.is_none() && s.move_past_missed(day, now) {
+        next = s.reminders_left(&reach, &[]).first().map(|(_, at)| *at);
+    }
+    s.next_reminder_at = next;
+    s.updated_at = now;
+    Turn { schedule: s, send, day }
+}
+
+/// A reminder over its customer's daily cap is not sent: it waits for the
+/// first allowed moment of their next day.
+async fn hold_over_cap(
+    conn: &mut PgConnection,
+    turns: &mut [(Turn, Preferences)],
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    let mut wanted: Vec<(&str, NaiveDate, u32, u32)> = Vec::new();
+    for (t, p) in turns.iter().filter(|(t, p)| t.send.is_some() && p.daily_cap > 0) {
+        match wanted
+            .iter_mut()
+            .find(|w| w.0 == t.schedule.customer_id && w.1 == t.day)
+        {
+            Some(w) => w.2 += 1,
+            None => wanted.push((t.schedule.customer_id.as_str(), t.day, 1, p.daily_cap)),
+        }
+    }
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    let granted = store::preferences::take_daily(conn, &wanted).await?;
+    let mut left: Vec<(String, NaiveDate, u32)> = wanted
+        .iter()
+        .zip(granted)
+        .map(|(w, g)| (w.0.to_owned(), w.1, g))
+        .collect();
+    for (t, p) in turns.iter_mut().filter(|(t, p)| t.send.is_some() && p.daily_cap > 0) {
+        let Some(quota) = left.iter_mut().find(|l| l.0 == t.schedule.customer_id && l.1 == t.day) else {
+            continue;
+        };
+        if quota.2 > 0 {
+            quota.2 -= 1;
+            continue;
+        }
+        // Held: the schedule stays on the occurrence it was to remind of.
+        let Some((_, about)) = t.send.take() else {
+            continue;
+        };
+        let reach = p.reach();
+        let zone = about.zone(&reach);
+        let tomorrow = t.day.succ_opt().unwrap_or(t.day);
+        t.schedule = about;
+        t.schedule.next_reminder_at = Some(reach.hours.next_allowed(zone::start_of_day(tomorrow, zone), zone));
+        t.schedule.updated_at = now;
+    }
+    Ok(())
 }
 
 /// Sends a booked visit's reminder when the customer may be contacted now
@@ -122,42 +258,6 @@ async fn remind_visit(conn: &mut PgConnection, id: AppointmentId, now: DateTime<
     let event = events::appointment_reminder(&s, &a, &centre, reminder, &prefs.channels, now);
     outbox::enqueue(conn, &s.schedule_id.to_string(), &event, now).await?;
     Ok(1)
-}
-
-/// Sends the schedule's due reminder, if one is due and the customer may
-/// be contacted now; sets when the next goes. The reminders sent (0 or 1).
-async fn remind(conn: &mut PgConnection, id: ScheduleId, now: DateTime<Utc>) -> Result<usize, Error> {
-    let mut s = store::schedules::get(conn, id, false)
-        .await?
-        .ok_or_else(|| Error::internal("a claimed schedule is gone"))?;
-    let prefs = store::preferences::get(conn, &s.customer_id).await?;
-    let reach = prefs.reach();
-    let zone = s.zone(&reach);
-    let already = store::schedules::sent(conn, s.schedule_id, s.slot).await?;
-    let (due, mut next) = s.due_reminder(&reach, &already, now);
-    let mut sent = 0;
-    match due {
-        Some(_) if reach.hours.next_allowed(now, zone) > now => {
-            // Due, but not a moment to contact them: at the next one.
-            next = Some(reach.hours.next_allowed(now, zone));
-        }
-        Some((kind, _)) => {
-            let reminder = ReminderId::new();
-            if store::schedules::insert_reminder(conn, reminder, &s, kind, now).await? {
-                let event = events::reminder_due(&s, reminder, kind, &prefs.channels, now);
-                outbox::enqueue(conn, &s.schedule_id.to_string(), &event, now).await?;
-                sent = 1;
-            }
-        }
-        None => {}
-    }
-    if next.is_none() && s.move_past_missed(zone::local_date(now, zone), now) {
-        next = s.reminders_left(&reach, &[]).first().map(|(_, at)| *at);
-    }
-    s.next_reminder_at = next;
-    s.updated_at = now;
-    store::schedules::update(conn, &s).await?;
-    Ok(sent)
 }
 
 impl Job for Reminders {

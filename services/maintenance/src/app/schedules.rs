@@ -64,6 +64,9 @@ pub(crate) async fn schedule_tasks(
             due_date: start,
             last_done_on: None,
             next_reminder_at: None,
+            snoozed_until: None,
+            snoozes: 0,
+            dismissed: false,
             created_at: now,
             updated_at: now,
         };

@@ -26,6 +26,17 @@ pub enum MaintenanceError {
     SlotFull,
     #[error("the occurrence has a booked visit already")]
     AlreadyBooked,
+    #[error("a snooze ends after now and within {} days", super::schedule::MAX_SNOOZE_DAYS)]
+    SnoozeOutOfRange,
+    #[error(
+        "an occurrence's reminders may be snoozed {} times at most",
+        super::schedule::MAX_SNOOZES
+    )]
+    TooManySnoozes,
+    #[error("the occurrence's reminders were dismissed")]
+    Dismissed,
+    #[error("the reminder is of an occurrence that is over")]
+    ReminderStale,
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
 }

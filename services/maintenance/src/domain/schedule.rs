@@ -2,13 +2,13 @@
 //! that is due, and which of its reminders goes out next.
 
 use aftercare_kernel::zone::Tz;
-use aftercare_kernel::{DateTime, NaiveDate, Utc};
+use aftercare_kernel::{DateTime, Duration, NaiveDate, Utc};
 
-use super::ScheduleId;
 use super::plan::Task;
 use super::recurrence::{Anchor, Recurrence};
 use super::reminder::ReminderKind;
 use super::timing::ContactHours;
+use super::{MaintenanceError, ScheduleId};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Schedule {
@@ -28,9 +28,19 @@ pub struct Schedule {
     pub due_date: NaiveDate,
     pub last_done_on: Option<NaiveDate>,
     pub next_reminder_at: Option<DateTime<Utc>>,
+    /// The current occurrence's reminders wait until then (snoozed), how
+    /// many times it was snoozed, and whether the customer dismissed them.
+    pub snoozed_until: Option<DateTime<Utc>>,
+    pub snoozes: i32,
+    pub dismissed: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
+
+/// Snoozes per occurrence, at most.
+pub const MAX_SNOOZES: i32 = 3;
+/// The longest one snooze may last.
+pub const MAX_SNOOZE_DAYS: i64 = 30;
 
 /// A product as warranty registered it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,7 +64,11 @@ pub type Planned = (ReminderKind, DateTime<Utc>);
 pub struct Reach {
     pub time_zone: Option<Tz>,
     pub hours: ContactHours,
+    /// Nothing at all.
     pub opted_out: bool,
+    /// Nothing about these products (registrations), nor these tasks.
+    pub muted_products: Vec<aftercare_kernel::ids::Uuid>,
+    pub muted_tasks: Vec<String>,
 }
 
 impl Reach {
@@ -63,7 +77,14 @@ impl Reach {
             time_zone: None,
             hours: ContactHours::default_hours(),
             opted_out: false,
+            muted_products: Vec::new(),
+            muted_tasks: Vec::new(),
         }
+    }
+
+    /// Whether the customer hears nothing about `s`.
+    pub fn silences(&self, s: &Schedule) -> bool {
+        self.opted_out || self.muted_products.contains(&s.registration_id) || self.muted_tasks.contains(&s.task.task_id)
     }
 }
 
@@ -84,17 +105,80 @@ impl Schedule {
     /// The current occurrence's reminders still to come, after the kinds
     /// already `sent`: each at its moment, earliest first. A reminder
     /// whose time passed while a later one was sent is not sent after it.
-    /// Nothing for an opted-out customer.
+    /// Snoozed, the ones before the snooze's end are one, at its end (at an
+    /// allowed moment). Nothing once dismissed, nor for a customer who
+    /// opted out of it.
     pub fn reminders_left(&self, reach: &Reach, sent: &[ReminderKind]) -> Vec<Planned> {
-        if reach.opted_out {
+        if self.dismissed || reach.silences(self) {
             return Vec::new();
         }
-        let planned = self
-            .task
-            .reminders
-            .planned(self.due_date, self.zone(reach), &reach.hours);
+        let zone = self.zone(reach);
+        let planned = self.task.reminders.planned(self.due_date, zone, &reach.hours);
         let after = planned.iter().rposition(|(k, _)| sent.contains(k)).map_or(0, |i| i + 1);
-        planned.into_iter().skip(after).collect()
+        let mut left: Vec<Planned> = planned.into_iter().skip(after).collect();
+        if let Some(until) = self.snoozed_until {
+            let resume = reach.hours.next_allowed(until, zone);
+            if let Some(i) = left.iter().rposition(|(_, at)| *at < resume) {
+                let kind = left[i].0;
+                left.drain(..=i);
+                left.insert(0, (kind, resume));
+            }
+        }
+        left
+    }
+
+    /// When the job should look at the schedule next: its next reminder's
+    /// moment; for a dismissed fixed occurrence, the day after it is due
+    /// (when it moves on to the next slot, whose reminders come as
+    /// planned).
+    pub fn next_wake(&self, reach: &Reach, sent: &[ReminderKind]) -> Option<DateTime<Utc>> {
+        match self.reminders_left(reach, sent).first() {
+            Some((_, at)) => Some(*at),
+            None if self.dismissed && self.task.anchor == Anchor::Fixed && !reach.silences(self) => {
+                let zone = self.zone(reach);
+                aftercare_kernel::zone::add_days(self.due_date, 1)
+                    .map(|d| aftercare_kernel::zone::start_of_day(d, zone))
+            }
+            None => None,
+        }
+    }
+
+    /// Puts the current occurrence's reminders off until `until` (after
+    /// `now`, within [`MAX_SNOOZE_DAYS`]), at most [`MAX_SNOOZES`] times;
+    /// the same snooze again changes nothing.
+    pub fn snooze(&mut self, until: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), MaintenanceError> {
+        if self.snoozed_until == Some(until) {
+            return Ok(());
+        }
+        if until <= now || until > now + Duration::days(MAX_SNOOZE_DAYS) {
+            return Err(MaintenanceError::SnoozeOutOfRange);
+        }
+        if self.dismissed {
+            return Err(MaintenanceError::Dismissed);
+        }
+        if self.snoozes >= MAX_SNOOZES {
+            return Err(MaintenanceError::TooManySnoozes);
+        }
+        self.snoozed_until = Some(until);
+        self.snoozes += 1;
+        self.updated_at = now;
+        Ok(())
+    }
+
+    /// No more reminders of the current occurrence (the next one's come).
+    pub fn dismiss(&mut self, now: DateTime<Utc>) {
+        self.dismissed = true;
+        self.updated_at = now;
+    }
+
+    /// The next occurrence starts afresh: not snoozed, not dismissed.
+    fn next_occurrence(&mut self, slot: u32, due: NaiveDate, now: DateTime<Utc>) {
+        self.slot = i32::try_from(slot).unwrap_or(i32::MAX);
+        self.due_date = due;
+        self.snoozed_until = None;
+        self.snoozes = 0;
+        self.dismissed = false;
+        self.updated_at = now;
     }
 
     /// The reminder to send at `now`, if any: the latest one due (an
@@ -126,9 +210,7 @@ impl Schedule {
         };
         match self.recurrence().after(self.slot.unsigned_abs(), yesterday) {
             Some((slot, due)) => {
-                self.slot = i32::try_from(slot).unwrap_or(i32::MAX);
-                self.due_date = due;
-                self.updated_at = now;
+                self.next_occurrence(slot, due, now);
                 true
             }
             None => false,
@@ -141,10 +223,19 @@ impl Schedule {
         let Some((slot, due)) = self.recurrence().after(self.slot.unsigned_abs(), done) else {
             return false;
         };
-        self.slot = i32::try_from(slot).unwrap_or(i32::MAX);
-        self.due_date = due;
+        self.next_occurrence(slot, due, now);
         self.last_done_on = Some(done);
-        self.updated_at = now;
+        true
+    }
+
+    /// Skips the current occurrence without the work: the next is due as
+    /// if it had been done on its due date (the next fixed slot, or an
+    /// interval after that date); `false` when the recurrence runs out.
+    pub fn skip(&mut self, now: DateTime<Utc>) -> bool {
+        let Some((slot, due)) = self.recurrence().after(self.slot.unsigned_abs(), self.due_date) else {
+            return false;
+        };
+        self.next_occurrence(slot, due, now);
         true
     }
 }
@@ -180,6 +271,9 @@ mod tests {
             due_date: "2026-09-01".parse().unwrap(),
             last_done_on: None,
             next_reminder_at: None,
+            snoozed_until: None,
+            snoozes: 0,
+            dismissed: false,
             created_at: DateTime::UNIX_EPOCH,
             updated_at: DateTime::UNIX_EPOCH,
         }
@@ -234,5 +328,61 @@ mod tests {
         let mut s = schedule();
         assert!(s.complete("2026-09-03".parse().unwrap(), t("2026-09-03T10:00:00Z")));
         assert_eq!((s.slot, s.due_date.to_string()), (2, "2027-03-01".into()));
+    }
+
+    #[test]
+    fn a_snooze_gathers_the_reminders_before_its_end_into_one_at_an_allowed_moment() {
+        let mut s = schedule();
+        let reach = Reach::defaults();
+        let now = t("2026-08-25T06:00:00Z");
+        // Snoozed at the lead reminder until 23:00 on 2 September
+        // (Istanbul): the lead and due reminders become one, at 09:00 the
+        // next morning; the overdue one stays.
+        s.snooze(t("2026-09-02T20:00:00Z"), now).unwrap();
+        assert_eq!(
+            s.reminders_left(&reach, &[]),
+            [
+                (ReminderKind::Due, t("2026-09-03T06:00:00Z")),
+                (ReminderKind::Overdue, t("2026-09-15T06:00:00Z"))
+            ]
+        );
+        // The same snooze again is no second snooze; limits hold.
+        s.snooze(t("2026-09-02T20:00:00Z"), now).unwrap();
+        assert_eq!(s.snoozes, 1);
+        assert_eq!(s.snooze(now, now), Err(MaintenanceError::SnoozeOutOfRange));
+        assert_eq!(
+            s.snooze(now + Duration::days(MAX_SNOOZE_DAYS) + Duration::seconds(1), now),
+            Err(MaintenanceError::SnoozeOutOfRange)
+        );
+        s.snooze(now + Duration::days(1), now).unwrap();
+        s.snooze(now + Duration::days(2), now).unwrap();
+        assert_eq!(
+            s.snooze(now + Duration::days(3), now),
+            Err(MaintenanceError::TooManySnoozes)
+        );
+        // Dismissed: nothing more this occurrence, looked at again when it
+        // is over (midnight Istanbul); the next starts afresh.
+        s.dismiss(now);
+        assert!(s.reminders_left(&reach, &[]).is_empty());
+        assert_eq!(s.next_wake(&reach, &[]), Some(t("2026-09-01T21:00:00Z")));
+        assert!(s.complete("2026-09-03".parse().unwrap(), now));
+        assert_eq!((s.snoozes, s.dismissed, s.snoozed_until), (0, false, None));
+        assert_eq!(s.reminders_left(&reach, &[]).len(), 3);
+    }
+
+    #[test]
+    fn a_muted_product_or_task_hears_nothing_and_a_skip_moves_on_one_occurrence() {
+        let mut s = schedule();
+        let mut reach = Reach::defaults();
+        reach.muted_tasks = vec!["descale".into()];
+        assert!(s.reminders_left(&reach, &[]).is_empty());
+        reach.muted_tasks.clear();
+        reach.muted_products = vec![s.registration_id];
+        assert!(s.reminders_left(&reach, &[]).is_empty());
+        assert!(s.skip(t("2026-08-01T10:00:00Z")));
+        assert_eq!(
+            (s.slot, s.due_date.to_string(), s.last_done_on),
+            (2, "2027-03-01".into(), None)
+        );
     }
 }

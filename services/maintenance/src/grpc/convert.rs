@@ -51,6 +51,8 @@ pub fn schedule(s: &Schedule) -> pb::Schedule {
         due_date: s.due_date.to_string(),
         last_done_on: s.last_done_on.map(|d| d.to_string()).unwrap_or_default(),
         next_reminder_at: s.next_reminder_at.map(timestamp),
+        snoozed_until: s.snoozed_until.map(timestamp),
+        dismissed: s.dismissed,
     }
 }
 
@@ -66,6 +68,9 @@ pub fn preferences(p: &Preferences) -> pb::Preferences {
         channels: p.channels.clone(),
         opted_out: p.opted_out,
         updated_at: p.updated_at.map(timestamp),
+        daily_cap: p.daily_cap as i32,
+        muted_registration_ids: p.muted_products.iter().map(|u| u.to_string()).collect(),
+        muted_task_ids: p.muted_tasks.clone(),
     }
 }
 

@@ -14,6 +14,7 @@ use tonic::{Request, Response, Status};
 
 use crate::app::Maintenance;
 use crate::app::appointments::Booking;
+use crate::app::controls::Snooze;
 use crate::app::schedules::Completion;
 use crate::store::appointments::Of;
 use Role::{Admin, Agent, Customer, Partner, Service};
@@ -27,6 +28,9 @@ pub const ROLES: RoleTable = &[
     ("GetSchedule", &[Customer, Agent, Admin, Service]),
     ("ListSchedules", &[Customer, Agent, Admin, Service]),
     ("RecordService", &[Customer, Agent, Service]),
+    ("SnoozeReminder", &[Customer, Agent, Service]),
+    ("DismissReminder", &[Customer, Agent, Service]),
+    ("SkipOccurrence", &[Customer, Agent, Service]),
     ("GetPreferences", &[Customer, Agent, Service]),
     ("UpdatePreferences", &[Customer, Service]),
     ("UpsertCentre", &[Admin]),
@@ -114,6 +118,58 @@ impl MaintenanceService for MaintenanceGrpc {
         };
         Ok(Response::new(convert::schedule(
             &self.app.record_service(&caller, id, completion).await?,
+        )))
+    }
+
+    async fn snooze_reminder(&self, request: Request<pb::SnoozeReminderRequest>) -> Answer<pb::Schedule> {
+        use pb::snooze_reminder_request::Length;
+        let caller = caller(&request)?;
+        let r = request.get_ref();
+        let mut v = Violations::new();
+        let id = v.take(
+            "reminder_id",
+            parse::reminder_id(&r.reminder_id).map_err(|_| "is not a valid id"),
+        );
+        let how = match &r.length {
+            Some(Length::Until(t)) => visits::instant(&mut v, "until", Some(t)).map(Snooze::Until),
+            Some(Length::Days(d)) if (1..=30).contains(d) => Some(Snooze::Days(i64::from(*d))),
+            Some(Length::Days(_)) => {
+                v.add("days", "must be 1 to 30");
+                None
+            }
+            None => {
+                v.add("until", "until or days is required");
+                None
+            }
+        };
+        v.finish().map_err(Error::from)?;
+        let (id, how) = id
+            .zip(how)
+            .ok_or_else(|| Error::invalid("reminder_id", "is required"))?;
+        Ok(Response::new(convert::schedule(
+            &self.app.snooze(&caller, id, how).await?,
+        )))
+    }
+
+    async fn dismiss_reminder(&self, request: Request<pb::DismissReminderRequest>) -> Answer<pb::Schedule> {
+        let caller = caller(&request)?;
+        let id = parse::reminder_id(&request.get_ref().reminder_id)?;
+        Ok(Response::new(convert::schedule(&self.app.dismiss(&caller, id).await?)))
+    }
+
+    async fn skip_occurrence(&self, request: Request<pb::SkipOccurrenceRequest>) -> Answer<pb::Schedule> {
+        let caller = caller(&request)?;
+        let r = request.get_ref();
+        let mut v = Violations::new();
+        let id = v.take(
+            "schedule_id",
+            parse::schedule_id(&r.schedule_id).map_err(|_| "is not a valid id"),
+        );
+        parse::request_id(&mut v, &r.request_id);
+        v.finish().map_err(Error::from)?;
+        let id = id.ok_or_else(|| Error::invalid("schedule_id", "is required"))?;
+        Ok(Response::new(convert::schedule(
+            &self.app.skip(&caller, id, &r.request_id).await?,
         )))
     }
 

@@ -1,10 +1,11 @@
 //! Contact preferences, and consent as it was given.
 
 use aftercare_kernel::zone::{self, Tz};
-use aftercare_kernel::{DateTime, NaiveTime, Utc};
+use aftercare_kernel::{DateTime, NaiveDate, NaiveTime, Utc};
 use aftercare_platform::auth::Caller;
 use aftercare_platform::error::Error;
 use sqlx::PgConnection;
+use uuid::Uuid;
 
 use crate::domain::{ContactHours, DailySpan, MaintenanceError, Reach};
 
@@ -16,6 +17,10 @@ pub struct Preferences {
     pub hours: ContactHours,
     pub channels: Vec<String>,
     pub opted_out: bool,
+    /// Reminders a day at most, across products; 0: no cap.
+    pub daily_cap: u32,
+    pub muted_products: Vec<Uuid>,
+    pub muted_tasks: Vec<String>,
     pub updated_at: Option<DateTime<Utc>>,
 }
 
@@ -28,6 +33,9 @@ impl Preferences {
             hours: ContactHours::default_hours(),
             channels: vec!["push".into(), "email".into()],
             opted_out: false,
+            daily_cap: 0,
+            muted_products: Vec::new(),
+            muted_tasks: Vec::new(),
             updated_at: None,
         }
     }
@@ -37,12 +45,16 @@ impl Preferences {
             time_zone: self.time_zone,
             hours: self.hours,
             opted_out: self.opted_out,
+            muted_products: self.muted_products.clone(),
+            muted_tasks: self.muted_tasks.clone(),
         }
     }
 }
 
+/// The stored columns; also read with the schedules the reminder job
+/// claims.
 #[derive(sqlx::FromRow)]
-struct Row {
+pub(super) struct Row {
     customer_id: String,
     time_zone: String,
     quiet_start: NaiveTime,
@@ -51,6 +63,9 @@ struct Row {
     preferred_end: Option<NaiveTime>,
     channels: Vec<String>,
     opted_out: bool,
+    daily_cap: i32,
+    muted_products: Vec<Uuid>,
+    muted_tasks: Vec<String>,
     updated_at: DateTime<Utc>,
 }
 
@@ -75,6 +90,9 @@ impl TryFrom<Row> for Preferences {
             },
             channels: r.channels,
             opted_out: r.opted_out,
+            daily_cap: r.daily_cap.unsigned_abs(),
+            muted_products: r.muted_products,
+            muted_tasks: r.muted_tasks,
             updated_at: Some(r.updated_at),
         })
     }
@@ -96,10 +114,11 @@ pub async fn get(conn: &mut PgConnection, customer_id: &str) -> Result<Preferenc
 pub async fn put(conn: &mut PgConnection, p: &Preferences, now: DateTime<Utc>) -> Result<(), Error> {
     sqlx::query(
         "INSERT INTO maintenance.preferences (customer_id, time_zone, quiet_start, quiet_end, preferred_start,
-             preferred_end, channels, opted_out, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+             preferred_end, channels, opted_out, updated_at, daily_cap, muted_products, muted_tasks)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
          ON CONFLICT (customer_id) DO UPDATE SET time_zone = $2, quiet_start = $3, quiet_end = $4,
-             preferred_start = $5, preferred_end = $6, channels = $7, opted_out = $8, updated_at = $9",
+             preferred_start = $5, preferred_end = $6, channels = $7, opted_out = $8, updated_at = $9,
+             daily_cap = $10, muted_products = $11, muted_tasks = $12",
     )
     .bind(&p.customer_id)
     .bind(p.time_zone.map_or("", |z| z.name()))
@@ -110,6 +129,9 @@ pub async fn put(conn: &mut PgConnection, p: &Preferences, now: DateTime<Utc>) -
     .bind(&p.channels)
     .bind(p.opted_out)
     .bind(now)
+    .bind(p.daily_cap as i32)
+    .bind(&p.muted_products)
+    .bind(&p.muted_tasks)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -137,4 +159,64 @@ pub async fn consent(
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+/// The preferences of each of `customers` that saved some (the others
+/// have the defaults), in one statement.
+pub async fn of_customers(conn: &mut PgConnection, customers: &[&str]) -> Result<Vec<Preferences>, Error> {
+    let rows: Vec<Row> = sqlx::query_as("SELECT * FROM maintenance.preferences WHERE customer_id = ANY($1)")
+        .bind(customers)
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.into_iter()
+        .map(|r| Preferences::try_from(r).map_err(Error::from))
+        .collect()
+}
+
+/// Takes up to `wanted` of each (customer, local day)'s cap: how many each
+/// got. The days' rows are locked in one order, so servers sending to the
+/// same customers at once neither deadlock nor exceed a cap.
+pub async fn take_daily(conn: &mut PgConnection, wanted: &[(&str, NaiveDate, u32, u32)]) -> Result<Vec<u32>, Error> {
+    let customers: Vec<&str> = wanted.iter().map(|w| w.0).collect();
+    let days: Vec<NaiveDate> = wanted.iter().map(|w| w.1).collect();
+    sqlx::query(
+        "INSERT INTO maintenance.daily_sends (customer_id, day, sent)
+         SELECT c, d, 0 FROM UNNEST($1::text[], $2::date[]) AS u (c, d)
+         ON CONFLICT (customer_id, day) DO NOTHING",
+    )
+    .bind(&customers)
+    .bind(&days)
+    .execute(&mut *conn)
+    .await?;
+    let sent: Vec<(String, NaiveDate, i32)> = sqlx::query_as(
+        "SELECT customer_id, day, sent FROM maintenance.daily_sends
+         WHERE (customer_id, day) IN (SELECT * FROM UNNEST($1::text[], $2::date[]))
+         ORDER BY customer_id, day FOR UPDATE",
+    )
+    .bind(&customers)
+    .bind(&days)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut granted = Vec::with_capacity(wanted.len());
+    let mut totals = Vec::with_capacity(wanted.len());
+    for (customer, day, n, cap) in wanted {
+        let before = sent
+            .iter()
+            .find(|(c, d, _)| c == customer && d == day)
+            .map_or(0, |(.., s)| s.unsigned_abs());
+        let got = (*n).min(cap.saturating_sub(before));
+        granted.push(got);
+        totals.push((before + got) as i32);
+    }
+    sqlx::query(
+        "UPDATE maintenance.daily_sends s SET sent = u.sent
+         FROM UNNEST($1::text[], $2::date[], $3::int[]) AS u (c, d, sent)
+         WHERE s.customer_id = u.c AND s.day = u.d",
+    )
+    .bind(&customers)
+    .bind(&days)
+    .bind(totals)
+    .execute(&mut *conn)
+    .await?;
+    Ok(granted)
 }

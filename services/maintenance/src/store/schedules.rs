@@ -27,6 +27,9 @@ struct Row {
     due_date: NaiveDate,
     last_done_on: Option<NaiveDate>,
     next_reminder_at: Option<DateTime<Utc>>,
+    snoozed_until: Option<DateTime<Utc>>,
+    snoozes: i32,
+    dismissed: bool,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     #[sqlx(flatten)]
@@ -50,6 +53,9 @@ impl TryFrom<Row> for Schedule {
             due_date: r.due_date,
             last_done_on: r.last_done_on,
             next_reminder_at: r.next_reminder_at,
+            snoozed_until: r.snoozed_until,
+            snoozes: r.snoozes,
+            dismissed: r.dismissed,
             created_at: r.created_at,
             updated_at: r.updated_at,
         })
@@ -58,7 +64,8 @@ impl TryFrom<Row> for Schedule {
 
 const SELECT: &str = "SELECT s.schedule_id, s.registration_id, s.customer_id, s.sku, s.product_name,
         s.plan_category, s.plan_sku, s.plan_version, s.time_zone, s.start_date, s.slot, s.due_date,
-        s.last_done_on, s.next_reminder_at, s.created_at, s.updated_at, t.task_id, t.name, t.interval_days,
+        s.last_done_on, s.next_reminder_at, s.snoozed_until, s.snoozes, s.dismissed, s.created_at, s.updated_at,
+        t.task_id, t.name, t.interval_days,
         t.interval_months, t.anchor, t.lead_days, t.overdue_days, t.max_reminders
     FROM maintenance.schedules s
     JOIN maintenance.plan_tasks t
@@ -163,27 +170,115 @@ pub async fn of_customer(conn: &mut PgConnection, customer_id: &str) -> Result<V
         .collect()
 }
 
-/// Schedules whose next reminder is due by `now`, claimed for this
-/// transaction: another server skips them.
-pub async fn reminders_due(conn: &mut PgConnection, now: DateTime<Utc>, limit: i64) -> Result<Vec<ScheduleId>, Error> {
-    let ids: Vec<Uuid> = sqlx::query_scalar(
-        "SELECT schedule_id FROM maintenance.schedules WHERE next_reminder_at <= $1 AND status = 'active'
-         ORDER BY next_reminder_at LIMIT $2 FOR UPDATE SKIP LOCKED",
-    )
+#[derive(sqlx::FromRow)]
+struct DueRow {
+    #[sqlx(flatten)]
+    schedule: Row,
+    sent: Vec<String>,
+}
+
+/// A schedule the reminder job claimed, with the kinds of reminder its
+/// occurrence had; or its id, when its stored row cannot be read.
+pub type Due = Result<(Schedule, Vec<ReminderKind>), ScheduleId>;
+
+/// Schedules whose next reminder is due by `now`, soonest first, claimed
+/// for this transaction (another server skips them), each with the
+/// reminders its occurrence had: one statement.
+pub async fn claim_due(conn: &mut PgConnection, now: DateTime<Utc>, limit: i64) -> Result<Vec<Due>, Error> {
+    let rows: Vec<DueRow> = sqlx::query_as(&format!(
+        "WITH due AS (
+             SELECT schedule_id FROM maintenance.schedules WHERE next_reminder_at <= $1 AND status = 'active'
+             ORDER BY next_reminder_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+         SELECT q.*, (SELECT coalesce(array_agg(r.kind), '{{}}') FROM maintenance.reminders r
+                      WHERE r.schedule_id = q.schedule_id AND r.slot = q.slot) AS sent
+         FROM ({SELECT} JOIN due ON due.schedule_id = s.schedule_id) q
+         ORDER BY q.next_reminder_at",
+    ))
     .bind(now)
     .bind(limit)
     .fetch_all(&mut *conn)
     .await?;
-    Ok(ids.into_iter().map(ScheduleId::from_uuid).collect())
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let id = ScheduleId::from_uuid(r.schedule.schedule_id);
+            let sent: Option<Vec<ReminderKind>> = r.sent.iter().map(|k| ReminderKind::parse(k)).collect();
+            match (Schedule::try_from(r.schedule), sent) {
+                (Ok(s), Some(sent)) => Ok((s, sent)),
+                _ => Err(id),
+            }
+        })
+        .collect())
 }
 
-/// Puts a schedule's next reminder off until `at` (after a failure).
-pub async fn put_off(conn: &mut PgConnection, id: ScheduleId, at: DateTime<Utc>) -> Result<(), Error> {
-    sqlx::query("UPDATE maintenance.schedules SET next_reminder_at = $2 WHERE schedule_id = $1")
-        .bind(id.as_uuid())
+/// Puts schedules' next reminders off until `at` (after a failure).
+pub async fn put_off(conn: &mut PgConnection, ids: &[ScheduleId], at: DateTime<Utc>) -> Result<(), Error> {
+    let ids: Vec<Uuid> = ids.iter().map(|i| i.as_uuid()).collect();
+    sqlx::query("UPDATE maintenance.schedules SET next_reminder_at = $2 WHERE schedule_id = ANY($1)")
+        .bind(ids)
         .bind(at)
         .execute(&mut *conn)
         .await?;
+    Ok(())
+}
+
+/// Records reminders as sent, in one statement: the ids of those written
+/// (one sent before for its occurrence and kind is not written again).
+pub async fn insert_reminders(
+    conn: &mut PgConnection,
+    sent: &[(ReminderId, &Schedule, ReminderKind)],
+    now: DateTime<Utc>,
+) -> Result<Vec<ReminderId>, Error> {
+    let ids: Vec<Uuid> = sent.iter().map(|(id, ..)| id.as_uuid()).collect();
+    let schedules: Vec<Uuid> = sent.iter().map(|(_, s, _)| s.schedule_id.as_uuid()).collect();
+    let slots: Vec<i32> = sent.iter().map(|(_, s, _)| s.slot).collect();
+    let kinds: Vec<&str> = sent.iter().map(|(.., k)| k.as_str()).collect();
+    let due: Vec<NaiveDate> = sent.iter().map(|(_, s, _)| s.due_date).collect();
+    let written: Vec<Uuid> = sqlx::query_scalar(
+        "INSERT INTO maintenance.reminders (reminder_id, schedule_id, slot, kind, due_date, sent_at)
+         SELECT r.*, $6 FROM UNNEST($1::uuid[], $2::uuid[], $3::int[], $4::text[], $5::date[]) AS r
+         ON CONFLICT (schedule_id, slot, kind) DO NOTHING
+         RETURNING reminder_id",
+    )
+    .bind(ids)
+    .bind(schedules)
+    .bind(slots)
+    .bind(kinds)
+    .bind(due)
+    .bind(now)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(written.into_iter().map(ReminderId::from_uuid).collect())
+}
+
+/// [`update`] of many schedules in one statement.
+pub async fn update_many(conn: &mut PgConnection, schedules: &[Schedule]) -> Result<(), Error> {
+    let ids: Vec<Uuid> = schedules.iter().map(|s| s.schedule_id.as_uuid()).collect();
+    let slots: Vec<i32> = schedules.iter().map(|s| s.slot).collect();
+    let due: Vec<NaiveDate> = schedules.iter().map(|s| s.due_date).collect();
+    let next: Vec<Option<DateTime<Utc>>> = schedules.iter().map(|s| s.next_reminder_at).collect();
+    let snoozed: Vec<Option<DateTime<Utc>>> = schedules.iter().map(|s| s.snoozed_until).collect();
+    let snoozes: Vec<i32> = schedules.iter().map(|s| s.snoozes).collect();
+    let dismissed: Vec<bool> = schedules.iter().map(|s| s.dismissed).collect();
+    let updated: Vec<DateTime<Utc>> = schedules.iter().map(|s| s.updated_at).collect();
+    sqlx::query(
+        "UPDATE maintenance.schedules s SET slot = u.slot, due_date = u.due_date, next_reminder_at = u.next,
+             snoozed_until = u.snoozed_until, snoozes = u.snoozes, dismissed = u.dismissed, updated_at = u.updated_at
+         FROM UNNEST($1::uuid[], $2::int[], $3::date[], $4::timestamptz[], $5::timestamptz[], $6::int[],
+                     $7::bool[], $8::timestamptz[])
+             AS u (id, slot, due_date, next, snoozed_until, snoozes, dismissed, updated_at)
+         WHERE s.schedule_id = u.id",
+    )
+    .bind(ids)
+    .bind(slots)
+    .bind(due)
+    .bind(next)
+    .bind(snoozed)
+    .bind(snoozes)
+    .bind(dismissed)
+    .bind(updated)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 
@@ -201,37 +296,12 @@ pub async fn sent(conn: &mut PgConnection, id: ScheduleId, slot: i32) -> Result<
         .collect::<Result<_, _>>()?)
 }
 
-/// Records a reminder as sent; `false` when this occurrence's reminder of
-/// that kind was sent before (the database's unique key).
-pub async fn insert_reminder(
-    conn: &mut PgConnection,
-    id: ReminderId,
-    s: &Schedule,
-    kind: ReminderKind,
-    now: DateTime<Utc>,
-) -> Result<bool, Error> {
-    let written = sqlx::query(
-        "INSERT INTO maintenance.reminders (reminder_id, schedule_id, slot, kind, due_date, sent_at)
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (schedule_id, slot, kind) DO NOTHING",
-    )
-    .bind(id.as_uuid())
-    .bind(s.schedule_id.as_uuid())
-    .bind(s.slot)
-    .bind(kind.as_str())
-    .bind(s.due_date)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    Ok(written == 1)
-}
-
 /// Writes what moves: the occurrence, its due date, the last service and
 /// the next reminder.
 pub async fn update(conn: &mut PgConnection, s: &Schedule) -> Result<(), Error> {
     sqlx::query(
         "UPDATE maintenance.schedules SET slot = $2, due_date = $3, last_done_on = $4, next_reminder_at = $5,
-             updated_at = $6
+             updated_at = $6, snoozed_until = $7, snoozes = $8, dismissed = $9
          WHERE schedule_id = $1",
     )
     .bind(s.schedule_id.as_uuid())
@@ -240,6 +310,9 @@ pub async fn update(conn: &mut PgConnection, s: &Schedule) -> Result<(), Error> 
     .bind(s.last_done_on)
     .bind(s.next_reminder_at)
     .bind(s.updated_at)
+    .bind(s.snoozed_until)
+    .bind(s.snoozes)
+    .bind(s.dismissed)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -290,4 +363,38 @@ pub async fn end_for(conn: &mut PgConnection, registration: Uuid, now: DateTime<
     rows.into_iter()
         .map(|r| Schedule::try_from(r).map_err(Error::from))
         .collect()
+}
+
+/// The schedule and occurrence a reminder was sent for.
+pub async fn reminder(conn: &mut PgConnection, id: ReminderId) -> Result<Option<(ScheduleId, i32)>, Error> {
+    let row: Option<(Uuid, i32)> =
+        sqlx::query_as("SELECT schedule_id, slot FROM maintenance.reminders WHERE reminder_id = $1")
+            .bind(id.as_uuid())
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(row.map(|(s, slot)| (ScheduleId::from_uuid(s), slot)))
+}
+
+/// Records an occurrence skipped (on its due date, without the work).
+pub async fn record_skip(
+    conn: &mut PgConnection,
+    id: ScheduleId,
+    slot: i32,
+    due: NaiveDate,
+    by: &Caller,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    sqlx::query(
+        "INSERT INTO maintenance.services (schedule_id, slot, done_on, by_role, by_subject, notes, recorded_at, skipped)
+         VALUES ($1, $2, $3, $4, $5, '', $6, true)",
+    )
+    .bind(id.as_uuid())
+    .bind(slot)
+    .bind(due)
+    .bind(by.role.as_str())
+    .bind(&by.subject)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }

@@ -9,7 +9,8 @@ use aftercare_platform::error::Error;
 use aftercare_proto::maintenance as pb;
 
 use crate::domain::{
-    Anchor, ContactHours, DailySpan, Interval, MAX_ID_LEN, MAX_NOTE_LEN, Plan, ReminderRule, ScheduleId, Task,
+    Anchor, ContactHours, DailySpan, Interval, MAX_ID_LEN, MAX_NOTE_LEN, Plan, ReminderId, ReminderRule, ScheduleId,
+    Task,
 };
 use crate::store::preferences::Preferences;
 
@@ -18,6 +19,7 @@ const MAX_TASKS: usize = 20;
 const MAX_KEY_LEN: usize = 100;
 pub(super) const MAX_NAME_LEN: usize = 200;
 const CHANNELS: [&str; 3] = ["push", "email", "sms"];
+const MAX_MUTED: usize = 100;
 
 pub fn schedule_id(value: &str) -> Result<ScheduleId, Error> {
     match value {
@@ -32,13 +34,7 @@ pub fn customer(v: &mut Violations, value: &str) {
 
 fn task(v: &mut Violations, i: usize, t: &pb::MaintenanceTask) -> Option<Task> {
     let f = |name: &str| format!("plan.tasks[{i}].{name}");
-    let id_ok = !t.task_id.is_empty()
-        && t.task_id.len() <= 64
-        && t.task_id
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
-        && t.task_id.starts_with(|c: char| c.is_ascii_alphanumeric());
-    if !id_ok {
+    if !task_id_ok(&t.task_id) {
         v.add(f("task_id"), "must be 1-64 lower-case letters, digits, '-' or '_'");
     }
     validate::required_text(v, &f("name"), &t.name, MAX_NAME_LEN);
@@ -192,6 +188,10 @@ pub fn preferences(p: Option<&pb::Preferences>, source: &str) -> Result<Preferen
     if p.channels.is_empty() && !p.opted_out {
         v.add("preferences.channels", "at least one, unless opted out");
     }
+    if !(0..=20).contains(&p.daily_cap) {
+        v.add("preferences.daily_cap", "must be 0 (no cap) to 20");
+    }
+    let (muted_products, muted_tasks) = muted(&mut v, p);
     v.finish()?;
     Ok(Preferences {
         customer_id: p.customer_id.clone(),
@@ -199,6 +199,56 @@ pub fn preferences(p: Option<&pb::Preferences>, source: &str) -> Result<Preferen
         hours: hours.ok_or_else(|| Error::invalid("preferences.quiet_start", "is required"))?,
         channels,
         opted_out: p.opted_out,
+        daily_cap: p.daily_cap.unsigned_abs(),
+        muted_products,
+        muted_tasks,
         updated_at: None,
     })
+}
+
+/// Muted products and tasks: ids, at most [`MAX_MUTED`] of each, once each.
+fn muted(v: &mut Violations, p: &pb::Preferences) -> (Vec<uuid::Uuid>, Vec<String>) {
+    let mut products = Vec::new();
+    for (i, id) in p.muted_registration_ids.iter().enumerate().take(MAX_MUTED + 1) {
+        match uuid::Uuid::parse_str(id) {
+            Ok(u) if !products.contains(&u) => products.push(u),
+            _ => v.add(
+                format!("preferences.muted_registration_ids[{i}]"),
+                "must be a registration id, once",
+            ),
+        }
+    }
+    let mut tasks: Vec<String> = Vec::new();
+    for (i, t) in p.muted_task_ids.iter().enumerate().take(MAX_MUTED + 1) {
+        if !task_id_ok(t) || tasks.contains(t) {
+            v.add(format!("preferences.muted_task_ids[{i}]"), "must be a task id, once");
+        } else {
+            tasks.push(t.clone());
+        }
+    }
+    for (field, n) in [
+        ("preferences.muted_registration_ids", p.muted_registration_ids.len()),
+        ("preferences.muted_task_ids", p.muted_task_ids.len()),
+    ] {
+        if n > MAX_MUTED {
+            v.add(field, format!("at most {MAX_MUTED}"));
+        }
+    }
+    (products, tasks)
+}
+
+fn task_id_ok(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+        && id.starts_with(|c: char| c.is_ascii_alphanumeric())
+}
+
+pub fn reminder_id(value: &str) -> Result<ReminderId, Error> {
+    match value {
+        "" => Err(Error::invalid("reminder_id", "is required")),
+        id => ReminderId::parse(id).ok_or_else(|| Error::invalid("reminder_id", "is not a valid id")),
+    }
 }
