@@ -18,14 +18,16 @@ CREATE TABLE maintenance.centre_opening (
     PRIMARY KEY (centre_id, weekday, open)
 );
 
--- A slot's seats, written by its first booking: the database, not the
--- application, keeps bookings within the seats (20 concurrent bookings of
--- a 5-seat slot take exactly 5).
+-- A slot's seats, written by its first booking: a booking takes a seat
+-- by one conditional update of the slot's row (booked < capacity), whose
+-- lock orders concurrent bookings, so 20 of a 5-seat slot take exactly 5.
+-- An admin may cut the seats below what is booked: those bookings stand,
+-- and no new one is taken until cancellations bring it under.
 CREATE TABLE maintenance.slots (
     centre_id text        NOT NULL REFERENCES maintenance.centres (centre_id),
     starts_at timestamptz NOT NULL,
     capacity  integer     NOT NULL CHECK (capacity >= 1),
-    booked    integer     NOT NULL CHECK (booked BETWEEN 0 AND capacity),
+    booked    integer     NOT NULL CHECK (booked >= 0),
     PRIMARY KEY (centre_id, starts_at)
 );
 

@@ -574,11 +574,14 @@ async fn slots_follow_the_opening_hours_and_capacity_never_drops_below_bookings(
         .slots;
     assert_eq!(day.len(), 7, "09-12 and 13-17, hourly");
     assert!(day.iter().all(|s| s.seats_left == 2));
+    let mut visits = Vec::new();
     for (i, s) in all.iter().take(2).enumerate() {
-        customer(&app)
+        let a = customer(&app)
             .book_appointment(booking(s, SLOT, &format!("b-{i}")))
             .await
-            .unwrap();
+            .unwrap()
+            .into_inner();
+        visits.push(a.appointment_id);
     }
     // Down to one seat a slot: the full slot keeps its two bookings.
     centre(&app, istanbul(1)).await;
@@ -592,4 +595,104 @@ async fn slots_follow_the_opening_hours_and_capacity_never_drops_below_bookings(
     // Up to three: one more seat there.
     centre(&app, istanbul(3)).await;
     assert_eq!(seats_left(&app, SLOT).await, 1);
+    // Down to one again, then a cancellation: still no seat, as the one
+    // seat is the other visit's.
+    centre(&app, istanbul(1)).await;
+    customer(&app)
+        .cancel_appointment(CancelAppointmentRequest {
+            appointment_id: visits[0].clone(),
+            request_id: "c-0".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(seats_left(&app, SLOT).await, 0);
+    let still_full = customer(&app)
+        .book_appointment(booking(&all[2], SLOT, "b-3"))
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&still_full), "SLOT_FULL");
+
+    // The grid may not move under a booked visit: not the zone, the slot
+    // length or the hours; the name may change.
+    let mut admin = app.maintenance(Role::Admin, "admin-1");
+    for moved in [
+        Centre {
+            time_zone: "Europe/Berlin".into(),
+            ..istanbul(1)
+        },
+        Centre {
+            slot_minutes: 90,
+            ..istanbul(1)
+        },
+        Centre {
+            opening: weekdays().into_iter().filter(|o| o.weekday != 2).collect(),
+            ..istanbul(1)
+        },
+    ] {
+        let e = admin
+            .upsert_centre(UpsertCentreRequest { centre: Some(moved) })
+            .await
+            .unwrap_err();
+        assert_eq!(reason(&e), "BOOKINGS_OFF_GRID");
+    }
+    centre(
+        &app,
+        Centre {
+            name: "Istanbul Kadikoy".into(),
+            ..istanbul(1)
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_visit_is_never_reminded_after_it_started_nor_to_an_opted_out_customer() {
+    let app = TestApp::spawn().await;
+    centre(&app, istanbul(5)).await;
+    let all = with_schedules(&app, 1).await;
+    // Booked at 22:00 Istanbul for 10:00 the next morning: reminded at 09:00.
+    app.clock.set(at("2026-03-09T19:00:00Z"));
+    let a = customer(&app)
+        .book_appointment(booking(&all[0], SLOT, "late-1"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(a.remind_at, ts(at("2026-03-10T06:00:00Z")));
+    // The job was down until after the visit began: nothing is sent.
+    app.clock.set(at("2026-03-10T07:30:00Z"));
+    app.run_jobs().await;
+    assert_eq!(visit_reminders(&app).await, 0);
+    let after = customer(&app)
+        .get_appointment(GetAppointmentRequest {
+            appointment_id: a.appointment_id,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(after.remind_at, None);
+    // An opted-out customer's visit has no reminder to send; a skip of an
+    // occurrence with a visit booked is refused.
+    let mut prefs = preferences(&app).await;
+    prefs.opted_out = true;
+    customer(&app)
+        .update_preferences(UpdatePreferencesRequest {
+            preferences: Some(prefs),
+            source: "app".into(),
+        })
+        .await
+        .unwrap();
+    let quiet = customer(&app)
+        .book_appointment(booking(&all[1], "2026-03-17T07:00:00Z", "late-2"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(quiet.remind_at, None);
+    let skip = customer(&app)
+        .skip_occurrence(SkipOccurrenceRequest {
+            schedule_id: all[1].schedule_id.clone(),
+            request_id: "skip-1".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&skip), "VISIT_BOOKED");
 }

@@ -44,8 +44,9 @@ fn reachable(caller: &Caller, a: &Appointment) -> Result<(), Error> {
     }
 }
 
+/// The centre, locked against an admin's edit while a seat is taken.
 async fn centre(uow: &mut UnitOfWork<'_>, id: &str) -> Result<Centre, Error> {
-    store::appointments::centre(uow.conn(), id)
+    store::appointments::centre(uow.conn(), id, true)
         .await?
         .ok_or_else(|| MaintenanceError::not_found("centre", id).into())
 }
@@ -85,9 +86,17 @@ async fn remind_at(
 }
 
 impl Maintenance {
+    /// Writes a centre. Its zone, slots and hours may change only as long
+    /// as every booked visit to come stays on one of its slots.
     pub async fn upsert_centre(&self, mut c: Centre) -> Result<Centre, Error> {
         let mut uow = self.ctx.begin().await?;
         c.updated_at = uow.now();
+        if store::appointments::lock_centre(uow.conn(), &c.centre_id).await? {
+            let booked = store::appointments::booked_starts(uow.conn(), &c.centre_id, c.updated_at).await?;
+            if let Some(off) = booked.iter().find(|start| !c.offers(**start)) {
+                return Err(MaintenanceError::BookingsOffGrid(off.to_rfc3339()).into());
+            }
+        }
         store::appointments::upsert_centre(uow.conn(), &c, c.updated_at).await?;
         uow.commit().await?;
         Ok(c)
@@ -106,7 +115,7 @@ impl Maintenance {
         to: DateTime<Utc>,
     ) -> Result<Vec<(DateTime<Utc>, u32)>, Error> {
         let mut conn = self.ctx.read().await?;
-        let c = store::appointments::centre(&mut conn, centre_id)
+        let c = store::appointments::centre(&mut conn, centre_id, false)
             .await?
             .ok_or_else(|| MaintenanceError::not_found("centre", centre_id))?;
         let from = from.max(self.ctx.clock.now());
@@ -302,12 +311,18 @@ impl Maintenance {
             return self.stored(&mut uow, &stored).await;
         }
         let now = uow.now();
+        // Locks in the order a booking takes them: the schedule, then the
+        // appointment (read first to find its schedule, checked again).
+        let seen = store::appointments::get(uow.conn(), id, false)
+            .await?
+            .ok_or_else(|| MaintenanceError::not_found("appointment", id.to_string()))?;
+        reachable(caller, &seen)?;
+        let mut s = store::schedules::get(uow.conn(), seen.schedule_id, true)
+            .await?
+            .ok_or_else(|| Error::internal("an appointment's schedule is gone"))?;
         let mut a = self.locked(&mut uow, caller, id).await?;
         a.complete(now)?;
         store::appointments::update(uow.conn(), &a).await?;
-        let mut s = store::schedules::get(uow.conn(), a.schedule_id, true)
-            .await?
-            .ok_or_else(|| Error::internal("an appointment's schedule is gone"))?;
         let reach = store::preferences::get(uow.conn(), &s.customer_id).await?.reach();
         let done_on = zone::local_date(a.starts_at, s.zone(&reach));
         let open = s.slot == a.occurrence && s.last_done_on.is_none_or(|last| done_on > last);

@@ -66,6 +66,9 @@ impl Maintenance {
             return Err(MaintenanceError::ScheduleEnded.into());
         }
         let (slot, due) = (s.slot, s.due_date);
+        if store::appointments::booked_for(uow.conn(), id, slot).await? {
+            return Err(MaintenanceError::VisitBooked.into());
+        }
         if !s.skip(now) {
             return Err(MaintenanceError::ScheduleEnded.into());
         }

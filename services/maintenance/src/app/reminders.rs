@@ -33,7 +33,7 @@ use aftercare_kernel::{DateTime, Duration, NaiveDate, Utc};
 use sqlx::PgConnection;
 
 use crate::domain::appointment::reminder_moment;
-use crate::domain::{AppointmentId, ReminderId, ReminderKind, Schedule};
+use crate::domain::{AppointmentId, AppointmentStatus, ReminderId, ReminderKind, Schedule};
 use crate::events;
 use crate::store;
 use crate::store::preferences::Preferences;
@@ -235,6 +235,13 @@ async fn remind_visit(conn: &mut PgConnection, id: AppointmentId, now: DateTime<
     let mut a = store::appointments::get(conn, id, false)
         .await?
         .ok_or_else(|| Error::internal("a claimed appointment is gone"))?;
+    if a.status != AppointmentStatus::Booked || now >= a.starts_at {
+        // Too late to remind (the job was down, or a retry): never after.
+        a.remind_at = None;
+        a.updated_at = now;
+        store::appointments::update(conn, &a).await?;
+        return Ok(0);
+    }
     let s = store::schedules::get(conn, a.schedule_id, false)
         .await?
         .ok_or_else(|| Error::internal("an appointment's schedule is gone"))?;
@@ -248,7 +255,7 @@ async fn remind_visit(conn: &mut PgConnection, id: AppointmentId, now: DateTime<
         store::appointments::update(conn, &a).await?;
         return Ok(0);
     }
-    let centre = store::appointments::centre(conn, &a.centre_id)
+    let centre = store::appointments::centre(conn, &a.centre_id, false)
         .await?
         .ok_or_else(|| Error::internal("an appointment's centre is gone"))?;
     let reminder = ReminderId::new();

@@ -26,6 +26,10 @@ pub enum MaintenanceError {
     SlotFull,
     #[error("the occurrence has a booked visit already")]
     AlreadyBooked,
+    #[error("a visit booked at {0} would no longer be on one of the centre's slots")]
+    BookingsOffGrid(String),
+    #[error("the occurrence has a booked visit: cancel it first")]
+    VisitBooked,
     #[error("a snooze ends after now and within {} days", super::schedule::MAX_SNOOZE_DAYS)]
     SnoozeOutOfRange,
     #[error(

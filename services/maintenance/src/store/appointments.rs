@@ -57,7 +57,8 @@ const CENTRE: &str = "SELECT c.centre_id, c.name, c.time_zone, c.slot_minutes, c
     FROM maintenance.centres c";
 
 /// Writes a centre and its opening hours; the seats of slots to come
-/// follow its capacity, never below what is booked.
+/// follow its capacity (bookings over it stand; none is added until
+/// cancellations bring the slot under it).
 pub async fn upsert_centre(conn: &mut PgConnection, c: &Centre, now: DateTime<Utc>) -> Result<(), Error> {
     sqlx::query(
         "INSERT INTO maintenance.centres (centre_id, name, time_zone, slot_minutes, capacity, cancel_cutoff_hours,
@@ -93,7 +94,7 @@ pub async fn upsert_centre(conn: &mut PgConnection, c: &Centre, now: DateTime<Ut
     .bind(closes)
     .execute(&mut *conn)
     .await?;
-    sqlx::query("UPDATE maintenance.slots SET capacity = GREATEST($2, booked) WHERE centre_id = $1 AND starts_at > $3")
+    sqlx::query("UPDATE maintenance.slots SET capacity = $2 WHERE centre_id = $1 AND starts_at > $3")
         .bind(&c.centre_id)
         .bind(c.capacity as i32)
         .bind(now)
@@ -102,8 +103,11 @@ pub async fn upsert_centre(conn: &mut PgConnection, c: &Centre, now: DateTime<Ut
     Ok(())
 }
 
-pub async fn centre(conn: &mut PgConnection, id: &str) -> Result<Option<Centre>, Error> {
-    let row: Option<CentreRow> = sqlx::query_as(&format!("{CENTRE} WHERE c.centre_id = $1"))
+/// A centre; `lock`: shared, so that an admin's edit of it waits for the
+/// bookings in flight (and they for it).
+pub async fn centre(conn: &mut PgConnection, id: &str, lock: bool) -> Result<Option<Centre>, Error> {
+    let lock = if lock { " FOR SHARE OF c" } else { "" };
+    let row: Option<CentreRow> = sqlx::query_as(&format!("{CENTRE} WHERE c.centre_id = $1{lock}"))
         .bind(id)
         .fetch_optional(&mut *conn)
         .await?;
@@ -365,4 +369,43 @@ pub async fn unreminded(
     rows.into_iter()
         .map(|r| Appointment::try_from(r).map_err(Error::from))
         .collect()
+}
+
+/// Locks a centre for an edit: bookings in flight finish first, and new
+/// ones wait for it. Whether it exists.
+pub async fn lock_centre(conn: &mut PgConnection, id: &str) -> Result<bool, Error> {
+    let found: Option<i32> = sqlx::query_scalar("SELECT 1 FROM maintenance.centres WHERE centre_id = $1 FOR UPDATE")
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(found.is_some())
+}
+
+/// The starts of a centre's slots after `now` that hold bookings (an
+/// admin's edit must keep them on its grid).
+pub async fn booked_starts(
+    conn: &mut PgConnection,
+    centre: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<DateTime<Utc>>, Error> {
+    Ok(sqlx::query_scalar(
+        "SELECT starts_at FROM maintenance.slots WHERE centre_id = $1 AND starts_at > $2 AND booked > 0
+         ORDER BY starts_at",
+    )
+    .bind(centre)
+    .bind(now)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+/// Whether the schedule's occurrence has a booked visit.
+pub async fn booked_for(conn: &mut PgConnection, schedule: ScheduleId, occurrence: i32) -> Result<bool, Error> {
+    Ok(sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM maintenance.appointments
+                        WHERE schedule_id = $1 AND occurrence = $2 AND status = 'booked')",
+    )
+    .bind(schedule.as_uuid())
+    .bind(occurrence)
+    .fetch_one(&mut *conn)
+    .await?)
 }
