@@ -20,6 +20,7 @@
 
 mod external;
 mod loyalty;
+mod maintenance;
 mod measure;
 mod warranty;
 mod workload;
@@ -128,6 +129,7 @@ async fn main() {
         ("ListOrders (page 20)", Some(Kind::Read)),
         ("GetAccount", Some(Kind::Read)),
         ("CheckCoverage", Some(Kind::Read)),
+        ("ListSchedules", Some(Kind::Read)),
     ];
     let writes = [
         ("RecordOrder (new)", Some(Kind::Write)),
@@ -137,6 +139,7 @@ async fn main() {
         ("Hold+Capture (many accounts)", Some(Kind::Write)),
         ("Hold+Capture (one hot account)", Some(Kind::HotWrite)),
         ("FileClaim", Some(Kind::Write)),
+        ("BookAppointment", Some(Kind::Write)),
     ];
     for (name, kind) in reads {
         let (peak, at_half) = peak_and_half(&w, name, pid, c, duration).await;
@@ -192,6 +195,13 @@ async fn main() {
                 w.check_coverage_body(),
                 token,
             ),
+            (
+                Some(Kind::Read),
+                "h2load ListSchedules",
+                "/aftercare.maintenance.v1.MaintenanceService/ListSchedules",
+                w.list_schedules_body(),
+                token,
+            ),
         ];
         for (kind, name, path, message, token) in reads {
             let call = external::H2Call {
@@ -239,6 +249,10 @@ async fn main() {
     warranty::seed_claims(&db.pool).await;
     let scan_took = warranty::until_raised(&db.pool).await;
     let (alarms, scan_plan) = warranty::report(&db.pool).await;
+    // The reminder job: a million schedules, a tenth due.
+    maintenance::seed_schedules(&db.pool).await;
+    let (reminders_took, reminders_span) = maintenance::until_sent(&db.pool).await;
+    let (reminders, reminder_plan) = maintenance::report(&db.pool).await;
     let rss_load_kb = server.memory_kb("VmHWM");
 
     let rss_before_conns_kb = server.memory_kb("VmRSS");
@@ -274,6 +288,21 @@ async fn main() {
         warranty::DUE_CLAIMS as f64 / scan_took.as_secs_f64().max(1e-9),
     );
     for line in &scan_plan {
+        println!("    {line}");
+    }
+    println!(
+        "\nReminder job: {} schedules ({} of them due now); the job sent {} reminders in {:.1} s from their \
+         commit ({:.0} reminders/s), {:.1} s from its first batch to its last ({:.0} reminders/s). Its \
+         claim's plan:\n",
+        maintenance::SCAN_SCHEDULES,
+        maintenance::SCAN_DUE,
+        reminders,
+        reminders_took.as_secs_f64(),
+        reminders as f64 / reminders_took.as_secs_f64().max(1e-9),
+        reminders_span.as_secs_f64(),
+        reminders as f64 / reminders_span.as_secs_f64().max(1e-9),
+    );
+    for line in &reminder_plan {
         println!("    {line}");
     }
     println!(

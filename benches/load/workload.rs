@@ -28,6 +28,7 @@ use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
 
 use crate::loyalty::LoyaltyLoad;
+use crate::maintenance::MaintenanceLoad;
 use crate::measure::CallResult;
 use crate::warranty::WarrantyLoad;
 
@@ -66,6 +67,7 @@ pub struct Workload {
     refunded: Arc<AtomicUsize>,
     loyalty: Option<LoyaltyLoad>,
     warranty: Option<WarrantyLoad>,
+    maintenance: Option<MaintenanceLoad>,
 }
 
 const SEED_ORDERS: usize = 50;
@@ -184,6 +186,7 @@ impl Workload {
             refunded: Arc::default(),
             loyalty: None,
             warranty: None,
+            maintenance: None,
         };
         let orders = w.orders(0);
         in_parallel(SEED_ORDERS, connections, move |i| {
@@ -262,6 +265,7 @@ impl Workload {
         w.refundable = Arc::new(ids);
         w.loyalty = Some(LoyaltyLoad::prepare(&w.channels, &auth).await);
         w.warranty = Some(WarrantyLoad::prepare(&w.channels, &auth, pool).await);
+        w.maintenance = Some(MaintenanceLoad::prepare(&w.channels, &auth, pool).await);
         w
     }
 
@@ -351,6 +355,9 @@ impl Workload {
                 })
             }
             "CheckCoverage" | "FileClaim" => self.warranty.as_ref().expect("warranty prepared").call(row, peak),
+            "ListSchedules" | "BookAppointment" => {
+                self.maintenance.as_ref().expect("maintenance prepared").call(row, peak)
+            }
             other => self.loyalty.as_ref().expect("loyalty prepared").call(other, peak),
         }
     }
@@ -378,6 +385,13 @@ impl Workload {
 
     pub fn check_coverage_body(&self) -> Vec<u8> {
         self.warranty.as_ref().expect("warranty prepared").check_coverage_body()
+    }
+
+    pub fn list_schedules_body(&self) -> Vec<u8> {
+        self.maintenance
+            .as_ref()
+            .expect("maintenance prepared")
+            .list_schedules_body()
     }
 
     pub fn check_eligibility_body(&self) -> Vec<u8> {
