@@ -47,6 +47,7 @@ fn task() -> MaintenanceTask {
         lead_days: 7,
         overdue_days: 14,
         max_reminders: 3,
+        ..Default::default()
     }
 }
 
@@ -97,11 +98,13 @@ impl MaintenanceLoad {
                 .fetch_all(pool)
                 .await
                 .expect("schedules");
-        // Slots from tomorrow on, every 15 minutes (Istanbul has no
-        // daylight saving: every quarter hour is a slot).
+        // Slots from the day after tomorrow on, every 15 minutes but the
+        // last of each day (23:45 in Istanbul, which has no daylight
+        // saving: UTC midnight is 03:00 there, so 23:45 is k = 83 of 96).
         let day = chrono::Utc::now().date_naive() + chrono::Days::new(2);
         let start = day.and_hms_opt(0, 0, 0).unwrap().and_utc();
         let slots = (0..96 * 7)
+            .filter(|k| k % 96 != 83)
             .map(|k| aftercare_platform::wire::timestamp(start + chrono::Duration::minutes(15 * k)))
             .collect();
         let service = Bearer::new(auth, Role::Service, "bench");

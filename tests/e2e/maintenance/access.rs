@@ -135,6 +135,22 @@ async fn call(app: &TestApp, role: Role, rpc: &str, o: &Objects) -> Result<(), t
             })
             .await
             .map(drop),
+        "ReportUsage" => {
+            let registration_id: String = sqlx::query_scalar(
+                "SELECT registration_id::text FROM maintenance.schedules WHERE schedule_id = $1::uuid",
+            )
+            .bind(&o.schedule)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+            c.report_usage(ReportUsageRequest {
+                registration_id,
+                meter: "cycles".into(),
+                value: 10,
+            })
+            .await
+            .map(drop)
+        }
         "GetPreferences" => c
             .get_preferences(GetPreferencesRequest {
                 customer_id: CUSTOMER.into(),
@@ -233,6 +249,7 @@ async fn every_role_against_every_rpc_with_real_objects() {
         ("SnoozeReminder", &[Customer, Agent, Service]),
         ("DismissReminder", &[Customer, Agent, Service]),
         ("SkipOccurrence", &[Customer, Agent, Service]),
+        ("ReportUsage", &[Customer, Agent, Service]),
         ("GetPreferences", &[Customer, Agent, Service]),
         ("UpdatePreferences", &[Customer, Service]),
         ("UpsertCentre", &[Admin]),
@@ -271,6 +288,7 @@ async fn rows(app: &TestApp) -> i64 {
               + (SELECT count(*) FROM maintenance.preferences) + (SELECT count(*) FROM maintenance.consents)
               + (SELECT count(*) FROM maintenance.centres) + (SELECT count(*) FROM maintenance.slots)
               + (SELECT count(*) FROM maintenance.appointments) + (SELECT count(*) FROM platform.outbox_events)
+              + (SELECT count(*) FROM maintenance.meters)
               + (SELECT count(*) FROM platform.idempotency_keys)",
     )
     .await
@@ -359,6 +377,17 @@ async fn a_hostile_request_to_every_rpc_is_invalid_argument_and_writes_nothing()
                 .skip_occurrence(SkipOccurrenceRequest {
                     schedule_id: bad_id.clone(),
                     request_id: String::new(),
+                })
+                .await
+                .unwrap_err(),
+        ),
+        (
+            "ReportUsage",
+            agent
+                .report_usage(ReportUsageRequest {
+                    registration_id: bad_id.clone(),
+                    meter: long.clone(),
+                    value: i64::MIN,
                 })
                 .await
                 .unwrap_err(),

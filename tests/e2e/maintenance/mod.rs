@@ -6,6 +6,7 @@
 //!   killed in turn: every reminder once;
 //! - [`access`] — every role against every RPC, a hostile request to each;
 //! - [`controls`] — snooze, dismiss, skip, muting, the daily cap;
+//! - [`usage`] — meter readings and usage thresholds;
 //! - [`appointments`] — centres' slots, booking races, moving, canceling,
 //!   the visit's reminder and outcome, who may see what.
 
@@ -14,6 +15,7 @@ mod appointments;
 mod controls;
 mod crashes;
 mod schedules;
+mod usage;
 
 use aftercare_platform::auth::Role;
 use aftercare_proto::maintenance::*;
@@ -39,6 +41,7 @@ fn descale() -> MaintenanceTask {
         lead_days: 7,
         overdue_days: 14,
         max_reminders: 3,
+        ..Default::default()
     }
 }
 

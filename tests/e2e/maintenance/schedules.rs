@@ -472,3 +472,41 @@ async fn a_replacement_carries_its_units_schedule_on_and_the_old_one_ends() {
         1
     );
 }
+
+#[tokio::test]
+async fn a_task_with_one_reminder_moves_on_to_its_next_occurrence() {
+    let app = TestApp::spawn().await;
+    app.maintenance(Role::Admin, "admin-1")
+        .upsert_plan(UpsertPlanRequest {
+            plan: Some(MaintenancePlan {
+                category: "kitchen".into(),
+                name: "Kitchen care".into(),
+                tasks: vec![MaintenanceTask {
+                    lead_days: 0,
+                    overdue_days: 0,
+                    max_reminders: 1,
+                    ..descale()
+                }],
+                ..Default::default()
+            }),
+        })
+        .await
+        .unwrap();
+    delivered(&app, "o-1").await;
+    app.clock.set(at("2026-09-02T06:00:00Z"));
+    app.run_jobs().await;
+    let after_due = schedules(&app).await;
+    assert!(
+        after_due
+            .iter()
+            .all(|s| s.occurrence == 1 && s.next_reminder_at == ts(at("2026-09-02T21:00:00Z"))),
+        "its only reminder sent, looked at again when its day is over: {after_due:?}"
+    );
+    app.clock.set(at("2026-09-02T21:00:00Z"));
+    app.run_jobs().await;
+    for s in schedules(&app).await {
+        assert_eq!((s.occurrence, s.due_date.as_str()), (2, "2027-03-02"));
+        assert_eq!(s.next_reminder_at, ts(at("2027-03-02T06:00:00Z")));
+    }
+    assert_eq!(reminders(&app).await.len(), 4);
+}

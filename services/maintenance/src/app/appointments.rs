@@ -80,7 +80,7 @@ async fn remind_at(
         start,
         &reach.hours,
         s.zone(&reach),
-        reach.opted_out,
+        reach.silences(&s),
         now,
     ))
 }
@@ -327,6 +327,7 @@ impl Maintenance {
         let done_on = zone::local_date(a.starts_at, s.zone(&reach));
         let open = s.slot == a.occurrence && s.last_done_on.is_none_or(|last| done_on > last);
         if open && store::schedules::active(uow.conn(), s.schedule_id).await? && s.complete(done_on, now) {
+            super::usage::rebase(uow.conn(), &mut s).await?;
             s.next_reminder_at = s.reminders_left(&reach, &[]).first().map(|(_, at)| *at);
             store::schedules::record_service(uow.conn(), &s, a.occurrence, done_on, caller, notes, now).await?;
             store::schedules::update(uow.conn(), &s).await?;

@@ -72,6 +72,7 @@ impl Maintenance {
         if !s.skip(now) {
             return Err(MaintenanceError::ScheduleEnded.into());
         }
+        super::usage::rebase(uow.conn(), &mut s).await?;
         store::schedules::record_skip(uow.conn(), id, slot, due, caller, now).await?;
         self.replan(&mut uow, &mut s).await?;
         uow.emit(&id.to_string(), &events::skipped(&s, slot, due)).await?;
@@ -105,6 +106,9 @@ async fn of_reminder(uow: &mut UnitOfWork<'_>, caller: &Caller, reminder: Remind
         .ok_or_else(not_found)?;
     if !caller.may_see_customer(&s.customer_id) {
         return Err(not_found().into());
+    }
+    if !store::schedules::active(uow.conn(), id).await? {
+        return Err(MaintenanceError::ScheduleEnded.into());
     }
     if s.slot != slot {
         return Err(MaintenanceError::ReminderStale.into());

@@ -7,7 +7,8 @@
 //! - [`appointments`] — centres, slots and visits;
 //! - [`controls`] — snooze, dismiss, skip;
 //! - [`preferences`] — contact preferences and consent;
-//! - [`reminders`] — the job sending each reminder once.
+//! - [`reminders`] — the job sending each reminder once;
+//! - [`usage`] — meter readings bringing occurrences forward.
 
 pub mod appointments;
 pub mod controls;
@@ -15,6 +16,7 @@ pub mod plans;
 pub mod preferences;
 pub mod reminders;
 pub mod schedules;
+pub mod usage;
 
 use aftercare_platform::auth::Caller;
 use aftercare_platform::context::ServiceContext;

@@ -45,7 +45,7 @@ impl Maintenance {
             let Some(s) = schedules.iter().find(|s| s.schedule_id == a.schedule_id) else {
                 continue;
             };
-            a.remind_at = reminder_moment(a.starts_at, &reach.hours, s.zone(&reach), reach.opted_out, now);
+            a.remind_at = reminder_moment(a.starts_at, &reach.hours, s.zone(&reach), reach.silences(s), now);
             a.updated_at = now;
             store::appointments::update(uow.conn(), &a).await?;
         }

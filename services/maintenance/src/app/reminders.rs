@@ -172,8 +172,16 @@ fn turn(mut s: Schedule, sent: &[ReminderKind], prefs: &Preferences, now: DateTi
         None => {}
     }
     let day = zone::local_date(now, zone);
-    if next.is_none() && s.move_past_missed(day, now) {
-        next = s.reminders_left(&reach, &[]).first().map(|(_, at)| *at);
+    if next.is_none() {
+        next = if s.move_past_missed(day, now) {
+            s.next_wake(&reach, &[])
+        } else {
+            // Nothing left of this occurrence: looked at again when it is
+            // over, to move on (a fixed one; none for a silenced customer).
+            let mut had = sent.to_vec();
+            had.extend(send.as_ref().map(|(kind, _)| *kind));
+            s.next_wake(&reach, &had)
+        };
     }
     s.next_reminder_at = next;
     s.updated_at = now;
@@ -249,8 +257,8 @@ async fn remind_visit(conn: &mut PgConnection, id: AppointmentId, now: DateTime<
     let reach = prefs.reach();
     let zone = s.zone(&reach);
     let allowed = reach.hours.next_allowed(now, zone);
-    if allowed > now || reach.opted_out {
-        a.remind_at = reminder_moment(a.starts_at, &reach.hours, zone, reach.opted_out, now);
+    if allowed > now || reach.silences(&s) {
+        a.remind_at = reminder_moment(a.starts_at, &reach.hours, zone, reach.silences(&s), now);
         a.updated_at = now;
         store::appointments::update(conn, &a).await?;
         return Ok(0);

@@ -67,6 +67,7 @@ pub(crate) async fn schedule_tasks(
             snoozed_until: None,
             snoozes: 0,
             dismissed: false,
+            usage_base: None,
             created_at: now,
             updated_at: now,
         };
@@ -85,6 +86,8 @@ pub(crate) async fn schedule_tasks(
                 s.move_past_missed(today, now);
             }
         }
+        // Its meter counts from the product's reading now.
+        super::usage::rebase(conn, &mut s).await?;
         s.next_reminder_at = s.reminders_left(&reach, &[]).first().map(|(_, at)| *at);
         schedules.push(s);
     }
@@ -189,6 +192,7 @@ impl Maintenance {
         if !s.complete(c.done_on, now) {
             return Err(MaintenanceError::ScheduleEnded.into());
         }
+        super::usage::rebase(uow.conn(), &mut s).await?;
         s.next_reminder_at = s.reminders_left(&reach, &[]).first().map(|(_, at)| *at);
         store::schedules::record_service(uow.conn(), &s, slot, c.done_on, caller, &c.notes, now).await?;
         store::schedules::update(uow.conn(), &s).await?;

@@ -15,7 +15,7 @@ pub mod timing;
 
 pub use appointment::{Appointment, AppointmentStatus, Centre, Opening};
 pub use error::MaintenanceError;
-pub use plan::{Plan, Task};
+pub use plan::{Plan, Task, Usage};
 pub use recurrence::{Anchor, Interval, Recurrence, UsageThreshold};
 pub use reminder::{ReminderKind, ReminderRule};
 pub use schedule::{Product, Reach, Schedule};

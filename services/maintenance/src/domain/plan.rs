@@ -3,7 +3,7 @@
 
 use aftercare_kernel::{DateTime, Utc};
 
-use super::recurrence::{Anchor, Interval};
+use super::recurrence::{Anchor, Interval, UsageThreshold};
 use super::reminder::ReminderRule;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,6 +13,16 @@ pub struct Task {
     pub interval: Interval,
     pub anchor: Anchor,
     pub reminders: ReminderRule,
+    /// Also due when this meter has run this far since the occurrence
+    /// began, whichever comes first.
+    pub usage: Option<Usage>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Usage {
+    /// "hours", "cycles", "km", ...
+    pub meter: String,
+    pub threshold: UsageThreshold,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -33,6 +33,9 @@ pub struct Schedule {
     pub snoozed_until: Option<DateTime<Utc>>,
     pub snoozes: i32,
     pub dismissed: bool,
+    /// The meter reading the current occurrence counts from (its task's
+    /// meter); `None`: zero.
+    pub usage_base: Option<i64>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -128,19 +131,36 @@ impl Schedule {
     }
 
     /// When the job should look at the schedule next: its next reminder's
-    /// moment; for a dismissed fixed occurrence, the day after it is due
-    /// (when it moves on to the next slot, whose reminders come as
-    /// planned).
+    /// moment; for a fixed occurrence with none left (sent, capped by the
+    /// plan, or dismissed), the day after it is due, when it moves on to
+    /// the next slot, whose reminders come as planned. None for a
+    /// completion-anchored one (it waits for the work) or a customer who
+    /// hears nothing about it.
     pub fn next_wake(&self, reach: &Reach, sent: &[ReminderKind]) -> Option<DateTime<Utc>> {
         match self.reminders_left(reach, sent).first() {
             Some((_, at)) => Some(*at),
-            None if self.dismissed && self.task.anchor == Anchor::Fixed && !reach.silences(self) => {
+            None if self.task.anchor == Anchor::Fixed && !reach.silences(self) => {
                 let zone = self.zone(reach);
                 aftercare_kernel::zone::add_days(self.due_date, 1)
                     .map(|d| aftercare_kernel::zone::start_of_day(d, zone))
             }
             None => None,
         }
+    }
+
+    /// A reading of `meter` on `today`: when it has run the task's
+    /// threshold since the occurrence began, the occurrence is due today
+    /// (unless it is due sooner); whether it moved.
+    pub fn reading(&mut self, meter: &str, value: i64, today: NaiveDate, now: DateTime<Utc>) -> bool {
+        let Some(usage) = self.task.usage.as_ref().filter(|u| u.meter == meter) else {
+            return false;
+        };
+        if !usage.threshold.reached(self.usage_base.unwrap_or(0), value) || self.due_date <= today {
+            return false;
+        }
+        self.due_date = today;
+        self.updated_at = now;
+        true
     }
 
     /// Puts the current occurrence's reminders off until `until` (after
@@ -264,6 +284,7 @@ mod tests {
                     overdue_days: 14,
                     max_per_occurrence: 3,
                 },
+                usage: None,
             },
             time_zone: "Europe/Istanbul".parse().unwrap(),
             start_date: "2026-03-01".parse().unwrap(),
@@ -274,6 +295,7 @@ mod tests {
             snoozed_until: None,
             snoozes: 0,
             dismissed: false,
+            usage_base: None,
             created_at: DateTime::UNIX_EPOCH,
             updated_at: DateTime::UNIX_EPOCH,
         }
@@ -384,5 +406,22 @@ mod tests {
             (s.slot, s.due_date.to_string(), s.last_done_on),
             (2, "2027-03-01".into(), None)
         );
+    }
+
+    #[test]
+    fn a_meter_past_its_threshold_makes_the_occurrence_due_today_whichever_comes_first() {
+        let mut s = schedule();
+        s.task.usage = Some(crate::domain::Usage {
+            meter: "cycles".into(),
+            threshold: crate::domain::UsageThreshold { every: 500 },
+        });
+        s.usage_base = Some(1000);
+        let today: NaiveDate = "2026-05-01".parse().unwrap();
+        let now = t("2026-05-01T10:00:00Z");
+        assert!(!s.reading("cycles", 1499, today, now), "not yet");
+        assert!(!s.reading("hours", 5000, today, now), "another meter");
+        assert!(s.reading("cycles", 1500, today, now));
+        assert_eq!(s.due_date, today);
+        assert!(!s.reading("cycles", 9000, today, now), "due already");
     }
 }

@@ -24,6 +24,8 @@ fn task(t: &Task) -> pb::MaintenanceTask {
         lead_days: t.reminders.lead_days as i32,
         overdue_days: t.reminders.overdue_days as i32,
         max_reminders: t.reminders.max_per_occurrence as i32,
+        usage_meter: t.usage.as_ref().map(|u| u.meter.clone()).unwrap_or_default(),
+        usage_every: t.usage.as_ref().map_or(0, |u| u.threshold.every),
     }
 }
 

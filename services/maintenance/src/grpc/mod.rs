@@ -31,6 +31,7 @@ pub const ROLES: RoleTable = &[
     ("SnoozeReminder", &[Customer, Agent, Service]),
     ("DismissReminder", &[Customer, Agent, Service]),
     ("SkipOccurrence", &[Customer, Agent, Service]),
+    ("ReportUsage", &[Customer, Agent, Service]),
     ("GetPreferences", &[Customer, Agent, Service]),
     ("UpdatePreferences", &[Customer, Service]),
     ("UpsertCentre", &[Admin]),
@@ -171,6 +172,15 @@ impl MaintenanceService for MaintenanceGrpc {
         Ok(Response::new(convert::schedule(
             &self.app.skip(&caller, id, &r.request_id).await?,
         )))
+    }
+
+    async fn report_usage(&self, request: Request<pb::ReportUsageRequest>) -> Answer<pb::ReportUsageResponse> {
+        let caller = caller(&request)?;
+        let reading = parse::reading(request.get_ref())?;
+        let schedules = self.app.report_usage(&caller, reading).await?;
+        Ok(Response::new(pb::ReportUsageResponse {
+            schedules: schedules.iter().map(convert::schedule).collect(),
+        }))
     }
 
     async fn get_preferences(&self, request: Request<pb::GetPreferencesRequest>) -> Answer<pb::Preferences> {

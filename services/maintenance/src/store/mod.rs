@@ -1,12 +1,14 @@
 //! Storage in the `maintenance` schema: queries returning domain types.
 //!
 //! - [`appointments`] — centres, slots' seats and appointments;
+//! - [`meters`] — products' meter readings;
 //! - [`plans`] — plans and their tasks, one row set per version;
 //! - [`schedules`] — schedules, the reminders sent and services recorded;
 //! - [`preferences`] — contact preferences and consent;
 //! - [`products`] — registered products, as warranty's events told them.
 
 pub mod appointments;
+pub mod meters;
 pub mod plans;
 pub mod preferences;
 pub mod products;

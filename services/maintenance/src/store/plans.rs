@@ -5,7 +5,7 @@ use aftercare_platform::error::Error;
 use sqlx::PgConnection;
 
 use super::parse;
-use crate::domain::{Anchor, Interval, MaintenanceError, Plan, ReminderRule, Task};
+use crate::domain::{Anchor, Interval, MaintenanceError, Plan, ReminderRule, Task, Usage, UsageThreshold};
 
 #[derive(sqlx::FromRow)]
 struct TaskRow {
@@ -29,6 +29,8 @@ pub(super) struct TaskColumns {
     lead_days: i32,
     overdue_days: i32,
     max_reminders: i32,
+    usage_meter: Option<String>,
+    usage_every: Option<i64>,
 }
 
 impl TryFrom<&TaskColumns> for Task {
@@ -58,12 +60,17 @@ impl TryFrom<&TaskColumns> for Task {
                 overdue_days: r.overdue_days.unsigned_abs(),
                 max_per_occurrence: r.max_reminders.unsigned_abs(),
             },
+            usage: r.usage_meter.clone().zip(r.usage_every).map(|(meter, every)| Usage {
+                meter,
+                threshold: UsageThreshold { every },
+            }),
         })
     }
 }
 
 const SELECT: &str = "SELECT p.category, p.sku, p.version, p.name AS plan_name, p.created_at, t.task_id, t.name,
-        t.interval_days, t.interval_months, t.anchor, t.lead_days, t.overdue_days, t.max_reminders
+        t.interval_days, t.interval_months, t.anchor, t.lead_days, t.overdue_days, t.max_reminders, t.usage_meter,
+        t.usage_every
     FROM maintenance.plans p JOIN maintenance.plan_tasks t USING (category, sku, version)";
 
 /// Rows of one or more plans (ordered by plan), grouped back into plans.
@@ -154,11 +161,21 @@ pub async fn insert_next(conn: &mut PgConnection, p: &Plan, now: DateTime<Utc>) 
         })
         .collect();
     let rule = |f: fn(&ReminderRule) -> u32| -> Vec<i32> { p.tasks.iter().map(|t| f(&t.reminders) as i32).collect() };
+    let meters: Vec<Option<&str>> = p
+        .tasks
+        .iter()
+        .map(|t| t.usage.as_ref().map(|u| u.meter.as_str()))
+        .collect();
+    let every: Vec<Option<i64>> = p
+        .tasks
+        .iter()
+        .map(|t| t.usage.as_ref().map(|u| u.threshold.every))
+        .collect();
     sqlx::query(
         "INSERT INTO maintenance.plan_tasks (category, sku, version, task_id, name, interval_days, interval_months,
-             anchor, lead_days, overdue_days, max_reminders)
+             anchor, lead_days, overdue_days, max_reminders, usage_meter, usage_every)
          SELECT $1, $2, $3, t.* FROM UNNEST($4::text[], $5::text[], $6::int[], $7::int[], $8::text[], $9::int[],
-             $10::int[], $11::int[]) AS t",
+             $10::int[], $11::int[], $12::text[], $13::bigint[]) AS t",
     )
     .bind(&p.category)
     .bind(&p.sku)
@@ -171,6 +188,8 @@ pub async fn insert_next(conn: &mut PgConnection, p: &Plan, now: DateTime<Utc>) 
     .bind(rule(|r| r.lead_days))
     .bind(rule(|r| r.overdue_days))
     .bind(rule(|r| r.max_per_occurrence))
+    .bind(meters)
+    .bind(every)
     .execute(&mut *conn)
     .await?;
     Ok(version)

@@ -174,14 +174,15 @@ pub async fn of_customers(conn: &mut PgConnection, customers: &[&str]) -> Result
 }
 
 /// Takes up to `wanted` of each (customer, local day)'s cap: how many each
-/// got. The days' rows are locked in one order, so servers sending to the
-/// same customers at once neither deadlock nor exceed a cap.
+/// got. The days' rows are made and locked in one order (customer, day),
+/// so servers sending to the same customers at once neither deadlock nor
+/// exceed a cap.
 pub async fn take_daily(conn: &mut PgConnection, wanted: &[(&str, NaiveDate, u32, u32)]) -> Result<Vec<u32>, Error> {
     let customers: Vec<&str> = wanted.iter().map(|w| w.0).collect();
     let days: Vec<NaiveDate> = wanted.iter().map(|w| w.1).collect();
     sqlx::query(
         "INSERT INTO maintenance.daily_sends (customer_id, day, sent)
-         SELECT c, d, 0 FROM UNNEST($1::text[], $2::date[]) AS u (c, d)
+         SELECT c, d, 0 FROM UNNEST($1::text[], $2::date[]) AS u (c, d) ORDER BY c, d
          ON CONFLICT (customer_id, day) DO NOTHING",
     )
     .bind(&customers)

@@ -96,3 +96,13 @@ pub async fn for_plan(
         .map(|r| Product::try_from(r).map_err(Error::from))
         .collect()
 }
+
+/// The customer who owns a registered product still in use.
+pub async fn owner(conn: &mut PgConnection, registration: Uuid) -> Result<Option<String>, Error> {
+    Ok(
+        sqlx::query_scalar("SELECT customer_id FROM maintenance.products WHERE registration_id = $1 AND active")
+            .bind(registration)
+            .fetch_optional(&mut *conn)
+            .await?,
+    )
+}

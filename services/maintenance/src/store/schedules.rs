@@ -30,6 +30,7 @@ struct Row {
     snoozed_until: Option<DateTime<Utc>>,
     snoozes: i32,
     dismissed: bool,
+    usage_base: Option<i64>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     #[sqlx(flatten)]
@@ -56,6 +57,7 @@ impl TryFrom<Row> for Schedule {
             snoozed_until: r.snoozed_until,
             snoozes: r.snoozes,
             dismissed: r.dismissed,
+            usage_base: r.usage_base,
             created_at: r.created_at,
             updated_at: r.updated_at,
         })
@@ -64,9 +66,9 @@ impl TryFrom<Row> for Schedule {
 
 const SELECT: &str = "SELECT s.schedule_id, s.registration_id, s.customer_id, s.sku, s.product_name,
         s.plan_category, s.plan_sku, s.plan_version, s.time_zone, s.start_date, s.slot, s.due_date,
-        s.last_done_on, s.next_reminder_at, s.snoozed_until, s.snoozes, s.dismissed, s.created_at, s.updated_at,
-        t.task_id, t.name, t.interval_days,
-        t.interval_months, t.anchor, t.lead_days, t.overdue_days, t.max_reminders
+        s.last_done_on, s.next_reminder_at, s.snoozed_until, s.snoozes, s.dismissed, s.usage_base, s.created_at,
+        s.updated_at, t.task_id, t.name, t.interval_days,
+        t.interval_months, t.anchor, t.lead_days, t.overdue_days, t.max_reminders, t.usage_meter, t.usage_every
     FROM maintenance.schedules s
     JOIN maintenance.plan_tasks t
         ON (t.category, t.sku, t.version, t.task_id) = (s.plan_category, s.plan_sku, s.plan_version, s.task_id)";
@@ -80,8 +82,8 @@ pub async fn insert_new(conn: &mut PgConnection, schedules: &[Schedule]) -> Resu
         let id: Option<Uuid> = sqlx::query_scalar(
             "INSERT INTO maintenance.schedules (schedule_id, registration_id, customer_id, sku, product_name,
                  plan_category, plan_sku, plan_version, task_id, time_zone, start_date, slot, due_date, status,
-                 next_reminder_at, created_at, updated_at, last_done_on)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'active', $14, $15, $15, $16)
+                 next_reminder_at, created_at, updated_at, last_done_on, usage_base)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'active', $14, $15, $15, $16, $17)
              ON CONFLICT (registration_id, task_id) DO NOTHING
              RETURNING schedule_id",
         )
@@ -101,6 +103,7 @@ pub async fn insert_new(conn: &mut PgConnection, schedules: &[Schedule]) -> Resu
         .bind(s.next_reminder_at)
         .bind(s.created_at)
         .bind(s.last_done_on)
+        .bind(s.usage_base)
         .fetch_optional(&mut *conn)
         .await?;
         written.extend(id.map(ScheduleId::from_uuid));
@@ -170,41 +173,45 @@ pub async fn of_customer(conn: &mut PgConnection, customer_id: &str) -> Result<V
         .collect()
 }
 
-#[derive(sqlx::FromRow)]
-struct DueRow {
-    #[sqlx(flatten)]
-    schedule: Row,
-    sent: Vec<String>,
-}
-
 /// A schedule the reminder job claimed, with the kinds of reminder its
 /// occurrence had; or its id, when its stored row cannot be read.
 pub type Due = Result<(Schedule, Vec<ReminderKind>), ScheduleId>;
 
 /// Schedules whose next reminder is due by `now`, soonest first, claimed
 /// for this transaction (another server skips them), each with the
-/// reminders its occurrence had: one statement.
+/// reminders its occurrence had. The claim returns the rows as they are
+/// once locked (a change committed meanwhile, a dismissal or a completion,
+/// is what the job sees), and the reminders are read after it.
 pub async fn claim_due(conn: &mut PgConnection, now: DateTime<Utc>, limit: i64) -> Result<Vec<Due>, Error> {
-    let rows: Vec<DueRow> = sqlx::query_as(&format!(
-        "WITH due AS (
-             SELECT schedule_id FROM maintenance.schedules WHERE next_reminder_at <= $1 AND status = 'active'
-             ORDER BY next_reminder_at LIMIT $2 FOR UPDATE SKIP LOCKED)
-         SELECT q.*, (SELECT coalesce(array_agg(r.kind), '{{}}') FROM maintenance.reminders r
-                      WHERE r.schedule_id = q.schedule_id AND r.slot = q.slot) AS sent
-         FROM ({SELECT} JOIN due ON due.schedule_id = s.schedule_id) q
-         ORDER BY q.next_reminder_at",
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "{SELECT} WHERE s.next_reminder_at <= $1 AND s.status = 'active'
+         ORDER BY s.next_reminder_at LIMIT $2 FOR UPDATE OF s SKIP LOCKED",
     ))
     .bind(now)
     .bind(limit)
     .fetch_all(&mut *conn)
     .await?;
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.schedule_id).collect();
+    let slots: Vec<i32> = rows.iter().map(|r| r.slot).collect();
+    let sent: Vec<(Uuid, i32, String)> = sqlx::query_as(
+        "SELECT r.schedule_id, r.slot, r.kind FROM maintenance.reminders r
+         WHERE (r.schedule_id, r.slot) IN (SELECT * FROM UNNEST($1::uuid[], $2::int[]))",
+    )
+    .bind(&ids)
+    .bind(&slots)
+    .fetch_all(&mut *conn)
+    .await?;
     Ok(rows
         .into_iter()
         .map(|r| {
-            let id = ScheduleId::from_uuid(r.schedule.schedule_id);
-            let sent: Option<Vec<ReminderKind>> = r.sent.iter().map(|k| ReminderKind::parse(k)).collect();
-            match (Schedule::try_from(r.schedule), sent) {
-                (Ok(s), Some(sent)) => Ok((s, sent)),
+            let id = ScheduleId::from_uuid(r.schedule_id);
+            let kinds: Option<Vec<ReminderKind>> = sent
+                .iter()
+                .filter(|(s, slot, _)| *s == r.schedule_id && *slot == r.slot)
+                .map(|(.., k)| ReminderKind::parse(k))
+                .collect();
+            match (Schedule::try_from(r), kinds) {
+                (Ok(s), Some(kinds)) => Ok((s, kinds)),
                 _ => Err(id),
             }
         })
@@ -301,7 +308,7 @@ pub async fn sent(conn: &mut PgConnection, id: ScheduleId, slot: i32) -> Result<
 pub async fn update(conn: &mut PgConnection, s: &Schedule) -> Result<(), Error> {
     sqlx::query(
         "UPDATE maintenance.schedules SET slot = $2, due_date = $3, last_done_on = $4, next_reminder_at = $5,
-             updated_at = $6, snoozed_until = $7, snoozes = $8, dismissed = $9
+             updated_at = $6, snoozed_until = $7, snoozes = $8, dismissed = $9, usage_base = $10
          WHERE schedule_id = $1",
     )
     .bind(s.schedule_id.as_uuid())
@@ -313,6 +320,7 @@ pub async fn update(conn: &mut PgConnection, s: &Schedule) -> Result<(), Error> 
     .bind(s.snoozed_until)
     .bind(s.snoozes)
     .bind(s.dismissed)
+    .bind(s.usage_base)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -397,4 +405,17 @@ pub async fn record_skip(
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+/// The active schedules of a registered product, locked.
+pub async fn of_product(conn: &mut PgConnection, registration: Uuid) -> Result<Vec<Schedule>, Error> {
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "{SELECT} WHERE s.registration_id = $1 AND s.status = 'active' ORDER BY s.schedule_id FOR UPDATE OF s"
+    ))
+    .bind(registration)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.into_iter()
+        .map(|r| Schedule::try_from(r).map_err(Error::from))
+        .collect()
 }

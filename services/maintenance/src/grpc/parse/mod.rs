@@ -8,10 +8,12 @@ use aftercare_kernel::{NaiveDate, NaiveTime, Violations, validate};
 use aftercare_platform::error::Error;
 use aftercare_proto::maintenance as pb;
 
+use crate::app::usage::Reading;
 use crate::domain::{
     Anchor, ContactHours, DailySpan, Interval, MAX_ID_LEN, MAX_NOTE_LEN, Plan, ReminderId, ReminderRule, ScheduleId,
     Task,
 };
+use crate::domain::{Usage, UsageThreshold};
 use crate::store::preferences::Preferences;
 
 /// Plans and tasks are few and admin-written; this bounds a request.
@@ -68,12 +70,28 @@ fn task(v: &mut Violations, i: usize, t: &pb::MaintenanceTask) -> Option<Task> {
         overdue_days: days("overdue_days", t.overdue_days, 0..=90),
         max_per_occurrence: days("max_reminders", t.max_reminders, 1..=3),
     };
+    let usage = match (t.usage_meter.as_str(), t.usage_every) {
+        ("", 0) => None,
+        (meter, every) => {
+            if !meter_ok(meter) {
+                v.add(f("usage_meter"), METER_RULE);
+            }
+            if !(1..=1_000_000_000_000).contains(&every) {
+                v.add(f("usage_every"), "must be 1 to 10^12 with a usage_meter");
+            }
+            Some(Usage {
+                meter: meter.to_owned(),
+                threshold: UsageThreshold { every },
+            })
+        }
+    };
     Some(Task {
         task_id: t.task_id.clone(),
         name: t.name.clone(),
         interval: interval?,
         anchor: anchor?,
         reminders,
+        usage,
     })
 }
 
@@ -244,6 +262,38 @@ fn task_id_ok(id: &str) -> bool {
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
         && id.starts_with(|c: char| c.is_ascii_alphanumeric())
+}
+
+const METER_RULE: &str = "must be 1-32 lower-case letters, digits, '-' or '_', starting with a letter";
+
+fn meter_ok(meter: &str) -> bool {
+    !meter.is_empty()
+        && meter.len() <= 32
+        && meter.starts_with(|c: char| c.is_ascii_lowercase())
+        && meter
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+}
+
+/// A meter reading's fields.
+pub fn reading(r: &pb::ReportUsageRequest) -> Result<Reading, Error> {
+    let mut v = Violations::new();
+    let registration_id = v.take(
+        "registration_id",
+        uuid::Uuid::parse_str(&r.registration_id).map_err(|_| "must be a registration id"),
+    );
+    if !meter_ok(&r.meter) {
+        v.add("meter", METER_RULE);
+    }
+    if !(0..=1_000_000_000_000_000).contains(&r.value) {
+        v.add("value", "must be 0 to 10^15");
+    }
+    v.finish()?;
+    Ok(Reading {
+        registration_id: registration_id.ok_or_else(|| Error::invalid("registration_id", "is required"))?,
+        meter: r.meter.clone(),
+        value: r.value,
+    })
 }
 
 pub fn reminder_id(value: &str) -> Result<ReminderId, Error> {
