@@ -12,7 +12,7 @@ use aftercare_platform::uow::{Replay, UnitOfWork};
 
 use super::{Maintenance, visible};
 use crate::domain::appointment::reminder_moment;
-use crate::domain::{Appointment, AppointmentId, AppointmentStatus, Centre, MaintenanceError, ScheduleId};
+use crate::domain::{Appointment, AppointmentId, AppointmentStatus, Centre, MaintenanceError, Schedule, ScheduleId};
 use crate::events;
 use crate::store;
 use crate::store::appointments::Of;
@@ -68,19 +68,16 @@ fn bookable(c: &Centre, start: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), 
 /// When the customer is reminded of a visit at `start`.
 async fn remind_at(
     uow: &mut UnitOfWork<'_>,
-    schedule_id: ScheduleId,
+    s: &Schedule,
     start: DateTime<Utc>,
 ) -> Result<Option<DateTime<Utc>>, Error> {
     let now = uow.now();
-    let s = store::schedules::get(uow.conn(), schedule_id, false)
-        .await?
-        .ok_or_else(|| Error::internal("an appointment's schedule is gone"))?;
     let reach = store::preferences::get(uow.conn(), &s.customer_id).await?.reach();
     Ok(reminder_moment(
         start,
         &reach.hours,
         s.zone(&reach),
-        reach.silences(&s),
+        reach.silences(s),
         now,
     ))
 }
@@ -156,7 +153,7 @@ impl Maintenance {
             .await?
             .ok_or_else(|| MaintenanceError::not_found("schedule", b.schedule_id.to_string()))?;
         visible(caller, &s.customer_id, "schedule", b.schedule_id)?;
-        if !store::schedules::active(uow.conn(), b.schedule_id).await? {
+        if !s.active {
             return Err(MaintenanceError::ScheduleEnded.into());
         }
         let c = centre(&mut uow, &b.centre_id).await?;
@@ -174,7 +171,7 @@ impl Maintenance {
             status: AppointmentStatus::Booked,
             late: false,
             reschedules: 0,
-            remind_at: remind_at(&mut uow, s.schedule_id, b.starts_at).await?,
+            remind_at: remind_at(&mut uow, &s, b.starts_at).await?,
             booked_at: now,
             updated_at: now,
         };
@@ -232,7 +229,10 @@ impl Maintenance {
                 return Err(MaintenanceError::SlotFull.into());
             }
         }
-        a.remind_at = remind_at(&mut uow, a.schedule_id, start).await?;
+        let s = store::schedules::get(uow.conn(), a.schedule_id, false)
+            .await?
+            .ok_or_else(|| Error::internal("an appointment's schedule is gone"))?;
+        a.remind_at = remind_at(&mut uow, &s, start).await?;
         store::appointments::update(uow.conn(), &a).await?;
         uow.emit(&a.schedule_id.to_string(), &events::booked(&a, Some(old)))
             .await?;
@@ -326,7 +326,7 @@ impl Maintenance {
         let reach = store::preferences::get(uow.conn(), &s.customer_id).await?.reach();
         let done_on = zone::local_date(a.starts_at, s.zone(&reach));
         let open = s.slot == a.occurrence && s.last_done_on.is_none_or(|last| done_on > last);
-        if open && store::schedules::active(uow.conn(), s.schedule_id).await? && s.complete(done_on, now) {
+        if open && s.active && s.complete(done_on, now) {
             super::usage::rebase(uow.conn(), &mut s).await?;
             s.next_reminder_at = s.reminders_left(&reach, &[]).first().map(|(_, at)| *at);
             store::schedules::record_service(uow.conn(), &s, a.occurrence, done_on, caller, notes, now).await?;

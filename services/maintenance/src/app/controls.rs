@@ -62,7 +62,7 @@ impl Maintenance {
             .await?
             .ok_or_else(|| MaintenanceError::not_found("schedule", id.to_string()))?;
         visible(caller, &s.customer_id, "schedule", id)?;
-        if !store::schedules::active(uow.conn(), id).await? {
+        if !s.active {
             return Err(MaintenanceError::ScheduleEnded.into());
         }
         let (slot, due) = (s.slot, s.due_date);
@@ -107,7 +107,7 @@ async fn of_reminder(uow: &mut UnitOfWork<'_>, caller: &Caller, reminder: Remind
     if !caller.may_see_customer(&s.customer_id) {
         return Err(not_found().into());
     }
-    if !store::schedules::active(uow.conn(), id).await? {
+    if !s.active {
         return Err(MaintenanceError::ScheduleEnded.into());
     }
     if s.slot != slot {

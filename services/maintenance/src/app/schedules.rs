@@ -68,6 +68,7 @@ pub(crate) async fn schedule_tasks(
             snoozes: 0,
             dismissed: false,
             usage_base: None,
+            active: true,
             created_at: now,
             updated_at: now,
         };

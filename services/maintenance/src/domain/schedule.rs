@@ -36,6 +36,9 @@ pub struct Schedule {
     /// The meter reading the current occurrence counts from (its task's
     /// meter); `None`: zero.
     pub usage_base: Option<i64>,
+    /// `false` once its product was replaced (the replacement carries it
+    /// on): nothing more happens to it.
+    pub active: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -296,6 +299,7 @@ mod tests {
             snoozes: 0,
             dismissed: false,
             usage_base: None,
+            active: true,
             created_at: DateTime::UNIX_EPOCH,
             updated_at: DateTime::UNIX_EPOCH,
         }

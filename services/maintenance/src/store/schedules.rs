@@ -31,6 +31,7 @@ struct Row {
     snoozes: i32,
     dismissed: bool,
     usage_base: Option<i64>,
+    status: String,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     #[sqlx(flatten)]
@@ -58,6 +59,7 @@ impl TryFrom<Row> for Schedule {
             snoozes: r.snoozes,
             dismissed: r.dismissed,
             usage_base: r.usage_base,
+            active: r.status == "active",
             created_at: r.created_at,
             updated_at: r.updated_at,
         })
@@ -66,7 +68,7 @@ impl TryFrom<Row> for Schedule {
 
 const SELECT: &str = "SELECT s.schedule_id, s.registration_id, s.customer_id, s.sku, s.product_name,
         s.plan_category, s.plan_sku, s.plan_version, s.time_zone, s.start_date, s.slot, s.due_date,
-        s.last_done_on, s.next_reminder_at, s.snoozed_until, s.snoozes, s.dismissed, s.usage_base, s.created_at,
+        s.last_done_on, s.next_reminder_at, s.snoozed_until, s.snoozes, s.dismissed, s.usage_base, s.status, s.created_at,
         s.updated_at, t.task_id, t.name, t.interval_days,
         t.interval_months, t.anchor, t.lead_days, t.overdue_days, t.max_reminders, t.usage_meter, t.usage_every
     FROM maintenance.schedules s
@@ -118,15 +120,6 @@ pub async fn get(conn: &mut PgConnection, id: ScheduleId, lock: bool) -> Result<
         .fetch_optional(&mut *conn)
         .await?;
     Ok(row.map(Schedule::try_from).transpose()?)
-}
-
-/// Whether the schedule goes on (its product was not replaced).
-pub async fn active(conn: &mut PgConnection, id: ScheduleId) -> Result<bool, Error> {
-    let status: Option<String> = sqlx::query_scalar("SELECT status FROM maintenance.schedules WHERE schedule_id = $1")
-        .bind(id.as_uuid())
-        .fetch_optional(&mut *conn)
-        .await?;
-    Ok(status.as_deref() == Some("active"))
 }
 
 /// A customer's active schedules, soonest due first, after `cursor`.
