@@ -51,6 +51,30 @@ async fn centre(uow: &mut UnitOfWork<'_>, id: &str) -> Result<Centre, Error> {
         .ok_or_else(|| MaintenanceError::not_found("centre", id).into())
 }
 
+/// Claims the call's request id with the appointment `id` as its answer;
+/// on a replay, the appointment the first call answered, as it is now.
+async fn replay(
+    uow: &mut UnitOfWork<'_>,
+    scope: &str,
+    caller: &Caller,
+    request_id: &str,
+    request: &[u8],
+    id: AppointmentId,
+) -> Result<Option<Appointment>, Error> {
+    let answer = *id.as_uuid().as_bytes();
+    let Replay::Stored(stored) = uow
+        .claim_answered(scope, caller, "request_id", request_id, request, &answer)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let id = uuid::Uuid::from_slice(&stored).map_err(|_| Error::internal("a stored answer is not an id"))?;
+    store::appointments::get(uow.conn(), AppointmentId::from_uuid(id), false)
+        .await?
+        .map(Some)
+        .ok_or_else(|| Error::internal("a stored appointment is gone"))
+}
+
 /// `start` is one of the centre's slots, and to come.
 fn bookable(c: &Centre, start: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), Error> {
     if start <= now {
@@ -134,18 +158,17 @@ impl Maintenance {
         let mut uow = self.ctx.begin().await?;
         let id = AppointmentId::new();
         let request = format!("{}\u{0}{}\u{0}{}", b.schedule_id, b.centre_id, b.starts_at.to_rfc3339());
-        if let Replay::Stored(stored) = uow
-            .claim_answered(
-                "maintenance.BookAppointment",
-                caller,
-                "request_id",
-                &b.request_id,
-                request.as_bytes(),
-                id.as_uuid().as_bytes(),
-            )
-            .await?
+        if let Some(a) = replay(
+            &mut uow,
+            "maintenance.BookAppointment",
+            caller,
+            &b.request_id,
+            request.as_bytes(),
+            id,
+        )
+        .await?
         {
-            return self.stored(&mut uow, &stored).await;
+            return Ok(a);
         }
         let now = uow.now();
         // The schedule's lock orders bookings of one occurrence.
@@ -194,18 +217,8 @@ impl Maintenance {
         let mut uow = self.ctx.begin().await?;
         let request = format!("{id}\u{0}{}", start.to_rfc3339());
         let scope = "maintenance.RescheduleAppointment";
-        if let Replay::Stored(stored) = uow
-            .claim_answered(
-                scope,
-                caller,
-                "request_id",
-                request_id,
-                request.as_bytes(),
-                id.as_uuid().as_bytes(),
-            )
-            .await?
-        {
-            return self.stored(&mut uow, &stored).await;
+        if let Some(a) = replay(&mut uow, scope, caller, request_id, request.as_bytes(), id).await? {
+            return Ok(a);
         }
         let now = uow.now();
         let mut a = self.locked(&mut uow, caller, id).await?;
@@ -244,18 +257,8 @@ impl Maintenance {
     pub async fn cancel(&self, caller: &Caller, id: AppointmentId, request_id: &str) -> Result<Appointment, Error> {
         let mut uow = self.ctx.begin().await?;
         let scope = "maintenance.CancelAppointment";
-        if let Replay::Stored(stored) = uow
-            .claim_answered(
-                scope,
-                caller,
-                "request_id",
-                request_id,
-                id.as_uuid().as_bytes(),
-                id.as_uuid().as_bytes(),
-            )
-            .await?
-        {
-            return self.stored(&mut uow, &stored).await;
+        if let Some(a) = replay(&mut uow, scope, caller, request_id, id.as_uuid().as_bytes(), id).await? {
+            return Ok(a);
         }
         let now = uow.now();
         let mut a = self.locked(&mut uow, caller, id).await?;
@@ -297,18 +300,8 @@ impl Maintenance {
         let mut uow = self.ctx.begin().await?;
         let request = format!("{id}\u{0}{notes}");
         let scope = "maintenance.CompleteAppointment";
-        if let Replay::Stored(stored) = uow
-            .claim_answered(
-                scope,
-                caller,
-                "request_id",
-                request_id,
-                request.as_bytes(),
-                id.as_uuid().as_bytes(),
-            )
-            .await?
-        {
-            return self.stored(&mut uow, &stored).await;
+        if let Some(a) = replay(&mut uow, scope, caller, request_id, request.as_bytes(), id).await? {
+            return Ok(a);
         }
         let now = uow.now();
         // Locks in the order a booking takes them: the schedule, then the
@@ -391,13 +384,5 @@ impl Maintenance {
             .ok_or_else(|| MaintenanceError::not_found("appointment", id.to_string()))?;
         reachable(caller, &a)?;
         Ok(a)
-    }
-
-    /// A replayed call's answer: the appointment as it is now.
-    async fn stored(&self, uow: &mut UnitOfWork<'_>, stored: &[u8]) -> Result<Appointment, Error> {
-        let id = uuid::Uuid::from_slice(stored).map_err(|_| Error::internal("a stored answer is not an id"))?;
-        store::appointments::get(uow.conn(), AppointmentId::from_uuid(id), false)
-            .await?
-            .ok_or_else(|| Error::internal("a stored appointment is gone"))
     }
 }
