@@ -311,4 +311,12 @@ async fn the_daily_cap_holds_across_servers_and_the_rest_goes_the_next_day() {
         app.count("SELECT max(sent)::bigint FROM maintenance.daily_sends").await,
         6
     );
+    // A week on, the counts of those days are gone.
+    app.clock.set(at("2026-09-06T06:00:00Z"));
+    app.run_jobs().await;
+    assert_eq!(
+        app.count("SELECT count(*) FROM maintenance.daily_sends WHERE day < '2026-08-30'")
+            .await,
+        0
+    );
 }

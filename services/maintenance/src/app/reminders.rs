@@ -77,6 +77,9 @@ impl Reminders {
                 }
             }
         }
+        // The cap's counts of days long past go, a batch a run.
+        let week_ago = (now - Duration::days(7)).date_naive();
+        store::preferences::prune_daily(&mut tx, week_ago, BATCH).await?;
         tx.commit().await?;
         if sent > 0 {
             self.ctx.outbox_wake.wake_all();

@@ -221,3 +221,17 @@ pub async fn take_daily(conn: &mut PgConnection, wanted: &[(&str, NaiveDate, u32
     .await?;
     Ok(granted)
 }
+
+/// Forgets the daily counts of days long past (the cap only reads today's
+/// and tomorrow's, in any zone), at most `limit` rows a call; how many.
+pub async fn prune_daily(conn: &mut PgConnection, before: NaiveDate, limit: i64) -> Result<u64, Error> {
+    Ok(sqlx::query(
+        "DELETE FROM maintenance.daily_sends WHERE ctid IN (
+             SELECT ctid FROM maintenance.daily_sends WHERE day < $1 LIMIT $2)",
+    )
+    .bind(before)
+    .bind(limit)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected())
+}
