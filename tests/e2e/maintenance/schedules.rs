@@ -414,6 +414,37 @@ async fn a_replacement_carries_its_units_schedule_on_and_the_old_one_ends() {
         })
         .await
         .unwrap();
+    // A visit booked for its next occurrence follows the replacement.
+    app.maintenance(Role::Admin, "admin-1")
+        .upsert_centre(UpsertCentreRequest {
+            centre: Some(Centre {
+                centre_id: "ist-1".into(),
+                name: "Istanbul".into(),
+                time_zone: "Europe/Istanbul".into(),
+                opening: vec![Opening {
+                    weekday: 2,
+                    open: "09:00".into(),
+                    close: "17:00".into(),
+                }],
+                slot_minutes: 60,
+                capacity: 5,
+                cancel_cutoff_hours: 24,
+                updated_at: None,
+            }),
+        })
+        .await
+        .unwrap();
+    let visit = customer(&app)
+        .book_appointment(BookAppointmentRequest {
+            schedule_id: old.schedule_id.clone(),
+            centre_id: "ist-1".into(),
+            starts_at: ts(at("2026-09-01T07:00:00Z")),
+            request_id: "v-1".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(visit.occurrence, 2);
     // The unit is replaced under warranty.
     let claim = app
         .warranty(Role::Customer, CUSTOMER)
@@ -462,6 +493,17 @@ async fn a_replacement_carries_its_units_schedule_on_and_the_old_one_ends() {
         .expect("the replacement carries the service done");
     assert_ne!(new.registration_id, old.registration_id);
     assert_eq!((new.occurrence, new.due_date.as_str()), (2, "2027-03-02"));
+    let moved = customer(&app)
+        .get_appointment(GetAppointmentRequest {
+            appointment_id: visit.appointment_id,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (moved.schedule_id.as_str(), moved.occurrence, moved.status.as_str()),
+        (new.schedule_id.as_str(), 2, "booked")
+    );
     assert_eq!(
         app.count(&format!(
             "SELECT count(*) FROM maintenance.schedules WHERE schedule_id = '{}' AND status = 'ended'

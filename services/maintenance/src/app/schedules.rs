@@ -18,7 +18,7 @@ use crate::store;
 /// Keeps a newly registered product and schedules every task of the plan
 /// in force for it (none without a plan: writing one later schedules it).
 /// A replacement carries on its old unit's schedules (their occurrence,
-/// due date and last service), which end. A product known before (its
+/// due date, last service and booked visits), which end. A product known before (its
 /// event delivered again) changes nothing.
 pub async fn schedule_product(conn: &mut PgConnection, p: Product, now: DateTime<Utc>) -> Result<(), Error> {
     if !store::products::insert(conn, &p, now).await? {
@@ -95,6 +95,10 @@ pub(crate) async fn schedule_tasks(
     let written = store::schedules::insert_new(conn, &schedules).await?;
     for s in schedules.iter().filter(|s| written.contains(&s.schedule_id)) {
         outbox::enqueue(conn, &s.schedule_id.to_string(), &events::scheduled(s), now).await?;
+        // A visit booked for the old unit's occurrence is the new one's.
+        if let Some(old) = carried.iter().find(|old| old.task.task_id == s.task.task_id) {
+            store::appointments::move_visits(conn, old.schedule_id, s.schedule_id).await?;
+        }
     }
     Ok(written.len())
 }

@@ -409,3 +409,14 @@ pub async fn booked_for(conn: &mut PgConnection, schedule: ScheduleId, occurrenc
     .fetch_one(&mut *conn)
     .await?)
 }
+
+/// Moves the booked visits of one schedule to another (a replaced unit's
+/// to its replacement's, which carries its occurrence on).
+pub async fn move_visits(conn: &mut PgConnection, from: ScheduleId, to: ScheduleId) -> Result<(), Error> {
+    sqlx::query("UPDATE maintenance.appointments SET schedule_id = $2 WHERE schedule_id = $1 AND status = 'booked'")
+        .bind(from.as_uuid())
+        .bind(to.as_uuid())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
