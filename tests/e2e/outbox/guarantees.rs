@@ -127,7 +127,7 @@ async fn a_panicking_handler_is_caught_and_retried() {
 }
 
 /// Runs `dispatcher` until the returned sender says stop.
-fn running(
+pub(super) fn running(
     dispatcher: Dispatcher,
 ) -> (
     tokio::sync::watch::Sender<bool>,
@@ -138,7 +138,7 @@ fn running(
 }
 
 /// Waits (bounded) until `done` holds.
-async fn until(what: &str, mut done: impl AsyncFnMut() -> bool) {
+pub(super) async fn until(what: &str, mut done: impl AsyncFnMut() -> bool) {
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while !done().await {
         assert!(std::time::Instant::now() < deadline, "never: {what}");

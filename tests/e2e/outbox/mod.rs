@@ -1,9 +1,10 @@
 //! The outbox against a real Postgres: per-consumer delivery, retries with
 //! backoff, several dispatchers sharing work, late-committing writers, order
 //! per aggregate across retries, dead letters and replay, handler timeouts
-//! and caught panics.
+//! and caught panics; commits waking the consumers of their topics only.
 
 mod guarantees;
+mod wakeups;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
