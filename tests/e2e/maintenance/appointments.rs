@@ -207,17 +207,9 @@ async fn a_visit_is_reminded_a_day_before_once_and_again_when_moved() {
 
 /// Reminders of visits sent, as events.
 async fn visit_reminders(app: &TestApp) -> usize {
-    use prost::Message;
-    let payloads: Vec<Vec<u8>> = sqlx::query_scalar(
-        "SELECT payload FROM platform.outbox_events
-         WHERE topic = 'aftercare.maintenance.events.v1.MaintenanceReminderDue' ORDER BY seq",
-    )
-    .fetch_all(&app.pool)
-    .await
-    .unwrap();
-    let visits: Vec<_> = payloads
-        .iter()
-        .map(|p| aftercare_proto::maintenance_events::MaintenanceReminderDue::decode(p.as_slice()).unwrap())
+    let visits: Vec<_> = events_of::<aftercare_proto::maintenance_events::MaintenanceReminderDue>(app)
+        .await
+        .into_iter()
         .filter(|e| e.kind == "appointment")
         .collect();
     for e in &visits {

@@ -8,7 +8,6 @@ use aftercare_platform::auth::Role;
 use aftercare_proto::maintenance::snooze_reminder_request::Length;
 use aftercare_proto::maintenance::*;
 use aftercare_proto::maintenance_events::{MaintenanceCompleted, MaintenanceReminderDue};
-use prost::Message;
 use tonic::Code;
 
 use super::*;
@@ -17,17 +16,7 @@ use crate::support::{TestApp, reason, violated_fields};
 
 /// The reminder events sent, in order.
 async fn sent(app: &TestApp) -> Vec<MaintenanceReminderDue> {
-    let payloads: Vec<Vec<u8>> = sqlx::query_scalar(
-        "SELECT payload FROM platform.outbox_events
-         WHERE topic = 'aftercare.maintenance.events.v1.MaintenanceReminderDue' ORDER BY seq",
-    )
-    .fetch_all(&app.pool)
-    .await
-    .unwrap();
-    payloads
-        .iter()
-        .map(|p| MaintenanceReminderDue::decode(p.as_slice()).unwrap())
-        .collect()
+    events_of(app).await
 }
 
 fn kinds_of(events: &[MaintenanceReminderDue], schedule_id: &str) -> Vec<String> {
@@ -199,17 +188,7 @@ async fn skipping_moves_one_occurrence_on_once() {
     // The retry is the same skip, not a second one.
     let again = c.skip_occurrence(skip).await.unwrap().into_inner();
     assert_eq!(again.occurrence, 2);
-    let payloads: Vec<Vec<u8>> = sqlx::query_scalar(
-        "SELECT payload FROM platform.outbox_events
-         WHERE topic = 'aftercare.maintenance.events.v1.MaintenanceCompleted'",
-    )
-    .fetch_all(&app.pool)
-    .await
-    .unwrap();
-    let events: Vec<_> = payloads
-        .iter()
-        .map(|p| MaintenanceCompleted::decode(p.as_slice()).unwrap())
-        .collect();
+    let events: Vec<MaintenanceCompleted> = events_of(&app).await;
     assert_eq!(events.len(), 1);
     assert_eq!((events[0].skipped, events[0].done_on.as_str()), (true, "2026-09-02"));
     assert_eq!(

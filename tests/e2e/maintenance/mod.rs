@@ -119,3 +119,14 @@ async fn preferences(app: &TestApp) -> Preferences {
 fn at(s: &str) -> DateTime<Utc> {
     s.parse().unwrap()
 }
+
+/// The events of type `M` written so far, in order.
+async fn events_of<M: prost::Message + prost::Name + Default>(app: &TestApp) -> Vec<M> {
+    let payloads: Vec<Vec<u8>> =
+        sqlx::query_scalar("SELECT payload FROM platform.outbox_events WHERE topic = $1 ORDER BY seq")
+            .bind(M::full_name())
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    payloads.iter().map(|p| M::decode(p.as_slice()).unwrap()).collect()
+}

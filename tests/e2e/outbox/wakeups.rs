@@ -41,8 +41,10 @@ async fn a_commit_wakes_the_consumers_of_its_topics_and_no_other() {
     let (manual, clock) = clock();
     let handled: Arc<Mutex<Vec<String>>> = Arc::default();
     let seen = |what: &str| handled.lock().unwrap().iter().any(|h| h == what);
+    // One loop per consumer, so that "idle" is one loop's state.
     let options = DispatchOptions {
         poll_interval: Duration::from_secs(3600),
+        workers_per_consumer: 1,
         ..options()
     };
     let mut dispatcher = Dispatcher::new(pool.clone(), clock.clone(), options);
@@ -84,9 +86,13 @@ async fn a_commit_wakes_the_consumers_of_its_topics_and_no_other() {
     // with a canceled order wakes the canceled consumer.
     commit("c-1", false).await;
     until("the canceled consumer woken", async || seen("canceled:c-1")).await;
-    // A delivered event written without a wake, then another canceled
-    // commit: the delivered consumer is not woken by it.
-    emit(&pool, &topic::<OrderDelivered>(), "d-1", manual.now()).await;
+    // A delivered event written without a wake, due only from a minute on
+    // (so that no pass the delivered loop made before it went idle can
+    // have taken it), then another canceled commit: the delivered
+    // consumer is not woken by it.
+    let later = manual.now() + chrono::Duration::minutes(1);
+    emit(&pool, &topic::<OrderDelivered>(), "d-1", later).await;
+    manual.set(later);
     commit("c-2", false).await;
     until("the canceled consumer woken again", async || seen("canceled:c-2")).await;
     assert!(!seen("delivered:d-1"), "a commit of another topic woke it");

@@ -16,6 +16,7 @@ use crate::app::Maintenance;
 use crate::app::appointments::Booking;
 use crate::app::controls::Snooze;
 use crate::app::schedules::Completion;
+use crate::domain::{AppointmentId, ReminderId, ScheduleId};
 use crate::store::appointments::Of;
 use Role::{Admin, Agent, Customer, Partner, Service};
 use parse::appointments as visits;
@@ -101,17 +102,11 @@ impl MaintenanceService for MaintenanceGrpc {
         let caller = caller(&request)?;
         let r = request.get_ref();
         let mut v = Violations::new();
-        let id = v.take(
-            "schedule_id",
-            parse::schedule_id(&r.schedule_id).map_err(|_| "is not a valid id"),
-        );
+        let id = parse::id(&mut v, "schedule_id", &r.schedule_id, ScheduleId::parse);
         let done_on = parse::date(&mut v, "done_on", &r.done_on);
         parse::notes(&mut v, &r.notes);
         parse::request_id(&mut v, &r.request_id);
-        v.finish().map_err(Error::from)?;
-        let (id, done_on) = id
-            .zip(done_on)
-            .ok_or_else(|| Error::invalid("schedule_id", "is required"))?;
+        let (id, done_on) = v.finish_with(id.zip(done_on)).map_err(Error::from)?;
         let completion = Completion {
             done_on,
             notes: r.notes.clone(),
@@ -127,10 +122,7 @@ impl MaintenanceService for MaintenanceGrpc {
         let caller = caller(&request)?;
         let r = request.get_ref();
         let mut v = Violations::new();
-        let id = v.take(
-            "reminder_id",
-            parse::reminder_id(&r.reminder_id).map_err(|_| "is not a valid id"),
-        );
+        let id = parse::id(&mut v, "reminder_id", &r.reminder_id, ReminderId::parse);
         let how = match &r.length {
             Some(Length::Until(t)) => visits::instant(&mut v, "until", Some(t)).map(Snooze::Until),
             Some(Length::Days(d)) if (1..=30).contains(d) => Some(Snooze::Days(i64::from(*d))),
@@ -143,10 +135,7 @@ impl MaintenanceService for MaintenanceGrpc {
                 None
             }
         };
-        v.finish().map_err(Error::from)?;
-        let (id, how) = id
-            .zip(how)
-            .ok_or_else(|| Error::invalid("reminder_id", "is required"))?;
+        let (id, how) = v.finish_with(id.zip(how)).map_err(Error::from)?;
         Ok(Response::new(convert::schedule(
             &self.app.snooze(&caller, id, how).await?,
         )))
@@ -162,13 +151,9 @@ impl MaintenanceService for MaintenanceGrpc {
         let caller = caller(&request)?;
         let r = request.get_ref();
         let mut v = Violations::new();
-        let id = v.take(
-            "schedule_id",
-            parse::schedule_id(&r.schedule_id).map_err(|_| "is not a valid id"),
-        );
+        let id = parse::id(&mut v, "schedule_id", &r.schedule_id, ScheduleId::parse);
         parse::request_id(&mut v, &r.request_id);
-        v.finish().map_err(Error::from)?;
-        let id = id.ok_or_else(|| Error::invalid("schedule_id", "is required"))?;
+        let id = v.finish_with(id).map_err(Error::from)?;
         Ok(Response::new(convert::schedule(
             &self.app.skip(&caller, id, &r.request_id).await?,
         )))
@@ -239,17 +224,11 @@ impl MaintenanceService for MaintenanceGrpc {
         let caller = caller(&request)?;
         let r = request.get_ref();
         let mut v = Violations::new();
-        let schedule_id = v.take(
-            "schedule_id",
-            parse::schedule_id(&r.schedule_id).map_err(|_| "is not a valid id"),
-        );
+        let schedule_id = parse::id(&mut v, "schedule_id", &r.schedule_id, ScheduleId::parse);
         visits::centre_id(&mut v, "centre_id", &r.centre_id);
         let starts_at = visits::instant(&mut v, "starts_at", r.starts_at.as_ref());
         parse::request_id(&mut v, &r.request_id);
-        v.finish().map_err(Error::from)?;
-        let (schedule_id, starts_at) = schedule_id
-            .zip(starts_at)
-            .ok_or_else(|| Error::invalid("schedule_id", "is required"))?;
+        let (schedule_id, starts_at) = v.finish_with(schedule_id.zip(starts_at)).map_err(Error::from)?;
         let booking = Booking {
             schedule_id,
             centre_id: r.centre_id.clone(),
@@ -268,16 +247,10 @@ impl MaintenanceService for MaintenanceGrpc {
         let caller = caller(&request)?;
         let r = request.get_ref();
         let mut v = Violations::new();
-        let id = v.take(
-            "appointment_id",
-            visits::appointment_id(&r.appointment_id).map_err(|_| "is not a valid id"),
-        );
+        let id = parse::id(&mut v, "appointment_id", &r.appointment_id, AppointmentId::parse);
         let starts_at = visits::instant(&mut v, "starts_at", r.starts_at.as_ref());
         parse::request_id(&mut v, &r.request_id);
-        v.finish().map_err(Error::from)?;
-        let (id, starts_at) = id
-            .zip(starts_at)
-            .ok_or_else(|| Error::invalid("appointment_id", "is required"))?;
+        let (id, starts_at) = v.finish_with(id.zip(starts_at)).map_err(Error::from)?;
         let a = self.app.reschedule(&caller, id, starts_at, &r.request_id).await?;
         Ok(Response::new(convert::appointment(&a)))
     }
@@ -286,13 +259,9 @@ impl MaintenanceService for MaintenanceGrpc {
         let caller = caller(&request)?;
         let r = request.get_ref();
         let mut v = Violations::new();
-        let id = v.take(
-            "appointment_id",
-            visits::appointment_id(&r.appointment_id).map_err(|_| "is not a valid id"),
-        );
+        let id = parse::id(&mut v, "appointment_id", &r.appointment_id, AppointmentId::parse);
         parse::request_id(&mut v, &r.request_id);
-        v.finish().map_err(Error::from)?;
-        let id = id.ok_or_else(|| Error::invalid("appointment_id", "is required"))?;
+        let id = v.finish_with(id).map_err(Error::from)?;
         let a = self.app.cancel(&caller, id, &r.request_id).await?;
         Ok(Response::new(convert::appointment(&a)))
     }
@@ -309,14 +278,10 @@ impl MaintenanceService for MaintenanceGrpc {
         let caller = caller(&request)?;
         let r = request.get_ref();
         let mut v = Violations::new();
-        let id = v.take(
-            "appointment_id",
-            visits::appointment_id(&r.appointment_id).map_err(|_| "is not a valid id"),
-        );
+        let id = parse::id(&mut v, "appointment_id", &r.appointment_id, AppointmentId::parse);
         parse::notes(&mut v, &r.notes);
         parse::request_id(&mut v, &r.request_id);
-        v.finish().map_err(Error::from)?;
-        let id = id.ok_or_else(|| Error::invalid("appointment_id", "is required"))?;
+        let id = v.finish_with(id).map_err(Error::from)?;
         let a = self.app.complete_visit(&caller, id, &r.notes, &r.request_id).await?;
         Ok(Response::new(convert::appointment(&a)))
     }

@@ -23,6 +23,15 @@ pub(super) const MAX_NAME_LEN: usize = 200;
 const CHANNELS: [&str; 3] = ["push", "email", "sms"];
 const MAX_MUTED: usize = 100;
 
+/// An id field among others: "is required" when empty, else parsed.
+pub fn id<T>(v: &mut Violations, field: &str, value: &str, parse: fn(&str) -> Option<T>) -> Option<T> {
+    let parsed = match value {
+        "" => Err("is required"),
+        id => parse(id).ok_or("is not a valid id"),
+    };
+    v.take(field, parsed)
+}
+
 pub fn schedule_id(value: &str) -> Result<ScheduleId, Error> {
     match value {
         "" => Err(Error::invalid("schedule_id", "is required")),
