@@ -161,6 +161,17 @@ pub struct ServeArgs {
     /// Database connections in the pool.
     #[arg(long, env = "AFTERCARE_DB_MAX_CONNECTIONS", default_value_t = 20)]
     pub db_max_connections: u32,
+
+    /// Where reminders are posted for delivery to customers (push, e-mail,
+    /// SMS): an http:// URL of the store's notification provider, each
+    /// message signed with --notifier-secret. Without it, reminders stay
+    /// `MaintenanceReminderDue` events for another consumer.
+    #[arg(long, env = "AFTERCARE_NOTIFIER_URL", requires = "notifier_secret")]
+    pub notifier_url: Option<String>,
+
+    /// The notifier's HMAC-SHA256 secret (32 characters at least).
+    #[arg(long, env = "AFTERCARE_NOTIFIER_SECRET", hide_env_values = true)]
+    pub notifier_secret: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -9,6 +9,7 @@ use aftercare_platform::auth::Authenticator;
 use aftercare_platform::clock::{Clock, SystemClock};
 use aftercare_platform::outbox;
 use aftercare_platform::telemetry::{Metrics, init_logging};
+use aftercare_platform::webhook;
 use clap::Parser;
 
 #[tokio::main]
@@ -61,9 +62,14 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
                 auth,
                 metrics: Metrics::default(),
             };
+            let notifier = match (&args.notifier_url, &args.notifier_secret) {
+                (Some(url), Some(secret)) => Some(webhook::Endpoint::new(url, secret)?),
+                _ => None,
+            };
             let options = ServeOptions {
                 services: args.services,
                 shutdown_grace: args.shutdown_grace,
+                notifier,
                 ..ServeOptions::default()
             };
             let result = serve(state, grpc, Some(admin), options, shutdown_signal()).await;

@@ -14,6 +14,7 @@ use aftercare_platform::clock::SharedClock;
 use aftercare_platform::context::ServiceContext;
 use aftercare_platform::outbox::{DispatchOptions, Dispatcher};
 use aftercare_platform::telemetry::{Metrics, RpcLayer};
+use aftercare_platform::webhook;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
@@ -45,6 +46,9 @@ pub struct ServeOptions {
     pub health_probe_interval: Duration,
     /// How often each background job looks for due work.
     pub job_interval: Duration,
+    /// Where reminders are posted as signed webhooks; none: they stay
+    /// events in the outbox for another consumer.
+    pub notifier: Option<webhook::Endpoint>,
 }
 
 impl Default for ServeOptions {
@@ -57,6 +61,7 @@ impl Default for ServeOptions {
             dispatch: DispatchOptions::default(),
             health_probe_interval: Duration::from_secs(1),
             job_interval: Duration::from_secs(5),
+            notifier: None,
         }
     }
 }
@@ -77,6 +82,10 @@ pub async fn serve(
         pool: state.pool.clone(),
         clock: state.clock.clone(),
         outbox_wake: dispatcher.waker(),
+        notifier: options
+            .notifier
+            .clone()
+            .map(|endpoint| Arc::new(webhook::Sender::new(endpoint, webhook::DEFAULT_TIMEOUT))),
     };
 
     let health = HealthReporter::new();

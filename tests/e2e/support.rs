@@ -11,6 +11,7 @@ use aftercare_platform::auth::{Authenticator, JwtKey, Role};
 use aftercare_platform::clock::ManualClock;
 use aftercare_platform::outbox::DispatchOptions;
 use aftercare_platform::telemetry::Metrics;
+use aftercare_platform::webhook::Endpoint;
 use aftercare_proto::loyalty::loyalty_service_client::LoyaltyServiceClient;
 use aftercare_proto::loyalty::store_credit_service_client::StoreCreditServiceClient;
 use aftercare_proto::maintenance::maintenance_service_client::MaintenanceServiceClient;
@@ -79,9 +80,15 @@ pub struct TestApp {
 /// A server of [`TestApp::spawn_replica`].
 pub struct Replica {
     server: ServerThread,
+    channel: Channel,
 }
 
 impl Replica {
+    /// A client of this server's maintenance service.
+    pub fn maintenance(&self, bearer: Bearer) -> Maintenance {
+        MaintenanceServiceClient::with_interceptor(self.channel.clone(), bearer)
+    }
+
     /// Stops it as a crash would: no graceful shutdown, every task dropped
     /// where it stands, its connections closed mid-transaction (Postgres
     /// rolls back whatever they had not committed).
@@ -104,6 +111,7 @@ impl ServerThread {
         auth: Arc<Authenticator>,
         services: Vec<String>,
         job_interval: Duration,
+        notifier: Option<Endpoint>,
     ) -> (ServerThread, SocketAddr, SocketAddr, Channel) {
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let (stop_tx, stop_rx) = std::sync::mpsc::channel::<bool>();
@@ -134,6 +142,7 @@ impl ServerThread {
                     shutdown_grace: Duration::from_secs(5),
                     health_probe_interval: Duration::from_millis(100),
                     job_interval,
+                    notifier,
                 };
                 let server = Background::start(state, serve_options, true).await.unwrap();
                 // The client connection is driven by this runtime too, so it
@@ -204,6 +213,15 @@ impl TestApp {
 
     /// A server whose background jobs look for due work every `job_interval`.
     pub async fn spawn_with(services: &[&str], job_interval: Duration) -> TestApp {
+        TestApp::spawn_full(services, job_interval, None).await
+    }
+
+    /// A server of every service posting reminders to `notifier`.
+    pub async fn spawn_notifying(notifier: Endpoint) -> TestApp {
+        TestApp::spawn_full(&["all"], Duration::from_secs(3600), Some(notifier)).await
+    }
+
+    async fn spawn_full(services: &[&str], job_interval: Duration, notifier: Option<Endpoint>) -> TestApp {
         // The server's logs, shown with a failing test's output.
         aftercare_platform::telemetry::init_logging(Default::default());
         let services = services.iter().map(|s| s.to_string()).collect();
@@ -211,8 +229,14 @@ impl TestApp {
         let pool = db.pool(10).await;
         let clock = Arc::new(ManualClock::new(start_time()));
         let auth = Arc::new(Authenticator::new(&JwtKey::Secret(SECRET.to_vec())).unwrap());
-        let (server, grpc_addr, admin_addr, channel) =
-            ServerThread::start(db.options.clone(), clock.clone(), auth.clone(), services, job_interval);
+        let (server, grpc_addr, admin_addr, channel) = ServerThread::start(
+            db.options.clone(),
+            clock.clone(),
+            auth.clone(),
+            services,
+            job_interval,
+            notifier,
+        );
         TestApp {
             grpc_addr,
             admin_addr,
@@ -229,14 +253,15 @@ impl TestApp {
     /// replica of the same deployment; it stops when dropped.
     pub fn spawn_replica(&self, services: &[&str], job_interval: Duration) -> Replica {
         let services = services.iter().map(|s| s.to_string()).collect();
-        let (server, ..) = ServerThread::start(
+        let (server, _, _, channel) = ServerThread::start(
             self._db.options.clone(),
             self.clock.clone(),
             self.auth.clone(),
             services,
             job_interval,
+            None,
         );
-        Replica { server }
+        Replica { server, channel }
     }
 
     pub fn token(&self, role: Role, subject: &str) -> String {
@@ -294,6 +319,7 @@ impl TestApp {
             pool: self.pool.clone(),
             clock: self.clock.clone(),
             outbox_wake: Default::default(),
+            notifier: None,
         };
         let job = aftercare_loyalty::app::jobs::DueWork::new(ctx.clone());
         while job.run().await.expect("the loyalty job ran") {}

@@ -6,6 +6,7 @@ use aftercare_platform::wire::timestamp;
 use aftercare_proto::maintenance_events as pb;
 
 use crate::domain::{Appointment, Centre, ReminderId, ReminderKind, Schedule};
+use crate::store::preferences::Preferences;
 
 pub fn scheduled(s: &Schedule) -> pb::MaintenanceScheduled {
     pb::MaintenanceScheduled {
@@ -17,11 +18,12 @@ pub fn scheduled(s: &Schedule) -> pb::MaintenanceScheduled {
     }
 }
 
+/// A reminder to `prefs`' customer, in their language and zone.
 pub fn reminder_due(
     s: &Schedule,
     id: ReminderId,
     kind: ReminderKind,
-    channels: &[String],
+    prefs: &Preferences,
     send_at: DateTime<Utc>,
 ) -> pb::MaintenanceReminderDue {
     pb::MaintenanceReminderDue {
@@ -34,11 +36,25 @@ pub fn reminder_due(
         occurrence: s.slot,
         kind: kind.as_str().to_owned(),
         due_date: s.due_date.to_string(),
-        channels: channels.to_vec(),
+        channels: prefs.channels.clone(),
         send_at: Some(timestamp(send_at)),
         appointment_id: String::new(),
         starts_at: None,
         centre_name: String::new(),
+        locale: prefs.locale.clone(),
+        time_zone: prefs.time_zone.unwrap_or(s.time_zone).name().to_owned(),
+    }
+}
+
+/// The occurrence `s` is on is overdue; `reminder` is its overdue reminder.
+pub fn overdue(s: &Schedule, reminder: ReminderId) -> pb::MaintenanceOverdue {
+    pb::MaintenanceOverdue {
+        schedule_id: s.schedule_id.to_string(),
+        customer_id: s.customer_id.clone(),
+        task_id: s.task.task_id.clone(),
+        occurrence: s.slot,
+        due_date: s.due_date.to_string(),
+        reminder_id: reminder.to_string(),
     }
 }
 
@@ -93,7 +109,7 @@ pub fn appointment_reminder(
     a: &Appointment,
     c: &Centre,
     id: ReminderId,
-    channels: &[String],
+    prefs: &Preferences,
     send_at: DateTime<Utc>,
 ) -> pb::MaintenanceReminderDue {
     pb::MaintenanceReminderDue {
@@ -102,6 +118,6 @@ pub fn appointment_reminder(
         appointment_id: a.appointment_id.to_string(),
         starts_at: Some(timestamp(a.starts_at)),
         centre_name: c.name.clone(),
-        ..reminder_due(s, id, ReminderKind::Due, channels, send_at)
+        ..reminder_due(s, id, ReminderKind::Due, prefs, send_at)
     }
 }

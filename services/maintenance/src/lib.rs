@@ -8,12 +8,15 @@
 //! - [`events`] — the `aftercare.maintenance.events.v1` messages it emits;
 //! - [`app`] — the use cases, and the reminder job;
 //! - [`grpc`] — `aftercare.maintenance.v1.MaintenanceService`;
-//! - [`projection`] — warranty's registered products in: each is scheduled.
+//! - [`projection`] — warranty's registered products in: each is scheduled;
+//! - [`notifier`] — reminders out, as signed webhooks to the store's
+//!   notification provider (when one is configured).
 
 pub mod app;
 pub mod domain;
 pub mod events;
 pub mod grpc;
+pub mod notifier;
 pub mod projection;
 pub mod store;
 
@@ -40,9 +43,16 @@ fn routes(ctx: &ServiceContext, routes: &mut RoutesBuilder) {
 }
 
 fn consumers(ctx: &ServiceContext) -> Vec<Arc<dyn EventHandler>> {
-    vec![Arc::new(projection::ProductSchedules {
+    let mut consumers: Vec<Arc<dyn EventHandler>> = vec![Arc::new(projection::ProductSchedules {
         clock: ctx.clock.clone(),
-    })]
+    })];
+    if let Some(sender) = &ctx.notifier {
+        consumers.push(Arc::new(notifier::ReminderMessages {
+            sender: sender.clone(),
+            clock: ctx.clock.clone(),
+        }));
+    }
+    consumers
 }
 
 fn jobs(ctx: &ServiceContext) -> Vec<Arc<dyn Job>> {

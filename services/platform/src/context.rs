@@ -1,6 +1,8 @@
-//! What every service gets from the server: the pool, the clock and a way to
-//! wake the outbox dispatcher. Use cases start their transactions from here
+//! What every service gets from the server: the pool, the clock, a way to
+//! wake the outbox dispatcher and the notifier's webhook. Use cases start their transactions from here
 //! ([`ServiceContext::begin`]).
+
+use std::sync::Arc;
 
 use aftercare_kernel::clock::SharedClock;
 use sqlx::PgPool;
@@ -8,6 +10,7 @@ use sqlx::PgPool;
 use crate::error::Error;
 use crate::outbox::Waker;
 use crate::uow::UnitOfWork;
+use crate::webhook;
 
 #[derive(Clone)]
 pub struct ServiceContext {
@@ -16,6 +19,9 @@ pub struct ServiceContext {
     /// Woken after a transaction that wrote events commits, so they are
     /// delivered now rather than at the next poll.
     pub outbox_wake: Waker,
+    /// Where messages for customers (reminders) are posted, when set: the
+    /// store's notification provider behind a signed webhook.
+    pub notifier: Option<Arc<webhook::Sender>>,
 }
 
 impl ServiceContext {

@@ -1,8 +1,8 @@
 //! The shared runtime of aftercare's services: errors and their gRPC mapping,
 //! SQLSTATE mapping, authentication and the role layer, idempotency, the unit
 //! of work, the transactional outbox and its dispatcher, paging, telemetry,
-//! the service registry, wire forms of kernel types, and the database
-//! (including the embedded Postgres default).
+//! the service registry, signed webhooks, wire forms of kernel types, and
+//! the database (including the embedded Postgres default).
 //!
 //! The I/O-free core (money, clock, ids, input checks) is
 //! `aftercare-kernel`, re-exported here as [`kernel`].
@@ -21,6 +21,7 @@ pub mod registry;
 pub mod sqlstate;
 pub mod telemetry;
 pub mod uow;
+pub mod webhook;
 pub mod wire;
 
 pub use aftercare_kernel as kernel;

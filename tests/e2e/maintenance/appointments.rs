@@ -12,9 +12,9 @@ use crate::fixtures::ts;
 use crate::support::{TestApp, reason, violated_fields};
 
 /// Tuesday 10 March 2026, 10:00 in Istanbul.
-const SLOT: &str = "2026-03-10T07:00:00Z";
+pub(super) const SLOT: &str = "2026-03-10T07:00:00Z";
 
-fn weekdays() -> Vec<Opening> {
+pub(super) fn weekdays() -> Vec<Opening> {
     (1..=5)
         .flat_map(|d| {
             [("09:00", "12:00"), ("13:00", "17:00")].map(|(open, close)| Opening {
@@ -26,7 +26,7 @@ fn weekdays() -> Vec<Opening> {
         .collect()
 }
 
-fn istanbul(capacity: i32) -> Centre {
+pub(super) fn istanbul(capacity: i32) -> Centre {
     Centre {
         centre_id: "ist-1".into(),
         name: "Istanbul service centre".into(),
@@ -39,7 +39,7 @@ fn istanbul(capacity: i32) -> Centre {
     }
 }
 
-async fn centre(app: &TestApp, c: Centre) -> Centre {
+pub(super) async fn centre(app: &TestApp, c: Centre) -> Centre {
     app.maintenance(Role::Admin, "admin-1")
         .upsert_centre(UpsertCentreRequest { centre: Some(c) })
         .await
@@ -48,7 +48,7 @@ async fn centre(app: &TestApp, c: Centre) -> Centre {
 }
 
 /// Kitchen plan, `orders` orders of four units delivered: c-1's schedules.
-async fn with_schedules(app: &TestApp, orders: usize) -> Vec<Schedule> {
+pub(super) async fn with_schedules(app: &TestApp, orders: usize) -> Vec<Schedule> {
     kitchen_plan(app).await;
     for i in 0..orders {
         delivered(app, &format!("o-{i}")).await;
@@ -56,7 +56,7 @@ async fn with_schedules(app: &TestApp, orders: usize) -> Vec<Schedule> {
     schedules(app).await
 }
 
-fn booking(schedule: &Schedule, starts_at: &str, request_id: &str) -> BookAppointmentRequest {
+pub(super) fn booking(schedule: &Schedule, starts_at: &str, request_id: &str) -> BookAppointmentRequest {
     BookAppointmentRequest {
         schedule_id: schedule.schedule_id.clone(),
         centre_id: "ist-1".into(),
@@ -65,7 +65,7 @@ fn booking(schedule: &Schedule, starts_at: &str, request_id: &str) -> BookAppoin
     }
 }
 
-async fn seats_left(app: &TestApp, starts_at: &str) -> i32 {
+pub(super) async fn seats_left(app: &TestApp, starts_at: &str) -> i32 {
     let slots = customer(app)
         .list_slots(ListSlotsRequest {
             centre_id: "ist-1".into(),

@@ -12,8 +12,10 @@
 
 mod access;
 mod appointments;
+mod centres;
 mod controls;
 mod crashes;
+mod notifier;
 mod schedules;
 mod usage;
 

@@ -15,7 +15,7 @@ use crate::domain::appointment::reminder_moment;
 use crate::domain::{Appointment, AppointmentId, AppointmentStatus, Centre, MaintenanceError, Schedule, ScheduleId};
 use crate::events;
 use crate::store;
-use crate::store::appointments::Of;
+use crate::store::appointments::{Of, Seat};
 
 /// A request to book a visit.
 pub struct Booking {
@@ -172,18 +172,15 @@ impl Maintenance {
         }
         let now = uow.now();
         // The schedule's lock orders bookings of one occurrence.
-        let s = store::schedules::get(uow.conn(), b.schedule_id, true)
+        let (s, prefs) = store::schedules::get_with_preferences(uow.conn(), b.schedule_id, true)
             .await?
             .ok_or_else(|| MaintenanceError::not_found("schedule", b.schedule_id.to_string()))?;
         visible(caller, &s.customer_id, "schedule", b.schedule_id)?;
         if !s.active {
             return Err(MaintenanceError::ScheduleEnded.into());
         }
-        let c = centre(&mut uow, &b.centre_id).await?;
-        bookable(&c, b.starts_at, now)?;
-        if !store::appointments::take_seat(uow.conn(), &c.centre_id, b.starts_at, c.capacity).await? {
-            return Err(MaintenanceError::SlotFull.into());
-        }
+        let c = self.take_seat(&mut uow, &b.centre_id, b.starts_at).await?;
+        let reach = prefs.reach();
         let a = Appointment {
             appointment_id: id,
             centre_id: c.centre_id.clone(),
@@ -194,7 +191,7 @@ impl Maintenance {
             status: AppointmentStatus::Booked,
             late: false,
             reschedules: 0,
-            remind_at: remind_at(&mut uow, &s, b.starts_at).await?,
+            remind_at: reminder_moment(b.starts_at, &reach.hours, s.zone(&reach), reach.silences(&s), now),
             booked_at: now,
             updated_at: now,
         };
@@ -204,6 +201,37 @@ impl Maintenance {
         uow.emit(&s.schedule_id.to_string(), &events::booked(&a, None)).await?;
         uow.commit().await?;
         Ok(a)
+    }
+
+    /// Takes a seat of the slot at `start` in the centre as this server
+    /// keeps it, or as it is now when it was edited since.
+    async fn take_seat(
+        &self,
+        uow: &mut UnitOfWork<'_>,
+        centre_id: &str,
+        start: DateTime<Utc>,
+    ) -> Result<Centre, Error> {
+        let now = uow.now();
+        let mut kept = self.centres.get(uow.conn(), centre_id).await?;
+        let mut current = false;
+        // An admin's edit between reading the centre again and taking the
+        // seat is rare; a third edit in one call is answered as a conflict.
+        for _ in 0..3 {
+            match bookable(&kept.centre, start, now) {
+                Ok(()) => match store::appointments::take_seat_at(uow.conn(), centre_id, kept.revision, start).await? {
+                    Seat::Taken => return Ok(kept.centre.clone()),
+                    Seat::Full => return Err(MaintenanceError::SlotFull.into()),
+                    Seat::Changed => {}
+                },
+                // Off the grid of the centre as read in this call.
+                Err(e) if current => return Err(e),
+                // Off the kept grid: the centre may have been edited since.
+                Err(_) => {}
+            }
+            kept = self.centres.reload(uow.conn(), centre_id).await?;
+            current = true;
+        }
+        Err(Error::Aborted("the centre changed while booking; try again".into()))
     }
 
     /// Moves a booked visit to another slot of its centre.

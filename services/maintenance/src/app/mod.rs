@@ -4,13 +4,15 @@
 //! - [`plans`] — plans per category or SKU, versioned;
 //! - [`schedules`] — schedules made from registered products, read, and
 //!   completed;
-//! - [`appointments`] — centres, slots and visits;
+//! - [`appointments`] — centres, slots and visits; [`centres`] — the
+//!   centres a server keeps for booking;
 //! - [`controls`] — snooze, dismiss, skip;
 //! - [`preferences`] — contact preferences and consent;
 //! - [`reminders`] — the job sending each reminder once;
 //! - [`usage`] — meter readings bringing occurrences forward.
 
 pub mod appointments;
+pub mod centres;
 pub mod controls;
 pub mod plans;
 pub mod preferences;
@@ -26,11 +28,15 @@ use crate::domain::MaintenanceError;
 
 pub struct Maintenance {
     ctx: ServiceContext,
+    centres: centres::Centres,
 }
 
 impl Maintenance {
     pub fn new(ctx: ServiceContext) -> Maintenance {
-        Maintenance { ctx }
+        Maintenance {
+            ctx,
+            centres: centres::Centres::default(),
+        }
     }
 }
 

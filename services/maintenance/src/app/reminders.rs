@@ -138,25 +138,25 @@ async fn remind_schedules(
         .filter_map(|(t, _)| t.send.as_ref().map(|(kind, about)| (ReminderId::new(), about, *kind)))
         .collect();
     let written = store::schedules::insert_reminders(conn, &sends, now).await?;
-    let events: Vec<(String, _)> = sends
-        .iter()
-        .filter(|(id, ..)| written.contains(id))
-        .map(|(id, s, kind)| {
-            let channels = &turns
-                .iter()
-                .find(|(t, _)| t.schedule.schedule_id == s.schedule_id)
-                .map(|(_, p)| p.channels.clone())
-                .unwrap_or_default();
-            (
-                s.schedule_id.to_string(),
-                events::reminder_due(s, *id, *kind, channels, now),
-            )
-        })
-        .collect();
-    outbox::enqueue_many(conn, &events, now).await?;
+    let mut reminders = Vec::with_capacity(written.len());
+    let mut overdue = Vec::new();
+    for (id, s, kind) in sends.iter().filter(|(id, ..)| written.contains(id)) {
+        let Some((_, prefs)) = turns.iter().find(|(t, _)| t.schedule.schedule_id == s.schedule_id) else {
+            continue;
+        };
+        reminders.push((
+            s.schedule_id.to_string(),
+            events::reminder_due(s, *id, *kind, prefs, now),
+        ));
+        if *kind == ReminderKind::Overdue {
+            overdue.push((s.schedule_id.to_string(), events::overdue(s, *id)));
+        }
+    }
+    outbox::enqueue_many(conn, &reminders, now).await?;
+    outbox::enqueue_many(conn, &overdue, now).await?;
     let schedules: Vec<Schedule> = turns.into_iter().map(|(t, _)| t.schedule).collect();
     store::schedules::update_many(conn, &schedules).await?;
-    Ok(events.len())
+    Ok(reminders.len())
 }
 
 /// What a schedule sends now, if its customer may be contacted now, and
@@ -273,7 +273,7 @@ async fn remind_visit(conn: &mut PgConnection, id: AppointmentId, now: DateTime<
     if !store::appointments::reminded(conn, id, reminder).await? {
         return Ok(0);
     }
-    let event = events::appointment_reminder(&s, &a, &centre, reminder, &prefs.channels, now);
+    let event = events::appointment_reminder(&s, &a, &centre, reminder, &prefs, now);
     outbox::enqueue(conn, &s.schedule_id.to_string(), &event, now).await?;
     Ok(1)
 }

@@ -2,11 +2,13 @@
 //! due ([`recurrence`]: calendar months without drift, fixed or
 //! completion-anchored, meter thresholds), when a customer may be contacted
 //! ([`timing`]: local time, quiet and preferred hours, daylight saving),
-//! which reminders an occurrence gets ([`reminder`]), plans ([`plan`]),
+//! which reminders an occurrence gets ([`reminder`]) and what they say
+//! ([`message`]), plans ([`plan`]),
 //! schedules ([`schedule`]), and centres' slots and visits ([`appointment`]).
 
 pub mod appointment;
 pub mod error;
+pub mod message;
 pub mod plan;
 pub mod recurrence;
 pub mod reminder;

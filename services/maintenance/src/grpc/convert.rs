@@ -73,6 +73,7 @@ pub fn preferences(p: &Preferences) -> pb::Preferences {
         daily_cap: p.daily_cap as i32,
         muted_registration_ids: p.muted_products.iter().map(|u| u.to_string()).collect(),
         muted_task_ids: p.muted_tasks.clone(),
+        locale: p.locale.clone(),
     }
 }
 

@@ -21,6 +21,7 @@ struct CentreRow {
     capacity: i32,
     cancel_cutoff_hours: i32,
     updated_at: DateTime<Utc>,
+    revision: i64,
     /// (weekday, open, close) as JSON: one statement per centre read.
     opening: sqlx::types::Json<Vec<(i32, NaiveTime, NaiveTime)>>,
 }
@@ -51,7 +52,7 @@ impl TryFrom<CentreRow> for Centre {
 }
 
 const CENTRE: &str = "SELECT c.centre_id, c.name, c.time_zone, c.slot_minutes, c.capacity, c.cancel_cutoff_hours,
-        c.updated_at,
+        c.updated_at, c.revision,
         COALESCE((SELECT json_agg(json_build_array(o.weekday, o.open, o.close) ORDER BY o.weekday, o.open)
                   FROM maintenance.centre_opening o WHERE o.centre_id = c.centre_id), '[]') AS opening
     FROM maintenance.centres c";
@@ -66,7 +67,8 @@ pub async fn upsert_centre(conn: &mut PgConnection, c: &Centre, now: DateTime<Ut
          VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT (centre_id) DO UPDATE SET name = EXCLUDED.name, time_zone = EXCLUDED.time_zone,
              slot_minutes = EXCLUDED.slot_minutes, capacity = EXCLUDED.capacity,
-             cancel_cutoff_hours = EXCLUDED.cancel_cutoff_hours, updated_at = EXCLUDED.updated_at",
+             cancel_cutoff_hours = EXCLUDED.cancel_cutoff_hours, updated_at = EXCLUDED.updated_at,
+             revision = centres.revision + 1",
     )
     .bind(&c.centre_id)
     .bind(&c.name)
@@ -112,6 +114,71 @@ pub async fn centre(conn: &mut PgConnection, id: &str, lock: bool) -> Result<Opt
         .fetch_optional(&mut *conn)
         .await?;
     Ok(row.map(Centre::try_from).transpose()?)
+}
+
+/// A centre with the revision it was read at.
+#[derive(Debug, Clone)]
+pub struct Revised {
+    pub centre: Centre,
+    pub revision: i64,
+}
+
+/// A centre and its revision, unlocked (for a server to keep).
+pub async fn centre_revised(conn: &mut PgConnection, id: &str) -> Result<Option<Revised>, Error> {
+    let row: Option<CentreRow> = sqlx::query_as(&format!("{CENTRE} WHERE c.centre_id = $1"))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let revision = row.revision;
+    Ok(Some(Revised {
+        centre: row.try_into()?,
+        revision,
+    }))
+}
+
+/// What [`take_seat_at`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Seat {
+    Taken,
+    /// None left.
+    Full,
+    /// The centre is at another revision (or gone): nothing taken.
+    Changed,
+}
+
+/// [`take_seat`] while the centre is at `revision`, in one statement that
+/// also locks the centre's row shared, as [`centre`] with `lock` does (so
+/// an admin's edit waits for the booking, and it for the edit).
+pub async fn take_seat_at(
+    conn: &mut PgConnection,
+    centre: &str,
+    revision: i64,
+    start: DateTime<Utc>,
+) -> Result<Seat, Error> {
+    let (current, taken): (bool, bool) = sqlx::query_as(
+        "WITH c AS (
+             SELECT capacity FROM maintenance.centres WHERE centre_id = $1 AND revision = $2 FOR SHARE),
+         seat AS (
+             INSERT INTO maintenance.slots (centre_id, starts_at, capacity, booked)
+             SELECT $1, $3, c.capacity, 1 FROM c
+             ON CONFLICT (centre_id, starts_at) DO UPDATE SET booked = slots.booked + 1
+                 WHERE slots.booked < slots.capacity
+             RETURNING booked)
+         SELECT EXISTS (SELECT 1 FROM c), EXISTS (SELECT 1 FROM seat)",
+    )
+    .bind(centre)
+    .bind(revision)
+    .bind(start)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(match (current, taken) {
+        (false, _) => Seat::Changed,
+        (true, true) => Seat::Taken,
+        (true, false) => Seat::Full,
+    })
 }
 
 pub async fn centres(conn: &mut PgConnection) -> Result<Vec<Centre>, Error> {

@@ -21,6 +21,8 @@ pub struct Preferences {
     pub daily_cap: u32,
     pub muted_products: Vec<Uuid>,
     pub muted_tasks: Vec<String>,
+    /// BCP 47 language tag of their messages; empty: English.
+    pub locale: String,
     pub updated_at: Option<DateTime<Utc>>,
 }
 
@@ -36,6 +38,7 @@ impl Preferences {
             daily_cap: 0,
             muted_products: Vec::new(),
             muted_tasks: Vec::new(),
+            locale: String::new(),
             updated_at: None,
         }
     }
@@ -51,9 +54,8 @@ impl Preferences {
     }
 }
 
-/// The stored columns; also read with the schedules the reminder job
-/// claims.
-#[derive(sqlx::FromRow)]
+/// The stored columns; also read as JSON with a schedule being booked.
+#[derive(sqlx::FromRow, serde::Deserialize)]
 pub(super) struct Row {
     customer_id: String,
     time_zone: String,
@@ -66,6 +68,7 @@ pub(super) struct Row {
     daily_cap: i32,
     muted_products: Vec<Uuid>,
     muted_tasks: Vec<String>,
+    locale: String,
     updated_at: DateTime<Utc>,
 }
 
@@ -93,6 +96,7 @@ impl TryFrom<Row> for Preferences {
             daily_cap: r.daily_cap.unsigned_abs(),
             muted_products: r.muted_products,
             muted_tasks: r.muted_tasks,
+            locale: r.locale,
             updated_at: Some(r.updated_at),
         })
     }
@@ -114,11 +118,11 @@ pub async fn get(conn: &mut PgConnection, customer_id: &str) -> Result<Preferenc
 pub async fn put(conn: &mut PgConnection, p: &Preferences, now: DateTime<Utc>) -> Result<(), Error> {
     sqlx::query(
         "INSERT INTO maintenance.preferences (customer_id, time_zone, quiet_start, quiet_end, preferred_start,
-             preferred_end, channels, opted_out, updated_at, daily_cap, muted_products, muted_tasks)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+             preferred_end, channels, opted_out, updated_at, daily_cap, muted_products, muted_tasks, locale)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
          ON CONFLICT (customer_id) DO UPDATE SET time_zone = $2, quiet_start = $3, quiet_end = $4,
              preferred_start = $5, preferred_end = $6, channels = $7, opted_out = $8, updated_at = $9,
-             daily_cap = $10, muted_products = $11, muted_tasks = $12",
+             daily_cap = $10, muted_products = $11, muted_tasks = $12, locale = $13",
     )
     .bind(&p.customer_id)
     .bind(p.time_zone.map_or("", |z| z.name()))
@@ -132,6 +136,7 @@ pub async fn put(conn: &mut PgConnection, p: &Preferences, now: DateTime<Utc>) -
     .bind(p.daily_cap as i32)
     .bind(&p.muted_products)
     .bind(&p.muted_tasks)
+    .bind(&p.locale)
     .execute(&mut *conn)
     .await?;
     Ok(())

@@ -9,6 +9,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::parse;
+use super::preferences::Preferences;
 use crate::domain::{MaintenanceError, ReminderId, ReminderKind, Schedule, ScheduleId, Task};
 
 #[derive(sqlx::FromRow)]
@@ -66,14 +67,30 @@ impl TryFrom<Row> for Schedule {
     }
 }
 
-const SELECT: &str = "SELECT s.schedule_id, s.registration_id, s.customer_id, s.sku, s.product_name,
-        s.plan_category, s.plan_sku, s.plan_version, s.time_zone, s.start_date, s.slot, s.due_date,
-        s.last_done_on, s.next_reminder_at, s.snoozed_until, s.snoozes, s.dismissed, s.usage_base, s.status, s.created_at,
-        s.updated_at, t.task_id, t.name, t.interval_days,
-        t.interval_months, t.anchor, t.lead_days, t.overdue_days, t.max_reminders, t.usage_meter, t.usage_every
-    FROM maintenance.schedules s
-    JOIN maintenance.plan_tasks t
-        ON (t.category, t.sku, t.version, t.task_id) = (s.plan_category, s.plan_sku, s.plan_version, s.task_id)";
+/// A schedule's columns with its task's; [`SELECT`] reads them, and
+/// [`SELECT_WITH_PREFERENCES`] its customer's preferences too.
+macro_rules! columns {
+    () => {
+        "SELECT s.schedule_id, s.registration_id, s.customer_id, s.sku, s.product_name,
+            s.plan_category, s.plan_sku, s.plan_version, s.time_zone, s.start_date, s.slot, s.due_date,
+            s.last_done_on, s.next_reminder_at, s.snoozed_until, s.snoozes, s.dismissed, s.usage_base, s.status,
+            s.created_at, s.updated_at, t.task_id, t.name, t.interval_days,
+            t.interval_months, t.anchor, t.lead_days, t.overdue_days, t.max_reminders, t.usage_meter, t.usage_every"
+    };
+}
+macro_rules! from {
+    () => {
+        " FROM maintenance.schedules s
+        JOIN maintenance.plan_tasks t
+            ON (t.category, t.sku, t.version, t.task_id) = (s.plan_category, s.plan_sku, s.plan_version, s.task_id)"
+    };
+}
+const SELECT: &str = concat!(columns!(), from!());
+const SELECT_WITH_PREFERENCES: &str = concat!(
+    columns!(),
+    ", (SELECT row_to_json(p) FROM maintenance.preferences p WHERE p.customer_id = s.customer_id) AS preferences",
+    from!()
+);
 
 /// Writes new schedules; one a product has for its task already is left
 /// as it is (a registration delivered twice schedules once). The ones
@@ -120,6 +137,37 @@ pub async fn get(conn: &mut PgConnection, id: ScheduleId, lock: bool) -> Result<
         .fetch_optional(&mut *conn)
         .await?;
     Ok(row.map(Schedule::try_from).transpose()?)
+}
+
+#[derive(sqlx::FromRow)]
+struct WithPreferences {
+    #[sqlx(flatten)]
+    schedule: Row,
+    preferences: Option<sqlx::types::Json<super::preferences::Row>>,
+}
+
+/// [`get`], with its customer's preferences (the defaults when they saved
+/// none) in the same statement.
+pub async fn get_with_preferences(
+    conn: &mut PgConnection,
+    id: ScheduleId,
+    lock: bool,
+) -> Result<Option<(Schedule, Preferences)>, Error> {
+    let lock = if lock { " FOR UPDATE OF s" } else { "" };
+    let row: Option<WithPreferences> =
+        sqlx::query_as(&format!("{SELECT_WITH_PREFERENCES} WHERE s.schedule_id = $1{lock}"))
+            .bind(id.as_uuid())
+            .fetch_optional(&mut *conn)
+            .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let schedule = Schedule::try_from(row.schedule)?;
+    let preferences = match row.preferences {
+        Some(p) => Preferences::try_from(p.0)?,
+        None => Preferences::defaults(&schedule.customer_id),
+    };
+    Ok(Some((schedule, preferences)))
 }
 
 /// A customer's active schedules, soonest due first, after `cursor`.

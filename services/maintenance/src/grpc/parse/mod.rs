@@ -13,7 +13,7 @@ use crate::domain::{
     Anchor, ContactHours, DailySpan, Interval, MAX_ID_LEN, MAX_NOTE_LEN, Plan, ReminderId, ReminderRule, ScheduleId,
     Task,
 };
-use crate::domain::{Usage, UsageThreshold};
+use crate::domain::{Usage, UsageThreshold, message};
 use crate::store::preferences::Preferences;
 
 /// Plans and tasks are few and admin-written; this bounds a request.
@@ -218,6 +218,12 @@ pub fn preferences(p: Option<&pb::Preferences>, source: &str) -> Result<Preferen
     if !(0..=20).contains(&p.daily_cap) {
         v.add("preferences.daily_cap", "must be 0 (no cap) to 20");
     }
+    if !p.locale.is_empty() && !message::is_locale(&p.locale) {
+        v.add(
+            "preferences.locale",
+            "must be a BCP 47 language tag such as \"tr\" or \"en-GB\"",
+        );
+    }
     let (muted_products, muted_tasks) = muted(&mut v, p);
     v.finish()?;
     Ok(Preferences {
@@ -229,6 +235,7 @@ pub fn preferences(p: Option<&pb::Preferences>, source: &str) -> Result<Preferen
         daily_cap: p.daily_cap.unsigned_abs(),
         muted_products,
         muted_tasks,
+        locale: p.locale.clone(),
         updated_at: None,
     })
 }

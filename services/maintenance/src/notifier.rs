@@ -1,0 +1,103 @@
+//! The built-in notifier: each `MaintenanceReminderDue` becomes a message
+//! in the customer's language ([`crate::domain::message`]) posted to the
+//! store's notification provider as a signed webhook, which sends it on
+//! the customer's first channel.
+//!
+//! It is an outbox consumer, so a message goes at least once: a receiver
+//! that fails or does not answer gets it again with backoff, then it is a
+//! dead letter an admin can replay. A receiver drops repeats by the
+//! `Idempotency-Key` header, the reminder's id (the same on every retry).
+
+use std::sync::Arc;
+
+use aftercare_kernel::clock::SharedClock;
+use aftercare_kernel::zone::{self, Tz};
+use aftercare_kernel::{DateTime, NaiveDate, Utc};
+use aftercare_platform::outbox::{self, Event, EventHandler, HandlerFuture};
+use aftercare_platform::webhook;
+use aftercare_proto::maintenance_events::MaintenanceReminderDue;
+use sqlx::PgConnection;
+
+use crate::domain::message::{Facts, Language, Notice, render};
+
+/// The message type receivers see (`Aftercare-Type`).
+pub const MESSAGE_TYPE: &str = "maintenance.reminder";
+
+pub struct ReminderMessages {
+    pub sender: Arc<webhook::Sender>,
+    pub clock: SharedClock,
+}
+
+impl EventHandler for ReminderMessages {
+    fn name(&self) -> &str {
+        "maintenance.notifier"
+    }
+
+    fn topics(&self) -> Vec<String> {
+        vec![outbox::topic::<MaintenanceReminderDue>()]
+    }
+
+    fn handle<'a>(&'a self, _tx: &'a mut PgConnection, event: &'a Event) -> HandlerFuture<'a> {
+        Box::pin(async move {
+            let Some(reminder) = event.decode::<MaintenanceReminderDue>()? else {
+                return Ok(());
+            };
+            let body = message(&reminder)?;
+            self.sender
+                .post(&reminder.reminder_id, MESSAGE_TYPE, body, self.clock.now())
+                .await
+        })
+    }
+}
+
+/// The JSON posted for a reminder: who, on which channels, the text, and
+/// what it is about (for the app's buttons: snooze, dismiss, book).
+pub fn message(r: &MaintenanceReminderDue) -> Result<Vec<u8>, String> {
+    let notice = match r.kind.as_str() {
+        "lead" => Notice::Lead,
+        "due" => Notice::Due,
+        "overdue" => Notice::Overdue,
+        "appointment" => Notice::Visit,
+        other => return Err(format!("reminder kind {other:?} unknown")),
+    };
+    let due: NaiveDate = r
+        .due_date
+        .parse()
+        .map_err(|_| format!("due_date {:?} invalid", r.due_date))?;
+    let starts_at = match notice {
+        Notice::Visit => Some(outbox::required_time(r.starts_at.as_ref(), "starts_at")?),
+        _ => None,
+    };
+    let zone: Tz = zone::parse(&r.time_zone).unwrap_or(Tz::UTC);
+    let language = Language::of(&r.locale);
+    let text = render(
+        language,
+        &Facts {
+            notice,
+            product: &r.product_name,
+            task: &r.task_name,
+            due,
+            visit: starts_at.map(|at| (at, r.centre_name.as_str())),
+            zone,
+        },
+    );
+    let body = serde_json::json!({
+        "id": r.reminder_id,
+        "type": MESSAGE_TYPE,
+        "customer_id": r.customer_id,
+        "channels": r.channels,
+        "language": match language { Language::Turkish => "tr", Language::English => "en" },
+        "title": text.title,
+        "body": text.body,
+        "reminder": {
+            "kind": r.kind,
+            "schedule_id": r.schedule_id,
+            "occurrence": r.occurrence,
+            "task_id": r.task_id,
+            "due_date": r.due_date,
+            "appointment_id": (!r.appointment_id.is_empty()).then_some(&r.appointment_id),
+            "starts_at": starts_at.map(|at: DateTime<Utc>| at.to_rfc3339()),
+        },
+    });
+    serde_json::to_vec(&body).map_err(|e| format!("reminder message: {e}"))
+}

@@ -1,0 +1,323 @@
+//! The built-in notifier: reminders posted to the store's notification
+//! provider as signed webhooks, in the customer's language, retried with
+//! backoff, dead-lettered and replayable; every message carries the same
+//! idempotency key on every attempt.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aftercare_platform::clock::Clock;
+use aftercare_platform::outbox;
+use aftercare_platform::webhook::{Endpoint, signature};
+use aftercare_proto::maintenance::*;
+use aftercare_proto::maintenance_events::{MaintenanceOverdue, MaintenanceReminderDue};
+use axum::Router;
+use axum::body::Bytes;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use tokio::sync::mpsc;
+
+use super::*;
+use crate::support::TestApp;
+
+const SECRET: &str = "a notifier secret of at least 32 bytes";
+const CONSUMER: &str = "maintenance.notifier";
+
+/// A request the receiver got.
+struct Received {
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+impl Received {
+    fn header(&self, name: &str) -> &str {
+        self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default()
+    }
+
+    fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).expect("the body is JSON")
+    }
+}
+
+/// What the receiver answers: the scripted statuses first, then `otherwise`.
+struct Script {
+    next: VecDeque<StatusCode>,
+    otherwise: StatusCode,
+}
+
+/// The store's notification provider, on loopback.
+struct Receiver {
+    url: String,
+    got: mpsc::UnboundedReceiver<Received>,
+    script: Arc<Mutex<Script>>,
+}
+
+impl Receiver {
+    async fn start() -> Receiver {
+        let (tx, got) = mpsc::unbounded_channel();
+        let script = Arc::new(Mutex::new(Script {
+            next: VecDeque::new(),
+            otherwise: StatusCode::OK,
+        }));
+        let answers = script.clone();
+        let app = Router::new().route(
+            "/hooks",
+            post(move |headers: HeaderMap, body: Bytes| {
+                let (tx, answers) = (tx.clone(), answers.clone());
+                async move {
+                    let _ = tx.send(Received { headers, body });
+                    let mut s = answers.lock().unwrap();
+                    s.next.pop_front().unwrap_or(s.otherwise)
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hooks", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Receiver { url, got, script }
+    }
+
+    fn endpoint(&self) -> Endpoint {
+        Endpoint::new(&self.url, SECRET).unwrap()
+    }
+
+    fn answer(&self, first: &[StatusCode], otherwise: StatusCode) {
+        let mut s = self.script.lock().unwrap();
+        s.next = first.iter().copied().collect();
+        s.otherwise = otherwise;
+    }
+
+    /// The next `n` requests, waiting for each (bounded).
+    async fn take(&mut self, n: usize) -> Vec<Received> {
+        let mut out = Vec::with_capacity(n);
+        for _ in 0..n {
+            let r = tokio::time::timeout(Duration::from_secs(20), self.got.recv())
+                .await
+                .expect("the notifier posted in time")
+                .expect("the receiver runs");
+            out.push(r);
+        }
+        out
+    }
+
+    /// Nothing more was posted, once the notifier's deliveries settled.
+    fn nothing_more(&mut self) {
+        assert!(self.got.try_recv().is_err(), "no further message");
+    }
+}
+
+/// Waits until `n` of the notifier's deliveries are in the state
+/// `condition` says (bounded).
+async fn until(app: &TestApp, condition: &str, n: i64) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let done: i64 = sqlx::query_scalar(&format!(
+            "SELECT count(*) FROM platform.outbox_deliveries WHERE consumer = $1 AND ({condition})"
+        ))
+        .bind(CONSUMER)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+        if done == n {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{n} deliveries with {condition} in time"
+        );
+        tokio::task::yield_now().await;
+    }
+}
+
+/// Waits until the notifier's deliveries have `attempts` failures (or died).
+async fn attempted(app: &TestApp, attempts: i32, n: i64) {
+    let failed = format!("delivered_at IS NULL AND (attempts >= {attempts} OR dead_at IS NOT NULL)");
+    until(app, &failed, n).await;
+}
+
+fn verified(app: &TestApp, r: &Received) {
+    assert_eq!(
+        signature::verify(
+            SECRET.as_bytes(),
+            r.header("aftercare-signature"),
+            &r.body,
+            app.clock.now().timestamp(),
+            signature::DEFAULT_TOLERANCE_SECONDS,
+        ),
+        Ok(()),
+        "signed with the shared secret at the server's now"
+    );
+}
+
+async fn save_locale(app: &TestApp, locale: &str) {
+    let mut prefs = preferences(app).await;
+    prefs.locale = locale.into();
+    customer(app)
+        .update_preferences(UpdatePreferencesRequest {
+            preferences: Some(prefs),
+            source: "app".into(),
+        })
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn reminders_reach_the_notifier_signed_and_in_the_customers_language() {
+    let mut receiver = Receiver::start().await;
+    let app = TestApp::spawn_notifying(receiver.endpoint()).await;
+    kitchen_plan(&app).await;
+    delivered(&app, "o-1").await;
+    save_locale(&app, "tr-TR").await;
+
+    app.clock.set(at("2026-08-26T06:00:00Z"));
+    app.run_jobs().await;
+    let leads = receiver.take(4).await;
+    app.settle_consumers(&[CONSUMER]).await;
+    receiver.nothing_more();
+    let events: Vec<MaintenanceReminderDue> = events_of(&app).await;
+    let mut ids: Vec<String> = events.iter().map(|e| e.reminder_id.clone()).collect();
+    ids.sort();
+    let mut keys: Vec<String> = leads.iter().map(|r| r.header("idempotency-key").to_owned()).collect();
+    keys.sort();
+    assert_eq!(keys, ids, "one message per reminder, keyed by its id");
+    for r in &leads {
+        verified(&app, r);
+        assert_eq!(r.header("content-type"), "application/json");
+        assert_eq!(r.header("aftercare-type"), "maintenance.reminder");
+        let m = r.json();
+        assert_eq!(m["id"], r.header("idempotency-key"));
+        assert_eq!(m["customer_id"], CUSTOMER);
+        assert_eq!(m["language"], "tr");
+        assert_eq!(m["channels"], serde_json::json!(["push", "email"]));
+        assert_eq!(m["title"], "Descale zamanı yaklaşıyor");
+        let body = m["body"].as_str().unwrap();
+        assert!(
+            body.contains("için Descale 2 Eylül 2026 tarihinde yapılmalı."),
+            "{body}"
+        );
+        assert_eq!(m["reminder"]["kind"], "lead");
+        assert_eq!(m["reminder"]["due_date"], "2026-09-02");
+        assert_eq!(m["reminder"]["occurrence"], 1);
+    }
+
+    // In English from the next reminder on, once the customer says so.
+    save_locale(&app, "en-GB").await;
+    app.clock.set(at("2026-09-02T06:00:00Z"));
+    app.run_jobs().await;
+    for r in receiver.take(4).await {
+        verified(&app, &r);
+        let m = r.json();
+        assert_eq!(
+            (m["language"].as_str(), m["title"].as_str()),
+            (Some("en"), Some("Descale is due today"))
+        );
+        assert!(
+            m["body"]
+                .as_str()
+                .unwrap()
+                .ends_with("needs Descale today, 2 September 2026.")
+        );
+    }
+    // The overdue reminder comes with the occurrence's overdue event.
+    app.clock.set(at("2026-09-16T06:00:00Z"));
+    app.run_jobs().await;
+    let overdue = receiver.take(4).await;
+    assert!(overdue.iter().all(|r| r.json()["title"] == "Descale is overdue"));
+    let marked: Vec<MaintenanceOverdue> = events_of(&app).await;
+    assert_eq!(marked.len(), 4);
+    for o in &marked {
+        assert!(overdue.iter().any(|r| r.header("idempotency-key") == o.reminder_id));
+        assert_eq!((o.occurrence, o.due_date.as_str()), (1, "2026-09-02"));
+    }
+    app.settle_consumers(&[CONSUMER]).await;
+    receiver.nothing_more();
+}
+
+#[tokio::test]
+async fn a_failing_receiver_gets_the_same_message_again_then_a_dead_letter_to_replay() {
+    let mut receiver = Receiver::start().await;
+    let app = TestApp::spawn_notifying(receiver.endpoint()).await;
+    kitchen_plan(&app).await;
+    delivered(&app, "o-1").await;
+
+    // Down once: each message comes again after its backoff, the same.
+    receiver.answer(&[StatusCode::SERVICE_UNAVAILABLE; 4], StatusCode::OK);
+    app.clock.set(at("2026-08-26T06:00:00Z"));
+    app.run_jobs().await;
+    let first = receiver.take(4).await;
+    attempted(&app, 1, 4).await;
+    let errors: Vec<String> = sqlx::query_scalar(
+        "SELECT last_error FROM platform.outbox_deliveries WHERE consumer = $1 AND delivered_at IS NULL",
+    )
+    .bind(CONSUMER)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert!(errors.iter().all(|e| e.contains("503")), "{errors:?}");
+    app.clock
+        .advance(chrono::Duration::from_std(outbox::backoff(1)).unwrap());
+    let again = receiver.take(4).await;
+    until(&app, "delivered_at IS NULL", 0).await;
+    receiver.nothing_more();
+    for r in &first {
+        let retry = again
+            .iter()
+            .find(|a| a.header("idempotency-key") == r.header("idempotency-key"))
+            .expect("each message retried under its key");
+        assert_eq!(retry.body, r.body, "the same message");
+        assert_ne!(retry.header("aftercare-signature"), r.header("aftercare-signature"));
+        verified(&app, retry);
+    }
+
+    // Down for good: after its attempts each is a dead letter, replayed
+    // once the receiver is back.
+    receiver.answer(&[], StatusCode::INTERNAL_SERVER_ERROR);
+    app.clock.set(at("2026-09-02T06:00:00Z"));
+    app.run_jobs().await;
+    for attempt in 1..=outbox::DEFAULT_MAX_ATTEMPTS {
+        receiver.take(4).await;
+        attempted(&app, attempt, 4).await;
+        app.clock
+            .advance(chrono::Duration::from_std(outbox::MAX_BACKOFF).unwrap());
+    }
+    let dead = outbox::dead_letters(&app.pool, Some(CONSUMER)).await.unwrap();
+    assert_eq!(dead.len(), 4);
+    assert!(dead.iter().all(|d| d.attempts == outbox::DEFAULT_MAX_ATTEMPTS));
+    receiver.nothing_more();
+    receiver.answer(&[], StatusCode::OK);
+    let replayed = outbox::replay(&app.pool, Some(CONSUMER), None, app.clock.now())
+        .await
+        .unwrap();
+    assert_eq!(replayed, 4);
+    let back = receiver.take(4).await;
+    // (Replayed deliveries keep their last error until they succeed.)
+    until(&app, "delivered_at IS NULL", 0).await;
+    receiver.nothing_more();
+    assert!(back.iter().all(|r| r.json()["reminder"]["kind"] == "due"));
+    assert!(
+        outbox::dead_letters(&app.pool, Some(CONSUMER))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn a_bad_locale_is_refused_and_writes_nothing() {
+    let app = TestApp::spawn().await;
+    for bad in ["turkish", "tr_TR", "t", "tr-"] {
+        let mut prefs = preferences(&app).await;
+        prefs.locale = bad.into();
+        let e = customer(&app)
+            .update_preferences(UpdatePreferencesRequest {
+                preferences: Some(prefs),
+                source: "app".into(),
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), tonic::Code::InvalidArgument, "{bad}");
+        assert_eq!(crate::support::violated_fields(&e), ["preferences.locale"], "{bad}");
+    }
+    assert_eq!(app.count("SELECT count(*) FROM maintenance.preferences").await, 0);
+}
