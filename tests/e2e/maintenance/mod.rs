@@ -79,8 +79,11 @@ async fn delivered(app: &TestApp, order_id: &str) {
     app.settle().await;
 }
 
+/// The customer's schedules as listed, each checked to be what
+/// GetSchedule says of it (the list reads a narrower row of its own).
 async fn schedules(app: &TestApp) -> Vec<Schedule> {
-    customer(app)
+    let mut c = customer(app);
+    let listed = c
         .list_schedules(ListSchedulesRequest {
             customer_id: CUSTOMER.into(),
             page_size: 100,
@@ -89,7 +92,18 @@ async fn schedules(app: &TestApp) -> Vec<Schedule> {
         .await
         .unwrap()
         .into_inner()
-        .schedules
+        .schedules;
+    for s in &listed {
+        let got = c
+            .get_schedule(GetScheduleRequest {
+                schedule_id: s.schedule_id.clone(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(&got, s, "listed as it is");
+    }
+    listed
 }
 
 /// The reminder events sent, as (schedule, kind).

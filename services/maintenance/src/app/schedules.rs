@@ -11,7 +11,7 @@ use aftercare_platform::uow::Replay;
 use sqlx::PgConnection;
 
 use super::{Maintenance, visible};
-use crate::domain::{MaintenanceError, Product, Schedule, ScheduleId};
+use crate::domain::{MaintenanceError, Product, Schedule, ScheduleId, Summary};
 use crate::events;
 use crate::store;
 
@@ -105,7 +105,7 @@ pub(crate) async fn schedule_tasks(
 
 /// A page of schedules.
 pub struct SchedulePage {
-    pub schedules: Vec<Schedule>,
+    pub schedules: Vec<Summary>,
     pub next_page_token: String,
 }
 

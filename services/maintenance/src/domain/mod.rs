@@ -20,7 +20,7 @@ pub use error::MaintenanceError;
 pub use plan::{Plan, Task, Usage};
 pub use recurrence::{Anchor, Interval, Recurrence, UsageThreshold};
 pub use reminder::{ReminderKind, ReminderRule};
-pub use schedule::{Product, Reach, Schedule};
+pub use schedule::{Product, Reach, Schedule, Summary};
 pub use timing::{ContactHours, DailySpan};
 
 aftercare_kernel::uuid_id!(

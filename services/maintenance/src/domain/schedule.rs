@@ -43,6 +43,44 @@ pub struct Schedule {
     pub updated_at: DateTime<Utc>,
 }
 
+/// What the customer's app shows of a schedule: a list reads only this.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    pub schedule_id: ScheduleId,
+    pub registration_id: aftercare_kernel::ids::Uuid,
+    pub customer_id: String,
+    pub sku: String,
+    pub product_name: String,
+    pub task_id: String,
+    pub task_name: String,
+    pub occurrence: i32,
+    pub due_date: NaiveDate,
+    pub last_done_on: Option<NaiveDate>,
+    pub next_reminder_at: Option<DateTime<Utc>>,
+    pub snoozed_until: Option<DateTime<Utc>>,
+    pub dismissed: bool,
+}
+
+impl Schedule {
+    pub fn summary(&self) -> Summary {
+        Summary {
+            schedule_id: self.schedule_id,
+            registration_id: self.registration_id,
+            customer_id: self.customer_id.clone(),
+            sku: self.sku.clone(),
+            product_name: self.product_name.clone(),
+            task_id: self.task.task_id.clone(),
+            task_name: self.task.name.clone(),
+            occurrence: self.slot,
+            due_date: self.due_date,
+            last_done_on: self.last_done_on,
+            next_reminder_at: self.next_reminder_at,
+            snoozed_until: self.snoozed_until,
+            dismissed: self.dismissed,
+        }
+    }
+}
+
 /// Snoozes per occurrence, at most.
 pub const MAX_SNOOZES: i32 = 3;
 /// The longest one snooze may last.

@@ -3,7 +3,7 @@
 use aftercare_platform::wire::timestamp;
 use aftercare_proto::maintenance as pb;
 
-use crate::domain::{Anchor, Appointment, Centre, Interval, Plan, Schedule, Task};
+use crate::domain::{Anchor, Appointment, Centre, Interval, Plan, Schedule, Summary, Task};
 use crate::store::preferences::Preferences;
 
 fn task(t: &Task) -> pb::MaintenanceTask {
@@ -41,15 +41,19 @@ pub fn plan(p: &Plan) -> pb::MaintenancePlan {
 }
 
 pub fn schedule(s: &Schedule) -> pb::Schedule {
+    summary(&s.summary())
+}
+
+pub fn summary(s: &Summary) -> pb::Schedule {
     pb::Schedule {
         schedule_id: s.schedule_id.to_string(),
         registration_id: s.registration_id.to_string(),
         customer_id: s.customer_id.clone(),
         sku: s.sku.clone(),
         product_name: s.product_name.clone(),
-        task_id: s.task.task_id.clone(),
-        task_name: s.task.name.clone(),
-        occurrence: s.slot,
+        task_id: s.task_id.clone(),
+        task_name: s.task_name.clone(),
+        occurrence: s.occurrence,
         due_date: s.due_date.to_string(),
         last_done_on: s.last_done_on.map(|d| d.to_string()).unwrap_or_default(),
         next_reminder_at: s.next_reminder_at.map(timestamp),
