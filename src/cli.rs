@@ -169,7 +169,7 @@ pub struct ServeArgs {
     #[arg(long, env = "AFTERCARE_NOTIFIER_URL", requires = "notifier_secret")]
     pub notifier_url: Option<String>,
 
-    /// The notifier's HMAC-SHA256 secret (32 characters at least).
+    /// The notifier's HMAC-SHA256 secret (32 bytes at least).
     #[arg(long, env = "AFTERCARE_NOTIFIER_SECRET", hide_env_values = true)]
     pub notifier_secret: Option<String>,
 }

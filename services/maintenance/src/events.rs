@@ -118,6 +118,8 @@ pub fn appointment_reminder(
         appointment_id: a.appointment_id.to_string(),
         starts_at: Some(timestamp(a.starts_at)),
         centre_name: c.name.clone(),
+        // The visit's time as the centre's clocks show it: where it is.
+        time_zone: c.time_zone.name().to_owned(),
         ..reminder_due(s, id, ReminderKind::Due, prefs, send_at)
     }
 }

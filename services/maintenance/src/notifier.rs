@@ -1,24 +1,34 @@
 //! The built-in notifier: each `MaintenanceReminderDue` becomes a message
 //! in the customer's language ([`crate::domain::message`]) posted to the
-//! store's notification provider as a signed webhook, which sends it on
-//! the customer's first channel.
+//! store's notification provider as a signed webhook, with the customer's
+//! channels in order for the provider to choose from.
 //!
 //! It is an outbox consumer, so a message goes at least once: a receiver
 //! that fails or does not answer gets it again with backoff, then it is a
 //! dead letter an admin can replay. A receiver drops repeats by the
-//! `Idempotency-Key` header, the reminder's id (the same on every retry).
+//! message's `id`, the reminder's id (the same on every retry; also in the
+//! `Idempotency-Key` header, which the signature does not cover).
+//!
+//! A retry or a replay can come hours or days after the reminder: each
+//! attempt first checks, in the delivery's transaction, that the message
+//! still stands (the customer has not opted out or muted it since, the
+//! occurrence was not done, skipped or dismissed since, the visit is still
+//! booked for that time) and drops it otherwise.
 
 use std::sync::Arc;
 
 use aftercare_kernel::clock::SharedClock;
 use aftercare_kernel::zone::{self, Tz};
 use aftercare_kernel::{DateTime, NaiveDate, Utc};
+use aftercare_platform::error::Error;
 use aftercare_platform::outbox::{self, Event, EventHandler, HandlerFuture};
 use aftercare_platform::webhook;
 use aftercare_proto::maintenance_events::MaintenanceReminderDue;
 use sqlx::PgConnection;
 
 use crate::domain::message::{Facts, Language, Notice, render};
+use crate::domain::{AppointmentId, AppointmentStatus, ScheduleId};
+use crate::store;
 
 /// The message type receivers see (`Aftercare-Type`).
 pub const MESSAGE_TYPE: &str = "maintenance.reminder";
@@ -37,17 +47,49 @@ impl EventHandler for ReminderMessages {
         vec![outbox::topic::<MaintenanceReminderDue>()]
     }
 
-    fn handle<'a>(&'a self, _tx: &'a mut PgConnection, event: &'a Event) -> HandlerFuture<'a> {
+    fn handle<'a>(&'a self, tx: &'a mut PgConnection, event: &'a Event) -> HandlerFuture<'a> {
         Box::pin(async move {
             let Some(reminder) = event.decode::<MaintenanceReminderDue>()? else {
                 return Ok(());
             };
+            if !still_stands(tx, &reminder).await.map_err(|e| e.to_string())? {
+                tracing::info!(reminder = %reminder.reminder_id, "a reminder no longer stands; not sent");
+                return Ok(());
+            }
             let body = message(&reminder)?;
             self.sender
                 .post(&reminder.reminder_id, MESSAGE_TYPE, body, self.clock.now())
                 .await
         })
     }
+}
+
+/// Whether the reminder should still reach the customer now.
+async fn still_stands(conn: &mut PgConnection, r: &MaintenanceReminderDue) -> Result<bool, Error> {
+    let id = ScheduleId::parse(&r.schedule_id).ok_or_else(|| Error::internal("schedule_id invalid"))?;
+    let Some(s) = store::schedules::get(conn, id, false).await? else {
+        return Ok(false);
+    };
+    if !s.active
+        || store::preferences::get(conn, &s.customer_id)
+            .await?
+            .reach()
+            .silences(&s)
+    {
+        return Ok(false);
+    }
+    if r.kind != "appointment" {
+        // Done, skipped or dismissed since. (A fixed schedule moves on to
+        // its next occurrence by itself once this one's reminders are
+        // over: that does not make them stale.)
+        let dismissed = s.slot == r.occurrence && s.dismissed;
+        return Ok(!dismissed && !store::schedules::occurrence_closed(conn, id, r.occurrence).await?);
+    }
+    let visit = AppointmentId::parse(&r.appointment_id).ok_or_else(|| Error::internal("appointment_id invalid"))?;
+    let starts_at = r.starts_at.as_ref().and_then(aftercare_platform::wire::from_timestamp);
+    Ok(store::appointments::get(conn, visit, false)
+        .await?
+        .is_some_and(|a| a.status == AppointmentStatus::Booked && Some(a.starts_at) == starts_at))
 }
 
 /// The JSON posted for a reminder: who, on which channels, the text, and

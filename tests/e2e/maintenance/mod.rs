@@ -132,6 +132,19 @@ async fn preferences(app: &TestApp) -> Preferences {
         .into_inner()
 }
 
+/// Saves c-1's preferences as `change` leaves them, from the app.
+async fn change_preferences(app: &TestApp, change: impl FnOnce(&mut Preferences)) {
+    let mut prefs = preferences(app).await;
+    change(&mut prefs);
+    customer(app)
+        .update_preferences(UpdatePreferencesRequest {
+            preferences: Some(prefs),
+            source: "app".into(),
+        })
+        .await
+        .unwrap();
+}
+
 fn at(s: &str) -> DateTime<Utc> {
     s.parse().unwrap()
 }

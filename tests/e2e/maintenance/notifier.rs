@@ -126,7 +126,9 @@ async fn until(app: &TestApp, condition: &str, n: i64) {
             std::time::Instant::now() < deadline,
             "{n} deliveries with {condition} in time"
         );
-        tokio::task::yield_now().await;
+        // A pause between polls, not a wait for the outcome: the dispatcher
+        // shares the machine's cores with this loop.
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 
@@ -151,15 +153,7 @@ fn verified(app: &TestApp, r: &Received) {
 }
 
 async fn save_locale(app: &TestApp, locale: &str) {
-    let mut prefs = preferences(app).await;
-    prefs.locale = locale.into();
-    customer(app)
-        .update_preferences(UpdatePreferencesRequest {
-            preferences: Some(prefs),
-            source: "app".into(),
-        })
-        .await
-        .unwrap();
+    change_preferences(app, |p| p.locale = locale.into()).await;
 }
 
 #[tokio::test]
@@ -210,13 +204,13 @@ async fn reminders_reach_the_notifier_signed_and_in_the_customers_language() {
         let m = r.json();
         assert_eq!(
             (m["language"].as_str(), m["title"].as_str()),
-            (Some("en"), Some("Descale is due today"))
+            (Some("en"), Some("Descale is due"))
         );
         assert!(
             m["body"]
                 .as_str()
                 .unwrap()
-                .ends_with("needs Descale today, 2 September 2026.")
+                .ends_with("needs Descale: it is due on 2 September 2026.")
         );
     }
     // The overdue reminder comes with the occurrence's overdue event.
@@ -301,6 +295,119 @@ async fn a_failing_receiver_gets_the_same_message_again_then_a_dead_letter_to_re
             .unwrap()
             .is_empty()
     );
+}
+
+#[tokio::test]
+async fn a_retry_after_the_customer_opted_out_sends_nothing() {
+    let mut receiver = Receiver::start().await;
+    let app = TestApp::spawn_notifying(receiver.endpoint()).await;
+    kitchen_plan(&app).await;
+    delivered(&app, "o-1").await;
+    receiver.answer(&[StatusCode::SERVICE_UNAVAILABLE; 4], StatusCode::OK);
+    app.clock.set(at("2026-08-26T06:00:00Z"));
+    app.run_jobs().await;
+    receiver.take(4).await;
+    attempted(&app, 1, 4).await;
+    change_preferences(&app, |p| p.opted_out = true).await;
+    app.clock
+        .advance(chrono::Duration::from_std(outbox::backoff(1)).unwrap());
+    // The retries are delivered (done with), and nothing is posted.
+    until(&app, "delivered_at IS NULL", 0).await;
+    receiver.nothing_more();
+}
+
+#[tokio::test]
+async fn a_retry_after_the_work_was_recorded_sends_nothing_for_it() {
+    let mut receiver = Receiver::start().await;
+    let app = TestApp::spawn_notifying(receiver.endpoint()).await;
+    kitchen_plan(&app).await;
+    delivered(&app, "o-1").await;
+    let done = schedules(&app).await.remove(0);
+    receiver.answer(&[StatusCode::SERVICE_UNAVAILABLE; 4], StatusCode::OK);
+    app.clock.set(at("2026-08-26T06:00:00Z"));
+    app.run_jobs().await;
+    receiver.take(4).await;
+    attempted(&app, 1, 4).await;
+    customer(&app)
+        .record_service(RecordServiceRequest {
+            schedule_id: done.schedule_id.clone(),
+            done_on: "2026-08-26".into(),
+            notes: String::new(),
+            request_id: "done-1".into(),
+        })
+        .await
+        .unwrap();
+    app.clock
+        .advance(chrono::Duration::from_std(outbox::backoff(1)).unwrap());
+    let again = receiver.take(3).await;
+    until(&app, "delivered_at IS NULL", 0).await;
+    receiver.nothing_more();
+    assert!(
+        again
+            .iter()
+            .all(|r| r.json()["reminder"]["schedule_id"] != done.schedule_id.as_str()),
+        "the others' reminders only"
+    );
+}
+
+#[tokio::test]
+async fn a_visit_is_told_at_the_centres_time_and_not_once_canceled() {
+    use super::appointments::{SLOT, booking, centre, istanbul};
+    let mut receiver = Receiver::start().await;
+    let app = TestApp::spawn_notifying(receiver.endpoint()).await;
+    centre(&app, istanbul(5)).await;
+    kitchen_plan(&app).await;
+    delivered(&app, "o-1").await;
+    // A customer in New York booking a visit in Istanbul: 10:00 there.
+    change_preferences(&app, |p| p.time_zone = "America/New_York".into()).await;
+    let all = schedules(&app).await;
+    let mut c = customer(&app);
+    let visit = c
+        .book_appointment(booking(&all[0], SLOT, "b-0"))
+        .await
+        .unwrap()
+        .into_inner();
+    // Reminded at 09:00 in New York the day before (13:00 UTC, daylight
+    // time since 8 March).
+    assert_eq!(visit.remind_at, crate::fixtures::ts(at("2026-03-09T13:00:00Z")));
+    app.clock.set(at("2026-03-09T13:00:00Z"));
+    app.run_jobs().await;
+    let told = receiver.take(1).await.pop().unwrap();
+    verified(&app, &told);
+    let m = told.json();
+    assert_eq!(m["reminder"]["kind"], "appointment");
+    assert_eq!(m["reminder"]["appointment_id"], visit.appointment_id);
+    assert_eq!(m["reminder"]["starts_at"], "2026-03-10T07:00:00+00:00");
+    assert_eq!(m["title"], "Your service visit on 10 March 2026");
+    let body = m["body"].as_str().unwrap();
+    assert!(body.starts_with("Descale for your Product "), "{body}");
+    assert!(
+        body.ends_with(" at Istanbul service centre on 10 March 2026 at 10:00."),
+        "the centre's time, not New York's 03:00: {body}"
+    );
+    app.settle_consumers(&[CONSUMER]).await;
+
+    // A second visit's reminder fails once; the visit is canceled before
+    // the retry, which then sends nothing.
+    receiver.answer(&[StatusCode::SERVICE_UNAVAILABLE], StatusCode::OK);
+    let second = c
+        .book_appointment(booking(&all[1], "2026-03-10T08:00:00Z", "b-1"))
+        .await
+        .unwrap()
+        .into_inner();
+    app.run_jobs().await;
+    receiver.take(1).await;
+    attempted(&app, 1, 1).await;
+    c.cancel_appointment(CancelAppointmentRequest {
+        appointment_id: second.appointment_id,
+        request_id: "c-1".into(),
+    })
+    .await
+    .unwrap();
+    app.clock
+        .advance(chrono::Duration::from_std(outbox::backoff(1)).unwrap());
+    until(&app, "delivered_at IS NULL", 0).await;
+    receiver.nothing_more();
 }
 
 #[tokio::test]

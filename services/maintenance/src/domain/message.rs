@@ -58,8 +58,9 @@ pub struct Facts<'a> {
     pub product: &'a str,
     pub task: &'a str,
     pub due: NaiveDate,
-    /// For a visit: when (shown in `zone`) and where.
+    /// For a visit: when and where.
     pub visit: Option<(DateTime<Utc>, &'a str)>,
+    /// The zone dates and times are told in (for a visit, the centre's).
     pub zone: Tz,
 }
 
@@ -79,13 +80,13 @@ fn template(language: Language, notice: Notice) -> (&'static str, &'static str) 
             "{task} is due soon",
             "Your {product} needs {task} on {date}. Book a visit or mark it done in the app.",
         ),
-        (English, Due) => ("{task} is due today", "Your {product} needs {task} today, {date}."),
+        (English, Due) => ("{task} is due", "Your {product} needs {task}: it is due on {date}."),
         (English, Overdue) => (
             "{task} is overdue",
             "Your {product} needed {task} on {date}. Looking after it keeps it working longer: book a visit or mark it done in the app.",
         ),
         (English, Visit) => (
-            "Your service visit is tomorrow",
+            "Your service visit on {date}",
             "{task} for your {product} at {centre} on {date} at {time}.",
         ),
         (Turkish, Lead) => (
@@ -93,15 +94,15 @@ fn template(language: Language, notice: Notice) -> (&'static str, &'static str) 
             "{product} ürününüz için {task} {date} tarihinde yapılmalı. Uygulamadan randevu alabilir ya da yapıldı olarak işaretleyebilirsiniz.",
         ),
         (Turkish, Due) => (
-            "{task} zamanı bugün",
-            "{product} ürününüz için {task} bugün, {date} tarihinde yapılmalı.",
+            "{task} zamanı geldi",
+            "{product} ürününüz için {task} zamanı geldi: {date}.",
         ),
         (Turkish, Overdue) => (
             "{task} gecikti",
             "{product} ürününüz için {task} {date} tarihinde yapılmalıydı. Bakımlı ürün daha uzun ömürlüdür: uygulamadan randevu alabilir ya da yapıldı olarak işaretleyebilirsiniz.",
         ),
         (Turkish, Visit) => (
-            "Servis randevunuz yarın",
+            "Servis randevunuz: {date}",
             "{product} ürününüz için {task}: {centre}, {date} saat {time}.",
         ),
     }
@@ -225,7 +226,7 @@ mod tests {
     }
 
     #[test]
-    fn a_visit_is_told_in_the_customers_local_time() {
+    fn a_visit_is_told_in_the_local_time_of_its_centre() {
         let at: DateTime<Utc> = "2027-03-01T07:30:00Z".parse().unwrap();
         let visit = Facts {
             visit: Some((at, "Kadıköy")),
@@ -235,13 +236,19 @@ mod tests {
             render(Language::Turkish, &visit).body,
             "Espresso machine ürününüz için Descaling: Kadıköy, 1 Mart 2027 saat 10:30."
         );
+        assert_eq!(
+            render(Language::Turkish, &visit).title,
+            "Servis randevunuz: 1 Mart 2027"
+        );
+        // A centre in New York: its own clock's time and day.
         let new_york = Facts {
             zone: "America/New_York".parse().unwrap(),
+            visit: Some(("2027-03-02T03:30:00Z".parse().unwrap(), "Brooklyn")),
             ..visit
         };
         assert_eq!(
             render(Language::English, &new_york).body,
-            "Descaling for your Espresso machine at Kadıköy on 1 March 2027 at 02:30."
+            "Descaling for your Espresso machine at Brooklyn on 1 March 2027 at 22:30."
         );
     }
 
@@ -253,8 +260,11 @@ mod tests {
             ..facts(Notice::Due)
         };
         let m = render(Language::English, &odd);
-        assert_eq!(m.title, "{date} is due today");
-        assert_eq!(m.body, "Your {task} {unknown needs {date} today, 28 February 2027.");
+        assert_eq!(m.title, "{date} is due");
+        assert_eq!(
+            m.body,
+            "Your {task} {unknown needs {date}: it is due on 28 February 2027."
+        );
     }
 
     #[test]

@@ -68,7 +68,7 @@ pub async fn upsert_centre(conn: &mut PgConnection, c: &Centre, now: DateTime<Ut
          ON CONFLICT (centre_id) DO UPDATE SET name = EXCLUDED.name, time_zone = EXCLUDED.time_zone,
              slot_minutes = EXCLUDED.slot_minutes, capacity = EXCLUDED.capacity,
              cancel_cutoff_hours = EXCLUDED.cancel_cutoff_hours, updated_at = EXCLUDED.updated_at,
-             revision = centres.revision + 1",
+             revision = nextval('maintenance.centre_revisions')",
     )
     .bind(&c.centre_id)
     .bind(&c.name)

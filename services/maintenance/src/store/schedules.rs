@@ -301,6 +301,17 @@ pub async fn claim_due(conn: &mut PgConnection, now: DateTime<Utc>, limit: i64) 
         .collect())
 }
 
+/// Whether an occurrence was recorded done or skipped.
+pub async fn occurrence_closed(conn: &mut PgConnection, id: ScheduleId, slot: i32) -> Result<bool, Error> {
+    Ok(
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM maintenance.services WHERE schedule_id = $1 AND slot = $2)")
+            .bind(id.as_uuid())
+            .bind(slot)
+            .fetch_one(&mut *conn)
+            .await?,
+    )
+}
+
 /// Puts schedules' next reminders off until `at` (after a failure).
 pub async fn put_off(conn: &mut PgConnection, ids: &[ScheduleId], at: DateTime<Utc>) -> Result<(), Error> {
     let ids: Vec<Uuid> = ids.iter().map(|i| i.as_uuid()).collect();

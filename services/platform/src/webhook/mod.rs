@@ -7,7 +7,9 @@
 //! webhook's, so it inherits the outbox's retries with backoff, its dead
 //! letters and their replay. A receiver may therefore get a message more
 //! than once (a retry after a lost answer, a replay): each carries a
-//! stable `Idempotency-Key` to drop repeats by.
+//! stable id in its body to drop repeats by. The same id goes in the
+//! `Idempotency-Key` header for convenience, but only the body is signed:
+//! a receiver dedupes on the body's id.
 
 pub mod signature;
 
@@ -17,7 +19,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use http::{Request, Uri, header};
-use http_body_util::Full;
+use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
@@ -26,12 +28,15 @@ use hyper_util::rt::TokioExecutor;
 pub const SIGNATURE_HEADER: &str = "aftercare-signature";
 /// The header carrying the message's stable id.
 pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
-/// The header naming what the message is (`maintenance.reminder_due`).
+/// The header naming what the message is (`maintenance.reminder`).
 pub const TYPE_HEADER: &str = "aftercare-type";
 
 /// How long a receiver may take to answer before the attempt counts as
 /// failed (and is retried).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How much of a receiver's answer is read (and dropped).
+const MAX_ANSWER_BYTES: usize = 64 * 1024;
 
 /// Where to post, and the secret shared with the receiver.
 #[derive(Clone)]
@@ -59,7 +64,7 @@ impl Endpoint {
             ));
         }
         if secret.len() < 32 {
-            return Err("webhook secret: 32 characters at least".into());
+            return Err("webhook secret: 32 bytes at least".into());
         }
         Ok(Endpoint {
             url,
@@ -107,14 +112,24 @@ impl Sender {
             .header(SIGNATURE_HEADER, signed)
             .body(Full::new(Bytes::from(body)))
             .map_err(|e| format!("webhook request: {e}"))?;
-        match tokio::time::timeout(self.timeout, self.client.request(request)).await {
-            Err(_) => Err(format!(
-                "webhook {}: no answer in {:?}",
-                self.endpoint.url, self.timeout
-            )),
-            Ok(Err(e)) => Err(format!("webhook {}: {e}", self.endpoint.url)),
-            Ok(Ok(answer)) if answer.status().is_success() => Ok(()),
-            Ok(Ok(answer)) => Err(format!("webhook {}: answered {}", self.endpoint.url, answer.status())),
+        let url = &self.endpoint.url;
+        let exchange = async {
+            let answer = self
+                .client
+                .request(request)
+                .await
+                .map_err(|e| format!("webhook {url}: {e}"))?;
+            let status = answer.status();
+            // Read the answer (a little of it at most), so the connection
+            // goes back to the pool for the next message.
+            let _ = Limited::new(answer.into_body(), MAX_ANSWER_BYTES).collect().await;
+            Ok::<_, String>(status)
+        };
+        match tokio::time::timeout(self.timeout, exchange).await {
+            Err(_) => Err(format!("webhook {url}: no answer in {:?}", self.timeout)),
+            Ok(Err(e)) => Err(e),
+            Ok(Ok(status)) if status.is_success() => Ok(()),
+            Ok(Ok(status)) => Err(format!("webhook {url}: answered {status}")),
         }
     }
 }

@@ -46,8 +46,13 @@ pub fn verify(secret: &[u8], header: &str, body: &[u8], now: i64, tolerance: i64
     let mut candidates = Vec::new();
     for part in header.split(',') {
         match part.trim().split_once('=') {
-            Some(("t", t)) => timestamp = Some(t.parse::<i64>().map_err(|_| SignatureError::Malformed)?),
-            Some(("v1", v)) => candidates.push(unhex(v).ok_or(SignatureError::Malformed)?),
+            Some(("t", t)) if timestamp.is_none() => {
+                timestamp = Some(unix_seconds(t).ok_or(SignatureError::Malformed)?)
+            }
+            Some(("v1", v)) if candidates.len() < MAX_SIGNATURES => {
+                candidates.push(unhex(v).ok_or(SignatureError::Malformed)?)
+            }
+            Some(("t" | "v1", _)) => return Err(SignatureError::Malformed),
             _ => {}
         }
     }
@@ -55,10 +60,9 @@ pub fn verify(secret: &[u8], header: &str, body: &[u8], now: i64, tolerance: i64
     if candidates.is_empty() {
         return Err(SignatureError::Malformed);
     }
-    if !candidates
-        .iter()
-        .any(|c| mac(secret, timestamp, body).verify_slice(c).is_ok())
-    {
+    // The body is hashed once; each candidate is compared in constant time.
+    let expected = mac(secret, timestamp, body);
+    if !candidates.iter().any(|c| expected.clone().verify_slice(c).is_ok()) {
         return Err(SignatureError::Mismatch);
     }
     if now.abs_diff(timestamp) > tolerance.unsigned_abs() {
@@ -67,8 +71,19 @@ pub fn verify(secret: &[u8], header: &str, body: &[u8], now: i64, tolerance: i64
     Ok(())
 }
 
+/// Signatures one header may carry (two while a secret rotates).
+const MAX_SIGNATURES: usize = 4;
+
+/// Decimal digits only (no sign, no spaces), as [`sign`] writes them.
+fn unix_seconds(s: &str) -> Option<i64> {
+    if s.is_empty() || s.len() > 18 || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
 fn unhex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
+    if !s.len().is_multiple_of(2) || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
     (0..s.len())
@@ -136,7 +151,20 @@ mod tests {
 
     #[test]
     fn malformed_headers_are_refused() {
-        for header in ["", "t=1", "v1=00", "t=x,v1=00", "t=1,v1=0g", "t=1,v1=abc"] {
+        let many = format!("t=1{}", ",v1=00".repeat(5));
+        for header in [
+            "",
+            "t=1",
+            "v1=00",
+            "t=x,v1=00",
+            "t=+1,v1=00",
+            "t=-1,v1=00",
+            "t=1,v1=0g",
+            "t=1,v1=abc",
+            "t=1,v1=+a",
+            "t=1,t=2,v1=00",
+            &many,
+        ] {
             assert_eq!(
                 verify(SECRET, header, b"{}", 1, 300),
                 Err(SignatureError::Malformed),
