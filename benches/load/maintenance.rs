@@ -161,6 +161,7 @@ impl MaintenanceLoad {
                         centre_id: "bench".into(),
                         starts_at: Some(slots[k % slots.len()]),
                         request_id: format!("{run}-{i}"),
+                        ..Default::default()
                     };
                     boxed(Box::pin(async move {
                         c.book_appointment(request).await.map(drop).map_err(failed)

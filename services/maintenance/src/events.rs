@@ -5,7 +5,8 @@ use aftercare_kernel::{DateTime, Utc};
 use aftercare_platform::wire::timestamp;
 use aftercare_proto::maintenance_events as pb;
 
-use crate::domain::{Appointment, Centre, ReminderId, ReminderKind, Schedule};
+use crate::app::appointments::VisitReach;
+use crate::domain::{Appointment, Centre, ReminderId, ReminderKind, Schedule, VisitFor};
 use crate::store::preferences::Preferences;
 
 pub fn scheduled(s: &Schedule) -> pb::MaintenanceScheduled {
@@ -43,6 +44,7 @@ pub fn reminder_due(
         centre_name: String::new(),
         locale: prefs.locale.clone(),
         time_zone: prefs.time_zone.unwrap_or(s.time_zone).name().to_owned(),
+        claim_id: String::new(),
     }
 }
 
@@ -79,22 +81,37 @@ pub fn skipped(s: &Schedule, occurrence: i32, due: aftercare_kernel::NaiveDate) 
     }
 }
 
+/// A visit's (schedule, occurrence, claim) as the wire has them.
+fn visit_for(a: &Appointment) -> (String, i32, String) {
+    match &a.visit_for {
+        VisitFor::Occurrence {
+            schedule_id,
+            occurrence,
+        } => (schedule_id.to_string(), *occurrence, String::new()),
+        VisitFor::Claim { claim_id } => (String::new(), 0, claim_id.clone()),
+    }
+}
+
 pub fn booked(a: &Appointment, previous: Option<DateTime<Utc>>) -> pb::AppointmentBooked {
+    let (schedule_id, occurrence, claim_id) = visit_for(a);
     pb::AppointmentBooked {
         appointment_id: a.appointment_id.to_string(),
-        schedule_id: a.schedule_id.to_string(),
+        schedule_id,
         customer_id: a.customer_id.clone(),
         centre_id: a.centre_id.clone(),
-        occurrence: a.occurrence,
+        occurrence,
         starts_at: Some(timestamp(a.starts_at)),
         previous_starts_at: previous.map(timestamp),
+        claim_id,
     }
 }
 
 pub fn canceled(a: &Appointment, by: &str) -> pb::AppointmentCanceled {
+    let (schedule_id, _, claim_id) = visit_for(a);
     pb::AppointmentCanceled {
         appointment_id: a.appointment_id.to_string(),
-        schedule_id: a.schedule_id.to_string(),
+        schedule_id,
+        claim_id,
         customer_id: a.customer_id.clone(),
         centre_id: a.centre_id.clone(),
         starts_at: Some(timestamp(a.starts_at)),
@@ -103,23 +120,38 @@ pub fn canceled(a: &Appointment, by: &str) -> pb::AppointmentCanceled {
     }
 }
 
-/// The reminder of a booked visit, a day before it.
+/// The reminder of a booked visit, a day before it; `reach` is what the
+/// visit is about and how its customer is reached.
 pub fn appointment_reminder(
-    s: &Schedule,
     a: &Appointment,
     c: &Centre,
     id: ReminderId,
-    prefs: &Preferences,
+    reach: &VisitReach,
     send_at: DateTime<Utc>,
 ) -> pb::MaintenanceReminderDue {
+    let (schedule_id, occurrence, claim_id) = visit_for(a);
+    let task_id = match &a.visit_for {
+        VisitFor::Occurrence { .. } => reach.task_id.clone(),
+        VisitFor::Claim { .. } => String::new(),
+    };
     pb::MaintenanceReminderDue {
+        reminder_id: id.to_string(),
+        schedule_id,
+        customer_id: a.customer_id.clone(),
+        task_id,
+        task_name: reach.task_name.clone(),
+        product_name: reach.product_name.clone(),
+        occurrence,
         kind: "appointment".into(),
-        occurrence: a.occurrence,
+        due_date: reach.due_date.clone(),
+        channels: reach.prefs.channels.clone(),
+        send_at: Some(timestamp(send_at)),
         appointment_id: a.appointment_id.to_string(),
         starts_at: Some(timestamp(a.starts_at)),
         centre_name: c.name.clone(),
+        locale: reach.prefs.locale.clone(),
         // The visit's time as the centre's clocks show it: where it is.
         time_zone: c.time_zone.name().to_owned(),
-        ..reminder_due(s, id, ReminderKind::Due, prefs, send_at)
+        claim_id,
     }
 }

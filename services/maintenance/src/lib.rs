@@ -8,7 +8,8 @@
 //! - [`events`] — the `aftercare.maintenance.events.v1` messages it emits;
 //! - [`app`] — the use cases, and the reminder job;
 //! - [`grpc`] — `aftercare.maintenance.v1.MaintenanceService`;
-//! - [`projection`] — warranty's registered products in: each is scheduled;
+//! - [`projection`] — warranty's registered products in (each is
+//!   scheduled) and its claims (visits are booked for open ones);
 //! - [`notifier`] — reminders out, as signed webhooks to the store's
 //!   notification provider (when one is configured).
 
@@ -43,9 +44,14 @@ fn routes(ctx: &ServiceContext, routes: &mut RoutesBuilder) {
 }
 
 fn consumers(ctx: &ServiceContext) -> Vec<Arc<dyn EventHandler>> {
-    let mut consumers: Vec<Arc<dyn EventHandler>> = vec![Arc::new(projection::ProductSchedules {
-        clock: ctx.clock.clone(),
-    })];
+    let mut consumers: Vec<Arc<dyn EventHandler>> = vec![
+        Arc::new(projection::ProductSchedules {
+            clock: ctx.clock.clone(),
+        }),
+        Arc::new(projection::ClaimVisits {
+            clock: ctx.clock.clone(),
+        }),
+    ];
     if let Some(sender) = &ctx.notifier {
         consumers.push(Arc::new(notifier::ReminderMessages {
             sender: sender.clone(),

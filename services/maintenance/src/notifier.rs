@@ -26,8 +26,9 @@ use aftercare_platform::webhook;
 use aftercare_proto::maintenance_events::MaintenanceReminderDue;
 use sqlx::PgConnection;
 
+use crate::app::appointments::visit_reach;
 use crate::domain::message::{Facts, Language, Notice, render};
-use crate::domain::{AppointmentId, AppointmentStatus, ScheduleId};
+use crate::domain::{AppointmentId, AppointmentStatus, ScheduleId, VisitFor};
 use crate::store;
 
 /// The message type receivers see (`Aftercare-Type`).
@@ -66,6 +67,24 @@ impl EventHandler for ReminderMessages {
 
 /// Whether the reminder should still reach the customer now.
 async fn still_stands(conn: &mut PgConnection, r: &MaintenanceReminderDue) -> Result<bool, Error> {
+    if r.kind == "appointment" {
+        let visit = AppointmentId::parse(&r.appointment_id).ok_or_else(|| Error::internal("appointment_id invalid"))?;
+        let starts_at = r.starts_at.as_ref().and_then(aftercare_platform::wire::from_timestamp);
+        let Some(a) = store::appointments::get(conn, visit, false).await? else {
+            return Ok(false);
+        };
+        if a.status != AppointmentStatus::Booked || Some(a.starts_at) != starts_at {
+            return Ok(false);
+        }
+        if let VisitFor::Occurrence { schedule_id, .. } = a.visit_for
+            && !store::schedules::get(conn, schedule_id, false)
+                .await?
+                .is_some_and(|s| s.active)
+        {
+            return Ok(false);
+        }
+        return Ok(!visit_reach(conn, &a.visit_for).await?.silenced);
+    }
     let id = ScheduleId::parse(&r.schedule_id).ok_or_else(|| Error::internal("schedule_id invalid"))?;
     let Some(s) = store::schedules::get(conn, id, false).await? else {
         return Ok(false);
@@ -78,18 +97,11 @@ async fn still_stands(conn: &mut PgConnection, r: &MaintenanceReminderDue) -> Re
     {
         return Ok(false);
     }
-    if r.kind != "appointment" {
-        // Done, skipped or dismissed since. (A fixed schedule moves on to
-        // its next occurrence by itself once this one's reminders are
-        // over: that does not make them stale.)
-        let dismissed = s.slot == r.occurrence && s.dismissed;
-        return Ok(!dismissed && !store::schedules::occurrence_closed(conn, id, r.occurrence).await?);
-    }
-    let visit = AppointmentId::parse(&r.appointment_id).ok_or_else(|| Error::internal("appointment_id invalid"))?;
-    let starts_at = r.starts_at.as_ref().and_then(aftercare_platform::wire::from_timestamp);
-    Ok(store::appointments::get(conn, visit, false)
-        .await?
-        .is_some_and(|a| a.status == AppointmentStatus::Booked && Some(a.starts_at) == starts_at))
+    // Done, skipped or dismissed since. (A fixed schedule moves on to its
+    // next occurrence by itself once this one's reminders are over: that
+    // does not make them stale.)
+    let dismissed = s.slot == r.occurrence && s.dismissed;
+    Ok(!dismissed && !store::schedules::occurrence_closed(conn, id, r.occurrence).await?)
 }
 
 /// The JSON posted for a reminder: who, on which channels, the text, and
@@ -99,18 +111,23 @@ pub fn message(r: &MaintenanceReminderDue) -> Result<Vec<u8>, String> {
         "lead" => Notice::Lead,
         "due" => Notice::Due,
         "overdue" => Notice::Overdue,
-        "appointment" => Notice::Visit,
+        "appointment" if r.claim_id.is_empty() => Notice::Visit,
+        "appointment" => Notice::Repair,
         other => return Err(format!("reminder kind {other:?} unknown")),
     };
-    let due: NaiveDate = r
-        .due_date
-        .parse()
-        .map_err(|_| format!("due_date {:?} invalid", r.due_date))?;
-    let starts_at = match notice {
-        Notice::Visit => Some(outbox::required_time(r.starts_at.as_ref(), "starts_at")?),
-        _ => None,
-    };
     let zone: Tz = zone::parse(&r.time_zone).unwrap_or(Tz::UTC);
+    let starts_at = match notice {
+        Notice::Visit | Notice::Repair => Some(outbox::required_time(r.starts_at.as_ref(), "starts_at")?),
+        Notice::Lead | Notice::Due | Notice::Overdue => None,
+    };
+    // A claim's visit has no due date: its day is the visit's.
+    let due: NaiveDate = match starts_at {
+        Some(at) if r.due_date.is_empty() => zone::local_date(at, zone),
+        _ => r
+            .due_date
+            .parse()
+            .map_err(|_| format!("due_date {:?} invalid", r.due_date))?,
+    };
     let language = Language::of(&r.locale);
     let text = render(
         language,
@@ -138,6 +155,7 @@ pub fn message(r: &MaintenanceReminderDue) -> Result<Vec<u8>, String> {
             "task_id": r.task_id,
             "due_date": r.due_date,
             "appointment_id": (!r.appointment_id.is_empty()).then_some(&r.appointment_id),
+            "claim_id": (!r.claim_id.is_empty()).then_some(&r.claim_id),
             "starts_at": starts_at.map(|at: DateTime<Utc>| at.to_rfc3339()),
         },
     });

@@ -1,16 +1,18 @@
-//! Warranty's `ProductRegistered` in: each registered product is scheduled
-//! under the plan in force ([`crate::app::schedules::schedule_product`]).
-//! Never reads warranty's schema; idempotent (a product is scheduled once
-//! per task).
+//! Warranty's events in, never its schema: `ProductRegistered` (each
+//! registered product is scheduled under the plan in force,
+//! [`crate::app::schedules::schedule_product`]; once per task), and its
+//! claims' filing and status (visits are booked for open claims).
 
 use aftercare_kernel::clock::SharedClock;
 use aftercare_kernel::zone;
 use aftercare_platform::outbox::{Event, EventHandler, HandlerFuture, required, required_time, topic};
-use aftercare_proto::warranty_events::ProductRegistered;
+use aftercare_proto::warranty_events::{ClaimFiled, ClaimResolved, ClaimStatusChanged, ProductRegistered};
 use sqlx::PgConnection;
 
+use crate::app::appointments::claim_closed;
 use crate::app::schedules::schedule_product;
 use crate::domain::Product;
+use crate::store::claims;
 
 /// The consumer name; its subscription is also made by the migrations.
 pub const CONSUMER: &str = "maintenance.products";
@@ -61,6 +63,69 @@ impl EventHandler for ProductSchedules {
 
     fn topics(&self) -> Vec<String> {
         vec![topic::<ProductRegistered>()]
+    }
+
+    fn handle<'a>(&'a self, tx: &'a mut PgConnection, event: &'a Event) -> HandlerFuture<'a> {
+        Box::pin(self.apply(tx, event))
+    }
+}
+
+/// The claims consumer's name; its subscription is also made by the
+/// migrations.
+pub const CLAIMS_CONSUMER: &str = "maintenance.claims";
+
+/// Warranty's claims in, for visits to be booked for them: filed, open
+/// until rejected, canceled, resolved or closed.
+pub struct ClaimVisits {
+    pub clock: SharedClock,
+}
+
+/// Statuses (as `ClaimStatusChanged` names them) after which a claim takes
+/// no visit.
+const CLOSED: [&str; 4] = ["REJECTED", "CANCELED", "RESOLVED", "CLOSED"];
+
+impl ClaimVisits {
+    async fn apply(&self, tx: &mut PgConnection, event: &Event) -> Result<(), String> {
+        let now = self.clock.now();
+        if let Some(e) = event.decode::<ClaimFiled>()? {
+            let registration = uuid::Uuid::parse_str(required(&e.registration_id, "registration_id")?)
+                .map_err(|_| "registration_id is not a uuid")?;
+            let claim = required(&e.claim_id, "claim_id")?;
+            let customer = required(&e.customer_id, "customer_id")?;
+            return claims::filed(tx, claim, registration, customer, now)
+                .await
+                .map_err(|e| e.to_string());
+        }
+        let (claim, open) = if let Some(e) = event.decode::<ClaimStatusChanged>()? {
+            let open = !CLOSED.contains(&required(&e.to_status, "to_status")?);
+            (e.claim_id, open)
+        } else if let Some(e) = event.decode::<ClaimResolved>()? {
+            (e.claim_id, false)
+        } else {
+            return Err(format!("unexpected topic {}", event.topic));
+        };
+        let claim = required(&claim, "claim_id")?;
+        claims::set_open(tx, claim, open, now)
+            .await
+            .map_err(|e| e.to_string())?;
+        if !open {
+            claim_closed(tx, claim, now).await.map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+}
+
+impl EventHandler for ClaimVisits {
+    fn name(&self) -> &str {
+        CLAIMS_CONSUMER
+    }
+
+    fn topics(&self) -> Vec<String> {
+        vec![
+            topic::<ClaimFiled>(),
+            topic::<ClaimStatusChanged>(),
+            topic::<ClaimResolved>(),
+        ]
     }
 
     fn handle<'a>(&'a self, tx: &'a mut PgConnection, event: &'a Event) -> HandlerFuture<'a> {

@@ -62,6 +62,7 @@ async fn objects(app: &TestApp) -> Objects {
             centre_id: CENTRE.into(),
             starts_at: ts(at("2026-09-01T07:00:00Z")),
             request_id: "setup".into(),
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -187,6 +188,7 @@ async fn call(app: &TestApp, role: Role, rpc: &str, o: &Objects) -> Result<(), t
                 centre_id: CENTRE.into(),
                 starts_at: ts(at("2026-09-02T07:00:00Z")),
                 request_id: key,
+                ..Default::default()
             })
             .await
             .map(drop),
@@ -447,6 +449,7 @@ async fn a_hostile_request_to_every_rpc_is_invalid_argument_and_writes_nothing()
                     centre_id: long.clone(),
                     starts_at: far,
                     request_id: long.clone(),
+                    ..Default::default()
                 })
                 .await
                 .unwrap_err(),

@@ -62,6 +62,7 @@ pub(super) fn booking(schedule: &Schedule, starts_at: &str, request_id: &str) ->
         centre_id: "ist-1".into(),
         starts_at: ts(at(starts_at)),
         request_id: request_id.into(),
+        ..Default::default()
     }
 }
 

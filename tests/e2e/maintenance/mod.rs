@@ -13,6 +13,7 @@
 mod access;
 mod appointments;
 mod centres;
+mod claim_visits;
 mod controls;
 mod crashes;
 mod notifier;

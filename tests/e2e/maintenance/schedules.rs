@@ -440,6 +440,7 @@ async fn a_replacement_carries_its_units_schedule_on_and_the_old_one_ends() {
             centre_id: "ist-1".into(),
             starts_at: ts(at("2026-09-01T07:00:00Z")),
             request_id: "v-1".into(),
+            ..Default::default()
         })
         .await
         .unwrap()

@@ -1,25 +1,35 @@
 //! Service centres and visits: slots with their seats left, booking a seat
-//! for a schedule's occurrence (the database keeps a slot within its
-//! seats), moving, canceling, and the visit's outcome (missed, or done,
-//! which completes the occurrence).
+//! for a schedule's occurrence or a warranty claim (the database keeps a
+//! slot within its seats), moving, canceling, and the visit's outcome
+//! (missed, or done, which completes an occurrence).
 
-use aftercare_kernel::zone;
+use aftercare_kernel::zone::{self, Tz};
 use aftercare_kernel::{DateTime, Utc};
 use aftercare_platform::auth::{Caller, Role};
 use aftercare_platform::error::Error;
-use aftercare_platform::paging;
 use aftercare_platform::uow::{Replay, UnitOfWork};
+use aftercare_platform::{outbox, paging};
+use sqlx::PgConnection;
 
 use super::{Maintenance, visible};
 use crate::domain::appointment::reminder_moment;
-use crate::domain::{Appointment, AppointmentId, AppointmentStatus, Centre, MaintenanceError, Schedule, ScheduleId};
+use crate::domain::{
+    Appointment, AppointmentId, AppointmentStatus, Centre, MaintenanceError, Schedule, ScheduleId, VisitFor,
+};
 use crate::events;
 use crate::store;
 use crate::store::appointments::{Of, Seat};
+use crate::store::preferences::Preferences;
+
+/// What a visit is booked for.
+pub enum Target {
+    Schedule(ScheduleId),
+    Claim(String),
+}
 
 /// A request to book a visit.
 pub struct Booking {
-    pub schedule_id: ScheduleId,
+    pub target: Target,
     pub centre_id: String,
     pub starts_at: DateTime<Utc>,
     pub request_id: String,
@@ -89,21 +99,90 @@ fn bookable(c: &Centre, start: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), 
     Ok(())
 }
 
-/// When the customer is reminded of a visit at `start`.
-async fn remind_at(
-    uow: &mut UnitOfWork<'_>,
-    s: &Schedule,
-    start: DateTime<Utc>,
-) -> Result<Option<DateTime<Utc>>, Error> {
-    let now = uow.now();
-    let reach = store::preferences::get(uow.conn(), &s.customer_id).await?.reach();
-    Ok(reminder_moment(
-        start,
-        &reach.hours,
-        s.zone(&reach),
-        reach.silences(s),
-        now,
-    ))
+/// How a visit's customer may be reached about it, and what it is about.
+pub struct VisitReach {
+    pub prefs: Preferences,
+    /// The zone their days are in (theirs, else the product's).
+    pub zone: Tz,
+    /// Opted out, or the product or task muted.
+    pub silenced: bool,
+    pub product_name: String,
+    /// The task and the occurrence's due date; empty for a claim's visit.
+    pub task_id: String,
+    pub task_name: String,
+    pub due_date: String,
+}
+
+impl VisitReach {
+    fn of_schedule(s: &Schedule, prefs: Preferences) -> VisitReach {
+        let reach = prefs.reach();
+        VisitReach {
+            zone: s.zone(&reach),
+            silenced: reach.silences(s),
+            product_name: s.product_name.clone(),
+            task_id: s.task.task_id.clone(),
+            task_name: s.task.name.clone(),
+            due_date: s.due_date.to_string(),
+            prefs,
+        }
+    }
+
+    /// When the reminder of a visit at `start` goes out.
+    pub fn reminder_at(&self, start: DateTime<Utc>, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        reminder_moment(start, &self.prefs.hours, self.zone, self.silenced, now)
+    }
+}
+
+/// [`VisitReach`] of a visit for `visit_for`.
+pub async fn visit_reach(conn: &mut PgConnection, visit_for: &VisitFor) -> Result<VisitReach, Error> {
+    match visit_for {
+        VisitFor::Occurrence { schedule_id, .. } => {
+            let (s, prefs) = store::schedules::get_with_preferences(conn, *schedule_id, false)
+                .await?
+                .ok_or_else(|| Error::internal("an appointment's schedule is gone"))?;
+            Ok(VisitReach::of_schedule(&s, prefs))
+        }
+        VisitFor::Claim { claim_id } => {
+            let claim = store::claims::get(conn, claim_id, false)
+                .await?
+                .ok_or_else(|| Error::internal("an appointment's claim is gone"))?;
+            claim_reach(conn, &claim).await
+        }
+    }
+}
+
+/// A claim closed (rejected, canceled, resolved): its booked visit, when it
+/// has not begun, is canceled (not late, by "system"), its seat freed.
+/// Run by the claims consumer in the transaction that closes the claim.
+pub async fn claim_closed(conn: &mut PgConnection, claim_id: &str, now: DateTime<Utc>) -> Result<(), Error> {
+    let Some(mut a) = store::appointments::booked_for_claim(conn, claim_id).await? else {
+        return Ok(());
+    };
+    if now >= a.starts_at {
+        // Under way: the centre marks how it went.
+        return Ok(());
+    }
+    a.cancel(a.starts_at, now)?;
+    store::appointments::free_seat(conn, &a.centre_id, a.starts_at).await?;
+    store::appointments::update(conn, &a).await?;
+    outbox::enqueue(conn, &a.visit_for.aggregate(), &events::canceled(&a, "system"), now).await?;
+    Ok(())
+}
+
+async fn claim_reach(conn: &mut PgConnection, claim: &store::claims::Claim) -> Result<VisitReach, Error> {
+    let product = store::products::get(conn, claim.registration_id)
+        .await?
+        .ok_or_else(|| MaintenanceError::ProductUnknown(claim.registration_id.to_string()))?;
+    let prefs = store::preferences::get(conn, &claim.customer_id).await?;
+    Ok(VisitReach {
+        zone: prefs.time_zone.unwrap_or(product.time_zone),
+        silenced: prefs.opted_out || prefs.muted_products.contains(&claim.registration_id),
+        product_name: product.product_name,
+        task_id: String::new(),
+        task_name: String::new(),
+        due_date: String::new(),
+        prefs,
+    })
 }
 
 impl Maintenance {
@@ -157,7 +236,11 @@ impl Maintenance {
     pub async fn book(&self, caller: &Caller, b: Booking) -> Result<Appointment, Error> {
         let mut uow = self.ctx.begin().await?;
         let id = AppointmentId::new();
-        let request = format!("{}\u{0}{}\u{0}{}", b.schedule_id, b.centre_id, b.starts_at.to_rfc3339());
+        let target = match &b.target {
+            Target::Schedule(id) => id.to_string(),
+            Target::Claim(id) => format!("claim:{id}"),
+        };
+        let request = format!("{target}\u{0}{}\u{0}{}", b.centre_id, b.starts_at.to_rfc3339());
         if let Some(a) = replay(
             &mut uow,
             "maintenance.BookAppointment",
@@ -171,34 +254,55 @@ impl Maintenance {
             return Ok(a);
         }
         let now = uow.now();
-        // The schedule's lock orders bookings of one occurrence.
-        let (s, prefs) = store::schedules::get_with_preferences(uow.conn(), b.schedule_id, true)
-            .await?
-            .ok_or_else(|| MaintenanceError::not_found("schedule", b.schedule_id.to_string()))?;
-        visible(caller, &s.customer_id, "schedule", b.schedule_id)?;
-        if !s.active {
-            return Err(MaintenanceError::ScheduleEnded.into());
-        }
+        // The schedule's (or claim's) lock orders bookings for it.
+        let (visit_for, customer_id, reach) = match &b.target {
+            Target::Schedule(schedule_id) => {
+                let (s, prefs) = store::schedules::get_with_preferences(uow.conn(), *schedule_id, true)
+                    .await?
+                    .ok_or_else(|| MaintenanceError::not_found("schedule", schedule_id.to_string()))?;
+                visible(caller, &s.customer_id, "schedule", schedule_id)?;
+                if !s.active {
+                    return Err(MaintenanceError::ScheduleEnded.into());
+                }
+                let visit_for = VisitFor::Occurrence {
+                    schedule_id: s.schedule_id,
+                    occurrence: s.slot,
+                };
+                (visit_for, s.customer_id.clone(), VisitReach::of_schedule(&s, prefs))
+            }
+            Target::Claim(claim_id) => {
+                let claim = store::claims::get(uow.conn(), claim_id, true)
+                    .await?
+                    .ok_or_else(|| MaintenanceError::not_found("claim", claim_id))?;
+                visible(caller, &claim.customer_id, "claim", claim_id)?;
+                if !claim.open {
+                    return Err(MaintenanceError::ClaimClosed.into());
+                }
+                let reach = claim_reach(uow.conn(), &claim).await?;
+                let visit_for = VisitFor::Claim {
+                    claim_id: claim.claim_id.clone(),
+                };
+                (visit_for, claim.customer_id, reach)
+            }
+        };
         let c = self.take_seat(&mut uow, &b.centre_id, b.starts_at).await?;
-        let reach = prefs.reach();
         let a = Appointment {
             appointment_id: id,
             centre_id: c.centre_id.clone(),
             starts_at: b.starts_at,
-            schedule_id: s.schedule_id,
-            occurrence: s.slot,
-            customer_id: s.customer_id.clone(),
+            visit_for,
+            customer_id,
             status: AppointmentStatus::Booked,
             late: false,
             reschedules: 0,
-            remind_at: reminder_moment(b.starts_at, &reach.hours, s.zone(&reach), reach.silences(&s), now),
+            remind_at: reach.reminder_at(b.starts_at, now),
             booked_at: now,
             updated_at: now,
         };
         if !store::appointments::insert(uow.conn(), &a).await? {
             return Err(MaintenanceError::AlreadyBooked.into());
         }
-        uow.emit(&s.schedule_id.to_string(), &events::booked(&a, None)).await?;
+        uow.emit(&a.visit_for.aggregate(), &events::booked(&a, None)).await?;
         uow.commit().await?;
         Ok(a)
     }
@@ -270,12 +374,9 @@ impl Maintenance {
                 return Err(MaintenanceError::SlotFull.into());
             }
         }
-        let s = store::schedules::get(uow.conn(), a.schedule_id, false)
-            .await?
-            .ok_or_else(|| Error::internal("an appointment's schedule is gone"))?;
-        a.remind_at = remind_at(&mut uow, &s, start).await?;
+        a.remind_at = visit_reach(uow.conn(), &a.visit_for).await?.reminder_at(start, now);
         store::appointments::update(uow.conn(), &a).await?;
-        uow.emit(&a.schedule_id.to_string(), &events::booked(&a, Some(old)))
+        uow.emit(&a.visit_for.aggregate(), &events::booked(&a, Some(old)))
             .await?;
         uow.commit().await?;
         Ok(a)
@@ -299,7 +400,7 @@ impl Maintenance {
         } else {
             "staff"
         };
-        uow.emit(&a.schedule_id.to_string(), &events::canceled(&a, by)).await?;
+        uow.emit(&a.visit_for.aggregate(), &events::canceled(&a, by)).await?;
         uow.commit().await?;
         Ok(a)
     }
@@ -315,9 +416,9 @@ impl Maintenance {
         Ok(a)
     }
 
-    /// The visit was done: it completes its occurrence, on the visit's day
-    /// in the customer's zone, unless that occurrence was recorded done
-    /// already (by the customer, say).
+    /// The visit was done: a visit for an occurrence completes it, on the
+    /// visit's day in the customer's zone, unless that occurrence was
+    /// recorded done already (by the customer, say).
     pub async fn complete_visit(
         &self,
         caller: &Caller,
@@ -338,21 +439,32 @@ impl Maintenance {
             .await?
             .ok_or_else(|| MaintenanceError::not_found("appointment", id.to_string()))?;
         reachable(caller, &seen)?;
-        let mut s = store::schedules::get(uow.conn(), seen.schedule_id, true)
+        let VisitFor::Occurrence { schedule_id, .. } = seen.visit_for else {
+            // A claim's visit: the claim goes on in warranty.
+            let mut a = self.locked(&mut uow, caller, id).await?;
+            a.complete(now)?;
+            store::appointments::update(uow.conn(), &a).await?;
+            uow.commit().await?;
+            return Ok(a);
+        };
+        let mut s = store::schedules::get(uow.conn(), schedule_id, true)
             .await?
             .ok_or_else(|| Error::internal("an appointment's schedule is gone"))?;
         let mut a = self.locked(&mut uow, caller, id).await?;
         a.complete(now)?;
         store::appointments::update(uow.conn(), &a).await?;
+        let VisitFor::Occurrence { occurrence, .. } = a.visit_for else {
+            return Err(Error::internal("an appointment changed what it is for"));
+        };
         let reach = store::preferences::get(uow.conn(), &s.customer_id).await?.reach();
         let done_on = zone::local_date(a.starts_at, s.zone(&reach));
-        let open = s.slot == a.occurrence && s.last_done_on.is_none_or(|last| done_on > last);
+        let open = s.slot == occurrence && s.last_done_on.is_none_or(|last| done_on > last);
         if open && s.active && s.complete(done_on, now) {
             super::usage::rebase(uow.conn(), &mut s).await?;
             s.next_reminder_at = s.reminders_left(&reach, &[]).first().map(|(_, at)| *at);
-            store::schedules::record_service(uow.conn(), &s, a.occurrence, done_on, caller, notes, now).await?;
+            store::schedules::record_service(uow.conn(), &s, occurrence, done_on, caller, notes, now).await?;
             store::schedules::update(uow.conn(), &s).await?;
-            uow.emit(&s.schedule_id.to_string(), &events::completed(&s, a.occurrence))
+            uow.emit(&s.schedule_id.to_string(), &events::completed(&s, occurrence))
                 .await?;
         }
         uow.commit().await?;

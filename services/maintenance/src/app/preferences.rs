@@ -5,7 +5,9 @@
 use aftercare_platform::auth::Caller;
 use aftercare_platform::error::Error;
 
+use super::appointments::visit_reach;
 use super::{Maintenance, visible};
+use crate::domain::VisitFor;
 use crate::domain::appointment::reminder_moment;
 use crate::store;
 use crate::store::preferences::Preferences;
@@ -42,10 +44,18 @@ impl Maintenance {
         }
         // So do the reminders of booked visits not reminded yet.
         for mut a in store::appointments::unreminded(uow.conn(), &p.customer_id, now).await? {
-            let Some(s) = schedules.iter().find(|s| s.schedule_id == a.schedule_id) else {
-                continue;
+            a.remind_at = match &a.visit_for {
+                VisitFor::Occurrence { schedule_id, .. } => {
+                    let Some(s) = schedules.iter().find(|s| s.schedule_id == *schedule_id) else {
+                        continue;
+                    };
+                    reminder_moment(a.starts_at, &reach.hours, s.zone(&reach), reach.silences(s), now)
+                }
+                // Read after the save: the new preferences.
+                VisitFor::Claim { .. } => visit_reach(uow.conn(), &a.visit_for)
+                    .await?
+                    .reminder_at(a.starts_at, now),
             };
-            a.remind_at = reminder_moment(a.starts_at, &reach.hours, s.zone(&reach), reach.silences(s), now);
             a.updated_at = now;
             store::appointments::update(uow.conn(), &a).await?;
         }

@@ -32,7 +32,7 @@ use aftercare_kernel::zone;
 use aftercare_kernel::{DateTime, Duration, NaiveDate, Utc};
 use sqlx::PgConnection;
 
-use crate::domain::appointment::reminder_moment;
+use crate::app::appointments::visit_reach;
 use crate::domain::{AppointmentId, AppointmentStatus, ReminderId, ReminderKind, Schedule};
 use crate::events;
 use crate::store;
@@ -253,15 +253,10 @@ async fn remind_visit(conn: &mut PgConnection, id: AppointmentId, now: DateTime<
         store::appointments::update(conn, &a).await?;
         return Ok(0);
     }
-    let s = store::schedules::get(conn, a.schedule_id, false)
-        .await?
-        .ok_or_else(|| Error::internal("an appointment's schedule is gone"))?;
-    let prefs = store::preferences::get(conn, &s.customer_id).await?;
-    let reach = prefs.reach();
-    let zone = s.zone(&reach);
-    let allowed = reach.hours.next_allowed(now, zone);
-    if allowed > now || reach.silences(&s) {
-        a.remind_at = reminder_moment(a.starts_at, &reach.hours, zone, reach.silences(&s), now);
+    let reach = visit_reach(conn, &a.visit_for).await?;
+    let allowed = reach.prefs.hours.next_allowed(now, reach.zone);
+    if allowed > now || reach.silenced {
+        a.remind_at = reach.reminder_at(a.starts_at, now);
         a.updated_at = now;
         store::appointments::update(conn, &a).await?;
         return Ok(0);
@@ -273,8 +268,8 @@ async fn remind_visit(conn: &mut PgConnection, id: AppointmentId, now: DateTime<
     if !store::appointments::reminded(conn, id, reminder).await? {
         return Ok(0);
     }
-    let event = events::appointment_reminder(&s, &a, &centre, reminder, &prefs, now);
-    outbox::enqueue(conn, &s.schedule_id.to_string(), &event, now).await?;
+    let event = events::appointment_reminder(&a, &centre, reminder, &reach, now);
+    outbox::enqueue(conn, &a.visit_for.aggregate(), &event, now).await?;
     Ok(1)
 }
 

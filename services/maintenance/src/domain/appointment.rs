@@ -1,8 +1,8 @@
 //! Service centres and their appointments: slots cut from a centre's
 //! weekly opening hours in its own time zone, each with a number of seats;
 //! an appointment holds one seat of one slot for one occurrence of a
-//! schedule, until it is canceled (free before the centre's cut-off, late
-//! after it), missed or completed.
+//! schedule or for a warranty claim, until it is canceled (free before the
+//! centre's cut-off, late after it), missed or completed.
 
 use aftercare_kernel::zone::{self, Tz};
 use aftercare_kernel::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc, named_enum};
@@ -99,14 +99,37 @@ named_enum!(
     }
 );
 
+/// What a visit is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VisitFor {
+    /// A schedule's occurrence: the visit does its task, and completing
+    /// the visit completes the occurrence.
+    Occurrence {
+        schedule_id: super::ScheduleId,
+        occurrence: i32,
+    },
+    /// A warranty claim: the product is brought in for it.
+    Claim { claim_id: String },
+}
+
+impl VisitFor {
+    /// The id its events are about: the schedule's, or for a claim's
+    /// visits `claim-visit:<claim id>` (warranty's own events are about the
+    /// claim id; these are maintenance's, ordered by maintenance's locks).
+    pub fn aggregate(&self) -> String {
+        match self {
+            VisitFor::Occurrence { schedule_id, .. } => schedule_id.to_string(),
+            VisitFor::Claim { claim_id } => format!("claim-visit:{claim_id}"),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Appointment {
     pub appointment_id: super::AppointmentId,
     pub centre_id: String,
     pub starts_at: DateTime<Utc>,
-    pub schedule_id: super::ScheduleId,
-    /// The schedule's occurrence it is for.
-    pub occurrence: i32,
+    pub visit_for: VisitFor,
     pub customer_id: String,
     pub status: AppointmentStatus,
     /// Canceled after the centre's cut-off.
@@ -295,8 +318,10 @@ mod tests {
             appointment_id: crate::domain::AppointmentId::new(),
             centre_id: "ist-1".into(),
             starts_at: t("2026-09-04T06:00:00Z"),
-            schedule_id: crate::domain::ScheduleId::new(),
-            occurrence: 1,
+            visit_for: VisitFor::Occurrence {
+                schedule_id: crate::domain::ScheduleId::new(),
+                occurrence: 1,
+            },
             customer_id: "c-1".into(),
             status: AppointmentStatus::Booked,
             late: false,

@@ -24,8 +24,12 @@ pub enum MaintenanceError {
     TooManyReschedules,
     #[error("the slot has no seat left")]
     SlotFull,
-    #[error("the occurrence has a booked visit already")]
+    #[error("a visit is booked for it already")]
     AlreadyBooked,
+    #[error("the claim is closed: no visit can be booked for it")]
+    ClaimClosed,
+    #[error("the claim's product {0} is not known to maintenance yet")]
+    ProductUnknown(String),
     #[error("a visit booked at {0} would no longer be on one of the centre's slots")]
     BookingsOffGrid(String),
     #[error("the occurrence has a booked visit: cancel it first")]

@@ -47,8 +47,10 @@ pub enum Notice {
     Due,
     /// Past due.
     Overdue,
-    /// A booked visit, tomorrow.
+    /// A booked visit for an occurrence's task, soon.
     Visit,
+    /// A booked visit for a warranty claim, soon.
+    Repair,
 }
 
 /// What a message says.
@@ -89,6 +91,10 @@ fn template(language: Language, notice: Notice) -> (&'static str, &'static str) 
             "Your service visit on {date}",
             "{task} for your {product} at {centre} on {date} at {time}.",
         ),
+        (English, Repair) => (
+            "Your service visit on {date}",
+            "Your {product}, for its warranty claim: at {centre} on {date} at {time}.",
+        ),
         (Turkish, Lead) => (
             "{task} zamanı yaklaşıyor",
             "{product} ürününüz için {task} {date} tarihinde yapılmalı. Uygulamadan randevu alabilir ya da yapıldı olarak işaretleyebilirsiniz.",
@@ -104,6 +110,10 @@ fn template(language: Language, notice: Notice) -> (&'static str, &'static str) 
         (Turkish, Visit) => (
             "Servis randevunuz: {date}",
             "{product} ürününüz için {task}: {centre}, {date} saat {time}.",
+        ),
+        (Turkish, Repair) => (
+            "Servis randevunuz: {date}",
+            "Garanti başvurunuz için {product} ürününüz: {centre}, {date} saat {time}.",
         ),
     }
 }
@@ -215,7 +225,13 @@ mod tests {
                 .starts_with("Your Espresso machine needed Descaling on 28 February 2027.")
         );
         for language in [Language::English, Language::Turkish] {
-            for notice in [Notice::Lead, Notice::Due, Notice::Overdue, Notice::Visit] {
+            for notice in [
+                Notice::Lead,
+                Notice::Due,
+                Notice::Overdue,
+                Notice::Visit,
+                Notice::Repair,
+            ] {
                 let m = render(language, &facts(notice));
                 assert!(
                     !m.title.contains('{') && !m.body.contains('{'),

@@ -15,7 +15,7 @@ pub mod reminder;
 pub mod schedule;
 pub mod timing;
 
-pub use appointment::{Appointment, AppointmentStatus, Centre, Opening};
+pub use appointment::{Appointment, AppointmentStatus, Centre, Opening, VisitFor};
 pub use error::MaintenanceError;
 pub use plan::{Plan, Task, Usage};
 pub use recurrence::{Anchor, Interval, Recurrence, UsageThreshold};

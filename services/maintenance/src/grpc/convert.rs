@@ -3,7 +3,7 @@
 use aftercare_platform::wire::timestamp;
 use aftercare_proto::maintenance as pb;
 
-use crate::domain::{Anchor, Appointment, Centre, Interval, Plan, Schedule, Summary, Task};
+use crate::domain::{Anchor, Appointment, Centre, Interval, Plan, Schedule, Summary, Task, VisitFor};
 use crate::store::preferences::Preferences;
 
 fn task(t: &Task) -> pb::MaintenanceTask {
@@ -108,8 +108,18 @@ pub fn appointment(a: &Appointment) -> pb::Appointment {
         appointment_id: a.appointment_id.to_string(),
         centre_id: a.centre_id.clone(),
         starts_at: Some(timestamp(a.starts_at)),
-        schedule_id: a.schedule_id.to_string(),
-        occurrence: a.occurrence,
+        schedule_id: match &a.visit_for {
+            VisitFor::Occurrence { schedule_id, .. } => schedule_id.to_string(),
+            VisitFor::Claim { .. } => String::new(),
+        },
+        occurrence: match &a.visit_for {
+            VisitFor::Occurrence { occurrence, .. } => *occurrence,
+            VisitFor::Claim { .. } => 0,
+        },
+        claim_id: match &a.visit_for {
+            VisitFor::Claim { claim_id } => claim_id.clone(),
+            VisitFor::Occurrence { .. } => String::new(),
+        },
         customer_id: a.customer_id.clone(),
         status: a.status.as_str().to_owned(),
         late: a.late,

@@ -18,6 +18,8 @@ impl From<MaintenanceError> for Error {
             MaintenanceError::TooManyReschedules => Error::precondition("TOO_MANY_RESCHEDULES", message),
             MaintenanceError::SlotFull => Error::precondition("SLOT_FULL", message),
             MaintenanceError::AlreadyBooked => Error::precondition("ALREADY_BOOKED", message),
+            MaintenanceError::ClaimClosed => Error::precondition("CLAIM_CLOSED", message),
+            MaintenanceError::ProductUnknown(_) => Error::precondition("PRODUCT_UNKNOWN", message),
             MaintenanceError::BookingsOffGrid(_) => Error::precondition("BOOKINGS_OFF_GRID", message),
             MaintenanceError::VisitBooked => Error::precondition("VISIT_BOOKED", message),
             MaintenanceError::SnoozeOutOfRange => Error::invalid("until", message),

@@ -224,13 +224,13 @@ impl MaintenanceService for MaintenanceGrpc {
         let caller = caller(&request)?;
         let r = request.get_ref();
         let mut v = Violations::new();
-        let schedule_id = parse::id(&mut v, "schedule_id", &r.schedule_id, ScheduleId::parse);
+        let target = visits::target(&mut v, &r.schedule_id, &r.claim_id);
         visits::centre_id(&mut v, "centre_id", &r.centre_id);
         let starts_at = visits::instant(&mut v, "starts_at", r.starts_at.as_ref());
         parse::request_id(&mut v, &r.request_id);
-        let (schedule_id, starts_at) = v.finish_with(schedule_id.zip(starts_at)).map_err(Error::from)?;
+        let (target, starts_at) = v.finish_with(target.zip(starts_at)).map_err(Error::from)?;
         let booking = Booking {
-            schedule_id,
+            target,
             centre_id: r.centre_id.clone(),
             starts_at,
             request_id: r.request_id.clone(),

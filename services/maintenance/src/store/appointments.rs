@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::parse;
 use crate::domain::{
-    Appointment, AppointmentId, AppointmentStatus, Centre, MaintenanceError, Opening, ReminderId, ScheduleId,
+    Appointment, AppointmentId, AppointmentStatus, Centre, MaintenanceError, Opening, ReminderId, ScheduleId, VisitFor,
 };
 
 #[derive(sqlx::FromRow)]
@@ -246,8 +246,9 @@ struct Row {
     appointment_id: Uuid,
     centre_id: String,
     starts_at: DateTime<Utc>,
-    schedule_id: Uuid,
-    occurrence: i32,
+    schedule_id: Option<Uuid>,
+    occurrence: Option<i32>,
+    claim_id: Option<String>,
     customer_id: String,
     status: String,
     late: bool,
@@ -264,8 +265,18 @@ impl TryFrom<Row> for Appointment {
             appointment_id: AppointmentId::from_uuid(r.appointment_id),
             centre_id: r.centre_id,
             starts_at: r.starts_at,
-            schedule_id: ScheduleId::from_uuid(r.schedule_id),
-            occurrence: r.occurrence,
+            visit_for: match (r.schedule_id, r.occurrence, r.claim_id) {
+                (Some(schedule_id), Some(occurrence), None) => VisitFor::Occurrence {
+                    schedule_id: ScheduleId::from_uuid(schedule_id),
+                    occurrence,
+                },
+                (None, None, Some(claim_id)) => VisitFor::Claim { claim_id },
+                _ => {
+                    return Err(MaintenanceError::Corrupt(
+                        "an appointment for neither an occurrence nor a claim".into(),
+                    ));
+                }
+            },
             customer_id: r.customer_id,
             status: parse(&r.status, "appointment status", AppointmentStatus::parse)?,
             late: r.late,
@@ -277,30 +288,46 @@ impl TryFrom<Row> for Appointment {
     }
 }
 
-const SELECT: &str = "SELECT appointment_id, centre_id, starts_at, schedule_id, occurrence, customer_id, status,
+const SELECT: &str =
+    "SELECT appointment_id, centre_id, starts_at, schedule_id, occurrence, claim_id, customer_id, status,
         late, reschedules, remind_at, booked_at, updated_at
     FROM maintenance.appointments";
 
-/// Writes a new appointment; `false` when its occurrence has a booked one
-/// (the database's unique index).
+/// Writes a new appointment; `false` when its occurrence or claim has a
+/// booked one (the database's unique indexes).
 pub async fn insert(conn: &mut PgConnection, a: &Appointment) -> Result<bool, Error> {
-    let written = sqlx::query(
+    // The one booked visit an occurrence, or a claim, may have.
+    let one_booked = match &a.visit_for {
+        VisitFor::Occurrence { .. } => "(schedule_id, occurrence) WHERE status = 'booked'",
+        VisitFor::Claim { .. } => "(claim_id) WHERE status = 'booked'",
+    };
+    let written = sqlx::query(&format!(
         "INSERT INTO maintenance.appointments (appointment_id, centre_id, starts_at, schedule_id, occurrence,
-             customer_id, status, late, reschedules, remind_at, booked_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)
-         ON CONFLICT (schedule_id, occurrence) WHERE status = 'booked' DO NOTHING",
-    )
+             customer_id, status, late, reschedules, remind_at, booked_at, updated_at, claim_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12)
+         ON CONFLICT {one_booked} DO NOTHING"
+    ))
     .bind(a.appointment_id.as_uuid())
     .bind(&a.centre_id)
     .bind(a.starts_at)
-    .bind(a.schedule_id.as_uuid())
-    .bind(a.occurrence)
+    .bind(match &a.visit_for {
+        VisitFor::Occurrence { schedule_id, .. } => Some(schedule_id.as_uuid()),
+        VisitFor::Claim { .. } => None,
+    })
+    .bind(match &a.visit_for {
+        VisitFor::Occurrence { occurrence, .. } => Some(*occurrence),
+        VisitFor::Claim { .. } => None,
+    })
     .bind(&a.customer_id)
     .bind(a.status.as_str())
     .bind(a.late)
     .bind(a.reschedules)
     .bind(a.remind_at)
     .bind(a.booked_at)
+    .bind(match &a.visit_for {
+        VisitFor::Claim { claim_id } => Some(claim_id.as_str()),
+        VisitFor::Occurrence { .. } => None,
+    })
     .execute(&mut *conn)
     .await?
     .rows_affected();
@@ -463,6 +490,17 @@ pub async fn booked_starts(
     .bind(now)
     .fetch_all(&mut *conn)
     .await?)
+}
+
+/// The claim's booked visit, locked.
+pub async fn booked_for_claim(conn: &mut PgConnection, claim_id: &str) -> Result<Option<Appointment>, Error> {
+    let row: Option<Row> = sqlx::query_as(&format!(
+        "{SELECT} WHERE claim_id = $1 AND status = 'booked' FOR UPDATE"
+    ))
+    .bind(claim_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.map(Appointment::try_from).transpose()?)
 }
 
 /// Whether the schedule's occurrence has a booked visit.

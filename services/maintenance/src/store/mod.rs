@@ -1,6 +1,7 @@
 //! Storage in the `maintenance` schema: queries returning domain types.
 //!
 //! - [`appointments`] — centres, slots' seats and appointments;
+//! - [`claims`] — warranty claims visits are booked for;
 //! - [`meters`] — products' meter readings;
 //! - [`plans`] — plans and their tasks, one row set per version;
 //! - [`schedules`] — schedules, the reminders sent and services recorded;
@@ -8,6 +9,7 @@
 //! - [`products`] — registered products, as warranty's events told them.
 
 pub mod appointments;
+pub mod claims;
 pub mod meters;
 pub mod plans;
 pub mod preferences;

@@ -97,6 +97,18 @@ pub async fn for_plan(
         .collect()
 }
 
+/// A registered product.
+pub async fn get(conn: &mut PgConnection, registration: Uuid) -> Result<Option<Product>, Error> {
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT registration_id, customer_id, sku, category, product_name, starts_at, time_zone, replaces
+         FROM maintenance.products WHERE registration_id = $1",
+    )
+    .bind(registration)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.map(Product::try_from).transpose()?)
+}
+
 /// The customer who owns a registered product still in use.
 pub async fn owner(conn: &mut PgConnection, registration: Uuid) -> Result<Option<String>, Error> {
     Ok(

@@ -7,7 +7,8 @@ use aftercare_proto::maintenance as pb;
 use prost_types::Timestamp;
 
 use super::{MAX_NAME_LEN, hour};
-use crate::domain::{AppointmentId, Centre, Opening};
+use crate::app::appointments::Target;
+use crate::domain::{AppointmentId, Centre, Opening, ScheduleId};
 
 /// The longest span ListSlots answers for.
 pub const MAX_SLOT_DAYS: i64 = 31;
@@ -17,6 +18,24 @@ pub fn appointment_id(value: &str) -> Result<AppointmentId, Error> {
     match value {
         "" => Err(Error::invalid("appointment_id", "is required")),
         id => AppointmentId::parse(id).ok_or_else(|| Error::invalid("appointment_id", "is not a valid id")),
+    }
+}
+
+/// What a visit is booked for: a schedule's occurrence or a claim, one.
+pub fn target(v: &mut Violations, schedule_id: &str, claim_id: &str) -> Option<Target> {
+    match (schedule_id, claim_id) {
+        ("", "") => {
+            v.add("schedule_id", "one of schedule_id and claim_id is required");
+            None
+        }
+        (_, "") => super::id(v, "schedule_id", schedule_id, ScheduleId::parse).map(Target::Schedule),
+        // Warranty's claim ids are UUIDs, kept in their canonical form.
+        ("", _) => super::id(v, "claim_id", claim_id, |s| uuid::Uuid::parse_str(s).ok())
+            .map(|id| Target::Claim(id.to_string())),
+        _ => {
+            v.add("claim_id", "give schedule_id or claim_id, not both");
+            None
+        }
     }
 }
 
