@@ -55,21 +55,7 @@ impl MaintenanceLoad {
     /// A plan, a centre open round the clock with 1,000 seats a slot, and
     /// [`CUSTOMERS`] x [`PER_CUSTOMER`] schedules written in one statement.
     pub async fn prepare(channels: &[Channel], auth: &Authenticator, pool: &sqlx::PgPool) -> MaintenanceLoad {
-        let mut admin = MaintenanceServiceClient::with_interceptor(
-            channels[0].clone(),
-            Bearer::new(auth, Role::Admin, "bench-admin"),
-        );
-        admin
-            .upsert_plan(UpsertPlanRequest {
-                plan: Some(MaintenancePlan {
-                    category: "kitchen".into(),
-                    name: "Kitchen care".into(),
-                    tasks: vec![task()],
-                    ..Default::default()
-                }),
-            })
-            .await
-            .expect("plan");
+        let mut admin = write_plan(channels[0].clone(), auth).await;
         admin
             .upsert_centre(UpsertCentreRequest {
                 centre: Some(Centre {
@@ -194,6 +180,23 @@ pub const SCAN_DUE: i64 = 100_000;
 /// A million schedules in one transaction, a tenth of them due now (their
 /// occurrence due today; their customers reachable at any hour, so that
 /// the run does not depend on the time of day), the rest in two months.
+/// The kitchen plan the schedules follow; the admin's client.
+pub async fn write_plan(channel: Channel, auth: &Authenticator) -> Maintenance {
+    let mut admin = MaintenanceServiceClient::with_interceptor(channel, Bearer::new(auth, Role::Admin, "bench-admin"));
+    admin
+        .upsert_plan(UpsertPlanRequest {
+            plan: Some(MaintenancePlan {
+                category: "kitchen".into(),
+                name: "Kitchen care".into(),
+                tasks: vec![task()],
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect("plan");
+    admin
+}
+
 pub async fn seed_schedules(pool: &sqlx::PgPool) {
     let mut tx = pool.begin().await.unwrap();
     sqlx::query(

@@ -21,7 +21,7 @@
 //! against the cap); a visit moved afterwards is reminded again for its new
 //! time.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use aftercare_platform::context::ServiceContext;
 use aftercare_platform::error::Error;
@@ -46,11 +46,37 @@ const RETRY_AFTER_MINUTES: i64 = 60;
 
 pub struct Reminders {
     ctx: ServiceContext,
+    /// When this server last pruned the cap's old daily counts.
+    pruned_at: Mutex<Option<DateTime<Utc>>>,
 }
+
+/// How often a server prunes the cap's daily counts of days long past.
+/// (Pruned with every batch, the statement cost the job a fifth of its
+/// rate.)
+const PRUNE_EVERY_MINUTES: i64 = 60;
 
 impl Reminders {
     pub fn new(ctx: ServiceContext) -> Arc<Reminders> {
-        Arc::new(Reminders { ctx })
+        Arc::new(Reminders {
+            ctx,
+            pruned_at: Mutex::new(None),
+        })
+    }
+
+    /// Forgets the cap's counts of days a week past, at most every
+    /// [`PRUNE_EVERY_MINUTES`] on this server, in transactions of its own.
+    async fn prune(&self, now: DateTime<Utc>) -> Result<(), Error> {
+        {
+            let mut last = self.pruned_at.lock().unwrap_or_else(PoisonError::into_inner);
+            if last.is_some_and(|at| now - at < Duration::minutes(PRUNE_EVERY_MINUTES)) {
+                return Ok(());
+            }
+            *last = Some(now);
+        }
+        let week_ago = (now - Duration::days(7)).date_naive();
+        let mut conn = self.ctx.pool.acquire().await?;
+        while store::preferences::prune_daily(&mut conn, week_ago, BATCH).await? == BATCH.unsigned_abs() {}
+        Ok(())
     }
 
     /// Sends what is due now for up to [`BATCH`] schedules and as many
@@ -77,10 +103,8 @@ impl Reminders {
                 }
             }
         }
-        // The cap's counts of days long past go, a batch a run.
-        let week_ago = (now - Duration::days(7)).date_naive();
-        store::preferences::prune_daily(&mut tx, week_ago, BATCH).await?;
         tx.commit().await?;
+        self.prune(now).await?;
         if sent > 0 {
             self.ctx.outbox_wake.wake_all();
         }
