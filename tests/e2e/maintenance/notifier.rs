@@ -138,6 +138,22 @@ async fn attempted(app: &TestApp, attempts: i32, n: i64) {
     until(app, &failed, n).await;
 }
 
+/// A server posting to a receiver that refused the first four messages:
+/// c-1's four lead reminders, each tried once (their retries are due a
+/// second later).
+async fn leads_refused_once() -> (Receiver, TestApp, Vec<Received>) {
+    let mut receiver = Receiver::start().await;
+    let app = TestApp::spawn_notifying(receiver.endpoint()).await;
+    kitchen_plan(&app).await;
+    delivered(&app, "o-1").await;
+    receiver.answer(&[StatusCode::SERVICE_UNAVAILABLE; 4], StatusCode::OK);
+    app.clock.set(at("2026-08-26T06:00:00Z"));
+    app.run_jobs().await;
+    let first = receiver.take(4).await;
+    attempted(&app, 1, 4).await;
+    (receiver, app, first)
+}
+
 fn verified(app: &TestApp, r: &Received) {
     assert_eq!(
         signature::verify(
@@ -230,17 +246,8 @@ async fn reminders_reach_the_notifier_signed_and_in_the_customers_language() {
 
 #[tokio::test]
 async fn a_failing_receiver_gets_the_same_message_again_then_a_dead_letter_to_replay() {
-    let mut receiver = Receiver::start().await;
-    let app = TestApp::spawn_notifying(receiver.endpoint()).await;
-    kitchen_plan(&app).await;
-    delivered(&app, "o-1").await;
-
     // Down once: each message comes again after its backoff, the same.
-    receiver.answer(&[StatusCode::SERVICE_UNAVAILABLE; 4], StatusCode::OK);
-    app.clock.set(at("2026-08-26T06:00:00Z"));
-    app.run_jobs().await;
-    let first = receiver.take(4).await;
-    attempted(&app, 1, 4).await;
+    let (mut receiver, app, first) = leads_refused_once().await;
     let errors: Vec<String> = sqlx::query_scalar(
         "SELECT last_error FROM platform.outbox_deliveries WHERE consumer = $1 AND delivered_at IS NULL",
     )
@@ -299,15 +306,7 @@ async fn a_failing_receiver_gets_the_same_message_again_then_a_dead_letter_to_re
 
 #[tokio::test]
 async fn a_retry_after_the_customer_opted_out_sends_nothing() {
-    let mut receiver = Receiver::start().await;
-    let app = TestApp::spawn_notifying(receiver.endpoint()).await;
-    kitchen_plan(&app).await;
-    delivered(&app, "o-1").await;
-    receiver.answer(&[StatusCode::SERVICE_UNAVAILABLE; 4], StatusCode::OK);
-    app.clock.set(at("2026-08-26T06:00:00Z"));
-    app.run_jobs().await;
-    receiver.take(4).await;
-    attempted(&app, 1, 4).await;
+    let (mut receiver, app, _) = leads_refused_once().await;
     change_preferences(&app, |p| p.opted_out = true).await;
     app.clock
         .advance(chrono::Duration::from_std(outbox::backoff(1)).unwrap());
@@ -318,16 +317,8 @@ async fn a_retry_after_the_customer_opted_out_sends_nothing() {
 
 #[tokio::test]
 async fn a_retry_after_the_work_was_recorded_sends_nothing_for_it() {
-    let mut receiver = Receiver::start().await;
-    let app = TestApp::spawn_notifying(receiver.endpoint()).await;
-    kitchen_plan(&app).await;
-    delivered(&app, "o-1").await;
+    let (mut receiver, app, _) = leads_refused_once().await;
     let done = schedules(&app).await.remove(0);
-    receiver.answer(&[StatusCode::SERVICE_UNAVAILABLE; 4], StatusCode::OK);
-    app.clock.set(at("2026-08-26T06:00:00Z"));
-    app.run_jobs().await;
-    receiver.take(4).await;
-    attempted(&app, 1, 4).await;
     customer(&app)
         .record_service(RecordServiceRequest {
             schedule_id: done.schedule_id.clone(),
