@@ -177,9 +177,6 @@ pub const SCAN_SCHEDULES: i64 = 1_000_000;
 /// Of those, the ones whose reminder is due when the scan starts.
 pub const SCAN_DUE: i64 = 100_000;
 
-/// A million schedules in one transaction, a tenth of them due now (their
-/// occurrence due today; their customers reachable at any hour, so that
-/// the run does not depend on the time of day), the rest in two months.
 /// The kitchen plan the schedules follow; the admin's client.
 pub async fn write_plan(channel: Channel, auth: &Authenticator) -> Maintenance {
     let mut admin = MaintenanceServiceClient::with_interceptor(channel, Bearer::new(auth, Role::Admin, "bench-admin"));
@@ -197,6 +194,9 @@ pub async fn write_plan(channel: Channel, auth: &Authenticator) -> Maintenance {
     admin
 }
 
+/// A million schedules in one transaction, a tenth of them due now (their
+/// occurrence due today; their customers reachable at any hour, so that
+/// the run does not depend on the time of day), the rest in two months.
 pub async fn seed_schedules(pool: &sqlx::PgPool) {
     let mut tx = pool.begin().await.unwrap();
     sqlx::query(

@@ -96,16 +96,20 @@ impl ClaimVisits {
                 .await
                 .map_err(|e| e.to_string());
         }
-        let (claim, open) = if let Some(e) = event.decode::<ClaimStatusChanged>()? {
-            let open = !CLOSED.contains(&required(&e.to_status, "to_status")?);
-            (e.claim_id, open)
+        let (claim, status) = if let Some(e) = event.decode::<ClaimStatusChanged>()? {
+            let status = required(&e.to_status, "to_status")?.to_owned();
+            (e.claim_id, status)
         } else if let Some(e) = event.decode::<ClaimResolved>()? {
-            (e.claim_id, false)
+            (e.claim_id, "RESOLVED".to_owned())
         } else {
             return Err(format!("unexpected topic {}", event.topic));
         };
+        if status.len() > 32 {
+            return Err(format!("to_status {status:?} too long"));
+        }
         let claim = required(&claim, "claim_id")?;
-        claims::set_open(tx, claim, open, now)
+        let open = !CLOSED.contains(&status.as_str());
+        claims::set_status(tx, claim, &status, open, now)
             .await
             .map_err(|e| e.to_string())?;
         if !open {

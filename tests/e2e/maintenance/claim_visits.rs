@@ -1,17 +1,45 @@
-//! Visits booked for warranty claims (known from warranty's events): open
-//! claims only, the customer's own, one booked visit per claim, reminded a
-//! day before like any visit; completing one completes no occurrence.
+//! Visits booked for warranty claims (known from warranty's events):
+//! approved claims only, the customer's own, one booked visit per claim,
+//! canceled when the claim closes, reminded a day before like any visit;
+//! completing one completes no occurrence.
 
 use aftercare_platform::auth::Role;
 use aftercare_proto::maintenance::*;
 use aftercare_proto::maintenance_events::{AppointmentBooked, AppointmentCanceled, MaintenanceReminderDue};
-use aftercare_proto::warranty::{FileClaimRequest, RejectClaimRequest, RejectionReason, ReviewClaimRequest};
+use aftercare_proto::warranty::{
+    ApproveClaimRequest, CancelClaimRequest, FileClaimRequest, RejectClaimRequest, RejectionReason, Remedy,
+    ReviewClaimRequest,
+};
 use tonic::Code;
 
 use super::appointments::{SLOT, centre, istanbul, with_schedules};
 use super::*;
 use crate::fixtures::ts;
 use crate::support::{TestApp, reason, violated_fields};
+
+/// Files a claim of c-1 for the product, has an agent approve a repair,
+/// and waits until maintenance knows.
+async fn approved_claim(app: &TestApp, registration_id: &str) -> String {
+    let claim = file_claim(app, registration_id).await;
+    let mut agent = app.warranty(Role::Agent, "agent-1");
+    agent
+        .review_claim(ReviewClaimRequest {
+            claim_id: claim.clone(),
+        })
+        .await
+        .unwrap();
+    agent
+        .approve_claim(ApproveClaimRequest {
+            claim_id: claim.clone(),
+            remedy: Remedy::Repair as i32,
+            override_reason: "the customer asked for a repair".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    app.settle().await;
+    claim
+}
 
 /// Files a claim of c-1 for the product and waits until maintenance knows it.
 async fn file_claim(app: &TestApp, registration_id: &str) -> String {
@@ -47,7 +75,7 @@ async fn a_visit_is_booked_once_for_an_open_claim_of_ones_own() {
     let app = TestApp::spawn().await;
     centre(&app, istanbul(5)).await;
     let all = with_schedules(&app, 1).await;
-    let claim = file_claim(&app, &all[0].registration_id).await;
+    let claim = approved_claim(&app, &all[0].registration_id).await;
     let mut c = customer(&app);
     let visit = c
         .book_appointment(for_claim(&claim, SLOT, "v-1"))
@@ -186,7 +214,7 @@ async fn a_canceled_claim_visit_frees_the_claim_for_another() {
     let app = TestApp::spawn().await;
     centre(&app, istanbul(5)).await;
     let all = with_schedules(&app, 1).await;
-    let claim = file_claim(&app, &all[0].registration_id).await;
+    let claim = approved_claim(&app, &all[0].registration_id).await;
     let mut c = customer(&app);
     let first = c
         .book_appointment(for_claim(&claim, SLOT, "v-1"))
@@ -211,17 +239,17 @@ async fn a_canceled_claim_visit_frees_the_claim_for_another() {
 }
 
 #[tokio::test]
-async fn a_rejected_claims_visit_is_canceled_and_it_takes_no_other() {
+async fn a_claim_takes_a_visit_once_approved_and_never_once_rejected() {
     let app = TestApp::spawn().await;
     centre(&app, istanbul(5)).await;
     let all = with_schedules(&app, 1).await;
     let claim = file_claim(&app, &all[0].registration_id).await;
-    let visit = customer(&app)
-        .book_appointment(for_claim(&claim, SLOT, "v-0"))
-        .await
-        .unwrap()
-        .into_inner();
     let mut agent = app.warranty(Role::Agent, "agent-1");
+    let submitted = customer(&app)
+        .book_appointment(for_claim(&claim, SLOT, "v-1"))
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&submitted), "CLAIM_NOT_APPROVED");
     agent
         .review_claim(ReviewClaimRequest {
             claim_id: claim.clone(),
@@ -233,6 +261,33 @@ async fn a_rejected_claims_visit_is_canceled_and_it_takes_no_other() {
             claim_id: claim.clone(),
             reason: RejectionReason::NoFaultFound as i32,
             note: "We found no fault.".into(),
+        })
+        .await
+        .unwrap();
+    app.settle().await;
+    let rejected = customer(&app)
+        .book_appointment(for_claim(&claim, SLOT, "v-2"))
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&rejected), "CLAIM_CLOSED");
+    assert_eq!(app.count("SELECT count(*) FROM maintenance.appointments").await, 0);
+}
+
+#[tokio::test]
+async fn a_canceled_claims_visit_is_canceled_and_it_takes_no_other() {
+    let app = TestApp::spawn().await;
+    centre(&app, istanbul(5)).await;
+    let all = with_schedules(&app, 1).await;
+    let claim = approved_claim(&app, &all[0].registration_id).await;
+    let visit = customer(&app)
+        .book_appointment(for_claim(&claim, SLOT, "v-0"))
+        .await
+        .unwrap()
+        .into_inner();
+    app.warranty(Role::Customer, CUSTOMER)
+        .cancel_claim(CancelClaimRequest {
+            claim_id: claim.clone(),
+            reason: "fixed it myself".into(),
         })
         .await
         .unwrap();
@@ -286,11 +341,15 @@ async fn a_rejected_claims_visit_is_canceled_and_it_takes_no_other() {
             .await,
         1
     );
-    // No reminder goes for the canceled visit.
+    // No reminder goes for the canceled visit; the occurrence's does.
     app.clock.set(at("2026-03-09T07:00:00Z"));
     app.run_jobs().await;
     let reminders: Vec<MaintenanceReminderDue> = events_of(&app).await;
-    assert!(reminders.iter().all(|r| r.claim_id.is_empty()));
+    assert_eq!(reminders.len(), 1);
+    assert_eq!(
+        (reminders[0].claim_id.as_str(), reminders[0].schedule_id.as_str()),
+        ("", all[1].schedule_id.as_str())
+    );
 }
 
 #[tokio::test]
@@ -298,7 +357,7 @@ async fn concurrent_bookings_for_one_claim_book_one_visit() {
     let app = TestApp::spawn().await;
     centre(&app, istanbul(5)).await;
     let all = with_schedules(&app, 1).await;
-    let claim = file_claim(&app, &all[0].registration_id).await;
+    let claim = approved_claim(&app, &all[0].registration_id).await;
     let hours = [
         "07:00", "08:00", "10:00", "11:00", "12:00", "13:00", "06:00", "07:00", "08:00", "10:00",
     ];

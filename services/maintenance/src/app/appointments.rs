@@ -278,6 +278,9 @@ impl Maintenance {
                 if !claim.open {
                     return Err(MaintenanceError::ClaimClosed.into());
                 }
+                if !claim.takes_visits() {
+                    return Err(MaintenanceError::ClaimNotApproved.into());
+                }
                 let reach = claim_reach(uow.conn(), &claim).await?;
                 let visit_for = VisitFor::Claim {
                     claim_id: claim.claim_id.clone(),

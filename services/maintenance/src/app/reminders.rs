@@ -50,9 +50,9 @@ pub struct Reminders {
     pruned_at: Mutex<Option<DateTime<Utc>>>,
 }
 
-/// How often a server prunes the cap's daily counts of days long past.
-/// (Pruned with every batch, the statement cost the job a fifth of its
-/// rate.)
+/// How often a server prunes the cap's daily counts of days long past
+/// (with every batch, it was a statement a batch for a table that changes
+/// by the day).
 const PRUNE_EVERY_MINUTES: i64 = 60;
 
 impl Reminders {
@@ -65,18 +65,22 @@ impl Reminders {
 
     /// Forgets the cap's counts of days a week past, at most every
     /// [`PRUNE_EVERY_MINUTES`] on this server, in transactions of its own.
-    async fn prune(&self, now: DateTime<Utc>) -> Result<(), Error> {
-        {
-            let mut last = self.pruned_at.lock().unwrap_or_else(PoisonError::into_inner);
-            if last.is_some_and(|at| now - at < Duration::minutes(PRUNE_EVERY_MINUTES)) {
-                return Ok(());
-            }
-            *last = Some(now);
+    /// A failure is logged and tried again at the next run.
+    async fn prune(&self, now: DateTime<Utc>) {
+        let last = *self.pruned_at.lock().unwrap_or_else(PoisonError::into_inner);
+        if last.is_some_and(|at| now - at < Duration::minutes(PRUNE_EVERY_MINUTES)) {
+            return;
         }
         let week_ago = (now - Duration::days(7)).date_naive();
-        let mut conn = self.ctx.pool.acquire().await?;
-        while store::preferences::prune_daily(&mut conn, week_ago, BATCH).await? == BATCH.unsigned_abs() {}
-        Ok(())
+        let pruned = async {
+            let mut conn = self.ctx.pool.acquire().await?;
+            while store::preferences::prune_daily(&mut conn, week_ago, BATCH).await? == BATCH.unsigned_abs() {}
+            Ok::<_, Error>(())
+        };
+        match pruned.await {
+            Ok(()) => *self.pruned_at.lock().unwrap_or_else(PoisonError::into_inner) = Some(now),
+            Err(e) => tracing::warn!(error = %e, "pruning the cap's old daily counts failed; tried again next run"),
+        }
     }
 
     /// Sends what is due now for up to [`BATCH`] schedules and as many
@@ -104,10 +108,10 @@ impl Reminders {
             }
         }
         tx.commit().await?;
-        self.prune(now).await?;
         if sent > 0 {
             self.ctx.outbox_wake.wake_all();
         }
+        self.prune(now).await;
         Ok(full || visits.len() as i64 == BATCH)
     }
 }

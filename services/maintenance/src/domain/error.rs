@@ -28,6 +28,8 @@ pub enum MaintenanceError {
     AlreadyBooked,
     #[error("the claim is closed: no visit can be booked for it")]
     ClaimClosed,
+    #[error("the claim is not approved yet: a visit is booked once it is")]
+    ClaimNotApproved,
     #[error("the claim's product {0} is not known to maintenance yet")]
     ProductUnknown(String),
     #[error("a visit booked at {0} would no longer be on one of the centre's slots")]

@@ -19,6 +19,7 @@ impl From<MaintenanceError> for Error {
             MaintenanceError::SlotFull => Error::precondition("SLOT_FULL", message),
             MaintenanceError::AlreadyBooked => Error::precondition("ALREADY_BOOKED", message),
             MaintenanceError::ClaimClosed => Error::precondition("CLAIM_CLOSED", message),
+            MaintenanceError::ClaimNotApproved => Error::precondition("CLAIM_NOT_APPROVED", message),
             MaintenanceError::ProductUnknown(_) => Error::precondition("PRODUCT_UNKNOWN", message),
             MaintenanceError::BookingsOffGrid(_) => Error::precondition("BOOKINGS_OFF_GRID", message),
             MaintenanceError::VisitBooked => Error::precondition("VISIT_BOOKED", message),

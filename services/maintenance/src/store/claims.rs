@@ -14,6 +14,15 @@ pub struct Claim {
     pub customer_id: String,
     /// Not rejected, canceled, resolved or closed.
     pub open: bool,
+    /// As warranty names it ("APPROVED").
+    pub status: String,
+}
+
+impl Claim {
+    /// Whether a visit may be booked for it: approved, or in service.
+    pub fn takes_visits(&self) -> bool {
+        self.open && matches!(self.status.as_str(), "APPROVED" | "IN_SERVICE")
+    }
 }
 
 /// Keeps a filed claim (once: a repeat of the event changes nothing).
@@ -37,11 +46,18 @@ pub async fn filed(
     Ok(())
 }
 
-/// Opens or closes a known claim (one filed before maintenance followed
+/// A known claim's new status (one filed before maintenance followed
 /// claims is not known, and stays so).
-pub async fn set_open(conn: &mut PgConnection, claim_id: &str, open: bool, now: DateTime<Utc>) -> Result<(), Error> {
-    sqlx::query("UPDATE maintenance.claims SET open = $2, updated_at = $3 WHERE claim_id = $1")
+pub async fn set_status(
+    conn: &mut PgConnection,
+    claim_id: &str,
+    status: &str,
+    open: bool,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    sqlx::query("UPDATE maintenance.claims SET status = $2, open = $3, updated_at = $4 WHERE claim_id = $1")
         .bind(claim_id)
+        .bind(status)
         .bind(open)
         .bind(now)
         .execute(&mut *conn)
@@ -53,7 +69,7 @@ pub async fn set_open(conn: &mut PgConnection, claim_id: &str, open: bool, now: 
 pub async fn get(conn: &mut PgConnection, claim_id: &str, lock: bool) -> Result<Option<Claim>, Error> {
     let lock = if lock { " FOR UPDATE" } else { "" };
     Ok(sqlx::query_as(&format!(
-        "SELECT claim_id, registration_id, customer_id, open FROM maintenance.claims WHERE claim_id = $1{lock}"
+        "SELECT claim_id, registration_id, customer_id, open, status FROM maintenance.claims WHERE claim_id = $1{lock}"
     ))
     .bind(claim_id)
     .fetch_optional(&mut *conn)
