@@ -5,7 +5,7 @@ use aftercare_kernel::{DateTime, Utc};
 use aftercare_platform::wire::timestamp;
 use aftercare_proto::maintenance_events as pb;
 
-use crate::app::appointments::VisitReach;
+use crate::app::visits::VisitReach;
 use crate::domain::{Appointment, Centre, ReminderId, ReminderKind, Schedule, VisitFor};
 use crate::store::preferences::Preferences;
 

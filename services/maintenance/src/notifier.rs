@@ -26,7 +26,7 @@ use aftercare_platform::webhook;
 use aftercare_proto::maintenance_events::MaintenanceReminderDue;
 use sqlx::PgConnection;
 
-use crate::app::appointments::visit_reach;
+use crate::app::visits::visit_reach;
 use crate::domain::message::{Facts, Language, Notice, render};
 use crate::domain::{AppointmentId, AppointmentStatus, ScheduleId, VisitFor};
 use crate::store;

@@ -9,8 +9,8 @@ use aftercare_platform::outbox::{Event, EventHandler, HandlerFuture, required, r
 use aftercare_proto::warranty_events::{ClaimFiled, ClaimResolved, ClaimStatusChanged, ProductRegistered};
 use sqlx::PgConnection;
 
-use crate::app::appointments::claim_closed;
 use crate::app::schedules::schedule_product;
+use crate::app::visits::claim_closed;
 use crate::domain::Product;
 use crate::store::claims;
 

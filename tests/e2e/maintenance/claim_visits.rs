@@ -41,6 +41,16 @@ async fn approved_claim(app: &TestApp, registration_id: &str) -> String {
     claim
 }
 
+/// A centre of 5 seats, c-1's four schedules, and an approved claim for
+/// the first one's product.
+async fn with_approved_claim() -> (TestApp, Vec<Schedule>, String) {
+    let app = TestApp::spawn().await;
+    centre(&app, istanbul(5)).await;
+    let all = with_schedules(&app, 1).await;
+    let claim = approved_claim(&app, &all[0].registration_id).await;
+    (app, all, claim)
+}
+
 /// Files a claim of c-1 for the product and waits until maintenance knows it.
 async fn file_claim(app: &TestApp, registration_id: &str) -> String {
     let claim = app
@@ -71,11 +81,8 @@ fn for_claim(claim_id: &str, starts_at: &str, request_id: &str) -> BookAppointme
 }
 
 #[tokio::test]
-async fn a_visit_is_booked_once_for_an_open_claim_of_ones_own() {
-    let app = TestApp::spawn().await;
-    centre(&app, istanbul(5)).await;
-    let all = with_schedules(&app, 1).await;
-    let claim = approved_claim(&app, &all[0].registration_id).await;
+async fn a_visit_is_booked_once_for_an_approved_claim_of_ones_own() {
+    let (app, all, claim) = with_approved_claim().await;
     let mut c = customer(&app);
     let visit = c
         .book_appointment(for_claim(&claim, SLOT, "v-1"))
@@ -211,10 +218,7 @@ async fn a_visit_is_booked_once_for_an_open_claim_of_ones_own() {
 
 #[tokio::test]
 async fn a_canceled_claim_visit_frees_the_claim_for_another() {
-    let app = TestApp::spawn().await;
-    centre(&app, istanbul(5)).await;
-    let all = with_schedules(&app, 1).await;
-    let claim = approved_claim(&app, &all[0].registration_id).await;
+    let (app, _, claim) = with_approved_claim().await;
     let mut c = customer(&app);
     let first = c
         .book_appointment(for_claim(&claim, SLOT, "v-1"))
@@ -275,10 +279,7 @@ async fn a_claim_takes_a_visit_once_approved_and_never_once_rejected() {
 
 #[tokio::test]
 async fn a_canceled_claims_visit_is_canceled_and_it_takes_no_other() {
-    let app = TestApp::spawn().await;
-    centre(&app, istanbul(5)).await;
-    let all = with_schedules(&app, 1).await;
-    let claim = approved_claim(&app, &all[0].registration_id).await;
+    let (app, all, claim) = with_approved_claim().await;
     let visit = customer(&app)
         .book_appointment(for_claim(&claim, SLOT, "v-0"))
         .await
@@ -354,10 +355,7 @@ async fn a_canceled_claims_visit_is_canceled_and_it_takes_no_other() {
 
 #[tokio::test]
 async fn concurrent_bookings_for_one_claim_book_one_visit() {
-    let app = TestApp::spawn().await;
-    centre(&app, istanbul(5)).await;
-    let all = with_schedules(&app, 1).await;
-    let claim = approved_claim(&app, &all[0].registration_id).await;
+    let (app, _, claim) = with_approved_claim().await;
     let hours = [
         "07:00", "08:00", "10:00", "11:00", "12:00", "13:00", "06:00", "07:00", "08:00", "10:00",
     ];

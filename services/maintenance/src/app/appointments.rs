@@ -3,23 +3,20 @@
 //! slot within its seats), moving, canceling, and the visit's outcome
 //! (missed, or done, which completes an occurrence).
 
-use aftercare_kernel::zone::{self, Tz};
+use aftercare_kernel::zone;
 use aftercare_kernel::{DateTime, Utc};
 use aftercare_platform::auth::{Caller, Role};
 use aftercare_platform::error::Error;
+use aftercare_platform::paging;
 use aftercare_platform::uow::{Replay, UnitOfWork};
-use aftercare_platform::{outbox, paging};
-use sqlx::PgConnection;
 
+use super::visits::{VisitReach, claim_reach, visit_reach};
 use super::{Maintenance, visible};
-use crate::domain::appointment::reminder_moment;
-use crate::domain::{
-    Appointment, AppointmentId, AppointmentStatus, Centre, MaintenanceError, Schedule, ScheduleId, VisitFor,
-};
+use crate::domain::{Appointment, AppointmentId, AppointmentStatus, Centre, MaintenanceError, ScheduleId, VisitFor};
 use crate::events;
 use crate::store;
-use crate::store::appointments::{Of, Seat};
-use crate::store::preferences::Preferences;
+use crate::store::appointments::Of;
+use crate::store::centres::Seat;
 
 /// What a visit is booked for.
 pub enum Target {
@@ -56,7 +53,7 @@ fn reachable(caller: &Caller, a: &Appointment) -> Result<(), Error> {
 
 /// The centre, locked against an admin's edit while a seat is taken.
 async fn centre(uow: &mut UnitOfWork<'_>, id: &str) -> Result<Centre, Error> {
-    store::appointments::centre(uow.conn(), id, true)
+    store::centres::centre(uow.conn(), id, true)
         .await?
         .ok_or_else(|| MaintenanceError::not_found("centre", id).into())
 }
@@ -99,111 +96,25 @@ fn bookable(c: &Centre, start: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), 
     Ok(())
 }
 
-/// How a visit's customer may be reached about it, and what it is about.
-pub struct VisitReach {
-    pub prefs: Preferences,
-    /// The zone their days are in (theirs, else the product's).
-    pub zone: Tz,
-    /// Opted out, or the product or task muted.
-    pub silenced: bool,
-    pub product_name: String,
-    /// The task and the occurrence's due date; empty for a claim's visit.
-    pub task_id: String,
-    pub task_name: String,
-    pub due_date: String,
-}
-
-impl VisitReach {
-    fn of_schedule(s: &Schedule, prefs: Preferences) -> VisitReach {
-        let reach = prefs.reach();
-        VisitReach {
-            zone: s.zone(&reach),
-            silenced: reach.silences(s),
-            product_name: s.product_name.clone(),
-            task_id: s.task.task_id.clone(),
-            task_name: s.task.name.clone(),
-            due_date: s.due_date.to_string(),
-            prefs,
-        }
-    }
-
-    /// When the reminder of a visit at `start` goes out.
-    pub fn reminder_at(&self, start: DateTime<Utc>, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        reminder_moment(start, &self.prefs.hours, self.zone, self.silenced, now)
-    }
-}
-
-/// [`VisitReach`] of a visit for `visit_for`.
-pub async fn visit_reach(conn: &mut PgConnection, visit_for: &VisitFor) -> Result<VisitReach, Error> {
-    match visit_for {
-        VisitFor::Occurrence { schedule_id, .. } => {
-            let (s, prefs) = store::schedules::get_with_preferences(conn, *schedule_id, false)
-                .await?
-                .ok_or_else(|| Error::internal("an appointment's schedule is gone"))?;
-            Ok(VisitReach::of_schedule(&s, prefs))
-        }
-        VisitFor::Claim { claim_id } => {
-            let claim = store::claims::get(conn, claim_id, false)
-                .await?
-                .ok_or_else(|| Error::internal("an appointment's claim is gone"))?;
-            claim_reach(conn, &claim).await
-        }
-    }
-}
-
-/// A claim closed (rejected, canceled, resolved): its booked visit, when it
-/// has not begun, is canceled (not late, by "system"), its seat freed.
-/// Run by the claims consumer in the transaction that closes the claim.
-pub async fn claim_closed(conn: &mut PgConnection, claim_id: &str, now: DateTime<Utc>) -> Result<(), Error> {
-    let Some(mut a) = store::appointments::booked_for_claim(conn, claim_id).await? else {
-        return Ok(());
-    };
-    if now >= a.starts_at {
-        // Under way: the centre marks how it went.
-        return Ok(());
-    }
-    a.cancel(a.starts_at, now)?;
-    store::appointments::free_seat(conn, &a.centre_id, a.starts_at).await?;
-    store::appointments::update(conn, &a).await?;
-    outbox::enqueue(conn, &a.visit_for.aggregate(), &events::canceled(&a, "system"), now).await?;
-    Ok(())
-}
-
-async fn claim_reach(conn: &mut PgConnection, claim: &store::claims::Claim) -> Result<VisitReach, Error> {
-    let product = store::products::get(conn, claim.registration_id)
-        .await?
-        .ok_or_else(|| MaintenanceError::ProductUnknown(claim.registration_id.to_string()))?;
-    let prefs = store::preferences::get(conn, &claim.customer_id).await?;
-    Ok(VisitReach {
-        zone: prefs.time_zone.unwrap_or(product.time_zone),
-        silenced: prefs.opted_out || prefs.muted_products.contains(&claim.registration_id),
-        product_name: product.product_name,
-        task_id: String::new(),
-        task_name: String::new(),
-        due_date: String::new(),
-        prefs,
-    })
-}
-
 impl Maintenance {
     /// Writes a centre. Its zone, slots and hours may change only as long
     /// as every booked visit to come stays on one of its slots.
     pub async fn upsert_centre(&self, mut c: Centre) -> Result<Centre, Error> {
         let mut uow = self.ctx.begin().await?;
         c.updated_at = uow.now();
-        if store::appointments::lock_centre(uow.conn(), &c.centre_id).await? {
-            let booked = store::appointments::booked_starts(uow.conn(), &c.centre_id, c.updated_at).await?;
+        if store::centres::lock_centre(uow.conn(), &c.centre_id).await? {
+            let booked = store::centres::booked_starts(uow.conn(), &c.centre_id, c.updated_at).await?;
             if let Some(off) = booked.iter().find(|start| !c.offers(**start)) {
                 return Err(MaintenanceError::BookingsOffGrid(off.to_rfc3339()).into());
             }
         }
-        store::appointments::upsert_centre(uow.conn(), &c, c.updated_at).await?;
+        store::centres::upsert_centre(uow.conn(), &c, c.updated_at).await?;
         uow.commit().await?;
         Ok(c)
     }
 
     pub async fn centres(&self) -> Result<Vec<Centre>, Error> {
-        store::appointments::centres(&mut *self.ctx.read().await?).await
+        store::centres::centres(&mut *self.ctx.read().await?).await
     }
 
     /// A centre's slots starting in `[from, to)` and not yet begun, with
@@ -215,11 +126,11 @@ impl Maintenance {
         to: DateTime<Utc>,
     ) -> Result<Vec<(DateTime<Utc>, u32)>, Error> {
         let mut conn = self.ctx.read().await?;
-        let c = store::appointments::centre(&mut conn, centre_id, false)
+        let c = store::centres::centre(&mut conn, centre_id, false)
             .await?
             .ok_or_else(|| MaintenanceError::not_found("centre", centre_id))?;
         let from = from.max(self.ctx.clock.now());
-        let booked = store::appointments::booked(&mut conn, centre_id, from, to).await?;
+        let booked = store::centres::booked(&mut conn, centre_id, from, to).await?;
         Ok(c.slots(from, to)
             .into_iter()
             .map(|start| {
@@ -325,7 +236,7 @@ impl Maintenance {
         // seat is rare; a third edit in one call is answered as a conflict.
         for _ in 0..3 {
             match bookable(&kept.centre, start, now) {
-                Ok(()) => match store::appointments::take_seat_at(uow.conn(), centre_id, kept.revision, start).await? {
+                Ok(()) => match store::centres::take_seat_at(uow.conn(), centre_id, kept.revision, start).await? {
                     Seat::Taken => return Ok(kept.centre.clone()),
                     Seat::Full => return Err(MaintenanceError::SlotFull.into()),
                     Seat::Changed => {}
@@ -367,13 +278,13 @@ impl Maintenance {
         // Seats are taken and given back in the order of their slots, so
         // two visits swapping slots cannot deadlock.
         if start < old {
-            if !store::appointments::take_seat(uow.conn(), &c.centre_id, start, c.capacity).await? {
+            if !store::centres::take_seat(uow.conn(), &c.centre_id, start, c.capacity).await? {
                 return Err(MaintenanceError::SlotFull.into());
             }
-            store::appointments::free_seat(uow.conn(), &c.centre_id, old).await?;
+            store::centres::free_seat(uow.conn(), &c.centre_id, old).await?;
         } else {
-            store::appointments::free_seat(uow.conn(), &c.centre_id, old).await?;
-            if !store::appointments::take_seat(uow.conn(), &c.centre_id, start, c.capacity).await? {
+            store::centres::free_seat(uow.conn(), &c.centre_id, old).await?;
+            if !store::centres::take_seat(uow.conn(), &c.centre_id, start, c.capacity).await? {
                 return Err(MaintenanceError::SlotFull.into());
             }
         }
@@ -396,7 +307,7 @@ impl Maintenance {
         let mut a = self.locked(&mut uow, caller, id).await?;
         let c = centre(&mut uow, &a.centre_id).await?;
         a.cancel(c.cutoff(a.starts_at), now)?;
-        store::appointments::free_seat(uow.conn(), &a.centre_id, a.starts_at).await?;
+        store::centres::free_seat(uow.conn(), &a.centre_id, a.starts_at).await?;
         store::appointments::update(uow.conn(), &a).await?;
         let by = if caller.role == Role::Customer {
             "customer"

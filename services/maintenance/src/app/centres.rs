@@ -13,7 +13,7 @@ use sqlx::PgConnection;
 
 use crate::domain::MaintenanceError;
 use crate::store;
-use crate::store::appointments::Revised;
+use crate::store::centres::Revised;
 
 /// Centres are admin edits: hundreds. Past this many the map starts over.
 const MAX_CENTRES: usize = 10_000;
@@ -35,7 +35,7 @@ impl Centres {
     /// The stored centre, kept from now on.
     pub async fn reload(&self, conn: &mut PgConnection, id: &str) -> Result<Arc<Revised>, Error> {
         let c = Arc::new(
-            store::appointments::centre_revised(conn, id)
+            store::centres::centre_revised(conn, id)
                 .await?
                 .ok_or_else(|| MaintenanceError::not_found("centre", id))?,
         );

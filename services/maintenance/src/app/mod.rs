@@ -5,7 +5,8 @@
 //! - [`schedules`] — schedules made from registered products, read, and
 //!   completed;
 //! - [`appointments`] — centres, slots and visits; [`centres`] — the
-//!   centres a server keeps for booking;
+//!   centres a server keeps for booking; [`visits`] — how a visit's
+//!   customer is reached, and a claim's visit canceled when it closes;
 //! - [`controls`] — snooze, dismiss, skip;
 //! - [`preferences`] — contact preferences and consent;
 //! - [`reminders`] — the job sending each reminder once;
@@ -19,6 +20,7 @@ pub mod preferences;
 pub mod reminders;
 pub mod schedules;
 pub mod usage;
+pub mod visits;
 
 use aftercare_platform::auth::Caller;
 use aftercare_platform::context::ServiceContext;

@@ -5,7 +5,7 @@
 use aftercare_platform::auth::Caller;
 use aftercare_platform::error::Error;
 
-use super::appointments::visit_reach;
+use super::visits::visit_reach;
 use super::{Maintenance, visible};
 use crate::domain::VisitFor;
 use crate::domain::appointment::reminder_moment;

@@ -32,7 +32,7 @@ use aftercare_kernel::zone;
 use aftercare_kernel::{DateTime, Duration, NaiveDate, Utc};
 use sqlx::PgConnection;
 
-use crate::app::appointments::visit_reach;
+use crate::app::visits::visit_reach;
 use crate::domain::{AppointmentId, AppointmentStatus, ReminderId, ReminderKind, Schedule};
 use crate::events;
 use crate::store;
@@ -289,7 +289,7 @@ async fn remind_visit(conn: &mut PgConnection, id: AppointmentId, now: DateTime<
         store::appointments::update(conn, &a).await?;
         return Ok(0);
     }
-    let centre = store::appointments::centre(conn, &a.centre_id, false)
+    let centre = store::centres::centre(conn, &a.centre_id, false)
         .await?
         .ok_or_else(|| Error::internal("an appointment's centre is gone"))?;
     let reminder = ReminderId::new();

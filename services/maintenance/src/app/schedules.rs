@@ -138,7 +138,7 @@ impl Maintenance {
         let query = format!("schedules:{customer_id}");
         let cursor = paging::decode("page_token", &query, page_token)?;
         let mut conn = self.ctx.read().await?;
-        let mut schedules = store::schedules::list(&mut conn, customer_id, cursor.as_ref(), limit + 1).await?;
+        let mut schedules = store::summaries::list(&mut conn, customer_id, cursor.as_ref(), limit + 1).await?;
         let next_page_token = paging::next_token(&mut schedules, limit, &query, |s| {
             (zone::start_of_day(s.due_date, Tz::UTC), s.schedule_id.to_string())
         });
