@@ -19,7 +19,7 @@ use crate::support::{TestApp, reason, violated_fields};
 
 /// Files a claim of c-1 for the product, has an agent approve a repair,
 /// and waits until maintenance knows.
-async fn approved_claim(app: &TestApp, registration_id: &str) -> String {
+pub(super) async fn approved_claim(app: &TestApp, registration_id: &str) -> String {
     let claim = file_claim(app, registration_id).await;
     let mut agent = app.warranty(Role::Agent, "agent-1");
     agent
@@ -70,7 +70,7 @@ async fn file_claim(app: &TestApp, registration_id: &str) -> String {
     claim.claim_id
 }
 
-fn for_claim(claim_id: &str, starts_at: &str, request_id: &str) -> BookAppointmentRequest {
+pub(super) fn for_claim(claim_id: &str, starts_at: &str, request_id: &str) -> BookAppointmentRequest {
     BookAppointmentRequest {
         claim_id: claim_id.into(),
         centre_id: "ist-1".into(),

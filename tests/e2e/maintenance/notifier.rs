@@ -402,6 +402,39 @@ async fn a_visit_is_told_at_the_centres_time_and_not_once_canceled() {
 }
 
 #[tokio::test]
+async fn a_claims_visit_is_told_as_a_repair_at_the_centres_time() {
+    use super::appointments::{SLOT, centre, istanbul};
+    use super::claim_visits::{approved_claim, for_claim};
+    let mut receiver = Receiver::start().await;
+    let app = TestApp::spawn_notifying(receiver.endpoint()).await;
+    centre(&app, istanbul(5)).await;
+    kitchen_plan(&app).await;
+    delivered(&app, "o-1").await;
+    let all = schedules(&app).await;
+    let claim = approved_claim(&app, &all[0].registration_id).await;
+    customer(&app)
+        .book_appointment(for_claim(&claim, SLOT, "v-1"))
+        .await
+        .unwrap();
+    app.clock.set(at("2026-03-09T07:00:00Z"));
+    app.run_jobs().await;
+    let told = receiver.take(1).await.pop().unwrap();
+    verified(&app, &told);
+    let m = told.json();
+    assert_eq!(m["reminder"]["kind"], "appointment");
+    assert_eq!(m["reminder"]["claim_id"], claim);
+    assert_eq!(m["reminder"]["due_date"], "");
+    assert_eq!(m["title"], "Your service visit on 10 March 2026");
+    let body = m["body"].as_str().unwrap();
+    assert!(
+        body.ends_with(", for its warranty claim: at Istanbul service centre on 10 March 2026 at 10:00."),
+        "{body}"
+    );
+    app.settle_consumers(&[CONSUMER]).await;
+    receiver.nothing_more();
+}
+
+#[tokio::test]
 async fn a_bad_locale_is_refused_and_writes_nothing() {
     let app = TestApp::spawn().await;
     for bad in ["turkish", "tr_TR", "t", "tr-"] {
