@@ -65,10 +65,10 @@ async fn a_year_of_reminders_is_sent_once_by_servers_killed_in_turn() {
     sqlx::query(
         "INSERT INTO maintenance.schedules (schedule_id, registration_id, customer_id, sku, product_name,
              plan_category, plan_sku, plan_version, task_id, time_zone, start_date, slot, due_date, status,
-             next_reminder_at, created_at, updated_at)
+             next_reminder_at, created_at, updated_at, task_name)
          SELECT gen_random_uuid(), gen_random_uuid(), 'c-' || (i % 500), 'KETTLE-1', 'Kettle', 'kitchen', '', 1,
              'descale', 'Europe/Istanbul', $1::date - (i % 170), 1,
-             (($1::date - (i % 170)) + interval '6 months')::date, 'active', $2, $2, $2
+             (($1::date - (i % 170)) + interval '6 months')::date, 'active', $2, $2, $2, 'Descale'
          FROM generate_series(0, $3::int - 1) AS i",
     )
     .bind(first_day)

@@ -41,18 +41,19 @@ pub fn plan(p: &Plan) -> pb::MaintenancePlan {
 }
 
 pub fn schedule(s: &Schedule) -> pb::Schedule {
-    summary(&s.summary())
+    summary(s.summary())
 }
 
-pub fn summary(s: &Summary) -> pb::Schedule {
+/// By value: a page's summaries move into the answer, not copied.
+pub fn summary(s: Summary) -> pb::Schedule {
     pb::Schedule {
         schedule_id: s.schedule_id.to_string(),
         registration_id: s.registration_id.to_string(),
-        customer_id: s.customer_id.clone(),
-        sku: s.sku.clone(),
-        product_name: s.product_name.clone(),
-        task_id: s.task_id.clone(),
-        task_name: s.task_name.clone(),
+        customer_id: s.customer_id,
+        sku: s.sku,
+        product_name: s.product_name,
+        task_id: s.task_id,
+        task_name: s.task_name,
         occurrence: s.occurrence,
         due_date: s.due_date.to_string(),
         last_done_on: s.last_done_on.map(|d| d.to_string()).unwrap_or_default(),

@@ -93,7 +93,7 @@ impl MaintenanceService for MaintenanceGrpc {
             .schedules(&caller, &r.customer_id, r.page_size, &r.page_token)
             .await?;
         Ok(Response::new(pb::ListSchedulesResponse {
-            schedules: page.schedules.iter().map(convert::summary).collect(),
+            schedules: page.schedules.into_iter().map(convert::summary).collect(),
             next_page_token: page.next_page_token,
         }))
     }

@@ -100,8 +100,8 @@ pub async fn insert_new(conn: &mut PgConnection, schedules: &[Schedule]) -> Resu
         let id: Option<Uuid> = sqlx::query_scalar(
             "INSERT INTO maintenance.schedules (schedule_id, registration_id, customer_id, sku, product_name,
                  plan_category, plan_sku, plan_version, task_id, time_zone, start_date, slot, due_date, status,
-                 next_reminder_at, created_at, updated_at, last_done_on, usage_base)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'active', $14, $15, $15, $16, $17)
+                 next_reminder_at, created_at, updated_at, last_done_on, usage_base, task_name)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'active', $14, $15, $15, $16, $17, $18)
              ON CONFLICT (registration_id, task_id) DO NOTHING
              RETURNING schedule_id",
         )
@@ -122,6 +122,7 @@ pub async fn insert_new(conn: &mut PgConnection, schedules: &[Schedule]) -> Resu
         .bind(s.created_at)
         .bind(s.last_done_on)
         .bind(s.usage_base)
+        .bind(&s.task.name)
         .fetch_optional(&mut *conn)
         .await?;
         written.extend(id.map(ScheduleId::from_uuid));
