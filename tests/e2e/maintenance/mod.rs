@@ -81,19 +81,35 @@ async fn delivered(app: &TestApp, order_id: &str) {
 }
 
 /// The customer's schedules as listed, each checked to be what
-/// GetSchedule says of it (the list reads a narrower row of its own).
+/// GetSchedule says of it (the list reads a narrower row of its own), and
+/// the list walked three at a time checked to be the list in one page
+/// (the first page and the next ones are different statements).
 async fn schedules(app: &TestApp) -> Vec<Schedule> {
     let mut c = customer(app);
-    let listed = c
-        .list_schedules(ListSchedulesRequest {
-            customer_id: CUSTOMER.into(),
-            page_size: 100,
-            page_token: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .schedules;
+    let page = |page_size, page_token| ListSchedulesRequest {
+        customer_id: CUSTOMER.into(),
+        page_size,
+        page_token,
+    };
+    let listed = c.list_schedules(page(100, String::new())).await.unwrap().into_inner();
+    assert_eq!(listed.next_page_token, "", "one page holds them all");
+    let listed = listed.schedules;
+    let (mut walked, mut token) = (Vec::new(), String::new());
+    loop {
+        let p = c.list_schedules(page(3, token)).await.unwrap().into_inner();
+        assert!(p.schedules.len() <= 3);
+        walked.extend(p.schedules);
+        if p.next_page_token.is_empty() {
+            break;
+        }
+        token = p.next_page_token;
+    }
+    assert_eq!(walked, listed, "pages of three are the list, in its order");
+    let order: Vec<_> = listed
+        .iter()
+        .map(|s| (s.due_date.clone(), s.schedule_id.clone()))
+        .collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "soonest due first: {order:?}");
     for s in &listed {
         let got = c
             .get_schedule(GetScheduleRequest {
