@@ -143,6 +143,7 @@ pub async fn serve(
     let dispatch_task = tokio::spawn(dispatcher.run(stop_rx.clone()));
     let job_tasks: Vec<_> = jobs
         .into_iter()
+        .flat_map(|job| std::iter::repeat_n(job.clone(), job.loops()))
         .map(|job| {
             tokio::spawn(aftercare_platform::jobs::run(
                 job,

@@ -22,6 +22,14 @@ pub trait Job: Send + Sync + 'static {
     /// Does one batch of what is due now. `Ok(true)`: the batch was full and
     /// more may be due, so the loop runs again at once.
     fn run_once(&self) -> JobFuture<'_>;
+    /// How many loops of it each server runs at once. Loops share the work
+    /// as replicas do (each batch claims its rows with `SKIP LOCKED`), so
+    /// more than one lets a job whose batch is several statements keep
+    /// both the server and Postgres busy: one loop's statement runs while
+    /// another's batch is decided.
+    fn loops(&self) -> usize {
+        1
+    }
 }
 
 /// Runs `job` every `interval` (at once again while it has more) until

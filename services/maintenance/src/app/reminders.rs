@@ -65,21 +65,25 @@ impl Reminders {
 
     /// Forgets the cap's counts of days a week past, at most every
     /// [`PRUNE_EVERY_MINUTES`] on this server, in transactions of its own.
-    /// A failure is logged and tried again at the next run.
+    /// A failure is logged and tried again at the next run. The turn is
+    /// taken before pruning, so the job's loops do not prune together.
     async fn prune(&self, now: DateTime<Utc>) {
-        let last = *self.pruned_at.lock().unwrap_or_else(PoisonError::into_inner);
-        if last.is_some_and(|at| now - at < Duration::minutes(PRUNE_EVERY_MINUTES)) {
-            return;
-        }
+        let last = {
+            let mut at = self.pruned_at.lock().unwrap_or_else(PoisonError::into_inner);
+            if at.is_some_and(|at| now - at < Duration::minutes(PRUNE_EVERY_MINUTES)) {
+                return;
+            }
+            at.replace(now)
+        };
         let week_ago = (now - Duration::days(7)).date_naive();
         let pruned = async {
             let mut conn = self.ctx.pool.acquire().await?;
             while store::preferences::prune_daily(&mut conn, week_ago, BATCH).await? == BATCH.unsigned_abs() {}
             Ok::<_, Error>(())
         };
-        match pruned.await {
-            Ok(()) => *self.pruned_at.lock().unwrap_or_else(PoisonError::into_inner) = Some(now),
-            Err(e) => tracing::warn!(error = %e, "pruning the cap's old daily counts failed; tried again next run"),
+        if let Err(e) = pruned.await {
+            *self.pruned_at.lock().unwrap_or_else(PoisonError::into_inner) = last;
+            tracing::warn!(error = %e, "pruning the cap's old daily counts failed; tried again next run");
         }
     }
 
@@ -308,5 +312,11 @@ impl Job for Reminders {
 
     fn run_once(&self) -> JobFuture<'_> {
         Box::pin(self.run())
+    }
+
+    /// Two: a batch is six statements whose Postgres time is most of it,
+    /// so a second loop's batch is decided and written meanwhile.
+    fn loops(&self) -> usize {
+        2
     }
 }
