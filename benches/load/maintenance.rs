@@ -84,15 +84,6 @@ impl MaintenanceLoad {
                 .fetch_all(pool)
                 .await
                 .expect("schedules");
-        // What autovacuum does to a table soon after a bulk write (it is
-        // due after a fifth of the table is inserted), done now so that
-        // the rows measure the steady state rather than the minute after
-        // a bulk load: the visibility map a list's index-only scan
-        // relies on, and fresh statistics.
-        sqlx::query("VACUUM (ANALYZE) maintenance.schedules")
-            .execute(pool)
-            .await
-            .expect("vacuum");
         // Slots from the day after tomorrow on, every 15 minutes but the
         // last of each day (23:45 in Istanbul, which has no daylight
         // saving: UTC midnight is 03:00 there, so 23:45 is k = 83 of 96).

@@ -553,3 +553,61 @@ async fn a_task_with_one_reminder_moves_on_to_its_next_occurrence() {
     }
     assert_eq!(reminders(&app).await.len(), 4);
 }
+
+/// The longest product name warranty takes (2,000 characters, each four
+/// bytes in UTF-8 and in no repeating pattern, so nothing compresses it)
+/// is scheduled and listed like any other: no index of schedules may hold
+/// the name, whose 8 kB no b-tree entry takes.
+#[tokio::test]
+async fn a_product_with_the_longest_name_is_scheduled_and_listed() {
+    let app = TestApp::spawn().await;
+    kitchen_plan(&app).await;
+    let mut x: u32 = 2_463_534_242;
+    let name: String = (0..2000)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            char::from_u32(0x20000 + x % 0xA6D0).unwrap()
+        })
+        .collect();
+    assert_eq!(name.len(), 8000, "four bytes each");
+    let registration = app
+        .warranty(Role::Customer, CUSTOMER)
+        .register_product(aftercare_proto::warranty::RegisterProductRequest {
+            customer_id: CUSTOMER.into(),
+            sku: "KETTLE-1".into(),
+            category: "kitchen".into(),
+            product_name: name.clone(),
+            serial_number: "SN-LONG".into(),
+            purchased_at: ts(start_time()),
+            proof_of_purchase_ref: "receipt-1".into(),
+            time_zone: "Europe/Istanbul".into(),
+            request_id: "long-name".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    app.warranty(Role::Agent, "agent-1")
+        .verify_registration(aftercare_proto::warranty::VerifyRegistrationRequest {
+            registration_id: registration.registration_id.clone(),
+            accept: true,
+            note: String::new(),
+        })
+        .await
+        .unwrap();
+    app.settle().await;
+    let listed = schedules(&app).await;
+    assert_eq!(
+        listed.len(),
+        1,
+        "{:?}",
+        listed.iter().map(|s| &s.task_id).collect::<Vec<_>>()
+    );
+    assert_eq!(listed[0].product_name, name);
+    assert_eq!(listed[0].registration_id, registration.registration_id);
+    let dead = app
+        .count("SELECT count(*) FROM platform.outbox_deliveries WHERE dead_at IS NOT NULL")
+        .await;
+    assert_eq!(dead, 0, "no event was dead-lettered");
+}

@@ -82,7 +82,11 @@ impl Reminders {
             Ok::<_, Error>(())
         };
         if let Err(e) = pruned.await {
-            *self.pruned_at.lock().unwrap_or_else(PoisonError::into_inner) = last;
+            // Handed back, unless another run took a turn since.
+            let mut at = self.pruned_at.lock().unwrap_or_else(PoisonError::into_inner);
+            if *at == Some(now) {
+                *at = last;
+            }
             tracing::warn!(error = %e, "pruning the cap's old daily counts failed; tried again next run");
         }
     }
@@ -314,8 +318,9 @@ impl Job for Reminders {
         Box::pin(self.run())
     }
 
-    /// Two: a batch is six statements whose Postgres time is most of it,
-    /// so a second loop's batch is decided and written meanwhile.
+    /// Two: a batch is several statements (six for the schedules, with
+    /// the visits' claim) whose Postgres time is most of it, so a second
+    /// loop's batch is decided and written meanwhile.
     fn loops(&self) -> usize {
         2
     }

@@ -16,10 +16,10 @@ pub async fn list(
     cursor: Option<&Cursor>,
     limit: i64,
 ) -> Result<Vec<Summary>, Error> {
-    // Only what a summary shows, all of it in `schedules_upcoming_idx`:
-    // the page is an index-only scan, with no join (a schedule keeps its
-    // task's name). The first page and the next ones are two statements,
-    // so the first's plan is a plain range scan with no cursor to test.
+    // Only what a summary shows, with no join (a schedule keeps its task's
+    // name), in the order of `schedules_upcoming_idx`. The first page and
+    // the next ones are two statements, so the first's plan is a plain
+    // range scan with no cursor to test.
     macro_rules! page {
         ($after:literal) => {
             concat!(
