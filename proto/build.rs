@@ -18,6 +18,7 @@ const FILES: &[&str] = &[
     "aftercare/warranty/events/v1/events.proto",
     "aftercare/maintenance/v1/maintenance.proto",
     "aftercare/maintenance/events/v1/events.proto",
+    "aftercare/events/v1/events.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

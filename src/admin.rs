@@ -36,7 +36,13 @@ async fn metrics(
 ) -> ([(axum::http::HeaderName, &'static str); 1], String) {
     (
         [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(),
+        format!(
+            "{}# HELP aftercare_event_stream_cut_off_total Subscribers cut off for reading slower than events arrived.\n\
+             # TYPE aftercare_event_stream_cut_off_total counter\n\
+             aftercare_event_stream_cut_off_total {}\n",
+            state.metrics.render(),
+            aftercare_events::slow_consumers_cut_off()
+        ),
     )
 }
 

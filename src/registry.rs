@@ -9,6 +9,7 @@ pub const SERVICES: &[ServiceDef] = &[
     aftercare_loyalty::STORE_CREDIT,
     aftercare_warranty::SERVICE,
     aftercare_maintenance::SERVICE,
+    aftercare_events::SERVICE,
 ];
 
 /// The services `names` selects (`all` selects every one), in registry

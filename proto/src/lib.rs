@@ -22,6 +22,11 @@ pub mod aftercare {
             }
         }
     }
+    pub mod events {
+        pub mod v1 {
+            tonic::include_proto!("aftercare.events.v1");
+        }
+    }
     pub mod loyalty {
         pub mod v1 {
             tonic::include_proto!("aftercare.loyalty.v1");
@@ -65,6 +70,7 @@ pub mod aftercare {
 }
 
 pub use aftercare::common::v1 as common;
+pub use aftercare::events::v1 as events;
 pub use aftercare::loyalty::events::v1 as loyalty_events;
 pub use aftercare::loyalty::v1 as loyalty;
 pub use aftercare::maintenance::events::v1 as maintenance_events;

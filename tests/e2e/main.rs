@@ -2,6 +2,7 @@
 //! clients. See `support` for the harness.
 
 mod cli;
+mod events;
 mod fixtures;
 mod hostile;
 mod idempotency;

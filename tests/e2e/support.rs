@@ -12,6 +12,7 @@ use aftercare_platform::clock::ManualClock;
 use aftercare_platform::outbox::DispatchOptions;
 use aftercare_platform::telemetry::Metrics;
 use aftercare_platform::webhook::Endpoint;
+use aftercare_proto::events::event_service_client::EventServiceClient;
 use aftercare_proto::loyalty::loyalty_service_client::LoyaltyServiceClient;
 use aftercare_proto::loyalty::store_credit_service_client::StoreCreditServiceClient;
 use aftercare_proto::maintenance::maintenance_service_client::MaintenanceServiceClient;
@@ -59,6 +60,7 @@ pub type Loyalty = LoyaltyServiceClient<InterceptedService<Channel, Bearer>>;
 pub type StoreCredit = StoreCreditServiceClient<InterceptedService<Channel, Bearer>>;
 pub type Warranty = WarrantyServiceClient<InterceptedService<Channel, Bearer>>;
 pub type Maintenance = MaintenanceServiceClient<InterceptedService<Channel, Bearer>>;
+pub type Events = EventServiceClient<InterceptedService<Channel, Bearer>>;
 
 /// The real server on a real socket over a fresh database.
 ///
@@ -310,6 +312,10 @@ impl TestApp {
 
     pub fn maintenance(&self, role: Role, subject: &str) -> Maintenance {
         MaintenanceServiceClient::with_interceptor(self.channel(), self.bearer(role, subject))
+    }
+
+    pub fn events(&self, role: Role, subject: &str) -> Events {
+        EventServiceClient::with_interceptor(self.channel(), self.bearer(role, subject))
     }
 
     /// Runs the loyalty service's background jobs until nothing is left due

@@ -43,6 +43,13 @@ impl Waker {
         self.read().iter().for_each(|s| s.notify.notify_one());
     }
 
+    /// Woken after every commit that wrote events, for a reader outside
+    /// the dispatcher (the event stream). Call once per reader: the list
+    /// of those woken only grows.
+    pub fn listen(&self) -> Arc<Notify> {
+        self.subscribe(Vec::new())
+    }
+
     /// Subscribes a consumer to `topics` (empty: all); it waits on the
     /// returned handle. One wake-up wakes one waiter, so one loop.
     pub(crate) fn subscribe(&self, topics: Vec<String>) -> Arc<Notify> {

@@ -1,0 +1,116 @@
+//! `aftercare.events.v1.EventService`: parse, start the feed.
+
+use aftercare_kernel::Violations;
+use aftercare_platform::auth::{Role, RoleTable};
+use aftercare_platform::context::ServiceContext;
+use aftercare_platform::error::Error;
+use aftercare_proto::events as pb;
+use aftercare_proto::events::event_service_server::{EventService, EventServiceServer};
+use tokio::sync::watch;
+use tonic::{Request, Response, Status};
+
+use crate::store;
+use crate::stream::{self, Feed};
+use crate::topics;
+use Role::{Admin, Agent, Service};
+
+pub const SERVICE_NAME: &str = "aftercare.events.v1.EventService";
+
+/// Tools and staff follow what happens; customers cannot subscribe.
+pub const ROLES: RoleTable = &[("Subscribe", &[Service, Agent, Admin])];
+
+/// Topics one subscription may name, at most.
+const MAX_TOPICS: usize = 50;
+
+pub struct EventsGrpc {
+    ctx: ServiceContext,
+    commits: watch::Receiver<()>,
+}
+
+impl EventsGrpc {
+    pub fn server(ctx: ServiceContext) -> EventServiceServer<EventsGrpc> {
+        // The outbox's wake-up after this server's commits, fanned out to
+        // every feed.
+        let woken = ctx.outbox_wake.listen();
+        let (tell, commits) = watch::channel(());
+        tokio::spawn(async move {
+            loop {
+                woken.notified().await;
+                if tell.send(()).is_err() {
+                    return;
+                }
+            }
+        });
+        EventServiceServer::new(EventsGrpc { ctx, commits })
+    }
+}
+
+#[tonic::async_trait]
+impl EventService for EventsGrpc {
+    type SubscribeStream = Feed;
+
+    async fn subscribe(&self, request: Request<pb::SubscribeRequest>) -> Result<Response<Feed>, Status> {
+        let r = request.into_inner();
+        let mut v = Violations::new();
+        if r.topics.len() > MAX_TOPICS {
+            v.add("topics", format!("at most {MAX_TOPICS}"));
+        }
+        for (i, t) in r.topics.iter().enumerate().take(MAX_TOPICS) {
+            if !topics::is_topic(t) {
+                v.add(
+                    format!("topics[{i}]"),
+                    "is not an event topic (e.g. aftercare.returns.events.v1.ReturnReceived)",
+                );
+            }
+        }
+        let after = parse_cursor(&mut v, &r.after_cursor);
+        let after = v.finish_with(after).map_err(Error::from)?;
+        // Only a position this stream gave: one past its end would silently
+        // skip every event until the stream reached it.
+        if after > store::last_position(&mut *self.ctx.pool.acquire().await.map_err(Error::from)?).await? {
+            return Err(Error::invalid("after_cursor", "is not a cursor of this stream").into());
+        }
+        let mut wanted = r.topics;
+        wanted.sort_unstable();
+        wanted.dedup();
+        Ok(Response::new(stream::start(
+            self.ctx.pool.clone(),
+            wanted,
+            after,
+            self.commits.clone(),
+        )))
+    }
+}
+
+/// Empty: from the start (0). Otherwise a cursor this service gave.
+fn parse_cursor(v: &mut Violations, cursor: &str) -> Option<i64> {
+    if cursor.is_empty() {
+        return Some(0);
+    }
+    match cursor.parse::<i64>() {
+        Ok(p) if p >= 0 && cursor.bytes().all(|b| b.is_ascii_digit()) => Some(p),
+        _ => {
+            v.add("after_cursor", "is not a cursor of this stream");
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_are_the_streams_own() {
+        let parse = |c: &str| {
+            let mut v = Violations::new();
+            parse_cursor(&mut v, c).filter(|_| v.finish().is_ok())
+        };
+        assert_eq!(parse(""), Some(0));
+        assert_eq!(parse("42"), Some(42));
+        assert_eq!(parse(&stream::cursor(i64::MAX)), Some(i64::MAX));
+        for hostile in ["-1", "+1", " 1", "1.0", "9223372036854775808", "abc", "0x10"] {
+            assert_eq!(parse(hostile), None, "{hostile}");
+        }
+    }
+}
