@@ -18,6 +18,7 @@
 //! The benchmark exits non-zero when any call of any row failed; it never
 //! judges a timing.
 
+mod events;
 mod external;
 mod loyalty;
 mod maintenance;
@@ -46,6 +47,8 @@ struct Args {
     /// Only the reminder job over its million schedules, on a fresh
     /// cluster: the job measured alone.
     reminder_job_only: bool,
+    /// Only the event stream's row, on a fresh cluster.
+    events_only: bool,
 }
 
 fn args() -> Args {
@@ -54,6 +57,7 @@ fn args() -> Args {
         concurrency: 16,
         h2load: true,
         reminder_job_only: false,
+        events_only: false,
     };
     let argv: Vec<String> = std::env::args().collect();
     for (i, arg) in argv.iter().enumerate() {
@@ -63,6 +67,7 @@ fn args() -> Args {
             "--concurrency" => a.concurrency = value().parse().expect("--concurrency C"),
             "--skip-h2load" => a.h2load = false,
             "--reminder-job-only" => a.reminder_job_only = true,
+            "--events-only" => a.events_only = true,
             _ => {}
         }
     }
@@ -105,6 +110,14 @@ async fn main() {
         .execute(&db.pool)
         .await
         .expect("unsubscribe warranty");
+    if args.events_only {
+        let auth = Authenticator::new(&JwtKey::Secret(SECRET.as_bytes().to_vec())).unwrap();
+        event_stream(&server.url(), &auth, &db.pool).await;
+        server.stop();
+        db.close().await;
+        let _ = std::fs::remove_dir_all(&dir);
+        return;
+    }
     if args.reminder_job_only {
         let channel = tonic::transport::Channel::from_shared(server.url())
             .unwrap()
@@ -269,6 +282,7 @@ async fn main() {
     let scan_took = warranty::until_raised(&db.pool).await;
     let (alarms, scan_plan) = warranty::report(&db.pool).await;
     reminder_job(&db.pool).await;
+    event_stream(&server.url(), &auth, &db.pool).await;
     let rss_load_kb = server.memory_kb("VmHWM");
 
     let rss_before_conns_kb = server.memory_kb("VmRSS");
@@ -363,6 +377,29 @@ async fn peak_and_half(w: &Workload, name: &str, pid: u32, clients: usize, durat
     let rate = peak.throughput() / 2.0;
     let at_half = measure::open_loop(name, pid, rate, duration / 2, w.call(name, false)).await;
     (peak, at_half)
+}
+
+/// The event stream: one subscriber following the outbox from its start,
+/// a backlog added to what the rows before left.
+async fn event_stream(url: &str, auth: &Authenticator, pool: &sqlx::PgPool) {
+    events::seed(pool).await;
+    let channel = tonic::transport::Channel::from_shared(url.to_owned())
+        .unwrap()
+        .connect()
+        .await
+        .expect("the server");
+    let (events, took, cut_off) = events::follow(channel.clone(), auth, pool).await;
+    // A second subscriber reads what the first had positioned.
+    let (again, took_again, cut_off_again) = events::follow(channel, auth, pool).await;
+    println!(
+        "\nEvent stream: one subscriber read the outbox's {events} events from its start in {:.1} s \
+         ({:.0} events/s, stream positions given as it read included; cut off as a slow reader {cut_off} \
+         times); a second one read them in {:.1} s ({:.0} events/s; cut off {cut_off_again} times).",
+        took.as_secs_f64(),
+        events as f64 / took.as_secs_f64().max(1e-9),
+        took_again.as_secs_f64(),
+        again as f64 / took_again.as_secs_f64().max(1e-9),
+    );
 }
 
 /// The reminder job over a million schedules, a tenth due: seeded, run by

@@ -6,11 +6,13 @@ use aftercare_platform::context::ServiceContext;
 use aftercare_platform::error::Error;
 use aftercare_proto::events as pb;
 use aftercare_proto::events::event_service_server::{EventService, EventServiceServer};
-use tokio::sync::watch;
+use std::sync::Arc;
+
+use tokio::sync::{Semaphore, watch};
 use tonic::{Request, Response, Status};
 
 use crate::store;
-use crate::stream::{self, Feed};
+use crate::stream::{self, Feed, Feeds};
 use crate::topics;
 use Role::{Admin, Agent, Service};
 
@@ -23,25 +25,28 @@ pub const ROLES: RoleTable = &[("Subscribe", &[Service, Agent, Admin])];
 const MAX_TOPICS: usize = 50;
 
 pub struct EventsGrpc {
-    ctx: ServiceContext,
-    commits: watch::Receiver<()>,
+    feeds: Feeds,
+    seats: Arc<Semaphore>,
 }
 
 impl EventsGrpc {
     pub fn server(ctx: ServiceContext) -> EventServiceServer<EventsGrpc> {
-        // The outbox's wake-up after this server's commits, fanned out to
-        // every feed.
+        // The outbox's wake-up after this server's commits (those of a unit
+        // of work; a consumer's are found by the feeds' poll), fanned out
+        // to every feed.
         let woken = ctx.outbox_wake.listen();
-        let (tell, commits) = watch::channel(());
+        let (news, _) = watch::channel(());
+        let tell = news.clone();
         tokio::spawn(async move {
             loop {
                 woken.notified().await;
-                if tell.send(()).is_err() {
-                    return;
-                }
+                tell.send_replace(());
             }
         });
-        EventServiceServer::new(EventsGrpc { ctx, commits })
+        EventServiceServer::new(EventsGrpc {
+            feeds: Feeds { pool: ctx.pool, news },
+            seats: stream::seats(),
+        })
     }
 }
 
@@ -67,18 +72,19 @@ impl EventService for EventsGrpc {
         let after = v.finish_with(after).map_err(Error::from)?;
         // Only a position this stream gave: one past its end would silently
         // skip every event until the stream reached it.
-        if after > store::last_position(&mut *self.ctx.pool.acquire().await.map_err(Error::from)?).await? {
+        if after > store::last_position(&mut *self.feeds.pool.acquire().await.map_err(Error::from)?).await? {
             return Err(Error::invalid("after_cursor", "is not a cursor of this stream").into());
         }
+        let seat = self.seats.clone().try_acquire_owned().map_err(|_| {
+            Status::resource_exhausted(format!(
+                "this server feeds {} subscribers already; retry later or on another server",
+                stream::MAX_FEEDS
+            ))
+        })?;
         let mut wanted = r.topics;
         wanted.sort_unstable();
         wanted.dedup();
-        Ok(Response::new(stream::start(
-            self.ctx.pool.clone(),
-            wanted,
-            after,
-            self.commits.clone(),
-        )))
+        Ok(Response::new(stream::start(self.feeds.clone(), wanted, after, seat)))
     }
 }
 

@@ -1,12 +1,14 @@
 //! `aftercare.events.v1.EventService`: the outbox as a stream for internal
 //! tools (refund automations, reporting, audits). Events get their stream
-//! position when a reader asks for them (`store::position_pending`), so a
-//! deployment without subscribers pays nothing for the stream.
+//! position when a reader has read all that have one
+//! (`store::position_pending`), so a deployment without subscribers pays
+//! one index entry per event for the stream.
 //!
 //! - `topics`: the event topics a subscriber may name (the contracts'
 //!   `aftercare.<area>.events.v1` messages);
 //! - `store`: positions and reads;
-//! - `stream`: one subscriber's feed, with its buffer bound;
+//! - `stream`: one subscriber's feed, its queue's bound and the server's
+//!   subscriber limit;
 //! - `grpc`: the RPC and its role table.
 
 mod grpc;
@@ -18,7 +20,7 @@ use aftercare_platform::context::ServiceContext;
 use aftercare_platform::registry::{ServiceDef, no_consumers, no_jobs};
 use tonic::service::RoutesBuilder;
 
-pub use stream::{BUFFERED, slow_consumers_cut_off};
+pub use stream::{BUFFERED, MAX_FEEDS, STALL, slow_consumers_cut_off};
 
 /// The event stream as the server runs it.
 pub const SERVICE: ServiceDef = ServiceDef {

@@ -16,16 +16,22 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 /// Gives up to `limit` committed events without a position the next
-/// positions; how many it gave.
+/// positions; how many it gave. When another positioner is at work, none:
+/// its positions are seen at the next read, and nobody waits holding a
+/// connection.
 pub async fn position_pending(pool: &PgPool, limit: i64) -> Result<u64, Error> {
     let mut tx = pool.begin().await?;
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('platform.event_positions'))")
-        .execute(&mut *tx)
+    let ours: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock(hashtext('platform.event_positions'))")
+        .fetch_one(&mut *tx)
         .await?;
+    if !ours {
+        return Ok(0);
+    }
     // A statement of its own after the lock: under READ COMMITTED its
     // snapshot sees the previous positioner's commit.
     let given = sqlx::query(
-        "WITH last AS (SELECT coalesce(max(position), 0) AS p FROM platform.outbox_events),
+        "WITH last AS (SELECT coalesce(max(position), 0) AS p FROM platform.outbox_events
+                       WHERE position IS NOT NULL),
               next AS (SELECT id, row_number() OVER (ORDER BY seq) AS n
                        FROM (SELECT id, seq FROM platform.outbox_events WHERE position IS NULL
                              ORDER BY seq LIMIT $1) pending)
@@ -43,7 +49,7 @@ pub async fn position_pending(pool: &PgPool, limit: i64) -> Result<u64, Error> {
 /// The last position given (0 before any).
 pub async fn last_position(conn: &mut PgConnection) -> Result<i64, Error> {
     Ok(
-        sqlx::query_scalar("SELECT coalesce(max(position), 0) FROM platform.outbox_events")
+        sqlx::query_scalar("SELECT coalesce(max(position), 0) FROM platform.outbox_events WHERE position IS NOT NULL")
             .fetch_one(&mut *conn)
             .await?,
     )
@@ -70,7 +76,7 @@ pub async fn after(
     let rows = if topics.is_empty() {
         sqlx::query_as(
             "SELECT position, id, topic, aggregate_id, payload, occurred_at FROM platform.outbox_events
-             WHERE position > $1 ORDER BY position LIMIT $2",
+             WHERE position > $1 AND position IS NOT NULL ORDER BY position LIMIT $2",
         )
         .bind(position)
         .bind(limit)
@@ -79,7 +85,7 @@ pub async fn after(
     } else {
         sqlx::query_as(
             "SELECT position, id, topic, aggregate_id, payload, occurred_at FROM platform.outbox_events
-             WHERE position > $1 AND topic = ANY($3) ORDER BY position LIMIT $2",
+             WHERE position > $1 AND position IS NOT NULL AND topic = ANY($3) ORDER BY position LIMIT $2",
         )
         .bind(position)
         .bind(limit)

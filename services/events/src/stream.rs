@@ -1,22 +1,26 @@
-//! One subscriber's feed: a task that positions what is pending, reads the
-//! events after the subscriber's cursor, and queues them for the client,
-//! then waits for a commit (this server's, or a short poll for other
-//! servers') and does it again.
+//! One subscriber's feed: a task that reads the events after the
+//! subscriber's place (positioning what is pending when it has read all
+//! that has positions), queues them for the client, then waits for a
+//! commit (this server's, or a short poll for other servers') and does it
+//! again.
 //!
-//! The queue is the flow control: it holds at most [`BUFFERED`] events
-//! that the client has not taken. When it is full the feed stops and the
-//! client, after the events queued, gets RESOURCE_EXHAUSTED with the
-//! cursor of the last event queued; it resumes from its own cursor (the
-//! last event it processed), so it misses nothing.
+//! The queue is the flow control. It holds at most [`BUFFERED`] events the
+//! client has not taken; while it is full the feed waits, holding no
+//! database connection, so a client that reads slowly is fed at its pace.
+//! One that takes nothing for [`STALL`] while the queue is full is cut
+//! off: after the events queued, it gets RESOURCE_EXHAUSTED with the
+//! cursor of the last event queued, and resumes from its own cursor (the
+//! last event it processed), missing nothing.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use aftercare_platform::error::{ERROR_DOMAIN, Error};
 use aftercare_proto::events as pb;
-use sqlx::PgPool;
-use tokio::sync::{mpsc, watch};
+use sqlx::{PgConnection, PgPool};
+use tokio::sync::{OwnedSemaphorePermit, mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
@@ -25,8 +29,10 @@ use crate::store::{self, Positioned};
 
 /// Events queued for a client that has not taken them, at most.
 pub const BUFFERED: usize = 1024;
+/// How long a full queue waits for the client to take an event.
+pub const STALL: Duration = Duration::from_secs(5);
 /// Events read in one statement.
-const BATCH: i64 = 500;
+const BATCH: i64 = 2000;
 /// Events positioned in one transaction.
 const POSITIONS: i64 = 5000;
 /// How often an idle feed looks for events other servers committed.
@@ -36,31 +42,45 @@ pub type Feed = ReceiverStream<Result<pb::StreamedEvent, Status>>;
 
 static CUT_OFF: AtomicU64 = AtomicU64::new(0);
 
-/// Subscribers this process cut off for reading too slowly, since it
-/// started (a metric: many mean a tool that cannot keep up).
+/// Subscribers this process cut off for taking nothing while their queue
+/// was full, since it started (a metric: a tool that stalls).
 pub fn slow_consumers_cut_off() -> u64 {
     CUT_OFF.load(Ordering::Relaxed)
 }
 
-/// Starts the feed of `topics` (empty: all) after position `after`.
-/// `commits` changes after every commit of this server that wrote events.
-pub fn start(pool: PgPool, topics: Vec<String>, after: i64, commits: watch::Receiver<()>) -> Feed {
+/// What every feed of a server shares.
+#[derive(Clone)]
+pub struct Feeds {
+    pub pool: PgPool,
+    /// Changes after every commit of this server that wrote events, and
+    /// after a feed gave positions.
+    pub news: watch::Sender<()>,
+}
+
+/// Starts the feed of `topics` (empty: all) after position `after`; it
+/// holds `seat` (of the server's subscriber limit) until it ends.
+pub fn start(feeds: Feeds, topics: Vec<String>, after: i64, seat: OwnedSemaphorePermit) -> Feed {
     // One place more than the bound, kept for the cut-off's status.
     let (tx, rx) = mpsc::channel(BUFFERED + 1);
-    tokio::spawn(run(pool, topics, after, commits, tx));
+    tokio::spawn(async move {
+        run(feeds, topics, after, tx).await;
+        drop(seat);
+    });
     ReceiverStream::new(rx)
 }
 
-async fn run(
-    pool: PgPool,
-    topics: Vec<String>,
-    mut after: i64,
-    mut commits: watch::Receiver<()>,
-    tx: mpsc::Sender<Result<pb::StreamedEvent, Status>>,
-) {
+async fn run(feeds: Feeds, topics: Vec<String>, mut after: i64, tx: mpsc::Sender<Result<pb::StreamedEvent, Status>>) {
+    let mut news = feeds.news.subscribe();
+    // Where reading goes on: the last event queued, or past it when a read
+    // of a few topics has seen that nothing of theirs came before.
+    let mut read_after = after;
     loop {
-        let batch = match next(&pool, after, &topics).await {
-            Ok(batch) => batch,
+        let next = tokio::select! {
+            _ = tx.closed() => return,
+            next = next(&feeds, read_after, &topics) => next,
+        };
+        let (batch, seen_to) = match next {
+            Ok(next) => next,
             Err(e) => {
                 let _ = tx.try_send(Err(e.into()));
                 return;
@@ -68,31 +88,61 @@ async fn run(
         };
         let full = batch.len() as i64 == BATCH;
         for event in batch {
-            if tx.capacity() <= 1 {
-                tracing::info!(resume_after = after, "a slow subscriber was cut off");
-                let _ = tx.try_send(Err(slow_consumer(after)));
-                CUT_OFF.fetch_add(1, Ordering::Relaxed);
-                return;
-            }
-            after = event.position;
-            if tx.try_send(Ok(streamed(event))).is_err() {
-                return; // the client went away
+            // Two places: one for the event, one always kept free for the
+            // cut-off's status.
+            match tokio::time::timeout(STALL, tx.reserve_many(2)).await {
+                Ok(Ok(mut places)) => {
+                    after = event.position;
+                    if let Some(place) = places.next() {
+                        place.send(Ok(streamed(event)));
+                    }
+                }
+                Ok(Err(_)) => return, // the client went away
+                Err(_) => {
+                    tracing::info!(resume_after = after, "a stalled subscriber was cut off");
+                    let _ = tx.try_send(Err(slow_consumer(after)));
+                    CUT_OFF.fetch_add(1, Ordering::Relaxed);
+                    return;
+                }
             }
         }
+        read_after = if full { after } else { after.max(seen_to) };
         if full {
             continue;
         }
         tokio::select! {
             _ = tx.closed() => return,
-            _ = commits.changed() => {}
+            _ = news.changed() => {}
             _ = tokio::time::sleep(POLL) => {}
         }
     }
 }
 
-async fn next(pool: &PgPool, after: i64, topics: &[String]) -> Result<Vec<Positioned>, Error> {
-    store::position_pending(pool, POSITIONS).await?;
-    store::after(&mut *pool.acquire().await?, after, topics, BATCH).await
+/// The next batch after `after`, and the position up to which a short
+/// batch has seen everything of its topics. Positions are given only when
+/// those given are used up, so a feed far behind reads without writing.
+async fn next(feeds: &Feeds, after: i64, topics: &[String]) -> Result<(Vec<Positioned>, i64), Error> {
+    let first = read(&mut *feeds.pool.acquire().await?, after, topics).await?;
+    if first.0.len() as i64 == BATCH || store::position_pending(&feeds.pool, POSITIONS).await? == 0 {
+        return Ok(first);
+    }
+    // The other feeds of this server see them at once.
+    feeds.news.send_replace(());
+    read(&mut *feeds.pool.acquire().await?, after, topics).await
+}
+
+async fn read(conn: &mut PgConnection, after: i64, topics: &[String]) -> Result<(Vec<Positioned>, i64), Error> {
+    // Every event up to the last position given before the read is
+    // visible to it (a positioner commits its batch at once, right after
+    // the one before), so a short read of a few topics has seen all of
+    // theirs up to there.
+    let seen_to = if topics.is_empty() {
+        after
+    } else {
+        store::last_position(conn).await?
+    };
+    let batch = store::after(conn, after, topics, BATCH).await?;
+    Ok((batch, seen_to))
 }
 
 fn streamed(e: Positioned) -> pb::StreamedEvent {
@@ -118,8 +168,9 @@ fn slow_consumer(after: i64) -> Status {
     Status::with_error_details(
         Code::ResourceExhausted,
         format!(
-            "the subscriber read slower than events arrived and {BUFFERED} were waiting; \
-             subscribe again from the cursor of the last event processed"
+            "the subscriber took no event for {} s while {BUFFERED} were waiting; subscribe again from \
+             the cursor of the last event it processed",
+            STALL.as_secs()
         ),
         ErrorDetails::with_error_info(
             "SLOW_CONSUMER",
@@ -128,3 +179,12 @@ fn slow_consumer(after: i64) -> Status {
         ),
     )
 }
+
+/// The server's limit on subscribers at once.
+pub fn seats() -> Arc<tokio::sync::Semaphore> {
+    Arc::new(tokio::sync::Semaphore::new(MAX_FEEDS))
+}
+
+/// Subscribers one server feeds at once: each is a task and, while it
+/// reads, a database connection.
+pub const MAX_FEEDS: usize = 64;
