@@ -124,6 +124,11 @@ pub async fn serve(
     }
 
     let router = tonic::transport::Server::builder()
+        // A peer gone without a word (a half-open connection) is found and
+        // its streams ended, so an event subscription does not hold its
+        // seat forever.
+        .http2_keepalive_interval(Some(Duration::from_secs(30)))
+        .http2_keepalive_timeout(Some(Duration::from_secs(10)))
         .layer(RpcLayer::new(state.metrics.clone()))
         .layer(AuthLayer::new(state.auth.clone(), access))
         .add_routes(routes.routes());

@@ -182,7 +182,8 @@ async fn a_slow_subscriber_is_cut_off_and_resumes_from_its_own_cursor() {
     let mut slow = open(&app, subscribe(&[RECORDED], "")).await;
     let processed = take(&mut slow, 10).await;
     // It reads nothing more until the server has given up on it (the
-    // counter is this test's own: each test runs in a process of its own).
+    // counter is this test's own when each test runs in a process of its
+    // own, as nextest runs them; no other test stalls a subscriber).
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     while aftercare_events::slow_consumers_cut_off() == 0 {
         assert!(
@@ -313,4 +314,35 @@ async fn a_server_feeds_a_bounded_number_of_subscribers() {
         assert!(std::time::Instant::now() < deadline, "the seat was never freed");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
+}
+
+/// A subscriber to one topic among many others' events gets its own, in
+/// order, live and resumed, and nothing else.
+#[tokio::test]
+async fn a_topic_among_many_others_is_streamed_alone_and_in_order() {
+    let app = TestApp::spawn().await;
+    let others = |n: i64| {
+        sqlx::query(
+            "INSERT INTO platform.outbox_events (id, topic, aggregate_id, payload, occurred_at)
+             SELECT gen_random_uuid(), 'aftercare.returns.events.v1.ReturnReceived', 'r-' || g, '\\x', now()
+             FROM generate_series(1, $1) g",
+        )
+        .bind(n)
+        .execute(&app.pool)
+    };
+    others(3000).await.unwrap();
+    record(&app, &["o-1"]).await;
+    others(5).await.unwrap();
+    record(&app, &["o-2"]).await;
+    let mut mine = open(&app, subscribe(&[RECORDED], "")).await;
+    let first = take(&mut mine, 2).await;
+    assert_eq!(first.iter().map(order_id).collect::<Vec<_>>(), ["o-1", "o-2"]);
+    others(2500).await.unwrap();
+    record(&app, &["o-3"]).await;
+    let live = take(&mut mine, 1).await;
+    assert_eq!(order_id(&live[0]), "o-3");
+    let mut resumed = open(&app, subscribe(&[RECORDED], &first[0].cursor)).await;
+    let again = take(&mut resumed, 2).await;
+    assert_eq!(again.iter().map(order_id).collect::<Vec<_>>(), ["o-2", "o-3"]);
+    assert!(first.iter().chain(&live).chain(&again).all(|e| e.topic == RECORDED));
 }

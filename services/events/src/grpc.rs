@@ -31,21 +31,17 @@ pub struct EventsGrpc {
 
 impl EventsGrpc {
     pub fn server(ctx: ServiceContext) -> EventServiceServer<EventsGrpc> {
-        // The outbox's wake-up after this server's commits (those of a unit
-        // of work; a consumer's are found by the feeds' poll), fanned out
-        // to every feed.
-        let woken = ctx.outbox_wake.listen();
-        let (news, _) = watch::channel(());
-        let tell = news.clone();
-        tokio::spawn(async move {
-            loop {
-                woken.notified().await;
-                tell.send_replace(());
-            }
-        });
+        let feeds = Feeds {
+            pool: ctx.pool.clone(),
+            news: watch::channel(()).0,
+            seats: Arc::new(Semaphore::new(stream::MAX_FEEDS)),
+        };
+        // Woken by this server's commits (those of a unit of work; a
+        // consumer's are found by the poll).
+        tokio::spawn(stream::position(feeds.clone(), ctx.outbox_wake.listen()));
         EventServiceServer::new(EventsGrpc {
-            feeds: Feeds { pool: ctx.pool, news },
-            seats: stream::seats(),
+            seats: feeds.seats.clone(),
+            feeds,
         })
     }
 }

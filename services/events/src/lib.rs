@@ -1,8 +1,8 @@
 //! `aftercare.events.v1.EventService`: the outbox as a stream for internal
 //! tools (refund automations, reporting, audits). Events get their stream
-//! position when a reader has read all that have one
-//! (`store::position_pending`), so a deployment without subscribers pays
-//! one index entry per event for the stream.
+//! position from each server's positioner while that server has
+//! subscribers (`store::position_pending`), so a deployment without
+//! subscribers pays one index entry per event for the stream.
 //!
 //! - `topics`: the event topics a subscriber may name (the contracts'
 //!   `aftercare.<area>.events.v1` messages);

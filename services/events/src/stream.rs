@@ -1,8 +1,12 @@
 //! One subscriber's feed: a task that reads the events after the
-//! subscriber's place (positioning what is pending when it has read all
-//! that has positions), queues them for the client, then waits for a
-//! commit (this server's, or a short poll for other servers') and does it
-//! again.
+//! subscriber's place, queues them for the client, then waits for new
+//! positions (given by this server's positioner, or a short poll for other
+//! servers') and does it again.
+//!
+//! Each server runs one positioner while it has subscribers: woken by its
+//! commits (and the poll), it gives positions to what is pending and tells
+//! the feeds. Feeds only read, so a commit costs one positioning per
+//! server and a read per feed, whatever the number of feeds.
 //!
 //! The queue is the flow control. It holds at most [`BUFFERED`] events the
 //! client has not taken; while it is full the feed waits, holding no
@@ -52,9 +56,42 @@ pub fn slow_consumers_cut_off() -> u64 {
 #[derive(Clone)]
 pub struct Feeds {
     pub pool: PgPool,
-    /// Changes after every commit of this server that wrote events, and
-    /// after a feed gave positions.
+    /// Changes after this server's positioner gave positions.
     pub news: watch::Sender<()>,
+    /// The server's subscriber limit; the positioner works only while a
+    /// seat is taken.
+    pub seats: Arc<tokio::sync::Semaphore>,
+}
+
+/// The server's positioner: after each commit of this server that wrote
+/// events (`commits`), and every [`POLL`], while a subscriber is fed, gives
+/// positions to what is pending and tells the feeds. Runs for the
+/// server's life.
+pub async fn position(feeds: Feeds, commits: Arc<tokio::sync::Notify>) {
+    loop {
+        tokio::select! {
+            _ = commits.notified() => {}
+            _ = tokio::time::sleep(POLL) => {}
+        }
+        if feeds.seats.available_permits() == MAX_FEEDS {
+            continue; // nobody reads: nothing to pay for
+        }
+        loop {
+            match store::position_pending(&feeds.pool, POSITIONS).await {
+                Ok(0) => break,
+                Ok(given) => {
+                    feeds.news.send_replace(());
+                    if given < POSITIONS.unsigned_abs() {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "giving stream positions failed; tried again at the next poll");
+                    break;
+                }
+            }
+        }
+    }
 }
 
 /// Starts the feed of `topics` (empty: all) after position `after`; it
@@ -119,15 +156,8 @@ async fn run(feeds: Feeds, topics: Vec<String>, mut after: i64, tx: mpsc::Sender
 }
 
 /// The next batch after `after`, and the position up to which a short
-/// batch has seen everything of its topics. Positions are given only when
-/// those given are used up, so a feed far behind reads without writing.
+/// batch has seen everything of its topics.
 async fn next(feeds: &Feeds, after: i64, topics: &[String]) -> Result<(Vec<Positioned>, i64), Error> {
-    let first = read(&mut *feeds.pool.acquire().await?, after, topics).await?;
-    if first.0.len() as i64 == BATCH || store::position_pending(&feeds.pool, POSITIONS).await? == 0 {
-        return Ok(first);
-    }
-    // The other feeds of this server see them at once.
-    feeds.news.send_replace(());
     read(&mut *feeds.pool.acquire().await?, after, topics).await
 }
 
@@ -178,11 +208,6 @@ fn slow_consumer(after: i64) -> Status {
             HashMap::from([("resume_after".to_owned(), cursor(after))]),
         ),
     )
-}
-
-/// The server's limit on subscribers at once.
-pub fn seats() -> Arc<tokio::sync::Semaphore> {
-    Arc::new(tokio::sync::Semaphore::new(MAX_FEEDS))
 }
 
 /// Subscribers one server feeds at once: each is a task and, while it
