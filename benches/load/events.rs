@@ -67,3 +67,26 @@ pub async fn follow(channel: Channel, auth: &Authenticator, pool: &sqlx::PgPool)
     }
     (total, started.elapsed(), cut_off)
 }
+
+/// The event stream: one subscriber following the outbox from its start,
+/// a backlog added to what the rows before left.
+pub async fn row(url: &str, auth: &Authenticator, pool: &sqlx::PgPool) {
+    seed(pool).await;
+    let channel = tonic::transport::Channel::from_shared(url.to_owned())
+        .unwrap()
+        .connect()
+        .await
+        .expect("the server");
+    let (events, took, cut_off) = follow(channel.clone(), auth, pool).await;
+    // A second subscriber reads what the first had positioned.
+    let (again, took_again, cut_off_again) = follow(channel, auth, pool).await;
+    println!(
+        "\nEvent stream: one subscriber read the outbox's {events} events from its start in {:.1} s \
+         ({:.0} events/s, stream positions given as it read included; cut off as a slow reader {cut_off} \
+         times); a second one read them in {:.1} s ({:.0} events/s; cut off {cut_off_again} times).",
+        took.as_secs_f64(),
+        events as f64 / took.as_secs_f64().max(1e-9),
+        took_again.as_secs_f64(),
+        again as f64 / took_again.as_secs_f64().max(1e-9),
+    );
+}

@@ -112,7 +112,7 @@ async fn main() {
         .expect("unsubscribe warranty");
     if args.events_only {
         let auth = Authenticator::new(&JwtKey::Secret(SECRET.as_bytes().to_vec())).unwrap();
-        event_stream(&server.url(), &auth, &db.pool).await;
+        events::row(&server.url(), &auth, &db.pool).await;
         server.stop();
         db.close().await;
         let _ = std::fs::remove_dir_all(&dir);
@@ -126,7 +126,7 @@ async fn main() {
             .expect("the server");
         let auth = Authenticator::new(&JwtKey::Secret(SECRET.as_bytes().to_vec())).unwrap();
         maintenance::write_plan(channel, &auth).await;
-        reminder_job(&db.pool).await;
+        maintenance::reminder_job(&db.pool).await;
         server.stop();
         db.close().await;
         let _ = std::fs::remove_dir_all(&dir);
@@ -281,8 +281,8 @@ async fn main() {
     warranty::seed_claims(&db.pool).await;
     let scan_took = warranty::until_raised(&db.pool).await;
     let (alarms, scan_plan) = warranty::report(&db.pool).await;
-    reminder_job(&db.pool).await;
-    event_stream(&server.url(), &auth, &db.pool).await;
+    maintenance::reminder_job(&db.pool).await;
+    events::row(&server.url(), &auth, &db.pool).await;
     let rss_load_kb = server.memory_kb("VmHWM");
 
     let rss_before_conns_kb = server.memory_kb("VmRSS");
@@ -377,52 +377,6 @@ async fn peak_and_half(w: &Workload, name: &str, pid: u32, clients: usize, durat
     let rate = peak.throughput() / 2.0;
     let at_half = measure::open_loop(name, pid, rate, duration / 2, w.call(name, false)).await;
     (peak, at_half)
-}
-
-/// The event stream: one subscriber following the outbox from its start,
-/// a backlog added to what the rows before left.
-async fn event_stream(url: &str, auth: &Authenticator, pool: &sqlx::PgPool) {
-    events::seed(pool).await;
-    let channel = tonic::transport::Channel::from_shared(url.to_owned())
-        .unwrap()
-        .connect()
-        .await
-        .expect("the server");
-    let (events, took, cut_off) = events::follow(channel.clone(), auth, pool).await;
-    // A second subscriber reads what the first had positioned.
-    let (again, took_again, cut_off_again) = events::follow(channel, auth, pool).await;
-    println!(
-        "\nEvent stream: one subscriber read the outbox's {events} events from its start in {:.1} s \
-         ({:.0} events/s, stream positions given as it read included; cut off as a slow reader {cut_off} \
-         times); a second one read them in {:.1} s ({:.0} events/s; cut off {cut_off_again} times).",
-        took.as_secs_f64(),
-        events as f64 / took.as_secs_f64().max(1e-9),
-        took_again.as_secs_f64(),
-        again as f64 / took_again.as_secs_f64().max(1e-9),
-    );
-}
-
-/// The reminder job over a million schedules, a tenth due: seeded, run by
-/// the server as deployed, reported.
-async fn reminder_job(pool: &sqlx::PgPool) {
-    maintenance::seed_schedules(pool).await;
-    let (took, span) = maintenance::until_sent(pool).await;
-    let (reminders, plan) = maintenance::report(pool).await;
-    println!(
-        "\nReminder job: {} schedules ({} of them due now); the job sent {} reminders in {:.1} s from their \
-         commit ({:.0} reminders/s), {:.1} s from its first batch to its last ({:.0} reminders/s). Its \
-         claim's plan:\n",
-        maintenance::SCAN_SCHEDULES,
-        maintenance::SCAN_DUE,
-        reminders,
-        took.as_secs_f64(),
-        reminders as f64 / took.as_secs_f64().max(1e-9),
-        span.as_secs_f64(),
-        reminders as f64 / span.as_secs_f64().max(1e-9),
-    );
-    for line in &plan {
-        println!("    {line}");
-    }
 }
 
 fn print_results(args: &Args, rows: &[(Option<Kind>, Row)], half: &[Row]) {

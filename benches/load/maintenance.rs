@@ -271,3 +271,26 @@ pub async fn report(pool: &sqlx::PgPool) -> (i64, Vec<String>) {
     .unwrap();
     (sent, plan)
 }
+
+/// The reminder job over a million schedules, a tenth due: seeded, run by
+/// the server as deployed, reported.
+pub async fn reminder_job(pool: &sqlx::PgPool) {
+    seed_schedules(pool).await;
+    let (took, span) = until_sent(pool).await;
+    let (reminders, plan) = report(pool).await;
+    println!(
+        "\nReminder job: {} schedules ({} of them due now); the job sent {} reminders in {:.1} s from their \
+         commit ({:.0} reminders/s), {:.1} s from its first batch to its last ({:.0} reminders/s). Its \
+         claim's plan:\n",
+        SCAN_SCHEDULES,
+        SCAN_DUE,
+        reminders,
+        took.as_secs_f64(),
+        reminders as f64 / took.as_secs_f64().max(1e-9),
+        span.as_secs_f64(),
+        reminders as f64 / span.as_secs_f64().max(1e-9),
+    );
+    for line in &plan {
+        println!("    {line}");
+    }
+}

@@ -66,17 +66,18 @@ impl EventService for EventsGrpc {
         }
         let after = parse_cursor(&mut v, &r.after_cursor);
         let after = v.finish_with(after).map_err(Error::from)?;
-        // Only a position this stream gave: one past its end would silently
-        // skip every event until the stream reached it.
-        if after > store::last_position(&mut *self.feeds.pool.acquire().await.map_err(Error::from)?).await? {
-            return Err(Error::invalid("after_cursor", "is not a cursor of this stream").into());
-        }
+        // The seat first: a caller over the limit costs no database read.
         let seat = self.seats.clone().try_acquire_owned().map_err(|_| {
             Status::resource_exhausted(format!(
                 "this server feeds {} subscribers already; retry later or on another server",
                 stream::MAX_FEEDS
             ))
         })?;
+        // Only a position this stream gave: one past its end would silently
+        // skip every event until the stream reached it.
+        if after > store::last_position(&mut *self.feeds.pool.acquire().await.map_err(Error::from)?).await? {
+            return Err(Error::invalid("after_cursor", "is not a cursor of this stream").into());
+        }
         let mut wanted = r.topics;
         wanted.sort_unstable();
         wanted.dedup();
