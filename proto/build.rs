@@ -1,6 +1,7 @@
 //! Compiles the contracts with protox (pure Rust, no `protoc`) and generates
 //! prost messages and tonic clients/servers into `OUT_DIR`, together with the
-//! encoded descriptor set that server reflection serves. Messages get
+//! encoded descriptor set that server reflection serves and the REST
+//! gateway routes by (`google.api.http` options, vendored under `google/`). Messages get
 //! `prost::Name`, whose full name is an event's topic.
 
 use std::path::PathBuf;
@@ -24,12 +25,20 @@ const FILES: &[&str] = &[
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
     println!("cargo:rerun-if-changed=aftercare");
+    println!("cargo:rerun-if-changed=google");
 
-    let fds = protox::compile(FILES, ["."])?;
+    let mut compiler = protox::Compiler::new(["."])?;
+    compiler
+        .include_source_info(true)
+        .include_imports(true)
+        .open_files(FILES)?;
+    // Encoded by protox itself: re-encoding `prost_types` would drop the
+    // extension options (`google.api.http`) the REST gateway reads.
     std::fs::write(
         out_dir.join("aftercare_descriptor.bin"),
-        prost::Message::encode_to_vec(&fds),
+        compiler.encode_file_descriptor_set(),
     )?;
+    let fds = compiler.file_descriptor_set();
     let mut config = prost_build::Config::new();
     config.enable_type_names();
     tonic_prost_build::configure()

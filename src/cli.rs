@@ -107,6 +107,9 @@ pub enum Command {
     Migrate,
     /// Print a signed token this server accepts.
     Token(TokenArgs),
+    /// Prints the REST gateway's OpenAPI 3.1 document (every service's
+    /// routes), as checked in at `proto/openapi.json`.
+    Openapi,
     /// Inspect and replay the outbox's dead letters.
     #[command(subcommand)]
     Outbox(OutboxCommand),
@@ -166,6 +169,19 @@ pub struct ServeArgs {
     /// SMS): an http:// URL of the store's notification provider, each
     /// message signed with --notifier-secret. Without it, reminders stay
     /// `MaintenanceReminderDue` events for another consumer.
+    /// Where the REST/JSON gateway listens (`/v1/...`, `/openapi.json`).
+    #[arg(long, env = "AFTERCARE_HTTP_LISTEN", default_value = "127.0.0.1:8080")]
+    pub http_listen: SocketAddr,
+
+    /// A browser origin allowed to call gRPC-Web and REST
+    /// (`https://app.example.com`); repeat or separate with commas.
+    #[arg(long, env = "AFTERCARE_CORS_ORIGIN", value_delimiter = ',', value_parser = parse_origin)]
+    pub cors_origin: Vec<http::HeaderValue>,
+
+    /// The largest REST request body, in bytes.
+    #[arg(long, env = "AFTERCARE_HTTP_MAX_BODY", default_value_t = 1 << 20)]
+    pub http_max_body: usize,
+
     #[arg(long, env = "AFTERCARE_NOTIFIER_URL", requires = "notifier_secret")]
     pub notifier_url: Option<String>,
 
@@ -207,6 +223,17 @@ impl From<LogFormatArg> for LogFormat {
             LogFormatArg::Json => LogFormat::Json,
         }
     }
+}
+
+/// `scheme://host[:port]`, as a browser sends it in `Origin`.
+fn parse_origin(s: &str) -> Result<http::HeaderValue, String> {
+    let valid = s
+        .split_once("://")
+        .is_some_and(|(scheme, host)| matches!(scheme, "http" | "https") && !host.is_empty() && !host.contains('/'));
+    if !valid {
+        return Err(format!("{s:?} is not an origin like https://app.example.com"));
+    }
+    http::HeaderValue::from_str(s).map_err(|_| format!("{s:?} is not an origin"))
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use aftercare::BoxError;
 use aftercare::cli::{Cli, Command, OutboxCommand};
 use aftercare::database::Database;
-use aftercare::server::{AppState, ServeOptions, serve};
+use aftercare::server::{AppState, Listeners, ServeOptions, serve};
 use aftercare_platform::auth::Authenticator;
 use aftercare_platform::clock::{Clock, SystemClock};
 use aftercare_platform::outbox;
@@ -35,6 +35,11 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             println!("{}", auth.issue(args.role, &args.subject, args.ttl)?);
             Ok(())
         }
+        Command::Openapi => {
+            let services: Vec<&str> = aftercare::registry::SERVICES.iter().map(|s| s.grpc_service).collect();
+            print!("{}", aftercare_gateway::openapi::json(&services)?);
+            Ok(())
+        }
         Command::Migrate => {
             let db = Database::open(common.database_url.as_deref(), &common.data_dir(), 2).await?;
             tracing::info!("migrations applied");
@@ -50,6 +55,7 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             )?);
             let grpc = tokio::net::TcpListener::bind(args.listen).await?;
             let admin = tokio::net::TcpListener::bind(args.admin_listen).await?;
+            let http = tokio::net::TcpListener::bind(args.http_listen).await?;
             let db = Database::open(
                 common.database_url.as_deref(),
                 &common.data_dir(),
@@ -70,9 +76,19 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
                 services: args.services,
                 shutdown_grace: args.shutdown_grace,
                 notifier,
+                cors_origins: args.cors_origin,
+                gateway: aftercare_gateway::Options {
+                    max_body: args.http_max_body,
+                    ..aftercare_gateway::Options::default()
+                },
                 ..ServeOptions::default()
             };
-            let result = serve(state, grpc, Some(admin), options, shutdown_signal()).await;
+            let listeners = Listeners {
+                grpc,
+                admin: Some(admin),
+                http: Some(http),
+            };
+            let result = serve(state, listeners, options, shutdown_signal()).await;
             db.close().await;
             result
         }

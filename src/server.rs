@@ -1,13 +1,16 @@
 //! Server assembly: the selected services from the registry behind the auth
-//! layer, gRPC health and reflection on one port, the admin HTTP port, the
-//! outbox dispatcher (health turns NOT_SERVING if it dies), and graceful
-//! shutdown.
+//! layer, gRPC health and reflection on one port (gRPC-Web too, with CORS
+//! for configured origins), the REST gateway on the HTTP port over the same
+//! stack, the admin HTTP port, the outbox dispatcher (health turns
+//! NOT_SERVING if it dies), and graceful shutdown.
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+
+use http::{HeaderValue, Method};
 
 use aftercare_platform::auth::{AccessTable, AuthLayer, Authenticator};
 use aftercare_platform::clock::SharedClock;
@@ -24,6 +27,9 @@ use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
 use tonic_health::pb::health_server::HealthServer;
 use tonic_health::server::{HealthReporter, HealthService};
+use tonic_web::GrpcWebLayer;
+use tower::util::BoxCloneSyncService;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::BoxError;
 use crate::registry;
@@ -49,6 +55,10 @@ pub struct ServeOptions {
     /// Where reminders are posted as signed webhooks; none: they stay
     /// events in the outbox for another consumer.
     pub notifier: Option<webhook::Endpoint>,
+    /// Browser origins allowed to call the gRPC-Web and REST endpoints
+    /// (`https://app.example.com`); none: no cross-origin calls.
+    pub cors_origins: Vec<HeaderValue>,
+    pub gateway: aftercare_gateway::Options,
 }
 
 impl Default for ServeOptions {
@@ -62,16 +72,25 @@ impl Default for ServeOptions {
             health_probe_interval: Duration::from_secs(1),
             job_interval: Duration::from_secs(5),
             notifier: None,
+            cors_origins: Vec::new(),
+            gateway: aftercare_gateway::Options::default(),
         }
     }
+}
+
+/// The sockets a server listens on: gRPC (and gRPC-Web) always; the admin
+/// port and the REST gateway's when given.
+pub struct Listeners {
+    pub grpc: TcpListener,
+    pub admin: Option<TcpListener>,
+    pub http: Option<TcpListener>,
 }
 
 /// Serves until `shutdown` completes, then lets in-flight calls finish for
 /// at most the grace period.
 pub async fn serve(
     state: AppState,
-    grpc: TcpListener,
-    admin: Option<TcpListener>,
+    listeners: Listeners,
     options: ServeOptions,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), BoxError> {
@@ -123,15 +142,36 @@ pub async fn serve(
         served.push(service.grpc_service);
     }
 
+    let routes = routes.routes();
+    let rpc_layer = RpcLayer::new(state.metrics.clone());
+    let auth_layer = AuthLayer::new(state.auth.clone(), access);
+    let cors = cors(&options.cors_origins);
+    // The REST gateway calls the very stack the gRPC port serves.
+    let gateway = aftercare_gateway::Gateway::new(
+        &served,
+        BoxCloneSyncService::new(
+            tower::ServiceBuilder::new()
+                .layer(rpc_layer.clone())
+                .layer(auth_layer.clone())
+                .service(routes.clone()),
+        ),
+        state.auth.clone(),
+        options.gateway.clone(),
+    )?;
     let router = tonic::transport::Server::builder()
         // A peer gone without a word (a half-open connection) is found and
         // its streams ended, so an event subscription does not hold its
         // seat forever.
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
         .http2_keepalive_timeout(Some(Duration::from_secs(10)))
-        .layer(RpcLayer::new(state.metrics.clone()))
-        .layer(AuthLayer::new(state.auth.clone(), access))
-        .add_routes(routes.routes());
+        // gRPC-Web comes over HTTP/1.1 from browsers.
+        .accept_http1(true)
+        .layer(cors.clone())
+        .layer(GrpcWebLayer::new())
+        .layer(rpc_layer)
+        .layer(auth_layer)
+        .add_routes(routes);
+    let Listeners { grpc, admin, http } = listeners;
     let grpc_addr = grpc.local_addr()?;
     let mut grpc_stop = stop_rx.clone();
     // Without TCP_NODELAY a response written in several frames waits for the
@@ -144,6 +184,18 @@ pub async fn serve(
     let admin_task = admin.map(|listener| {
         let admin = crate::admin::serve(listener, state.clone(), dispatcher_alive.clone(), stop_rx.clone());
         tokio::spawn(admin)
+    });
+    let http_task = http.map(|listener| {
+        let app = gateway.router().layer(cors);
+        let mut stop = stop_rx.clone();
+        tokio::spawn(async move {
+            let shutdown = async move {
+                let _ = stop.wait_for(|stop| *stop).await;
+            };
+            if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
+                tracing::error!(error = %e, "REST gateway failed");
+            }
+        })
     });
     let dispatch_task = tokio::spawn(dispatcher.run(stop_rx.clone()));
     let job_tasks: Vec<_> = jobs
@@ -195,6 +247,7 @@ pub async fn serve(
     }
     for task in admin_task
         .into_iter()
+        .chain(http_task)
         .chain([supervise_task, probe_task])
         .chain(job_tasks)
     {
@@ -203,6 +256,33 @@ pub async fn serve(
         }
     }
     Ok(())
+}
+
+/// CORS for the configured browser origins, on the gRPC-Web and REST
+/// ports: the headers a gRPC-Web or REST client sends, and the gRPC status
+/// headers it must be able to read.
+fn cors(origins: &[HeaderValue]) -> CorsLayer {
+    use http::header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
+    let header = http::HeaderName::from_static;
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins.iter().cloned()))
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE])
+        .allow_headers([
+            AUTHORIZATION,
+            CONTENT_TYPE,
+            header("x-grpc-web"),
+            header("x-user-agent"),
+            header("grpc-timeout"),
+            header("idempotency-key"),
+            header("x-request-id"),
+        ])
+        .expose_headers([
+            header("grpc-status"),
+            header("grpc-message"),
+            header("grpc-status-details-bin"),
+            RETRY_AFTER,
+        ])
+        .max_age(Duration::from_secs(600))
 }
 
 async fn set_all(health: &HealthReporter, services: &[&str], status: ServingStatus) {
@@ -284,26 +364,34 @@ pub async fn supervise_dispatcher(
 pub struct Background {
     pub grpc_addr: SocketAddr,
     pub admin_addr: Option<SocketAddr>,
+    pub http_addr: Option<SocketAddr>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<Result<(), BoxError>>>,
 }
 
 impl Background {
-    pub async fn start(state: AppState, options: ServeOptions, with_admin: bool) -> Result<Background, BoxError> {
+    /// `with_http`: the admin port and the REST gateway's too.
+    pub async fn start(state: AppState, options: ServeOptions, with_http: bool) -> Result<Background, BoxError> {
         let grpc = TcpListener::bind("127.0.0.1:0").await?;
-        let admin = match with_admin {
-            true => Some(TcpListener::bind("127.0.0.1:0").await?),
-            false => None,
+        let (admin, http) = match with_http {
+            true => (
+                Some(TcpListener::bind("127.0.0.1:0").await?),
+                Some(TcpListener::bind("127.0.0.1:0").await?),
+            ),
+            false => (None, None),
         };
         let grpc_addr = grpc.local_addr()?;
         let admin_addr = admin.as_ref().map(TcpListener::local_addr).transpose()?;
+        let http_addr = http.as_ref().map(TcpListener::local_addr).transpose()?;
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(serve(state, grpc, admin, options, async {
+        let listeners = Listeners { grpc, admin, http };
+        let task = tokio::spawn(serve(state, listeners, options, async {
             let _ = stopped.await;
         }));
         Ok(Background {
             grpc_addr,
             admin_addr,
+            http_addr,
             stop: Some(stop),
             task: Some(task),
         })

@@ -4,6 +4,7 @@
 mod cli;
 mod events;
 mod fixtures;
+mod gateway;
 mod hostile;
 mod idempotency;
 mod loyalty;

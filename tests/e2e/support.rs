@@ -29,6 +29,9 @@ pub use crate::test_db::TestDb;
 
 pub const SECRET: &[u8] = b"test-secret-test-secret-test-secret!";
 
+/// The browser origin test servers allow (CORS).
+pub const ALLOWED_ORIGIN: &str = "http://app.test";
+
 /// The instant every test starts at.
 pub fn start_time() -> DateTime<Utc> {
     "2026-03-02T09:00:00Z".parse().unwrap()
@@ -70,6 +73,8 @@ pub type Events = EventServiceClient<InterceptedService<Channel, Bearer>>;
 pub struct TestApp {
     pub grpc_addr: SocketAddr,
     pub admin_addr: SocketAddr,
+    /// The REST gateway's port.
+    pub http_addr: SocketAddr,
     pub pool: PgPool,
     pub clock: Arc<ManualClock>,
     pub auth: Arc<Authenticator>,
@@ -114,7 +119,7 @@ impl ServerThread {
         services: Vec<String>,
         job_interval: Duration,
         notifier: Option<Endpoint>,
-    ) -> (ServerThread, SocketAddr, SocketAddr, Channel) {
+    ) -> (ServerThread, [SocketAddr; 3], Channel) {
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let (stop_tx, stop_rx) = std::sync::mpsc::channel::<bool>();
         let thread = std::thread::spawn(move || {
@@ -145,6 +150,8 @@ impl ServerThread {
                     health_probe_interval: Duration::from_millis(100),
                     job_interval,
                     notifier,
+                    cors_origins: vec![http::HeaderValue::from_static(ALLOWED_ORIGIN)],
+                    ..ServeOptions::default()
                 };
                 let server = Background::start(state, serve_options, true).await.unwrap();
                 // The client connection is driven by this runtime too, so it
@@ -154,7 +161,10 @@ impl ServerThread {
                     .unwrap()
                     .connect_lazy();
                 ready_tx
-                    .send((server.grpc_addr, server.admin_addr.unwrap(), channel))
+                    .send((
+                        [server.grpc_addr, server.admin_addr.unwrap(), server.http_addr.unwrap()],
+                        channel,
+                    ))
                     .unwrap();
                 // Wait for the stop without holding a runtime worker.
                 let graceful = tokio::task::spawn_blocking(move || stop_rx.recv().unwrap_or(true)).await;
@@ -169,14 +179,13 @@ impl ServerThread {
             // Dropping the runtime drops what its tasks were doing.
             drop(runtime);
         });
-        let (grpc, admin, channel) = ready_rx.recv().expect("the test server started");
+        let (addrs, channel) = ready_rx.recv().expect("the test server started");
         (
             ServerThread {
                 stop: Some(stop_tx),
                 thread: Some(thread),
             },
-            grpc,
-            admin,
+            addrs,
             channel,
         )
     }
@@ -231,7 +240,7 @@ impl TestApp {
         let pool = db.pool(10).await;
         let clock = Arc::new(ManualClock::new(start_time()));
         let auth = Arc::new(Authenticator::new(&JwtKey::Secret(SECRET.to_vec())).unwrap());
-        let (server, grpc_addr, admin_addr, channel) = ServerThread::start(
+        let (server, [grpc_addr, admin_addr, http_addr], channel) = ServerThread::start(
             db.options.clone(),
             clock.clone(),
             auth.clone(),
@@ -242,6 +251,7 @@ impl TestApp {
         TestApp {
             grpc_addr,
             admin_addr,
+            http_addr,
             pool,
             clock,
             auth,
@@ -255,7 +265,7 @@ impl TestApp {
     /// replica of the same deployment; it stops when dropped.
     pub fn spawn_replica(&self, services: &[&str], job_interval: Duration) -> Replica {
         let services = services.iter().map(|s| s.to_string()).collect();
-        let (server, _, _, channel) = ServerThread::start(
+        let (server, _, channel) = ServerThread::start(
             self._db.options.clone(),
             self.clock.clone(),
             self.auth.clone(),
