@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use aftercare_platform::auth::Role;
+use aftercare_platform::ratelimit::Rate;
 use aftercare_platform::telemetry::LogFormat;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -102,7 +103,7 @@ impl Common {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the gRPC services (migrating the database first).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Apply pending migrations and exit.
     Migrate,
     /// Print a signed token this server accepts.
@@ -178,6 +179,15 @@ pub struct ServeArgs {
     #[arg(long, env = "AFTERCARE_CORS_ORIGIN", value_delimiter = ',', value_parser = parse_origin)]
     pub cors_origin: Vec<http::HeaderValue>,
 
+    /// Each customer's (and partner's) calls, by token: `20/s` or `20/s:40`
+    /// (with its burst), or `off`. Staff and service tokens are not limited.
+    #[arg(long, env = "AFTERCARE_RATE_LIMIT_CALLER", default_value = "20/s:40", value_parser = parse_rate)]
+    pub rate_limit_caller: Limit,
+
+    /// Calls without a valid token, per client IP; or `off`.
+    #[arg(long, env = "AFTERCARE_RATE_LIMIT_IP", default_value = "10/s:20", value_parser = parse_rate)]
+    pub rate_limit_ip: Limit,
+
     /// The largest REST request body, in bytes.
     #[arg(long, env = "AFTERCARE_HTTP_MAX_BODY", default_value_t = 1 << 20)]
     pub http_max_body: usize,
@@ -222,6 +232,17 @@ impl From<LogFormatArg> for LogFormat {
             LogFormatArg::Text => LogFormat::Text,
             LogFormatArg::Json => LogFormat::Json,
         }
+    }
+}
+
+/// A rate limit, or none (`off`).
+#[derive(Debug, Clone, Copy)]
+pub struct Limit(pub Option<Rate>);
+
+fn parse_rate(s: &str) -> Result<Limit, String> {
+    match s {
+        "off" => Ok(Limit(None)),
+        _ => Rate::parse(s).map(|r| Limit(Some(r))),
     }
 }
 

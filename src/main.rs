@@ -77,6 +77,8 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
                 shutdown_grace: args.shutdown_grace,
                 notifier,
                 cors_origins: args.cors_origin,
+                rate_per_caller: args.rate_limit_caller.0,
+                rate_per_ip: args.rate_limit_ip.0,
                 gateway: aftercare_gateway::Options {
                     max_body: args.http_max_body,
                     ..aftercare_gateway::Options::default()

@@ -16,6 +16,7 @@ use aftercare_platform::auth::{AccessTable, AuthLayer, Authenticator};
 use aftercare_platform::clock::SharedClock;
 use aftercare_platform::context::ServiceContext;
 use aftercare_platform::outbox::{DispatchOptions, Dispatcher};
+use aftercare_platform::ratelimit::{Rate, RateLimiter};
 use aftercare_platform::telemetry::{Metrics, RpcLayer};
 use aftercare_platform::webhook;
 use sqlx::PgPool;
@@ -59,6 +60,11 @@ pub struct ServeOptions {
     /// (`https://app.example.com`); none: no cross-origin calls.
     pub cors_origins: Vec<HeaderValue>,
     pub gateway: aftercare_gateway::Options,
+    /// Each customer's and partner's calls (by token subject); none: no
+    /// limit. Staff and service tokens are never limited.
+    pub rate_per_caller: Option<Rate>,
+    /// Calls without a valid token, per client IP; none: no limit.
+    pub rate_per_ip: Option<Rate>,
 }
 
 impl Default for ServeOptions {
@@ -74,6 +80,8 @@ impl Default for ServeOptions {
             notifier: None,
             cors_origins: Vec::new(),
             gateway: aftercare_gateway::Options::default(),
+            rate_per_caller: None,
+            rate_per_ip: None,
         }
     }
 }
@@ -144,7 +152,11 @@ pub async fn serve(
 
     let routes = routes.routes();
     let rpc_layer = RpcLayer::new(state.metrics.clone());
-    let auth_layer = AuthLayer::new(state.auth.clone(), access);
+    let mut auth_layer = AuthLayer::new(state.auth.clone(), access);
+    if options.rate_per_caller.is_some() || options.rate_per_ip.is_some() {
+        let limits = RateLimiter::new(options.rate_per_caller, options.rate_per_ip);
+        auth_layer = auth_layer.with_limits(Arc::new(limits));
+    }
     let cors = cors(&options.cors_origins);
     // The REST gateway calls the very stack the gRPC port serves.
     let gateway = aftercare_gateway::Gateway::new(
@@ -192,6 +204,7 @@ pub async fn serve(
             let shutdown = async move {
                 let _ = stop.wait_for(|stop| *stop).await;
             };
+            let app = app.into_make_service_with_connect_info::<SocketAddr>();
             if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
                 tracing::error!(error = %e, "REST gateway failed");
             }

@@ -24,18 +24,29 @@ pub struct Server {
     child: Child,
     pub grpc: String,
     admin: String,
+    /// The REST gateway's address.
+    pub http: String,
 }
 
 impl Server {
     /// Starts `aftercare serve` on `database_url` and waits until its gRPC
     /// health check answers SERVING.
     pub async fn start(binary: &Path, database_url: &str, secret: &str, log: &Path) -> Server {
-        let (grpc, admin) = (
+        let (grpc, admin, http) = (
+            format!("127.0.0.1:{}", free_port()),
             format!("127.0.0.1:{}", free_port()),
             format!("127.0.0.1:{}", free_port()),
         );
         let child = Command::new(binary)
-            .args(["serve", "--listen", &grpc, "--admin-listen", &admin])
+            .args([
+                "serve",
+                "--listen",
+                &grpc,
+                "--admin-listen",
+                &admin,
+                "--http-listen",
+                &http,
+            ])
             .env("AFTERCARE_DATABASE_URL", database_url)
             .env("AFTERCARE_JWT_SECRET", secret)
             .env("RUST_LOG", "warn")
@@ -43,7 +54,12 @@ impl Server {
             .stderr(std::fs::File::create(log).expect("server log"))
             .spawn()
             .expect("start the aftercare binary");
-        let mut server = Server { child, grpc, admin };
+        let mut server = Server {
+            child,
+            grpc,
+            admin,
+            http,
+        };
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if let Ok(channel) = Channel::from_shared(server.url()).unwrap().connect().await {

@@ -20,6 +20,7 @@
 
 mod events;
 mod external;
+mod gateway;
 mod loyalty;
 mod maintenance;
 mod measure;
@@ -177,6 +178,9 @@ async fn main() {
         let (peak, at_half) = peak_and_half(&w, name, pid, c, duration).await;
         rows.push((kind, peak));
         half.push(at_half);
+    }
+    for row in gateway::rows(&server, &w, &auth, pid, c, duration).await {
+        rows.push((Some(Kind::Read), row));
     }
     if args.h2load {
         let bearer = auth.issue(Role::Service, "bench", Duration::from_secs(3600)).unwrap();

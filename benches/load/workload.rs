@@ -362,6 +362,11 @@ impl Workload {
         }
     }
 
+    /// The returns the read rows get.
+    pub fn return_ids(&self) -> Arc<Vec<String>> {
+        self.returns.clone()
+    }
+
     pub fn get_order_body(&self) -> Vec<u8> {
         GetOrderRequest {
             order_id: "seed-0".into(),

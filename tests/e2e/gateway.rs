@@ -489,3 +489,67 @@ async fn the_openapi_document_is_served() {
         "a server of every service serves the checked-in document"
     );
 }
+
+#[tokio::test]
+async fn callers_are_rate_limited_per_subject_and_per_ip_across_rest_and_grpc() {
+    use aftercare_platform::ratelimit::Rate;
+    let app = TestApp::spawn_configured(|o| {
+        // A bucket of three (two without a token) that refills only after
+        // the test is over.
+        o.rate_per_caller = Some(Rate {
+            per_second: 0.001,
+            burst: 3,
+        });
+        o.rate_per_ip = Some(Rate {
+            per_second: 0.001,
+            burst: 2,
+        });
+    })
+    .await;
+    let customer = app.token(Role::Customer, "c-1");
+    for _ in 0..3 {
+        let answer = rest(&app, Method::GET, "/v1/me/points", Some(&customer), None, &[]).await;
+        assert_eq!(answer.status, StatusCode::OK);
+    }
+    let limited = rest(&app, Method::GET, "/v1/me/points", Some(&customer), None, &[]).await;
+    assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(status_name(&limited), "RESOURCE_EXHAUSTED");
+    let retry_after: u64 = limited.headers[http::header::RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((900..=1000).contains(&retry_after), "{retry_after}");
+    let details = limited.json["error"]["details"].to_string();
+    assert!(
+        details.contains("RetryInfo") && details.contains("RATE_LIMITED"),
+        "{details}"
+    );
+
+    // One bucket per caller, whichever way they call.
+    let over_grpc = app
+        .loyalty(Role::Customer, "c-1")
+        .get_account(aftercare_proto::loyalty::GetAccountRequest {
+            customer_id: "c-1".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(over_grpc.code(), tonic::Code::ResourceExhausted);
+    let other = app.token(Role::Customer, "c-2");
+    let answer = rest(&app, Method::GET, "/v1/me/points", Some(&other), None, &[]).await;
+    assert_eq!(answer.status, StatusCode::OK, "another customer has their own bucket");
+    // The store's own backends and staff are not limited.
+    let service = app.token(Role::Service, "storefront");
+    for _ in 0..10 {
+        let answer = rest(&app, Method::GET, "/v1/loyalty/accounts/c-1", Some(&service), None, &[]).await;
+        assert_eq!(answer.status, StatusCode::OK);
+    }
+
+    // Without a valid token, by address: two refusals, then a slow-down.
+    for _ in 0..2 {
+        let answer = rest(&app, Method::GET, "/v1/loyalty/accounts/c-1", Some("forged"), None, &[]).await;
+        assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+    }
+    let answer = rest(&app, Method::GET, "/v1/loyalty/accounts/c-1", None, None, &[]).await;
+    assert_eq!(answer.status, StatusCode::TOO_MANY_REQUESTS);
+}

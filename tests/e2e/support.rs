@@ -119,6 +119,7 @@ impl ServerThread {
         services: Vec<String>,
         job_interval: Duration,
         notifier: Option<Endpoint>,
+        configure: fn(&mut ServeOptions),
     ) -> (ServerThread, [SocketAddr; 3], Channel) {
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let (stop_tx, stop_rx) = std::sync::mpsc::channel::<bool>();
@@ -140,7 +141,7 @@ impl ServerThread {
                     auth,
                     metrics: Metrics::default(),
                 };
-                let serve_options = ServeOptions {
+                let mut serve_options = ServeOptions {
                     services,
                     dispatch: DispatchOptions {
                         poll_interval: Duration::from_millis(100),
@@ -153,6 +154,7 @@ impl ServerThread {
                     cors_origins: vec![http::HeaderValue::from_static(ALLOWED_ORIGIN)],
                     ..ServeOptions::default()
                 };
+                configure(&mut serve_options);
                 let server = Background::start(state, serve_options, true).await.unwrap();
                 // The client connection is driven by this runtime too, so it
                 // still answers the server's shutdown handshake after the
@@ -224,15 +226,25 @@ impl TestApp {
 
     /// A server whose background jobs look for due work every `job_interval`.
     pub async fn spawn_with(services: &[&str], job_interval: Duration) -> TestApp {
-        TestApp::spawn_full(services, job_interval, None).await
+        TestApp::spawn_full(services, job_interval, None, |_| {}).await
+    }
+
+    /// A server of every service whose options `configure` changes.
+    pub async fn spawn_configured(configure: fn(&mut ServeOptions)) -> TestApp {
+        TestApp::spawn_full(&["all"], Duration::from_secs(3600), None, configure).await
     }
 
     /// A server of every service posting reminders to `notifier`.
     pub async fn spawn_notifying(notifier: Endpoint) -> TestApp {
-        TestApp::spawn_full(&["all"], Duration::from_secs(3600), Some(notifier)).await
+        TestApp::spawn_full(&["all"], Duration::from_secs(3600), Some(notifier), |_| {}).await
     }
 
-    async fn spawn_full(services: &[&str], job_interval: Duration, notifier: Option<Endpoint>) -> TestApp {
+    async fn spawn_full(
+        services: &[&str],
+        job_interval: Duration,
+        notifier: Option<Endpoint>,
+        configure: fn(&mut ServeOptions),
+    ) -> TestApp {
         // The server's logs, shown with a failing test's output.
         aftercare_platform::telemetry::init_logging(Default::default());
         let services = services.iter().map(|s| s.to_string()).collect();
@@ -247,6 +259,7 @@ impl TestApp {
             services,
             job_interval,
             notifier,
+            configure,
         );
         TestApp {
             grpc_addr,
@@ -272,6 +285,7 @@ impl TestApp {
             services,
             job_interval,
             None,
+            |_| {},
         );
         Replica { server, channel }
     }

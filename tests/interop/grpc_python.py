@@ -66,13 +66,21 @@ def list_services(channel, path):
 def main(binary):
     data_dir = tempfile.mkdtemp(prefix="aftercare-interop-")
     os.chmod(data_dir, 0o755)
-    grpc_port, admin_port = free_port(), free_port()
+    grpc_port, admin_port, http_port = free_port(), free_port(), free_port()
     common = [binary, "--data-dir", data_dir]
     log_path = os.path.join(data_dir, "server.log")
     log = open(log_path, "w")
     server = subprocess.Popen(
         common
-        + ["serve", "--listen", f"127.0.0.1:{grpc_port}", "--admin-listen", f"127.0.0.1:{admin_port}"],
+        + [
+            "serve",
+            "--listen",
+            f"127.0.0.1:{grpc_port}",
+            "--admin-listen",
+            f"127.0.0.1:{admin_port}",
+            "--http-listen",
+            f"127.0.0.1:{http_port}",
+        ],
         stdout=log,
         stderr=subprocess.STDOUT,
     )

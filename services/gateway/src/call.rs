@@ -4,6 +4,7 @@
 //! with the same permissions, and nothing is written twice.
 
 use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
@@ -11,6 +12,7 @@ use http::HeaderMap;
 use http_body_util::BodyExt;
 use tonic::Status;
 use tonic::body::Body;
+use tonic::transport::server::TcpConnectInfo;
 use tower::ServiceExt;
 use tower::util::BoxCloneSyncService;
 
@@ -30,6 +32,7 @@ pub async fn unary(
     grpc: &Grpc,
     path: &str,
     headers: &HeaderMap,
+    peer: Option<SocketAddr>,
     message: Vec<u8>,
     deadline: Duration,
 ) -> Result<Bytes, Status> {
@@ -45,6 +48,12 @@ pub async fn unary(
         .header("grpc-timeout", format!("{}m", deadline.as_millis()))
         .body(Body::new(http_body_util::Full::new(frame.freeze())))
         .map_err(|_| Status::invalid_argument("bad request path"))?;
+    // Where the call came from, as the gRPC port records it: calls without
+    // a valid token are rate-limited by it.
+    request.extensions_mut().insert(TcpConnectInfo {
+        local_addr: None,
+        remote_addr: peer,
+    });
     for name in FORWARDED {
         if let Some(value) = headers.get(&name) {
             request.headers_mut().insert(name, value.clone());

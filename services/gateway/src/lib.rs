@@ -15,12 +15,14 @@ pub mod openapi;
 pub mod routes;
 mod transcode;
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use aftercare_platform::auth::{Authenticator, Role};
 use aftercare_platform::error::Error;
 use axum::body::Body;
+use axum::extract::ConnectInfo;
 use bytes::Bytes;
 use http::{HeaderValue, Method, StatusCode};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
@@ -159,10 +161,12 @@ impl Gateway {
             Ok(message) => message,
             Err(violation) => return errors::invalid(violation),
         };
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0);
         let answer = call::unary(
             &self.grpc,
             &route.grpc_path,
             &parts.headers,
+            peer,
             message,
             self.options.deadline,
         )

@@ -4,14 +4,17 @@
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
+use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use tonic::Status;
+use tonic::transport::server::TcpConnectInfo;
 
 use crate::auth::{Authenticator, Caller, Role};
 use crate::error::Error;
+use crate::ratelimit::RateLimiter;
 
 /// Which roles may call each RPC of one service, by method name: the one
 /// place a service states its permissions.
@@ -67,6 +70,7 @@ impl AccessTable {
 pub struct AuthLayer {
     auth: Arc<Authenticator>,
     table: Arc<AccessTable>,
+    limits: Option<Arc<RateLimiter>>,
 }
 
 impl AuthLayer {
@@ -74,7 +78,16 @@ impl AuthLayer {
         AuthLayer {
             auth,
             table: Arc::new(table),
+            limits: None,
         }
+    }
+
+    /// Charges each call to its caller's bucket (or its IP's, without a
+    /// valid token) once the caller is known, before the permission check,
+    /// so probing for what is allowed costs too.
+    pub fn with_limits(mut self, limits: Arc<RateLimiter>) -> AuthLayer {
+        self.limits = Some(limits);
+        self
     }
 }
 
@@ -85,6 +98,7 @@ impl<S> tower::Layer<S> for AuthLayer {
             inner,
             auth: self.auth.clone(),
             table: self.table.clone(),
+            limits: self.limits.clone(),
         }
     }
 }
@@ -94,16 +108,28 @@ pub struct AuthService<S> {
     inner: S,
     auth: Arc<Authenticator>,
     table: Arc<AccessTable>,
+    limits: Option<Arc<RateLimiter>>,
 }
 
 impl<S> AuthService<S> {
-    fn admit(&self, path: &str, headers: &http::HeaderMap) -> Result<Option<Caller>, Status> {
+    fn admit(&self, path: &str, headers: &http::HeaderMap, peer: Option<IpAddr>) -> Result<Option<Caller>, Status> {
         let allowed = match self.table.lookup(path) {
             Access::Public => return Ok(None),
             Access::Unknown => return Err(Status::unimplemented("")),
             Access::Roles(roles) => roles,
         };
-        let caller = self.auth.authenticate(headers)?;
+        let caller = match self.auth.authenticate(headers) {
+            Ok(caller) => caller,
+            Err(e) => {
+                if let Some(limits) = &self.limits {
+                    limits.admit_anonymous(peer)?;
+                }
+                return Err(e.into());
+            }
+        };
+        if let Some(limits) = &self.limits {
+            limits.admit_caller(&caller)?;
+        }
         tracing::Span::current().record("role", caller.role.as_str());
         if !allowed.contains(&caller.role) {
             let method = path.rsplit('/').next().unwrap_or_default();
@@ -128,7 +154,12 @@ where
     }
 
     fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
-        match self.admit(request.uri().path(), request.headers()) {
+        let peer = request
+            .extensions()
+            .get::<TcpConnectInfo>()
+            .and_then(|info| info.remote_addr)
+            .map(|addr| addr.ip());
+        match self.admit(request.uri().path(), request.headers(), peer) {
             Ok(caller) => {
                 if let Some(caller) = caller {
                     request.extensions_mut().insert(caller);

@@ -17,6 +17,7 @@ pub mod idempotency;
 pub mod jobs;
 pub mod outbox;
 pub mod paging;
+pub mod ratelimit;
 pub mod registry;
 pub mod sqlstate;
 pub mod telemetry;
