@@ -553,3 +553,89 @@ async fn callers_are_rate_limited_per_subject_and_per_ip_across_rest_and_grpc() 
     let answer = rest(&app, Method::GET, "/v1/loyalty/accounts/c-1", None, None, &[]).await;
     assert_eq!(answer.status, StatusCode::TOO_MANY_REQUESTS);
 }
+
+#[tokio::test]
+async fn the_overview_composes_every_section_and_a_slow_one_only_degrades_itself() {
+    let app = TestApp::spawn_configured(|o| o.gateway.overview_deadline = std::time::Duration::from_millis(500)).await;
+    delivered(&app, "O-OV-1", "c-1").await;
+    let customer = app.token(Role::Customer, "c-1");
+    let created = rest(
+        &app,
+        Method::POST,
+        "/v1/orders/O-OV-1/returns",
+        Some(&customer),
+        Some(return_body()),
+        &[("idempotency-key", "ov-1")],
+    )
+    .await;
+    let return_id = created.json["returnId"].as_str().unwrap().to_owned();
+    // Someone else's return is not in c-1's overview.
+    delivered(&app, "O-OV-2", "c-2").await;
+    let other = app.token(Role::Customer, "c-2");
+    rest(
+        &app,
+        Method::POST,
+        "/v1/orders/O-OV-2/returns",
+        Some(&other),
+        Some(return_body()),
+        &[("idempotency-key", "ov-2")],
+    )
+    .await;
+
+    let overview = rest(&app, Method::GET, "/v1/me/overview", Some(&customer), None, &[]).await;
+    assert_eq!(overview.status, StatusCode::OK);
+    let o = &overview.json;
+    assert_eq!(o["customerId"], "c-1");
+    for section in ["returns", "claims", "points", "maintenance"] {
+        assert_eq!(o[section]["available"], true, "{section}: {o}");
+    }
+    let open = o["returns"]["open"].as_array().unwrap();
+    assert_eq!(open.len(), 1, "{o}");
+    assert_eq!(open[0]["returnId"], return_id.as_str());
+    assert!(
+        open[0]["nextStep"].as_str().is_some_and(|s| !s.is_empty()),
+        "each case says what comes next"
+    );
+    assert_eq!(o["points"]["account"]["customerId"], "c-1");
+    assert_eq!(o["claims"]["open"], json!([]));
+
+    // Loyalty stalls (its table locked): its section is marked, the rest
+    // is there, and the answer comes at the deadline.
+    let mut stall = app.pool.begin().await.unwrap();
+    sqlx::query("LOCK TABLE loyalty.accounts IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut *stall)
+        .await
+        .unwrap();
+    let degraded = rest(&app, Method::GET, "/v1/me/overview", Some(&customer), None, &[]).await;
+    stall.rollback().await.unwrap();
+    assert_eq!(degraded.status, StatusCode::OK);
+    assert_eq!(
+        degraded.json["points"],
+        json!({"available": false, "reason": "DEADLINE_EXCEEDED"})
+    );
+    assert_eq!(degraded.json["returns"]["open"][0]["returnId"], return_id.as_str());
+    assert_eq!(degraded.json["maintenance"]["available"], true);
+
+    // Only customers have one.
+    let service = app.token(Role::Service, "storefront");
+    let answer = rest(&app, Method::GET, "/v1/me/overview", Some(&service), None, &[]).await;
+    assert_eq!(answer.status, StatusCode::FORBIDDEN);
+    let answer = rest(&app, Method::GET, "/v1/me/overview", None, None, &[]).await;
+    assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn the_overview_marks_services_this_deployment_does_not_run() {
+    let app = TestApp::spawn_serving(&["orders", "returns"]).await;
+    let customer = app.token(Role::Customer, "c-1");
+    let overview = rest(&app, Method::GET, "/v1/me/overview", Some(&customer), None, &[]).await;
+    assert_eq!(overview.status, StatusCode::OK);
+    assert_eq!(overview.json["returns"], json!({"available": true, "open": []}));
+    for section in ["claims", "points", "maintenance"] {
+        assert_eq!(
+            overview.json[section],
+            json!({"available": false, "reason": "NOT_SERVED"}),
+            "{section}"
+        );
+    }
+}

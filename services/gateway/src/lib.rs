@@ -12,6 +12,7 @@
 mod call;
 mod errors;
 pub mod openapi;
+mod overview;
 pub mod routes;
 mod transcode;
 
@@ -40,6 +41,9 @@ pub struct Options {
     pub max_body: usize,
     /// How long a call may take, passed on as its gRPC deadline.
     pub deadline: Duration,
+    /// The one deadline of `/v1/me/overview`'s calls: a section not
+    /// answered by then is marked unavailable.
+    pub overview_deadline: Duration,
 }
 
 impl Default for Options {
@@ -47,12 +51,15 @@ impl Default for Options {
         Options {
             max_body: 1 << 20,
             deadline: Duration::from_secs(30),
+            overview_deadline: Duration::from_secs(2),
         }
     }
 }
 
 pub struct Gateway {
     routes: Vec<Route>,
+    pool: DescriptorPool,
+    served: Vec<String>,
     grpc: Grpc,
     auth: Arc<Authenticator>,
     openapi: Bytes,
@@ -74,6 +81,8 @@ impl Gateway {
             Bytes::from(serde_json::to_string_pretty(&openapi::document(&routes)).map_err(|e| e.to_string())?);
         Ok(Gateway {
             routes,
+            pool,
+            served: services.iter().map(|s| s.to_string()).collect(),
             grpc,
             auth,
             openapi,
@@ -90,6 +99,9 @@ impl Gateway {
         let path = parts.uri.path();
         if path == "/openapi.json" && parts.method == Method::GET {
             return json(StatusCode::OK, self.openapi.clone());
+        }
+        if path == overview::PATH && parts.method == Method::GET {
+            return self.overview(&parts).await;
         }
         let (route, fields) = match routes::find(&self.routes, &parts.method, path) {
             Found::Route(route, fields) => (route, fields),
@@ -126,16 +138,9 @@ impl Gateway {
         }
         let me = match route.me {
             false => None,
-            true => match self.auth.authenticate(&parts.headers) {
-                Ok(caller) if caller.role == Role::Customer => Some(caller.subject),
-                Ok(caller) => {
-                    let denied = Error::PermissionDenied(format!(
-                        "/v1/me/ is a customer's own; a {} token has none",
-                        caller.role
-                    ));
-                    return errors::response(&denied.into());
-                }
-                Err(e) => return errors::response(&e.into()),
+            true => match self.customer(&parts.headers) {
+                Ok(customer) => Some(customer),
+                Err(response) => return *response,
             },
         };
         let idempotency_key = match parts.headers.get("idempotency-key") {
@@ -179,6 +184,38 @@ impl Gateway {
                 }
                 errors::response(&status)
             }
+        }
+    }
+}
+
+impl Gateway {
+    async fn overview(&self, parts: &http::request::Parts) -> http::Response<Body> {
+        let customer = match self.customer(&parts.headers) {
+            Ok(customer) => customer,
+            Err(response) => return *response,
+        };
+        let sources = overview::Sources {
+            grpc: &self.grpc,
+            served: &self.served,
+            pool: &self.pool,
+            headers: &parts.headers,
+            peer: parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0),
+            deadline: self.options.overview_deadline,
+        };
+        let body = overview::compose(&customer, sources).await;
+        json(StatusCode::OK, Bytes::from(body.to_string()))
+    }
+
+    /// The subject of a customer's token; anyone else is refused.
+    fn customer(&self, headers: &http::HeaderMap) -> Result<String, Box<http::Response<Body>>> {
+        match self.auth.authenticate(headers) {
+            Ok(caller) if caller.role == Role::Customer => Ok(caller.subject),
+            Ok(caller) => {
+                let denied =
+                    Error::PermissionDenied(format!("/v1/me/ is a customer's own; a {} token has none", caller.role));
+                Err(Box::new(errors::response(&denied.into())))
+            }
+            Err(e) => Err(Box::new(errors::response(&e.into()))),
         }
     }
 }

@@ -33,6 +33,10 @@ pub fn document(routes: &[Route]) -> Value {
             .or_default()
             .insert(route.method.as_str().to_ascii_lowercase(), operation);
     }
+    paths
+        .entry(crate::overview::PATH.to_owned())
+        .or_default()
+        .insert("get".into(), overview(&mut schemas));
     let mut components = schemas.done();
     components.insert(
         "Error".into(),
@@ -68,6 +72,61 @@ pub fn document(routes: &[Route]) -> Value {
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
             "schemas": components,
+        },
+    })
+}
+
+/// `/v1/me/overview`, composed by the gateway rather than bound to an RPC.
+fn overview(schemas: &mut Schemas) -> Value {
+    let mut message = |name: &str| {
+        let desc = crate::descriptors()
+            .get_message_by_name(name)
+            .expect("the overview's messages are in the contracts");
+        schemas.message_ref(&desc)
+    };
+    let section = |key: &str, schema: Value| {
+        json!({
+            "type": "object",
+            "required": ["available"],
+            "properties": {
+                "available": {"type": "boolean"},
+                "reason": {"type": "string", "description": "Why the section is missing: NOT_SERVED, DEADLINE_EXCEEDED, UNAVAILABLE, PERMISSION_DENIED, RESOURCE_EXHAUSTED."},
+                key: schema,
+            }
+        })
+    };
+    let returns = section(
+        "open",
+        json!({"type": "array", "items": message("aftercare.returns.v1.Return")}),
+    );
+    let claims = section(
+        "open",
+        json!({"type": "array", "items": message("aftercare.warranty.v1.Claim")}),
+    );
+    let points = section("account", message("aftercare.loyalty.v1.Account"));
+    let upcoming = section(
+        "upcoming",
+        json!({"type": "array", "items": message("aftercare.maintenance.v1.Schedule")}),
+    );
+    json!({
+        "operationId": "Gateway_GetOverview",
+        "tags": ["Gateway"],
+        "summary": "The caller's after-sales at a glance.",
+        "description": "Open returns and warranty claims (each with its next step), points and tier, and the next maintenance due, from four calls made at once under one deadline. A section whose service is slow, failing or not served is marked unavailable with a reason; the rest of the answer stands. Customer tokens only; it costs four calls of the caller's rate limit.",
+        "parameters": [],
+        "responses": {
+            "200": {"description": "OK", "content": {"application/json": {"schema": {
+                "type": "object",
+                "required": ["customerId", "returns", "claims", "points", "maintenance"],
+                "properties": {
+                    "customerId": {"type": "string"},
+                    "returns": returns,
+                    "claims": claims,
+                    "points": points,
+                    "maintenance": upcoming,
+                }
+            }}}},
+            "default": {"description": "An error (AIP-193).", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
         },
     })
 }
