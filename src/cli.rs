@@ -166,13 +166,10 @@ pub struct ServeArgs {
     #[arg(long, env = "AFTERCARE_DB_MAX_CONNECTIONS", default_value_t = 20)]
     pub db_max_connections: u32,
 
-    /// Where reminders are posted for delivery to customers (push, e-mail,
-    /// SMS): an http:// URL of the store's notification provider, each
-    /// message signed with --notifier-secret. Without it, reminders stay
-    /// `MaintenanceReminderDue` events for another consumer.
-    /// Where the REST/JSON gateway listens (`/v1/...`, `/openapi.json`).
-    #[arg(long, env = "AFTERCARE_HTTP_LISTEN", default_value = "127.0.0.1:8080")]
-    pub http_listen: SocketAddr,
+    /// Where the REST/JSON gateway listens (`/v1/...`, `/openapi.json`), or
+    /// `off`.
+    #[arg(long, env = "AFTERCARE_HTTP_LISTEN", default_value = "127.0.0.1:8080", value_parser = parse_listen)]
+    pub http_listen: Listen,
 
     /// A browser origin allowed to call gRPC-Web and REST
     /// (`https://app.example.com`); repeat or separate with commas.
@@ -192,6 +189,10 @@ pub struct ServeArgs {
     #[arg(long, env = "AFTERCARE_HTTP_MAX_BODY", default_value_t = 1 << 20)]
     pub http_max_body: usize,
 
+    /// Where reminders are posted for delivery to customers (push, e-mail,
+    /// SMS): an http:// URL of the store's notification provider, each
+    /// message signed with --notifier-secret. Without it, reminders stay
+    /// `MaintenanceReminderDue` events for another consumer.
     #[arg(long, env = "AFTERCARE_NOTIFIER_URL", requires = "notifier_secret")]
     pub notifier_url: Option<String>,
 
@@ -235,6 +236,20 @@ impl From<LogFormatArg> for LogFormat {
     }
 }
 
+/// An address to listen on, or none (`off`).
+#[derive(Debug, Clone, Copy)]
+pub struct Listen(pub Option<SocketAddr>);
+
+fn parse_listen(s: &str) -> Result<Listen, String> {
+    match s {
+        "off" => Ok(Listen(None)),
+        _ => s
+            .parse()
+            .map(|a| Listen(Some(a)))
+            .map_err(|_| format!("{s:?} is not an address like 127.0.0.1:8080 or off")),
+    }
+}
+
 /// A rate limit, or none (`off`).
 #[derive(Debug, Clone, Copy)]
 pub struct Limit(pub Option<Rate>);
@@ -248,9 +263,14 @@ fn parse_rate(s: &str) -> Result<Limit, String> {
 
 /// `scheme://host[:port]`, as a browser sends it in `Origin`.
 fn parse_origin(s: &str) -> Result<http::HeaderValue, String> {
-    let valid = s
-        .split_once("://")
-        .is_some_and(|(scheme, host)| matches!(scheme, "http" | "https") && !host.is_empty() && !host.contains('/'));
+    // As a browser sends it: lower case, no path, no trailing dot.
+    let valid = s.split_once("://").is_some_and(|(scheme, host)| {
+        matches!(scheme, "http" | "https")
+            && !host.is_empty()
+            && !host.contains('/')
+            && !host.ends_with('.')
+            && !host.chars().any(|c| c.is_ascii_uppercase())
+    });
     if !valid {
         return Err(format!("{s:?} is not an origin like https://app.example.com"));
     }

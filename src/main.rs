@@ -55,7 +55,10 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             )?);
             let grpc = tokio::net::TcpListener::bind(args.listen).await?;
             let admin = tokio::net::TcpListener::bind(args.admin_listen).await?;
-            let http = tokio::net::TcpListener::bind(args.http_listen).await?;
+            let http = match args.http_listen.0 {
+                Some(addr) => Some(tokio::net::TcpListener::bind(addr).await?),
+                None => None,
+            };
             let db = Database::open(
                 common.database_url.as_deref(),
                 &common.data_dir(),
@@ -88,7 +91,7 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             let listeners = Listeners {
                 grpc,
                 admin: Some(admin),
-                http: Some(http),
+                http,
             };
             let result = serve(state, listeners, options, shutdown_signal()).await;
             db.close().await;

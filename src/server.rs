@@ -153,9 +153,11 @@ pub async fn serve(
     let routes = routes.routes();
     let rpc_layer = RpcLayer::new(state.metrics.clone());
     let mut auth_layer = AuthLayer::new(state.auth.clone(), access);
+    let mut gateway_options = options.gateway.clone();
     if options.rate_per_caller.is_some() || options.rate_per_ip.is_some() {
-        let limits = RateLimiter::new(options.rate_per_caller, options.rate_per_ip);
-        auth_layer = auth_layer.with_limits(Arc::new(limits));
+        let limits = Arc::new(RateLimiter::new(options.rate_per_caller, options.rate_per_ip));
+        auth_layer = auth_layer.with_limits(limits.clone());
+        gateway_options.limits = Some(limits);
     }
     let cors = cors(&options.cors_origins);
     // The REST gateway calls the very stack the gRPC port serves.
@@ -168,7 +170,7 @@ pub async fn serve(
                 .service(routes.clone()),
         ),
         state.auth.clone(),
-        options.gateway.clone(),
+        gateway_options,
     )?;
     let router = tonic::transport::Server::builder()
         // A peer gone without a word (a half-open connection) is found and
@@ -188,7 +190,13 @@ pub async fn serve(
     let mut grpc_stop = stop_rx.clone();
     // Without TCP_NODELAY a response written in several frames waits for the
     // client's delayed ACK: ~40 ms on every call.
-    let incoming = TcpIncoming::from(grpc).with_nodelay(Some(true));
+    let incoming = TcpIncoming::from(grpc)
+        .with_nodelay(Some(true))
+        // HTTP/2 keepalive does not cover gRPC-Web's HTTP/1.1: TCP's finds
+        // a vanished browser's stream within about two minutes.
+        .with_keepalive(Some(Duration::from_secs(60)))
+        .with_keepalive_interval(Some(Duration::from_secs(15)))
+        .with_keepalive_retries(Some(4));
     let mut grpc_task = tokio::spawn(router.serve_with_incoming_shutdown(incoming, async move {
         let _ = grpc_stop.wait_for(|stop| *stop).await;
     }));
@@ -264,8 +272,10 @@ pub async fn serve(
         .chain([supervise_task, probe_task])
         .chain(job_tasks)
     {
-        if tokio::time::timeout_at(deadline, task).await.is_err() {
-            tracing::warn!("a background task did not stop within the grace period");
+        let mut task = task;
+        if tokio::time::timeout_at(deadline, &mut task).await.is_err() {
+            tracing::warn!("a background task did not stop within the grace period; ending it");
+            task.abort();
         }
     }
     Ok(())

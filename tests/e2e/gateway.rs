@@ -238,6 +238,7 @@ async fn errors_are_aip_193_with_their_details_and_write_nothing() {
     let request = http::Request::post(format!("http://{}{path}", app.http_addr))
         .header("authorization", format!("Bearer {customer}"))
         .header("idempotency-key", http::HeaderValue::from_bytes(b"caf\xe9").unwrap())
+        .header("content-type", "application/json")
         .body(Full::new(Bytes::from(return_body().to_string())))
         .unwrap();
     let answer = send(request).await;
@@ -277,10 +278,22 @@ async fn errors_are_aip_193_with_their_details_and_write_nothing() {
     );
     let answer = rest(&app, Method::DELETE, "/v1/returns/R-1", Some(&customer), None, &[]).await;
     assert_eq!(answer.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(answer.json["error"]["code"], 405, "the body's code is the HTTP status");
     assert_eq!(answer.headers[http::header::ALLOW], "GET");
+    // Odd paths match no route, or reach the service as a plain value.
+    for odd in ["/v1/returns//x", "/v1/returns/%FF", "/v1/returns/a/b"] {
+        let answer = rest(&app, Method::GET, odd, Some(&customer), None, &[]).await;
+        assert_eq!(answer.status, StatusCode::NOT_FOUND, "{odd}");
+    }
+    for odd in ["/v1/returns/a%2Fb", "/v1/returns/..", "/v1/returns/%00"] {
+        let answer = rest(&app, Method::GET, odd, Some(&customer), None, &[]).await;
+        assert!(answer.status.is_client_error(), "{odd}: {}", answer.status);
+        status_name(&answer);
+    }
 
     // Bodies: too large (refused before it is read whole), not JSON.
-    let huge = json!({"items": [{"note": "x".repeat(2 << 20)}]});
+    // Just over the limit, so the client has sent it all when refused.
+    let huge = json!({"items": [{"note": "x".repeat((1 << 20) + 1024)}]});
     let answer = rest(&app, Method::POST, path, Some(&customer), Some(huge), &[]).await;
     assert_eq!(answer.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(violations(&answer), ["body"]);
@@ -291,6 +304,15 @@ async fn errors_are_aip_193_with_their_details_and_write_nothing() {
         .unwrap();
     assert_eq!(send(request).await.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
 
+    let request = http::Request::post(format!("http://{}{path}", app.http_addr))
+        .header("authorization", format!("Bearer {customer}"))
+        .body(Full::new(Bytes::from(return_body().to_string())))
+        .unwrap();
+    assert_eq!(
+        send(request).await.status,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "a body says it is JSON"
+    );
     assert_eq!(
         app.count("SELECT count(*) FROM returns.returns").await,
         0,
@@ -299,9 +321,9 @@ async fn errors_are_aip_193_with_their_details_and_write_nothing() {
 }
 
 /// Every route the contracts bind reaches its RPC: called with a role the
-/// RPC admits and placeholder values, each answer is the service's (the
-/// server's metrics count a call of that very method), never a routing
-/// failure or a server fault.
+/// RPC admits and placeholder values, the server's metrics count one call
+/// of that very method per route, and no answer is a routing failure or a
+/// server fault.
 #[tokio::test]
 async fn every_annotated_route_reaches_its_rpc() {
     let app = TestApp::spawn().await;
@@ -400,6 +422,15 @@ async fn grpc_web_calls_the_same_contract_from_an_allowed_origin() {
     let answer = send(call(customer.clone(), &request.order_id)).await;
     assert_eq!(answer.status, StatusCode::OK);
     assert_eq!(answer.headers["access-control-allow-origin"], ALLOWED_ORIGIN);
+    // What a browser's gRPC-Web client must be able to read.
+    let exposed = answer.headers["access-control-expose-headers"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        exposed.contains("grpc-status") && exposed.contains("grpc-message"),
+        "{exposed}"
+    );
     let mut body = answer.raw.clone();
     assert_eq!(body.get_u8(), 0, "a message frame first");
     let len = body.get_u32() as usize;
@@ -414,12 +445,18 @@ async fn grpc_web_calls_the_same_contract_from_an_allowed_origin() {
     // The same permissions as over gRPC: another customer's order is not theirs.
     let stranger = app.token(Role::Customer, "c-2");
     let answer = send(call(stranger, "O-WEB-1")).await;
+    assert_eq!(
+        answer.status,
+        StatusCode::OK,
+        "gRPC-Web carries the error in its status"
+    );
+    // NOT_FOUND (5) or PERMISSION_DENIED (7), never the order.
     let status = answer
         .headers
         .get("grpc-status")
-        .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_else(|| String::from_utf8_lossy(&answer.raw).into_owned());
-    assert!(!status.contains("grpc-status:0") && status != "0", "{status}");
+        .map(|v| v.to_str().unwrap().to_owned());
+    assert!(matches!(status.as_deref(), Some("5" | "7")), "{status:?}");
+    assert!(!String::from_utf8_lossy(&answer.raw).contains("O-WEB-1"));
 }
 
 #[tokio::test]
@@ -638,4 +675,29 @@ async fn the_overview_marks_services_this_deployment_does_not_run() {
             "{section}"
         );
     }
+}
+
+#[tokio::test]
+async fn a_call_past_the_gateway_deadline_is_504_and_values_keep_their_json_forms() {
+    let app = TestApp::spawn_configured(|o| o.gateway.deadline = std::time::Duration::from_millis(300)).await;
+    let customer = app.token(Role::Customer, "c-1");
+    let points = rest(&app, Method::GET, "/v1/me/points", Some(&customer), None, &[]).await;
+    assert_eq!(points.status, StatusCode::OK);
+    assert_eq!(points.json["available"], "0", "64-bit integers are strings");
+
+    let mut stall = app.pool.begin().await.unwrap();
+    sqlx::query("LOCK TABLE loyalty.accounts IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut *stall)
+        .await
+        .unwrap();
+    let late = rest(&app, Method::GET, "/v1/me/points", Some(&customer), None, &[]).await;
+    stall.rollback().await.unwrap();
+    assert_eq!(late.status, StatusCode::GATEWAY_TIMEOUT);
+    assert_eq!(status_name(&late), "DEADLINE_EXCEEDED");
+
+    // Timestamps in RFC 3339.
+    delivered(&app, "O-TS-1", "c-1").await;
+    let order = rest(&app, Method::GET, "/v1/orders/O-TS-1", Some(&customer), None, &[]).await;
+    let placed = order.json["placedAt"].as_str().unwrap();
+    assert!(chrono::DateTime::parse_from_rfc3339(placed).is_ok(), "{placed}");
 }

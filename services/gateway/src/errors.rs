@@ -53,11 +53,22 @@ fn name(code: Code) -> &'static str {
     }
 }
 
+/// Codes that mean the server failed, not the caller.
+pub fn is_server_fault(code: Code) -> bool {
+    matches!(code, Code::Unknown | Code::Internal | Code::DataLoss)
+}
+
 /// The HTTP answer for a failed call. A server fault says only that it was
 /// one: whatever text it carried stays in the server's log.
 pub fn response(status: &Status) -> http::Response<axum::body::Body> {
+    response_as(status, http_status(status.code()))
+}
+
+/// The answer with an HTTP status of the gateway's own (405, 413, 415),
+/// which the body's `code` repeats.
+pub fn response_as(status: &Status, http: StatusCode) -> http::Response<axum::body::Body> {
     let code = status.code();
-    let server_fault = matches!(code, Code::Unknown | Code::Internal | Code::DataLoss);
+    let server_fault = is_server_fault(code);
     let message = if server_fault {
         "internal error".to_owned()
     } else {
@@ -74,14 +85,14 @@ pub fn response(status: &Status) -> http::Response<axum::body::Body> {
         .map(|d| d.as_secs() + u64::from(d.subsec_nanos() > 0));
     let body = json!({
         "error": {
-            "code": http_status(code).as_u16(),
+            "code": http.as_u16(),
             "message": message,
             "status": name(code),
             "details": details,
         }
     });
     let mut response = http::Response::new(axum::body::Body::from(body.to_string()));
-    *response.status_mut() = http_status(code);
+    *response.status_mut() = http;
     let headers = response.headers_mut();
     headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     if let Some(seconds) = retry_after {
@@ -92,15 +103,20 @@ pub fn response(status: &Status) -> http::Response<axum::body::Body> {
 
 /// A request the gateway refuses before calling anything.
 pub fn invalid(violation: Violation) -> http::Response<axum::body::Body> {
+    invalid_as(violation, StatusCode::BAD_REQUEST)
+}
+
+pub fn invalid_as(violation: Violation, http: StatusCode) -> http::Response<axum::body::Body> {
     let details = ErrorDetails::with_bad_request(vec![FieldViolation::new(
         violation.field.clone(),
         violation.description.clone(),
     )]);
-    response(&Status::with_error_details(
+    let status = Status::with_error_details(
         Code::InvalidArgument,
         format!("invalid request: {} {}", violation.field, violation.description),
         details,
-    ))
+    );
+    response_as(&status, http)
 }
 
 fn details(d: &ErrorDetails) -> Vec<Value> {

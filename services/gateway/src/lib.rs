@@ -20,8 +20,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aftercare_platform::auth::{Authenticator, Role};
+use aftercare_platform::auth::{Authenticator, Caller, Role};
 use aftercare_platform::error::Error;
+use aftercare_platform::ratelimit::RateLimiter;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use bytes::Bytes;
@@ -32,6 +33,10 @@ use tonic::Status;
 
 pub use call::Grpc;
 use routes::{Found, Route};
+
+/// The largest body accepted at all: what gRPC decodes (4 MiB); a JSON
+/// body is never smaller than its message.
+pub const MAX_BODY: usize = 4 << 20;
 
 /// How the gateway treats requests.
 #[derive(Debug, Clone)]
@@ -44,6 +49,9 @@ pub struct Options {
     /// The one deadline of `/v1/me/overview`'s calls: a section not
     /// answered by then is marked unavailable.
     pub overview_deadline: Duration,
+    /// The auth layer's rate limits, charged here for calls the gateway
+    /// turns away for want of a valid token (they never reach the layer).
+    pub limits: Option<Arc<RateLimiter>>,
 }
 
 impl Default for Options {
@@ -52,6 +60,7 @@ impl Default for Options {
             max_body: 1 << 20,
             deadline: Duration::from_secs(30),
             overview_deadline: Duration::from_secs(2),
+            limits: None,
         }
     }
 }
@@ -75,6 +84,11 @@ impl Gateway {
     /// The routes of `services` (full gRPC names) over `grpc`, the stack
     /// the gRPC port serves.
     pub fn new(services: &[&str], grpc: Grpc, auth: Arc<Authenticator>, options: Options) -> Result<Gateway, String> {
+        if options.max_body > MAX_BODY {
+            return Err(format!(
+                "the REST body limit is at most {MAX_BODY} bytes (gRPC's message limit)"
+            ));
+        }
         let pool = descriptors();
         let routes = routes::from_pool(&pool, services)?;
         let openapi =
@@ -106,11 +120,8 @@ impl Gateway {
         let (route, fields) = match routes::find(&self.routes, &parts.method, path) {
             Found::Route(route, fields) => (route, fields),
             Found::WrongMethod(allowed) => {
-                let mut response = errors::response(&Status::unimplemented(format!(
-                    "{} is not served on this path",
-                    parts.method
-                )));
-                *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+                let status = Status::unimplemented(format!("{} is not served on this path", parts.method));
+                let mut response = errors::response_as(&status, StatusCode::METHOD_NOT_ALLOWED);
                 let allow = allowed.iter().map(Method::as_str).collect::<Vec<_>>().join(", ");
                 if let Ok(allow) = HeaderValue::from_str(&allow) {
                     response.headers_mut().insert(http::header::ALLOW, allow);
@@ -119,41 +130,42 @@ impl Gateway {
             }
             Found::None => return errors::response(&Status::not_found("no such route")),
         };
+        // Who is calling, before any body is read: every route takes a
+        // token, and a caller without one is not worth buffering for.
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0);
+        let caller = match self.caller(&parts.headers, peer) {
+            Ok(caller) => caller,
+            Err(response) => return *response,
+        };
+        let me = match (route.me, caller.role) {
+            (false, _) => None,
+            (true, Role::Customer) => Some(caller.subject),
+            (true, role) => return errors::response(&not_yours(role)),
+        };
         let body = match Limited::new(body, self.options.max_body).collect().await {
             Ok(collected) => collected.to_bytes(),
             Err(e) if e.is::<LengthLimitError>() => {
-                let mut response = errors::invalid(transcode::Violation {
+                let violation = transcode::Violation {
                     field: "body".into(),
                     description: format!("is larger than {} bytes", self.options.max_body),
-                });
-                *response.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
-                return response;
+                };
+                return errors::invalid_as(violation, StatusCode::PAYLOAD_TOO_LARGE);
             }
             Err(_) => return errors::response(&Status::invalid_argument("the request body could not be read")),
         };
         if !body.is_empty() && !is_json(&parts.headers) {
-            let mut response = errors::response(&Status::invalid_argument("the body must be application/json"));
-            *response.status_mut() = StatusCode::UNSUPPORTED_MEDIA_TYPE;
-            return response;
+            let status = Status::invalid_argument("the body must be application/json");
+            return errors::response_as(&status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
         }
-        let me = match route.me {
-            false => None,
-            true => match self.customer(&parts.headers) {
-                Ok(customer) => Some(customer),
-                Err(response) => return *response,
-            },
-        };
-        let idempotency_key = match parts.headers.get("idempotency-key") {
+        let idempotency_key = match parts.headers.get("idempotency-key").map(|v| v.to_str()) {
             None => None,
-            Some(value) => match value.to_str() {
-                Ok(key) => Some(key),
-                Err(_) => {
-                    return errors::invalid(transcode::Violation {
-                        field: "Idempotency-Key".into(),
-                        description: "must be visible ASCII".into(),
-                    });
-                }
-            },
+            Some(Ok(key)) if !key.is_empty() => Some(key),
+            Some(_) => {
+                return errors::invalid(transcode::Violation {
+                    field: "Idempotency-Key".into(),
+                    description: "must be a non-empty visible ASCII string".into(),
+                });
+            }
         };
         let message = transcode::Parts {
             path_fields: &fields,
@@ -166,7 +178,6 @@ impl Gateway {
             Ok(message) => message,
             Err(violation) => return errors::invalid(violation),
         };
-        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0);
         let answer = call::unary(
             &self.grpc,
             &route.grpc_path,
@@ -179,19 +190,38 @@ impl Gateway {
         match answer.and_then(|bytes| transcode::response(&route.rpc.output(), &bytes).map_err(Status::internal)) {
             Ok(json_body) => json(StatusCode::OK, Bytes::from(json_body)),
             Err(status) => {
-                if matches!(status.code(), tonic::Code::Internal | tonic::Code::Unknown) {
+                if errors::is_server_fault(status.code()) {
                     tracing::error!(route = %route.template.text, error = %status.message(), "REST call failed");
                 }
                 errors::response(&status)
             }
         }
     }
+
+    /// The caller a request's token names. Without a valid one the call
+    /// ends here, charged to its address when rate limits are on.
+    fn caller(&self, headers: &http::HeaderMap, peer: Option<SocketAddr>) -> Result<Caller, Box<http::Response<Body>>> {
+        self.auth.authenticate(headers).map_err(|e| {
+            let limited = self
+                .options
+                .limits
+                .as_ref()
+                .and_then(|l| l.admit_anonymous(peer.map(|p| p.ip())).err());
+            Box::new(errors::response(&limited.unwrap_or_else(|| e.into())))
+        })
+    }
+}
+
+fn not_yours(role: Role) -> Status {
+    Error::PermissionDenied(format!("/v1/me/ is a customer's own; a {role} token has none")).into()
 }
 
 impl Gateway {
     async fn overview(&self, parts: &http::request::Parts) -> http::Response<Body> {
-        let customer = match self.customer(&parts.headers) {
-            Ok(customer) => customer,
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0);
+        let customer = match self.caller(&parts.headers, peer) {
+            Ok(caller) if caller.role == Role::Customer => caller.subject,
+            Ok(caller) => return errors::response(&not_yours(caller.role)),
             Err(response) => return *response,
         };
         let sources = overview::Sources {
@@ -199,24 +229,11 @@ impl Gateway {
             served: &self.served,
             pool: &self.pool,
             headers: &parts.headers,
-            peer: parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0),
+            peer,
             deadline: self.options.overview_deadline,
         };
         let body = overview::compose(&customer, sources).await;
         json(StatusCode::OK, Bytes::from(body.to_string()))
-    }
-
-    /// The subject of a customer's token; anyone else is refused.
-    fn customer(&self, headers: &http::HeaderMap) -> Result<String, Box<http::Response<Body>>> {
-        match self.auth.authenticate(headers) {
-            Ok(caller) if caller.role == Role::Customer => Ok(caller.subject),
-            Ok(caller) => {
-                let denied =
-                    Error::PermissionDenied(format!("/v1/me/ is a customer's own; a {} token has none", caller.role));
-                Err(Box::new(errors::response(&denied.into())))
-            }
-            Err(e) => Err(Box::new(errors::response(&e.into()))),
-        }
     }
 }
 
@@ -224,13 +241,21 @@ async fn handle(
     axum::extract::State(gateway): axum::extract::State<Arc<Gateway>>,
     request: http::Request<Body>,
 ) -> http::Response<Body> {
-    gateway.serve(request).await
+    // One deadline for the whole request, reading its body included, so a
+    // slow client or a stuck call frees its task.
+    match tokio::time::timeout(gateway.options.deadline, gateway.serve(request)).await {
+        Ok(response) => response,
+        Err(_) => errors::response(&Status::deadline_exceeded(
+            "the call took longer than the gateway's deadline",
+        )),
+    }
 }
 
 fn is_json(headers: &http::HeaderMap) -> bool {
     match headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) {
-        // A body without a type is read as JSON.
-        None => true,
+        // A body must say it is JSON: a browser's no-preflight request
+        // (text/plain, a form) is refused.
+        None => false,
         Some(value) => {
             let essence = value.split(';').next().unwrap_or_default().trim();
             essence.eq_ignore_ascii_case("application/json")

@@ -29,7 +29,7 @@ pub fn document(routes: &[Route]) -> Value {
         let operation_id = if *n == 1 { base } else { format!("{base}_{n}") };
         let operation = operation(route, operation_id, &mut schemas);
         paths
-            .entry(route.template.text.clone())
+            .entry(openapi_path(&route.template.text))
             .or_default()
             .insert(route.method.as_str().to_ascii_lowercase(), operation);
     }
@@ -74,6 +74,30 @@ pub fn document(routes: &[Route]) -> Value {
             "schemas": components,
         },
     })
+}
+
+/// A template as an OpenAPI path: a nested field's variable
+/// (`{policy.category}`) is named by its last part (`{category}`), since
+/// tools read a dot in a parameter's name as an attribute, and OpenAPI
+/// forbids two paths that differ only in their variables' names (the GET
+/// of `/v1/return-policies/{category}` and the PATCH of `{policy.category}`
+/// are one path). The path matched is the same.
+fn openapi_path(template: &str) -> String {
+    template
+        .split('/')
+        .map(|segment| match (segment.find('{'), segment.find('}')) {
+            (Some(open), Some(close)) => {
+                let name = parameter_name(&segment[open + 1..close]);
+                format!("{}{{{name}}}{}", &segment[..open], &segment[close + 1..])
+            }
+            _ => segment.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+fn parameter_name(field: &str) -> &str {
+    field.rsplit('.').next().unwrap_or(field)
 }
 
 /// `/v1/me/overview`, composed by the gateway rather than bound to an RPC.
@@ -139,7 +163,11 @@ fn operation(route: &Route, operation_id: String, schemas: &mut Schemas) -> Valu
         let schema = crate::routes::field_path(&input, field)
             .map(|f| schemas.scalar(&f))
             .unwrap_or_else(|| json!({"type": "string"}));
-        parameters.push(json!({"name": field, "in": "path", "required": true, "schema": schema}));
+        let mut parameter = json!({"name": parameter_name(field), "in": "path", "required": true, "schema": schema});
+        if field.contains('.') {
+            parameter["description"] = Value::String(format!("The request's `{field}`."));
+        }
+        parameters.push(parameter);
     }
     // Fields the caller does not give: the path's, and their own id on a
     // `/v1/me/` route.
@@ -392,6 +420,32 @@ mod tests {
                 doc["components"]["schemas"].get(name).is_some(),
                 "{name} is referenced but not defined"
             );
+        }
+        // OpenAPI's rule: no two paths the same but for their variables'
+        // names, and every variable a path parameter of each operation.
+        let mut shapes = BTreeSet::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            let shape: String = path
+                .split('{')
+                .map(|part| part.split_once('}').map_or(part, |(_, rest)| rest))
+                .collect::<Vec<_>>()
+                .join("{}");
+            assert!(shapes.insert(shape), "{path} differs from another path only in names");
+            let variables: BTreeSet<&str> = path
+                .split('{')
+                .skip(1)
+                .map(|part| part.split('}').next().unwrap())
+                .collect();
+            for (method, op) in item.as_object().unwrap() {
+                let declared: BTreeSet<&str> = op["parameters"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|p| p["in"] == "path")
+                    .map(|p| p["name"].as_str().unwrap())
+                    .collect();
+                assert_eq!(declared, variables, "{method} {path}");
+            }
         }
         // A /v1/me/ route does not ask for the caller's id.
         let me = &doc["paths"]["/v1/me/returns"]["get"]["parameters"];

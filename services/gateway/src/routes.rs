@@ -173,8 +173,13 @@ fn route(rpc: &MethodDescriptor, rule: &DynamicMessage) -> Result<Route, String>
     let template = Template::parse(&path).map_err(|e| format!("{}: {e}", rpc.full_name()))?;
     let input = rpc.input();
     for field in template.fields() {
-        if field_path(&input, field).is_none() {
-            return Err(format!("{}: {path} names no field {field}", rpc.full_name()));
+        match field_path(&input, field) {
+            None => return Err(format!("{}: {path} names no field {field}", rpc.full_name())),
+            // A path segment holds one value written as text.
+            Some(f) if f.is_list() || f.is_map() || matches!(f.kind(), prost_reflect::Kind::Message(_)) => {
+                return Err(format!("{}: {path}: {field} is not a single scalar", rpc.full_name()));
+            }
+            Some(_) => {}
         }
     }
     let body = match text("body").as_str() {

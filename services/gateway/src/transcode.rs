@@ -126,16 +126,42 @@ fn object(body: &[u8]) -> Result<Map<String, Value>, Violation> {
 /// accepts strings for numbers, enums and the well-known types written as
 /// strings, so only booleans need converting.
 fn scalar(field: &FieldDescriptor, name: &str, text: String) -> Result<Value, Violation> {
+    let number = |ok: bool, what: &str| match ok {
+        true => Ok(Value::String(text.clone())),
+        false => Err(violation(name, format!("must be {what}"))),
+    };
+    if field.is_map() {
+        return Err(violation(name, "cannot be given in the path or the query string"));
+    }
     match field.kind() {
         Kind::Bool => match text.as_str() {
             "true" => Ok(Value::Bool(true)),
             "false" => Ok(Value::Bool(false)),
             _ => Err(violation(name, "must be true or false")),
         },
+        Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 => number(text.parse::<i32>().is_ok(), "a 32-bit integer"),
+        Kind::Uint32 | Kind::Fixed32 => number(text.parse::<u32>().is_ok(), "an unsigned 32-bit integer"),
+        Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 => number(text.parse::<i64>().is_ok(), "a 64-bit integer"),
+        Kind::Uint64 | Kind::Fixed64 => number(text.parse::<u64>().is_ok(), "an unsigned 64-bit integer"),
+        Kind::Float | Kind::Double => number(
+            matches!(text.as_str(), "NaN" | "Infinity" | "-Infinity") || text.parse::<f64>().is_ok_and(f64::is_finite),
+            "a number",
+        ),
+        // An enum by name, or by number as the mapping allows.
+        Kind::Enum(e) => match text.parse::<i32>() {
+            Ok(n) => Ok(Value::from(n)),
+            Err(_) if e.get_value_by_name(&text).is_some() => Ok(Value::String(text)),
+            Err(_) => Err(violation(
+                name,
+                format!(
+                    "must be one of {}",
+                    e.values().map(|v| v.name().to_owned()).collect::<Vec<_>>().join(", ")
+                ),
+            )),
+        },
         Kind::Message(m) if !written_as_string(&m) => {
             Err(violation(name, "cannot be given in the path or the query string"))
         }
-        _ if field.is_map() => Err(violation(name, "cannot be given in the path or the query string")),
         _ => Ok(Value::String(text)),
     }
 }
@@ -178,8 +204,19 @@ fn set(
             .or_else(|| message.get_field_by_json_name(part))
             .ok_or_else(|| violation(path, "is not a field of this request"))?;
         // The body may name a field by its proto name or its JSON name.
-        let names = [field.name().to_owned(), field.json_name().to_owned()];
-        let existing = names.iter().find_map(|n| map.remove(n));
+        // Both spellings are taken out, so no copy under the other name can
+        // slip past this check to the decoder (where the last one read wins).
+        let by_name = map.remove(field.name());
+        let by_json_name = map.remove(field.json_name());
+        let existing = match (by_name, by_json_name) {
+            (Some(_), Some(_)) if field.name() != field.json_name() => {
+                return Err(violation(path, "is given twice (by its proto and its JSON name)"));
+            }
+            (Some(v), _) | (None, Some(v)) => Some(v),
+            (None, None) => None,
+        };
+        // `null` is the field's default: as good as absent.
+        let existing = existing.filter(|v| !v.is_null());
         if parts.peek().is_none() {
             let value = match (existing, list) {
                 (Some(Value::Array(mut items)), true) => {
@@ -276,6 +313,27 @@ mod tests {
         .unwrap();
         assert_eq!(text(&m, "customer_id"), "C-2");
         assert_eq!(m.get_field_by_name("page_size").unwrap().as_i32(), Some(5));
+        // Enums by number too, as the JSON mapping allows.
+        let m = build(http::Method::GET, "/v1/returns", Some("status=2"), "", None).unwrap();
+        assert_eq!(m.get_field_by_name("status").unwrap().as_enum_number(), Some(2));
+        // A path value the body repeats (or leaves null) is fine.
+        let m = build(
+            http::Method::POST,
+            "/v1/returns/R-1:approve",
+            None,
+            r#"{"returnId":"R-1"}"#,
+            None,
+        )
+        .unwrap();
+        assert_eq!(text(&m, "return_id"), "R-1");
+        build(
+            http::Method::POST,
+            "/v1/returns/R-1:approve",
+            None,
+            r#"{"return_id":null}"#,
+            None,
+        )
+        .unwrap();
         // camelCase and proto names are both accepted in a body.
         let m = build(
             http::Method::POST,
@@ -343,7 +401,29 @@ mod tests {
             "Idempotency-Key"
         );
         assert_eq!(err(Method::GET, "/v1/returns", Some("nope=1"), "", None), "nope");
-        assert_eq!(err(Method::GET, "/v1/returns", Some("page_size=x"), "", None), "body");
+        assert_eq!(
+            err(Method::GET, "/v1/returns", Some("page_size=x"), "", None),
+            "page_size"
+        );
+        assert_eq!(
+            err(Method::GET, "/v1/returns", Some("page_size=99999999999"), "", None),
+            "page_size"
+        );
+        assert_eq!(
+            err(Method::GET, "/v1/returns", Some("status=SHIPPED"), "", None),
+            "status"
+        );
+        // The same field under both its names cannot smuggle a second value.
+        let both = r#"{"customer_id":"C-1","customerId":"C-9"}"#;
+        assert_eq!(
+            err(Method::POST, "/v1/me/points:quoteRedemption", None, both, None),
+            "customer_id"
+        );
+        let both = r#"{"preferences":{"customerId":"C-9"},"source":"app"}"#;
+        assert_eq!(
+            err(Method::PUT, "/v1/maintenance/preferences/C-7", None, both, None),
+            "preferences.customer_id"
+        );
         assert_eq!(err(Method::GET, "/v1/returns/R-1", None, "{}", None), "body");
         assert_eq!(err(Method::POST, "/v1/returns/R-1:approve", None, "[1]", None), "body");
         assert_eq!(
