@@ -50,6 +50,9 @@ struct Args {
     reminder_job_only: bool,
     /// Only the event stream's row, on a fresh cluster.
     events_only: bool,
+    /// Only GetReturn over gRPC, REST and gRPC-Web (and h2load), beside
+    /// pgbench select-only.
+    gateway_only: bool,
 }
 
 fn args() -> Args {
@@ -59,6 +62,7 @@ fn args() -> Args {
         h2load: true,
         reminder_job_only: false,
         events_only: false,
+        gateway_only: false,
     };
     let argv: Vec<String> = std::env::args().collect();
     for (i, arg) in argv.iter().enumerate() {
@@ -69,6 +73,7 @@ fn args() -> Args {
             "--skip-h2load" => a.h2load = false,
             "--reminder-job-only" => a.reminder_job_only = true,
             "--events-only" => a.events_only = true,
+            "--gateway-only" => a.gateway_only = true,
             _ => {}
         }
     }
@@ -143,6 +148,31 @@ async fn main() {
         None,
         pgbench.run("pgbench select-only", Script::SelectOnly, c, duration, pid),
     ));
+    if args.gateway_only {
+        let w = Workload::prepare(&server.url(), auth.clone(), c, &db.pool).await;
+        let grpc = measure::closed_loop("GetReturn", pid, c, duration, w.call("GetReturn", true)).await;
+        rows.push((Some(Kind::Read), grpc));
+        for row in gateway::rows(&server, &w, &auth, pid, c, duration).await {
+            rows.push((Some(Kind::Read), row));
+        }
+        if args.h2load {
+            let bearer = auth.issue(Role::Service, "bench", Duration::from_secs(3600)).unwrap();
+            let h2 = dir.join("h2load");
+            std::fs::create_dir_all(&h2).unwrap();
+            let call = external::H2Call {
+                name: "h2load GetReturn",
+                path: "/aftercare.returns.v1.ReturnService/GetReturn",
+                message: w.get_return_body(),
+                token: Some(bearer.as_str()),
+            };
+            rows.push((Some(Kind::Read), external::h2load(&server, call, c, duration, &h2).await));
+        }
+        print_results(&args, &rows, &[]);
+        server.stop();
+        db.close().await;
+        let _ = std::fs::remove_dir_all(&dir);
+        return;
+    }
     rows.push((None, pgbench.run("pgbench TPC-B", Script::TpcB, c, duration, pid)));
     rows.push((
         None,
