@@ -20,6 +20,7 @@ const FILES: &[&str] = &[
     "aftercare/maintenance/v1/maintenance.proto",
     "aftercare/maintenance/events/v1/events.proto",
     "aftercare/events/v1/events.proto",
+    "aftercare/events/v1/webhooks.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -10,6 +10,7 @@ pub const SERVICES: &[ServiceDef] = &[
     aftercare_warranty::SERVICE,
     aftercare_maintenance::SERVICE,
     aftercare_events::SERVICE,
+    aftercare_events::WEBHOOKS,
 ];
 
 /// The services `names` selects (`all` selects every one), in registry

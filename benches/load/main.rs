@@ -165,7 +165,10 @@ async fn main() {
                 message: w.get_return_body(),
                 token: Some(bearer.as_str()),
             };
-            rows.push((Some(Kind::Read), external::h2load(&server, call, c, duration, &h2).await));
+            rows.push((
+                Some(Kind::Read),
+                external::h2load(&server, call, c, duration, &h2).await,
+            ));
         }
         print_results(&args, &rows, &[]);
         server.stop();

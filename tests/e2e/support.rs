@@ -13,6 +13,7 @@ use aftercare_platform::outbox::DispatchOptions;
 use aftercare_platform::telemetry::Metrics;
 use aftercare_platform::webhook::Endpoint;
 use aftercare_proto::events::event_service_client::EventServiceClient;
+use aftercare_proto::events::webhook_service_client::WebhookServiceClient;
 use aftercare_proto::loyalty::loyalty_service_client::LoyaltyServiceClient;
 use aftercare_proto::loyalty::store_credit_service_client::StoreCreditServiceClient;
 use aftercare_proto::maintenance::maintenance_service_client::MaintenanceServiceClient;
@@ -64,6 +65,7 @@ pub type StoreCredit = StoreCreditServiceClient<InterceptedService<Channel, Bear
 pub type Warranty = WarrantyServiceClient<InterceptedService<Channel, Bearer>>;
 pub type Maintenance = MaintenanceServiceClient<InterceptedService<Channel, Bearer>>;
 pub type Events = EventServiceClient<InterceptedService<Channel, Bearer>>;
+pub type Webhooks = WebhookServiceClient<InterceptedService<Channel, Bearer>>;
 
 /// The real server on a real socket over a fresh database.
 ///
@@ -340,6 +342,17 @@ impl TestApp {
 
     pub fn events(&self, role: Role, subject: &str) -> Events {
         EventServiceClient::with_interceptor(self.channel(), self.bearer(role, subject))
+    }
+
+    pub fn webhooks(&self, role: Role, subject: &str) -> Webhooks {
+        WebhookServiceClient::with_interceptor(self.channel(), self.bearer(role, subject))
+    }
+
+    /// Runs the webhook delivery job until it has nothing more to post now.
+    pub async fn run_webhooks(&self) {
+        use aftercare_platform::jobs::Job;
+        let job = aftercare_events::webhooks::job::Delivery::new(self.pool.clone(), self.clock.clone());
+        while job.run_once().await.expect("the webhook job ran") {}
     }
 
     /// Runs the loyalty service's background jobs until nothing is left due

@@ -9,14 +9,20 @@
 //! - `store`: positions and reads;
 //! - `stream`: one subscriber's feed, its queue's bound and the server's
 //!   subscriber limit;
-//! - `grpc`: the RPC and its role table.
+//! - `grpc`: the RPC and its role table;
+//! - `webhooks`: the same events posted to admin-registered endpoints
+//!   (`WebhookService`, `--services webhooks`).
 
 mod grpc;
 pub mod store;
 mod stream;
 pub mod topics;
+pub mod webhooks;
 
 use aftercare_platform::context::ServiceContext;
+use std::sync::Arc;
+
+use aftercare_platform::jobs::Job;
 use aftercare_platform::registry::{ServiceDef, no_consumers, no_jobs};
 use tonic::service::RoutesBuilder;
 
@@ -34,4 +40,26 @@ pub const SERVICE: ServiceDef = ServiceDef {
 
 fn routes(ctx: &ServiceContext, routes: &mut RoutesBuilder) {
     routes.add_service(grpc::EventsGrpc::server(ctx.clone()));
+}
+
+/// Webhooks per topic, as the server runs them: the admin RPCs and the
+/// delivery job.
+pub const WEBHOOKS: ServiceDef = ServiceDef {
+    name: "webhooks",
+    grpc_service: webhooks::SERVICE_NAME,
+    roles: webhooks::ROLES,
+    routes: webhook_routes,
+    consumers: no_consumers,
+    jobs: webhook_jobs,
+};
+
+fn webhook_routes(ctx: &ServiceContext, routes: &mut RoutesBuilder) {
+    routes.add_service(webhooks::WebhooksGrpc::server(ctx.clone()));
+}
+
+fn webhook_jobs(ctx: &ServiceContext) -> Vec<Arc<dyn Job>> {
+    vec![Arc::new(webhooks::job::Delivery::new(
+        ctx.pool.clone(),
+        ctx.clock.clone(),
+    ))]
 }

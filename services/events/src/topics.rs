@@ -19,7 +19,15 @@ pub fn all() -> &'static BTreeSet<String> {
         let events = || {
             fds.file
                 .iter()
-                .filter(|f| f.package().starts_with("aftercare.") && f.package().ends_with(".events.v1"))
+                // `aftercare.<area>.events.v1`: the stream's own package,
+                // `aftercare.events.v1`, has no area and holds no events.
+                .filter(|f| {
+                    let area = f
+                        .package()
+                        .strip_prefix("aftercare.")
+                        .and_then(|p| p.strip_suffix(".events.v1"));
+                    area.is_some_and(|a| !a.is_empty())
+                })
         };
         // Field types are named `.package.Message`.
         let parts: BTreeSet<&str> = events()
@@ -57,6 +65,11 @@ mod tests {
             "a part of events is not one"
         );
         assert!(!is_topic("google.protobuf.Timestamp"));
+        assert!(
+            !is_topic("aftercare.events.v1.StreamedEvent"),
+            "the stream's own messages"
+        );
+        assert!(!is_topic("aftercare.events.v1.Webhook"));
         assert!(!is_topic(""));
     }
 }

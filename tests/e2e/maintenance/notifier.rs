@@ -3,8 +3,6 @@
 //! backoff, dead-lettered and replayable; every message carries the same
 //! idempotency key on every attempt.
 
-use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aftercare_platform::clock::Clock;
@@ -12,99 +10,17 @@ use aftercare_platform::outbox;
 use aftercare_platform::webhook::{Endpoint, signature};
 use aftercare_proto::maintenance::*;
 use aftercare_proto::maintenance_events::{MaintenanceOverdue, MaintenanceReminderDue};
-use axum::Router;
-use axum::body::Bytes;
-use axum::http::{HeaderMap, StatusCode};
-use axum::routing::post;
-use tokio::sync::mpsc;
+use axum::http::StatusCode;
 
 use super::*;
+use crate::receiver::{Received, Receiver};
 use crate::support::TestApp;
 
 const SECRET: &str = "a notifier secret of at least 32 bytes";
 const CONSUMER: &str = "maintenance.notifier";
 
-/// A request the receiver got.
-struct Received {
-    headers: HeaderMap,
-    body: Bytes,
-}
-
-impl Received {
-    fn header(&self, name: &str) -> &str {
-        self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default()
-    }
-
-    fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.body).expect("the body is JSON")
-    }
-}
-
-/// What the receiver answers: the scripted statuses first, then `otherwise`.
-struct Script {
-    next: VecDeque<StatusCode>,
-    otherwise: StatusCode,
-}
-
-/// The store's notification provider, on loopback.
-struct Receiver {
-    url: String,
-    got: mpsc::UnboundedReceiver<Received>,
-    script: Arc<Mutex<Script>>,
-}
-
-impl Receiver {
-    async fn start() -> Receiver {
-        let (tx, got) = mpsc::unbounded_channel();
-        let script = Arc::new(Mutex::new(Script {
-            next: VecDeque::new(),
-            otherwise: StatusCode::OK,
-        }));
-        let answers = script.clone();
-        let app = Router::new().route(
-            "/hooks",
-            post(move |headers: HeaderMap, body: Bytes| {
-                let (tx, answers) = (tx.clone(), answers.clone());
-                async move {
-                    let _ = tx.send(Received { headers, body });
-                    let mut s = answers.lock().unwrap();
-                    s.next.pop_front().unwrap_or(s.otherwise)
-                }
-            }),
-        );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/hooks", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        Receiver { url, got, script }
-    }
-
-    fn endpoint(&self) -> Endpoint {
-        Endpoint::new(&self.url, SECRET).unwrap()
-    }
-
-    fn answer(&self, first: &[StatusCode], otherwise: StatusCode) {
-        let mut s = self.script.lock().unwrap();
-        s.next = first.iter().copied().collect();
-        s.otherwise = otherwise;
-    }
-
-    /// The next `n` requests, waiting for each (bounded).
-    async fn take(&mut self, n: usize) -> Vec<Received> {
-        let mut out = Vec::with_capacity(n);
-        for _ in 0..n {
-            let r = tokio::time::timeout(Duration::from_secs(20), self.got.recv())
-                .await
-                .expect("the notifier posted in time")
-                .expect("the receiver runs");
-            out.push(r);
-        }
-        out
-    }
-
-    /// Nothing more was posted, once the notifier's deliveries settled.
-    fn nothing_more(&mut self) {
-        assert!(self.got.try_recv().is_err(), "no further message");
-    }
+fn endpoint(receiver: &Receiver) -> Endpoint {
+    Endpoint::new(&receiver.url, SECRET).unwrap()
 }
 
 /// Waits until `n` of the notifier's deliveries are in the state
@@ -143,7 +59,7 @@ async fn attempted(app: &TestApp, attempts: i32, n: i64) {
 /// second later).
 async fn leads_refused_once() -> (Receiver, TestApp, Vec<Received>) {
     let mut receiver = Receiver::start().await;
-    let app = TestApp::spawn_notifying(receiver.endpoint()).await;
+    let app = TestApp::spawn_notifying(endpoint(&receiver)).await;
     kitchen_plan(&app).await;
     delivered(&app, "o-1").await;
     receiver.answer(&[StatusCode::SERVICE_UNAVAILABLE; 4], StatusCode::OK);
@@ -175,7 +91,7 @@ async fn save_locale(app: &TestApp, locale: &str) {
 #[tokio::test]
 async fn reminders_reach_the_notifier_signed_and_in_the_customers_language() {
     let mut receiver = Receiver::start().await;
-    let app = TestApp::spawn_notifying(receiver.endpoint()).await;
+    let app = TestApp::spawn_notifying(endpoint(&receiver)).await;
     kitchen_plan(&app).await;
     delivered(&app, "o-1").await;
     save_locale(&app, "tr-TR").await;
@@ -345,7 +261,7 @@ async fn a_retry_after_the_work_was_recorded_sends_nothing_for_it() {
 async fn a_visit_is_told_at_the_centres_time_and_not_once_canceled() {
     use super::appointments::{SLOT, booking, centre, istanbul};
     let mut receiver = Receiver::start().await;
-    let app = TestApp::spawn_notifying(receiver.endpoint()).await;
+    let app = TestApp::spawn_notifying(endpoint(&receiver)).await;
     centre(&app, istanbul(5)).await;
     kitchen_plan(&app).await;
     delivered(&app, "o-1").await;
@@ -406,7 +322,7 @@ async fn a_claims_visit_is_told_as_a_repair_at_the_centres_time() {
     use super::appointments::{SLOT, centre, istanbul};
     use super::claim_visits::{approved_claim, for_claim};
     let mut receiver = Receiver::start().await;
-    let app = TestApp::spawn_notifying(receiver.endpoint()).await;
+    let app = TestApp::spawn_notifying(endpoint(&receiver)).await;
     centre(&app, istanbul(5)).await;
     kitchen_plan(&app).await;
     delivered(&app, "o-1").await;
