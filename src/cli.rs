@@ -185,6 +185,12 @@ pub struct ServeArgs {
     #[arg(long, env = "AFTERCARE_RATE_LIMIT_IP", default_value = "10/s:20", value_parser = parse_rate)]
     pub rate_limit_ip: Limit,
 
+    /// A NATS server (`nats://host:4222`) to relay every event to, through
+    /// JetStream (stream AFTERCARE, subjects `aftercare.<area>.<Event>`).
+    /// Relayed by the servers running the `events` service.
+    #[arg(long, env = "AFTERCARE_NATS_URL")]
+    pub nats_url: Option<String>,
+
     /// The largest REST request body, in bytes.
     #[arg(long, env = "AFTERCARE_HTTP_MAX_BODY", default_value_t = 1 << 20)]
     pub http_max_body: usize,

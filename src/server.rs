@@ -65,6 +65,9 @@ pub struct ServeOptions {
     pub rate_per_caller: Option<Rate>,
     /// Calls without a valid token, per client IP; none: no limit.
     pub rate_per_ip: Option<Rate>,
+    /// Where the event stream's relay publishes (NATS JetStream); none: no
+    /// relay. Runs with the `events` service.
+    pub nats_url: Option<String>,
 }
 
 impl Default for ServeOptions {
@@ -82,6 +85,7 @@ impl Default for ServeOptions {
             gateway: aftercare_gateway::Options::default(),
             rate_per_caller: None,
             rate_per_ip: None,
+            nats_url: None,
         }
     }
 }
@@ -113,6 +117,7 @@ pub async fn serve(
             .notifier
             .clone()
             .map(|endpoint| Arc::new(webhook::Sender::new(endpoint, webhook::DEFAULT_TIMEOUT))),
+        nats_url: options.nats_url.clone(),
     };
 
     let health = HealthReporter::new();

@@ -9,6 +9,7 @@ mod hostile;
 mod idempotency;
 mod loyalty;
 mod maintenance;
+mod nats;
 mod orders;
 mod outage;
 mod outbox;

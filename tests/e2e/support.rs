@@ -363,6 +363,7 @@ impl TestApp {
             clock: self.clock.clone(),
             outbox_wake: Default::default(),
             notifier: None,
+            nats_url: None,
         };
         let job = aftercare_loyalty::app::jobs::DueWork::new(ctx.clone());
         while job.run().await.expect("the loyalty job ran") {}

@@ -10,10 +10,12 @@
 //! - `stream`: one subscriber's feed, its queue's bound and the server's
 //!   subscriber limit;
 //! - `grpc`: the RPC and its role table;
+//! - `relay`: the same events published to NATS JetStream (`--nats-url`);
 //! - `webhooks`: the same events posted to admin-registered endpoints
 //!   (`WebhookService`, `--services webhooks`).
 
 mod grpc;
+pub mod relay;
 pub mod store;
 mod stream;
 pub mod topics;
@@ -23,7 +25,7 @@ use aftercare_platform::context::ServiceContext;
 use std::sync::Arc;
 
 use aftercare_platform::jobs::Job;
-use aftercare_platform::registry::{ServiceDef, no_consumers, no_jobs};
+use aftercare_platform::registry::{ServiceDef, no_consumers};
 use tonic::service::RoutesBuilder;
 
 pub use stream::{BUFFERED, MAX_FEEDS, STALL, slow_consumers_cut_off};
@@ -35,8 +37,16 @@ pub const SERVICE: ServiceDef = ServiceDef {
     roles: grpc::ROLES,
     routes,
     consumers: no_consumers,
-    jobs: no_jobs,
+    jobs,
 };
+
+/// The NATS relay, when the server has a NATS URL.
+fn jobs(ctx: &ServiceContext) -> Vec<Arc<dyn Job>> {
+    match &ctx.nats_url {
+        Some(url) => vec![Arc::new(relay::Relay::new(ctx.pool.clone(), url.clone()))],
+        None => Vec::new(),
+    }
+}
 
 fn routes(ctx: &ServiceContext, routes: &mut RoutesBuilder) {
     routes.add_service(grpc::EventsGrpc::server(ctx.clone()));

@@ -22,6 +22,8 @@ pub struct ServiceContext {
     /// Where messages for customers (reminders) are posted, when set: the
     /// store's notification provider behind a signed webhook.
     pub notifier: Option<Arc<webhook::Sender>>,
+    /// The NATS server the outbox is relayed to (JetStream), when set.
+    pub nats_url: Option<String>,
 }
 
 impl ServiceContext {
