@@ -5,6 +5,7 @@ mod access;
 mod automation;
 mod bad_input;
 mod consistency;
+mod example_automation;
 mod exchanges;
 mod ledger;
 mod money;
