@@ -384,6 +384,17 @@ async fn every_annotated_route_reaches_its_rpc() {
     }
 }
 
+/// Holds loyalty's accounts table locked until the transaction ends: its
+/// reads wait, as they would on a stalled service.
+async fn stall_loyalty(app: &TestApp) -> sqlx::Transaction<'static, sqlx::Postgres> {
+    let mut stall = app.pool.begin().await.unwrap();
+    sqlx::query("LOCK TABLE loyalty.accounts IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut *stall)
+        .await
+        .unwrap();
+    stall
+}
+
 /// A gRPC-Web call frame: a message, then (in answers) a trailer frame.
 fn grpc_web_frame(message: &[u8]) -> Bytes {
     let mut frame = BytesMut::new();
@@ -638,11 +649,7 @@ async fn the_overview_composes_every_section_and_a_slow_one_only_degrades_itself
 
     // Loyalty stalls (its table locked): its section is marked, the rest
     // is there, and the answer comes at the deadline.
-    let mut stall = app.pool.begin().await.unwrap();
-    sqlx::query("LOCK TABLE loyalty.accounts IN ACCESS EXCLUSIVE MODE")
-        .execute(&mut *stall)
-        .await
-        .unwrap();
+    let stall = stall_loyalty(&app).await;
     let degraded = rest(&app, Method::GET, "/v1/me/overview", Some(&customer), None, &[]).await;
     stall.rollback().await.unwrap();
     assert_eq!(degraded.status, StatusCode::OK);
@@ -685,11 +692,7 @@ async fn a_call_past_the_gateway_deadline_is_504_and_values_keep_their_json_form
     assert_eq!(points.status, StatusCode::OK);
     assert_eq!(points.json["available"], "0", "64-bit integers are strings");
 
-    let mut stall = app.pool.begin().await.unwrap();
-    sqlx::query("LOCK TABLE loyalty.accounts IN ACCESS EXCLUSIVE MODE")
-        .execute(&mut *stall)
-        .await
-        .unwrap();
+    let stall = stall_loyalty(&app).await;
     let late = rest(&app, Method::GET, "/v1/me/points", Some(&customer), None, &[]).await;
     stall.rollback().await.unwrap();
     assert_eq!(late.status, StatusCode::GATEWAY_TIMEOUT);

@@ -287,6 +287,20 @@ pub fn find<'a>(routes: &'a [Route], method: &Method, path: &str) -> Found<'a> {
     }
 }
 
+/// Every route of every service in the contracts.
+#[cfg(test)]
+pub(crate) fn all_routes() -> (DescriptorPool, Vec<Route>) {
+    let pool = crate::descriptors();
+    let services: Vec<String> = pool
+        .services()
+        .filter(|s| s.package_name().starts_with("aftercare."))
+        .map(|s| s.full_name().to_owned())
+        .collect();
+    let names: Vec<&str> = services.iter().map(String::as_str).collect();
+    let routes = from_pool(&pool, &names).unwrap();
+    (pool, routes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -320,14 +334,7 @@ mod tests {
 
     #[test]
     fn every_contract_route_is_read_and_none_is_ambiguous() {
-        let pool = DescriptorPool::decode(aftercare_proto::FILE_DESCRIPTOR_SET).unwrap();
-        let services: Vec<String> = pool
-            .services()
-            .filter(|s| s.package_name().starts_with("aftercare."))
-            .map(|s| s.full_name().to_owned())
-            .collect();
-        let names: Vec<&str> = services.iter().map(String::as_str).collect();
-        let routes = from_pool(&pool, &names).unwrap();
+        let (pool, routes) = all_routes();
         // Every unary RPC has at least one binding.
         for service in pool.services().filter(|s| s.package_name().starts_with("aftercare.")) {
             for rpc in service
