@@ -600,6 +600,18 @@ async fn callers_are_rate_limited_per_subject_and_per_ip_across_rest_and_grpc() 
     }
     let answer = rest(&app, Method::GET, "/v1/loyalty/accounts/c-1", None, None, &[]).await;
     assert_eq!(answer.status, StatusCode::TOO_MANY_REQUESTS);
+    // The same address over gRPC is limited too; health never is.
+    let refused = app
+        .orders_with(crate::support::Bearer::from_header("Bearer forged"))
+        .get_order(aftercare_proto::orders::GetOrderRequest { order_id: "O-1".into() })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::ResourceExhausted);
+    let mut health = tonic_health::pb::health_client::HealthClient::new(app.channel());
+    for _ in 0..5 {
+        let request = tonic_health::pb::HealthCheckRequest { service: String::new() };
+        health.check(request).await.unwrap();
+    }
 }
 
 #[tokio::test]

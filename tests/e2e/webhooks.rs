@@ -207,23 +207,24 @@ async fn a_failing_endpoint_holds_later_events_backs_off_and_buries_after_ten_at
     receiver.nothing_more();
 }
 
-/// Two servers' jobs at once share the webhooks: each event is posted
-/// once, in order.
+/// Two servers' jobs at once: one holds the webhook's lease, so each
+/// event is posted once, in order, across several batches.
 #[tokio::test]
 async fn two_jobs_at_once_post_each_event_once_in_order() {
     let app = TestApp::spawn().await;
     let mut receiver = Receiver::start().await;
     let hook = register(&app, &receiver.url, &[RECORDED], "w-3").await;
-    for i in 0..40 {
-        record(&app, &format!("O-{i:02}")).await;
+    // More than a run's batch (100), so the runs take turns.
+    for i in 0..150 {
+        record(&app, &format!("O-{i:03}")).await;
     }
     tokio::join!(app.run_webhooks(), app.run_webhooks());
-    let posts = receiver.take(40).await;
+    let posts = receiver.take(150).await;
     let orders: Vec<String> = posts
         .iter()
         .map(|p| order_of(&verified(&app, p, &hook.secret)).1.to_owned())
         .collect();
-    let expected: Vec<String> = (0..40).map(|i| format!("O-{i:02}")).collect();
+    let expected: Vec<String> = (0..150).map(|i| format!("O-{i:03}")).collect();
     assert_eq!(orders, expected);
     app.run_webhooks().await;
     receiver.nothing_more();
@@ -295,4 +296,51 @@ async fn only_admins_manage_webhooks_and_bad_ones_are_refused_writing_nothing() 
             .unwrap_err();
         assert_eq!(refused.code(), code, "{id}");
     }
+}
+
+/// A webhook leased by another server is left alone until the lease ends;
+/// one whose stored URL no longer passes the checks waits, and the others
+/// go on.
+#[tokio::test]
+async fn a_leased_or_broken_webhook_does_not_hold_up_the_others() {
+    let app = TestApp::spawn().await;
+    let mut receiver = Receiver::start().await;
+    let hook = register(&app, &receiver.url, &[RECORDED], "w-5").await;
+    let broken = register(&app, &receiver.url, &[RECORDED], "w-6").await;
+    sqlx::query("UPDATE events.webhooks SET url = 'https://tls.example/hooks' WHERE webhook_id = $1::uuid")
+        .bind(&broken.webhook_id)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    // Another server's lease, a minute long.
+    sqlx::query(
+        "UPDATE events.webhooks SET lease_owner = gen_random_uuid(), leased_until = $2 WHERE webhook_id = $1::uuid",
+    )
+    .bind(&hook.webhook_id)
+    .bind(app.clock.now() + chrono::Duration::seconds(60))
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    record(&app, "O-1").await;
+    app.run_webhooks().await;
+    receiver.nothing_more();
+    let listed = admin(&app)
+        .list_webhooks(ListWebhooksRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    let stuck = listed
+        .webhooks
+        .iter()
+        .find(|w| w.webhook_id == broken.webhook_id)
+        .unwrap();
+    assert!(stuck.last_error.contains("http://"), "{}", stuck.last_error);
+
+    // The lease runs out (its server died): the next run takes over.
+    app.clock.advance(chrono::Duration::seconds(61));
+    app.run_webhooks().await;
+    let post = receiver.take(1).await;
+    assert_eq!(order_of(&verified(&app, &post[0], &hook.secret)), (RECORDED, "O-1"));
+    app.run_webhooks().await;
+    receiver.nothing_more();
 }

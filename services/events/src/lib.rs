@@ -1,8 +1,9 @@
 //! `aftercare.events.v1.EventService`: the outbox as a stream for internal
 //! tools (refund automations, reporting, audits). Events get their stream
 //! position from each server's positioner while that server has
-//! subscribers (`store::position_pending`), so a deployment without
-//! subscribers pays one index entry per event for the stream.
+//! subscribers, or from the webhook job while a webhook is live, or from
+//! the NATS relay (`store::position_pending`), so a deployment with none
+//! of them pays one index entry per event for the stream.
 //!
 //! - `topics`: the event topics a subscriber may name (the contracts'
 //!   `aftercare.<area>.events.v1` messages);

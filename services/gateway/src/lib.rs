@@ -233,6 +233,21 @@ impl Gateway {
             deadline: self.options.overview_deadline,
         };
         let body = overview::compose(&customer, sources).await;
+        let reasons: Vec<&str> = ["returns", "claims", "points", "maintenance"]
+            .iter()
+            .filter(|s| body[**s]["available"] == false)
+            .filter_map(|s| body[*s]["reason"].as_str())
+            .collect();
+        // Nothing to show is an error, not an empty page: the caller's
+        // limit (retry later), or every service down.
+        if reasons.len() == 4 {
+            let status = if reasons.contains(&"RESOURCE_EXHAUSTED") {
+                Status::resource_exhausted("too many calls; retry later")
+            } else {
+                Status::unavailable("no section of the overview could be read")
+            };
+            return errors::response(&status);
+        }
         json(StatusCode::OK, Bytes::from(body.to_string()))
     }
 }

@@ -34,8 +34,13 @@ impl Rate {
             None => (text, None),
         };
         let per_second: f64 = rate.strip_suffix("/s").ok_or_else(bad)?.parse().map_err(|_| bad())?;
-        if !(per_second.is_finite() && per_second > 0.0) {
-            return Err(bad());
+        // At least one call a day: a slower bucket's wait overflows a
+        // duration, and is a ban rather than a limit.
+        if !(1.0 / 86_400.0..=1e9).contains(&per_second) {
+            return Err(format!("{text:?}: the rate must be between one a day and 1e9/s"));
+        }
+        if burst == Some(0) {
+            return Err(format!("{text:?}: a burst of 0 admits nothing; use `off` for no limit"));
         }
         let burst = burst
             .unwrap_or((per_second * 2.0).ceil().min(f64::from(u32::MAX)) as u32)
@@ -51,6 +56,18 @@ enum Key {
     Ip(IpAddr),
 }
 
+/// The address a bucket is kept for: an IPv6 client by its /64 (one
+/// network hands out the rest freely), an IPv4-mapped one as IPv4.
+fn network(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(std::net::Ipv6Addr::from(u128::from(v6) & !u128::from(u64::MAX))),
+        },
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Bucket {
     tokens: f64,
@@ -59,13 +76,33 @@ struct Bucket {
 
 /// Buckets kept before full ones (which are as good as none) are dropped.
 const SWEEP_ABOVE: usize = 100_000;
+/// Buckets kept at most (a few tens of MB).
+const MAX_BUCKETS: usize = 1_000_000;
+
+#[derive(Debug)]
+struct Buckets {
+    map: HashMap<Key, Bucket>,
+    /// The size at which the map is next swept.
+    sweep_at: usize,
+}
+
+impl Buckets {
+    fn new() -> Mutex<Buckets> {
+        Mutex::new(Buckets {
+            map: HashMap::new(),
+            sweep_at: SWEEP_ABOVE,
+        })
+    }
+}
 
 /// The limits of one server; each replica keeps its own buckets.
 #[derive(Debug)]
 pub struct RateLimiter {
     per_caller: Option<Rate>,
     per_ip: Option<Rate>,
-    buckets: Mutex<HashMap<Key, Bucket>>,
+    /// Callers' and addresses' buckets apart, each swept by its own rate.
+    callers: Mutex<Buckets>,
+    ips: Mutex<Buckets>,
 }
 
 impl RateLimiter {
@@ -73,16 +110,20 @@ impl RateLimiter {
         RateLimiter {
             per_caller,
             per_ip,
-            buckets: Mutex::new(HashMap::new()),
+            callers: Buckets::new(),
+            ips: Buckets::new(),
         }
     }
 
     /// An authenticated call: customers and partners pay from their bucket.
     pub fn admit_caller(&self, caller: &Caller) -> Result<(), Status> {
         match (caller.role, self.per_caller) {
-            (Role::Customer | Role::Partner, Some(rate)) => {
-                self.take(Key::Subject(caller.role, caller.subject.clone()), rate, Instant::now())
-            }
+            (Role::Customer | Role::Partner, Some(rate)) => take(
+                &self.callers,
+                Key::Subject(caller.role, caller.subject.clone()),
+                rate,
+                None,
+            ),
             _ => Ok(()),
         }
     }
@@ -90,27 +131,40 @@ impl RateLimiter {
     /// A call without a valid token, from `ip` (when known).
     pub fn admit_anonymous(&self, ip: Option<IpAddr>) -> Result<(), Status> {
         match (ip, self.per_ip) {
-            (Some(ip), Some(rate)) => self.take(Key::Ip(ip), rate, Instant::now()),
+            (Some(ip), Some(rate)) => take(&self.ips, Key::Ip(network(ip)), rate, None),
             _ => Ok(()),
         }
     }
+}
 
-    fn take(&self, key: Key, rate: Rate, now: Instant) -> Result<(), Status> {
-        let burst = f64::from(rate.burst);
-        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
-        if buckets.len() > SWEEP_ABOVE {
-            buckets.retain(|_, b| refill(b, rate.per_second, burst, now) < burst);
+/// Takes a token from `key`'s bucket. The time is read under the lock (or
+/// given, in tests), so a bucket's clock never runs backwards.
+fn take(map: &Mutex<Buckets>, key: Key, rate: Rate, at: Option<Instant>) -> Result<(), Status> {
+    let burst = f64::from(rate.burst);
+    let mut buckets = map.lock().unwrap_or_else(|p| p.into_inner());
+    let now = at.unwrap_or_else(Instant::now);
+    if buckets.map.len() > buckets.sweep_at {
+        // Full buckets are as good as none. Swept again only once the map
+        // has doubled, so a flood of keys that cannot be swept costs a
+        // sweep per doubling, not one per call; past the cap, every bucket
+        // goes (a moment's looser limits, bounded memory).
+        buckets
+            .map
+            .retain(|_, b| refill(b, rate.per_second, burst, now) < burst);
+        if buckets.map.len() > MAX_BUCKETS {
+            buckets.map.clear();
         }
-        let bucket = buckets.entry(key).or_insert(Bucket { tokens: burst, at: now });
-        bucket.tokens = refill(bucket, rate.per_second, burst, now);
-        bucket.at = now;
-        if bucket.tokens >= 1.0 {
-            bucket.tokens -= 1.0;
-            return Ok(());
-        }
-        let wait = Duration::from_secs_f64((1.0 - bucket.tokens) / rate.per_second);
-        Err(limited(wait))
+        buckets.sweep_at = (buckets.map.len() * 2).max(SWEEP_ABOVE);
     }
+    let bucket = buckets.map.entry(key).or_insert(Bucket { tokens: burst, at: now });
+    bucket.tokens = refill(bucket, rate.per_second, burst, now);
+    bucket.at = now;
+    if bucket.tokens >= 1.0 {
+        bucket.tokens -= 1.0;
+        return Ok(());
+    }
+    let wait = Duration::from_secs_f64((1.0 - bucket.tokens) / rate.per_second);
+    Err(limited(wait))
 }
 
 fn refill(bucket: &Bucket, per_second: f64, burst: f64, now: Instant) -> f64 {
@@ -152,7 +206,9 @@ mod tests {
             }
         );
         assert_eq!(Rate::parse("0.1/s").unwrap().burst, 1);
-        for bad in ["20", "0/s", "-1/s", "NaN/s", "inf/s", "20/s:x", "/s", "20/m"] {
+        for bad in [
+            "20", "0/s", "-1/s", "NaN/s", "inf/s", "20/s:x", "/s", "20/m", "1e-30/s", "20/s:0",
+        ] {
             assert!(Rate::parse(bad).is_err(), "{bad}");
         }
     }
@@ -170,21 +226,25 @@ mod tests {
         let rate = limiter.per_caller.unwrap();
         let t0 = Instant::now();
         for _ in 0..3 {
-            limiter.take(key.clone(), rate, t0).unwrap();
+            take(&limiter.callers, key.clone(), rate, Some(t0)).unwrap();
         }
-        let refused = limiter.take(key.clone(), rate, t0).unwrap_err();
+        let refused = take(&limiter.callers, key.clone(), rate, Some(t0)).unwrap_err();
         assert_eq!(refused.code(), Code::ResourceExhausted);
         let wait = refused.get_details_retry_info().unwrap().retry_delay.unwrap();
         assert_eq!(wait, Duration::from_millis(500), "one token comes every half second");
         assert_eq!(refused.get_details_error_info().unwrap().reason, "RATE_LIMITED");
         // Half a second later exactly one more call goes through.
         let t1 = t0 + Duration::from_millis(500);
-        limiter.take(key.clone(), rate, t1).unwrap();
-        assert!(limiter.take(key.clone(), rate, t1).is_err());
+        take(&limiter.callers, key.clone(), rate, Some(t1)).unwrap();
+        assert!(take(&limiter.callers, key.clone(), rate, Some(t1)).is_err());
         // Another customer has a bucket of their own.
-        limiter
-            .take(Key::Subject(Role::Customer, "c-2".into()), rate, t1)
-            .unwrap();
+        take(
+            &limiter.callers,
+            Key::Subject(Role::Customer, "c-2".into()),
+            rate,
+            Some(t1),
+        )
+        .unwrap();
     }
 
     #[test]
@@ -209,6 +269,21 @@ mod tests {
         limiter.admit_anonymous(Some(ip)).unwrap();
         assert!(limiter.admit_anonymous(Some(ip)).is_err());
         limiter.admit_anonymous(Some("192.0.2.2".parse().unwrap())).unwrap();
+        // An IPv6 network is one client; an IPv4-mapped address is IPv4.
+        limiter.admit_anonymous(Some("2001:db8::1".parse().unwrap())).unwrap();
+        assert!(
+            limiter
+                .admit_anonymous(Some("2001:db8::ffff:1".parse().unwrap()))
+                .is_err()
+        );
+        limiter
+            .admit_anonymous(Some("2001:db8:0:1::1".parse().unwrap()))
+            .unwrap();
+        assert!(
+            limiter
+                .admit_anonymous(Some("::ffff:192.0.2.1".parse().unwrap()))
+                .is_err()
+        );
     }
 
     #[test]
@@ -220,16 +295,24 @@ mod tests {
         let limiter = RateLimiter::new(Some(rate), None);
         let t0 = Instant::now();
         for i in 0..=SWEEP_ABOVE {
-            limiter
-                .take(Key::Subject(Role::Customer, i.to_string()), rate, t0)
-                .unwrap();
+            take(
+                &limiter.callers,
+                Key::Subject(Role::Customer, i.to_string()),
+                rate,
+                Some(t0),
+            )
+            .unwrap();
         }
         // A second later every bucket is full again, so the next call
         // sweeps them all but its own.
         let later = t0 + Duration::from_secs(1);
-        limiter
-            .take(Key::Subject(Role::Customer, "new".into()), rate, later)
-            .unwrap();
-        assert_eq!(limiter.buckets.lock().unwrap().len(), 1);
+        take(
+            &limiter.callers,
+            Key::Subject(Role::Customer, "new".into()),
+            rate,
+            Some(later),
+        )
+        .unwrap();
+        assert_eq!(limiter.callers.lock().unwrap().map.len(), 1);
     }
 }

@@ -89,6 +89,14 @@ impl WebhookService for WebhooksGrpc {
             v.add("url", format!("at most {MAX_URL_LEN} characters"));
         } else if let Err(e) = Endpoint::new(&r.url, &secret) {
             v.add("url", e);
+        } else if r
+            .url
+            .split("://")
+            .nth(1)
+            .is_some_and(|rest| rest.split('/').next().unwrap_or_default().contains('@'))
+        {
+            // Credentials would be stored, listed and logged with the URL.
+            v.add("url", "must not carry credentials (user:password@)");
         }
         if r.topics.len() > MAX_TOPICS {
             v.add("topics", format!("at most {MAX_TOPICS}"));
@@ -123,7 +131,9 @@ impl WebhookService for WebhooksGrpc {
         {
             let id = Uuid::from_slice(&stored).map_err(Error::internal)?;
             let w = store::get(uow.conn(), id).await?.ok_or_else(|| not_found(id))?;
-            return Ok(Response::new(to_pb(&w, true)));
+            // The same request answers the same webhook; its secret only
+            // while it is live.
+            return Ok(Response::new(to_pb(&w, w.deleted_at.is_none())));
         }
         let now = uow.now();
         let after_position = crate::store::last_position(uow.conn()).await?;
