@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use aftercare_platform::auth::Role;
-use aftercare_platform::ratelimit::Rate;
+use aftercare_platform::ratelimit::{Cidr, Rate};
 use aftercare_platform::telemetry::LogFormat;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -180,6 +180,12 @@ pub struct ServeArgs {
     /// (with its burst), or `off`. Staff and service tokens are not limited.
     #[arg(long, env = "AFTERCARE_RATE_LIMIT_CALLER", default_value = "20/s:40", value_parser = parse_rate)]
     pub rate_limit_caller: Limit,
+
+    /// Load balancers (address or range, e.g. `10.0.0.0/8`; repeat or
+    /// separate with commas) whose `X-Forwarded-For` names the client the
+    /// per-IP limit counts. Without one, the peer's own address counts.
+    #[arg(long, env = "AFTERCARE_TRUSTED_PROXY", value_delimiter = ',', value_parser = Cidr::parse)]
+    pub trusted_proxy: Vec<Cidr>,
 
     /// Calls without a valid token, per client IP; or `off`.
     #[arg(long, env = "AFTERCARE_RATE_LIMIT_IP", default_value = "10/s:20", value_parser = parse_rate)]

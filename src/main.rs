@@ -82,6 +82,7 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
                 cors_origins: args.cors_origin,
                 rate_per_caller: args.rate_limit_caller.0,
                 rate_per_ip: args.rate_limit_ip.0,
+                trusted_proxies: args.trusted_proxy.clone(),
                 nats_url: args.nats_url.clone(),
                 gateway: aftercare_gateway::Options {
                     max_body: args.http_max_body,

@@ -16,7 +16,7 @@ use aftercare_platform::auth::{AccessTable, AuthLayer, Authenticator};
 use aftercare_platform::clock::SharedClock;
 use aftercare_platform::context::ServiceContext;
 use aftercare_platform::outbox::{DispatchOptions, Dispatcher};
-use aftercare_platform::ratelimit::{Rate, RateLimiter};
+use aftercare_platform::ratelimit::{Cidr, Rate, RateLimiter};
 use aftercare_platform::telemetry::{Metrics, RpcLayer};
 use aftercare_platform::webhook;
 use sqlx::PgPool;
@@ -65,6 +65,8 @@ pub struct ServeOptions {
     pub rate_per_caller: Option<Rate>,
     /// Calls without a valid token, per client IP; none: no limit.
     pub rate_per_ip: Option<Rate>,
+    /// Load balancers whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<Cidr>,
     /// Where the event stream's relay publishes (NATS JetStream); none: no
     /// relay. Runs with the `events` service.
     pub nats_url: Option<String>,
@@ -85,6 +87,7 @@ impl Default for ServeOptions {
             gateway: aftercare_gateway::Options::default(),
             rate_per_caller: None,
             rate_per_ip: None,
+            trusted_proxies: Vec::new(),
             nats_url: None,
         }
     }
@@ -160,7 +163,9 @@ pub async fn serve(
     let mut auth_layer = AuthLayer::new(state.auth.clone(), access);
     let mut gateway_options = options.gateway.clone();
     if options.rate_per_caller.is_some() || options.rate_per_ip.is_some() {
-        let limits = Arc::new(RateLimiter::new(options.rate_per_caller, options.rate_per_ip));
+        let limits = RateLimiter::new(options.rate_per_caller, options.rate_per_ip)
+            .with_trusted_proxies(options.trusted_proxies.clone());
+        let limits = Arc::new(limits);
         auth_layer = auth_layer.with_limits(limits.clone());
         gateway_options.limits = Some(limits);
     }

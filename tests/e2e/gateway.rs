@@ -552,6 +552,8 @@ async fn callers_are_rate_limited_per_subject_and_per_ip_across_rest_and_grpc() 
             per_second: 0.001,
             burst: 2,
         });
+        // The test's own address stands for a load balancer.
+        o.trusted_proxies = vec![aftercare_platform::ratelimit::Cidr::parse("127.0.0.1").unwrap()];
     })
     .await;
     let customer = app.token(Role::Customer, "c-1");
@@ -607,6 +609,20 @@ async fn callers_are_rate_limited_per_subject_and_per_ip_across_rest_and_grpc() 
         .await
         .unwrap_err();
     assert_eq!(refused.code(), tonic::Code::ResourceExhausted);
+    // Another client behind the trusted balancer has a bucket of its own;
+    // what it writes left of its own address is not believed.
+    let behind = [("x-forwarded-for", "203.0.113.9, 198.51.100.7")];
+    for _ in 0..2 {
+        let answer = rest(&app, Method::GET, "/v1/loyalty/accounts/c-1", None, None, &behind).await;
+        assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+    }
+    let forged = [("x-forwarded-for", "203.0.113.10, 198.51.100.7")];
+    let answer = rest(&app, Method::GET, "/v1/loyalty/accounts/c-1", None, None, &forged).await;
+    assert_eq!(
+        answer.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the same client, whatever it claims"
+    );
     let mut health = tonic_health::pb::health_client::HealthClient::new(app.channel());
     for _ in 0..5 {
         let request = tonic_health::pb::HealthCheckRequest { service: String::new() };

@@ -21,9 +21,11 @@ pub type Grpc = BoxCloneSyncService<http::Request<Body>, http::Response<Body>, I
 
 /// The request headers a call carries on: who is calling, and the ids that
 /// tie the call to the caller's logs.
-const FORWARDED: [http::HeaderName; 2] = [
+const FORWARDED: [http::HeaderName; 3] = [
     http::header::AUTHORIZATION,
     http::HeaderName::from_static("x-request-id"),
+    // The rate limits find a client behind trusted proxies by it.
+    http::HeaderName::from_static("x-forwarded-for"),
 ];
 
 /// Calls `path` (`/package.Service/Method`) with an encoded request

@@ -206,7 +206,7 @@ impl Gateway {
                 .options
                 .limits
                 .as_ref()
-                .and_then(|l| l.admit_anonymous(peer.map(|p| p.ip())).err());
+                .and_then(|l| l.admit_anonymous(peer.map(|p| p.ip()), headers).err());
             Box::new(errors::response(&limited.unwrap_or_else(|| e.into())))
         })
     }

@@ -122,7 +122,7 @@ impl<S> AuthService<S> {
             Ok(caller) => caller,
             Err(e) => {
                 if let Some(limits) = &self.limits {
-                    limits.admit_anonymous(peer)?;
+                    limits.admit_anonymous(peer, headers)?;
                 }
                 return Err(e.into());
             }

@@ -103,6 +103,71 @@ pub struct RateLimiter {
     /// Callers' and addresses' buckets apart, each swept by its own rate.
     callers: Mutex<Buckets>,
     ips: Mutex<Buckets>,
+    trusted: Vec<Cidr>,
+}
+
+/// An address range, `10.0.0.0/8` or `2001:db8::/32` (a bare address is
+/// one host).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cidr {
+    network: IpAddr,
+    prefix: u8,
+}
+
+impl Cidr {
+    pub fn parse(text: &str) -> Result<Cidr, String> {
+        let bad = || format!("{text:?} is not an address range like 10.0.0.0/8");
+        let (addr, prefix) = match text.split_once('/') {
+            Some((addr, prefix)) => (addr, Some(prefix.parse::<u8>().map_err(|_| bad())?)),
+            None => (text, None),
+        };
+        let network: IpAddr = addr.parse().map_err(|_| bad())?;
+        let max = if network.is_ipv4() { 32 } else { 128 };
+        let prefix = prefix.unwrap_or(max);
+        if prefix > max {
+            return Err(bad());
+        }
+        Ok(Cidr { network, prefix })
+    }
+
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let masked = |bits: u128, width: u32| match self.prefix {
+            0 => 0,
+            p => bits >> (width - u32::from(p)),
+        };
+        match (self.network, ip) {
+            (IpAddr::V4(n), IpAddr::V4(a)) => masked(u32::from(n).into(), 32) == masked(u32::from(a).into(), 32),
+            (IpAddr::V6(n), IpAddr::V6(a)) => masked(u128::from(n), 128) == masked(u128::from(a), 128),
+            _ => false,
+        }
+    }
+}
+
+/// The client behind `peer`: `peer` itself unless it is a trusted proxy,
+/// else the right-most address of `X-Forwarded-For` that is not one (each
+/// proxy appends the address it was called from; what is left of the last
+/// trusted one is the caller's to write, so not believed).
+pub fn client_ip(peer: IpAddr, headers: &http::HeaderMap, trusted: &[Cidr]) -> IpAddr {
+    let is_trusted = |ip: IpAddr| trusted.iter().any(|c| c.contains(ip));
+    if !is_trusted(peer) {
+        return peer;
+    }
+    let hops: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    let mut client = peer;
+    for hop in hops.iter().rev() {
+        match hop.parse::<IpAddr>() {
+            Ok(ip) if is_trusted(ip) => client = ip,
+            Ok(ip) => return ip,
+            Err(_) => return client,
+        }
+    }
+    client
 }
 
 impl RateLimiter {
@@ -112,6 +177,7 @@ impl RateLimiter {
             per_ip,
             callers: Buckets::new(),
             ips: Buckets::new(),
+            trusted: Vec::new(),
         }
     }
 
@@ -128,8 +194,17 @@ impl RateLimiter {
         }
     }
 
-    /// A call without a valid token, from `ip` (when known).
-    pub fn admit_anonymous(&self, ip: Option<IpAddr>) -> Result<(), Status> {
+    /// Proxies (load balancers) whose `X-Forwarded-For` is believed: a call
+    /// from one is counted against the client it names.
+    pub fn with_trusted_proxies(mut self, proxies: Vec<Cidr>) -> RateLimiter {
+        self.trusted = proxies;
+        self
+    }
+
+    /// A call without a valid token, from `peer` (when known), through the
+    /// proxies `headers` name.
+    pub fn admit_anonymous(&self, peer: Option<IpAddr>, headers: &http::HeaderMap) -> Result<(), Status> {
+        let ip = peer.map(|peer| client_ip(peer, headers, &self.trusted));
         match (ip, self.per_ip) {
             (Some(ip), Some(rate)) => take(&self.ips, Key::Ip(network(ip)), rate, None),
             _ => Ok(()),
@@ -266,24 +341,73 @@ mod tests {
         limiter.admit_caller(&customer("c-1")).unwrap();
         assert!(limiter.admit_caller(&customer("c-1")).is_err());
         let ip: IpAddr = "192.0.2.1".parse().unwrap();
-        limiter.admit_anonymous(Some(ip)).unwrap();
-        assert!(limiter.admit_anonymous(Some(ip)).is_err());
-        limiter.admit_anonymous(Some("192.0.2.2".parse().unwrap())).unwrap();
-        // An IPv6 network is one client; an IPv4-mapped address is IPv4.
-        limiter.admit_anonymous(Some("2001:db8::1".parse().unwrap())).unwrap();
-        assert!(
-            limiter
-                .admit_anonymous(Some("2001:db8::ffff:1".parse().unwrap()))
-                .is_err()
-        );
+        limiter.admit_anonymous(Some(ip), &http::HeaderMap::new()).unwrap();
+        assert!(limiter.admit_anonymous(Some(ip), &http::HeaderMap::new()).is_err());
         limiter
-            .admit_anonymous(Some("2001:db8:0:1::1".parse().unwrap()))
+            .admit_anonymous(Some("192.0.2.2".parse().unwrap()), &http::HeaderMap::new())
+            .unwrap();
+        // An IPv6 network is one client; an IPv4-mapped address is IPv4.
+        limiter
+            .admit_anonymous(Some("2001:db8::1".parse().unwrap()), &http::HeaderMap::new())
             .unwrap();
         assert!(
             limiter
-                .admit_anonymous(Some("::ffff:192.0.2.1".parse().unwrap()))
+                .admit_anonymous(Some("2001:db8::ffff:1".parse().unwrap()), &http::HeaderMap::new())
                 .is_err()
         );
+        limiter
+            .admit_anonymous(Some("2001:db8:0:1::1".parse().unwrap()), &http::HeaderMap::new())
+            .unwrap();
+        assert!(
+            limiter
+                .admit_anonymous(Some("::ffff:192.0.2.1".parse().unwrap()), &http::HeaderMap::new())
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn the_client_is_found_behind_trusted_proxies_only() {
+        let trusted = [
+            Cidr::parse("10.0.0.0/8").unwrap(),
+            Cidr::parse("2001:db8::/32").unwrap(),
+        ];
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let forwarded = |v: &str| {
+            let mut h = http::HeaderMap::new();
+            h.insert("x-forwarded-for", v.parse().unwrap());
+            h
+        };
+        // Straight from the client: its address, whatever it claims.
+        assert_eq!(
+            client_ip(ip("198.51.100.7"), &forwarded("1.2.3.4"), &trusted),
+            ip("198.51.100.7")
+        );
+        // Through the load balancer: the hop it saw.
+        assert_eq!(
+            client_ip(ip("10.1.2.3"), &forwarded("198.51.100.7"), &trusted),
+            ip("198.51.100.7")
+        );
+        // A forged entry left of the real client is not believed.
+        assert_eq!(
+            client_ip(ip("10.1.2.3"), &forwarded("1.2.3.4, 198.51.100.7, 10.9.9.9"), &trusted),
+            ip("198.51.100.7")
+        );
+        // Nothing usable: the proxy itself.
+        assert_eq!(
+            client_ip(ip("10.1.2.3"), &forwarded("garbage"), &trusted),
+            ip("10.1.2.3")
+        );
+        assert_eq!(
+            client_ip(ip("10.1.2.3"), &http::HeaderMap::new(), &trusted),
+            ip("10.1.2.3")
+        );
+        assert!(Cidr::parse("2001:db8::/32").unwrap().contains(ip("2001:db8:1::1")));
+        assert!(!Cidr::parse("2001:db8::/32").unwrap().contains(ip("2001:db9::1")));
+        assert!(Cidr::parse("0.0.0.0/0").unwrap().contains(ip("203.0.113.1")));
+        assert!(Cidr::parse("192.0.2.1").unwrap().contains(ip("192.0.2.1")));
+        for bad in ["10.0.0.0/33", "nope", "10.0.0.0/x", "::/129"] {
+            assert!(Cidr::parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]
