@@ -121,6 +121,7 @@ pub async fn serve(
             .clone()
             .map(|endpoint| Arc::new(webhook::Sender::new(endpoint, webhook::DEFAULT_TIMEOUT))),
         nats_url: options.nats_url.clone(),
+        stopping: stop_rx.clone(),
     };
 
     let health = HealthReporter::new();

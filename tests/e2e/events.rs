@@ -346,3 +346,22 @@ async fn a_topic_among_many_others_is_streamed_alone_and_in_order() {
     assert_eq!(again.iter().map(order_id).collect::<Vec<_>>(), ["o-2", "o-3"]);
     assert!(first.iter().chain(&live).chain(&again).all(|e| e.topic == RECORDED));
 }
+
+/// A server stopping ends its subscriptions at once, telling each client
+/// to resume elsewhere, rather than waiting out its grace period for them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopping_server_ends_its_subscriptions_with_unavailable() {
+    let app = TestApp::spawn().await;
+    record(&app, &["o-1"]).await;
+    let mut stream = open(&app, subscribe(&[RECORDED], "")).await;
+    assert_eq!(order_id(&take(&mut stream, 1).await[0]), "o-1");
+    // Stopping blocks its thread until the server has stopped.
+    let stopping = tokio::spawn(app.stop());
+    let ended = tokio::time::timeout(Duration::from_secs(20), stream.message())
+        .await
+        .expect("the stream ended")
+        .unwrap_err();
+    assert_eq!(ended.code(), tonic::Code::Unavailable);
+    assert!(ended.message().contains("from the cursor"), "{}", ended.message());
+    stopping.await.unwrap();
+}

@@ -364,6 +364,7 @@ impl TestApp {
             outbox_wake: Default::default(),
             notifier: None,
             nats_url: None,
+            stopping: tokio::sync::watch::channel(false).1,
         };
         let job = aftercare_loyalty::app::jobs::DueWork::new(ctx.clone());
         while job.run().await.expect("the loyalty job ran") {}

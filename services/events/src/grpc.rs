@@ -35,6 +35,7 @@ impl EventsGrpc {
             pool: ctx.pool.clone(),
             news: watch::channel(()).0,
             seats: Arc::new(Semaphore::new(stream::MAX_FEEDS)),
+            stopping: ctx.stopping.clone(),
         };
         // Woken by this server's commits (those of a unit of work; a
         // consumer's are found by the poll).

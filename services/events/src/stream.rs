@@ -21,6 +21,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use aftercare_platform::context::ServiceContext;
 use aftercare_platform::error::{ERROR_DOMAIN, Error};
 use aftercare_proto::events as pb;
 use sqlx::{PgConnection, PgPool};
@@ -61,6 +62,9 @@ pub struct Feeds {
     /// The server's subscriber limit; the positioner works only while a
     /// seat is taken.
     pub seats: Arc<tokio::sync::Semaphore>,
+    /// The server stopping: each feed ends with UNAVAILABLE, so its client
+    /// resumes elsewhere at once and the server need not wait for it.
+    pub stopping: watch::Receiver<bool>,
 }
 
 /// The server's positioner: after each commit of this server that wrote
@@ -108,12 +112,15 @@ pub fn start(feeds: Feeds, topics: Vec<String>, after: i64, seat: OwnedSemaphore
 
 async fn run(feeds: Feeds, topics: Vec<String>, mut after: i64, tx: mpsc::Sender<Result<pb::StreamedEvent, Status>>) {
     let mut news = feeds.news.subscribe();
+    let stopping = ServiceContext::stopped(feeds.stopping.clone());
+    tokio::pin!(stopping);
     // Where reading goes on: the last event queued, or past it when a read
     // of a few topics has seen that nothing of theirs came before.
     let mut read_after = after;
     loop {
         let next = tokio::select! {
             _ = tx.closed() => return,
+            _ = &mut stopping => return stop(&tx),
             next = next(&feeds, read_after, &topics) => next,
         };
         let (batch, seen_to) = match next {
@@ -149,10 +156,18 @@ async fn run(feeds: Feeds, topics: Vec<String>, mut after: i64, tx: mpsc::Sender
         }
         tokio::select! {
             _ = tx.closed() => return,
+            _ = &mut stopping => return stop(&tx),
             _ = news.changed() => {}
             _ = tokio::time::sleep(POLL) => {}
         }
     }
+}
+
+/// Ends a feed because the server is stopping.
+fn stop(tx: &mpsc::Sender<Result<pb::StreamedEvent, Status>>) {
+    let _ = tx.try_send(Err(Status::unavailable(
+        "the server is stopping: subscribe again (another server) from the cursor of the last event processed",
+    )));
 }
 
 /// The next batch after `after`, and the position up to which a short

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use aftercare_kernel::clock::SharedClock;
 use sqlx::PgPool;
+use tokio::sync::watch;
 
 use crate::error::Error;
 use crate::outbox::Waker;
@@ -24,12 +25,23 @@ pub struct ServiceContext {
     pub notifier: Option<Arc<webhook::Sender>>,
     /// The NATS server the outbox is relayed to (JetStream), when set.
     pub nats_url: Option<String>,
+    /// Turns true when the server starts stopping: what runs for as long as
+    /// its client stays (an event subscription) ends then.
+    pub stopping: watch::Receiver<bool>,
 }
 
 impl ServiceContext {
     /// Opens the unit of work of one mutating call.
     pub async fn begin(&self) -> Result<UnitOfWork<'static>, Error> {
         UnitOfWork::begin(&self.pool, self.clock.now(), self.outbox_wake.clone()).await
+    }
+
+    /// Waits until the server starts stopping (never, for a context whose
+    /// server is gone or never was).
+    pub async fn stopped(mut stopping: watch::Receiver<bool>) {
+        if stopping.wait_for(|stop| *stop).await.is_err() {
+            std::future::pending::<()>().await;
+        }
     }
 
     /// A connection for reads outside a unit of work.

@@ -66,6 +66,7 @@ async fn a_commit_wakes_the_consumers_of_its_topics_and_no_other() {
         outbox_wake: waker.clone(),
         notifier: None,
         nats_url: None,
+        stopping: tokio::sync::watch::channel(false).1,
     };
     let commit = async |aggregate: &str, delivered: bool| {
         let mut uow = ctx.begin().await.unwrap();
