@@ -575,6 +575,17 @@ async fn callers_are_rate_limited_per_subject_and_per_ip_across_rest_and_grpc() 
         details.contains("RetryInfo") && details.contains("RATE_LIMITED"),
         "{details}"
     );
+    // Charged before the body is read: a bad body over the limit is 429.
+    let junk = rest(
+        &app,
+        Method::POST,
+        "/v1/me/points:quoteRedemption",
+        Some(&customer),
+        Some(json!([1])),
+        &[],
+    )
+    .await;
+    assert_eq!(junk.status, StatusCode::TOO_MANY_REQUESTS);
 
     // One bucket per caller, whichever way they call.
     let over_grpc = app

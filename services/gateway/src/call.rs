@@ -13,6 +13,8 @@ use http_body_util::BodyExt;
 use tonic::Status;
 use tonic::body::Body;
 use tonic::transport::server::TcpConnectInfo;
+
+use aftercare_platform::ratelimit::Charged;
 use tower::ServiceExt;
 use tower::util::BoxCloneSyncService;
 
@@ -56,6 +58,8 @@ pub async fn unary(
         local_addr: None,
         remote_addr: peer,
     });
+    // The gateway charged the caller before reading the body.
+    request.extensions_mut().insert(Charged);
     for name in FORWARDED {
         if let Some(value) = headers.get(&name) {
             request.headers_mut().insert(name, value.clone());

@@ -200,15 +200,20 @@ impl Gateway {
 
     /// The caller a request's token names. Without a valid one the call
     /// ends here, charged to its address when rate limits are on.
+    /// A valid caller is charged here too, once per REST request, before
+    /// its body is read; the calls made for it are marked [`Charged`].
     fn caller(&self, headers: &http::HeaderMap, peer: Option<SocketAddr>) -> Result<Caller, Box<http::Response<Body>>> {
-        self.auth.authenticate(headers).map_err(|e| {
-            let limited = self
-                .options
-                .limits
-                .as_ref()
-                .and_then(|l| l.admit_anonymous(peer.map(|p| p.ip()), headers).err());
-            Box::new(errors::response(&limited.unwrap_or_else(|| e.into())))
-        })
+        let limits = self.options.limits.as_ref();
+        match self.auth.authenticate(headers) {
+            Ok(caller) => match limits.map(|l| l.admit_caller(&caller)) {
+                Some(Err(limited)) => Err(Box::new(errors::response(&limited))),
+                _ => Ok(caller),
+            },
+            Err(e) => {
+                let limited = limits.and_then(|l| l.admit_anonymous(peer.map(|p| p.ip()), headers).err());
+                Err(Box::new(errors::response(&limited.unwrap_or_else(|| e.into()))))
+            }
+        }
     }
 }
 

@@ -14,7 +14,7 @@ use tonic::transport::server::TcpConnectInfo;
 
 use crate::auth::{Authenticator, Caller, Role};
 use crate::error::Error;
-use crate::ratelimit::RateLimiter;
+use crate::ratelimit::{Charged, RateLimiter};
 
 /// Which roles may call each RPC of one service, by method name: the one
 /// place a service states its permissions.
@@ -112,7 +112,13 @@ pub struct AuthService<S> {
 }
 
 impl<S> AuthService<S> {
-    fn admit(&self, path: &str, headers: &http::HeaderMap, peer: Option<IpAddr>) -> Result<Option<Caller>, Status> {
+    fn admit(
+        &self,
+        path: &str,
+        headers: &http::HeaderMap,
+        peer: Option<IpAddr>,
+        charged: bool,
+    ) -> Result<Option<Caller>, Status> {
         let allowed = match self.table.lookup(path) {
             Access::Public => return Ok(None),
             Access::Unknown => return Err(Status::unimplemented("")),
@@ -127,7 +133,7 @@ impl<S> AuthService<S> {
                 return Err(e.into());
             }
         };
-        if let Some(limits) = &self.limits {
+        if let Some(limits) = self.limits.as_ref().filter(|_| !charged) {
             limits.admit_caller(&caller)?;
         }
         tracing::Span::current().record("role", caller.role.as_str());
@@ -159,7 +165,8 @@ where
             .get::<TcpConnectInfo>()
             .and_then(|info| info.remote_addr)
             .map(|addr| addr.ip());
-        match self.admit(request.uri().path(), request.headers(), peer) {
+        let charged = request.extensions().get::<Charged>().is_some();
+        match self.admit(request.uri().path(), request.headers(), peer, charged) {
             Ok(caller) => {
                 if let Some(caller) = caller {
                     request.extensions_mut().insert(caller);

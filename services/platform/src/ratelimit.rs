@@ -49,6 +49,12 @@ impl Rate {
     }
 }
 
+/// Marks a request already charged to its caller (by the REST gateway,
+/// before it read the body): the auth layer does not charge it again. Only
+/// code in the server can set an extension, so no client can.
+#[derive(Debug, Clone, Copy)]
+pub struct Charged;
+
 /// Who a bucket is for.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Key {
