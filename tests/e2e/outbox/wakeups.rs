@@ -80,6 +80,7 @@ async fn a_commit_wakes_the_consumers_of_its_topics_and_no_other() {
     // Both consumers' first look finds their first event.
     emit(&pool, &topic::<OrderCanceled>(), "c-0", manual.now()).await;
     emit(&pool, &topic::<OrderDelivered>(), "d-0", manual.now()).await;
+    let mut idle = dispatcher.idle_loops();
     let (stop, task) = running(dispatcher);
     until("both first events handled", async || {
         seen("canceled:c-0") && seen("delivered:d-0")
@@ -89,6 +90,12 @@ async fn a_commit_wakes_the_consumers_of_its_topics_and_no_other() {
     // with a canceled order wakes the canceled consumer.
     commit("c-1", false).await;
     until("the canceled consumer woken", async || seen("canceled:c-1")).await;
+    // Both loops waiting again (the delivered one's last look for work,
+    // after d-0, is over), so only a wake-up could make it look again.
+    tokio::time::timeout(Duration::from_secs(20), idle.wait_for(|n| *n == 2))
+        .await
+        .expect("both consumer loops went idle")
+        .unwrap();
     // A delivered event written without a wake, due only from a minute on
     // (so that no pass the delivered loop made before it went idle can
     // have taken it), then another canceled commit: the delivered

@@ -66,6 +66,9 @@ pub struct Dispatcher {
     handlers: Vec<Arc<dyn EventHandler>>,
     options: DispatchOptions,
     waker: Waker,
+    /// How many consumer loops are waiting for work (a wake-up or the
+    /// poll): what a test waits on to know the dispatcher is quiet.
+    idle: watch::Sender<usize>,
 }
 
 impl Dispatcher {
@@ -76,7 +79,13 @@ impl Dispatcher {
             handlers: Vec::new(),
             options,
             waker: Waker::default(),
+            idle: watch::channel(0).0,
         }
+    }
+
+    /// The number of consumer loops waiting for work, as it changes.
+    pub fn idle_loops(&self) -> watch::Receiver<usize> {
+        self.idle.subscribe()
     }
 
     /// Adds a handler and registers its consumer.
@@ -132,6 +141,7 @@ impl Dispatcher {
         {
             let (pool, clock, options) = (self.pool.clone(), self.clock.clone(), self.options);
             let mut shutdown = shutdown.clone();
+            let idle = self.idle.clone();
             loops.spawn(async move {
                 let name = handler.name().to_owned();
                 while !*shutdown.borrow() {
@@ -145,15 +155,16 @@ impl Dispatcher {
                     if busy {
                         continue;
                     }
-                    tokio::select! {
-                        changed = shutdown.changed() => {
-                            // A dropped sender is a shutdown too.
-                            if changed.is_err() {
-                                break;
-                            }
-                        }
-                        _ = woken.notified() => {}
-                        _ = tokio::time::sleep(options.poll_interval) => {}
+                    idle.send_modify(|n| *n += 1);
+                    let stop = tokio::select! {
+                        // A dropped sender is a shutdown too.
+                        changed = shutdown.changed() => changed.is_err(),
+                        _ = woken.notified() => false,
+                        _ = tokio::time::sleep(options.poll_interval) => false,
+                    };
+                    idle.send_modify(|n| *n -= 1);
+                    if stop {
+                        break;
                     }
                 }
                 name
