@@ -724,6 +724,15 @@ async fn the_overview_marks_services_this_deployment_does_not_run() {
 }
 
 #[tokio::test]
+async fn an_overview_with_no_section_to_show_is_unavailable() {
+    let app = TestApp::spawn_serving(&["orders"]).await;
+    let customer = app.token(Role::Customer, "c-1");
+    let overview = rest(&app, Method::GET, "/v1/me/overview", Some(&customer), None, &[]).await;
+    assert_eq!(overview.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(status_name(&overview), "UNAVAILABLE");
+}
+
+#[tokio::test]
 async fn a_call_past_the_gateway_deadline_is_504_and_values_keep_their_json_forms() {
     let app = TestApp::spawn_configured(|o| o.gateway.deadline = std::time::Duration::from_millis(300)).await;
     let customer = app.token(Role::Customer, "c-1");

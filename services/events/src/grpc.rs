@@ -21,9 +21,6 @@ pub const SERVICE_NAME: &str = "aftercare.events.v1.EventService";
 /// Tools and staff follow what happens; customers cannot subscribe.
 pub const ROLES: RoleTable = &[("Subscribe", &[Service, Agent, Admin])];
 
-/// Topics one subscription may name, at most.
-const MAX_TOPICS: usize = 50;
-
 pub struct EventsGrpc {
     feeds: Feeds,
     seats: Arc<Semaphore>,
@@ -54,17 +51,7 @@ impl EventService for EventsGrpc {
     async fn subscribe(&self, request: Request<pb::SubscribeRequest>) -> Result<Response<Feed>, Status> {
         let r = request.into_inner();
         let mut v = Violations::new();
-        if r.topics.len() > MAX_TOPICS {
-            v.add("topics", format!("at most {MAX_TOPICS}"));
-        }
-        for (i, t) in r.topics.iter().enumerate().take(MAX_TOPICS) {
-            if !topics::is_topic(t) {
-                v.add(
-                    format!("topics[{i}]"),
-                    "is not an event topic (e.g. aftercare.returns.events.v1.ReturnReceived)",
-                );
-            }
-        }
+        let wanted = topics::check(&mut v, &r.topics);
         let after = parse_cursor(&mut v, &r.after_cursor);
         let after = v.finish_with(after).map_err(Error::from)?;
         // The seat first: a caller over the limit costs no database read.
@@ -79,9 +66,6 @@ impl EventService for EventsGrpc {
         if after > store::last_position(&mut *self.feeds.pool.acquire().await.map_err(Error::from)?).await? {
             return Err(Error::invalid("after_cursor", "is not a cursor of this stream").into());
         }
-        let mut wanted = r.topics;
-        wanted.sort_unstable();
-        wanted.dedup();
         Ok(Response::new(stream::start(self.feeds.clone(), wanted, after, seat)))
     }
 }

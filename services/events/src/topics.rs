@@ -50,6 +50,29 @@ pub fn is_topic(topic: &str) -> bool {
     all().contains(topic)
 }
 
+/// Topics a subscription or a webhook may name, at most.
+pub const MAX_TOPICS: usize = 50;
+
+/// Checks a list of topics as given (`topics`, `topics[i]`); the list
+/// sorted and without repeats.
+pub fn check(v: &mut aftercare_kernel::Violations, topics: &[String]) -> Vec<String> {
+    if topics.len() > MAX_TOPICS {
+        v.add("topics", format!("at most {MAX_TOPICS}"));
+    }
+    for (i, t) in topics.iter().enumerate().take(MAX_TOPICS) {
+        if !is_topic(t) {
+            v.add(
+                format!("topics[{i}]"),
+                "is not an event topic (e.g. aftercare.returns.events.v1.ReturnReceived)",
+            );
+        }
+    }
+    let mut wanted = topics.to_vec();
+    wanted.sort_unstable();
+    wanted.dedup();
+    wanted
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -136,7 +136,7 @@ fn overview(schemas: &mut Schemas) -> Value {
         "operationId": "Gateway_GetOverview",
         "tags": ["Gateway"],
         "summary": "The caller's after-sales at a glance.",
-        "description": "Open returns and warranty claims (each with its next step), points and tier, and the next maintenance due, from four calls made at once under one deadline. A section whose service is slow, failing or not served is marked unavailable with a reason; the rest of the answer stands. Customer tokens only; it costs one call of the caller's rate limit.",
+        "description": "Open returns and warranty claims (each with its next step), points and tier, and the next maintenance due, from four calls made at once under one deadline. A section whose service is slow, failing or not served is marked unavailable with a reason; the rest of the answer stands. Customer tokens only; it costs one call of the caller's rate limit. When no section can be read at all: 503.",
         "parameters": [],
         "responses": {
             "200": {"description": "OK", "content": {"application/json": {"schema": {

@@ -119,10 +119,8 @@ impl Delivery {
                 }
                 Err(e) => {
                     // A replay failing ten times is buried again.
-                    if self.failed(w, e)
-                        && !store::bury(&self.pool, w, self.owner, &letter, MAX_ATTEMPTS, self.clock.now()).await?
-                    {
-                        return Ok(Ran::Stopped);
+                    if self.failed(w, e) {
+                        store::bury(&self.pool, w, self.owner, &letter, MAX_ATTEMPTS, self.clock.now()).await?;
                     }
                     return Ok(Ran::Stopped);
                 }

@@ -37,7 +37,6 @@ pub const ROLES: RoleTable = &[
 ];
 
 const MAX_URL_LEN: usize = 2000;
-const MAX_TOPICS: usize = 50;
 const MAX_ID_LEN: usize = 200;
 
 pub struct WebhooksGrpc {
@@ -98,26 +97,16 @@ impl WebhookService for WebhooksGrpc {
             // Credentials would be stored, listed and logged with the URL.
             v.add("url", "must not carry credentials (user:password@)");
         }
-        if r.topics.len() > MAX_TOPICS {
-            v.add("topics", format!("at most {MAX_TOPICS}"));
-        }
-        for (i, t) in r.topics.iter().enumerate().take(MAX_TOPICS) {
-            if !topics::is_topic(t) {
-                v.add(format!("topics[{i}]"), "is not an event topic");
-            }
-        }
+        let wanted = topics::check(&mut v, &r.topics);
         validate::id(&mut v, "request_id", &r.request_id, MAX_ID_LEN);
         v.finish().map_err(Error::from)?;
-        let mut topics = r.topics.clone();
-        topics.sort_unstable();
-        topics.dedup();
 
         // From the next event: what is committed now gets its position
         // first, so the cursor is after it.
         crate::store::position_pending(&self.ctx.pool, 100_000).await?;
         let mut uow = self.ctx.begin().await?;
         let id = Uuid::now_v7();
-        let canonical = format!("{}\u{0}{}", r.url, topics.join("\u{0}")).into_bytes();
+        let canonical = format!("{}\u{0}{}", r.url, wanted.join("\u{0}")).into_bytes();
         if let Replay::Stored(stored) = uow
             .claim_answered(
                 "events.RegisterWebhook",
@@ -141,7 +130,7 @@ impl WebhookService for WebhooksGrpc {
             webhook_id: id,
             url: r.url,
             secret,
-            topics,
+            topics: wanted,
             after_position,
             failed_attempts: 0,
             last_error: None,
