@@ -19,6 +19,8 @@ const FILES: &[&str] = &[
     "aftercare/warranty/events/v1/events.proto",
     "aftercare/maintenance/v1/maintenance.proto",
     "aftercare/maintenance/events/v1/events.proto",
+    "aftercare/feedback/v1/feedback.proto",
+    "aftercare/feedback/events/v1/events.proto",
     "aftercare/events/v1/events.proto",
     "aftercare/events/v1/webhooks.proto",
 ];

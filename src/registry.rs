@@ -9,6 +9,7 @@ pub const SERVICES: &[ServiceDef] = &[
     aftercare_loyalty::STORE_CREDIT,
     aftercare_warranty::SERVICE,
     aftercare_maintenance::SERVICE,
+    aftercare_feedback::SERVICE,
     aftercare_events::SERVICE,
     aftercare_events::WEBHOOKS,
 ];

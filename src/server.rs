@@ -145,11 +145,19 @@ pub async fn serve(
         access.add_public(public);
     }
     let mut served = Vec::with_capacity(selected.len());
+    let mut anonymous = Vec::new();
     let mut jobs = Vec::new();
     for service in selected {
         jobs.extend((service.jobs)(&ctx));
         (service.routes)(&ctx, &mut routes);
         access.add_service(service.grpc_service, service.roles);
+        access.add_anonymous(service.grpc_service, service.anonymous);
+        anonymous.extend(
+            service
+                .anonymous
+                .iter()
+                .map(|m| format!("/{}/{m}", service.grpc_service)),
+        );
         for consumer in (service.consumers)(&ctx) {
             dispatcher.register(consumer).await?;
         }
@@ -163,6 +171,7 @@ pub async fn serve(
     let rpc_layer = RpcLayer::new(state.metrics.clone());
     let mut auth_layer = AuthLayer::new(state.auth.clone(), access);
     let mut gateway_options = options.gateway.clone();
+    gateway_options.anonymous = anonymous;
     if options.rate_per_caller.is_some() || options.rate_per_ip.is_some() {
         let limits = RateLimiter::new(options.rate_per_caller, options.rate_per_ip)
             .with_trusted_proxies(options.trusted_proxies.clone());

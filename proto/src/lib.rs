@@ -47,6 +47,16 @@ pub mod aftercare {
             }
         }
     }
+    pub mod feedback {
+        pub mod v1 {
+            tonic::include_proto!("aftercare.feedback.v1");
+        }
+        pub mod events {
+            pub mod v1 {
+                tonic::include_proto!("aftercare.feedback.events.v1");
+            }
+        }
+    }
     pub mod maintenance {
         pub mod v1 {
             tonic::include_proto!("aftercare.maintenance.v1");
@@ -71,6 +81,8 @@ pub mod aftercare {
 
 pub use aftercare::common::v1 as common;
 pub use aftercare::events::v1 as events;
+pub use aftercare::feedback::events::v1 as feedback_events;
+pub use aftercare::feedback::v1 as feedback;
 pub use aftercare::loyalty::events::v1 as loyalty_events;
 pub use aftercare::loyalty::v1 as loyalty;
 pub use aftercare::maintenance::events::v1 as maintenance_events;

@@ -20,11 +20,11 @@ use crate::support::{ALLOWED_ORIGIN, TestApp, start_time};
 
 /// An HTTP/1.1 answer: status, headers and the body as JSON (`Null` when
 /// empty).
-struct Answer {
-    status: StatusCode,
+pub(crate) struct Answer {
+    pub(crate) status: StatusCode,
     headers: HeaderMap,
     raw: Bytes,
-    json: Value,
+    pub(crate) json: Value,
 }
 
 fn client() -> Client<HttpConnector, Full<Bytes>> {
@@ -50,7 +50,7 @@ async fn send(request: http::Request<Full<Bytes>>) -> Answer {
 
 /// A REST call to the gateway with `token` (if any), a JSON body (if any)
 /// and extra headers.
-async fn rest(
+pub(crate) async fn rest(
     app: &TestApp,
     method: Method,
     path: &str,
@@ -75,7 +75,7 @@ async fn rest(
 }
 
 /// The AIP-193 error body's gRPC code name.
-fn status_name(answer: &Answer) -> &str {
+pub(crate) fn status_name(answer: &Answer) -> &str {
     answer.json["error"]["status"].as_str().unwrap_or_else(|| {
         panic!(
             "not an AIP-193 error ({}): {}",

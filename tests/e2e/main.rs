@@ -3,6 +3,7 @@
 
 mod cli;
 mod events;
+mod feedback;
 mod fixtures;
 mod gateway;
 mod hostile;

@@ -14,6 +14,7 @@ use aftercare_platform::telemetry::Metrics;
 use aftercare_platform::webhook::Endpoint;
 use aftercare_proto::events::event_service_client::EventServiceClient;
 use aftercare_proto::events::webhook_service_client::WebhookServiceClient;
+use aftercare_proto::feedback::feedback_service_client::FeedbackServiceClient;
 use aftercare_proto::loyalty::loyalty_service_client::LoyaltyServiceClient;
 use aftercare_proto::loyalty::store_credit_service_client::StoreCreditServiceClient;
 use aftercare_proto::maintenance::maintenance_service_client::MaintenanceServiceClient;
@@ -43,6 +44,11 @@ pub fn start_time() -> DateTime<Utc> {
 pub struct Bearer(Option<tonic::metadata::MetadataValue<tonic::metadata::Ascii>>);
 
 impl Bearer {
+    /// No `authorization` at all.
+    pub fn none() -> Bearer {
+        Bearer(None)
+    }
+
     /// A raw `authorization` value, for tests of malformed headers.
     pub fn from_header(value: &str) -> Bearer {
         Bearer(Some(value.parse().unwrap()))
@@ -66,6 +72,7 @@ pub type Warranty = WarrantyServiceClient<InterceptedService<Channel, Bearer>>;
 pub type Maintenance = MaintenanceServiceClient<InterceptedService<Channel, Bearer>>;
 pub type Events = EventServiceClient<InterceptedService<Channel, Bearer>>;
 pub type Webhooks = WebhookServiceClient<InterceptedService<Channel, Bearer>>;
+pub type Feedback = FeedbackServiceClient<InterceptedService<Channel, Bearer>>;
 
 /// The real server on a real socket over a fresh database.
 ///
@@ -344,6 +351,15 @@ impl TestApp {
         EventServiceClient::with_interceptor(self.channel(), self.bearer(role, subject))
     }
 
+    pub fn feedback(&self, role: Role, subject: &str) -> Feedback {
+        self.feedback_with(self.bearer(role, subject))
+    }
+
+    /// Without a token when `bearer` is `Bearer(None)`: a survey link's holder.
+    pub fn feedback_with(&self, bearer: Bearer) -> Feedback {
+        FeedbackServiceClient::with_interceptor(self.channel(), bearer)
+    }
+
     pub fn webhooks(&self, role: Role, subject: &str) -> Webhooks {
         WebhookServiceClient::with_interceptor(self.channel(), self.bearer(role, subject))
     }
@@ -355,7 +371,7 @@ impl TestApp {
         while job.run_once().await.expect("the webhook job ran") {}
     }
 
-    /// Runs the loyalty service's background jobs until nothing is left due
+    /// Runs the services' background jobs until nothing is left due
     /// at the test clock's now: the same code the server's job loop runs.
     pub async fn run_jobs(&self) {
         let ctx = aftercare_platform::context::ServiceContext {
@@ -372,8 +388,13 @@ impl TestApp {
         while job.run().await.expect("the store-credit job ran") {}
         let job = aftercare_warranty::app::sla::SlaAlarms::new(ctx.clone());
         while job.run().await.expect("the warranty SLA job ran") {}
-        let job = aftercare_maintenance::app::reminders::Reminders::new(ctx);
+        let job = aftercare_maintenance::app::reminders::Reminders::new(ctx.clone());
         while job.run().await.expect("the maintenance reminder job ran") {}
+        let feedback = Arc::new(aftercare_feedback::app::Feedback::new(ctx.clone()));
+        let job = aftercare_feedback::app::cases::SurveySender::new(ctx.clone(), feedback);
+        while job.run().await.expect("the survey job ran") {}
+        let job = aftercare_feedback::app::follow_ups::Breaches::new(ctx);
+        while job.run().await.expect("the follow-up SLA job ran") {}
     }
 
     /// Waits until every event emitted so far has reached its consumers

@@ -52,6 +52,9 @@ pub struct Options {
     /// The auth layer's rate limits, charged here for calls the gateway
     /// turns away for want of a valid token (they never reach the layer).
     pub limits: Option<Arc<RateLimiter>>,
+    /// gRPC paths that also take calls without a token (the services'
+    /// `anonymous` methods): such a request is passed on without a caller.
+    pub anonymous: Vec<String>,
 }
 
 impl Default for Options {
@@ -61,6 +64,7 @@ impl Default for Options {
             deadline: Duration::from_secs(30),
             overview_deadline: Duration::from_secs(2),
             limits: None,
+            anonymous: Vec::new(),
         }
     }
 }
@@ -133,14 +137,26 @@ impl Gateway {
         // Who is calling, before any body is read: every route takes a
         // token, and a caller without one is not worth buffering for.
         let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0);
-        let caller = match self.caller(&parts.headers, peer) {
-            Ok(caller) => caller,
-            Err(response) => return *response,
+        let anonymous = !parts.headers.contains_key(http::header::AUTHORIZATION)
+            && self.options.anonymous.contains(&route.grpc_path);
+        let caller = if anonymous {
+            // Charged to the address, as the auth layer would.
+            let limits = self.options.limits.as_ref();
+            if let Some(limited) = limits.and_then(|l| l.admit_anonymous(peer.map(|p| p.ip()), &parts.headers).err()) {
+                return errors::response(&limited);
+            }
+            None
+        } else {
+            match self.caller(&parts.headers, peer) {
+                Ok(caller) => Some(caller),
+                Err(response) => return *response,
+            }
         };
-        let me = match (route.me, caller.role) {
+        let me = match (route.me, caller) {
             (false, _) => None,
-            (true, Role::Customer) => Some(caller.subject),
-            (true, role) => return errors::response(&not_yours(role)),
+            (true, Some(caller)) if caller.role == Role::Customer => Some(caller.subject),
+            (true, Some(caller)) => return errors::response(&not_yours(caller.role)),
+            (true, None) => return errors::response(&Status::unauthenticated("/v1/me/ takes a customer token")),
         };
         let body = match Limited::new(body, self.options.max_body).collect().await {
             Ok(collected) => collected.to_bytes(),

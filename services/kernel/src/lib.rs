@@ -1,6 +1,7 @@
 //! The I/O-free core every aftercare domain is written on: [`money`]
 //! (currencies and currency-checked arithmetic), [`percent`], the [`clock`],
-//! customers' local days and working days ([`zone`]), time as a service
+//! customers' local days and working days ([`zone`]), when a customer may
+//! be contacted ([`contact_hours`]), time as a service
 //! clock counts it ([`working_time`]), typed [`ids`],
 //! [`channel`]s, input checks ([`violations`], [`validate`]) and a content
 //! [`fingerprint`].
@@ -12,6 +13,7 @@
 
 pub mod channel;
 pub mod clock;
+pub mod contact_hours;
 pub mod currency;
 pub mod fingerprint;
 pub mod ids;

@@ -11,7 +11,7 @@
 //! - [`grpc`] — `aftercare.loyalty.v1.LoyaltyService` and
 //!   `StoreCreditService`: parse, call, convert;
 //! - [`projection`] — order and refund events in, through [`app::earning`]
-//!   and [`app::store_credit`].
+//!   and [`app::store_credit`]; feedback's goodwill grants.
 
 pub mod app;
 pub mod domain;
@@ -33,6 +33,7 @@ pub const SERVICE: ServiceDef = ServiceDef {
     name: "loyalty",
     grpc_service: grpc::SERVICE_NAME,
     roles: grpc::ROLES,
+    anonymous: &[],
     routes,
     consumers,
     jobs,
@@ -50,6 +51,10 @@ fn consumers(ctx: &ServiceContext) -> Vec<Arc<dyn EventHandler>> {
         Arc::new(projection::RefundReversals {
             clock: ctx.clock.clone(),
         }),
+        Arc::new(projection::FeedbackGoodwill {
+            app: Arc::new(app::Loyalty::new(ctx.clone())),
+            clock: ctx.clock.clone(),
+        }),
     ]
 }
 
@@ -62,6 +67,7 @@ pub const STORE_CREDIT: ServiceDef = ServiceDef {
     name: "store-credit",
     grpc_service: grpc::store_credit::SERVICE_NAME,
     roles: grpc::store_credit::ROLES,
+    anonymous: &[],
     routes: store_credit_routes,
     consumers: store_credit_consumers,
     jobs: store_credit_jobs,

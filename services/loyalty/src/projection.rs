@@ -6,6 +6,7 @@
 use aftercare_kernel::clock::SharedClock;
 use aftercare_platform::outbox::{Event, EventHandler, HandlerFuture, required, required_time, topic};
 use aftercare_platform::wire::{channel_from_proto, parse_money};
+use aftercare_proto::feedback_events::GoodwillRequested;
 use aftercare_proto::order_events::{OrderCanceled, OrderDelivered, OrderRecorded};
 use aftercare_proto::return_events::RefundSucceeded;
 use aftercare_proto::returns::RefundMethod;
@@ -216,6 +217,58 @@ impl EventHandler for StoreCreditRefunds {
 
     fn topics(&self) -> Vec<String> {
         vec![topic::<RefundSucceeded>()]
+    }
+
+    fn handle<'a>(&'a self, tx: &'a mut PgConnection, event: &'a Event) -> HandlerFuture<'a> {
+        Box::pin(self.apply(tx, event))
+    }
+}
+
+/// The consumer of feedback's goodwill; subscribed by the migrations too.
+pub const GOODWILL_CONSUMER: &str = "loyalty.feedback";
+
+/// Goodwill points a closed feedback follow-up grants, credited once per
+/// follow-up: the grant's key is the follow-up, claimed in the delivery's
+/// transaction, so a redelivered or replayed event finds it taken.
+pub struct FeedbackGoodwill {
+    pub app: std::sync::Arc<crate::app::Loyalty>,
+    pub clock: SharedClock,
+}
+
+impl FeedbackGoodwill {
+    async fn apply(&self, tx: &mut PgConnection, event: &Event) -> Result<(), String> {
+        let Some(e) = event.decode::<GoodwillRequested>()? else {
+            return Err(format!("unexpected topic {}", event.topic));
+        };
+        let credit = crate::app::accounts::Credit {
+            customer_id: required(&e.customer_id, "customer_id")?.to_owned(),
+            points: e.points,
+            reason: e.reason,
+            request_id: format!("goodwill:{}", required(&e.follow_up_id, "follow_up_id")?),
+        };
+        let feedback = aftercare_platform::auth::Caller {
+            role: aftercare_platform::auth::Role::Service,
+            subject: "feedback".into(),
+        };
+        let err = |e: aftercare_platform::error::Error| e.to_string();
+        let mut uow = aftercare_platform::uow::UnitOfWork::within(tx, self.clock.now())
+            .await
+            .map_err(err)?;
+        self.app
+            .grant_within(&mut uow, &feedback, credit, "loyalty.FeedbackGoodwill")
+            .await
+            .map_err(err)?;
+        uow.commit().await.map_err(err)
+    }
+}
+
+impl EventHandler for FeedbackGoodwill {
+    fn name(&self) -> &str {
+        GOODWILL_CONSUMER
+    }
+
+    fn topics(&self) -> Vec<String> {
+        vec![topic::<GoodwillRequested>()]
     }
 
     fn handle<'a>(&'a self, tx: &'a mut PgConnection, event: &'a Event) -> HandlerFuture<'a> {

@@ -155,3 +155,20 @@ pub fn appointment_reminder(
         claim_id,
     }
 }
+
+/// The preferences as saved, for the services that message customers.
+pub fn preferences_changed(p: &Preferences, at: DateTime<Utc>) -> pb::ContactPreferencesChanged {
+    let hm = |t: aftercare_kernel::NaiveTime| t.format("%H:%M").to_string();
+    pb::ContactPreferencesChanged {
+        customer_id: p.customer_id.clone(),
+        time_zone: p.time_zone.map(|tz| tz.name().to_owned()).unwrap_or_default(),
+        quiet_start: hm(p.hours.quiet.start),
+        quiet_end: hm(p.hours.quiet.end),
+        preferred_start: p.hours.preferred.map(|s| hm(s.start)).unwrap_or_default(),
+        preferred_end: p.hours.preferred.map(|s| hm(s.end)).unwrap_or_default(),
+        channels: p.channels.clone(),
+        opted_out: p.opted_out,
+        locale: p.locale.clone(),
+        updated_at: Some(timestamp(at)),
+    }
+}

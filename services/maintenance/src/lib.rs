@@ -34,6 +34,7 @@ pub const SERVICE: ServiceDef = ServiceDef {
     name: "maintenance",
     grpc_service: grpc::SERVICE_NAME,
     roles: grpc::ROLES,
+    anonymous: &[],
     routes,
     consumers,
     jobs,

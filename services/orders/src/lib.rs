@@ -24,6 +24,7 @@ pub const SERVICE: ServiceDef = ServiceDef {
     name: "orders",
     grpc_service: grpc::SERVICE_NAME,
     roles: grpc::ROLES,
+    anonymous: &[],
     routes,
     consumers: no_consumers,
     jobs: no_jobs,

@@ -27,6 +27,8 @@ pub type RoleTable = &'static [(&'static str, &'static [Role])];
 pub struct AccessTable {
     methods: HashMap<String, &'static [Role]>,
     public: HashSet<String>,
+    /// Methods callable without a token too (by path).
+    anonymous: HashSet<String>,
 }
 
 /// What the table says about a request path.
@@ -38,12 +40,23 @@ pub enum Access {
     /// whatever is mounted behind the layer.
     Unknown,
     Roles(&'static [Role]),
+    /// The roles' with a token; without one the call passes with no
+    /// caller (charged to its address), for the handler to check a
+    /// credential of its own.
+    RolesOrAnonymous(&'static [Role]),
 }
 
 impl AccessTable {
     pub fn add_service(&mut self, grpc_service: &str, roles: RoleTable) {
         for (method, allowed) in roles {
             self.methods.insert(format!("/{grpc_service}/{method}"), allowed);
+        }
+    }
+
+    /// Methods of `grpc_service` that also take calls without a token.
+    pub fn add_anonymous(&mut self, grpc_service: &str, methods: &[&str]) {
+        for method in methods {
+            self.anonymous.insert(format!("/{grpc_service}/{method}"));
         }
     }
 
@@ -54,6 +67,9 @@ impl AccessTable {
 
     pub fn lookup(&self, path: &str) -> Access {
         if let Some(roles) = self.methods.get(path) {
+            if self.anonymous.contains(path) {
+                return Access::RolesOrAnonymous(roles);
+            }
             return Access::Roles(roles);
         }
         match path.strip_prefix('/').and_then(|p| p.split_once('/')) {
@@ -123,6 +139,16 @@ impl<S> AuthService<S> {
             Access::Public => return Ok(None),
             Access::Unknown => return Err(Status::unimplemented("")),
             Access::Roles(roles) => roles,
+            // No token at all: admitted without a caller, and charged to
+            // the address like any call without a valid token. A token
+            // that is there is checked as always.
+            Access::RolesOrAnonymous(_) if !headers.contains_key(http::header::AUTHORIZATION) => {
+                if let Some(limits) = self.limits.as_ref().filter(|_| !charged) {
+                    limits.admit_anonymous(peer, headers)?;
+                }
+                return Ok(None);
+            }
+            Access::RolesOrAnonymous(roles) => roles,
         };
         let caller = match self.auth.authenticate(headers) {
             Ok(caller) => caller,
@@ -230,10 +256,15 @@ mod tests {
     #[tokio::test]
     async fn the_layer_admits_refuses_and_hands_over_the_caller() {
         use tower::{Layer, Service, ServiceExt};
-        const TABLE: RoleTable = &[("Read", &[Role::Customer]), ("Write", &[Role::Agent])];
+        const TABLE: RoleTable = &[
+            ("Read", &[Role::Customer]),
+            ("Write", &[Role::Agent]),
+            ("Answer", &[Role::Customer]),
+        ];
         let a = std::sync::Arc::new(auth());
         let mut table = AccessTable::default();
         table.add_service("pkg.Svc", TABLE);
+        table.add_anonymous("pkg.Svc", &["Answer"]);
         table.add_public("grpc.health.v1.Health");
         let inner = tower::service_fn(|request: http::Request<()>| async move {
             let subject = request
@@ -296,5 +327,16 @@ mod tests {
             Some("12"),
             "mounted but not in the table: denied"
         );
+        // An anonymous method: no token passes without a caller; a token
+        // is checked as anywhere else.
+        assert_eq!(call("/pkg.Svc/Answer", None).await, (None, Some(String::new())));
+        assert_eq!(call("/pkg.Svc/Answer", Some(&token)).await, (None, Some("c-1".into())));
+        assert_eq!(
+            call("/pkg.Svc/Answer", Some("forged")).await.0.as_deref(),
+            Some("16"),
+            "a bad token is not downgraded to none"
+        );
+        let agent = a.issue(Role::Agent, "a-1", Duration::from_secs(60)).unwrap();
+        assert_eq!(call("/pkg.Svc/Answer", Some(&agent)).await.0.as_deref(), Some("7"));
     }
 }

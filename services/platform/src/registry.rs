@@ -18,6 +18,10 @@ pub struct ServiceDef {
     pub grpc_service: &'static str,
     /// Who may call each RPC; every RPC of the contract must be listed.
     pub roles: RoleTable,
+    /// Methods also callable without a token, whose handler then checks a
+    /// credential of its own (a survey link's signed token); a call that
+    /// brings a token is authenticated as any other.
+    pub anonymous: &'static [&'static str],
     /// Adds the tonic service(s) to the server's routes.
     pub routes: fn(&ServiceContext, &mut RoutesBuilder),
     /// The in-process event consumers this service runs (projections).

@@ -4,7 +4,7 @@
 //! lines) to take back points of refunded units; warranty follows the
 //! outcome of its own.
 
-use aftercare_platform::wire::money;
+use aftercare_platform::wire::{channel_to_proto, money};
 use aftercare_proto::return_events as ev;
 
 use crate::domain::{Charge, Refund, Resolution, Return, WarrantyRefund};
@@ -21,6 +21,8 @@ pub fn summary(r: &Return) -> ev::ReturnSummary {
         resolution: resolution_to_proto(r.resolution),
         refund_total: Some(money(r.settlement.refund_total)),
         exchange_difference: Some(money(r.settlement.exchange_difference)),
+        reason: r.items.first().map_or("", |i| i.reason.as_str()).to_owned(),
+        channel: channel_to_proto(r.channel),
     }
 }
 

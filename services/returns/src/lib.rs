@@ -31,6 +31,7 @@ pub const SERVICE: ServiceDef = ServiceDef {
     name: "returns",
     grpc_service: grpc::SERVICE_NAME,
     roles: grpc::ROLES,
+    anonymous: &[],
     routes,
     consumers,
     jobs: no_jobs,

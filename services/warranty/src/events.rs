@@ -3,7 +3,7 @@
 //! claim id.
 
 use aftercare_kernel::{DateTime, Utc};
-use aftercare_platform::wire::{money, timestamp};
+use aftercare_platform::wire::{channel_to_proto, money, timestamp};
 use aftercare_proto::warranty_events as pb;
 
 use crate::domain::{Alarm, Claim, ClaimStatus, Registration, RegistrationId, ServiceOrder, WarrantyError};
@@ -94,6 +94,9 @@ pub fn claim_resolved(c: &Claim, at: DateTime<Utc>) -> pb::ClaimResolved {
         customer_id: c.customer_id.clone(),
         remedy: c.remedy.map_or("", |r| r.as_str()).to_owned(),
         resolved_at: Some(timestamp(at)),
+        fault_category: c.fault_category.clone(),
+        reviewer: c.reviewer.clone().unwrap_or_default(),
+        channel: channel_to_proto(c.channel),
     }
 }
 

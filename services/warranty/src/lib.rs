@@ -31,6 +31,7 @@ pub const SERVICE: ServiceDef = ServiceDef {
     name: "warranty",
     grpc_service: grpc::SERVICE_NAME,
     roles: grpc::ROLES,
+    anonymous: &[],
     routes,
     consumers,
     jobs,

@@ -5,7 +5,7 @@ use aftercare_kernel::{Months, Violations};
 use aftercare_platform::auth::Caller;
 use aftercare_platform::error::Error;
 use aftercare_platform::paging;
-use aftercare_platform::uow::Replay;
+use aftercare_platform::uow::{Replay, UnitOfWork};
 use uuid::Uuid;
 
 use super::checkout::take;
@@ -90,6 +90,32 @@ impl Loyalty {
 
     async fn credit(&self, caller: &Caller, c: Credit, scope: &str, kind: EntryKind) -> Result<Entry, Error> {
         let mut uow = self.ctx.begin().await?;
+        let entry = self.credit_in(&mut uow, caller, c, scope, kind).await?;
+        uow.commit().await?;
+        Ok(entry)
+    }
+
+    /// Goodwill another service asked for (a feedback follow-up's), in
+    /// the delivery's transaction: once per `c.request_id`, a key of
+    /// `scope` no caller of GrantPoints can reach.
+    pub async fn grant_within(
+        &self,
+        uow: &mut UnitOfWork<'_>,
+        caller: &Caller,
+        c: Credit,
+        scope: &str,
+    ) -> Result<Entry, Error> {
+        self.credit_in(uow, caller, c, scope, EntryKind::Granted).await
+    }
+
+    async fn credit_in(
+        &self,
+        uow: &mut UnitOfWork<'_>,
+        caller: &Caller,
+        c: Credit,
+        scope: &str,
+        kind: EntryKind,
+    ) -> Result<Entry, Error> {
         let entry_id = EntryId::new();
         let answer = *entry_id.as_uuid().as_bytes();
         if let Replay::Stored(stored) = uow
@@ -150,8 +176,7 @@ impl Loyalty {
         let entry = store::accounts::get_entry(uow.conn(), entry_id)
             .await?
             .ok_or(LoyaltyError::EntryNotFound)?;
-        emit_all(&mut uow, &out).await?;
-        uow.commit().await?;
+        emit_all(uow, &out).await?;
         Ok(entry)
     }
 }

@@ -31,6 +31,9 @@ impl Maintenance {
         p.updated_at = Some(now);
         // Every save states the customer's consent as it now stands.
         store::preferences::consent(uow.conn(), caller, &p.customer_id, p.opted_out, source, now).await?;
+        // Others who message the customer (surveys) follow the same hours.
+        let changed = crate::events::preferences_changed(&p, now);
+        uow.emit(&format!("preferences:{}", p.customer_id), &changed).await?;
         // The next reminder of every schedule moves with the hours and the
         // zone; an opted-out customer has none.
         let reach = p.reach();

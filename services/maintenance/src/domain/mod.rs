@@ -13,7 +13,8 @@ pub mod plan;
 pub mod recurrence;
 pub mod reminder;
 pub mod schedule;
-pub mod timing;
+/// Contact hours are the kernel's: other services time their messages by them too.
+pub use aftercare_kernel::contact_hours as timing;
 
 pub use appointment::{Appointment, AppointmentStatus, Centre, Opening, VisitFor};
 pub use error::MaintenanceError;

@@ -1,12 +1,12 @@
-//! When a reminder may go out: in the customer's local time (an IANA zone),
+//! When a message may go out (a reminder, a survey): in the customer's local time (an IANA zone),
 //! outside their quiet hours (default 21:00 to 09:00) and inside their
 //! preferred hours when they set some, moved to the next allowed moment.
 //! Local times a daylight-saving change skips move on to the first that
 //! exists; a repeated hour counts its earlier instant.
 
-use aftercare_kernel::LocalResult;
-use aftercare_kernel::zone::{self, Tz};
-use aftercare_kernel::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
+use crate::LocalResult;
+use crate::zone::{self, Tz};
+use crate::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
 
 /// A local daily span `[start, end)`, wrapping midnight when `end` is not
 /// after `start` (21:00 to 09:00); empty when they are equal.
@@ -90,7 +90,7 @@ fn after(day: NaiveDate, time: NaiveTime, tz: Tz, candidate: DateTime<Utc>) -> D
     match tz.from_local_datetime(&day.and_time(time)) {
         LocalResult::Ambiguous(_, second) if second.with_timezone(&Utc) > candidate => second.with_timezone(&Utc),
         // No later instant of that local time: a minute on, and look again.
-        _ => candidate + aftercare_kernel::Duration::minutes(1),
+        _ => candidate + crate::Duration::minutes(1),
     }
 }
 
