@@ -11,7 +11,8 @@
 //! - [`grpc`] — `aftercare.loyalty.v1.LoyaltyService` and
 //!   `StoreCreditService`: parse, call, convert;
 //! - [`projection`] — order and refund events in, through [`app::earning`]
-//!   and [`app::store_credit`]; feedback's goodwill grants.
+//!   and [`app::store_credit`]; feedback's goodwill grants and survey
+//!   campaigns' bonuses.
 
 pub mod app;
 pub mod domain;
@@ -52,6 +53,10 @@ fn consumers(ctx: &ServiceContext) -> Vec<Arc<dyn EventHandler>> {
             clock: ctx.clock.clone(),
         }),
         Arc::new(projection::FeedbackGoodwill {
+            app: Arc::new(app::Loyalty::new(ctx.clone())),
+            clock: ctx.clock.clone(),
+        }),
+        Arc::new(projection::SurveyBonuses {
             app: Arc::new(app::Loyalty::new(ctx.clone())),
             clock: ctx.clock.clone(),
         }),

@@ -6,7 +6,7 @@
 use aftercare_kernel::clock::SharedClock;
 use aftercare_platform::outbox::{Event, EventHandler, HandlerFuture, required, required_time, topic};
 use aftercare_platform::wire::{channel_from_proto, parse_money};
-use aftercare_proto::feedback_events::GoodwillRequested;
+use aftercare_proto::feedback_events::{FeedbackSubmitted, GoodwillRequested};
 use aftercare_proto::order_events::{OrderCanceled, OrderDelivered, OrderRecorded};
 use aftercare_proto::return_events::RefundSucceeded;
 use aftercare_proto::returns::RefundMethod;
@@ -269,6 +269,65 @@ impl EventHandler for FeedbackGoodwill {
 
     fn topics(&self) -> Vec<String> {
         vec![topic::<GoodwillRequested>()]
+    }
+
+    fn handle<'a>(&'a self, tx: &'a mut PgConnection, event: &'a Event) -> HandlerFuture<'a> {
+        Box::pin(self.apply(tx, event))
+    }
+}
+
+/// The consumer of answered surveys; subscribed by the migrations too.
+pub const SURVEY_CONSUMER: &str = "loyalty.surveys";
+
+/// A survey answered while a survey campaign runs earns its bonus, once
+/// per survey: the grant's key is the survey, claimed in the delivery's
+/// transaction.
+pub struct SurveyBonuses {
+    pub app: std::sync::Arc<crate::app::Loyalty>,
+    pub clock: SharedClock,
+}
+
+impl SurveyBonuses {
+    async fn apply(&self, tx: &mut PgConnection, event: &Event) -> Result<(), String> {
+        let Some(e) = event.decode::<FeedbackSubmitted>()? else {
+            return Err(format!("unexpected topic {}", event.topic));
+        };
+        let answered_at = required_time(e.answered_at.as_ref(), "answered_at")?;
+        let err = |e: aftercare_platform::error::Error| e.to_string();
+        let campaigns = crate::store::campaigns::running(tx, answered_at).await.map_err(err)?;
+        let channel = channel_from_proto(e.channel);
+        let Some((campaign_id, bonus)) = crate::domain::campaign::survey_bonus(&campaigns, answered_at, channel) else {
+            return Ok(());
+        };
+        let survey = required(&e.survey_id, "survey_id")?;
+        let credit = crate::app::accounts::Credit {
+            customer_id: required(&e.customer_id, "customer_id")?.to_owned(),
+            points: bonus,
+            reason: format!("campaign {campaign_id}: survey {survey}"),
+            request_id: format!("survey:{survey}"),
+        };
+        let feedback = aftercare_platform::auth::Caller {
+            role: aftercare_platform::auth::Role::Service,
+            subject: "feedback".into(),
+        };
+        let mut uow = aftercare_platform::uow::UnitOfWork::within(tx, self.clock.now())
+            .await
+            .map_err(err)?;
+        self.app
+            .grant_within(&mut uow, &feedback, credit, "loyalty.SurveyBonus")
+            .await
+            .map_err(err)?;
+        uow.commit().await.map_err(err)
+    }
+}
+
+impl EventHandler for SurveyBonuses {
+    fn name(&self) -> &str {
+        SURVEY_CONSUMER
+    }
+
+    fn topics(&self) -> Vec<String> {
+        vec![topic::<FeedbackSubmitted>()]
     }
 
     fn handle<'a>(&'a self, tx: &'a mut PgConnection, event: &'a Event) -> HandlerFuture<'a> {

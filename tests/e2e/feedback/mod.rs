@@ -4,6 +4,7 @@
 //!   recently asked customers;
 //! - [`answers`] — answers with a token or a link (tampered, expired,
 //!   another survey's), changes for seven days, races, deleted comments;
+//! - [`campaigns`] — survey campaigns' bonus, once per survey;
 //! - [`follow_ups`] — unhappy answers' follow-ups, their breach, closing
 //!   with goodwill credited once;
 //! - [`figures`] — the summary against figures computed by hand;
@@ -12,6 +13,7 @@
 
 mod access;
 mod answers;
+mod campaigns;
 mod figures;
 mod follow_ups;
 mod rest;

@@ -15,6 +15,8 @@ pub enum Trigger {
     Order,
     /// Only a customer's first order.
     FirstOrder,
+    /// A feedback survey answered: a fixed bonus, once per survey.
+    Survey,
 }
 
 impl Trigger {
@@ -22,11 +24,12 @@ impl Trigger {
         match self {
             Trigger::Order => "order",
             Trigger::FirstOrder => "first_order",
+            Trigger::Survey => "survey",
         }
     }
 
     pub fn parse(s: &str) -> Option<Trigger> {
-        [Trigger::Order, Trigger::FirstOrder]
+        [Trigger::Order, Trigger::FirstOrder, Trigger::Survey]
             .into_iter()
             .find(|t| t.as_str() == s)
     }
@@ -72,6 +75,15 @@ impl Campaign {
         }
         if self.earn_multiplier == Decimal::ONE && self.bonus_points == 0 {
             v.add("campaign", "needs a multiplier above 1 or bonus points");
+        }
+        if self.trigger == Trigger::Survey {
+            // A survey has no lines to multiply or scope.
+            if self.earn_multiplier != Decimal::ONE {
+                v.add("campaign.earn_multiplier", "must be 1 for a survey campaign");
+            }
+            if !self.categories.is_empty() || !self.skus.is_empty() {
+                v.add("campaign.categories", "a survey campaign has no categories or SKUs");
+            }
         }
         for (field, list) in [("campaign.categories", &self.categories), ("campaign.skus", &self.skus)] {
             if list.len() > MAX_SCOPE {
@@ -121,7 +133,14 @@ pub fn boost(
 ) -> Boost {
     let running: Vec<&Campaign> = campaigns
         .iter()
-        .filter(|c| c.runs_at(placed_at) && (c.trigger == Trigger::Order || first_order))
+        .filter(|c| {
+            c.runs_at(placed_at)
+                && match c.trigger {
+                    Trigger::Order => true,
+                    Trigger::FirstOrder => first_order,
+                    Trigger::Survey => false,
+                }
+        })
         .collect();
     let multipliers = lines
         .iter()
@@ -140,6 +159,17 @@ pub fn boost(
         .max_by_key(|c| (c.bonus_points, std::cmp::Reverse(c.campaign_id.clone())))
         .map(|c| (c.campaign_id.clone(), c.bonus_points));
     Boost { multipliers, bonus }
+}
+
+/// The bonus a survey answered at `at` on `channel` earns: the best of the
+/// survey campaigns running then, and its campaign.
+pub fn survey_bonus(campaigns: &[Campaign], at: DateTime<Utc>, channel: Option<Channel>) -> Option<(String, i64)> {
+    campaigns
+        .iter()
+        .filter(|c| c.trigger == Trigger::Survey && c.runs_at(at) && c.bonus_points > 0)
+        .filter(|c| c.channels.is_empty() || channel.is_some_and(|ch| c.channels.contains(&ch)))
+        .max_by_key(|c| (c.bonus_points, std::cmp::Reverse(c.campaign_id.clone())))
+        .map(|c| (c.campaign_id.clone(), c.bonus_points))
 }
 
 #[cfg(test)]
@@ -215,6 +245,43 @@ mod tests {
             boost(&cs, t(1), Some(Channel::MobileApp), false, &[line("kitchen")]).multipliers,
             [Decimal::from(2)]
         );
+    }
+
+    #[test]
+    fn survey_campaigns_reward_surveys_only_and_the_best_one_wins() {
+        let survey = |id: &str, bonus: i64, channels: Vec<Channel>| Campaign {
+            trigger: Trigger::Survey,
+            categories: vec![],
+            channels,
+            ..campaign(id, "1", bonus)
+        };
+        let cs = [
+            survey("small", 50, vec![]),
+            survey("big", 80, vec![]),
+            survey("email", 200, vec![Channel::Email]),
+            campaign("order", "2", 500),
+        ];
+        assert_eq!(
+            survey_bonus(&cs, t(1), Some(Channel::MobileApp)),
+            Some(("big".into(), 80))
+        );
+        assert_eq!(
+            survey_bonus(&cs, t(1), Some(Channel::Email)),
+            Some(("email".into(), 200))
+        );
+        assert_eq!(survey_bonus(&cs, t(7), Some(Channel::Email)), None, "over");
+        // An order, even a first one, gets nothing from a survey campaign.
+        let order = boost(&cs, t(1), Some(Channel::Email), true, &[line("kitchen")]);
+        assert_eq!(order.bonus, Some(("order".into(), 500)));
+        let mut v = Violations::new();
+        Campaign {
+            categories: vec!["kitchen".into()],
+            earn_multiplier: Decimal::from(2),
+            ..survey("bad", 10, vec![])
+        }
+        .check(&mut v);
+        let f: Vec<_> = v.finish().unwrap_err().0.into_iter().map(|x| x.field).collect();
+        assert_eq!(f, ["campaign.earn_multiplier", "campaign.categories"]);
     }
 
     #[test]

@@ -177,6 +177,7 @@ pub fn campaign(c: &Campaign) -> pb::Campaign {
     let trigger = match c.trigger {
         Trigger::Order => pb::CampaignTrigger::Order,
         Trigger::FirstOrder => pb::CampaignTrigger::FirstOrder,
+        Trigger::Survey => pb::CampaignTrigger::Survey,
     };
     pb::Campaign {
         campaign_id: c.campaign_id.clone(),

@@ -248,6 +248,7 @@ pub fn campaign(c: Option<&pb::Campaign>) -> Result<Campaign, Error> {
     let trigger = match pb::CampaignTrigger::try_from(c.trigger) {
         Ok(pb::CampaignTrigger::Order) => Trigger::Order,
         Ok(pb::CampaignTrigger::FirstOrder) => Trigger::FirstOrder,
+        Ok(pb::CampaignTrigger::Survey) => Trigger::Survey,
         _ => {
             v.add("campaign.trigger", "is required");
             Trigger::Order
