@@ -38,10 +38,18 @@ CREATE TABLE feedback.contacts (
     channels        text[]      NOT NULL,
     opted_out       boolean     NOT NULL,
     locale          text        NOT NULL CHECK (length(locale) <= 35),
-    -- The announcement's time: an older one arriving late changes nothing.
+    -- When maintenance saved it.
     updated_at      timestamptz NOT NULL,
     CHECK ((preferred_start IS NULL) = (preferred_end IS NULL))
 );
+-- The preferences saved before this schema existed, copied once as it is
+-- made (their events were written before feedback listened); from here on
+-- maintenance's events keep them.
+INSERT INTO feedback.contacts (customer_id, time_zone, quiet_start, quiet_end, preferred_start, preferred_end,
+                               channels, opted_out, locale, updated_at)
+SELECT customer_id, time_zone, quiet_start, quiet_end, preferred_start, preferred_end,
+       channels, opted_out, locale, updated_at
+  FROM maintenance.preferences;
 
 -- A customer's last survey sent or scheduled: the row two cases resolved
 -- at once lock, so "one survey per N days" holds across replicas.

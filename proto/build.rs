@@ -21,6 +21,7 @@ const FILES: &[&str] = &[
     "aftercare/maintenance/events/v1/events.proto",
     "aftercare/feedback/v1/feedback.proto",
     "aftercare/feedback/events/v1/events.proto",
+    "aftercare/insight/v1/insight.proto",
     "aftercare/events/v1/events.proto",
     "aftercare/events/v1/webhooks.proto",
 ];

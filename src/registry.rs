@@ -10,6 +10,7 @@ pub const SERVICES: &[ServiceDef] = &[
     aftercare_warranty::SERVICE,
     aftercare_maintenance::SERVICE,
     aftercare_feedback::SERVICE,
+    aftercare_insight::SERVICE,
     aftercare_events::SERVICE,
     aftercare_events::WEBHOOKS,
 ];

@@ -57,6 +57,11 @@ pub mod aftercare {
             }
         }
     }
+    pub mod insight {
+        pub mod v1 {
+            tonic::include_proto!("aftercare.insight.v1");
+        }
+    }
     pub mod maintenance {
         pub mod v1 {
             tonic::include_proto!("aftercare.maintenance.v1");
@@ -83,6 +88,7 @@ pub use aftercare::common::v1 as common;
 pub use aftercare::events::v1 as events;
 pub use aftercare::feedback::events::v1 as feedback_events;
 pub use aftercare::feedback::v1 as feedback;
+pub use aftercare::insight::v1 as insight;
 pub use aftercare::loyalty::events::v1 as loyalty_events;
 pub use aftercare::loyalty::v1 as loyalty;
 pub use aftercare::maintenance::events::v1 as maintenance_events;

@@ -1,6 +1,7 @@
 //! End-to-end tests: the real server over a socket, real Postgres, generated
 //! clients. See `support` for the harness.
 
+mod checks;
 mod cli;
 mod events;
 mod feedback;

@@ -6,20 +6,19 @@ use aftercare_proto::feedback_events as pb;
 use crate::domain::{Contact, FollowUp, Survey};
 use crate::wire::case_type;
 
-pub fn survey_requested(s: &Survey, contact: &Contact, link_token: String) -> pb::SurveyRequested {
+pub fn survey_requested(s: &Survey, contact: &Contact) -> pb::SurveyRequested {
     pb::SurveyRequested {
         survey_id: s.survey_id.to_string(),
         customer_id: s.case.customer_id.clone(),
         case_type: case_type(s.case.case_type),
         case_id: s.case.case_id.clone(),
-        link_token,
         expires_at: Some(timestamp(s.expires_at)),
         channels: contact.channels.clone(),
         locale: contact.locale.clone(),
     }
 }
 
-pub fn feedback_submitted(s: &Survey) -> pb::FeedbackSubmitted {
+pub fn feedback_submitted(s: &Survey, first: bool) -> pb::FeedbackSubmitted {
     let a = s.answer.as_ref();
     pb::FeedbackSubmitted {
         survey_id: s.survey_id.to_string(),
@@ -30,6 +29,8 @@ pub fn feedback_submitted(s: &Survey) -> pb::FeedbackSubmitted {
         nps: a.and_then(|a| a.nps),
         channel: a.and_then(|a| a.channel).map_or(0, channel_to_proto),
         answered_at: a.map(|a| timestamp(a.answered_at)),
+        survey_created_at: Some(timestamp(s.created_at)),
+        first,
     }
 }
 

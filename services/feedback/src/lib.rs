@@ -54,7 +54,6 @@ fn routes(ctx: &ServiceContext, routes: &mut RoutesBuilder) {
 fn consumers(ctx: &ServiceContext) -> Vec<Arc<dyn EventHandler>> {
     let mut consumers: Vec<Arc<dyn EventHandler>> = vec![
         Arc::new(projection::CaseSurveys {
-            app: app(ctx),
             clock: ctx.clock.clone(),
         }),
         Arc::new(projection::Contacts),
@@ -70,7 +69,7 @@ fn consumers(ctx: &ServiceContext) -> Vec<Arc<dyn EventHandler>> {
 
 fn jobs(ctx: &ServiceContext) -> Vec<Arc<dyn Job>> {
     vec![
-        app::cases::SurveySender::new(ctx.clone(), app(ctx)),
+        app::cases::SurveySender::new(ctx.clone()),
         app::follow_ups::Breaches::new(ctx.clone()),
     ]
 }

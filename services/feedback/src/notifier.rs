@@ -2,15 +2,21 @@
 //! message in the customer's language posted to the store's notification
 //! provider as a signed webhook (the same sender as maintenance's
 //! reminders), carrying the link token the provider puts in the survey's
-//! link. At least once: the receiver drops repeats by `id`, the survey's.
+//! link. The token is signed here, as the message is posted: no event
+//! holds it. At least once: the receiver drops repeats by `id`, the
+//! survey's.
 //!
 //! A retry can come long after the request: each attempt first checks that
 //! the survey still waits for its answer and the customer has not opted
-//! out since, and drops the message otherwise.
+//! out since (else the message is dropped), and that now is within their
+//! hours (else the survey is scheduled again for their next allowed
+//! moment, and the send job requests it anew then).
 
 use std::sync::Arc;
 
 use aftercare_kernel::clock::SharedClock;
+use aftercare_kernel::zone::Tz;
+use aftercare_kernel::{DateTime, Utc};
 use aftercare_platform::error::Error;
 use aftercare_platform::outbox::{self, Event, EventHandler, HandlerFuture};
 use aftercare_platform::webhook;
@@ -18,7 +24,7 @@ use aftercare_proto::feedback_events::SurveyRequested;
 use sqlx::PgConnection;
 
 use crate::domain::message::{self, Language};
-use crate::domain::{SurveyId, SurveyStatus};
+use crate::domain::{Survey, SurveyId, SurveyStatus};
 use crate::{store, wire};
 
 /// The message type receivers see (`Aftercare-Type`).
@@ -44,32 +50,46 @@ impl EventHandler for SurveyMessages {
                 return Ok(());
             };
             let now = self.clock.now();
-            if !still_stands(tx, &request, now).await.map_err(|e| e.to_string())? {
+            let err = |e: Error| e.to_string();
+            let Some(survey) = standing(tx, &request, now).await.map_err(err)? else {
                 tracing::info!(survey = %request.survey_id, "a survey no longer waits for its answer; not sent");
                 return Ok(());
-            }
+            };
+            let token = store::settings::link_key(tx)
+                .await
+                .map_err(err)?
+                .sign(survey.survey_id, survey.expires_at);
             self.sender
-                .post(&request.survey_id, MESSAGE_TYPE, message(&request)?, now)
+                .post(&request.survey_id, MESSAGE_TYPE, message(&request, &token)?, now)
                 .await
         })
     }
 }
 
-async fn still_stands(
-    conn: &mut PgConnection,
-    r: &SurveyRequested,
-    now: aftercare_kernel::DateTime<aftercare_kernel::Utc>,
-) -> Result<bool, Error> {
+/// The survey, if its message should go out now. One that waits for its
+/// answer but whose customer may not be contacted now is scheduled again.
+async fn standing(conn: &mut PgConnection, r: &SurveyRequested, now: DateTime<Utc>) -> Result<Option<Survey>, Error> {
     let id = SurveyId::parse(&r.survey_id).ok_or_else(|| Error::internal("survey_id invalid"))?;
-    let Some(survey) = store::surveys::get(conn, id, false).await? else {
-        return Ok(false);
+    let Some(survey) = store::surveys::get(conn, id, true).await? else {
+        return Ok(None);
     };
-    let open = survey.status == SurveyStatus::Sent && now < survey.expires_at;
-    Ok(open && !store::contacts::get(conn, &survey.case.customer_id).await?.opted_out)
+    if survey.status != SurveyStatus::Sent || now >= survey.expires_at {
+        return Ok(None);
+    }
+    let contact = store::contacts::get(conn, &survey.case.customer_id).await?;
+    if contact.opted_out {
+        return Ok(None);
+    }
+    let allowed = contact.hours.next_allowed(now, contact.time_zone.unwrap_or(Tz::UTC));
+    if allowed > now {
+        store::surveys::unsend(conn, id, allowed).await?;
+        return Ok(None);
+    }
+    Ok(Some(survey))
 }
 
-/// The JSON posted for a survey.
-pub fn message(r: &SurveyRequested) -> Result<Vec<u8>, String> {
+/// The JSON posted for a survey, with its link's token.
+pub fn message(r: &SurveyRequested, link_token: &str) -> Result<Vec<u8>, String> {
     let case = wire::case_type_from_proto(r.case_type).ok_or("case_type missing")?;
     let language = Language::of(&r.locale);
     let text = message::survey(language, case);
@@ -86,7 +106,7 @@ pub fn message(r: &SurveyRequested) -> Result<Vec<u8>, String> {
             "survey_id": r.survey_id,
             "case_type": case.as_str(),
             "case_id": r.case_id,
-            "link_token": r.link_token,
+            "link_token": link_token,
             "expires_at": expires_at.to_rfc3339(),
         },
     });

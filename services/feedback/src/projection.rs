@@ -2,8 +2,6 @@
 //! maintenance's contact preferences are kept for timing them. Never reads
 //! another service's schema.
 
-use std::sync::Arc;
-
 use aftercare_kernel::clock::SharedClock;
 use aftercare_kernel::contact_hours::{ContactHours, DailySpan};
 use aftercare_kernel::{NaiveTime, zone};
@@ -13,7 +11,6 @@ use aftercare_proto::return_events::{ReturnCanceled, ReturnCompleted, ReturnSumm
 use aftercare_proto::warranty_events::ClaimResolved;
 use sqlx::PgConnection;
 
-use crate::app::Feedback;
 use crate::app::cases::case_resolved;
 use crate::domain::{Case, CaseType, Contact};
 use crate::store;
@@ -24,7 +21,6 @@ pub const CASES: &str = "feedback.cases";
 pub const CONTACTS: &str = "feedback.contacts";
 
 pub struct CaseSurveys {
-    pub app: Arc<Feedback>,
     pub clock: SharedClock,
 }
 
@@ -77,8 +73,7 @@ impl CaseSurveys {
         let Some(case) = Self::case(event)? else {
             return Ok(());
         };
-        let key = self.app.link_key(tx).await.map_err(|e| e.to_string())?;
-        case_resolved(tx, &key, case, self.clock.now())
+        case_resolved(tx, case, self.clock.now())
             .await
             .map_err(|e| e.to_string())
     }

@@ -134,8 +134,9 @@ impl Gateway {
             }
             Found::None => return errors::response(&Status::not_found("no such route")),
         };
-        // Who is calling, before any body is read: every route takes a
-        // token, and a caller without one is not worth buffering for.
+        // Who is calling, before any body is read: every route but the
+        // services' anonymous methods takes a token, and a caller without
+        // one is not worth buffering for.
         let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0);
         let anonymous = !parts.headers.contains_key(http::header::AUTHORIZATION)
             && self.options.anonymous.contains(&route.grpc_path);

@@ -292,6 +292,9 @@ impl SurveyBonuses {
         let Some(e) = event.decode::<FeedbackSubmitted>()? else {
             return Err(format!("unexpected topic {}", event.topic));
         };
+        if !e.first {
+            return Ok(()); // a changed answer earns nothing more
+        }
         let answered_at = required_time(e.answered_at.as_ref(), "answered_at")?;
         let err = |e: aftercare_platform::error::Error| e.to_string();
         let campaigns = crate::store::campaigns::running(tx, answered_at).await.map_err(err)?;

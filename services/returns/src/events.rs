@@ -23,6 +23,15 @@ pub fn summary(r: &Return) -> ev::ReturnSummary {
         exchange_difference: Some(money(r.settlement.exchange_difference)),
         reason: r.items.first().map_or("", |i| i.reason.as_str()).to_owned(),
         channel: channel_to_proto(r.channel),
+        lines: r
+            .items
+            .iter()
+            .map(|i| ev::ReturnedLine {
+                line_id: i.line_id.clone(),
+                quantity: i.quantity,
+                reason: i.reason.as_str().to_owned(),
+            })
+            .collect(),
     }
 }
 

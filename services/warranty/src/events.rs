@@ -39,6 +39,7 @@ pub fn claim_filed(c: &Claim) -> pb::ClaimFiled {
         fault_category: c.fault_category.clone(),
         covered: c.coverage_at_filing.covered(),
         filed_at: Some(timestamp(c.filed_at)),
+        channel: channel_to_proto(c.channel),
     }
 }
 
@@ -49,6 +50,17 @@ pub fn status_changed(c: &Claim, from: ClaimStatus, at: DateTime<Utc>) -> pb::Cl
         from_status: from.as_str().to_uppercase(),
         to_status: c.status.as_str().to_uppercase(),
         changed_at: Some(timestamp(at)),
+        first_response_at: c.sla.first_response_at.map(timestamp),
+        resolved_at: c.sla.resolved_at.map(timestamp),
+        paused_micros: c.sla.paused.num_microseconds().unwrap_or(i64::MAX),
+    }
+}
+
+pub fn responded(c: &Claim, at: DateTime<Utc>) -> pb::ClaimResponded {
+    pb::ClaimResponded {
+        claim_id: c.claim_id.to_string(),
+        customer_id: c.customer_id.clone(),
+        responded_at: Some(timestamp(at)),
     }
 }
 

@@ -139,6 +139,80 @@ async fn every_role_against_every_rpc() {
 }
 
 #[tokio::test]
+async fn without_a_token_only_submitting_with_a_link_passes_the_door() {
+    let app = TestApp::spawn().await;
+    let o = objects(&app).await;
+    for rpc in aftercare_feedback::grpc::ROLES.iter().map(|(rpc, _)| *rpc) {
+        let mut anonymous = app.feedback_with(Bearer::none());
+        let status = match rpc {
+            "GetSurvey" => anonymous
+                .get_survey(GetSurveyRequest {
+                    survey_id: o.survey.clone(),
+                })
+                .await
+                .map(drop),
+            "ListSurveys" => anonymous
+                .list_surveys(ListSurveysRequest {
+                    customer_id: CUSTOMER.into(),
+                    ..Default::default()
+                })
+                .await
+                .map(drop),
+            // Past the door, and then refused for want of a link.
+            "SubmitFeedback" => anonymous
+                .submit_feedback(answer(&o.survey, 5, None, ""))
+                .await
+                .map(drop),
+            "DeleteFeedbackComment" => anonymous
+                .delete_feedback_comment(DeleteFeedbackCommentRequest {
+                    survey_id: o.survey.clone(),
+                })
+                .await
+                .map(drop),
+            "ListFollowUps" => anonymous
+                .list_follow_ups(ListFollowUpsRequest::default())
+                .await
+                .map(drop),
+            "GetFollowUp" => anonymous
+                .get_follow_up(GetFollowUpRequest {
+                    follow_up_id: o.follow_ups[0].clone(),
+                })
+                .await
+                .map(drop),
+            "CloseFollowUp" => anonymous
+                .close_follow_up(CloseFollowUpRequest {
+                    follow_up_id: o.follow_ups[0].clone(),
+                    note: "n".into(),
+                    goodwill_points: 0,
+                    request_id: "k".into(),
+                })
+                .await
+                .map(drop),
+            "GetFeedbackSummary" => anonymous
+                .get_feedback_summary(GetFeedbackSummaryRequest::default())
+                .await
+                .map(drop),
+            "GetFeedbackSettings" => anonymous
+                .get_feedback_settings(GetFeedbackSettingsRequest {})
+                .await
+                .map(drop),
+            "UpdateFeedbackSettings" => anonymous
+                .update_feedback_settings(UpdateFeedbackSettingsRequest::default())
+                .await
+                .map(drop),
+            other => panic!("no call for {other}"),
+        }
+        .unwrap_err();
+        assert_eq!(status.code(), Code::Unauthenticated, "{rpc}: {status:?}");
+    }
+    assert_eq!(
+        app.count("SELECT count(*) FROM feedback.follow_ups WHERE status = 'closed'")
+            .await,
+        0
+    );
+}
+
+#[tokio::test]
 async fn hostile_requests_are_refused_by_field_and_write_nothing() {
     let app = TestApp::spawn().await;
     let o = objects(&app).await;
@@ -273,6 +347,64 @@ async fn hostile_requests_are_refused_by_field_and_write_nothing() {
             .await
             .unwrap_err();
         cases.push((status, field));
+    }
+    for (request, field) in [
+        (
+            ListSurveysRequest {
+                customer_id: "c\u{0}1".into(),
+                ..Default::default()
+            },
+            "customer_id",
+        ),
+        (
+            ListSurveysRequest {
+                customer_id: "c".repeat(129),
+                ..Default::default()
+            },
+            "customer_id",
+        ),
+        (
+            ListSurveysRequest {
+                customer_id: CUSTOMER.into(),
+                page_token: "%%%".into(),
+                ..Default::default()
+            },
+            "page_token",
+        ),
+        (
+            ListSurveysRequest {
+                customer_id: CUSTOMER.into(),
+                page_size: -1,
+                ..Default::default()
+            },
+            "page_size",
+        ),
+    ] {
+        cases.push((customer.list_surveys(request).await.unwrap_err(), field));
+    }
+    let bad_id = customer
+        .get_survey(GetSurveyRequest {
+            survey_id: "x".repeat(5000),
+        })
+        .await
+        .unwrap_err();
+    cases.push((bad_id, "survey_id"));
+    let bad_id = customer
+        .delete_feedback_comment(DeleteFeedbackCommentRequest { survey_id: "1".into() })
+        .await
+        .unwrap_err();
+    cases.push((bad_id, "survey_id"));
+    for reason in ["r".repeat(101), "bell\u{7}".to_owned()] {
+        let status = admin
+            .get_feedback_summary(GetFeedbackSummaryRequest {
+                from: ts(start_time()),
+                to: ts(start_time() + chrono::Duration::days(1)),
+                reason,
+                ..Default::default()
+            })
+            .await
+            .unwrap_err();
+        cases.push((status, "reason"));
     }
     let page = admin
         .list_follow_ups(ListFollowUpsRequest {

@@ -29,6 +29,25 @@ async fn sent_survey(app: &TestApp, customer: &str, case_id: &str) -> Survey {
     survey
 }
 
+/// FeedbackSubmitted events of first answers.
+async fn first_answers(app: &TestApp) -> usize {
+    use prost::Message;
+    let payloads: Vec<Vec<u8>> = sqlx::query_scalar(
+        "SELECT payload FROM platform.outbox_events WHERE topic = 'aftercare.feedback.events.v1.FeedbackSubmitted'",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    payloads
+        .iter()
+        .filter(|p| {
+            aftercare_proto::feedback_events::FeedbackSubmitted::decode(p.as_slice())
+                .unwrap()
+                .first
+        })
+        .count()
+}
+
 #[tokio::test]
 async fn an_answer_is_given_once_and_changed_for_seven_days() {
     let app = TestApp::spawn().await;
@@ -53,7 +72,8 @@ async fn an_answer_is_given_once_and_changed_for_seven_days() {
     let a = changed.answer.unwrap();
     assert_eq!((a.csat, a.nps, a.comment.as_str()), (5, None, ""));
     assert_eq!(a.answered_at, ts(start_time()), "still answered when it was first");
-    assert_eq!(events(&app, "FeedbackSubmitted").await, 1, "a change sends nothing");
+    assert_eq!(first_answers(&app).await, 1, "a change is no first answer");
+    assert_eq!(events(&app, "FeedbackSubmitted").await, 2, "but it is told");
     app.clock.set(start_time() + chrono::Duration::days(7));
     let closed = submit(&app, CUSTOMER, answer(id, 1, None, "")).await.unwrap_err();
     assert_eq!(
@@ -174,7 +194,8 @@ async fn racing_answers_make_one_answer_one_event_and_one_follow_up() {
     for t in tasks {
         t.await.unwrap().unwrap();
     }
-    assert_eq!(events(&app, "FeedbackSubmitted").await, 1);
+    assert_eq!(first_answers(&app).await, 1);
+    assert_eq!(events(&app, "FeedbackSubmitted").await, 12, "each answer told");
     assert_eq!(events(&app, "FollowUpOpened").await, 1);
     assert_eq!(app.count("SELECT count(*) FROM feedback.follow_ups").await, 1);
 }

@@ -7,6 +7,8 @@
 //! - [`campaigns`] — survey campaigns' bonus, once per survey;
 //! - [`follow_ups`] — unhappy answers' follow-ups, their breach, closing
 //!   with goodwill credited once;
+//! - [`notifier`] — the signed message with the link's token, which no
+//!   event carries; a retry in quiet hours waits for the morning;
 //! - [`figures`] — the summary against figures computed by hand;
 //! - [`access`] — every role against every RPC, hostile input;
 //! - [`rest`] — a link answering over the REST gateway without a token.
@@ -16,6 +18,7 @@ mod answers;
 mod campaigns;
 mod figures;
 mod follow_ups;
+mod notifier;
 mod rest;
 mod surveys;
 
@@ -150,11 +153,19 @@ async fn requests(app: &TestApp, survey_id: &str) -> Vec<SurveyRequested> {
         .collect()
 }
 
-/// The link token the survey's request carried.
+/// The link token the notifier posts for a survey sent once (signed as
+/// the notifier signs it, with the service's key; `notifier` checks a real
+/// post carries the same).
 async fn link_token(app: &TestApp, survey_id: &str) -> String {
-    let mut sent = requests(app, survey_id).await;
+    let sent = requests(app, survey_id).await;
     assert_eq!(sent.len(), 1, "sent once");
-    sent.remove(0).link_token
+    let mut conn = app.pool.acquire().await.unwrap();
+    let key = aftercare_feedback::store::settings::link_key(&mut conn).await.unwrap();
+    let expires_at = aftercare_platform::wire::from_timestamp(sent[0].expires_at.as_ref().unwrap()).unwrap();
+    key.sign(
+        aftercare_feedback::domain::SurveyId::parse(survey_id).unwrap(),
+        expires_at,
+    )
 }
 
 fn answer(survey_id: &str, csat: i32, nps: Option<i32>, comment: &str) -> SubmitFeedbackRequest {

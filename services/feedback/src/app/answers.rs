@@ -69,15 +69,17 @@ impl Feedback {
     }
 
     pub async fn submit(&self, who: Answerer<'_>, id: SurveyId, mut given: Given) -> Result<Shown, Error> {
+        // A link is checked before a transaction is opened or the survey
+        // read: a bad one learns nothing, not even whether it exists. It
+        // answers from the e-mail it came in, whatever the request says.
+        if let Answerer::Link(token) = who {
+            let key = self.key().await?;
+            key.verify(token, id, self.ctx.clock.now())
+                .map_err(FeedbackError::Link)?;
+            given.channel = Some(Channel::Email);
+        }
         let mut uow = self.ctx.begin().await?;
         let now = uow.now();
-        // A link is checked before anything is read: a bad one learns
-        // nothing about the survey, not even whether it exists.
-        if let Answerer::Link(token) = who {
-            let key = self.key(uow.conn()).await?;
-            key.verify(token, id, now).map_err(FeedbackError::Link)?;
-            given.channel = given.channel.or(Some(Channel::Email));
-        }
         let mut survey = store::surveys::get(uow.conn(), id, true)
             .await?
             .ok_or_else(|| not_found(id))?;
@@ -88,9 +90,10 @@ impl Feedback {
         let answered = survey.answer(given, now)?;
         store::surveys::update(uow.conn(), &survey).await?;
         let aggregate = id.to_string();
-        if answered == Answered::First {
-            uow.emit(&aggregate, &events::feedback_submitted(&survey)).await?;
-        }
+        // Every answer, first or changed: the figures follow the latest.
+        let first = answered == Answered::First;
+        uow.emit(&aggregate, &events::feedback_submitted(&survey, first))
+            .await?;
         let mut follow_up = store::follow_ups::of_survey(uow.conn(), id.as_uuid()).await?;
         if follow_up.is_none() {
             let settings = store::settings::get(uow.conn()).await?;

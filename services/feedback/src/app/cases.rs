@@ -2,7 +2,9 @@
 //! delivery's transaction; and the job that sends each scheduled survey
 //! once its moment comes. Sending is writing `SurveyRequested` in the
 //! transaction that marks the survey sent, so each goes out once across
-//! replicas; the notifier delivers it at least once.
+//! replicas; the notifier delivers it at least once. Whether the customer
+//! may be contacted is asked again as it goes: they may have opted out or
+//! changed their hours since it was scheduled.
 
 use std::sync::Arc;
 
@@ -13,8 +15,8 @@ use aftercare_platform::jobs::{Job, JobFuture};
 use aftercare_platform::uow::UnitOfWork;
 use sqlx::PgConnection;
 
-use crate::domain::link::LinkKey;
-use crate::domain::{Case, Suppressed, Survey, SurveyStatus};
+use crate::domain::survey::Sending;
+use crate::domain::{Case, Survey};
 use crate::{events, store};
 
 /// Surveys per transaction; a full batch runs again at once.
@@ -22,12 +24,7 @@ pub const BATCH: i64 = 200;
 
 /// Makes the case's survey unless it has one (a repeated event changes
 /// nothing). A survey whose moment is now goes out in this transaction.
-pub async fn case_resolved(
-    conn: &mut PgConnection,
-    key: &LinkKey,
-    case: Case,
-    now: DateTime<Utc>,
-) -> Result<(), Error> {
+pub async fn case_resolved(conn: &mut PgConnection, case: Case, now: DateTime<Utc>) -> Result<(), Error> {
     if store::surveys::exists_for(conn, case.case_type, &case.case_id).await? {
         return Ok(());
     }
@@ -42,50 +39,57 @@ pub async fn case_resolved(
         return Ok(()); // made by a concurrent delivery of the same case
     }
     if let Some(send_at) = survey.send_at {
-        store::contacts::set_last_survey(uow.conn(), &survey.case.customer_id, send_at).await?;
+        store::contacts::set_last_survey(uow.conn(), &survey.case.customer_id, Some(send_at)).await?;
         if send_at <= now {
-            send(&mut uow, key, &mut survey).await?;
+            send(&mut uow, &mut survey).await?;
         }
     }
     uow.commit().await
 }
 
-/// Sends a scheduled survey now, unless the customer opted out since.
-async fn send(uow: &mut UnitOfWork<'_>, key: &LinkKey, survey: &mut Survey) -> Result<(), Error> {
+/// Sends a scheduled survey now if the customer may be contacted now;
+/// holds it back if they opted out since, or moves it to their next
+/// allowed moment.
+async fn send(uow: &mut UnitOfWork<'_>, survey: &mut Survey) -> Result<(), Error> {
     let now = uow.now();
-    let contact = store::contacts::get(uow.conn(), &survey.case.customer_id).await?;
-    if contact.opted_out {
-        survey.status = SurveyStatus::Suppressed;
-        survey.suppressed = Some(Suppressed::OptedOut);
-        store::surveys::suppress(uow.conn(), survey).await?;
-        return Ok(());
+    let customer = survey.case.customer_id.clone();
+    let contact = store::contacts::get(uow.conn(), &customer).await?;
+    let planned = survey.send_at;
+    match survey.send(&contact, now) {
+        Sending::Now => {
+            store::surveys::update(uow.conn(), survey).await?;
+            let requested = events::survey_requested(survey, &contact);
+            uow.emit(&survey.survey_id.to_string(), &requested).await
+        }
+        Sending::Later => {
+            store::surveys::reschedule(uow.conn(), survey).await?;
+            store::contacts::move_last_survey(uow.conn(), &customer, planned, survey.send_at).await
+        }
+        Sending::Never => {
+            store::surveys::suppress(uow.conn(), survey).await?;
+            // Not asked after all: the interval does not count from it.
+            store::contacts::move_last_survey(uow.conn(), &customer, planned, None).await
+        }
     }
-    survey.sent(now);
-    store::surveys::update(uow.conn(), survey).await?;
-    let token = key.sign(survey.survey_id, survey.expires_at);
-    let requested = events::survey_requested(survey, &contact, token);
-    uow.emit(&survey.survey_id.to_string(), &requested).await
 }
 
 /// The job sending scheduled surveys whose moment has come.
 pub struct SurveySender {
     ctx: ServiceContext,
-    app: Arc<super::Feedback>,
 }
 
 impl SurveySender {
-    pub fn new(ctx: ServiceContext, app: Arc<super::Feedback>) -> Arc<SurveySender> {
-        Arc::new(SurveySender { ctx, app })
+    pub fn new(ctx: ServiceContext) -> Arc<SurveySender> {
+        Arc::new(SurveySender { ctx })
     }
 
     /// Sends up to [`BATCH`] due surveys; whether the batch was full.
     pub async fn run(&self) -> Result<bool, Error> {
         let mut uow = self.ctx.begin().await?;
-        let key = self.app.key(uow.conn()).await?.clone();
         let now = uow.now();
         let due = store::surveys::due(uow.conn(), now, BATCH).await?;
         for mut survey in due.iter().cloned() {
-            send(&mut uow, &key, &mut survey).await?;
+            send(&mut uow, &mut survey).await?;
         }
         uow.commit().await?;
         Ok(due.len() as i64 == BATCH)

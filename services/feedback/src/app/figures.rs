@@ -50,19 +50,8 @@ impl Feedback {
             channel: q.channel.as_deref(),
             reason: q.reason.as_deref(),
         };
-        // One snapshot: the total, the weeks and the agents add up.
-        let mut tx = self.ctx.pool.begin().await?;
-        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            .execute(&mut *tx)
-            .await?;
-        let total = store::figures::total(&mut tx, &filter).await?;
-        let weeks = store::figures::weekly(&mut tx, &filter).await?;
-        let agents = if caller.role == Role::Admin {
-            store::figures::by_agent(&mut tx, &filter).await?
-        } else {
-            Vec::new()
-        };
-        tx.commit().await?;
+        let by_agent = caller.role == Role::Admin;
+        let (total, weeks, agents) = store::figures::snapshot(&self.ctx.pool, &filter, by_agent).await?;
         Ok(Summary { total, weeks, agents })
     }
 

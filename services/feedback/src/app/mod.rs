@@ -17,7 +17,6 @@ pub mod follow_ups;
 use aftercare_platform::auth::Caller;
 use aftercare_platform::context::ServiceContext;
 use aftercare_platform::error::Error;
-use sqlx::PgConnection;
 use tokio::sync::OnceCell;
 
 use crate::domain::FeedbackError;
@@ -38,13 +37,11 @@ impl Feedback {
         }
     }
 
-    async fn key(&self, conn: &mut PgConnection) -> Result<&LinkKey, Error> {
-        self.key.get_or_try_init(|| store::settings::link_key(conn)).await
-    }
-
-    /// The key survey links are signed with.
-    pub async fn link_key(&self, conn: &mut PgConnection) -> Result<LinkKey, Error> {
-        self.key(conn).await.cloned()
+    /// The key survey links are signed with, read once.
+    async fn key(&self) -> Result<&LinkKey, Error> {
+        self.key
+            .get_or_try_init(|| async { store::settings::link_key(&mut *self.ctx.read().await?).await })
+            .await
     }
 }
 

@@ -104,6 +104,18 @@ pub struct Survey {
     pub answer: Option<Answer>,
 }
 
+/// What becomes of a scheduled survey whose moment came.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sending {
+    /// Sent now.
+    Now,
+    /// Not now (the customer's hours changed, or the job ran late into
+    /// quiet hours): moved to their next allowed moment.
+    Later,
+    /// Never: the customer opted out since.
+    Never,
+}
+
 /// Whether an answer was the survey's first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Answered {
@@ -161,6 +173,22 @@ impl Survey {
         self.sent_at = Some(now);
     }
 
+    /// A scheduled survey whose moment came, as `contact` stands now.
+    pub fn send(&mut self, contact: &Contact, now: DateTime<Utc>) -> Sending {
+        if contact.opted_out {
+            self.status = SurveyStatus::Suppressed;
+            self.suppressed = Some(Suppressed::OptedOut);
+            return Sending::Never;
+        }
+        let allowed = contact.hours.next_allowed(now, contact.time_zone.unwrap_or(Tz::UTC));
+        if allowed > now {
+            self.send_at = Some(allowed);
+            return Sending::Later;
+        }
+        self.sent(now);
+        Sending::Now
+    }
+
     /// Takes an answer: the first while the survey is open, or a change
     /// within [`CHANGE_DAYS`] of the first.
     pub fn answer(&mut self, given: Given, now: DateTime<Utc>) -> Result<Answered, FeedbackError> {
@@ -183,7 +211,8 @@ impl Survey {
                 Ok(Answered::First)
             }
             (SurveyStatus::Answered, Some(a)) => {
-                if now >= a.answered_at + Duration::days(CHANGE_DAYS) {
+                // The survey's end closes changes too.
+                if now >= a.answered_at + Duration::days(CHANGE_DAYS) || now >= self.expires_at {
                     return Err(FeedbackError::AnswerClosed);
                 }
                 a.csat = given.csat;
@@ -316,6 +345,30 @@ mod tests {
         assert_eq!(
             s.answer(given(5), at(12, 1) + Duration::days(CHANGE_DAYS)),
             Err(FeedbackError::AnswerClosed)
+        );
+    }
+
+    #[test]
+    fn a_survey_goes_when_its_customer_may_be_contacted_as_they_stand_now() {
+        let mut s = Survey::new(case(), &Contact::defaults(), None, &settings(), at(12, 0));
+        // They moved to New York since: 12:00 UTC is 08:00 there (EDT).
+        let moved = Contact {
+            time_zone: aftercare_kernel::zone::parse("America/New_York"),
+            ..Contact::defaults()
+        };
+        assert_eq!(s.send(&moved, at(12, 0)), Sending::Later);
+        assert_eq!((s.status, s.send_at), (SurveyStatus::Scheduled, Some(at(13, 0))));
+        assert_eq!(s.send(&moved, at(13, 0)), Sending::Now);
+        assert_eq!((s.status, s.sent_at), (SurveyStatus::Sent, Some(at(13, 0))));
+        let mut s = Survey::new(case(), &Contact::defaults(), None, &settings(), at(12, 0));
+        let opted_out = Contact {
+            opted_out: true,
+            ..Contact::defaults()
+        };
+        assert_eq!(s.send(&opted_out, at(12, 0)), Sending::Never);
+        assert_eq!(
+            (s.status, s.suppressed),
+            (SurveyStatus::Suppressed, Some(Suppressed::OptedOut))
         );
     }
 

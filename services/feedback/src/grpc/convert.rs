@@ -1,6 +1,5 @@
-//! Domain to wire. What a caller may see of a survey is decided here: a
-//! customer sees their answer; nobody but the customer and staff sees a
-//! survey at all (the app decides who may call).
+//! Domain to wire. The app decides who sees a survey (its customer and
+//! staff); they all see the same message, answer and comment included.
 
 use aftercare_platform::wire::{channel_to_proto, timestamp};
 use aftercare_proto::feedback as pb;

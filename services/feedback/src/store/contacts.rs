@@ -49,7 +49,9 @@ pub async fn get(conn: &mut PgConnection, customer_id: &str) -> Result<Contact, 
     })
 }
 
-/// Stores an announcement unless a later one is stored already.
+/// Stores an announcement. A customer's announcements arrive in the order
+/// they were made (one aggregate's events are delivered in order), so the
+/// last one stored is the latest, whatever the clocks that stamped them.
 pub async fn put(conn: &mut PgConnection, customer_id: &str, c: &Contact, at: DateTime<Utc>) -> Result<(), Error> {
     sqlx::query(
         "INSERT INTO feedback.contacts (customer_id, time_zone, quiet_start, quiet_end, preferred_start,
@@ -59,8 +61,7 @@ pub async fn put(conn: &mut PgConnection, customer_id: &str, c: &Contact, at: Da
             SET time_zone = EXCLUDED.time_zone, quiet_start = EXCLUDED.quiet_start,
                 quiet_end = EXCLUDED.quiet_end, preferred_start = EXCLUDED.preferred_start,
                 preferred_end = EXCLUDED.preferred_end, channels = EXCLUDED.channels,
-                opted_out = EXCLUDED.opted_out, locale = EXCLUDED.locale, updated_at = EXCLUDED.updated_at
-          WHERE feedback.contacts.updated_at <= EXCLUDED.updated_at",
+                opted_out = EXCLUDED.opted_out, locale = EXCLUDED.locale, updated_at = EXCLUDED.updated_at",
     )
     .bind(customer_id)
     .bind(c.time_zone.map(|tz| tz.name()).unwrap_or_default())
@@ -92,11 +93,36 @@ pub async fn lock_last_survey(conn: &mut PgConnection, customer_id: &str) -> Res
     Ok(last)
 }
 
-pub async fn set_last_survey(conn: &mut PgConnection, customer_id: &str, at: DateTime<Utc>) -> Result<(), Error> {
+pub async fn set_last_survey(
+    conn: &mut PgConnection,
+    customer_id: &str,
+    at: Option<DateTime<Utc>>,
+) -> Result<(), Error> {
     sqlx::query("UPDATE feedback.customers SET last_survey_at = $2 WHERE customer_id = $1")
         .bind(customer_id)
         .bind(at)
         .execute(conn)
         .await?;
+    Ok(())
+}
+
+/// A survey scheduled for `from` goes at `to` instead (`None`: never):
+/// the customer's last survey moves with it, unless a later one was
+/// scheduled since.
+pub async fn move_last_survey(
+    conn: &mut PgConnection,
+    customer_id: &str,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+) -> Result<(), Error> {
+    sqlx::query(
+        "UPDATE feedback.customers SET last_survey_at = $3
+          WHERE customer_id = $1 AND last_survey_at IS NOT DISTINCT FROM $2",
+    )
+    .bind(customer_id)
+    .bind(from)
+    .bind(to)
+    .execute(conn)
+    .await?;
     Ok(())
 }

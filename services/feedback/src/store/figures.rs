@@ -61,14 +61,36 @@ fn bind<'q, O>(
         .bind(f.reason.unwrap_or(""))
 }
 
-pub async fn total(conn: &mut PgConnection, f: &Filter<'_>) -> Result<Counts, Error> {
+/// The total, the weeks and (when asked) the agents, read in one snapshot
+/// so they add up.
+pub async fn snapshot(
+    pool: &sqlx::PgPool,
+    f: &Filter<'_>,
+    by_agent: bool,
+) -> Result<(Counts, Vec<(NaiveDate, Counts)>, Vec<(String, Counts)>), Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        .execute(&mut *tx)
+        .await?;
+    let total = total(&mut tx, f).await?;
+    let weeks = weekly(&mut tx, f).await?;
+    let agents = if by_agent {
+        agents(&mut tx, f).await?
+    } else {
+        Vec::new()
+    };
+    tx.commit().await?;
+    Ok((total, weeks, agents))
+}
+
+async fn total(conn: &mut PgConnection, f: &Filter<'_>) -> Result<Counts, Error> {
     let sql = format!("SELECT {COUNTS} {WHERE}");
     let row: Row = bind(sqlx::query_as(&sql), f).fetch_one(conn).await?;
     Ok(counts(row))
 }
 
 /// Per week (its Monday, UTC), oldest first.
-pub async fn weekly(conn: &mut PgConnection, f: &Filter<'_>) -> Result<Vec<(NaiveDate, Counts)>, Error> {
+async fn weekly(conn: &mut PgConnection, f: &Filter<'_>) -> Result<Vec<(NaiveDate, Counts)>, Error> {
     let sql = format!(
         "SELECT (date_trunc('week', s.created_at AT TIME ZONE 'UTC'))::date AS week, {COUNTS} {WHERE}
           GROUP BY 1 ORDER BY 1"
@@ -82,7 +104,7 @@ pub async fn weekly(conn: &mut PgConnection, f: &Filter<'_>) -> Result<Vec<(Naiv
 }
 
 /// Per agent who handled the case (cases with none left out), by name.
-pub async fn by_agent(conn: &mut PgConnection, f: &Filter<'_>) -> Result<Vec<(String, Counts)>, Error> {
+async fn agents(conn: &mut PgConnection, f: &Filter<'_>) -> Result<Vec<(String, Counts)>, Error> {
     let sql = format!("SELECT s.agent, {COUNTS} {WHERE} AND s.agent <> '' GROUP BY 1 ORDER BY 1");
     type AgentRow = (String, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64);
     let rows: Vec<AgentRow> = bind(sqlx::query_as(&sql), f).fetch_all(conn).await?;

@@ -192,6 +192,30 @@ pub async fn due(conn: &mut PgConnection, now: DateTime<Utc>, limit: i64) -> Res
     rows(found)
 }
 
+/// A sent survey whose message could not go out yet, scheduled again for
+/// `send_at` (the send job requests it anew then).
+pub async fn unsend(conn: &mut PgConnection, id: SurveyId, send_at: DateTime<Utc>) -> Result<(), Error> {
+    sqlx::query(
+        "UPDATE feedback.surveys SET status = 'scheduled', send_at = $2, sent_at = NULL
+          WHERE survey_id = $1 AND status = 'sent'",
+    )
+    .bind(id.as_uuid())
+    .bind(send_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Moves a scheduled survey to its new moment.
+pub async fn reschedule(conn: &mut PgConnection, s: &Survey) -> Result<(), Error> {
+    sqlx::query("UPDATE feedback.surveys SET send_at = $2 WHERE survey_id = $1 AND status = 'scheduled'")
+        .bind(s.survey_id.as_uuid())
+        .bind(s.send_at)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// Marks a survey that was never sent as held back.
 pub async fn suppress(conn: &mut PgConnection, s: &Survey) -> Result<(), Error> {
     sqlx::query("UPDATE feedback.surveys SET status = 'suppressed', suppressed_reason = $2 WHERE survey_id = $1")

@@ -339,6 +339,7 @@ impl Warranty {
             // Staff answering the customer is the first response.
             claim.sla.responded(now);
             store::claims::update(uow.conn(), &claim).await?;
+            uow.emit(&id.to_string(), &events::responded(&claim, now)).await?;
         }
         store::claims::add_timeline(uow.conn(), id, &e).await?;
         claim.timeline.push(e);
