@@ -114,6 +114,9 @@ pub enum Command {
     /// Inspect and replay the outbox's dead letters.
     #[command(subcommand)]
     Outbox(OutboxCommand),
+    /// Make the service-insight read model again from the outbox's
+    /// history (after a first deploy, or a change to its figures).
+    RebuildInsight,
 }
 
 #[derive(Debug, Subcommand)]
@@ -154,7 +157,8 @@ pub struct ServeArgs {
     pub admin_listen: SocketAddr,
 
     /// Services to serve, comma separated: `all`, or names from the
-    /// registry (orders, returns, loyalty, store-credit, warranty, maintenance).
+    /// registry (orders, returns, loyalty, store-credit, warranty,
+    /// maintenance, feedback, insight, events, webhooks).
     #[arg(long, env = "AFTERCARE_SERVICES", value_delimiter = ',', default_value = "all", value_parser = parse_service)]
     pub services: Vec<String>,
 

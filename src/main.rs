@@ -105,6 +105,13 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             db.close().await;
             result
         }
+        Command::RebuildInsight => {
+            let db = Database::open(common.database_url.as_deref(), &common.data_dir(), 2).await?;
+            let result = aftercare_insight::rebuild::rebuild(&db.pool).await;
+            db.close().await;
+            println!("{} events applied", result?);
+            Ok(())
+        }
     }
 }
 

@@ -9,6 +9,7 @@ mod fixtures;
 mod gateway;
 mod hostile;
 mod idempotency;
+mod insight;
 mod loyalty;
 mod maintenance;
 mod nats;

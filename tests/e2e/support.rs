@@ -15,6 +15,7 @@ use aftercare_platform::webhook::Endpoint;
 use aftercare_proto::events::event_service_client::EventServiceClient;
 use aftercare_proto::events::webhook_service_client::WebhookServiceClient;
 use aftercare_proto::feedback::feedback_service_client::FeedbackServiceClient;
+use aftercare_proto::insight::insight_service_client::InsightServiceClient;
 use aftercare_proto::loyalty::loyalty_service_client::LoyaltyServiceClient;
 use aftercare_proto::loyalty::store_credit_service_client::StoreCreditServiceClient;
 use aftercare_proto::maintenance::maintenance_service_client::MaintenanceServiceClient;
@@ -74,6 +75,7 @@ pub type Maintenance = MaintenanceServiceClient<InterceptedService<Channel, Bear
 pub type Events = EventServiceClient<InterceptedService<Channel, Bearer>>;
 pub type Webhooks = WebhookServiceClient<InterceptedService<Channel, Bearer>>;
 pub type Feedback = FeedbackServiceClient<InterceptedService<Channel, Bearer>>;
+pub type Insight = InsightServiceClient<InterceptedService<Channel, Bearer>>;
 
 /// The real server on a real socket over a fresh database.
 ///
@@ -354,6 +356,10 @@ impl TestApp {
 
     pub fn feedback(&self, role: Role, subject: &str) -> Feedback {
         self.feedback_with(self.bearer(role, subject))
+    }
+
+    pub fn insight(&self, role: Role, subject: &str) -> Insight {
+        InsightServiceClient::with_interceptor(self.channel(), self.bearer(role, subject))
     }
 
     /// Without a token when `bearer` is `Bearer(None)`: a survey link's holder.

@@ -240,6 +240,10 @@ impl FeedbackGoodwill {
         let Some(e) = event.decode::<GoodwillRequested>()? else {
             return Err(format!("unexpected topic {}", event.topic));
         };
+        if e.points <= 0 {
+            // Goodwill only ever adds: never a debit through this door.
+            return Err(format!("goodwill of {} points", e.points));
+        }
         let credit = crate::app::accounts::Credit {
             customer_id: required(&e.customer_id, "customer_id")?.to_owned(),
             points: e.points,

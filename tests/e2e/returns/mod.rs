@@ -163,7 +163,7 @@ fn eur_list(a: &str) -> Vec<Money> {
     vec![eur(a).unwrap()]
 }
 
-async fn approve(app: &TestApp, id: &str) -> Return {
+pub(crate) async fn approve(app: &TestApp, id: &str) -> Return {
     agent(app)
         .approve_return(ApproveReturnRequest {
             return_id: id.into(),
@@ -174,7 +174,7 @@ async fn approve(app: &TestApp, id: &str) -> Return {
         .into_inner()
 }
 
-async fn ship(app: &TestApp, id: &str) -> Return {
+pub(crate) async fn ship(app: &TestApp, id: &str) -> Return {
     customer(app)
         .record_return_shipment(RecordReturnShipmentRequest {
             return_id: id.into(),
@@ -186,7 +186,7 @@ async fn ship(app: &TestApp, id: &str) -> Return {
         .into_inner()
 }
 
-async fn receive(app: &TestApp, id: &str, items: &[(&str, i32, Grade)]) -> Return {
+pub(crate) async fn receive(app: &TestApp, id: &str, items: &[(&str, i32, Grade)]) -> Return {
     agent(app)
         .receive_return(ReceiveReturnRequest {
             return_id: id.into(),
@@ -204,7 +204,7 @@ async fn receive(app: &TestApp, id: &str, items: &[(&str, i32, Grade)]) -> Retur
         .into_inner()
 }
 
-async fn issue(app: &TestApp, id: &str) -> Result<Refund, tonic::Status> {
+pub(crate) async fn issue(app: &TestApp, id: &str) -> Result<Refund, tonic::Status> {
     service(app)
         .issue_refund(IssueRefundRequest {
             return_id: id.into(),
