@@ -181,18 +181,16 @@ pub async fn serve(
         gateway_options.limits = Some(limits);
     }
     let cors = cors(&options.cors_origins);
-    // The REST gateway calls the very stack the gRPC port serves.
-    let gateway = aftercare_gateway::Gateway::new(
-        &served,
-        BoxCloneSyncService::new(
-            tower::ServiceBuilder::new()
-                .layer(rpc_layer.clone())
-                .layer(auth_layer.clone())
-                .service(routes.clone()),
-        ),
-        state.auth.clone(),
-        gateway_options,
-    )?;
+    // The REST gateway and the staff console call the very stack the
+    // gRPC port serves.
+    let in_process = BoxCloneSyncService::new(
+        tower::ServiceBuilder::new()
+            .layer(rpc_layer.clone())
+            .layer(auth_layer.clone())
+            .service(routes.clone()),
+    );
+    let console = aftercare_console::Console::new(in_process.clone(), state.auth.clone());
+    let gateway = aftercare_gateway::Gateway::new(&served, in_process, state.auth.clone(), gateway_options)?;
     let router = tonic::transport::Server::builder()
         // A peer gone without a word (a half-open connection) is found and
         // its streams ended, so an event subscription does not hold its
@@ -227,7 +225,7 @@ pub async fn serve(
         tokio::spawn(admin)
     });
     let http_task = http.map(|listener| {
-        let app = gateway.router().layer(cors);
+        let app = console.router().merge(gateway.router()).layer(cors);
         let mut stop = stop_rx.clone();
         tokio::spawn(async move {
             let shutdown = async move {

@@ -3,6 +3,7 @@
 
 mod checks;
 mod cli;
+mod console;
 mod events;
 mod feedback;
 mod fixtures;

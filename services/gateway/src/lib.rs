@@ -9,7 +9,7 @@
 //! - `errors`: gRPC status to HTTP status and JSON;
 //! - `openapi`: the OpenAPI 3.1 document of the same routes.
 
-mod call;
+pub mod call;
 mod errors;
 pub mod openapi;
 mod overview;

@@ -1,0 +1,281 @@
+//! Returns: the queue of returns awaiting review (oldest first), a return's
+//! page (items, money, timeline with internal notes marked), and the
+//! actions on it — each one the RPC the gRPC port serves.
+
+use std::fmt::Write;
+
+use aftercare_proto::returns as pb;
+use aftercare_proto::returns::return_service_server::SERVICE_NAME;
+use tonic::Status;
+
+use crate::html::{self, attr, esc, money, time, words};
+use crate::rpc::{self, call, path};
+use crate::{Console, Form};
+
+pub async fn get(console: &Console, token: &str, id: &str) -> Result<pb::Return, Status> {
+    let request = pb::GetReturnRequest { return_id: id.into() };
+    call(&console.grpc, &path(SERVICE_NAME, "GetReturn"), token, &request).await
+}
+
+/// The returns awaiting review, oldest first.
+pub async fn queue(console: &Console, token: &str) -> Result<String, Status> {
+    let request = pb::ListReturnsRequest {
+        status: pb::ReturnStatus::Requested as i32,
+        page_size: 100,
+        ..Default::default()
+    };
+    let page: pb::ListReturnsResponse =
+        call(&console.grpc, &path(SERVICE_NAME, "ListReturns"), token, &request).await?;
+    let mut returns = page.returns;
+    returns.sort_by_key(|r| r.create_time.map(|t| (t.seconds, t.nanos)));
+    let mut body = String::new();
+    if returns.is_empty() {
+        body.push_str("<p>No return is waiting for review.</p>");
+        return Ok(body);
+    }
+    body.push_str(
+        "<table><caption>Requested returns, oldest first</caption><thead><tr>\
+         <th scope=\"col\">Return</th><th scope=\"col\">Customer</th><th scope=\"col\">Asked</th>\
+         <th scope=\"col\">Items</th><th scope=\"col\">Refund</th><th scope=\"col\">Review</th></tr></thead><tbody>",
+    );
+    for r in &returns {
+        let _ = write!(
+            body,
+            "<tr><td><a href=\"/console/returns/{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            attr(&r.return_id),
+            esc(&r.return_id),
+            esc(&r.customer_id),
+            time(&r.create_time),
+            r.items.iter().map(|i| i.quantity).sum::<i32>(),
+            money(&r.refund_total),
+            if r.manual_review { "needed" } else { "" },
+        );
+    }
+    body.push_str("</tbody></table>");
+    Ok(body)
+}
+
+fn status_name(status: i32) -> String {
+    pb::ReturnStatus::try_from(status).map_or("unknown".into(), |s| words(s.as_str_name(), "RETURN_STATUS_"))
+}
+
+/// A return's page: what it is, what it settles to, what happened, and
+/// the forms of what may happen next.
+pub fn detail(r: &pb::Return, csrf: &str, error: Option<&str>) -> String {
+    let mut b = String::new();
+    if let Some(e) = error {
+        b.push_str(&html::alert(e));
+    }
+    let _ = write!(
+        b,
+        "<section aria-labelledby=\"facts\"><h2 id=\"facts\">Return</h2><dl>\
+         <dt>Status</dt><dd id=\"status\">{}</dd><dt>Customer</dt><dd>{}</dd><dt>Order</dt><dd>{}</dd>\
+         <dt>Asked</dt><dd>{}</dd><dt>Next step</dt><dd>{}</dd></dl></section>",
+        esc(&status_name(r.status)),
+        esc(&r.customer_id),
+        esc(&r.order_id),
+        time(&r.create_time),
+        esc(&r.next_step),
+    );
+    b.push_str(
+        "<section aria-labelledby=\"items\"><h2 id=\"items\">Items</h2><table><thead><tr>\
+         <th scope=\"col\">Line</th><th scope=\"col\">Product</th><th scope=\"col\">Quantity</th>\
+         <th scope=\"col\">Reason</th><th scope=\"col\">Received</th><th scope=\"col\">Refund</th></tr></thead><tbody>",
+    );
+    for i in &r.items {
+        let reason =
+            pb::ReturnReason::try_from(i.reason).map_or(String::new(), |x| words(x.as_str_name(), "RETURN_REASON_"));
+        let grade = pb::Grade::try_from(i.grade).map_or(String::new(), |g| words(g.as_str_name(), "GRADE_"));
+        let _ = write!(
+            b,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} {}</td><td>{}</td></tr>",
+            esc(&i.line_id),
+            esc(&i.product_name),
+            i.quantity,
+            esc(&reason),
+            i.received_quantity,
+            esc(if grade == "unspecified" { "" } else { &grade }),
+            money(&i.refund_amount),
+        );
+    }
+    b.push_str("</tbody></table></section>");
+    let refund = r.refund.as_ref().map_or("none".to_owned(), |f| {
+        let status =
+            pb::RefundStatus::try_from(f.status).map_or(String::new(), |s| words(s.as_str_name(), "REFUND_STATUS_"));
+        format!("{} ({})", money(&f.amount), esc(&status))
+    });
+    let _ = write!(
+        b,
+        "<section aria-labelledby=\"money\"><h2 id=\"money\">Money</h2><dl>\
+         <dt>Items</dt><dd>{}</dd><dt>Shipping fee</dt><dd>{}</dd><dt>Bonus</dt><dd>{}</dd>\
+         <dt>Refund total</dt><dd id=\"refund-total\">{}</dd><dt>Exchange difference</dt><dd>{}</dd>\
+         <dt>Refund</dt><dd id=\"refund\">{}</dd></dl></section>",
+        money(&r.items_refund),
+        money(&r.shipping_fee),
+        money(&r.bonus),
+        money(&r.refund_total),
+        money(&r.exchange_difference),
+        refund,
+    );
+    b.push_str("<section aria-labelledby=\"timeline\"><h2 id=\"timeline\">Timeline</h2><ol id=\"timeline-entries\">");
+    for e in &r.timeline {
+        let (class, badge) = match e.customer_visible {
+            true => ("", "Customer-visible"),
+            false => (" class=\"internal\"", "Internal note"),
+        };
+        let _ = write!(
+            b,
+            "<li{class}>{} <span class=\"badge\">{badge}</span> <strong>{}</strong>: {}</li>",
+            time(&e.time),
+            esc(&e.actor_role),
+            esc(&if e.kind == "status" {
+                format!("now {}", status_name(e.status))
+            } else {
+                e.text.clone()
+            }),
+        );
+    }
+    b.push_str("</ol></section>");
+    b.push_str(&actions(r, csrf));
+    b
+}
+
+fn form(id: &str, action: &str, csrf: &str, legend: &str, fields: &str, button: &str) -> String {
+    format!(
+        "<form class=\"action\" method=\"post\" action=\"/console/returns/{}/{action}\"><fieldset><legend>{legend}</legend>\
+         <input type=\"hidden\" name=\"csrf\" value=\"{}\">\
+         <input type=\"hidden\" name=\"request_id\" value=\"{}\">{fields}\
+         <button type=\"submit\" id=\"do-{action}\">{button}</button></fieldset></form>",
+        attr(id),
+        attr(csrf),
+        uuid::Uuid::now_v7(),
+    )
+}
+
+/// The forms of what may be done to the return in its status.
+fn actions(r: &pb::Return, csrf: &str) -> String {
+    let id = &r.return_id;
+    let status = pb::ReturnStatus::try_from(r.status).unwrap_or(pb::ReturnStatus::Unspecified);
+    let mut b = String::from("<section aria-labelledby=\"act\"><h2 id=\"act\">Act</h2>");
+    if status == pb::ReturnStatus::Requested {
+        b.push_str(&form(id, "approve", csrf, "Approve", "", "Approve"));
+        b.push_str(&form(
+            id,
+            "reject",
+            csrf,
+            "Reject",
+            "<label for=\"reject-reason\">Reason (the customer sees it)</label>\
+             <textarea id=\"reject-reason\" name=\"reason\" required maxlength=\"2000\"></textarea>",
+            "Reject",
+        ));
+    }
+    // Items are received once the customer has sent them.
+    if status == pb::ReturnStatus::InTransit {
+        let mut fields = String::new();
+        for i in &r.items {
+            let line = attr(&i.line_id);
+            let _ = write!(
+                fields,
+                "<label for=\"qty-{line}\">Received of line {line}</label>\
+                 <input id=\"qty-{line}\" name=\"qty:{line}\" type=\"number\" min=\"0\" max=\"{}\" value=\"{}\">\
+                 <label for=\"grade-{line}\">Grade of line {line}</label><select id=\"grade-{line}\" name=\"grade:{line}\">",
+                i.quantity, i.quantity
+            );
+            for g in [
+                pb::Grade::Resellable,
+                pb::Grade::Opened,
+                pb::Grade::Damaged,
+                pb::Grade::Missing,
+                pb::Grade::WrongItem,
+            ] {
+                let _ = write!(
+                    fields,
+                    "<option value=\"{}\">{}</option>",
+                    g as i32,
+                    esc(&words(g.as_str_name(), "GRADE_"))
+                );
+            }
+            fields.push_str("</select>");
+        }
+        b.push_str(&form(id, "receive", csrf, "Receive and grade", &fields, "Receive"));
+    }
+    let refundable = status == pb::ReturnStatus::Received
+        && r.refund
+            .as_ref()
+            .is_none_or(|f| f.status == pb::RefundStatus::Failed as i32);
+    if refundable {
+        b.push_str(&form(id, "refund", csrf, "Refund", "", "Issue the refund"));
+    }
+    b.push_str(&form(
+        id,
+        "message",
+        csrf,
+        "Message or internal note",
+        "<label for=\"message-text\">Text</label>\
+         <textarea id=\"message-text\" name=\"text\" required maxlength=\"4000\"></textarea>\
+         <label><input type=\"checkbox\" name=\"internal\" id=\"message-internal\" value=\"on\"> Internal note (never shown to the customer)</label>",
+        "Add",
+    ));
+    b.push_str("</section>");
+    b
+}
+
+/// Runs an action's RPC.
+pub async fn act(console: &Console, token: &str, id: &str, action: &str, f: &Form) -> Result<(), Status> {
+    let grpc = &console.grpc;
+    let id = id.to_owned();
+    let p = |m| path(SERVICE_NAME, m);
+    match action {
+        "approve" => {
+            let request = pb::ApproveReturnRequest {
+                return_id: id,
+                note: String::new(),
+            };
+            call::<_, pb::Return>(grpc, &p("ApproveReturn"), token, &request).await?;
+        }
+        "reject" => {
+            let request = pb::RejectReturnRequest {
+                return_id: id,
+                reason: f.get("reason").to_owned(),
+            };
+            call::<_, pb::Return>(grpc, &p("RejectReturn"), token, &request).await?;
+        }
+        "receive" => {
+            let items = f
+                .pairs()
+                .filter_map(|(k, v)| Some((k.strip_prefix("qty:")?, v)))
+                .map(|(line, qty)| pb::ReceivedItem {
+                    line_id: line.to_owned(),
+                    received_quantity: qty.parse().unwrap_or(-1),
+                    grade: f.get(&format!("grade:{line}")).parse().unwrap_or(0),
+                })
+                .collect();
+            let request = pb::ReceiveReturnRequest { return_id: id, items };
+            call::<_, pb::Return>(grpc, &p("ReceiveReturn"), token, &request).await?;
+        }
+        "refund" => {
+            let request = pb::IssueRefundRequest {
+                return_id: id,
+                request_id: f.get("request_id").to_owned(),
+            };
+            call::<_, pb::Refund>(grpc, &p("IssueRefund"), token, &request).await?;
+        }
+        "message" => {
+            let request = pb::AddReturnMessageRequest {
+                return_id: id,
+                text: f.get("text").to_owned(),
+                internal: f.get("internal") == "on",
+                channel: aftercare_proto::common::Channel::Phone as i32,
+                request_id: f.get("request_id").to_owned(),
+            };
+            call::<_, pb::Return>(grpc, &p("AddReturnMessage"), token, &request).await?;
+        }
+        _ => return Err(Status::not_found("no such action")),
+    }
+    Ok(())
+}
+
+/// The words of a failed action.
+pub fn failure(status: &Status) -> String {
+    rpc::words(status)
+}
