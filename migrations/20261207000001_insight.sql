@@ -64,7 +64,8 @@ CREATE TABLE insight.answers (
     csat              integer     NOT NULL,
     nps               integer,
     survey_created_at timestamptz NOT NULL,
-    answered_at       timestamptz NOT NULL
+    -- The answer's event's place in the outbox: the latest wins.
+    seq               bigint      NOT NULL
 );
 CREATE INDEX answers_created_idx ON insight.answers (survey_created_at);
 

@@ -12,8 +12,8 @@ use aftercare_proto::loyalty::{EntryKind, ListTransactionsRequest};
 use aftercare_proto::orders::RecordDeliveryRequest;
 use aftercare_proto::returns::{CancelReturnRequest, ConfirmRefundRequest, GetReturnRequest, Grade};
 use aftercare_proto::warranty::{
-    ApproveClaimRequest, FileClaimRequest, GetServiceMetricsRequest, ListRegistrationsRequest, RegistrationStatus,
-    RejectClaimRequest, RejectionReason, Remedy, ReviewClaimRequest, ServiceMetrics,
+    AddClaimMessageRequest, ApproveClaimRequest, FileClaimRequest, GetServiceMetricsRequest, ListRegistrationsRequest,
+    RegistrationStatus, RejectClaimRequest, RejectionReason, Remedy, ReviewClaimRequest, ServiceMetrics,
 };
 use chrono::Duration;
 use tonic::Code;
@@ -172,6 +172,18 @@ async fn history(app: &TestApp) {
         })
         .await
         .unwrap();
+    // The rejected claim's first answer is a message, three hours before
+    // the decision (ClaimResponded).
+    app.clock.set(at(27));
+    agent
+        .add_claim_message(AddClaimMessageRequest {
+            claim_id: rejected.clone(),
+            text: "We are looking at it.".into(),
+            customer_visible: true,
+            channel: Channel::Email as i32,
+        })
+        .await
+        .unwrap();
     app.clock.set(at(30));
     agent
         .reject_claim(RejectClaimRequest {
@@ -246,7 +258,12 @@ async fn the_overview_reconciles_with_each_services_own_answers() {
     assert_eq!(claims.opened, 3);
     same(&claims.first_response, &m.first_response);
     same(&claims.resolution, &m.resolution);
-    assert_eq!(claims.first_response.unwrap().p50_seconds, 3600);
+    let first = claims.first_response.unwrap();
+    assert_eq!(
+        (first.p50_seconds, first.p90_seconds),
+        (3600, 2 * 3600),
+        "approved in 1 h, answered in 2 h"
+    );
     assert_eq!(o.claim_first_response_breaches, m.first_response_breaches);
     assert_eq!(o.claim_resolution_breaches, m.resolution_breaches);
     assert_eq!(o.claim_first_response_breaches, 1, "the claim nobody answered");

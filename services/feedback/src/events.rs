@@ -18,7 +18,7 @@ pub fn survey_requested(s: &Survey, contact: &Contact) -> pb::SurveyRequested {
     }
 }
 
-pub fn feedback_submitted(s: &Survey, first: bool) -> pb::FeedbackSubmitted {
+pub fn feedback_submitted(s: &Survey, changed: bool) -> pb::FeedbackSubmitted {
     let a = s.answer.as_ref();
     pb::FeedbackSubmitted {
         survey_id: s.survey_id.to_string(),
@@ -30,7 +30,7 @@ pub fn feedback_submitted(s: &Survey, first: bool) -> pb::FeedbackSubmitted {
         channel: a.and_then(|a| a.channel).map_or(0, channel_to_proto),
         answered_at: a.map(|a| timestamp(a.answered_at)),
         survey_created_at: Some(timestamp(s.created_at)),
-        first,
+        changed,
     }
 }
 

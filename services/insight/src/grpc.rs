@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use aftercare_feedback::domain::figures::{Counts, percent, text};
+use aftercare_kernel::satisfaction::{Counts, percent, text};
 use aftercare_kernel::{Duration, Violations};
 use aftercare_platform::auth::{Role, RoleTable, caller};
 use aftercare_platform::context::ServiceContext;

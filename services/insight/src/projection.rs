@@ -141,10 +141,24 @@ pub async fn apply(tx: &mut PgConnection, event: &Event) -> Result<(), String> {
         return store::claim_filed(tx, &claim).await.map_err(err);
     }
     if let Some(e) = event.decode::<ClaimStatusChanged>()? {
-        let clock = store::ClaimClock {
-            first_response_at: e.first_response_at.as_ref().and_then(from_timestamp),
-            resolved_at: e.resolved_at.as_ref().and_then(from_timestamp),
-            paused_micros: e.paused_micros,
+        let clock = if e.clock {
+            store::ClaimClock {
+                first_response_at: e.first_response_at.as_ref().and_then(from_timestamp),
+                resolved_at: e.resolved_at.as_ref().and_then(from_timestamp),
+                paused_micros: e.paused_micros,
+            }
+        } else {
+            // Written before changes carried the clock (a rebuild of an
+            // older history): its milestones as the status tells them,
+            // pauses unknown.
+            let changed_at = required_time(e.changed_at.as_ref(), "changed_at")?;
+            let decided = ["APPROVED", "REJECTED", "AWAITING_INFO", "IN_SERVICE", "RESOLVED"];
+            let over = ["REJECTED", "CANCELED", "RESOLVED", "CLOSED"];
+            store::ClaimClock {
+                first_response_at: decided.contains(&e.to_status.as_str()).then_some(changed_at),
+                resolved_at: over.contains(&e.to_status.as_str()).then_some(changed_at),
+                paused_micros: 0,
+            }
         };
         return store::claim_clock(tx, required(&e.claim_id, "claim_id")?, &clock)
             .await
@@ -166,8 +180,10 @@ pub async fn apply(tx: &mut PgConnection, event: &Event) -> Result<(), String> {
             survey_id: required(&e.survey_id, "survey_id")?,
             csat: e.csat,
             nps: e.nps,
-            survey_created_at: required_time(e.survey_created_at.as_ref(), "survey_created_at")?,
-            answered_at: at,
+            // Unset in events written before it was told: the answer's time
+            // is the closest there is.
+            survey_created_at: e.survey_created_at.as_ref().and_then(from_timestamp).unwrap_or(at),
+            seq: event.seq,
         };
         return store::answer(tx, &answer).await.map_err(err);
     }

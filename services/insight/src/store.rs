@@ -201,24 +201,25 @@ pub struct Answer<'a> {
     pub csat: i32,
     pub nps: Option<i32>,
     pub survey_created_at: DateTime<Utc>,
-    pub answered_at: DateTime<Utc>,
+    /// The event's place in the outbox: one survey's answers are written
+    /// under its row lock, so this is the order they were committed in.
+    pub seq: i64,
 }
 
-/// Keeps a survey's latest answer (by when it was given; a redelivered
-/// older one changes nothing).
+/// Keeps a survey's latest answer (a redelivered older one changes
+/// nothing).
 pub async fn answer(tx: &mut PgConnection, a: &Answer<'_>) -> Result<()> {
     sqlx::query(
-        "INSERT INTO insight.answers (survey_id, csat, nps, survey_created_at, answered_at)
+        "INSERT INTO insight.answers (survey_id, csat, nps, survey_created_at, seq)
          VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (survey_id) DO UPDATE SET csat = EXCLUDED.csat, nps = EXCLUDED.nps,
-                                               answered_at = EXCLUDED.answered_at
-          WHERE insight.answers.answered_at <= EXCLUDED.answered_at",
+         ON CONFLICT (survey_id) DO UPDATE SET csat = EXCLUDED.csat, nps = EXCLUDED.nps, seq = EXCLUDED.seq
+          WHERE insight.answers.seq < EXCLUDED.seq",
     )
     .bind(a.survey_id)
     .bind(a.csat)
     .bind(a.nps)
     .bind(a.survey_created_at)
-    .bind(a.answered_at)
+    .bind(a.seq)
     .execute(tx)
     .await?;
     Ok(())
@@ -268,9 +269,13 @@ pub struct ChannelTimes {
 
 type TimesRow = (Option<String>, i64, Option<Vec<f64>>, i64, Option<Vec<f64>>, i64);
 
+/// The rollup's rows: the total (no channel) first, then each known
+/// channel by name. Cases of no known channel (events written before they
+/// told it) count in the total only.
 fn times(rows: Vec<TimesRow>) -> Vec<ChannelTimes> {
     let mut out: Vec<ChannelTimes> = rows
         .into_iter()
+        .filter(|row| row.0.as_deref() != Some(""))
         .map(
             |(channel, opened, first, responded, resolution, resolved)| ChannelTimes {
                 channel: channel.unwrap_or_default(),
@@ -280,7 +285,6 @@ fn times(rows: Vec<TimesRow>) -> Vec<ChannelTimes> {
             },
         )
         .collect();
-    // Every channel (the rollup's row) first, then by name.
     out.sort_by(|a, b| (!a.channel.is_empty(), &a.channel).cmp(&(!b.channel.is_empty(), &b.channel)));
     out
 }
@@ -293,7 +297,7 @@ pub async fn return_times(
     to: DateTime<Utc>,
 ) -> Result<Vec<ChannelTimes>> {
     let rows: Vec<TimesRow> = sqlx::query_as(&format!(
-        "SELECT r.channel, count(*),
+        "SELECT CASE WHEN GROUPING(r.channel) = 1 THEN NULL ELSE r.channel END, count(*),
                 {PERCENTILES} (ORDER BY extract(epoch FROM r.first_response_at - r.requested_at)::float8)
                     FILTER (WHERE r.first_response_at IS NOT NULL),
                 count(r.first_response_at),
@@ -319,7 +323,7 @@ pub async fn claim_times(
     to: DateTime<Utc>,
 ) -> Result<(Vec<ChannelTimes>, i64, i64)> {
     let rows: Vec<TimesRow> = sqlx::query_as(&format!(
-        "SELECT c.channel, count(*),
+        "SELECT CASE WHEN GROUPING(c.channel) = 1 THEN NULL ELSE c.channel END, count(*),
                 {PERCENTILES} (ORDER BY extract(epoch FROM c.first_response_at - c.filed_at)::float8)
                     FILTER (WHERE c.first_response_at IS NOT NULL),
                 count(c.first_response_at),
@@ -410,7 +414,7 @@ pub async fn faults(
     to: DateTime<Utc>,
 ) -> Result<Vec<(String, String, i64)>> {
     Ok(sqlx::query_as(
-        "SELECT COALESCE(g.sku, ''), lower(c.fault_category), count(*)
+        "SELECT COALESCE(g.sku, ''), lower(trim(c.fault_category)), count(*)
            FROM insight.claims c LEFT JOIN insight.registrations g ON g.registration_id = c.registration_id
           WHERE c.filed_at >= $1 AND c.filed_at < $2
           GROUP BY 1, 2",

@@ -3,8 +3,8 @@
 //! customers' local days and working days ([`zone`]), when a customer may
 //! be contacted ([`contact_hours`]), time as a service
 //! clock counts it ([`working_time`]), typed [`ids`],
-//! [`channel`]s, input checks ([`violations`], [`validate`]) and a content
-//! [`fingerprint`].
+//! [`channel`]s, input checks ([`violations`], [`validate`]), a content
+//! [`fingerprint`], and satisfaction figures (CSAT, NPS: [`satisfaction`]).
 //!
 //! Nothing here reaches the network, a database or a runtime; `cargo tree -p
 //! aftercare-kernel` shows no tonic, prost, sqlx, tokio or jsonwebtoken. Domain
@@ -20,6 +20,7 @@ pub mod ids;
 pub mod money;
 pub mod named;
 pub mod percent;
+pub mod satisfaction;
 pub mod validate;
 pub mod violations;
 pub mod working_time;

@@ -296,7 +296,7 @@ impl SurveyBonuses {
         let Some(e) = event.decode::<FeedbackSubmitted>()? else {
             return Err(format!("unexpected topic {}", event.topic));
         };
-        if !e.first {
+        if e.changed {
             return Ok(()); // a changed answer earns nothing more
         }
         let answered_at = required_time(e.answered_at.as_ref(), "answered_at")?;

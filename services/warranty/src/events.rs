@@ -53,6 +53,7 @@ pub fn status_changed(c: &Claim, from: ClaimStatus, at: DateTime<Utc>) -> pb::Cl
         first_response_at: c.sla.first_response_at.map(timestamp),
         resolved_at: c.sla.resolved_at.map(timestamp),
         paused_micros: c.sla.paused.num_microseconds().unwrap_or(i64::MAX),
+        clock: true,
     }
 }
 

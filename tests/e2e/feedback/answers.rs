@@ -41,9 +41,9 @@ async fn first_answers(app: &TestApp) -> usize {
     payloads
         .iter()
         .filter(|p| {
-            aftercare_proto::feedback_events::FeedbackSubmitted::decode(p.as_slice())
+            !aftercare_proto::feedback_events::FeedbackSubmitted::decode(p.as_slice())
                 .unwrap()
-                .first
+                .changed
         })
         .count()
 }

@@ -57,6 +57,19 @@ async fn answered(app: &TestApp, customer: &str, case_id: &str) -> Survey {
 }
 
 #[tokio::test]
+async fn a_changed_answer_earns_nothing_even_when_a_campaign_began_since() {
+    let app = TestApp::spawn().await;
+    let survey = answered(&app, CUSTOMER, "r-1").await;
+    assert_eq!(available(&app, CUSTOMER).await, 0, "no campaign ran");
+    campaign(&app, "late", 50, vec![]).await;
+    submit(&app, CUSTOMER, answer(&survey.survey_id, 3, None, ""))
+        .await
+        .unwrap();
+    app.settle().await;
+    assert_eq!(available(&app, CUSTOMER).await, 0, "a change is no answered survey");
+}
+
+#[tokio::test]
 async fn an_answered_survey_earns_the_best_running_campaigns_bonus_once() {
     let app = TestApp::spawn().await;
     campaign(&app, "thanks", 50, vec![]).await;

@@ -91,8 +91,8 @@ impl Feedback {
         store::surveys::update(uow.conn(), &survey).await?;
         let aggregate = id.to_string();
         // Every answer, first or changed: the figures follow the latest.
-        let first = answered == Answered::First;
-        uow.emit(&aggregate, &events::feedback_submitted(&survey, first))
+        let changed = answered == Answered::Changed;
+        uow.emit(&aggregate, &events::feedback_submitted(&survey, changed))
             .await?;
         let mut follow_up = store::follow_ups::of_survey(uow.conn(), id.as_uuid()).await?;
         if follow_up.is_none() {

@@ -5,7 +5,8 @@
 //! ([`link`]).
 
 pub mod error;
-pub mod figures;
+/// Satisfaction figures are the kernel's: service insight counts them too.
+pub use aftercare_kernel::satisfaction as figures;
 pub mod follow_up;
 pub mod link;
 pub mod message;

@@ -3,7 +3,7 @@
 //! each a percent with two decimals. Counting is the store's; the
 //! arithmetic is here, so it is one definition for every caller.
 
-use aftercare_kernel::{Decimal, RoundingStrategy};
+use crate::{Decimal, RoundingStrategy};
 
 /// Answers counted over one group (a period, a week, an agent).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
