@@ -147,12 +147,16 @@ pub async fn serve(
     }
     let mut served = Vec::with_capacity(selected.len());
     let mut anonymous = Vec::new();
+    let mut roles = std::collections::HashMap::new();
     let mut jobs = Vec::new();
     for service in selected {
         jobs.extend((service.jobs)(&ctx));
         (service.routes)(&ctx, &mut routes);
         access.add_service(service.grpc_service, service.roles);
         access.add_anonymous(service.grpc_service, service.anonymous);
+        for (method, allowed) in service.roles {
+            roles.insert(format!("/{}/{method}", service.grpc_service), *allowed);
+        }
         anonymous.extend(
             service
                 .anonymous
@@ -189,7 +193,13 @@ pub async fn serve(
             .layer(auth_layer.clone())
             .service(routes.clone()),
     );
-    let console = aftercare_console::Console::new(in_process.clone(), state.auth.clone());
+    let console = aftercare_console::Console::new(
+        in_process.clone(),
+        state.auth.clone(),
+        state.pool.clone(),
+        state.clock.clone(),
+        roles,
+    );
     let gateway = aftercare_gateway::Gateway::new(&served, in_process, state.auth.clone(), gateway_options)?;
     let router = tonic::transport::Server::builder()
         // A peer gone without a word (a half-open connection) is found and

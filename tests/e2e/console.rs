@@ -30,14 +30,26 @@ async fn send(
     form: Option<&[(&str, &str)]>,
     origin: Option<&str>,
 ) -> Page {
+    let headers: Vec<(&str, &str)> = origin.map(|o| ("origin", o)).into_iter().collect();
+    send_with(app, method, path, cookie, form, &headers).await
+}
+
+async fn send_with(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    cookie: Option<&str>,
+    form: Option<&[(&str, &str)]>,
+    headers: &[(&str, &str)],
+) -> Page {
     let mut request = http::Request::builder()
         .method(method)
         .uri(format!("http://{}{path}", app.http_addr));
     if let Some(cookie) = cookie {
         request = request.header("cookie", cookie);
     }
-    if let Some(origin) = origin {
-        request = request.header("origin", origin);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
     }
     let body = match form {
         Some(fields) => {
@@ -216,7 +228,18 @@ async fn an_agent_approves_notes_receives_and_refunds_through_the_rpcs() {
         None,
     )
     .await;
-    for refused in [cross, stale] {
+    // A browser saying the post started on another site, with the page's
+    // own CSRF value: refused all the same.
+    let sent_from_elsewhere = send_with(
+        &app,
+        Method::POST,
+        &approve,
+        Some(&cookie),
+        Some(&[("csrf", &token)]),
+        &[("sec-fetch-site", "cross-site")],
+    )
+    .await;
+    for refused in [cross, stale, sent_from_elsewhere] {
         assert_eq!(refused.status, StatusCode::FORBIDDEN);
     }
     assert_eq!(
@@ -247,7 +270,12 @@ async fn an_agent_approves_notes_receives_and_refunds_through_the_rpcs() {
     );
     let page = send(&app, Method::GET, &path, Some(&cookie), None, None).await;
     assert!(page.body.contains("<dd id=\"status\">approved</dd>"));
-    assert!(page.body.contains("Internal note"));
+    let note = page
+        .body
+        .split("<li class=\"internal\">")
+        .skip(1)
+        .find(|entry| entry.split("</li>").next().unwrap().contains("the box was open"));
+    assert!(note.is_some(), "the note is marked internal: {}", page.body);
     assert!(
         page.body.contains("&lt;script&gt;alert(&#39;kept&#39;)&lt;/script&gt;"),
         "shown as text"
@@ -265,6 +293,12 @@ async fn an_agent_approves_notes_receives_and_refunds_through_the_rpcs() {
     // The customer sends it; receive and refund; a refused step says why
     // in words.
     crate::returns::ship(&app, &id).await;
+    let ungraded = post("receive", &[("qty:L1", "1"), ("grade:L1", "")]).await;
+    assert_eq!(
+        ungraded.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a grade is chosen, never assumed"
+    );
     let bad = post("receive", &[("qty:L1", "5"), ("grade:L1", "1")]).await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(bad.body.contains("role=\"alert\""), "{}", bad.body);
@@ -301,6 +335,9 @@ async fn signing_out_ends_the_session_and_stale_forms_are_refused() {
     .await;
     assert_eq!(out.status, StatusCode::SEE_OTHER);
     assert!(out.headers["set-cookie"].to_str().unwrap().contains("Max-Age=0"));
+    // The old cookie is worth nothing now: the session is gone.
+    let replayed = send(&app, Method::GET, "/console/returns", Some(&cookie), None, None).await;
+    assert_eq!(replayed.status, StatusCode::SEE_OTHER, "signed out for good");
     let anonymous = send(
         &app,
         Method::POST,
@@ -311,4 +348,27 @@ async fn signing_out_ends_the_session_and_stale_forms_are_refused() {
     )
     .await;
     assert_eq!(anonymous.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn a_page_offers_only_what_its_reader_may_do() {
+    let app = TestApp::spawn().await;
+    let id = requested(&app).await;
+    let path = format!("/console/returns/{id}");
+    let agent = sign_in(&app, &app.token(Role::Agent, "agent-1")).await;
+    let admin = sign_in(&app, &app.token(Role::Admin, "admin-1")).await;
+    let as_agent = send(&app, Method::GET, &path, Some(&agent), None, None).await;
+    assert!(as_agent.body.contains("id=\"do-approve\"") && as_agent.body.contains("id=\"do-message\""));
+    // Approving, rejecting and messages are agents' (the returns service's
+    // role table): an admin reads the return and is offered none of them.
+    let as_admin = send(&app, Method::GET, &path, Some(&admin), None, None).await;
+    assert_eq!(as_admin.status, StatusCode::OK);
+    for form in ["do-approve", "do-reject", "do-message"] {
+        assert!(!as_admin.body.contains(&format!("id=\"{form}\"")), "{form}");
+    }
+    assert!(as_admin.body.contains("Nothing for you to do"));
+    // Two console cookies (one planted by another page of the site) open nothing.
+    let both = format!("{agent}; {admin}");
+    let page = send(&app, Method::GET, "/console/returns", Some(&both), None, None).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
 }

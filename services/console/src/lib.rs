@@ -13,10 +13,12 @@ pub mod returns;
 pub mod rpc;
 pub mod session;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use aftercare_gateway::Grpc;
-use aftercare_platform::auth::Authenticator;
+use aftercare_platform::auth::{Authenticator, Role};
+use aftercare_platform::clock::SharedClock;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::response::Response;
@@ -32,11 +34,39 @@ const CSS: &str = include_str!("../assets/console.css");
 pub struct Console {
     grpc: Grpc,
     auth: Arc<Authenticator>,
+    pool: sqlx::PgPool,
+    clock: SharedClock,
+    /// Who may call each served RPC (`/package.Service/Method`): a page
+    /// offers only the actions its reader may take.
+    roles: HashMap<String, &'static [Role]>,
 }
 
 impl Console {
-    pub fn new(grpc: Grpc, auth: Arc<Authenticator>) -> Console {
-        Console { grpc, auth }
+    pub fn new(
+        grpc: Grpc,
+        auth: Arc<Authenticator>,
+        pool: sqlx::PgPool,
+        clock: SharedClock,
+        roles: HashMap<String, &'static [Role]>,
+    ) -> Console {
+        Console {
+            grpc,
+            auth,
+            pool,
+            clock,
+            roles,
+        }
+    }
+
+    /// Whether `role` may call `method` of `service`.
+    pub fn may(&self, role: Role, service: &str, method: &str) -> bool {
+        self.roles
+            .get(&format!("/{service}/{method}"))
+            .is_some_and(|roles| roles.contains(&role))
+    }
+
+    async fn session(&self, headers: &HeaderMap) -> Option<Session> {
+        session::from_request(&self.pool, &self.auth, headers, self.clock.now()).await
     }
 
     pub fn router(self) -> axum::Router {
@@ -120,7 +150,7 @@ fn sign_in_page(error: Option<&str>) -> String {
 }
 
 async fn home(State(console): State<Arc<Console>>, headers: HeaderMap) -> Response {
-    match session::from_request(&console.auth, &headers) {
+    match console.session(&headers).await {
         Some(_) => see_other("/console/returns"),
         None => html(StatusCode::OK, sign_in_page(None)),
     }
@@ -133,29 +163,37 @@ async fn css() -> Response {
 async fn sign_in(State(console): State<Arc<Console>>, headers: HeaderMap, body: Bytes) -> Response {
     // A sign-in forced by another site would act as its staff member.
     if !session::same_origin(&headers) {
-        return html(
-            StatusCode::FORBIDDEN,
-            sign_in_page(Some("This form must be sent from the console itself.")),
-        );
+        let page = sign_in_page(Some("This form must be sent from the console itself."));
+        return html(StatusCode::FORBIDDEN, page);
     }
     let form = Form::parse(&body);
     let token = form.get("token").trim();
     if session::staff(&console.auth, token).is_none() {
-        let page = sign_in_page(Some(
-            "This token does not sign in here: the console is for support staff (agent or admin tokens).",
-        ));
-        return html(StatusCode::FORBIDDEN, page);
+        let why = "This token does not sign in here: the console is for support staff (agent or admin tokens).";
+        return html(StatusCode::FORBIDDEN, sign_in_page(Some(why)));
     }
+    let id = match session::open(&console.pool, token, console.clock.now()).await {
+        Ok(id) => id,
+        Err(e) => {
+            tracing::error!(error = %e, "a console session could not be opened");
+            let page = sign_in_page(Some("Signing in failed on our side; try again."));
+            return html(StatusCode::SERVICE_UNAVAILABLE, page);
+        }
+    };
     let mut response = see_other("/console/returns");
-    if let Some(cookie) = session::set_cookie(token) {
+    if let Some(cookie) = session::set_cookie(&id, &headers) {
         response.headers_mut().insert(header::SET_COOKIE, cookie);
     }
     response
 }
 
 async fn sign_out(State(console): State<Arc<Console>>, headers: HeaderMap, body: Bytes) -> Response {
-    if let Err(refused) = checked(&console, &headers, &body) {
-        return *refused;
+    let s = match checked(&console, &headers, &body).await {
+        Ok((s, _)) => s,
+        Err(refused) => return *refused,
+    };
+    if let Err(e) = session::end(&console.pool, &s.id).await {
+        tracing::error!(error = %e, "a console session could not be ended");
     }
     let mut response = see_other("/console");
     response
@@ -165,9 +203,9 @@ async fn sign_out(State(console): State<Arc<Console>>, headers: HeaderMap, body:
 }
 
 /// The session of a form post that came from the console's own page.
-fn checked(console: &Console, headers: &HeaderMap, body: &[u8]) -> Result<(Session, Form), Box<Response>> {
+async fn checked(console: &Console, headers: &HeaderMap, body: &[u8]) -> Result<(Session, Form), Box<Response>> {
     let forbidden = |why: &str| Box::new(html(StatusCode::FORBIDDEN, page("Refused", None, &html::alert(why))));
-    let Some(session) = session::from_request(&console.auth, headers) else {
+    let Some(session) = console.session(headers).await else {
         return Err(forbidden("Sign in first."));
     };
     if !session::same_origin(headers) {
@@ -180,33 +218,52 @@ fn checked(console: &Console, headers: &HeaderMap, body: &[u8]) -> Result<(Sessi
     Ok((session, form))
 }
 
-async fn return_queue(State(console): State<Arc<Console>>, headers: HeaderMap) -> Response {
-    let Some(s) = session::from_request(&console.auth, &headers) else {
+/// A failed call in words; a server fault is logged here too.
+fn failure(status: &tonic::Status) -> String {
+    if aftercare_gateway::is_server_fault(status.code()) {
+        tracing::error!(code = ?status.code(), error = %status.message(), "a console call failed");
+    }
+    html::alert(&rpc::words(status))
+}
+
+fn http_status(status: &tonic::Status) -> StatusCode {
+    use tonic::Code::*;
+    match status.code() {
+        NotFound => StatusCode::NOT_FOUND,
+        PermissionDenied => StatusCode::FORBIDDEN,
+        Unavailable | DeadlineExceeded | ResourceExhausted => StatusCode::SERVICE_UNAVAILABLE,
+        InvalidArgument | FailedPrecondition | Aborted | AlreadyExists | OutOfRange => StatusCode::UNPROCESSABLE_ENTITY,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+async fn return_queue(State(console): State<Arc<Console>>, uri: http::Uri, headers: HeaderMap) -> Response {
+    let Some(s) = console.session(&headers).await else {
         return see_other("/console");
     };
-    let body = match returns::queue(&console, &s.token).await {
+    let query = Form::parse(uri.query().unwrap_or_default().as_bytes());
+    let body = match returns::queue(&console, &s.token, query.get("page")).await {
         Ok(body) => body,
-        Err(status) => html::alert(&rpc::words(&status)),
+        Err(status) => failure(&status),
     };
     html(StatusCode::OK, page("Returns to review", Some(&staff(&s)), &body))
 }
 
 async fn return_page(State(console): State<Arc<Console>>, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    let Some(s) = session::from_request(&console.auth, &headers) else {
+    let Some(s) = console.session(&headers).await else {
         return see_other("/console");
     };
     match returns::get(&console, &s.token, &id).await {
-        Ok(r) => html(
-            StatusCode::OK,
-            page(
-                &format!("Return {}", r.return_id),
-                Some(&staff(&s)),
-                &returns::detail(&r, &s.csrf, None),
-            ),
-        ),
+        Ok(r) => {
+            let body = returns::detail(&console, &r, &s, None);
+            html(
+                StatusCode::OK,
+                page(&format!("Return {}", r.return_id), Some(&staff(&s)), &body),
+            )
+        }
         Err(status) => html(
-            StatusCode::NOT_FOUND,
-            page("Return", Some(&staff(&s)), &html::alert(&rpc::words(&status))),
+            http_status(&status),
+            page("Return", Some(&staff(&s)), &failure(&status)),
         ),
     }
 }
@@ -217,7 +274,7 @@ async fn return_action(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let (s, form) = match checked(&console, &headers, &body) {
+    let (s, form) = match checked(&console, &headers, &body).await {
         Ok(checked) => checked,
         Err(refused) => return *refused,
     };
@@ -225,25 +282,20 @@ async fn return_action(
         // Post, redirect, get: a reload does not post again.
         Ok(()) => see_other(&format!("/console/returns/{}", urlencode(&id))),
         Err(status) => {
-            let error = returns::failure(&status);
+            let error = failure(&status);
             match returns::get(&console, &s.token, &id).await {
-                Ok(r) => html(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    page(
-                        &format!("Return {}", r.return_id),
-                        Some(&staff(&s)),
-                        &returns::detail(&r, &s.csrf, Some(&error)),
-                    ),
-                ),
-                Err(_) => html(
-                    StatusCode::NOT_FOUND,
-                    page("Return", Some(&staff(&s)), &html::alert(&error)),
-                ),
+                Ok(r) => {
+                    let body = returns::detail(&console, &r, &s, Some(&error));
+                    let title = format!("Return {}", r.return_id);
+                    html(http_status(&status), page(&title, Some(&staff(&s)), &body))
+                }
+                Err(_) => html(http_status(&status), page("Return", Some(&staff(&s)), &error)),
             }
         }
     }
 }
 
-fn urlencode(s: &str) -> String {
+/// A value in a URL's path or query.
+pub fn urlencode(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }

@@ -9,32 +9,37 @@ use aftercare_proto::returns::return_service_server::SERVICE_NAME;
 use tonic::Status;
 
 use crate::html::{self, attr, esc, money, time, words};
-use crate::rpc::{self, call, path};
-use crate::{Console, Form};
+use crate::rpc::{call, path};
+use crate::session::Session;
+use crate::{Console, Form, urlencode};
 
 pub async fn get(console: &Console, token: &str, id: &str) -> Result<pb::Return, Status> {
     let request = pb::GetReturnRequest { return_id: id.into() };
     call(&console.grpc, &path(SERVICE_NAME, "GetReturn"), token, &request).await
 }
 
-/// The returns awaiting review, oldest first.
-pub async fn queue(console: &Console, token: &str) -> Result<String, Status> {
+/// Returns listed on one page of the queue.
+const QUEUE_PAGE: i32 = 50;
+
+/// The returns awaiting review, oldest first (the service's order for
+/// staff filtering by status), a page at a time.
+pub async fn queue(console: &Console, token: &str, page_token: &str) -> Result<String, Status> {
     let request = pb::ListReturnsRequest {
         status: pb::ReturnStatus::Requested as i32,
-        page_size: 100,
+        page_size: QUEUE_PAGE,
+        page_token: page_token.to_owned(),
         ..Default::default()
     };
     let page: pb::ListReturnsResponse =
         call(&console.grpc, &path(SERVICE_NAME, "ListReturns"), token, &request).await?;
-    let mut returns = page.returns;
-    returns.sort_by_key(|r| r.create_time.map(|t| (t.seconds, t.nanos)));
+    let returns = page.returns;
     let mut body = String::new();
-    if returns.is_empty() {
+    if returns.is_empty() && page_token.is_empty() {
         body.push_str("<p>No return is waiting for review.</p>");
         return Ok(body);
     }
     body.push_str(
-        "<table><caption>Requested returns, oldest first</caption><thead><tr>\
+        "<div class=\"scroll\"><table><caption>Requested returns, oldest first</caption><thead><tr>\
          <th scope=\"col\">Return</th><th scope=\"col\">Customer</th><th scope=\"col\">Asked</th>\
          <th scope=\"col\">Items</th><th scope=\"col\">Refund</th><th scope=\"col\">Review</th></tr></thead><tbody>",
     );
@@ -42,7 +47,7 @@ pub async fn queue(console: &Console, token: &str) -> Result<String, Status> {
         let _ = write!(
             body,
             "<tr><td><a href=\"/console/returns/{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            attr(&r.return_id),
+            attr(&urlencode(&r.return_id)),
             esc(&r.return_id),
             esc(&r.customer_id),
             time(&r.create_time),
@@ -51,7 +56,14 @@ pub async fn queue(console: &Console, token: &str) -> Result<String, Status> {
             if r.manual_review { "needed" } else { "" },
         );
     }
-    body.push_str("</tbody></table>");
+    body.push_str("</tbody></table></div>");
+    if !page.next_page_token.is_empty() {
+        let _ = write!(
+            body,
+            "<p>More returns are waiting. <a href=\"/console/returns?page={}\">Next page</a></p>",
+            attr(&urlencode(&page.next_page_token))
+        );
+    }
     Ok(body)
 }
 
@@ -61,7 +73,7 @@ fn status_name(status: i32) -> String {
 
 /// A return's page: what it is, what it settles to, what happened, and
 /// the forms of what may happen next.
-pub fn detail(r: &pb::Return, csrf: &str, error: Option<&str>) -> String {
+pub fn detail(console: &Console, r: &pb::Return, session: &Session, error: Option<&str>) -> String {
     let mut b = String::new();
     if let Some(e) = error {
         b.push_str(&html::alert(e));
@@ -120,7 +132,7 @@ pub fn detail(r: &pb::Return, csrf: &str, error: Option<&str>) -> String {
     b.push_str("<section aria-labelledby=\"timeline\"><h2 id=\"timeline\">Timeline</h2><ol id=\"timeline-entries\">");
     for e in &r.timeline {
         let (class, badge) = match e.customer_visible {
-            true => ("", "Customer-visible"),
+            true => (" class=\"visible\"", "Customer-visible"),
             false => (" class=\"internal\"", "Internal note"),
         };
         let _ = write!(
@@ -136,7 +148,7 @@ pub fn detail(r: &pb::Return, csrf: &str, error: Option<&str>) -> String {
         );
     }
     b.push_str("</ol></section>");
-    b.push_str(&actions(r, csrf));
+    b.push_str(&actions(console, r, session));
     b
 }
 
@@ -146,19 +158,59 @@ fn form(id: &str, action: &str, csrf: &str, legend: &str, fields: &str, button: 
          <input type=\"hidden\" name=\"csrf\" value=\"{}\">\
          <input type=\"hidden\" name=\"request_id\" value=\"{}\">{fields}\
          <button type=\"submit\" id=\"do-{action}\">{button}</button></fieldset></form>",
-        attr(id),
+        attr(&urlencode(id)),
         attr(csrf),
         uuid::Uuid::now_v7(),
     )
 }
 
-/// The forms of what may be done to the return in its status.
-fn actions(r: &pb::Return, csrf: &str) -> String {
-    let id = &r.return_id;
+/// The receive form: each line's quantity and grade chosen on purpose (the
+/// grade decides what is refunded), none filled in.
+fn receive_fields(r: &pb::Return) -> String {
+    let mut fields = String::new();
+    for (n, i) in r.items.iter().enumerate() {
+        let line = attr(&i.line_id);
+        let _ = write!(
+            fields,
+            "<fieldset><legend>{} (line {line})</legend>\
+             <label for=\"qty-{n}\">Units received (of {})</label>\
+             <input id=\"qty-{n}\" name=\"qty:{line}\" type=\"number\" min=\"0\" max=\"{}\" required>\
+             <label for=\"grade-{n}\">Grade</label><select id=\"grade-{n}\" name=\"grade:{line}\" required>\
+             <option value=\"\">Choose…</option>",
+            esc(&i.product_name),
+            i.quantity,
+            i.quantity,
+        );
+        for g in [
+            pb::Grade::Resellable,
+            pb::Grade::Opened,
+            pb::Grade::Damaged,
+            pb::Grade::Missing,
+            pb::Grade::WrongItem,
+        ] {
+            let _ = write!(
+                fields,
+                "<option value=\"{}\">{}</option>",
+                g as i32,
+                esc(&words(g.as_str_name(), "GRADE_"))
+            );
+        }
+        fields.push_str("</select></fieldset>");
+    }
+    fields
+}
+
+/// The forms of what the reader may do to the return in its status (the
+/// services' own rules decide in the end; a refused action says why).
+fn actions(console: &Console, r: &pb::Return, session: &Session) -> String {
+    let (id, csrf) = (&r.return_id, session.csrf.as_str());
+    let may = |method| console.may(session.caller.role, SERVICE_NAME, method);
     let status = pb::ReturnStatus::try_from(r.status).unwrap_or(pb::ReturnStatus::Unspecified);
     let mut b = String::from("<section aria-labelledby=\"act\"><h2 id=\"act\">Act</h2>");
-    if status == pb::ReturnStatus::Requested {
+    if status == pb::ReturnStatus::Requested && may("ApproveReturn") {
         b.push_str(&form(id, "approve", csrf, "Approve", "", "Approve"));
+    }
+    if status == pb::ReturnStatus::Requested && may("RejectReturn") {
         b.push_str(&form(
             id,
             "reject",
@@ -170,52 +222,45 @@ fn actions(r: &pb::Return, csrf: &str) -> String {
         ));
     }
     // Items are received once the customer has sent them.
-    if status == pb::ReturnStatus::InTransit {
-        let mut fields = String::new();
-        for i in &r.items {
-            let line = attr(&i.line_id);
-            let _ = write!(
-                fields,
-                "<label for=\"qty-{line}\">Received of line {line}</label>\
-                 <input id=\"qty-{line}\" name=\"qty:{line}\" type=\"number\" min=\"0\" max=\"{}\" value=\"{}\">\
-                 <label for=\"grade-{line}\">Grade of line {line}</label><select id=\"grade-{line}\" name=\"grade:{line}\">",
-                i.quantity, i.quantity
-            );
-            for g in [
-                pb::Grade::Resellable,
-                pb::Grade::Opened,
-                pb::Grade::Damaged,
-                pb::Grade::Missing,
-                pb::Grade::WrongItem,
-            ] {
-                let _ = write!(
-                    fields,
-                    "<option value=\"{}\">{}</option>",
-                    g as i32,
-                    esc(&words(g.as_str_name(), "GRADE_"))
-                );
-            }
-            fields.push_str("</select>");
-        }
-        b.push_str(&form(id, "receive", csrf, "Receive and grade", &fields, "Receive"));
+    if status == pb::ReturnStatus::InTransit && may("ReceiveReturn") {
+        b.push_str(&form(
+            id,
+            "receive",
+            csrf,
+            "Receive and grade",
+            &receive_fields(r),
+            "Receive",
+        ));
     }
-    let refundable = status == pb::ReturnStatus::Received
-        && r.refund
-            .as_ref()
-            .is_none_or(|f| f.status == pb::RefundStatus::Failed as i32);
-    if refundable {
+    // As the return's rules have it: once received, or at once for items
+    // the customer keeps; while no refund is under way; with money due.
+    let owed = r
+        .refund_total
+        .as_ref()
+        .is_some_and(|m| !m.amount.trim_start_matches(['0', '.']).is_empty());
+    let no_live_refund = r
+        .refund
+        .as_ref()
+        .is_none_or(|f| f.status == pb::RefundStatus::Failed as i32);
+    let stage = status == pb::ReturnStatus::Received || (status == pb::ReturnStatus::Approved && r.keep_items);
+    if stage && owed && no_live_refund && may("IssueRefund") {
         b.push_str(&form(id, "refund", csrf, "Refund", "", "Issue the refund"));
     }
-    b.push_str(&form(
-        id,
-        "message",
-        csrf,
-        "Message or internal note",
-        "<label for=\"message-text\">Text</label>\
-         <textarea id=\"message-text\" name=\"text\" required maxlength=\"4000\"></textarea>\
-         <label><input type=\"checkbox\" name=\"internal\" id=\"message-internal\" value=\"on\"> Internal note (never shown to the customer)</label>",
-        "Add",
-    ));
+    if may("AddReturnMessage") {
+        b.push_str(&form(
+            id,
+            "message",
+            csrf,
+            "Message or internal note",
+            "<label for=\"message-text\">Text</label>\
+             <textarea id=\"message-text\" name=\"text\" required maxlength=\"4000\"></textarea>\
+             <label><input type=\"checkbox\" name=\"internal\" id=\"message-internal\" value=\"on\"> Internal (never shown to the customer)</label>",
+            "Add",
+        ));
+    }
+    if b.ends_with("</h2>") {
+        b.push_str("<p>Nothing for you to do on this return now.</p>");
+    }
     b.push_str("</section>");
     b
 }
@@ -265,7 +310,8 @@ pub async fn act(console: &Console, token: &str, id: &str, action: &str, f: &For
                 return_id: id,
                 text: f.get("text").to_owned(),
                 internal: f.get("internal") == "on",
-                channel: aftercare_proto::common::Channel::Phone as i32,
+                // Typed in the console: no customer channel.
+                channel: 0,
                 request_id: f.get("request_id").to_owned(),
             };
             call::<_, pb::Return>(grpc, &p("AddReturnMessage"), token, &request).await?;
@@ -273,9 +319,4 @@ pub async fn act(console: &Console, token: &str, id: &str, action: &str, f: &For
         _ => return Err(Status::not_found("no such action")),
     }
     Ok(())
-}
-
-/// The words of a failed action.
-pub fn failure(status: &Status) -> String {
-    rpc::words(status)
 }

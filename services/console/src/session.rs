@@ -1,23 +1,34 @@
 //! Who is signed in, and whether a form came from the console itself.
 //!
-//! Signing in takes a staff token (agent or admin) and keeps it in a
-//! cookie the page's scripts cannot read (`HttpOnly`), that no other site's
-//! request carries (`SameSite=Strict`), and that only `/console` sees. Every
-//! request checks the token again (its expiry and role included). Every
-//! form that changes something carries a CSRF value derived from the
-//! token, which another site cannot compute without reading the cookie,
-//! and is refused when the browser says it came from another site
-//! (`Sec-Fetch-Site`, `Origin`).
+//! Signing in takes a staff token (agent or admin). The browser gets a
+//! random session id in a cookie that page scripts cannot read
+//! (`HttpOnly`), that no other site's request carries (`SameSite=Strict`),
+//! that only `/console` sees, and that travels over TLS only when the
+//! console is reached over TLS (`Secure`, from the proxy's
+//! `X-Forwarded-Proto`). The token stays on the server, by the id's hash:
+//! signing out deletes it, so a copied cookie stops working, and a session
+//! ends after [`TTL`] in any case. Every request checks the token again
+//! (its expiry and role included). Every form that changes something
+//! carries a CSRF value derived from the session id, which another site
+//! cannot compute, and is refused when the browser says it came from
+//! elsewhere (`Sec-Fetch-Site`, `Origin`).
 
 use aftercare_platform::auth::{Authenticator, Caller, Role};
+use aftercare_platform::error::Error;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Duration, Utc};
 use http::{HeaderMap, HeaderValue, header};
 use sha2::{Digest, Sha256};
+use sqlx::PgPool;
 
 pub const COOKIE: &str = "aftercare_console";
+/// A session's longest life.
+pub const TTL: Duration = Duration::hours(8);
 
 pub struct Session {
+    /// The cookie's value.
+    pub id: String,
     pub token: String,
     pub caller: Caller,
     pub csrf: String,
@@ -35,28 +46,79 @@ pub fn staff(auth: &Authenticator, token: &str) -> Option<Caller> {
     matches!(caller.role, Role::Agent | Role::Admin).then_some(caller)
 }
 
-/// The session of a request's cookie.
-pub fn from_request(auth: &Authenticator, headers: &HeaderMap) -> Option<Session> {
-    let token = headers
+fn hash(id: &str) -> Vec<u8> {
+    Sha256::digest(id.as_bytes()).to_vec()
+}
+
+/// Opens a session for a staff token; its id (the cookie's value).
+pub async fn open(pool: &PgPool, token: &str, now: DateTime<Utc>) -> Result<String, Error> {
+    let mut random = [0u8; 32];
+    random[..16].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+    random[16..].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+    let id = URL_SAFE_NO_PAD.encode(random);
+    sqlx::query("DELETE FROM console.sessions WHERE expires_at < $1")
+        .bind(now)
+        .execute(pool)
+        .await?;
+    sqlx::query("INSERT INTO console.sessions (id_hash, token, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+        .bind(hash(&id))
+        .bind(token)
+        .bind(now)
+        .bind(now + TTL)
+        .execute(pool)
+        .await?;
+    Ok(id)
+}
+
+pub async fn end(pool: &PgPool, id: &str) -> Result<(), Error> {
+    sqlx::query("DELETE FROM console.sessions WHERE id_hash = $1")
+        .bind(hash(id))
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// The session of a request's cookie: one console cookie exactly (another
+/// page of the same site may have planted a second), a live session, and a
+/// token that still names a staff member.
+pub async fn from_request(
+    pool: &PgPool,
+    auth: &Authenticator,
+    headers: &HeaderMap,
+    now: DateTime<Utc>,
+) -> Option<Session> {
+    let mut ids = headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
-        .find_map(|pair| pair.trim().strip_prefix(COOKIE)?.strip_prefix('='))?
-        .to_owned();
+        .filter_map(|pair| pair.trim().strip_prefix(COOKIE)?.strip_prefix('='));
+    let id = ids.next()?.to_owned();
+    if ids.next().is_some() || id.len() > 64 {
+        return None;
+    }
+    let token: Option<String> =
+        sqlx::query_scalar("SELECT token FROM console.sessions WHERE id_hash = $1 AND expires_at > $2")
+            .bind(hash(&id))
+            .bind(now)
+            .fetch_optional(pool)
+            .await
+            .ok()?;
+    let token = token?;
     let caller = staff(auth, &token)?;
     Some(Session {
-        csrf: csrf(&token),
+        csrf: csrf(&id),
+        id,
         token,
         caller,
     })
 }
 
 /// The CSRF value of a session's forms.
-pub fn csrf(token: &str) -> String {
+pub fn csrf(id: &str) -> String {
     let digest = Sha256::new()
         .chain_update(b"aftercare.console.csrf\0")
-        .chain_update(token.as_bytes())
+        .chain_update(id.as_bytes())
         .finalize();
     URL_SAFE_NO_PAD.encode(&digest[..18])
 }
@@ -81,8 +143,20 @@ pub fn same_origin(headers: &HeaderMap) -> bool {
     }
 }
 
-pub fn set_cookie(token: &str) -> Option<HeaderValue> {
-    HeaderValue::from_str(&format!("{COOKIE}={token}; Path=/console; HttpOnly; SameSite=Strict")).ok()
+/// Whether the browser reached the console over TLS (through a proxy).
+fn over_tls(headers: &HeaderMap) -> bool {
+    headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|p| p.eq_ignore_ascii_case("https"))
+}
+
+pub fn set_cookie(id: &str, headers: &HeaderMap) -> Option<HeaderValue> {
+    let secure = if over_tls(headers) { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{COOKIE}={id}; Path=/console; HttpOnly; SameSite=Strict{secure}"
+    ))
+    .ok()
 }
 
 pub fn clear_cookie() -> HeaderValue {
@@ -96,7 +170,7 @@ mod tests {
     fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
         let mut h = HeaderMap::new();
         for (k, v) in pairs {
-            h.insert(*k, HeaderValue::from_static(v));
+            h.append(*k, HeaderValue::from_static(v));
         }
         h
     }
@@ -121,7 +195,11 @@ mod tests {
     }
 
     #[test]
-    fn the_csrf_value_is_the_tokens_own() {
+    fn the_cookie_is_secure_behind_tls_and_the_csrf_value_is_the_sessions() {
+        let plain = set_cookie("abc", &headers(&[])).unwrap();
+        assert!(!plain.to_str().unwrap().contains("Secure"));
+        let tls = set_cookie("abc", &headers(&[("x-forwarded-proto", "https")])).unwrap();
+        assert!(tls.to_str().unwrap().ends_with("; Secure"));
         assert_eq!(csrf("a"), csrf("a"));
         assert_ne!(csrf("a"), csrf("b"));
         assert_eq!(csrf("a").len(), 24);

@@ -32,6 +32,7 @@ use prost_reflect::DescriptorPool;
 use tonic::Status;
 
 pub use call::Grpc;
+pub use errors::is_server_fault;
 use routes::{Found, Route};
 
 /// The largest body accepted at all: what gRPC decodes (4 MiB); a JSON
