@@ -16,13 +16,13 @@ use crate::fixtures::{order, ts};
 use crate::returns::{create, refund_item};
 use crate::support::{TestApp, start_time};
 
-struct Page {
-    status: StatusCode,
+pub(crate) struct Page {
+    pub(crate) status: StatusCode,
     headers: http::HeaderMap,
-    body: String,
+    pub(crate) body: String,
 }
 
-async fn send(
+pub(crate) async fn send(
     app: &TestApp,
     method: Method,
     path: &str,
@@ -71,7 +71,7 @@ async fn send_with(
 }
 
 /// Signs in with `token`; the cookie to send back.
-async fn sign_in(app: &TestApp, token: &str) -> String {
+pub(crate) async fn sign_in(app: &TestApp, token: &str) -> String {
     let page = send(
         app,
         Method::POST,

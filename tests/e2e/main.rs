@@ -4,6 +4,7 @@
 mod checks;
 mod cli;
 mod console;
+mod console_pages;
 mod events;
 mod feedback;
 mod fixtures;

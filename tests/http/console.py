@@ -13,6 +13,7 @@ import os
 import sys
 import threading
 
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -63,7 +64,8 @@ def main(binary, shots):
         untouched_id, _ = new_return(server, "con-2", "c-2")
         driver = browser()
         driver.set_window_size(1280, 1000)
-        wait = WebDriverWait(driver, 10)
+        # A page being replaced after a post leaves stale elements behind.
+        wait = WebDriverWait(driver, 10, ignored_exceptions=[StaleElementReferenceException])
 
         def shot(name):
             driver.save_screenshot(os.path.join(shots, f"{name}.png"))
@@ -159,6 +161,20 @@ def main(binary, shots):
             (refused, still.get("status")),
         )
         shot("07-cross-site-refused")
+
+        # The overview as charts, and a customer's page, by keyboard-reachable links.
+        driver.get(f"{console}/overview")
+        charts = driver.find_elements(By.CSS_SELECTOR, "svg[role=img] title")
+        check("the overview draws its charts", len(charts) >= 1, driver.find_element(By.TAG_NAME, "main").text)
+        shot("08-overview")
+        driver.get(f"{console}/customers/c-1")
+        sections = [h.text for h in driver.find_elements(By.CSS_SELECTOR, "main h2")]
+        check(
+            "a customer's page has every service's section",
+            sections == ["Orders", "Returns", "Claims", "Points", "Maintenance", "Feedback"],
+            sections,
+        )
+        shot("09-customer")
     except Exception:
         if driver is not None:
             driver.save_screenshot(os.path.join(shots, "failure.png"))

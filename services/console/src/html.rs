@@ -79,6 +79,9 @@ pub fn page(title: &str, staff: Option<&Staff>, body: &str) -> String {
             out,
             "<nav aria-label=\"Console\"><ul>\
              <li><a href=\"/console/returns\">Returns to review</a></li>\
+             <li><a href=\"/console/claims\">Claims</a></li>\
+             <li><a href=\"/console/follow-ups\">Follow-ups</a></li>\
+             <li><a href=\"/console/overview\">Overview</a></li>\
              </ul></nav>\
              <form method=\"post\" action=\"/console/session/end\" class=\"signout\">\
              <input type=\"hidden\" name=\"csrf\" value=\"{}\">\

@@ -6,9 +6,15 @@
 //! - [`session`] — signing in with a staff token, the cookie, CSRF;
 //! - [`html`] — escaping and the page layout;
 //! - [`rpc`] — calls through the gRPC stack, and their errors in words;
-//! - [`returns`] — the review queue, a return's page and its actions.
+//! - [`returns`] — the review queue, a return's page and its actions;
+//! - [`queues`] — claims by time to their target, follow-ups;
+//! - [`customer`] — everything about one customer, a section a service;
+//! - [`overview`] — the service overview as SVG charts.
 
+pub mod customer;
 pub mod html;
+pub mod overview;
+pub mod queues;
 pub mod returns;
 pub mod rpc;
 pub mod session;
@@ -79,6 +85,10 @@ impl Console {
             .route("/console/returns", get(return_queue))
             .route("/console/returns/{id}", get(return_page))
             .route("/console/returns/{id}/{action}", post(return_action))
+            .route("/console/claims", get(claim_queue))
+            .route("/console/follow-ups", get(follow_up_queue))
+            .route("/console/customers/{id}", get(customer_page))
+            .route("/console/overview", get(overview_page))
             .with_state(Arc::new(self))
     }
 }
@@ -298,4 +308,65 @@ async fn return_action(
 /// A value in a URL's path or query.
 pub fn urlencode(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// A page read with the session's token: its body, or the call's error.
+async fn read_page<F, Fut>(console: Arc<Console>, headers: &HeaderMap, title: &str, body: F) -> Response
+where
+    F: FnOnce(Arc<Console>, Session) -> Fut,
+    Fut: std::future::Future<Output = (Session, Result<String, tonic::Status>)>,
+{
+    let Some(s) = console.session(headers).await else {
+        return see_other("/console");
+    };
+    let (s, result) = body(console, s).await;
+    match result {
+        Ok(body) => html(StatusCode::OK, page(title, Some(&staff(&s)), &body)),
+        Err(status) => html(http_status(&status), page(title, Some(&staff(&s)), &failure(&status))),
+    }
+}
+
+fn query(uri: &http::Uri) -> Form {
+    Form::parse(uri.query().unwrap_or_default().as_bytes())
+}
+
+async fn claim_queue(State(console): State<Arc<Console>>, uri: http::Uri, headers: HeaderMap) -> Response {
+    let token = query(&uri).get("page").to_owned();
+    read_page(
+        console,
+        &headers,
+        "Claims by time to their target",
+        async move |c, s| {
+            let body = queues::claims(&c, &s.token, &token).await;
+            (s, body)
+        },
+    )
+    .await
+}
+
+async fn follow_up_queue(State(console): State<Arc<Console>>, uri: http::Uri, headers: HeaderMap) -> Response {
+    let token = query(&uri).get("page").to_owned();
+    read_page(console, &headers, "Follow-ups of unhappy answers", async move |c, s| {
+        let body = queues::follow_ups(&c, &s.token, &token).await;
+        (s, body)
+    })
+    .await
+}
+
+async fn customer_page(State(console): State<Arc<Console>>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    let title = format!("Customer {id}");
+    read_page(console, &headers, &title, async move |c, s| {
+        let body = customer::page(&c, &s.token, &id).await;
+        (s, Ok(body))
+    })
+    .await
+}
+
+async fn overview_page(State(console): State<Arc<Console>>, uri: http::Uri, headers: HeaderMap) -> Response {
+    let days = query(&uri).get("days").parse::<i64>().unwrap_or(30).clamp(1, 366);
+    read_page(console, &headers, "Service overview", async move |c, s| {
+        let body = overview::page(&c, &s.token, c.clock.now(), days).await;
+        (s, body)
+    })
+    .await
 }

@@ -81,9 +81,10 @@ pub fn detail(console: &Console, r: &pb::Return, session: &Session, error: Optio
     let _ = write!(
         b,
         "<section aria-labelledby=\"facts\"><h2 id=\"facts\">Return</h2><dl>\
-         <dt>Status</dt><dd id=\"status\">{}</dd><dt>Customer</dt><dd>{}</dd><dt>Order</dt><dd>{}</dd>\
+         <dt>Status</dt><dd id=\"status\">{}</dd><dt>Customer</dt><dd><a href=\"/console/customers/{}\">{}</a></dd><dt>Order</dt><dd>{}</dd>\
          <dt>Asked</dt><dd>{}</dd><dt>Next step</dt><dd>{}</dd></dl></section>",
         esc(&status_name(r.status)),
+        attr(&urlencode(&r.customer_id)),
         esc(&r.customer_id),
         esc(&r.order_id),
         time(&r.create_time),

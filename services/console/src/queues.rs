@@ -1,0 +1,111 @@
+//! The other work queues: claims by time to their next target, and the
+//! follow-ups of unhappy answers by their first-response target.
+
+use std::fmt::Write;
+
+use aftercare_proto::feedback as fb;
+use aftercare_proto::warranty as wy;
+use tonic::Status;
+
+use crate::html::{attr, esc, time, words};
+use crate::rpc::{call, path};
+use crate::{Console, urlencode};
+
+/// Rows on one page of a queue.
+const PAGE: i32 = 50;
+
+fn next_link(base: &str, token: &str) -> String {
+    if token.is_empty() {
+        return String::new();
+    }
+    format!(
+        "<p>More are waiting. <a href=\"{base}?page={}\">Next page</a></p>",
+        attr(&urlencode(token))
+    )
+}
+
+/// Claims whose clock runs, the earliest target first (warranty's own
+/// work-queue order).
+pub async fn claims(console: &Console, token: &str, page_token: &str) -> Result<String, Status> {
+    let request = wy::ListClaimsRequest {
+        order_by: wy::ClaimOrder::TimeToBreach as i32,
+        page_size: PAGE,
+        page_token: page_token.to_owned(),
+        ..Default::default()
+    };
+    let service = wy::warranty_service_server::SERVICE_NAME;
+    let page: wy::ListClaimsResponse = call(&console.grpc, &path(service, "ListClaims"), token, &request).await?;
+    let mut b = String::new();
+    if page.claims.is_empty() && page_token.is_empty() {
+        return Ok("<p>No claim has a target running.</p>".into());
+    }
+    b.push_str(
+        "<div class=\"scroll\"><table><caption>Claims by their next target, soonest first</caption><thead><tr>\
+         <th scope=\"col\">Claim</th><th scope=\"col\">Customer</th><th scope=\"col\">Status</th>\
+         <th scope=\"col\">Fault</th><th scope=\"col\">First response due</th><th scope=\"col\">Resolution due</th>\
+         <th scope=\"col\">Alarms</th></tr></thead><tbody>",
+    );
+    for c in &page.claims {
+        let sla = c.sla.clone().unwrap_or_default();
+        let status =
+            wy::ClaimStatus::try_from(c.status).map_or(String::new(), |s| words(s.as_str_name(), "CLAIM_STATUS_"));
+        let first_due = if sla.first_response_at.is_some() {
+            "met".to_owned()
+        } else {
+            time(&sla.first_response_due_at)
+        };
+        let _ = write!(
+            b,
+            "<tr><td>{}</td><td><a href=\"/console/customers/{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&c.claim_id),
+            attr(&urlencode(&c.customer_id)),
+            esc(&c.customer_id),
+            esc(&status),
+            esc(&c.fault_category),
+            first_due,
+            time(&sla.resolution_due_at),
+            esc(&sla.alarms.join(", ").replace('_', " ")),
+        );
+    }
+    b.push_str("</tbody></table></div>");
+    b.push_str(&next_link("/console/claims", &page.next_page_token));
+    Ok(b)
+}
+
+/// Open follow-ups of unhappy answers, the soonest target first.
+pub async fn follow_ups(console: &Console, token: &str, page_token: &str) -> Result<String, Status> {
+    let request = fb::ListFollowUpsRequest {
+        status: fb::FollowUpStatus::Open as i32,
+        page_size: PAGE,
+        page_token: page_token.to_owned(),
+    };
+    let service = fb::feedback_service_server::SERVICE_NAME;
+    let page: fb::ListFollowUpsResponse = call(&console.grpc, &path(service, "ListFollowUps"), token, &request).await?;
+    if page.follow_ups.is_empty() && page_token.is_empty() {
+        return Ok("<p>No follow-up is open.</p>".into());
+    }
+    let mut b = String::from(
+        "<div class=\"scroll\"><table><caption>Open follow-ups, the soonest target first</caption><thead><tr>\
+         <th scope=\"col\">Customer</th><th scope=\"col\">Case</th><th scope=\"col\">CSAT</th><th scope=\"col\">NPS</th>\
+         <th scope=\"col\">Comment</th><th scope=\"col\">Respond by</th><th scope=\"col\">Breached</th></tr></thead><tbody>",
+    );
+    for f in &page.follow_ups {
+        let case = fb::CaseType::try_from(f.case_type).map_or(String::new(), |c| words(c.as_str_name(), "CASE_TYPE_"));
+        let _ = write!(
+            b,
+            "<tr><td><a href=\"/console/customers/{}\">{}</a></td><td>{} {}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            attr(&urlencode(&f.customer_id)),
+            esc(&f.customer_id),
+            esc(&case),
+            esc(&f.case_id),
+            f.csat,
+            f.nps.map_or("—".to_owned(), |n| n.to_string()),
+            esc(&f.comment),
+            time(&f.respond_by),
+            if f.breached { "yes" } else { "no" },
+        );
+    }
+    b.push_str("</tbody></table></div>");
+    b.push_str(&next_link("/console/follow-ups", &page.next_page_token));
+    Ok(b)
+}
