@@ -177,3 +177,71 @@ async fn the_overview_draws_its_charts_from_insight_and_feedback() {
     .await;
     assert_eq!(wild.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn an_agent_reviews_approves_and_replaces_a_claimed_product_through_the_rpcs() {
+    use aftercare_proto::warranty::{ClaimStatus, GetClaimRequest};
+    let app = TestApp::spawn().await;
+    let claim = cases(&app).await;
+    let cookie = sign_in(&app, &app.token(Role::Agent, "agent-1")).await;
+    let path = format!("/console/claims/{claim}");
+    let page = send(&app, Method::GET, &path, Some(&cookie), None, None).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let at = page.body.find("name=\"csrf\" value=\"").unwrap() + 19;
+    let csrf = page.body[at..].split('"').next().unwrap().to_owned();
+    let own = format!("http://{}", app.http_addr);
+    let post = async |action: &str, fields: &[(&str, &str)]| {
+        let mut all = vec![("csrf", csrf.as_str()), ("request_id", "k-req")];
+        all.extend_from_slice(fields);
+        send(
+            &app,
+            Method::POST,
+            &format!("{path}/{action}"),
+            Some(&cookie),
+            Some(&all),
+            Some(&own),
+        )
+        .await
+    };
+    assert_eq!(post("review", &[]).await.status, StatusCode::SEE_OTHER);
+    // No remedy chosen: refused, in words, nothing changed.
+    let unchosen = post("approve", &[("remedy", ""), ("note", "")]).await;
+    assert_eq!(unchosen.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(unchosen.body.contains("role=\"alert\""));
+    let replacement = (aftercare_proto::warranty::Remedy::Replacement as i32).to_string();
+    assert_eq!(
+        post(
+            "approve",
+            &[("remedy", &replacement), ("note", "A new one is on its way.")]
+        )
+        .await
+        .status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        post("message", &[("text", "checked the serial twice"), ("internal", "on")])
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        post("replace", &[("serial_number", "SN-NEW-1")]).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let page = send(&app, Method::GET, &path, Some(&cookie), None, None).await;
+    assert!(page.body.contains("<dd id=\"status\">resolved</dd>"), "{}", page.body);
+    assert!(page.body.contains("id=\"do-close\""), "a resolved claim may be closed");
+    let seen = app
+        .warranty(Role::Customer, "c-1")
+        .get_claim(GetClaimRequest {
+            claim_id: claim.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(seen.status, ClaimStatus::Resolved as i32);
+    assert!(
+        seen.timeline.iter().all(|e| !e.text.contains("serial twice")),
+        "internal notes stay internal"
+    );
+}

@@ -5,6 +5,7 @@ mod checks;
 mod cli;
 mod console;
 mod console_pages;
+mod dead_letters;
 mod events;
 mod feedback;
 mod fixtures;

@@ -121,7 +121,8 @@ async fn claims(c: &Console, token: &str, customer: &str) -> Result<String, Stat
             let status =
                 wy::ClaimStatus::try_from(k.status).map_or(String::new(), |s| words(s.as_str_name(), "CLAIM_STATUS_"));
             format!(
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                "<tr><td><a href=\"/console/claims/{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                attr(&urlencode(&k.claim_id)),
                 esc(&k.claim_id),
                 time(&k.filed_at),
                 esc(&status),

@@ -81,11 +81,16 @@ pub fn page(title: &str, staff: Option<&Staff>, body: &str) -> String {
              <li><a href=\"/console/returns\">Returns to review</a></li>\
              <li><a href=\"/console/claims\">Claims</a></li>\
              <li><a href=\"/console/follow-ups\">Follow-ups</a></li>\
-             <li><a href=\"/console/overview\">Overview</a></li>\
+             <li><a href=\"/console/overview\">Overview</a></li>{}\
              </ul></nav>\
              <form method=\"post\" action=\"/console/session/end\" class=\"signout\">\
              <input type=\"hidden\" name=\"csrf\" value=\"{}\">\
              <span>{} <strong>{}</strong></span> <button type=\"submit\">Sign out</button></form>",
+            if s.role == "admin" {
+                "<li><a href=\"/console/dead-letters\">Dead letters</a></li>"
+            } else {
+                ""
+            },
             attr(s.csrf),
             esc(s.role),
             esc(s.subject)

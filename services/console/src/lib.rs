@@ -7,10 +7,12 @@
 //! - [`html`] — escaping and the page layout;
 //! - [`rpc`] — calls through the gRPC stack, and their errors in words;
 //! - [`returns`] — the review queue, a return's page and its actions;
-//! - [`queues`] — claims by time to their target, follow-ups;
+//! - [`queues`] — claims by time to their target, follow-ups, dead
+//!   letters; [`claims`] — a claim's page and its actions;
 //! - [`customer`] — everything about one customer, a section a service;
 //! - [`overview`] — the service overview as SVG charts.
 
+pub mod claims;
 pub mod customer;
 pub mod html;
 pub mod overview;
@@ -86,9 +88,13 @@ impl Console {
             .route("/console/returns/{id}", get(return_page))
             .route("/console/returns/{id}/{action}", post(return_action))
             .route("/console/claims", get(claim_queue))
+            .route("/console/claims/{id}", get(claim_page))
+            .route("/console/claims/{id}/{action}", post(claim_action))
             .route("/console/follow-ups", get(follow_up_queue))
             .route("/console/customers/{id}", get(customer_page))
             .route("/console/overview", get(overview_page))
+            .route("/console/dead-letters", get(dead_letter_page))
+            .route("/console/dead-letters/replay", post(dead_letter_replay))
             .with_state(Arc::new(self))
     }
 }
@@ -369,4 +375,68 @@ async fn overview_page(State(console): State<Arc<Console>>, uri: http::Uri, head
         (s, body)
     })
     .await
+}
+
+async fn dead_letter_page(State(console): State<Arc<Console>>, headers: HeaderMap) -> Response {
+    read_page(console, &headers, "Dead-lettered events", async move |c, s| {
+        let body = queues::dead_letters(&c, &s.token, &s.csrf).await;
+        (s, body)
+    })
+    .await
+}
+
+async fn dead_letter_replay(State(console): State<Arc<Console>>, headers: HeaderMap, body: Bytes) -> Response {
+    let (s, form) = match checked(&console, &headers, &body).await {
+        Ok(checked) => checked,
+        Err(refused) => return *refused,
+    };
+    match queues::replay(&console, &s.token, form.get("consumer"), form.get("event_id")).await {
+        Ok(_) => see_other("/console/dead-letters"),
+        Err(status) => html(
+            http_status(&status),
+            page("Dead-lettered events", Some(&staff(&s)), &failure(&status)),
+        ),
+    }
+}
+
+async fn claim_page(State(console): State<Arc<Console>>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    let Some(s) = console.session(&headers).await else {
+        return see_other("/console");
+    };
+    match claims::get(&console, &s.token, &id).await {
+        Ok(c) => {
+            let body = claims::detail(&console, &c, &s, None);
+            html(
+                StatusCode::OK,
+                page(&format!("Claim {}", c.claim_id), Some(&staff(&s)), &body),
+            )
+        }
+        Err(status) => html(http_status(&status), page("Claim", Some(&staff(&s)), &failure(&status))),
+    }
+}
+
+async fn claim_action(
+    State(console): State<Arc<Console>>,
+    Path((id, action)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (s, form) = match checked(&console, &headers, &body).await {
+        Ok(checked) => checked,
+        Err(refused) => return *refused,
+    };
+    match claims::act(&console, &s.token, &id, &action, &form).await {
+        Ok(()) => see_other(&format!("/console/claims/{}", urlencode(&id))),
+        Err(status) => {
+            let error = failure(&status);
+            match claims::get(&console, &s.token, &id).await {
+                Ok(c) => {
+                    let body = claims::detail(&console, &c, &s, Some(&error));
+                    let title = format!("Claim {}", c.claim_id);
+                    html(http_status(&status), page(&title, Some(&staff(&s)), &body))
+                }
+                Err(_) => html(http_status(&status), page("Claim", Some(&staff(&s)), &error)),
+            }
+        }
+    }
 }

@@ -56,7 +56,8 @@ pub async fn claims(console: &Console, token: &str, page_token: &str) -> Result<
         };
         let _ = write!(
             b,
-            "<tr><td>{}</td><td><a href=\"/console/customers/{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td><a href=\"/console/claims/{}\">{}</a></td><td><a href=\"/console/customers/{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            attr(&urlencode(&c.claim_id)),
             esc(&c.claim_id),
             attr(&urlencode(&c.customer_id)),
             esc(&c.customer_id),
@@ -108,4 +109,60 @@ pub async fn follow_ups(console: &Console, token: &str, page_token: &str) -> Res
     b.push_str("</tbody></table></div>");
     b.push_str(&next_link("/console/follow-ups", &page.next_page_token));
     Ok(b)
+}
+
+/// Dead-lettered event deliveries (admins), oldest first, each with a form
+/// queueing it again.
+pub async fn dead_letters(console: &Console, token: &str, csrf: &str) -> Result<String, Status> {
+    use aftercare_proto::events as ev;
+    let service = ev::event_service_server::SERVICE_NAME;
+    let request = ev::ListDeadLettersRequest::default();
+    let page: ev::ListDeadLettersResponse =
+        call(&console.grpc, &path(service, "ListDeadLetters"), token, &request).await?;
+    if page.dead_letters.is_empty() {
+        return Ok("<p>No delivery is dead-lettered.</p>".into());
+    }
+    let mut b = String::from(
+        "<div class=\"scroll\"><table><caption>Dead letters, oldest first</caption><thead><tr>\
+         <th scope=\"col\">Consumer</th><th scope=\"col\">Topic</th><th scope=\"col\">About</th>\
+         <th scope=\"col\">Attempts</th><th scope=\"col\">Last error</th><th scope=\"col\">Since</th>\
+         <th scope=\"col\">Replay</th></tr></thead><tbody>",
+    );
+    for (n, d) in page.dead_letters.iter().enumerate() {
+        let _ = write!(
+            b,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>\
+             <form method=\"post\" action=\"/console/dead-letters/replay\">\
+             <input type=\"hidden\" name=\"csrf\" value=\"{}\">\
+             <input type=\"hidden\" name=\"consumer\" value=\"{}\">\
+             <input type=\"hidden\" name=\"event_id\" value=\"{}\">\
+             <button type=\"submit\" id=\"replay-{n}\" aria-label=\"Replay {} for {}\">Replay</button></form></td></tr>",
+            esc(&d.consumer),
+            esc(&d.topic),
+            esc(&d.aggregate_id),
+            d.attempts,
+            esc(&d.last_error),
+            time(&d.dead_at),
+            attr(csrf),
+            attr(&d.consumer),
+            attr(&d.event_id),
+            attr(&d.topic),
+            attr(&d.consumer),
+        );
+    }
+    b.push_str("</tbody></table></div>");
+    Ok(b)
+}
+
+/// Queues one dead letter again.
+pub async fn replay(console: &Console, token: &str, consumer: &str, event_id: &str) -> Result<i64, Status> {
+    use aftercare_proto::events as ev;
+    let service = ev::event_service_server::SERVICE_NAME;
+    let request = ev::ReplayDeadLettersRequest {
+        consumer: consumer.to_owned(),
+        event_id: event_id.to_owned(),
+    };
+    let answer: ev::ReplayDeadLettersResponse =
+        call(&console.grpc, &path(service, "ReplayDeadLetters"), token, &request).await?;
+    Ok(answer.queued)
 }

@@ -18,12 +18,21 @@ use Role::{Admin, Agent, Service};
 
 pub const SERVICE_NAME: &str = "aftercare.events.v1.EventService";
 
-/// Tools and staff follow what happens; customers cannot subscribe.
-pub const ROLES: RoleTable = &[("Subscribe", &[Service, Agent, Admin])];
+/// Tools and staff follow what happens; customers cannot subscribe. Dead
+/// letters are admins'.
+pub const ROLES: RoleTable = &[
+    ("Subscribe", &[Service, Agent, Admin]),
+    ("ListDeadLetters", &[Admin]),
+    ("ReplayDeadLetters", &[Admin]),
+];
+
+/// Dead letters listed at most.
+const MAX_DEAD_LETTERS: usize = 500;
 
 pub struct EventsGrpc {
     feeds: Feeds,
     seats: Arc<Semaphore>,
+    ctx: ServiceContext,
 }
 
 impl EventsGrpc {
@@ -40,6 +49,7 @@ impl EventsGrpc {
         EventServiceServer::new(EventsGrpc {
             seats: feeds.seats.clone(),
             feeds,
+            ctx,
         })
     }
 }
@@ -67,6 +77,60 @@ impl EventService for EventsGrpc {
             return Err(Error::invalid("after_cursor", "is not a cursor of this stream").into());
         }
         Ok(Response::new(stream::start(self.feeds.clone(), wanted, after, seat)))
+    }
+
+    async fn list_dead_letters(
+        &self,
+        request: Request<pb::ListDeadLettersRequest>,
+    ) -> Result<Response<pb::ListDeadLettersResponse>, Status> {
+        let consumer = consumer(&request.get_ref().consumer)?;
+        let mut dead = aftercare_platform::outbox::dead_letters(&self.ctx.pool, consumer).await?;
+        dead.truncate(MAX_DEAD_LETTERS);
+        Ok(Response::new(pb::ListDeadLettersResponse {
+            dead_letters: dead
+                .into_iter()
+                .map(|d| pb::DeadLetter {
+                    consumer: d.consumer,
+                    event_id: d.event_id.to_string(),
+                    topic: d.topic,
+                    aggregate_id: d.aggregate_id,
+                    attempts: d.attempts,
+                    last_error: d.last_error.unwrap_or_default(),
+                    dead_at: Some(aftercare_platform::wire::timestamp(d.dead_at)),
+                })
+                .collect(),
+        }))
+    }
+
+    async fn replay_dead_letters(
+        &self,
+        request: Request<pb::ReplayDeadLettersRequest>,
+    ) -> Result<Response<pb::ReplayDeadLettersResponse>, Status> {
+        let r = request.get_ref();
+        let consumer = consumer(&r.consumer)?;
+        let event = match r.event_id.as_str() {
+            "" => None,
+            id => Some(uuid::Uuid::parse_str(id).map_err(|_| Error::invalid("event_id", "is not a valid id"))?),
+        };
+        if consumer.is_none() && event.is_none() {
+            return Err(Error::invalid("consumer", "name a consumer, an event, or both").into());
+        }
+        let now = self.ctx.clock.now();
+        let queued = aftercare_platform::outbox::replay(&self.ctx.pool, consumer, event, now).await?;
+        // The consumers take them at their next round.
+        self.ctx.outbox_wake.wake_all();
+        Ok(Response::new(pb::ReplayDeadLettersResponse {
+            queued: i64::try_from(queued).unwrap_or(i64::MAX),
+        }))
+    }
+}
+
+/// An optional consumer name, as the outbox names them.
+fn consumer(name: &str) -> Result<Option<&str>, Error> {
+    match name {
+        "" => Ok(None),
+        n if n.len() <= 100 && n.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)) => Ok(Some(n)),
+        _ => Err(Error::invalid("consumer", "is not a consumer's name")),
     }
 }
 
