@@ -118,7 +118,7 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
 async fn run_outbox(pool: &sqlx::PgPool, command: OutboxCommand) -> Result<(), BoxError> {
     match command {
         OutboxCommand::Dead { consumer } => {
-            let dead = outbox::dead_letters(pool, consumer.as_deref()).await?;
+            let dead = outbox::dead_letters(pool, consumer.as_deref(), None).await?;
             println!("consumer\tevent\ttopic\taggregate\tattempts\tdead_at\tlast_error");
             for d in &dead {
                 println!(

@@ -22,6 +22,13 @@ pub(crate) struct Page {
     pub(crate) body: String,
 }
 
+impl Page {
+    /// Where a redirect sends the browser.
+    pub(crate) fn headers_location(&self) -> &str {
+        self.headers["location"].to_str().unwrap()
+    }
+}
+
 pub(crate) async fn send(
     app: &TestApp,
     method: Method,

@@ -115,6 +115,7 @@ async fn the_queues_and_a_customers_page_show_every_service_as_text() {
     }
     assert!(customer.body.contains(">o-1<") && customer.body.contains(&claim));
     assert!(customer.body.contains("id=\"points-available\""));
+    assert!(customer.body.contains("&lt;img src=x onerror=alert(1)&gt;") && !customer.body.contains("<img"));
     assert!(!customer.body.contains("could not be read"), "{}", customer.body);
 }
 
@@ -151,6 +152,9 @@ async fn the_overview_draws_its_charts_from_insight_and_feedback() {
         assert!(page.body.contains(&format!("id=\"{chart}-caption\"")), "{chart}");
     }
     assert!(page.body.contains("role=\"img\""), "charts are images with titles");
+    // The week of the one answer (CSAT 1: none of 4-5), as a bar and in its table.
+    assert!(page.body.contains(">Week of 2026-03-02</text>"), "{}", page.body);
+    assert!(page.body.contains("<tr><td>Week of 2026-03-02</td><td>0.00</td></tr>"));
     let summary = app
         .feedback(Role::Admin, "admin-1")
         .get_feedback_summary(GetFeedbackSummaryRequest {
@@ -203,6 +207,16 @@ async fn an_agent_reviews_approves_and_replaces_a_claimed_product_through_the_rp
         )
         .await
     };
+    let forged = send(
+        &app,
+        Method::POST,
+        &format!("{path}/review"),
+        Some(&cookie),
+        Some(&[("csrf", "guess")]),
+        Some(&own),
+    )
+    .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN, "no CSRF value, no action");
     assert_eq!(post("review", &[]).await.status, StatusCode::SEE_OTHER);
     // No remedy chosen: refused, in words, nothing changed.
     let unchosen = post("approve", &[("remedy", ""), ("note", "")]).await;

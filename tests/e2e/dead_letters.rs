@@ -127,6 +127,16 @@ async fn the_console_shows_dead_letters_to_admins_and_replays_them() {
     let csrf = page.body[csrf_at..].split('"').next().unwrap().to_owned();
     let event_at = page.body.find("name=\"event_id\" value=\"").unwrap() + 23;
     let event = page.body[event_at..].split('"').next().unwrap().to_owned();
+    let forged = send(
+        &app,
+        Method::POST,
+        "/console/dead-letters/replay",
+        Some(&admin),
+        Some(&[("csrf", "guess"), ("consumer", "cli.test"), ("event_id", &event)]),
+        None,
+    )
+    .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
     let replayed = send(
         &app,
         Method::POST,
@@ -137,6 +147,8 @@ async fn the_console_shows_dead_letters_to_admins_and_replays_them() {
     )
     .await;
     assert_eq!(replayed.status, StatusCode::SEE_OTHER);
+    let after = send(&app, Method::GET, replayed.headers_location(), Some(&admin), None, None).await;
+    assert!(after.body.contains("1 queued again."), "{}", after.body);
     assert_eq!(
         app.count("SELECT count(*) FROM platform.outbox_deliveries WHERE dead_at IS NOT NULL")
             .await,
@@ -149,4 +161,40 @@ async fn the_console_shows_dead_letters_to_admins_and_replays_them() {
         !page.body.contains("href=\"/console/dead-letters\""),
         "no link for agents"
     );
+}
+
+#[tokio::test]
+async fn at_most_five_hundred_are_listed_and_the_answer_says_there_are_more() {
+    let app = TestApp::spawn().await;
+    aftercare_platform::outbox::register_consumer(&app.pool, "cli.many", &["test.Many".to_owned()])
+        .await
+        .unwrap();
+    let mut tx = app.pool.begin().await.unwrap();
+    for n in 0..501 {
+        aftercare_platform::outbox::enqueue_raw(&mut tx, "test.Many", &format!("agg-{n}"), b"x", chrono::Utc::now())
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+    sqlx::query("UPDATE platform.outbox_deliveries SET dead_at = now(), attempts = 15 WHERE consumer = 'cli.many'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let mut admin = events(&app, Role::Admin);
+    let all = admin
+        .list_dead_letters(ListDeadLettersRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((all.dead_letters.len(), all.truncated), (500, true));
+    let queued = admin
+        .replay_dead_letters(ReplayDeadLettersRequest {
+            consumer: "cli.many".into(),
+            event_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .queued;
+    assert_eq!(queued, 501, "replayed by consumer, every one");
 }

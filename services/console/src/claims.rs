@@ -124,13 +124,14 @@ fn actions(console: &Console, c: &pb::Claim, session: &Session) -> String {
     if status == S::Submitted && may("ReviewClaim") {
         b.push_str(&form(id, "review", csrf, "Review", "", "Take it for review"));
     }
-    if status == S::InReview {
-        if may("RequestClaimInfo") {
-            let fields = "<label for=\"question\">Question (the customer sees it)</label>\
+    if status == S::InReview && may("RequestClaimInfo") {
+        let fields = "<label for=\"question\">Question (the customer sees it)</label>\
                           <textarea id=\"question\" name=\"question\" required maxlength=\"2000\"></textarea>";
-            b.push_str(&form(id, "ask", csrf, "Ask the customer", fields, "Ask"));
-        }
-        if may("ApproveClaim") {
+        b.push_str(&form(id, "ask", csrf, "Ask the customer", fields, "Ask"));
+    }
+    // In review, or again after a repair that did not work out.
+    if matches!(status, S::InReview | S::InService) && may("ApproveClaim") {
+        {
             let remedies = [
                 pb::Remedy::Repair,
                 pb::Remedy::Replacement,
@@ -139,13 +140,18 @@ fn actions(console: &Console, c: &pb::Claim, session: &Session) -> String {
             ];
             let fields = format!(
                 "<label for=\"remedy\">Remedy</label><select id=\"remedy\" name=\"remedy\" required>{}</select>\
+                 <label><input type=\"checkbox\" id=\"paid-repair\" name=\"paid_repair\" value=\"on\"> A repair the customer pays for (a claim filed out of coverage)</label>\
+                 <label for=\"override-reason\">Why a repair, when the customer is entitled to more (internal)</label>\
+                 <input id=\"override-reason\" name=\"override_reason\" maxlength=\"2000\">\
                  <label for=\"approve-note\">Note (the customer sees it)</label>\
                  <textarea id=\"approve-note\" name=\"note\" maxlength=\"2000\"></textarea>",
                 options(&remedies, |r| r.as_str_name(), |r| r as i32, "REMEDY_")
             );
             b.push_str(&form(id, "approve", csrf, "Approve", &fields, "Approve"));
         }
-        if may("RejectClaim") {
+    }
+    if status == S::InReview && may("RejectClaim") {
+        {
             let reasons = [
                 pb::RejectionReason::Expired,
                 pb::RejectionReason::ExcludedFault,
@@ -160,13 +166,25 @@ fn actions(console: &Console, c: &pb::Claim, session: &Session) -> String {
             b.push_str(&form(id, "reject", csrf, "Reject", &fields, "Reject"));
         }
     }
-    if status == S::Approved && remedy == pb::Remedy::Replacement && may("ReplaceProduct") {
+    if matches!(status, S::Approved | S::InService) && remedy == pb::Remedy::Replacement && may("ReplaceProduct") {
         let fields = "<label for=\"serial\">The replacement's serial number</label>\
                       <input id=\"serial\" name=\"serial_number\" required maxlength=\"128\">";
         b.push_str(&form(id, "replace", csrf, "Replace the product", fields, "Replace"));
     }
-    if status == S::Approved && remedy == pb::Remedy::Refund && may("IssueClaimRefund") {
-        b.push_str(&form(id, "refund", csrf, "Refund the product", "", "Refund"));
+    let money_remedy = matches!(remedy, pb::Remedy::Refund | pb::Remedy::PriceReduction);
+    if status == S::Approved && money_remedy && may("IssueClaimRefund") {
+        // A refund pays the unit's recorded price; a price reduction, or a
+        // unit registered by hand, names the amount.
+        let fields = "<label for=\"refund-amount\">Amount (a price reduction, or a unit with no recorded price)</label>\
+                      <input id=\"refund-amount\" name=\"amount\" inputmode=\"decimal\" maxlength=\"20\">\
+                      <label for=\"refund-currency\">Currency</label>\
+                      <input id=\"refund-currency\" name=\"currency\" maxlength=\"3\" size=\"4\">";
+        b.push_str(&form(id, "refund", csrf, "Pay back", fields, "Issue the refund"));
+    }
+    if matches!(status, S::Submitted | S::InReview | S::AwaitingCustomer | S::Approved) && may("CancelClaim") {
+        let fields = "<label for=\"cancel-reason\">Why</label>\
+                      <input id=\"cancel-reason\" name=\"reason\" maxlength=\"2000\">";
+        b.push_str(&form(id, "cancel", csrf, "Cancel", fields, "Cancel the claim"));
     }
     if status == S::Resolved && may("CloseClaim") {
         b.push_str(&form(id, "close", csrf, "Close", "", "Close the claim"));
@@ -209,7 +227,8 @@ pub async fn act(console: &Console, token: &str, id: &str, action: &str, f: &For
                 claim_id,
                 remedy: number("remedy"),
                 note: f.get("note").to_owned(),
-                ..Default::default()
+                paid_repair: f.get("paid_repair") == "on",
+                override_reason: f.get("override_reason").to_owned(),
             };
             call::<_, pb::Claim>(grpc, &p("ApproveClaim"), token, &request).await?;
         }
@@ -230,12 +249,23 @@ pub async fn act(console: &Console, token: &str, id: &str, action: &str, f: &For
             call::<_, pb::Claim>(grpc, &p("ReplaceProduct"), token, &request).await?;
         }
         "refund" => {
+            let amount = (!f.get("amount").trim().is_empty()).then(|| aftercare_proto::common::Money {
+                currency_code: f.get("currency").trim().to_uppercase(),
+                amount: f.get("amount").trim().to_owned(),
+            });
             let request = pb::IssueClaimRefundRequest {
                 claim_id,
-                amount: None,
+                amount,
                 request_id: f.get("request_id").to_owned(),
             };
             call::<_, pb::ClaimRefund>(grpc, &p("IssueClaimRefund"), token, &request).await?;
+        }
+        "cancel" => {
+            let request = pb::CancelClaimRequest {
+                claim_id,
+                reason: f.get("reason").to_owned(),
+            };
+            call::<_, pb::Claim>(grpc, &p("CancelClaim"), token, &request).await?;
         }
         "close" => {
             call::<_, pb::Claim>(grpc, &p("CloseClaim"), token, &pb::CloseClaimRequest { claim_id }).await?;

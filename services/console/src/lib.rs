@@ -311,9 +311,15 @@ async fn return_action(
     }
 }
 
-/// A value in a URL's path or query.
+/// A value in a URL's path segment or query: every byte but letters,
+/// digits and `-._~` percent-encoded (a space is `%20`, never `+`).
 pub fn urlencode(s: &str) -> String {
-    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+    const SAFE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
+    percent_encoding::utf8_percent_encode(s, SAFE).to_string()
 }
 
 /// A page read with the session's token: its body, or the call's error.
@@ -377,9 +383,16 @@ async fn overview_page(State(console): State<Arc<Console>>, uri: http::Uri, head
     .await
 }
 
-async fn dead_letter_page(State(console): State<Arc<Console>>, headers: HeaderMap) -> Response {
+async fn dead_letter_page(State(console): State<Arc<Console>>, uri: http::Uri, headers: HeaderMap) -> Response {
+    // What the last replay did, said after its redirect.
+    let queued = query(&uri).get("queued").parse::<i64>().ok();
     read_page(console, &headers, "Dead-lettered events", async move |c, s| {
-        let body = queues::dead_letters(&c, &s.token, &s.csrf).await;
+        let body = queues::dead_letters(&c, &s.token, &s.csrf)
+            .await
+            .map(|list| match queued {
+                Some(n) => format!("<p role=\"status\">{n} queued again.</p>{list}"),
+                None => list,
+            });
         (s, body)
     })
     .await
@@ -391,7 +404,7 @@ async fn dead_letter_replay(State(console): State<Arc<Console>>, headers: Header
         Err(refused) => return *refused,
     };
     match queues::replay(&console, &s.token, form.get("consumer"), form.get("event_id")).await {
-        Ok(_) => see_other("/console/dead-letters"),
+        Ok(queued) => see_other(&format!("/console/dead-letters?queued={queued}")),
         Err(status) => html(
             http_status(&status),
             page("Dead-lettered events", Some(&staff(&s)), &failure(&status)),

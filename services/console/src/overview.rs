@@ -17,6 +17,25 @@ use crate::rpc::{call, path};
 /// One bar: its label and value.
 type Bar = (String, f64);
 
+/// Labels longer than this are cut (the whole label is in the table).
+const LABEL: usize = 34;
+
+fn short(label: &str) -> String {
+    match label.char_indices().nth(LABEL) {
+        Some((at, _)) => format!("{}…", &label[..at]),
+        None => label.to_owned(),
+    }
+}
+
+/// A value as the chart writes it: counts whole, the rest with two decimals.
+fn figure(value: f64, unit: &str) -> String {
+    if unit == "units" {
+        format!("{value:.0}")
+    } else {
+        format!("{value:.2}")
+    }
+}
+
 /// A horizontal bar chart with its title, and the same figures as a table.
 fn chart(id: &str, title: &str, unit: &str, bars: &[Bar]) -> String {
     let mut b = format!(
@@ -46,11 +65,12 @@ fn chart(id: &str, title: &str, unit: &str, bars: &[Bar]) -> String {
             b,
             "<text x=\"0\" y=\"{}\" font-size=\"13\" fill=\"#1b1b1b\">{}</text>\
              <rect x=\"250\" y=\"{y}\" width=\"{width:.1}\" height=\"20\" fill=\"#12355b\"></rect>\
-             <text x=\"{:.1}\" y=\"{}\" font-size=\"13\" fill=\"#1b1b1b\">{value:.2} {}</text>",
+             <text x=\"{:.1}\" y=\"{}\" font-size=\"13\" fill=\"#1b1b1b\">{} {}</text>",
             y + 15,
-            esc(label),
+            esc(&short(label)),
             256.0 + width,
             y + 15,
+            figure(*value, unit),
             esc(unit)
         );
     }
@@ -61,7 +81,7 @@ fn chart(id: &str, title: &str, unit: &str, bars: &[Bar]) -> String {
         esc(unit)
     );
     for (label, value) in bars {
-        let _ = write!(b, "<tr><td>{}</td><td>{value:.2}</td></tr>", esc(label));
+        let _ = write!(b, "<tr><td>{}</td><td>{}</td></tr>", esc(label), figure(*value, unit));
     }
     b.push_str("</tbody></table></details></figure>");
     b
@@ -117,11 +137,39 @@ pub async fn page(console: &Console, token: &str, now: DateTime<Utc>, days: i64)
         call::<_, ins::ServiceOverview>(&console.grpc, &insight, token, &overview_request),
         call::<_, fb::FeedbackSummary>(&console.grpc, &feedback, token, &summary_request),
     );
-    let (o, s) = (overview?, summary?);
     let mut b = format!(
         "<p>The last {days} days. <a href=\"/console/overview?days=7\">7 days</a> · \
-         <a href=\"/console/overview?days=30\">30 days</a> · <a href=\"/console/overview?days=90\">90 days</a></p>\
-         <dl><dt>CSAT</dt><dd id=\"csat\">{}%</dd><dt>NPS</dt><dd id=\"nps\">{}</dd><dt>Answers</dt><dd>{}</dd>\
+         <a href=\"/console/overview?days=30\">30 days</a> · <a href=\"/console/overview?days=90\">90 days</a></p>"
+    );
+    // Each service's part stands alone: one that fails, or is not run by
+    // this deployment, leaves the other's.
+    match overview {
+        Ok(o) => b.push_str(&insight_part(&o)),
+        Err(status) => b.push_str(&unreadable("The service overview", &status)),
+    }
+    match summary {
+        Ok(s) => {
+            // A week whose surveys got no answer has no CSAT, not 0 %.
+            let trend: Vec<Bar> = s
+                .weeks
+                .iter()
+                .filter(|w| w.answers > 0)
+                .map(|w| (format!("Week of {}", w.week), w.csat_percent.parse().unwrap_or(0.0)))
+                .collect();
+            b.push_str(&chart("csat-trend", "CSAT by week (share of 4 and 5)", "%", &trend));
+        }
+        Err(status) => b.push_str(&unreadable("The CSAT trend", &status)),
+    }
+    Ok(b)
+}
+
+fn unreadable(what: &str, status: &Status) -> String {
+    crate::html::alert(&format!("{what} could not be read. {}", crate::rpc::words(status)))
+}
+
+fn insight_part(o: &ins::ServiceOverview) -> String {
+    let mut b = format!(
+        "<dl><dt>CSAT</dt><dd id=\"csat\">{}%</dd><dt>NPS</dt><dd id=\"nps\">{}</dd><dt>Answers</dt><dd>{}</dd>\
          <dt>Claim targets breached</dt><dd>{} first response, {} resolution</dd><dt>Follow-ups breached</dt><dd>{}</dd></dl>",
         esc(&o.csat_percent),
         esc(&o.nps),
@@ -139,12 +187,6 @@ pub async fn page(console: &Console, token: &str, now: DateTime<Utc>, days: i64)
         unit,
         &responses,
     ));
-    let trend: Vec<Bar> = s
-        .weeks
-        .iter()
-        .map(|w| (format!("Week of {}", w.week), w.csat_percent.parse().unwrap_or(0.0)))
-        .collect();
-    b.push_str(&chart("csat-trend", "CSAT by week (share of 4 and 5)", "%", &trend));
     let mut reasons: Vec<Bar> = Vec::new();
     for c in &o.returns_by_category {
         for r in &c.top_reasons {
@@ -157,5 +199,5 @@ pub async fn page(console: &Console, token: &str, now: DateTime<Utc>, days: i64)
     reasons.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     reasons.truncate(10);
     b.push_str(&chart("return-reasons", "Return reasons, units", "units", &reasons));
-    Ok(b)
+    b
 }

@@ -122,7 +122,11 @@ pub async fn dead_letters(console: &Console, token: &str, csrf: &str) -> Result<
     if page.dead_letters.is_empty() {
         return Ok("<p>No delivery is dead-lettered.</p>".into());
     }
-    let mut b = String::from(
+    let mut b = String::new();
+    if page.truncated {
+        b.push_str("<p>More than these 500 are dead: replay them by consumer, or list them with <code>aftercare outbox dead</code>.</p>");
+    }
+    b.push_str(
         "<div class=\"scroll\"><table><caption>Dead letters, oldest first</caption><thead><tr>\
          <th scope=\"col\">Consumer</th><th scope=\"col\">Topic</th><th scope=\"col\">About</th>\
          <th scope=\"col\">Attempts</th><th scope=\"col\">Last error</th><th scope=\"col\">Since</th>\

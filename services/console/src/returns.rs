@@ -46,9 +46,10 @@ pub async fn queue(console: &Console, token: &str, page_token: &str) -> Result<S
     for r in &returns {
         let _ = write!(
             body,
-            "<tr><td><a href=\"/console/returns/{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td><a href=\"/console/returns/{}\">{}</a></td><td><a href=\"/console/customers/{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             attr(&urlencode(&r.return_id)),
             esc(&r.return_id),
+            attr(&urlencode(&r.customer_id)),
             esc(&r.customer_id),
             time(&r.create_time),
             r.items.iter().map(|i| i.quantity).sum::<i32>(),

@@ -27,7 +27,7 @@ pub const ROLES: RoleTable = &[
 ];
 
 /// Dead letters listed at most.
-const MAX_DEAD_LETTERS: usize = 500;
+const MAX_DEAD_LETTERS: i64 = 500;
 
 pub struct EventsGrpc {
     feeds: Feeds,
@@ -84,8 +84,11 @@ impl EventService for EventsGrpc {
         request: Request<pb::ListDeadLettersRequest>,
     ) -> Result<Response<pb::ListDeadLettersResponse>, Status> {
         let consumer = consumer(&request.get_ref().consumer)?;
-        let mut dead = aftercare_platform::outbox::dead_letters(&self.ctx.pool, consumer).await?;
-        dead.truncate(MAX_DEAD_LETTERS);
+        // One more than shown: whether there are more.
+        let mut dead =
+            aftercare_platform::outbox::dead_letters(&self.ctx.pool, consumer, Some(MAX_DEAD_LETTERS + 1)).await?;
+        let truncated = dead.len() as i64 > MAX_DEAD_LETTERS;
+        dead.truncate(MAX_DEAD_LETTERS as usize);
         Ok(Response::new(pb::ListDeadLettersResponse {
             dead_letters: dead
                 .into_iter()
@@ -99,6 +102,7 @@ impl EventService for EventsGrpc {
                     dead_at: Some(aftercare_platform::wire::timestamp(d.dead_at)),
                 })
                 .collect(),
+            truncated,
         }))
     }
 

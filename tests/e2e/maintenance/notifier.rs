@@ -198,7 +198,7 @@ async fn a_failing_receiver_gets_the_same_message_again_then_a_dead_letter_to_re
         app.clock
             .advance(chrono::Duration::from_std(outbox::MAX_BACKOFF).unwrap());
     }
-    let dead = outbox::dead_letters(&app.pool, Some(CONSUMER)).await.unwrap();
+    let dead = outbox::dead_letters(&app.pool, Some(CONSUMER), None).await.unwrap();
     assert_eq!(dead.len(), 4);
     assert!(dead.iter().all(|d| d.attempts == outbox::DEFAULT_MAX_ATTEMPTS));
     receiver.nothing_more();
@@ -213,7 +213,7 @@ async fn a_failing_receiver_gets_the_same_message_again_then_a_dead_letter_to_re
     receiver.nothing_more();
     assert!(back.iter().all(|r| r.json()["reminder"]["kind"] == "due"));
     assert!(
-        outbox::dead_letters(&app.pool, Some(CONSUMER))
+        outbox::dead_letters(&app.pool, Some(CONSUMER), None)
             .await
             .unwrap()
             .is_empty()

@@ -67,7 +67,7 @@ async fn dead_letters_hold_back_their_aggregate_until_replayed() {
     assert_eq!(dispatcher.run_once().await.unwrap(), 1);
     manual.advance(chrono::Duration::seconds(1));
     assert_eq!(dispatcher.run_once().await.unwrap(), 1, "the last attempt");
-    let dead = dead_letters(&pool, Some("fragile")).await.unwrap();
+    let dead = dead_letters(&pool, Some("fragile"), None).await.unwrap();
     assert_eq!(dead.len(), 1);
     assert_eq!(
         (
@@ -77,7 +77,12 @@ async fn dead_letters_hold_back_their_aggregate_until_replayed() {
         ),
         ("x", 2, Some("attempt 2 fails"))
     );
-    assert!(dead_letters(&pool, Some("someone-else")).await.unwrap().is_empty());
+    assert!(
+        dead_letters(&pool, Some("someone-else"), None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     // Hours later nothing has moved: no more attempts, and x2 stays behind x1.
     manual.advance(chrono::Duration::hours(5));
@@ -93,7 +98,7 @@ async fn dead_letters_hold_back_their_aggregate_until_replayed() {
     );
     while dispatcher.run_once().await.unwrap() > 0 {}
     assert_eq!(handled_now(&handled).await, ["x1", "x2"]);
-    assert!(dead_letters(&pool, None).await.unwrap().is_empty());
+    assert!(dead_letters(&pool, None, None).await.unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -251,7 +256,7 @@ async fn a_poison_event_can_be_discarded_to_release_its_aggregate() {
         ["x2"],
         "the poison is skipped, never handled"
     );
-    assert!(dead_letters(&pool, None).await.unwrap().is_empty());
+    assert!(dead_letters(&pool, None, None).await.unwrap().is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -19,15 +19,18 @@ pub struct DeadLetter {
     pub dead_at: DateTime<Utc>,
 }
 
-/// Dead letters, oldest first, optionally of one consumer.
-pub async fn dead_letters(pool: &PgPool, consumer: Option<&str>) -> Result<Vec<DeadLetter>, Error> {
+/// Dead letters, oldest first, optionally of one consumer, at most `limit`
+/// (all when `None`).
+pub async fn dead_letters(pool: &PgPool, consumer: Option<&str>, limit: Option<i64>) -> Result<Vec<DeadLetter>, Error> {
     let rows = sqlx::query_as::<_, (String, Uuid, String, String, i32, Option<String>, DateTime<Utc>)>(
         "SELECT d.consumer, d.event_id, e.topic, e.aggregate_id, d.attempts, d.last_error, d.dead_at
          FROM platform.outbox_deliveries d JOIN platform.outbox_events e ON e.id = d.event_id
          WHERE d.dead_at IS NOT NULL AND ($1::text IS NULL OR d.consumer = $1)
-         ORDER BY d.dead_at, d.seq",
+         ORDER BY d.dead_at, d.seq
+         LIMIT $2",
     )
     .bind(consumer)
+    .bind(limit)
     .fetch_all(pool)
     .await?;
     Ok(rows
