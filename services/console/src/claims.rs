@@ -90,15 +90,7 @@ pub fn detail(console: &Console, c: &pb::Claim, session: &Session, error: Option
 }
 
 fn form(id: &str, action: &str, csrf: &str, legend: &str, fields: &str, button: &str) -> String {
-    format!(
-        "<form class=\"action\" method=\"post\" action=\"/console/claims/{}/{action}\"><fieldset><legend>{legend}</legend>\
-         <input type=\"hidden\" name=\"csrf\" value=\"{}\">\
-         <input type=\"hidden\" name=\"request_id\" value=\"{}\">{fields}\
-         <button type=\"submit\" id=\"do-{action}\">{button}</button></fieldset></form>",
-        attr(&urlencode(id)),
-        attr(csrf),
-        uuid::Uuid::now_v7(),
-    )
+    html::action_form("/console/claims", id, action, csrf, legend, fields, button)
 }
 
 fn options<E: Copy>(all: &[E], text: fn(E) -> &'static str, value: fn(E) -> i32, prefix: &str) -> String {

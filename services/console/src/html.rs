@@ -105,6 +105,21 @@ pub fn page(title: &str, staff: Option<&Staff>, body: &str) -> String {
     out
 }
 
+/// One action's form on a case's page (`{base}/{id}/{action}`), with the
+/// session's CSRF value and a fresh request id (so a double click does the
+/// action once where the RPC is idempotent).
+pub fn action_form(base: &str, id: &str, action: &str, csrf: &str, legend: &str, fields: &str, button: &str) -> String {
+    format!(
+        "<form class=\"action\" method=\"post\" action=\"{base}/{}/{action}\"><fieldset><legend>{legend}</legend>\
+         <input type=\"hidden\" name=\"csrf\" value=\"{}\">\
+         <input type=\"hidden\" name=\"request_id\" value=\"{}\">{fields}\
+         <button type=\"submit\" id=\"do-{action}\">{button}</button></fieldset></form>",
+        attr(&crate::urlencode(id)),
+        attr(csrf),
+        uuid::Uuid::now_v7(),
+    )
+}
+
 /// An error in words, announced to screen readers.
 pub fn alert(message: &str) -> String {
     format!("<p class=\"alert\" role=\"alert\">{}</p>", esc(message))

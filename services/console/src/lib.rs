@@ -294,21 +294,37 @@ async fn return_action(
         Ok(checked) => checked,
         Err(refused) => return *refused,
     };
-    match returns::act(&console, &s.token, &id, &action, &form).await {
-        // Post, redirect, get: a reload does not post again.
-        Ok(()) => see_other(&format!("/console/returns/{}", urlencode(&id))),
-        Err(status) => {
-            let error = failure(&status);
-            match returns::get(&console, &s.token, &id).await {
-                Ok(r) => {
-                    let body = returns::detail(&console, &r, &s, Some(&error));
-                    let title = format!("Return {}", r.return_id);
-                    html(http_status(&status), page(&title, Some(&staff(&s)), &body))
-                }
-                Err(_) => html(http_status(&status), page("Return", Some(&staff(&s)), &error)),
-            }
-        }
-    }
+    let outcome = returns::act(&console, &s.token, &id, &action, &form).await;
+    let shown = async || returns::get(&console, &s.token, &id).await;
+    let detail = |r: &aftercare_proto::returns::Return, e: Option<&str>| returns::detail(&console, r, &s, e);
+    after_action(&s, outcome, ("/console/returns", "Return", &id), shown, detail).await
+}
+
+/// After a case's action: back to its page when the action was done (post,
+/// redirect, get: a reload does not post again), or the page again with
+/// the action's error in words.
+async fn after_action<T, Shown, Fut>(
+    s: &Session,
+    outcome: Result<(), tonic::Status>,
+    (base, what, id): (&str, &str, &str),
+    shown: Shown,
+    detail: impl Fn(&T, Option<&str>) -> String,
+) -> Response
+where
+    Shown: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<T, tonic::Status>>,
+{
+    let status = match outcome {
+        Ok(()) => return see_other(&format!("{base}/{}", urlencode(id))),
+        Err(status) => status,
+    };
+    let error = failure(&status);
+    let title = format!("{what} {id}");
+    let body = match shown().await {
+        Ok(case) => detail(&case, Some(&error)),
+        Err(_) => error,
+    };
+    html(http_status(&status), page(&title, Some(&staff(s)), &body))
 }
 
 /// A value in a URL's path segment or query: every byte but letters,
@@ -438,18 +454,8 @@ async fn claim_action(
         Ok(checked) => checked,
         Err(refused) => return *refused,
     };
-    match claims::act(&console, &s.token, &id, &action, &form).await {
-        Ok(()) => see_other(&format!("/console/claims/{}", urlencode(&id))),
-        Err(status) => {
-            let error = failure(&status);
-            match claims::get(&console, &s.token, &id).await {
-                Ok(c) => {
-                    let body = claims::detail(&console, &c, &s, Some(&error));
-                    let title = format!("Claim {}", c.claim_id);
-                    html(http_status(&status), page(&title, Some(&staff(&s)), &body))
-                }
-                Err(_) => html(http_status(&status), page("Claim", Some(&staff(&s)), &error)),
-            }
-        }
-    }
+    let outcome = claims::act(&console, &s.token, &id, &action, &form).await;
+    let shown = async || claims::get(&console, &s.token, &id).await;
+    let detail = |c: &aftercare_proto::warranty::Claim, e: Option<&str>| claims::detail(&console, c, &s, e);
+    after_action(&s, outcome, ("/console/claims", "Claim", &id), shown, detail).await
 }

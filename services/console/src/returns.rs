@@ -155,15 +155,7 @@ pub fn detail(console: &Console, r: &pb::Return, session: &Session, error: Optio
 }
 
 fn form(id: &str, action: &str, csrf: &str, legend: &str, fields: &str, button: &str) -> String {
-    format!(
-        "<form class=\"action\" method=\"post\" action=\"/console/returns/{}/{action}\"><fieldset><legend>{legend}</legend>\
-         <input type=\"hidden\" name=\"csrf\" value=\"{}\">\
-         <input type=\"hidden\" name=\"request_id\" value=\"{}\">{fields}\
-         <button type=\"submit\" id=\"do-{action}\">{button}</button></fieldset></form>",
-        attr(&urlencode(id)),
-        attr(csrf),
-        uuid::Uuid::now_v7(),
-    )
+    html::action_form("/console/returns", id, action, csrf, legend, fields, button)
 }
 
 /// The receive form: each line's quantity and grade chosen on purpose (the
