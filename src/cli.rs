@@ -117,6 +117,71 @@ pub enum Command {
     /// Make the service-insight read model again from the outbox's
     /// history (after a first deploy, or a change to its figures).
     RebuildInsight,
+    /// Prints the configuration reference (every command's flags, their
+    /// environment variables and defaults) as Markdown, as checked in at
+    /// `docs/configuration.md`.
+    ConfigReference,
+}
+
+/// The configuration reference, from the flags' own definitions: `--help`
+/// stays the one source of truth and this is a view of it.
+pub fn reference() -> String {
+    use clap::CommandFactory;
+    use std::fmt::Write;
+    let cli = Cli::command();
+    let mut out = String::from(
+        "# Configuration reference\n\n\
+         Generated from the command line's definitions by `aftercare config-reference`; \
+         a test fails when it and the flags disagree. Every flag can also be set by its \
+         environment variable.\n",
+    );
+    let mut section = |title: &str, cmd: &clap::Command| {
+        let args: Vec<&clap::Arg> = cmd
+            .get_arguments()
+            .filter(|a| a.get_long().is_some() && !a.is_hide_set() && a.get_id() != "help" && a.get_id() != "version")
+            .collect();
+        if args.is_empty() {
+            return;
+        }
+        let _ = write!(
+            out,
+            "\n## {title}\n\n| flag | environment | default | what it does |\n|---|---|---|---|\n"
+        );
+        for a in args {
+            let env = a
+                .get_env()
+                .map(|e| format!("`{}`", e.to_string_lossy()))
+                .unwrap_or_default();
+            let default: Vec<String> = a
+                .get_default_values()
+                .iter()
+                .map(|v| v.to_string_lossy().into_owned())
+                .collect();
+            let default = if default.is_empty() {
+                String::new()
+            } else {
+                format!("`{}`", default.join(","))
+            };
+            let help = a
+                .get_long_help()
+                .or(a.get_help())
+                .map(|h| h.to_string().replace('\n', " ").replace('|', "\\|"))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "| `--{}` | {env} | {default} | {help} |",
+                a.get_long().unwrap_or_default()
+            );
+        }
+    };
+    section("Every command", &cli);
+    for sub in cli.get_subcommands() {
+        section(&format!("`aftercare {}`", sub.get_name()), sub);
+        for nested in sub.get_subcommands() {
+            section(&format!("`aftercare {} {}`", sub.get_name(), nested.get_name()), nested);
+        }
+    }
+    out
 }
 
 #[derive(Debug, Subcommand)]

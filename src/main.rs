@@ -35,6 +35,10 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             println!("{}", auth.issue(args.role, &args.subject, args.ttl)?);
             Ok(())
         }
+        Command::ConfigReference => {
+            print!("{}", aftercare::cli::reference());
+            Ok(())
+        }
         Command::Openapi => {
             let services: Vec<&str> = aftercare::registry::SERVICES.iter().map(|s| s.grpc_service).collect();
             print!("{}", aftercare_gateway::openapi::json(&services)?);

@@ -285,3 +285,18 @@ async fn rebuild_insight_replays_the_history_into_the_read_model() {
             .unwrap();
     assert_eq!(units, 3);
 }
+
+#[test]
+fn the_configuration_reference_is_the_flags_own() {
+    let out = aftercare().arg("config-reference").output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let generated = String::from_utf8(out.stdout).unwrap();
+    let checked_in = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/configuration.md")).unwrap();
+    assert_eq!(
+        generated, checked_in,
+        "docs/configuration.md is stale: run `cargo run -- config-reference > docs/configuration.md`"
+    );
+    for flag in ["--database-url", "--http-listen", "--services", "--notifier-url"] {
+        assert!(generated.contains(&format!("`{flag}`")), "{flag}");
+    }
+}
