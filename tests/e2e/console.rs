@@ -99,8 +99,8 @@ fn csrf(page: &Page) -> String {
     page.body[at..].split('"').next().unwrap().to_owned()
 }
 
-/// A requested return of c-1's.
-async fn requested(app: &TestApp) -> String {
+/// c-1's order o-1, delivered now, known to every service.
+pub(crate) async fn delivered(app: &TestApp) {
     let mut storefront = app.storefront();
     storefront.record_order(order("o-1", "c-1")).await.unwrap();
     storefront
@@ -112,6 +112,11 @@ async fn requested(app: &TestApp) -> String {
         .await
         .unwrap();
     app.settle().await;
+}
+
+/// A requested return of c-1's.
+async fn requested(app: &TestApp) -> String {
+    delivered(app).await;
     app.returns(Role::Customer, "c-1")
         .create_return(create("o-1", vec![refund_item("L1", 1)]))
         .await

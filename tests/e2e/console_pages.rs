@@ -5,29 +5,18 @@
 use aftercare_platform::auth::Role;
 use aftercare_proto::common::Channel;
 use aftercare_proto::feedback::{GetFeedbackSummaryRequest, ListSurveysRequest, SubmitFeedbackRequest};
-use aftercare_proto::orders::RecordDeliveryRequest;
 use aftercare_proto::return_events::{ReturnCanceled, ReturnSummary};
 use aftercare_proto::warranty::{FileClaimRequest, ListRegistrationsRequest};
 use http::{Method, StatusCode};
 
 use crate::console::{send, sign_in};
-use crate::fixtures::{order, ts};
+use crate::fixtures::ts;
 use crate::support::{TestApp, start_time};
 
 /// c-1's delivered order, a claim on one of its units, and an unhappy
 /// answer about a canceled return whose comment is markup.
 async fn cases(app: &TestApp) -> String {
-    let mut storefront = app.storefront();
-    storefront.record_order(order("o-1", "c-1")).await.unwrap();
-    storefront
-        .record_delivery(RecordDeliveryRequest {
-            order_id: "o-1".into(),
-            delivered_at: ts(start_time()),
-            line_ids: vec![],
-        })
-        .await
-        .unwrap();
-    app.settle().await;
+    crate::console::delivered(app).await;
     let units = app
         .warranty(Role::Agent, "agent-1")
         .list_registrations(ListRegistrationsRequest {
